@@ -37,7 +37,7 @@ class DataError(CrossliftError):
         record: int | None = None,
         field: str | None = None,
     ) -> None:
-        self.path, self.line, self.record, self.field = path, line, record, field
+        self.reason, self.path, self.line, self.record, self.field = message, path, line, record, field
         where = []
         if path is not None:
             where.append(str(path))

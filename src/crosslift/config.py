@@ -1,0 +1,263 @@
+"""Typed run configs: one YAML file is one run, validated by pydantic before any work starts.
+
+    crosslift train configs/sft_tiny.yaml training.learning_rate=3e-4 data.train.0.limit=64
+
+`key.sub=value` overrides are parsed as YAML scalars/lists (`3` is an int, `true` a bool, `[a, b]` a list,
+`null` clears). An invalid config fails with one message per problem naming the file, the line, the key,
+the bad value and what was expected, e.g.
+
+    configs/sft_tiny.yaml, line 14, key 'training.learning_rate': got 'fast'; expected a number
+
+The sections shared by several recipes (model, LoRA, training loop, data sources) live here; each recipe
+declares its own top-level model from them (see `crosslift.train`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from crosslift.errors import ConfigError
+
+# ----------------------------------------------------------------------------------------------------------
+# Shared sections
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ModelConfig(Section):
+    """Which causal LM to load and how."""
+
+    name_or_path: str = Field(description="local directory, hub id (needs network), or tiny:<kind> for the tiny-model kit")
+    revision: str | None = None
+    trust_remote_code: bool = False
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    attn_implementation: str | None = None
+
+
+class LoraConfig(Section):
+    """LoRA adapters (peft); absent means full fine-tuning."""
+
+    r: int = Field(8, gt=0)
+    alpha: int = Field(16, gt=0)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] | Literal["all-linear"] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    modules_to_save: list[str] | None = None
+    merge_at_end: bool = Field(False, description="also write merged full weights to model/ (adapter is always saved)")
+
+
+class DataSourceConfig(Section):
+    """One input file (or saved `datasets` directory) of instruction data."""
+
+    path: str
+    format: Literal["auto", "json", "jsonl", "csv", "tsv", "parquet", "hf-disk"] = "auto"
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="map Example field -> field name in the file, e.g. {instruction: question, output: answer}",
+    )
+    limit: int | None = Field(None, gt=0, description="use only the first N records")
+
+
+class TrainingConfig(Section):
+    """The optimisation loop (HF Trainer underneath)."""
+
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1, description="overrides epochs when > 0")
+    batch_size: int = Field(8, gt=0, description="per device")
+    grad_accum: int = Field(1, gt=0)
+    learning_rate: float = Field(2e-5, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_ratio: float = Field(0.0, ge=0, le=1)
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
+    max_grad_norm: float = Field(1.0, gt=0)
+    save_steps: int = Field(50, gt=0)
+    save_total_limit: int | None = Field(2, gt=0)
+    logging_steps: int = Field(10, gt=0)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    gradient_checkpointing: bool = False
+    group_by_length: bool = False
+    deepspeed: str | None = Field(None, description="path to a DeepSpeed JSON config (GPU machines)")
+    fsdp: str | None = Field(None, description="FSDP option string passed to TrainingArguments, e.g. 'full_shard auto_wrap'")
+    dataloader_num_workers: int = Field(0, ge=0)
+
+
+class RunConfig(Section):
+    """Fields every run has."""
+
+    recipe: str
+    name: str
+    output_dir: str = Field(description="the run directory; rerunning the same config there resumes")
+    seed: int = 42
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_file_name(cls, v: str) -> str:
+        if not v or "/" in v or v.startswith("."):
+            raise ValueError("a run name is a plain file name (no '/', not starting with '.')")
+        return v
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Loading: YAML + overrides -> dict (with line numbers) -> pydantic model
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split 'a.b.0.c=value' into (['a', 'b', '0', 'c'], parsed value)."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' is not of the form key.sub=value")
+    key, raw = text.split("=", 1)
+    keys = key.strip().split(".")
+    if not all(keys):
+        raise ConfigError(f"override '{text}': empty key component")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw  # not YAML (e.g. an unbalanced bracket): keep the literal string
+    return keys, value
+
+
+def _set_in(tree: Any, keys: list[str], value: Any, text: str) -> None:
+    node = tree
+    for i, k in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(node, list):
+            if not k.isdigit() or int(k) >= len(node):
+                raise ConfigError(f"override '{text}': '{'.'.join(keys[: i + 1])}' is not an index of a list of {len(node)}")
+            if last:
+                node[int(k)] = value
+            else:
+                node = node[int(k)]
+        elif isinstance(node, dict):
+            if last:
+                node[k] = value
+            else:
+                if not isinstance(node.get(k), dict | list):
+                    node[k] = {}  # a new (or null) section
+                node = node[k]
+        else:
+            raise ConfigError(f"override '{text}': '{'.'.join(keys[:i])}' is a value, not a section")
+
+
+def _key_lines(node: yaml.Node, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    """Map each key path of a composed YAML document to its 1-based line."""
+    lines: dict[tuple[str, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = (*prefix, str(key_node.value))
+            lines[path] = key_node.start_mark.line + 1
+            lines.update(_key_lines(value_node, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            path = (*prefix, str(i))
+            lines[path] = item.start_mark.line + 1
+            lines.update(_key_lines(item, path))
+    return lines
+
+
+class ConfigSource:
+    """A config tree read from a YAML file with overrides applied, remembering where each key came from."""
+
+    def __init__(self, path: str | Path | None, overrides: list[str] = ()) -> None:
+        self.path = Path(path) if path is not None else None
+        self.lines: dict[tuple[str, ...], int] = {}
+        self.overridden: set[tuple[str, ...]] = set()
+        tree: dict[str, Any] = {}
+        if self.path is not None:
+            if not self.path.is_file():
+                raise ConfigError(f"config file not found: {self.path}")
+            text = self.path.read_text(encoding="utf-8")
+            try:
+                tree = yaml.safe_load(text) or {}
+                node = yaml.compose(text)
+            except yaml.YAMLError as e:
+                mark = getattr(e, "problem_mark", None)
+                where = f", line {mark.line + 1}" if mark else ""
+                raise ConfigError(f"{self.path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+            if not isinstance(tree, dict):
+                raise ConfigError(f"{self.path}: a config is a mapping of keys to values, got {type(tree).__name__}")
+            if node is not None:
+                self.lines = _key_lines(node)
+        for text in overrides:
+            keys, value = parse_override(text)
+            _set_in(tree, keys, value, text)
+            self.overridden.add(tuple(keys))
+        self.tree = tree
+
+    def where(self, loc: tuple[str, ...]) -> str:
+        """'configs/x.yaml, line 12' or 'command-line override' for the deepest known prefix of loc."""
+        for n in range(len(loc), 0, -1):
+            if loc[:n] in self.overridden:
+                return "command-line override"
+            if loc[:n] in self.lines:
+                return f"{self.path}, line {self.lines[loc[:n]]}"
+        return str(self.path) if self.path else "config"
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types inside Optional/Union/list annotations."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(annotation) for t in _unwrap(a)]
+    if origin in (list, tuple):
+        return [t for a in typing.get_args(annotation) for t in _unwrap(a)]
+    return [annotation]
+
+
+def _sibling_keys(schema: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
+    """Field names of the section at `loc` (list indices skipped), for 'did you mean' hints."""
+    models = [schema]
+    for key in loc:
+        if key.isdigit():
+            continue
+        nxt = []
+        for m in models:
+            field = m.model_fields.get(key)
+            if field is not None:
+                nxt += [t for t in _unwrap(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+        models = nxt
+    return sorted({name for m in models for name in m.model_fields})
+
+
+def _describe_error(err: dict[str, Any], schema: type[BaseModel], source: ConfigSource) -> str:
+    loc = tuple(str(p) for p in err["loc"])
+    key = ".".join(loc)
+    where = source.where(loc)
+    if err["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(loc[-1], _sibling_keys(schema, loc[:-1]), n=1, cutoff=0.5)
+        hint = f" (did you mean '{'.'.join((*loc[:-1], close[0]))}'?)" if close else ""
+        return f"{where}: unknown key '{key}'{hint}"
+    if err["type"] == "missing":
+        return f"{where}: missing required key '{key}'"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return f"{where}, key '{key}': got {err.get('input')!r}; expected: {msg}"
+
+
+def validate_config(schema: type[BaseModel], source: ConfigSource) -> Any:
+    """Build `schema` from the source tree or raise one ConfigError listing every problem."""
+    try:
+        return schema.model_validate(source.tree)
+    except ValidationError as e:
+        problems = [_describe_error(err, schema, source) for err in e.errors()]
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
+
+
+def load_config(schema: type[BaseModel], path: str | Path | None, overrides: list[str] = ()) -> Any:
+    """Read YAML at `path` (may be None: overrides only), apply overrides, validate against `schema`."""
+    return validate_config(schema, ConfigSource(path, list(overrides)))
+
+
+def config_to_dict(config: BaseModel) -> dict[str, Any]:
+    """The resolved config as plain data, the form written to a run directory's config.yaml."""
+    return config.model_dump(mode="json")

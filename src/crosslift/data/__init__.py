@@ -1,0 +1,1 @@
+"""Everything that builds training and evaluation examples: readers, lexicons, code-switching, method data."""

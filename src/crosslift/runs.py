@@ -1,0 +1,188 @@
+"""Run directories and provenance: what a user gets back, and a record of exactly what produced it.
+
+    runs/<name>/
+      config.yaml     the resolved config, as run
+      manifest.json   versions, git commit, seed, data hashes, models, hardware, timings, status
+      checkpoints/    resumable Trainer checkpoints
+      model/          final weights (safetensors) + tokenizer(s)
+
+Starting a run in a directory that already holds the same config resumes it; a different config there is an
+error (mixing two configs in one directory would make its results unattributable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crosslift.errors import ConfigError
+from crosslift.io import atomic_write_json, atomic_write_yaml, sha256_path
+
+TRACKED_PACKAGES = (
+    "crosslift", "torch", "transformers", "tokenizers", "peft", "accelerate", "datasets",
+    "safetensors", "deepspeed", "vllm", "py3langid", "numpy", "pydantic",
+)  # fmt: skip
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that can change results (absent ones are left out)."""
+    versions = {"python": platform.python_version()}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def git_state() -> dict[str, Any] | None:
+    """Commit and dirty flag of the crosslift checkout this code runs from (None when not a git checkout)."""
+    src = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=src, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=src, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(dirty)}
+
+
+def hardware() -> dict[str, Any]:
+    """CPU and accelerator summary (imports torch lazily)."""
+    info: dict[str, Any] = {"platform": platform.platform(), "cpu_count": os.cpu_count()}
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        if torch.cuda.is_available():
+            info["cuda_devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except ImportError:
+        pass
+    return info
+
+
+def data_hashes(paths: list[str | Path]) -> dict[str, str]:
+    """SHA-256 of each input file or directory, keyed by the path as given."""
+    return {str(p): sha256_path(p) for p in paths if Path(p).exists()}
+
+
+def provenance(*, seed: int | None = None, data_files: list[str | Path] = (), models: dict[str, str] | None = None,
+               **extra: Any) -> dict[str, Any]:  # fmt: skip
+    """The record every result file carries: versions, git commit, hardware, seed, data hashes, models."""
+    record: dict[str, Any] = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "versions": package_versions(),
+        "git": git_state(),
+        "hardware": hardware(),
+    }
+    if seed is not None:
+        record["seed"] = seed
+    if models:
+        record["models"] = models
+    if data_files:
+        record["data"] = data_hashes(list(data_files))
+    record.update(extra)
+    return record
+
+
+def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in sorted(set(old) | set(new), key=str):
+            out += _diff(old.get(k), new.get(k), f"{prefix}{k}.")
+        return out
+    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+
+
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+class RunDir:
+    """One run's directory. `prepare` creates it or, with the same config, reopens it to resume."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.config_path = self.path / "config.yaml"
+        self.manifest_path = self.path / "manifest.json"
+        self.checkpoints = self.path / "checkpoints"
+        self.model = self.path / "model"
+
+    @classmethod
+    def prepare(cls, output_dir: str | Path, config: dict[str, Any]) -> RunDir:
+        """Create the run directory for `config`, or reopen it when it already holds the same config."""
+        run = cls(output_dir)
+        if run.config_path.exists():
+            previous = yaml.safe_load(run.config_path.read_text(encoding="utf-8"))
+            changes = _diff(previous, config)
+            if changes:
+                raise ConfigError(
+                    f"{run.path} already holds a run with a different config:\n  " + "\n  ".join(changes)
+                    + "\nUse another output_dir, or delete that directory to start over."
+                )
+        run.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_yaml(run.config_path, config)
+        return run
+
+    @property
+    def resuming(self) -> bool:
+        return self.last_checkpoint() is not None
+
+    def manifest(self) -> dict[str, Any]:
+        if not self.manifest_path.exists():
+            return {}
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def update_manifest(self, **fields: Any) -> dict[str, Any]:
+        """Merge `fields` into manifest.json (atomically) and return the result."""
+        manifest = self.manifest() | fields
+        atomic_write_json(self.manifest_path, manifest)
+        return manifest
+
+    def complete_checkpoints(self) -> list[Path]:
+        """Checkpoints whose save finished, oldest first.
+
+        HF Trainer writes trainer_state.json last, so a checkpoint without a readable one was cut off by a kill.
+        """
+        if not self.checkpoints.is_dir():
+            return []
+        found = []
+        for d in self.checkpoints.iterdir():
+            m = _CHECKPOINT.match(d.name)
+            if not m or not d.is_dir():
+                continue
+            try:
+                state = json.loads((d / "trainer_state.json").read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue
+            if state.get("global_step") == int(m.group(1)):
+                found.append(d)
+        return sorted(found, key=lambda d: int(d.name.split("-")[1]))
+
+    def last_checkpoint(self) -> Path | None:
+        done = self.complete_checkpoints()
+        return done[-1] if done else None
+
+    def remove_incomplete_checkpoints(self) -> list[Path]:
+        """Delete checkpoint folders a kill left half-written, so that checkpoint rotation never counts them."""
+        if not self.checkpoints.is_dir():
+            return []
+        complete = set(self.complete_checkpoints())
+        removed = [d for d in self.checkpoints.iterdir() if _CHECKPOINT.match(d.name) and d not in complete]
+        for d in removed:
+            shutil.rmtree(d)
+        return removed

@@ -1,0 +1,39 @@
+"""Training recipes, one module per method stage. A config's `recipe:` key picks the module; each module
+exposes `Config` (its pydantic model) and `run(config)`.
+
+CrossIn and PLUG train through `sft` over their own data; LinguaLIFT has its own two stages.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from crosslift.config import ConfigSource, validate_config
+from crosslift.errors import ConfigError
+
+RECIPES: dict[str, str] = {
+    "sft": "crosslift.train.sft",
+}
+
+
+def recipe_module(name: str):
+    """The module of recipe `name` (imported lazily: recipes pull in torch and transformers)."""
+    if name not in RECIPES:
+        raise ConfigError(f"unknown recipe '{name}'; available: {', '.join(sorted(RECIPES))}")
+    return importlib.import_module(RECIPES[name])
+
+
+def load_run_config(path: str | Path, overrides: list[str] = ()):
+    """Read a run config, pick its recipe from the `recipe:` key and validate it against that recipe's Config."""
+    source = ConfigSource(path, list(overrides))
+    name = source.tree.get("recipe")
+    if not isinstance(name, str):
+        raise ConfigError(f"{source.where(('recipe',))}: missing key 'recipe' (one of: {', '.join(sorted(RECIPES))})")
+    return recipe_module(name), validate_config(recipe_module(name).Config, source)
+
+
+def train(path: str | Path, overrides: list[str] = ()):
+    """`crosslift train CONFIG [overrides]`: validate everything first, then run the recipe."""
+    module, cfg = load_run_config(path, overrides)
+    return module.run(cfg)

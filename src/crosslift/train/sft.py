@@ -1,0 +1,168 @@
+"""Plain supervised fine-tuning: the baseline every method is compared with.
+
+CrossIn and PLUG are this recipe over their own data. Reads top to bottom:
+
+    setup   read + validate data, render the template, tokenize with an exact response-only loss mask;
+            load tokenizer and model (full fine-tuning, or LoRA adapters through peft)
+    train   HF Trainer; resumes from the run's last complete checkpoint after a kill
+    save    final weights as safetensors + tokenizer in runs/<name>/model, figures in manifest.json
+
+    crosslift train configs/sft_tiny.yaml [key.sub=value ...]
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import Field
+from transformers import DataCollatorForSeq2Seq, Trainer, set_seed
+
+from crosslift.config import DataSourceConfig, LoraConfig, ModelConfig, RunConfig, Section, TrainingConfig
+from crosslift.data.examples import Example, read_examples
+from crosslift.data.templates import get_template
+from crosslift.data.tokenize import IGNORE_INDEX, encode_prompt_target
+from crosslift.errors import DataError
+from crosslift.models.build import apply_lora, load_causal_lm, load_tokenizer
+from crosslift.runs import RunDir, provenance
+from crosslift.train.common import (
+    ProgressCallback,
+    console,
+    save_final,
+    train_summary,
+    train_with_resume,
+    training_arguments,
+)
+
+
+class SFTDataConfig(Section):
+    train: list[DataSourceConfig] = Field(min_length=1)
+    template: str = "alpaca"
+    max_length: int = Field(512, gt=8)
+    skip_invalid: bool = Field(False, description="skip (and count) invalid records instead of failing")
+
+
+class SFTConfig(RunConfig):
+    recipe: Literal["sft"] = "sft"
+    model: ModelConfig
+    lora: LoraConfig | None = None
+    data: SFTDataConfig
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+
+# ---------------------------------------------------------------------------------------------------- setup
+
+
+def read_sources(data: SFTDataConfig) -> tuple[list[Example], list[str]]:
+    """All examples of all sources, in order, and one summary line per source."""
+    examples, summaries = [], []
+    for source in data.train:
+        got, report = read_examples(
+            source.path, format=source.format, fields=source.fields, limit=source.limit, skip_invalid=data.skip_invalid
+        )
+        examples += got
+        summaries.append(report.summary())
+    return examples, summaries
+
+
+def tokenize_examples(examples: list[Example], tokenizer, data: SFTDataConfig) -> tuple[list[dict], dict]:
+    """Render and tokenize; examples whose response is cut away entirely by max_length are left out and counted."""
+    template = get_template(data.template)
+    features, truncated, no_target = [], 0, []
+    for ex in examples:
+        rendered = template.render(ex)
+        enc = encode_prompt_target(tokenizer, rendered.prompt, rendered.target, max_length=data.max_length)
+        truncated += enc.truncated
+        if all(label == IGNORE_INDEX for label in enc.labels):
+            no_target.append(ex.id)
+            continue
+        features.append({"input_ids": enc.input_ids, "labels": enc.labels})
+    if not features:
+        raise DataError(f"no example keeps any response token within max_length={data.max_length}")
+    stats = {
+        "examples": len(examples),
+        "used": len(features),
+        "truncated": truncated,
+        "left_out_no_response_within_max_length": len(no_target),
+        "left_out_ids_sample": no_target[:20],
+        "tokens": sum(len(f["input_ids"]) for f in features),
+        "target_tokens": sum(sum(label != IGNORE_INDEX for label in f["labels"]) for f in features),
+    }
+    return features, stats
+
+
+# ---------------------------------------------------------------------------------------------------- run
+
+
+def run(cfg: SFTConfig) -> RunDir:
+    """Set up, train (resuming if the run directory has a checkpoint) and save. Returns the run directory."""
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    run_dir = RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
+
+    # -- data (before the model: bad data fails fast)
+    examples, summaries = read_sources(cfg.data)
+    for line in summaries:
+        console.print(f"data: {line}")
+    tokenizer = load_tokenizer(cfg.model.name_or_path, trust_remote_code=cfg.model.trust_remote_code)
+    tokenizer.padding_side = "right"  # training pads on the right; positions then start at 0 for every row
+    features, data_stats = tokenize_examples(examples, tokenizer, cfg.data)
+    console.print(
+        f"data: {data_stats['used']} examples, {data_stats['tokens']:,} tokens "
+        f"({data_stats['truncated']} truncated, {data_stats['left_out_no_response_within_max_length']} left out: "
+        f"no response token within max_length)"
+    )
+
+    # -- model
+    set_seed(cfg.seed)
+    model = load_causal_lm(
+        cfg.model.name_or_path,
+        dtype=cfg.model.dtype,
+        trust_remote_code=cfg.model.trust_remote_code,
+        attn_implementation=cfg.model.attn_implementation,
+    )
+    if cfg.lora is not None:
+        model = apply_lora(
+            model,
+            r=cfg.lora.r,
+            alpha=cfg.lora.alpha,
+            dropout=cfg.lora.dropout,
+            target_modules=cfg.lora.target_modules,
+            modules_to_save=cfg.lora.modules_to_save,
+        )
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    if is_main:
+        run_dir.update_manifest(
+            **provenance(
+                seed=cfg.seed,
+                data_files=[s.path for s in cfg.data.train],
+                models={"model": cfg.model.name_or_path},
+            ),
+            recipe="sft",
+            status="running",
+            data_stats=data_stats,
+            parameters={"total": total, "trainable": trainable},
+        )
+
+    # -- train
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(cfg.training, run_dir, cfg.seed),
+        train_dataset=features,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX, padding=True),
+        processing_class=tokenizer,
+        callbacks=[ProgressCallback(f"sft {cfg.name}")],
+    )
+    result = train_with_resume(trainer, run_dir)
+
+    # -- save
+    if trainer.is_world_process_zero():
+        save_final(trainer.model, {"": tokenizer}, run_dir.model)
+        if cfg.lora is not None and cfg.lora.merge_at_end:
+            save_final(trainer.model.merge_and_unload(), {"": tokenizer}, run_dir.path / "model_merged")
+        run_dir.update_manifest(status="completed", training=train_summary(trainer, result))
+        console.print(f"[green]done[/green]: model in {run_dir.model}, run record in {run_dir.manifest_path}")
+    return run_dir
+
+
+Config = SFTConfig

@@ -1,0 +1,41 @@
+import json
+
+import pytest
+
+from crosslift.errors import ConfigError
+from crosslift.runs import RunDir, provenance
+
+
+def test_prepare_same_config_reopens_and_different_config_refuses(tmp_path):
+    cfg = {"a": 1, "b": {"c": 2}}
+    run = RunDir.prepare(tmp_path / "r", cfg)
+    assert (run.path / "config.yaml").exists()
+    RunDir.prepare(tmp_path / "r", cfg)
+    with pytest.raises(ConfigError, match=r"b\.c: 2 -> 3"):
+        RunDir.prepare(tmp_path / "r", {"a": 1, "b": {"c": 3}})
+
+
+def test_checkpoint_completeness(tmp_path):
+    run = RunDir.prepare(tmp_path / "r", {})
+    for step, state in [(10, {"global_step": 10}), (20, {"global_step": 20}), (30, None)]:
+        d = run.checkpoints / f"checkpoint-{step}"
+        d.mkdir(parents=True)
+        if state is not None:
+            (d / "trainer_state.json").write_text(json.dumps(state))
+    (run.checkpoints / "checkpoint-40").mkdir()
+    (run.checkpoints / "checkpoint-40" / "trainer_state.json").write_text('{"global_st')  # torn write
+    assert run.last_checkpoint().name == "checkpoint-20"
+    removed = sorted(d.name for d in run.remove_incomplete_checkpoints())
+    assert removed == ["checkpoint-30", "checkpoint-40"]
+    assert sorted(d.name for d in run.checkpoints.iterdir()) == ["checkpoint-10", "checkpoint-20"]
+
+
+def test_provenance_records_versions_seed_and_hashes(tmp_path):
+    f = tmp_path / "d.jsonl"
+    f.write_text("{}\n")
+    rec = provenance(seed=3, data_files=[f], models={"model": "tiny:llama"})
+    assert rec["seed"] == 3
+    assert rec["versions"]["torch"].startswith("2.13.0")
+    assert "transformers" in rec["versions"]
+    assert len(rec["data"][str(f)]) == 64
+    assert rec["models"] == {"model": "tiny:llama"}
