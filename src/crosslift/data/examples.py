@@ -1,27 +1,68 @@
-"""The one typed training/evaluation example, and readers that validate every record they load.
+"""The one typed training/evaluation example, readers that validate every record they load, and a JSONL writer.
 
 A reader either returns every record of a file as an `Example` or raises a `DataError` naming the file, the
-line (JSONL) or record index (JSON array) and the field. Nothing is dropped silently: with
-`skip_invalid=True` bad records are skipped, and counted with their reasons in the returned `ReadReport`.
+line (JSONL, CSV/TSV, text) or record index (JSON array, parquet, saved `datasets`) and the field. Nothing is
+dropped silently: with `skip_invalid=True` bad records are skipped, and counted with their reasons in the
+returned `ReadReport`.
+
+Formats (`format=`; "auto" picks by extension, a directory is a saved `datasets` dataset):
+
+    json      a JSON array of objects (or {"split": [...]} with one key)      .json
+    jsonl     one JSON object per line                                           .jsonl .ndjson
+    csv       comma-separated, first row is the header; RFC-4180 quoting       .csv
+    tsv       tab-separated, first row is the header; NO quoting by default     .tsv .tab
+    parquet   a parquet file (via pyarrow)                                       .parquet
+    hf-disk   a directory written by `Dataset.save_to_disk` (one split)          directory
+    txt       one text per line, as {"text": line} (parallel sentence files)    .txt
+
+Quoting rules for CSV/TSV: `quoting="none"` splits every line on the delimiter and keeps `"` as an ordinary
+character (MGSM-style TSVs contain `"` and the default CSV quoting would merge their rows); `quoting="csv"`
+applies RFC-4180 quotes (quoted fields may hold delimiters, `""` and newlines). The default is "csv" for .csv
+and "none" for .tsv. Headerless files get their column names from `columns=` (e.g. ["question", "answer"]).
+
+Record shapes: Alpaca-style (instruction, input, output — names remappable with `fields=`, LLaMA-Factory's
+optional `system` and `history` [[user, assistant], ...] go to `meta`), and chat records with a `messages`
+([{"role", "content"}]) or ShareGPT `conversations` ([{"from", "value"}]) list: the last user turn is the
+instruction, the last assistant turn the output, earlier turns `meta["history"]`, a system turn `meta["system"]`.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crosslift.errors import DataError
+from crosslift.io import atomic_write_jsonl
 
 # Fields of an Example that a source file may provide (under these or mapped names).
 TEXT_FIELDS = ("instruction", "input", "output")
+# Example fields stored at the top level of a written record; everything else in a record is `meta`.
+EXAMPLE_KEYS = ("id", "instruction", "input", "output", "instruction_lang", "output_lang", "source")
+FORMATS = ("auto", "json", "jsonl", "csv", "tsv", "parquet", "hf-disk", "txt")
+_EXTENSIONS = {
+    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
+    ".parquet": "parquet", ".txt": "txt",
+}  # fmt: skip
+# Chat roles as they are spelled in the wild -> ours.
+_ROLES = {
+    "system": "system",
+    "user": "user", "human": "user",
+    "assistant": "assistant", "gpt": "assistant", "bot": "assistant", "model": "assistant", "chatgpt": "assistant",
+}  # fmt: skip
 
 
 @dataclass
 class Example:
-    """One instruction example. `input` is the optional context of Alpaca-style data ("" when absent)."""
+    """One instruction example. `input` is the optional context of Alpaca-style data ("" when absent).
+
+    `meta` holds every other field of the source record (e.g. GSM8K's `answer`), plus `system` (a system
+    prompt) and `history` (earlier [user, assistant] turns) for chat data.
+    """
 
     id: str
     instruction: str
@@ -34,6 +75,16 @@ class Example:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def to_record(self) -> dict[str, Any]:
+        """The flat form written to JSONL: Example fields at the top level, then the meta fields.
+
+        `read_examples` reads such a record back into an equal Example.
+        """
+        clash = [k for k in self.meta if k in EXAMPLE_KEYS]
+        if clash:
+            raise ValueError(f"example {self.id}: meta keys {clash} collide with Example fields")
+        return {k: getattr(self, k) for k in EXAMPLE_KEYS} | self.meta
 
 
 @dataclass
@@ -50,25 +101,56 @@ class ReadReport:
         reasons = ", ".join(f"{n} {why}" for why, n in self.skipped.most_common())
         return f"{self.path}: {self.read} records, skipped {sum(self.skipped.values())} ({reasons})"
 
+    def skip(self, error: DataError) -> None:
+        """Count one skipped record under its reason (and field)."""
+        self.skipped[f"{error.reason} ({error.field})" if error.field else error.reason] += 1
 
-def _detect_format(path: Path) -> str:
+
+# ---------------------------------------------------------------------------------------------- raw records
+
+
+def detect_format(path: str | Path) -> str:
+    """The format a path's extension (or being a directory) implies."""
+    path = Path(path)
     if path.is_dir():
         return "hf-disk"
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if suffix == ".json":
-        return "json"
-    raise DataError(f"cannot tell the format from the extension '{suffix}'; set format explicitly", path=path)
+    fmt = _EXTENSIONS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"cannot tell the format from the extension '{path.suffix}'; set it explicitly "
+            f"(one of {', '.join(FORMATS[1:])})",
+            path=path,
+        )
+    return fmt
 
 
-def iter_json_records(path: str | Path, format: str = "auto"):
-    """Yield (location, record) pairs from a JSON array or JSONL file; location is {'line': n} or {'record': i}."""
+def iter_records(
+    path: str | Path, format: str = "auto", *, columns: list[str] | None = None, quoting: str | None = None
+) -> Iterator[tuple[dict[str, int], Any]]:
+    """Yield (location, record) for every record of a file; location is {'line': n} or {'record': i}.
+
+    Args:
+        format: one of FORMATS.
+        columns: CSV/TSV only: the file has no header row, and these are its column names.
+        quoting: CSV/TSV only: "none" or "csv" (see the module docstring); default by format.
+
+    Raises:
+        DataError: missing or empty file, malformed JSON/CSV, a row with the wrong number of columns.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError("file not found", path=path)
-    fmt = _detect_format(path) if format == "auto" else format
-    text = path.read_text(encoding="utf-8")
+    fmt = detect_format(path) if format == "auto" else format
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})", path=path)
+    if (columns is not None or quoting is not None) and fmt not in ("csv", "tsv"):
+        raise DataError(f"columns/quoting apply to csv and tsv files, not {fmt}", path=path)
+    if fmt in ("parquet", "hf-disk"):
+        yield from _iter_table(path, fmt)
+        return
+    if path.is_dir():
+        raise DataError(f"is a directory, not a {fmt} file", path=path)
+    text = path.read_text(encoding="utf-8-sig")  # -sig: tolerate the BOM spreadsheet tools write
     if not text.strip():
         raise DataError("file is empty", path=path)
     if fmt == "jsonl":
@@ -78,7 +160,9 @@ def iter_json_records(path: str | Path, format: str = "auto"):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
-                raise DataError(f"not valid JSON ({e.msg} at column {e.colno})", path=path, line=lineno) from None
+                raise DataError(
+                    f"not valid JSON ({e.msg} at column {e.colno})", path=path, line=lineno
+                ) from None
             yield {"line": lineno}, record
     elif fmt == "json":
         try:
@@ -93,8 +177,135 @@ def iter_json_records(path: str | Path, format: str = "auto"):
             raise DataError("file holds no records", path=path)
         for i, record in enumerate(data):
             yield {"record": i}, record
+    elif fmt == "txt":
+        # Every line is a record, blank ones included: line i of parallel files is the same sentence.
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the final newline does not start another record
+        for lineno, line in enumerate(lines, start=1):
+            yield {"line": lineno}, {"text": line.rstrip("\r")}
     else:
-        raise DataError(f"format '{fmt}' is not readable as JSON", path=path)
+        yield from _iter_delimited(path, text, fmt, columns, quoting)
+
+
+def _iter_delimited(path: Path, text: str, fmt: str, columns: list[str] | None, quoting: str | None):
+    delimiter = "," if fmt == "csv" else "\t"
+    quoting = quoting or ("csv" if fmt == "csv" else "none")
+    if quoting not in ("none", "csv"):
+        raise DataError(f"quoting must be 'none' or 'csv', got '{quoting}'", path=path)
+    if quoting == "none":
+        reader = csv.reader(text.splitlines(), delimiter=delimiter, quoting=csv.QUOTE_NONE)
+    else:
+        reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter, strict=True)
+    header = list(columns) if columns is not None else None
+    start = 1
+    try:
+        for row in reader:
+            line, start = start, reader.line_num + 1  # a quoted record can span lines: report where it starts
+            if not row or row == [""]:
+                continue
+            if header is None:
+                header = [h.strip() for h in row]
+                dupes = [h for h, n in Counter(header).items() if n > 1 or not h]
+                if dupes:
+                    raise DataError(
+                        f"header has empty or repeated column names: {dupes}", path=path, line=line
+                    )
+                continue
+            if len(row) != len(header):
+                hint = (
+                    " (a quoted field? try quoting='csv')"
+                    if quoting == "none" and '"' in delimiter.join(row)
+                    else ""
+                )
+                raise DataError(
+                    f"expected {len(header)} columns ({', '.join(header)}), got {len(row)}{hint}",
+                    path=path,
+                    line=line,
+                )
+            yield {"line": line}, dict(zip(header, row, strict=True))
+    except csv.Error as e:
+        raise DataError(f"malformed {fmt.upper()} ({e})", path=path, line=reader.line_num) from None
+
+
+def _iter_table(path: Path, fmt: str):
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except Exception as e:  # pyarrow raises many types for a bad file
+            raise DataError(f"not a readable parquet file ({e})", path=path) from None
+        rows = table.to_pylist()
+    else:
+        from datasets import Dataset, DatasetDict, load_from_disk
+
+        try:
+            loaded = load_from_disk(str(path))
+        except FileNotFoundError as e:
+            raise DataError(f"not a saved datasets directory ({e})", path=path) from None
+        if isinstance(loaded, DatasetDict):
+            splits = ", ".join(loaded)
+            raise DataError(
+                f"holds a DatasetDict with splits {splits}; point at one split, e.g. {path / next(iter(loaded))}",
+                path=path,
+            )
+        assert isinstance(loaded, Dataset)
+        rows = loaded.to_list()
+    if not rows:
+        raise DataError("holds no records", path=path)
+    for i, row in enumerate(rows):
+        yield {"record": i}, row
+
+
+# ---------------------------------------------------------------------------------------------- examples
+
+
+def _text(value: Any, *, path, location, key: str, allow_empty: bool = False) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)  # numeric answers (e.g. math gold values) are text to a language model
+    if not isinstance(value, str):
+        raise DataError(f"expected a string, got {type(value).__name__}", path=path, field=key, **location)
+    if not allow_empty and not value.strip():
+        raise DataError("empty value", path=path, field=key, **location)
+    return value
+
+
+def _chat_turns(turns: Any, *, key: str, path, location) -> tuple[str | None, list[list[str]], str, str]:
+    """(system, history, last user message, last assistant message) of a messages/conversations list."""
+    if not isinstance(turns, list) or not turns:
+        raise DataError("expected a non-empty list of turns", path=path, field=key, **location)
+    system, pairs, expected = None, [], "user"
+    for i, turn in enumerate(turns):
+        where = f"{key}[{i}]"
+        if not isinstance(turn, dict):
+            raise DataError(
+                f"expected an object, got {type(turn).__name__}", path=path, field=where, **location
+            )
+        role_key, text_key = ("role", "content") if "role" in turn else ("from", "value")
+        role = _ROLES.get(str(turn.get(role_key, "")).lower())
+        if role is None:
+            raise DataError(
+                f"unknown role {turn.get(role_key)!r} (expected one of {', '.join(sorted(_ROLES))})",
+                path=path, field=f"{where}.{role_key}", **location,
+            )  # fmt: skip
+        content = _text(turn.get(text_key), path=path, location=location, key=f"{where}.{text_key}")
+        if role == "system":
+            if i != 0:
+                raise DataError("a system turn must come first", path=path, field=where, **location)
+            system = content
+            continue
+        if role != expected:
+            raise DataError(f"expected a {expected} turn, got {role}", path=path, field=where, **location)
+        if role == "user":
+            pairs.append([content])
+        else:
+            pairs[-1].append(content)
+        expected = "assistant" if role == "user" else "user"
+    if not pairs or len(pairs[-1]) != 2:
+        raise DataError("the conversation must end with an assistant turn", path=path, field=key, **location)
+    *history, (user, assistant) = pairs
+    return system, history, user, assistant
 
 
 def record_to_example(
@@ -112,38 +323,69 @@ def record_to_example(
 
     Args:
         fields: map Example field -> record key (e.g. {"instruction": "question", "output": "answer"}); unmapped
-            fields are read under their own names. An "id" mapping picks the id field; else the record index.
+            fields are read under their own names. An "id" mapping picks the id field; else the record's `id`,
+            else the record index. A "messages" mapping names the chat-turn list of chat records.
+        instruction_lang, output_lang, source: used when the record does not carry its own.
     """
     fields = fields or {}
     if not isinstance(record, dict):
         raise DataError(f"expected an object, got {type(record).__name__}", path=path, **location)
-    values: dict[str, str] = {}
-    for name in TEXT_FIELDS:
-        key = fields.get(name, name)
-        value = record.get(key)
-        if value is None:
-            if name == "input":
-                values[name] = ""
-                continue
-            raise DataError("missing field", path=path, field=key, **location)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)  # numeric answers (e.g. math gold values) are text to a language model
-        if not isinstance(value, str):
-            raise DataError(f"expected a string, got {type(value).__name__}", path=path, field=key, **location)
-        if name != "input" and not value.strip():
-            raise DataError("empty value", path=path, field=key, **location)
-        values[name] = value
-    id_key = fields.get("id", "id")
-    ex_id = record.get(id_key)
-    used = {fields.get(n, n) for n in (*TEXT_FIELDS, "id")}
+    chat_key = next(
+        (k for k in (fields.get("messages"), "messages", "conversations") if k and k in record), None
+    )
+    used = {fields.get(n, n) for n in (*EXAMPLE_KEYS, "messages")}
+    meta = {k: v for k, v in record.items() if k not in used}
+    if chat_key is not None and fields.get("instruction", "instruction") not in record:
+        system, history, instruction, output = _chat_turns(
+            record[chat_key], key=chat_key, path=path, location=location
+        )
+        values = {"instruction": instruction, "input": "", "output": output}
+        meta.pop(chat_key, None)
+        if system is not None:
+            meta["system"] = system
+        if history:
+            meta["history"] = history
+    else:
+        values = {}
+        for name in TEXT_FIELDS:
+            key = fields.get(name, name)
+            value = record.get(key)
+            if value is None:
+                if name == "input":
+                    values[name] = ""
+                    continue
+                raise DataError("missing field", path=path, field=key, **location)
+            values[name] = _text(value, path=path, location=location, key=key, allow_empty=name == "input")
+        _check_history(meta.get("history"), path=path, location=location)
+    ex_id = record.get(fields.get("id", "id"))
+    langs = {}
+    for name, default in (
+        ("instruction_lang", instruction_lang),
+        ("output_lang", output_lang),
+        ("source", source),
+    ):
+        value = record.get(fields.get(name, name))
+        langs[name] = str(value) if value is not None else default
     return Example(
         id=str(ex_id) if ex_id is not None else str(index),
-        source=source or str(path),
-        instruction_lang=instruction_lang,
-        output_lang=output_lang,
-        meta={k: v for k, v in record.items() if k not in used},
+        instruction_lang=langs["instruction_lang"],
+        output_lang=langs["output_lang"],
+        source=langs["source"] or str(path),
+        meta=meta,
         **values,
     )
+
+
+def _check_history(history: Any, *, path, location) -> None:
+    if history is None:
+        return
+    if not isinstance(history, list) or not all(
+        isinstance(turn, list | tuple) and len(turn) == 2 and all(isinstance(t, str) for t in turn)
+        for turn in history
+    ):
+        raise DataError(
+            "expected a list of [user, assistant] string pairs", path=path, field="history", **location
+        )
 
 
 def read_examples(
@@ -155,28 +397,171 @@ def read_examples(
     skip_invalid: bool = False,
     instruction_lang: str | None = None,
     output_lang: str | None = None,
+    columns: list[str] | None = None,
+    quoting: str | None = None,
 ) -> tuple[list[Example], ReadReport]:
-    """Read Alpaca-style instruction data (instruction, input, output) from a JSON array or JSONL file.
+    """Read instruction data (Alpaca-style or chat records) from any format of the module docstring.
+
+    Args:
+        limit: stop after this many valid examples.
+        skip_invalid: skip (and count in the report) records that fail validation instead of raising.
+        columns, quoting: CSV/TSV reading rules (see `iter_records`).
 
     Raises:
-        DataError: missing or empty file, malformed JSON, a record without a required field, or with a
+        DataError: missing or empty file, malformed content, a record without a required field, or with a
             non-string field; with skip_invalid=True record-level problems are skipped and counted instead.
     """
     report = ReadReport(path=str(path))
     examples: list[Example] = []
-    for index, (location, record) in enumerate(iter_json_records(path, format)):
+    for index, (location, record) in enumerate(iter_records(path, format, columns=columns, quoting=quoting)):
         if limit is not None and len(examples) >= limit:
             break
         try:
             examples.append(
-                record_to_example(record, path=path, location=location, fields=fields, index=index,
-                                  instruction_lang=instruction_lang, output_lang=output_lang)  # fmt: skip
+                record_to_example(
+                    record,
+                    path=path,
+                    location=location,
+                    fields=fields,
+                    index=index,
+                    instruction_lang=instruction_lang,
+                    output_lang=output_lang,
+                )  # fmt: skip
             )
         except DataError as e:
             if not skip_invalid:
                 raise
-            report.skipped[f"{e.reason} ({e.field})" if e.field else e.reason] += 1
+            report.skip(e)
     report.read = len(examples)
     if not examples:
         raise DataError("no valid records", path=path)
     return examples, report
+
+
+def write_examples(path: str | Path, examples: Iterable[Example]) -> Path:
+    """Write examples as flat JSONL records (see `Example.to_record`), atomically."""
+    return atomic_write_jsonl(path, (ex.to_record() for ex in examples))
+
+
+# ---------------------------------------------------------------------------------------------- parallel data
+
+
+@dataclass
+class ParallelSet:
+    """The same items in several languages: `items[id][lang]` is item `id` in language `lang`.
+
+    `ids` keeps the order of the first language's file. Every id has every language (readers enforce it).
+    """
+
+    languages: list[str]
+    ids: list[str]
+    items: dict[str, dict[str, Example]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def get(self, item_id: str, lang: str) -> Example:
+        return self.items[item_id][lang]
+
+    def in_language(self, lang: str) -> list[Example]:
+        """All items in one language, in `ids` order."""
+        if lang not in self.languages:
+            raise KeyError(f"language '{lang}' is not in this parallel set ({', '.join(self.languages)})")
+        return [self.items[i][lang] for i in self.ids]
+
+
+def read_parallel(
+    sources: Mapping[str, str | Path],
+    *,
+    align: str = "index",
+    fields: dict[str, str] | None = None,
+    format: str = "auto",
+    columns: list[str] | None = None,
+    quoting: str | None = None,
+    limit: int | None = None,
+) -> ParallelSet:
+    """Read one file per language into a ParallelSet.
+
+    Args:
+        sources: language code -> file (codes are normalized through `crosslift.languages`).
+        align: "index" (record i of every file is the same item: MGSM, MMWP, NTREX) or "id" (the files share
+            an `id` field, in any order).
+        limit: keep only the first N items (of the first language's order).
+
+    Raises:
+        DataError: files of different length (index), an id missing from a language or repeated in a file (id).
+    """
+    from crosslift.languages import normalize_code
+
+    if not sources:
+        raise DataError("a parallel set needs at least one file")
+    if align not in ("index", "id"):
+        raise DataError(f"align must be 'index' or 'id', got '{align}'")
+    per_lang: dict[str, tuple[Path, list[Example]]] = {}
+    for lang, path in sources.items():
+        code = normalize_code(lang)
+        if code in per_lang:
+            raise DataError(f"language '{code}' given twice ({per_lang[code][0]} and {path})", path=path)
+        examples, _ = read_examples(path, format=format, fields=fields, columns=columns, quoting=quoting,
+                                    instruction_lang=code, output_lang=code)  # fmt: skip
+        if align == "index":
+            for i, ex in enumerate(examples):
+                ex.id = str(i)
+        seen: set[str] = set()
+        for i, ex in enumerate(examples):
+            if ex.id in seen:
+                raise DataError(f"id '{ex.id}' occurs more than once", path=path, record=i, field="id")
+            seen.add(ex.id)
+        per_lang[code] = (Path(path), examples)
+    languages = list(per_lang)
+    first_path, first = per_lang[languages[0]]
+    ids = [ex.id for ex in first][:limit]
+    items: dict[str, dict[str, Example]] = {i: {} for i in ids}
+    for lang, (path, examples) in per_lang.items():
+        if align == "index" and len(examples) != len(first):
+            raise DataError(f"has {len(examples)} records but {first_path} has {len(first)}; index alignment "
+                            "needs files of equal length", path=path)  # fmt: skip
+        by_id = {ex.id: ex for ex in examples}
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            raise DataError(f"lacks {len(missing)} ids of {first_path} (first: {missing[:5]})", path=path)
+        for i in ids:
+            items[i][lang] = by_id[i]
+    return ParallelSet(languages=languages, ids=ids, items=items)
+
+
+def read_parallel_text(
+    sources: Mapping[str, str | Path],
+    *,
+    field: str = "text",
+    format: str = "auto",
+    columns: list[str] | None = None,
+) -> dict[str, list[str]]:
+    """Line-aligned parallel text: language -> texts, where text i of every language is the same sentence.
+
+    Text files (.txt) give one sentence per line; other formats give the `field` of each record.
+
+    Raises:
+        DataError: files of different length, or a record without the field.
+    """
+    from crosslift.languages import normalize_code
+
+    texts: dict[str, list[str]] = {}
+    lengths: dict[str, tuple[Path, int]] = {}
+    for lang, path in sources.items():
+        values = []
+        for location, record in iter_records(path, format, columns=columns):
+            key = "text" if (format == "txt" or (format == "auto" and Path(path).suffix == ".txt")) else field
+            if not isinstance(record, dict) or key not in record:
+                raise DataError("missing field", path=path, field=key, **location)
+            values.append(_text(record[key], path=path, location=location, key=key, allow_empty=True))
+        code = normalize_code(lang)
+        texts[code] = values
+        lengths[code] = (Path(path), len(values))
+    (first_path, n), *rest = lengths.values()
+    for path, m in rest:
+        if m != n:
+            raise DataError(
+                f"has {m} texts but {first_path} has {n}; parallel text must be line-aligned", path=path
+            )
+    return texts

@@ -1,0 +1,354 @@
+"""Code-switching: the stage-1 data of LinguaLIFT (methods.md §1.3).
+
+English words of a sentence are replaced by their translations from bilingual lexicons; the model learns to
+map the code-switched sentence back to the original English. For every record:
+
+1. pick ONE target language, uniformly or by weight (e.g. by resource tier);
+2. (optional, `sentence_ratio` > 0) where parallel text has the whole text, or one of its sentences, in that
+   language, render it whole with that probability: sentence-level switching;
+3. segment the remaining English into *units*: the longest lexicon phrase starting at each word ("a lot of"
+   before "a lot" before "a"), else the word itself when the lexicon has it; unknown words are not units;
+4. switch round(ratio x units) of them, chosen uniformly (stochastic rounding keeps the expected fraction
+   exactly `ratio` even for short sentences), each to one of its translations;
+5. re-assemble: everything that is not a switched unit is copied byte for byte.
+
+What is never switched: numbers and anything glued to digits ("5th"), punctuation, spans matched by the
+`protect` patterns (URLs, e-mails and GSM8K's <<48/2=24>> calculator notes by default), and, with
+`protect_names`, capitalised words that do not start a sentence (names: "Natalia", "May"). A switched word
+that was capitalised gets a capitalised translation. For targets written without spaces (zh, ja, th), the
+space between two adjacent switched units is dropped ("卖 夹子" -> "卖夹子"); spaces next to English stay.
+
+Everything random draws from a generator seeded by (seed, record index), so a record's output depends only
+on the seed, its index and its text: the same seed gives the same file, in any order or number of processes.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from bisect import bisect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+from crosslift.data.examples import EXAMPLE_KEYS, Example
+from crosslift.data.lexicon import TOKEN, Lexicon
+from crosslift.errors import DataError
+
+DEFAULT_PROTECT = (r"https?://\S+", r"<<[^<>]*>>")
+TRANSLATE_INSTRUCTION = "Translate the following code-switched {language} sentence to pure English:"
+STYLES = ("plain", "instruct")
+_SPLIT = re.compile(f"({TOKEN})")
+_POSSESSIVE = frozenset(("'s", "’s"))
+_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")  # a sentence: up to its end mark (or a line break)
+_ENDS_SENTENCE = frozenset(".!?:\n")
+
+
+@dataclass
+class Switched:
+    """One code-switched text and what was done to it.
+
+    Attributes:
+        replacements: (start, end, english, translation) per switched unit or sentence; start/end index the
+            English text.
+        covered_units, covered_words: lexicon-covered units (and the words in them) eligible for switching.
+        switched_units, switched_words: how many of those were switched.
+        sentences: sentences rendered whole from parallel text (their words are not in the counts above).
+    """
+
+    text: str
+    lang: str
+    replacements: list[tuple[int, int, str, str]] = field(default_factory=list)
+    covered_units: int = 0
+    covered_words: int = 0
+    switched_units: int = 0
+    switched_words: int = 0
+    sentences: int = 0
+
+    @property
+    def mode(self) -> str:
+        """ "word", "sentence" (the whole text came from parallel text) or "mixed"."""
+        if self.sentences and not self.covered_units and len(self.replacements) == self.sentences:
+            return "sentence"
+        return "mixed" if self.sentences else "word"
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+class CodeSwitcher:
+    """Switches English texts into code-switched ones (see the module docstring).
+
+    Args:
+        lexicons: language -> Lexicon (e.g. from `load_lexicons`).
+        ratio: fraction of lexicon-covered units to switch, in [0, 1].
+        languages: target languages to draw from (default: every lexicon's language).
+        weights: language -> relative weight (default: uniform).
+        seed: base seed; record i uses a generator seeded by (seed, i).
+        pick: "random" (uniform over a word's translations) or "first" (the lexicon's first translation).
+        protect_names: keep capitalised words that do not start a sentence.
+        protect: regular expressions whose matches are never switched.
+        parallel: language -> {English text: translation}, for sentence-level switching.
+        sentence_ratio: probability of rendering a sentence whole when `parallel` has it.
+    """
+
+    def __init__(
+        self,
+        lexicons: Mapping[str, Lexicon],
+        *,
+        ratio: float = 0.4,
+        languages: Sequence[str] | None = None,
+        weights: Mapping[str, float] | None = None,
+        seed: int = 0,
+        pick: str = "random",
+        protect_names: bool = True,
+        protect: Sequence[str] = DEFAULT_PROTECT,
+        parallel: Mapping[str, Mapping[str, str]] | None = None,
+        sentence_ratio: float = 0.0,
+    ) -> None:
+        from crosslift.languages import get_language
+
+        if not 0.0 <= ratio <= 1.0 or not 0.0 <= sentence_ratio <= 1.0:
+            raise DataError(f"ratio and sentence_ratio must be in [0, 1], got {ratio} and {sentence_ratio}")
+        if pick not in ("random", "first"):
+            raise DataError(f"pick must be 'random' or 'first', got '{pick}'")
+        self.languages = list(languages or lexicons)
+        missing = [lang for lang in self.languages if lang not in lexicons]
+        if missing:
+            raise DataError(f"no lexicon loaded for {', '.join(missing)}")
+        weights = weights or {}
+        unknown = set(weights) - set(self.languages)
+        if unknown:
+            raise DataError(f"weights given for languages not switched into: {', '.join(sorted(unknown))}")
+        self.weights = [float(weights.get(lang, 1.0)) for lang in self.languages]
+        if any(w < 0 for w in self.weights) or not any(self.weights):
+            raise DataError(f"language weights must be >= 0 and not all 0, got {self.weights}")
+        self.cumulative = list(accumulate(self.weights))
+        self.lexicons = lexicons
+        self.no_spaces = {lang: not get_language(lang).uses_spaces for lang in self.languages}
+        self.ratio, self.seed, self.pick = ratio, seed, pick
+        self.protect_names = protect_names
+        for pattern in protect:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise DataError(f"bad protect pattern {pattern!r}: {e}") from None
+        # One alternation: a single search tells whether a text has anything protected at all.
+        self.protect = re.compile("|".join(f"(?:{p})" for p in protect)) if protect else None
+        self.parallel = {
+            lang: {_norm(k): v for k, v in table.items()} for lang, table in (parallel or {}).items()
+        }
+        self.sentence_ratio = sentence_ratio
+
+    def rng(self, index: int) -> random.Random:
+        """The generator of record `index`."""
+        return random.Random((self.seed << 32) ^ index)
+
+    def switch(self, text: str, index: int, lang: str | None = None) -> Switched:
+        """Code-switch one English text (record number `index`), into `lang` or a language drawn for it."""
+        rng = self.rng(index)
+        if lang is None:
+            lang = self.languages[bisect(self.cumulative, rng.random() * self.cumulative[-1])]
+        out = Switched(text=text, lang=lang)
+        if not (self.sentence_ratio and lang in self.parallel):
+            out.text = self._switch_words(text, 0, lang, rng, out)
+            return out
+        parts = []
+        for start, end, translation in self._segments(text, self.parallel[lang], rng):
+            if translation is None:
+                parts.append(self._switch_words(text[start:end], start, lang, rng, out))
+            else:
+                parts.append(translation)
+                out.replacements.append((start, end, text[start:end], translation))
+                out.sentences += 1
+        out.text = "".join(parts)
+        out.replacements.sort()
+        return out
+
+    def _segments(
+        self, text: str, table: Mapping[str, str], rng: random.Random
+    ) -> list[tuple[int, int, str | None]]:
+        """Split `text` into (start, end, translation): rendered whole from parallel text, or None (free)."""
+        whole = table.get(_norm(text))
+        if whole is not None:
+            return [(0, len(text), whole if rng.random() < self.sentence_ratio else None)]
+        segments, pos = [], 0
+        for m in _SENTENCE.finditer(text):
+            sentence = m.group().strip()
+            translation = table.get(_norm(sentence)) if sentence else None
+            if translation is not None and rng.random() < self.sentence_ratio:
+                start = m.start() + m.group().index(sentence)
+                segments += [(pos, start, None), (start, start + len(sentence), translation)]
+                pos = start + len(sentence)
+        segments.append((pos, len(text), None))
+        return [seg for seg in segments if seg[1] > seg[0]]
+
+    def _switch_words(self, text: str, offset: int, lang: str, rng: random.Random, out: Switched) -> str:
+        """Word-level switching of `text` (which starts at `offset` of the record's text); updates `out`."""
+        lex = self.lexicons[lang]
+        entries, max_words = lex.entries, lex.max_words
+        pieces = _SPLIT.split(text)  # gap, token, gap, token, ..., gap: piece 2i+1 is token i
+        words = pieces[1::2]
+        low = [w.lower() for w in words]
+        # Words inside protected spans (URLs, ...) never switch.
+        blocked = (
+            self._protected(text, pieces) if self.protect is not None and self.protect.search(text) else ()
+        )
+
+        # Units: the longest lexicon phrase starting at each word, else the word (or its possessive stem).
+        if max_words == 1 and "'" not in text and "’" not in text:
+            # The common case (MUSE lexicons have no phrases; no possessives): one comprehension does it.
+            units = [(i, 1, key) for i, key in enumerate(low) if key in entries and i not in blocked]
+        else:
+            units = self._phrase_units(low, pieces, blocked, lex)
+        if self.protect_names:
+            units = self._drop_names(units, words, pieces)
+
+        # Switch round(ratio * units) of them; stochastic rounding keeps the mean exactly ratio * units.
+        n_units = len(units)
+        exact = self.ratio * n_units
+        k = int(exact) + (rng.random() < exact - int(exact))
+        out.covered_units += n_units
+        out.covered_words += sum([u[1] for u in units]) if max_words > 1 else n_units
+        out.switched_units += k
+        if not k:
+            return text
+        # A partial Fisher-Yates shuffle draws the k units (random.sample does the same, slower).
+        order = list(range(n_units))
+        for j in range(k):
+            r = j + int(rng.random() * (n_units - j))
+            order[j], order[r] = order[r], order[j]
+        ends = list(accumulate(map(len, pieces)))  # ends[p] = end offset of piece p
+        no_spaces, last, random_pick, random = self.no_spaces[lang], -2, self.pick == "random", rng.random
+        for u in sorted(order[:k]):
+            i, n, key = units[u]
+            translations = entries[key]
+            translation = translations[int(random() * len(translations))] if random_pick else translations[0]
+            word = words[i]
+            if word[0].isupper() and translation[0].islower():
+                translation = translation[0].upper() + translation[1:]
+            first = 2 * i + 1  # the piece of the unit's first word
+            if n == 1:
+                kept = word[len(key) :]  # the 's of a possessive, else ""
+                pieces[first] = translation + kept
+                start, end = ends[first - 1], ends[first] - len(kept)
+            else:
+                last_piece = first + 2 * n - 2
+                pieces[first : last_piece + 1] = [translation] + [""] * (
+                    2 * n - 2
+                )  # a phrase's gaps and words
+                start, end = ends[first - 1], ends[last_piece]
+            out.replacements.append((offset + start, offset + end, text[start:end], translation))
+            if no_spaces and last == i - 1 and pieces[first - 1].isspace():
+                pieces[first - 1] = ""  # two switched units side by side in a script without spaces
+            last = i + n - 1
+            out.switched_words += n
+        return "".join(pieces)
+
+    @staticmethod
+    def _phrase_units(low: list[str], pieces: list[str], blocked, lex: Lexicon) -> list[tuple[int, int, str]]:
+        """Units (first word, words, lexicon key), left to right, longest lexicon phrase first."""
+        entries, prefixes, max_words = lex.entries, lex.prefixes, lex.max_words
+        units = []
+        next_free = 0
+        for i, key in enumerate(low):
+            if i < next_free or i in blocked:
+                continue
+            n = 1 if key in entries else 0
+            if key in prefixes:
+                phrase, j = key, i + 1
+                # Phrases run over plain spaces only, never into punctuation or protected words.
+                while j < len(low) and j - i < max_words and j not in blocked and pieces[2 * j].isspace():
+                    phrase += " " + low[j]
+                    j += 1
+                    if phrase in entries:
+                        n, key = j - i, phrase
+                    if phrase not in prefixes:
+                        break
+            if not n and key[-2:] in _POSSESSIVE and key[:-2] in entries:
+                n, key = 1, key[:-2]  # switch the noun, keep the 's
+            if n:
+                units.append((i, n, key))
+                next_free = i + n
+        return units
+
+    @staticmethod
+    def _drop_names(
+        units: list[tuple[int, int, str]], words: list[str], pieces: list[str]
+    ) -> list[tuple[int, int, str]]:
+        """Units without names: a capitalised word that does not start a sentence, and its sentence-initial uses."""
+        caps = [u for u in units if words[u[0]][0].isupper()]
+        names = {words[i] for i, _, _ in caps if i and _ENDS_SENTENCE.isdisjoint(pieces[2 * i])} - {"I"}
+        return [u for u in units if words[u[0]] not in names] if names else units
+
+    def _protected(self, text: str, pieces: list[str]) -> set[int]:
+        """Indices of the words that overlap a match of the protect patterns."""
+        ends = list(accumulate(map(len, pieces)))
+        spans = [m.span() for m in self.protect.finditer(text)]
+        return {
+            i
+            for i in range(len(pieces) // 2)
+            if any(s < ends[2 * i + 1] and ends[2 * i] < e for s, e in spans)
+        }
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+def codeswitch_example(
+    record: Mapping,
+    index: int,
+    *,
+    field: str,
+    switcher: CodeSwitcher,
+    style: str = "plain",
+    source: str | None = None,
+) -> Example:
+    """Code-switch `record[field]` into an Example: code-switched text -> original English.
+
+    style "plain": instruction = code-switched text (reconstruction, LinguaLIFT's released variant);
+    style "instruct": instruction = "Translate the following code-switched <Language> sentence to pure
+    English:", input = code-switched text (the paper-figure variant). The record's other fields are kept
+    (renamed `orig_<name>` where they collide with Example fields), so the code-switched text can also be paired
+    with e.g. the English answer; `meta["codeswitch"]` records the language and every switched word.
+    """
+    from crosslift.languages import get_language
+
+    if style not in STYLES:
+        raise DataError(f"style must be one of {', '.join(STYLES)}, got '{style}'")
+    english = record[field]
+    sw = switcher.switch(english, index)
+    meta = {(f"orig_{k}" if k in EXAMPLE_KEYS else k): v for k, v in record.items() if k not in (field, "id")}
+    meta["codeswitch"] = {
+        "lang": sw.lang, "field": field, "mode": sw.mode, "ratio": switcher.ratio,
+        "covered_units": sw.covered_units, "switched_units": sw.switched_units,
+        "covered_words": sw.covered_words, "switched_words": sw.switched_words, "sentences": sw.sentences,
+        "replacements": [list(r) for r in sw.replacements],
+    }  # fmt: skip
+    if style == "plain":
+        instruction, input_ = sw.text, ""
+    else:
+        instruction, input_ = TRANSLATE_INSTRUCTION.format(language=get_language(sw.lang).name), sw.text
+    return Example(
+        id=str(record.get("id", index)),
+        instruction=instruction,
+        input=input_,
+        output=english,
+        instruction_lang=sw.lang,
+        output_lang="en",
+        source=source,
+        meta=meta,
+    )
+
+
+def parallel_table(texts: Mapping[str, Sequence[str]], pivot: str = "en") -> dict[str, dict[str, str]]:
+    """language -> {English text: translation} from line-aligned parallel text (see `read_parallel_text`)."""
+    if pivot not in texts:
+        raise DataError(f"parallel text needs the {pivot} side (got {', '.join(texts)})")
+    english = texts[pivot]
+    return {
+        lang: {_norm(e): t for e, t in zip(english, other, strict=True) if e.strip() and t.strip()}
+        for lang, other in texts.items()
+        if lang != pivot
+    }

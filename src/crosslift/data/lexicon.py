@@ -1,0 +1,280 @@
+"""Bilingual lexicons, English -> one language: read dictionary files, clean them, merge several sources.
+
+File formats (one entry per line, no header):
+
+    muse   `english foreign`, one space between (MUSE ground-truth dictionaries; single words)
+    tsv    `english<TAB>foreign` (WECHSEL/Wiktionary, GATITOS); either side may be several words
+
+A `.tsv` file is tsv; any other file is tsv when its first line holds a tab, else muse. A directory source
+holds one file per language named `en-xx.txt`, `en-xx.tsv` or `en_xx.tsv` (the MUSE, WECHSEL and GATITOS
+layouts); `xx` goes through the language registry, so `en-no.txt` serves `nb` and `en-tl.txt` serves `fil`.
+Only the files of the requested languages are read.
+
+Rules, applied to every source (dropped entries are counted per reason, never lost silently):
+- case: the English side is lower-cased, so "The" and "the" share entries; translations keep their case
+  (the code-switcher re-capitalises a translation that replaces a capitalised word);
+- the English side must be a sequence of plain words (letters, inner ' or -) so that it can match running
+  text: entries such as `1`, `u.s.` or `$` are dropped;
+- a translation equal to its English word switches nothing and is dropped (MUSE has `the the` in en-vi);
+- a translation containing a digit is dropped: switching must never change the numbers of a text;
+- a trailing annotation such as ` (verb)` (GATITOS translators left some) is cut off;
+- several translations of one word are kept in file order, without repeats.
+
+Merging several sources of one language (`merge=`): "priority" (default) takes each English key's
+translations from the first source, in the order given, that has the key, e.g. MUSE -> Wiktionary ->
+GATITOS; "union" keeps the translations of every source, higher-priority ones first.
+
+    lexicons = load_lexicons(["../shared/data/muse_dictionaries", "../shared/data/wechsel_dicts"], ["sw", "de"])
+    lexicons["de"].lookup("apple")   # ('Apfel', ...)
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crosslift.errors import DataError
+
+# A token of running text: letters and digits, with inner apostrophes or hyphens ("don't", "well-known").
+# Only tokens made of letters alone can match a lexicon key (keys are validated below), so tokens glued to
+# digits ("5th", "3-page") are never switched: switching "th" would garble the number.
+TOKEN = r"\w+(?:['’-]\w+)*"
+TOKEN_RE = re.compile(TOKEN)
+_PLAIN_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_ANNOTATION = re.compile(r"\s+\([^()]*\)$")
+_DIGIT = re.compile(r"\d")
+_FILE_NAME = re.compile(r"^en[-_](?P<code>[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)\.(?:txt|tsv)$")
+MERGE_RULES = ("priority", "union")
+
+
+@dataclass
+class Lexicon:
+    """English -> language `lang`. Keys are lower-cased English words or space-joined word sequences.
+
+    Attributes:
+        entries: key -> translations, best first.
+        max_words: the longest key, in words (phrase matching never looks further).
+        prefixes: every proper word-prefix of a multi-word key ("a lot" for "a lot of"), for longest match.
+        files: the files it was read from, in priority order.
+        stats: counts of entries kept per source and of lines dropped per reason.
+    """
+
+    lang: str
+    entries: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    max_words: int = 1
+    prefixes: frozenset[str] = frozenset()
+    files: list[str] = field(default_factory=list)
+    stats: Counter = field(default_factory=Counter)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.entries
+
+    def lookup(self, key: str) -> tuple[str, ...] | None:
+        """Translations of an English word or phrase (any case), or None."""
+        return self.entries.get(" ".join(key.lower().split()))
+
+    @property
+    def phrases(self) -> int:
+        """How many keys are multi-word."""
+        return sum(" " in k for k in self.entries)
+
+
+def english_key(text: str) -> str | None:
+    """The lookup key of an English dictionary headword, or None when it cannot match running text."""
+    words = text.lower().split()
+    if not words or not all(_PLAIN_WORD.fullmatch(w) for w in words):
+        return None
+    return " ".join(words)
+
+
+def read_lexicon_file(path: str | Path, lang: str, *, skip_invalid: bool = False) -> Lexicon:
+    """Read one dictionary file (muse or tsv, see the module docstring) into a Lexicon.
+
+    Raises:
+        DataError: missing file, or a line that is not two fields (naming the file and line); with
+            skip_invalid=True such lines are counted in `stats["dropped: malformed line"]` instead.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("lexicon file not found", path=path)
+    text = path.read_text(encoding="utf-8-sig")
+    first = text[: text.find("\n")] if "\n" in text else text
+    sep = "\t" if path.suffix.lower() == ".tsv" or "\t" in first else " "
+    lex = Lexicon(lang=lang, files=[str(path)])
+    entries: dict[str, list[str]] = {}
+    stats = lex.stats
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split(sep) if sep == "\t" else line.split()
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            if skip_invalid:
+                stats["dropped: malformed line"] += 1
+                continue
+            what = "english<TAB>translation" if sep == "\t" else "'english translation' (one space)"
+            raise DataError(f"expected {what}, got {line[:80]!r}", path=path, line=lineno)
+        english, translation = parts
+        key = english_key(english)
+        if key is None:
+            stats["dropped: english side is not plain words"] += 1
+            continue
+        translation = _ANNOTATION.sub("", translation.strip())
+        if translation.lower() == key:
+            stats["dropped: identical to english"] += 1
+            continue
+        if _DIGIT.search(translation):
+            stats["dropped: translation has digits"] += 1
+            continue
+        bucket = entries.setdefault(key, [])
+        if translation in bucket:
+            stats["dropped: repeated pair"] += 1
+            continue
+        bucket.append(translation)
+    lex.entries = {k: tuple(v) for k, v in entries.items()}
+    stats[f"entries from {path.name}"] = len(lex.entries)
+    _index_phrases(lex)
+    return lex
+
+
+def _index_phrases(lex: Lexicon) -> None:
+    prefixes = set()
+    max_words = 1
+    for key in lex.entries:
+        if " " in key:
+            words = key.split(" ")
+            max_words = max(max_words, len(words))
+            prefixes.update(" ".join(words[:n]) for n in range(1, len(words)))
+    lex.max_words, lex.prefixes = max_words, frozenset(prefixes)
+
+
+def merge_lexicons(lexicons: Sequence[Lexicon], merge: str = "priority") -> Lexicon:
+    """One lexicon from several of the same language, highest priority first (see the module docstring)."""
+    if merge not in MERGE_RULES:
+        raise DataError(f"merge must be one of {', '.join(MERGE_RULES)}, got '{merge}'")
+    if len(lexicons) == 1:
+        return lexicons[0]
+    merged = Lexicon(lang=lexicons[0].lang)
+    entries: dict[str, tuple[str, ...]] = {}
+    for lex in lexicons:
+        merged.files += lex.files
+        merged.stats.update(lex.stats)
+        for key, translations in lex.entries.items():
+            if key not in entries:
+                entries[key] = translations
+            elif merge == "union":
+                entries[key] += tuple(t for t in translations if t not in entries[key])
+    merged.entries = entries
+    _index_phrases(merged)
+    return merged
+
+
+def _language_files(directory: Path) -> dict[str, list[Path]]:
+    """Language code -> the dictionary files of a directory source (see the module docstring)."""
+    from crosslift.languages import UnknownLanguageError, normalize_code
+
+    files: dict[str, list[Path]] = {}
+    for path in sorted(directory.iterdir()):
+        m = _FILE_NAME.match(path.name)
+        if not m or not path.is_file():
+            continue
+        try:
+            code = normalize_code(m["code"])
+        except UnknownLanguageError:
+            code = m["code"]  # not in the registry: still usable under its own code
+        files.setdefault(code, []).append(path)
+    return files
+
+
+def parse_source(spec: str | Path) -> tuple[str | None, Path]:
+    """'xx=path/to/file' -> ('xx', path); a plain path (file named en-xx.* or a directory) -> (None, path)."""
+    text = str(spec)
+    if "=" in text and "/" not in text.split("=", 1)[0]:
+        lang, path = text.split("=", 1)
+        return lang, Path(path)
+    return None, Path(text)
+
+
+def source_files(
+    sources: Iterable[str | Path], languages: Sequence[str] | None = None
+) -> dict[str, list[Path]]:
+    """Language -> dictionary files, in source (priority) order, for the requested languages (or all).
+
+    Raises:
+        DataError: a source that does not exist, or a requested language no source has a file for.
+    """
+    from crosslift.languages import normalize_code
+
+    wanted = [normalize_code(lang) for lang in languages] if languages is not None else None
+    found: dict[str, list[Path]] = {}
+    for spec in sources:
+        lang, path = parse_source(spec)
+        if not path.exists():
+            raise DataError("lexicon source not found", path=path)
+        if lang is not None:
+            per_lang = {normalize_code(lang): [path]}
+        elif path.is_dir():
+            per_lang = _language_files(path)
+        else:
+            m = _FILE_NAME.match(path.name)
+            if not m:
+                raise DataError("cannot tell the language from the file name (expected en-xx.txt, en-xx.tsv or "
+                                "en_xx.tsv); give it as xx=PATH", path=path)  # fmt: skip
+            per_lang = {normalize_code(m["code"]): [path]}
+        for code, paths in per_lang.items():
+            if wanted is None or code in wanted:
+                found.setdefault(code, []).extend(paths)
+    missing = [lang for lang in wanted or [] if lang not in found]
+    if missing:
+        names = ", ".join(str(parse_source(s)[1]) for s in sources)
+        raise DataError(f"no lexicon for {', '.join(missing)} in: {names}")
+    return found
+
+
+def load_lexicons(
+    sources: Iterable[str | Path],
+    languages: Sequence[str] | None = None,
+    *,
+    merge: str = "priority",
+    skip_invalid: bool = False,
+) -> dict[str, Lexicon]:
+    """Read and merge the lexicons of the requested languages (all languages found when None).
+
+    Args:
+        sources: directories or files, highest priority first; `xx=PATH` gives a file's language explicitly.
+        merge: "priority" or "union" (see the module docstring).
+        skip_invalid: count malformed lines instead of raising on the first one.
+    """
+    sources = list(sources)
+    files = source_files(sources, languages)
+    return {
+        lang: merge_lexicons([read_lexicon_file(p, lang, skip_invalid=skip_invalid) for p in paths], merge)
+        for lang, paths in files.items()
+    }
+
+
+def coverage(lexicon: Lexicon, texts: Iterable[str]) -> dict[str, float | int]:
+    """How much of an English corpus a lexicon covers, by word tokens and by distinct words (single-word keys).
+
+    Returns:
+        {"tokens", "covered_tokens", "token_coverage", "types", "covered_types", "type_coverage"}.
+    """
+    counts: Counter = Counter()
+    for text in texts:
+        counts.update(t.lower() for t in TOKEN_RE.findall(text) if _PLAIN_WORD.fullmatch(t))
+    tokens = sum(counts.values())
+    covered = {w: n for w, n in counts.items() if w in lexicon.entries}
+    covered_tokens = sum(covered.values())
+    return {
+        "tokens": tokens,
+        "covered_tokens": covered_tokens,
+        "token_coverage": covered_tokens / tokens if tokens else 0.0,
+        "types": len(counts),
+        "covered_types": len(covered),
+        "type_coverage": len(covered) / len(counts) if counts else 0.0,
+    }
