@@ -77,7 +77,7 @@ class TrainingConfig(Section):
     grad_accum: int = Field(1, gt=0)
     learning_rate: float = Field(2e-5, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    warmup_ratio: float = Field(0.0, ge=0, le=1)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1, description="share of the steps with linear warm-up")
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
     max_grad_norm: float = Field(1.0, gt=0)
     save_steps: int = Field(50, gt=0)

@@ -149,7 +149,11 @@ class RunDir:
 
     def update_manifest(self, **fields: Any) -> dict[str, Any]:
         """Merge `fields` into manifest.json (atomically) and return the result."""
-        manifest = self.manifest() | fields
+        previous = self.manifest()
+        manifest = previous | fields
+        if "created" in previous:  # a resumed run keeps its first start time; each session adds `updated`
+            manifest["created"] = previous["created"]
+            manifest["updated"] = fields.get("created", manifest.get("updated"))
         atomic_write_json(self.manifest_path, manifest)
         return manifest
 

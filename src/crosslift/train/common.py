@@ -16,11 +16,13 @@ from typing import Any
 import torch
 from rich.console import Console
 from transformers import PreTrainedModel, Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_callback import PrinterCallback
+from transformers.utils import logging as hf_logging
 
 from crosslift.config import TrainingConfig
 from crosslift.runs import RunDir
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def training_arguments(cfg: TrainingConfig, run: RunDir, seed: int, **overrides: Any) -> TrainingArguments:
@@ -33,7 +35,7 @@ def training_arguments(cfg: TrainingConfig, run: RunDir, seed: int, **overrides:
         gradient_accumulation_steps=cfg.grad_accum,
         learning_rate=cfg.learning_rate,
         weight_decay=cfg.weight_decay,
-        warmup_ratio=cfg.warmup_ratio,
+        warmup_steps=cfg.warmup_ratio,  # v5: a float in [0, 1) is a ratio of the total steps
         lr_scheduler_type=cfg.lr_scheduler,
         max_grad_norm=cfg.max_grad_norm,
         save_strategy="steps",
@@ -42,8 +44,8 @@ def training_arguments(cfg: TrainingConfig, run: RunDir, seed: int, **overrides:
         logging_steps=cfg.logging_steps,
         bf16=cfg.precision == "bf16",
         fp16=cfg.precision == "fp16",
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        group_by_length=cfg.group_by_length,
+        activation_checkpointing=cfg.gradient_checkpointing,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         deepspeed=cfg.deepspeed,
         fsdp=cfg.fsdp or "",
         dataloader_num_workers=cfg.dataloader_num_workers,
@@ -71,12 +73,20 @@ class ProgressCallback(TrainerCallback):
         self.label = label
         self.start = 0.0
         self.first_step = 0
+        self.first_tokens = 0
+        self.tokens_per_second: float | None = None  # non-padding input tokens/s of this session
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.monotonic()
         self.first_step = state.global_step
+        self.first_tokens = state.num_input_tokens_seen  # a resumed run counts only its own tokens
         resumed = f" (resuming at step {state.global_step})" if state.global_step else ""
         console.print(f"[bold]{self.label}[/bold]: {state.max_steps} optimizer steps{resumed}")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        elapsed = time.monotonic() - self.start
+        if elapsed > 0:
+            self.tokens_per_second = (state.num_input_tokens_seen - self.first_tokens) / elapsed
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
@@ -90,8 +100,9 @@ class ProgressCallback(TrainerCallback):
             f"loss {logs['loss']:.4f}",
             f"lr {logs.get('learning_rate', math.nan):.2e}",
         ]
-        if "train_tokens_per_second" in logs:
-            parts.append(f"{logs['train_tokens_per_second']:,.0f} tok/s")
+        if elapsed > 0:
+            self.tokens_per_second = (state.num_input_tokens_seen - self.first_tokens) / elapsed
+            parts.append(f"{self.tokens_per_second:,.0f} tok/s")
         parts.append(f"elapsed {_duration(elapsed)}")
         if not math.isnan(eta):
             parts.append(f"ETA {_duration(eta)}")
@@ -104,6 +115,8 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
     Checkpoint folders a kill left half-written are removed first; the Trainer restores model, optimizer,
     scheduler, RNG states and the data position from the checkpoint, so the result matches an uninterrupted run.
     """
+    trainer.remove_callback(PrinterCallback)  # its raw log dicts duplicate our progress lines
+    hf_logging.disable_progress_bar()  # per-shard save/load bars, many per run
     removed = run.remove_incomplete_checkpoints()
     for d in removed:
         console.print(f"removed incomplete checkpoint {d.name} (the previous run was killed while saving it)")
@@ -137,6 +150,7 @@ def train_summary(trainer: Trainer, result: Any) -> dict[str, Any]:
     """Figures for the manifest: steps, losses, runtime and throughput of this (possibly resumed) session."""
     losses = [(h["step"], h["loss"]) for h in trainer.state.log_history if "loss" in h]
     metrics = dict(result.metrics) if result is not None else {}
+    progress = next((c for c in trainer.callback_handler.callbacks if isinstance(c, ProgressCallback)), None)
     return {
         "global_step": trainer.state.global_step,
         "epochs": trainer.state.epoch,
@@ -144,6 +158,6 @@ def train_summary(trainer: Trainer, result: Any) -> dict[str, Any]:
         "last_logged_loss": losses[-1][1] if losses else None,
         "loss_history": losses,
         "train_runtime_s": metrics.get("train_runtime"),
-        "train_tokens_per_second": metrics.get("train_tokens_per_second"),
+        "train_tokens_per_second": progress.tokens_per_second if progress else None,
         "input_tokens_seen": trainer.state.num_input_tokens_seen,
     }

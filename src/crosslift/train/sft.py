@@ -24,6 +24,7 @@ from crosslift.data.templates import get_template
 from crosslift.data.tokenize import IGNORE_INDEX, encode_prompt_target
 from crosslift.errors import DataError
 from crosslift.models.build import apply_lora, load_causal_lm, load_tokenizer
+from crosslift.models.tiny import resolve_model_path
 from crosslift.runs import RunDir, provenance
 from crosslift.train.common import (
     ProgressCallback,
@@ -96,11 +97,10 @@ def tokenize_examples(examples: list[Example], tokenizer, data: SFTDataConfig) -
 
 def run(cfg: SFTConfig) -> RunDir:
     """Set up, train (resuming if the run directory has a checkpoint) and save. Returns the run directory."""
+    # -- data (first: bad data fails before anything is written or loaded)
+    examples, summaries = read_sources(cfg.data)
     is_main = int(os.environ.get("RANK", "0")) == 0
     run_dir = RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
-
-    # -- data (before the model: bad data fails fast)
-    examples, summaries = read_sources(cfg.data)
     for line in summaries:
         console.print(f"data: {line}")
     tokenizer = load_tokenizer(cfg.model.name_or_path, trust_remote_code=cfg.model.trust_remote_code)
@@ -136,7 +136,7 @@ def run(cfg: SFTConfig) -> RunDir:
             **provenance(
                 seed=cfg.seed,
                 data_files=[s.path for s in cfg.data.train],
-                models={"model": cfg.model.name_or_path},
+                models={"model": cfg.model.name_or_path, "model_path": resolve_model_path(cfg.model.name_or_path)},
             ),
             recipe="sft",
             status="running",

@@ -1,0 +1,129 @@
+"""The SFT recipe end to end on the tiny Llama: run directory, loss, LoRA, errors, and resume after kill -9."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from safetensors.torch import load_file
+
+from crosslift.cli import main as cli_main
+from crosslift.train import train
+
+ARITH = [(a, b) for a in range(3, 40, 3) for b in range(2, 30, 4)]
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "arith.jsonl"
+    with open(path, "w") as f:
+        for a, b in ARITH:
+            f.write(json.dumps({"instruction": f"What is {a} plus {b}?", "input": "", "output": f"{a} + {b} = {a + b}."}) + "\n")
+    return path
+
+
+def write_config(tmp_path: Path, data_file: Path, **training) -> Path:
+    cfg = {
+        "recipe": "sft",
+        "name": "t",
+        "output_dir": str(tmp_path / "run"),
+        "seed": 3,
+        "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
+        "data": {"train": [{"path": str(data_file)}], "max_length": 128},
+        "training": {"max_steps": 4, "batch_size": 8, "learning_rate": 2e-3, "save_steps": 2, "logging_steps": 1,
+                     "lr_scheduler": "constant"} | training,  # fmt: skip
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_run_directory_and_loss_goes_down(tmp_path, data_file):
+    run = train(write_config(tmp_path, data_file, max_steps=30, save_steps=30, logging_steps=5))
+    assert (run.path / "config.yaml").exists()
+    assert (run.model / "model.safetensors").exists() and (run.model / "tokenizer.json").exists()
+    assert not list(run.model.glob("*.bin"))
+    m = run.manifest()
+    assert m["status"] == "completed" and m["seed"] == 3 and m["recipe"] == "sft"
+    assert m["versions"]["transformers"] and str(data_file) in m["data"]
+    assert m["data_stats"]["used"] == len(ARITH)
+    assert m["training"]["global_step"] == 30
+    assert m["training"]["last_logged_loss"] < 0.6 * m["training"]["first_logged_loss"]
+
+
+def test_lora_saves_only_the_adapter(tmp_path, data_file):
+    run = train(write_config(tmp_path, data_file), ["lora.r=4", "lora.target_modules=[q_proj, v_proj]"])
+    assert (run.model / "adapter_model.safetensors").exists()
+    assert not (run.model / "model.safetensors").exists()
+    params = run.manifest()["parameters"]
+    assert 0 < params["trainable"] < params["total"] / 10
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (None, "file not found"),
+        ("", "file is empty"),
+        ('{"instruction": "a", "output": "b"}\n{"instruction": \n', "line 2: not valid JSON"),
+        ('{"instruction": "a", "output": "b"}\n{"instruction": "a"}\n', "line 2, field 'output': missing field"),
+    ],
+)
+def test_bad_data_fails_before_any_work(tmp_path, capsys, content, expected):
+    data = tmp_path / "bad.jsonl"
+    if content is not None:
+        data.write_text(content)
+    assert cli_main(["train", str(write_config(tmp_path, data))]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and str(data) in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_config_names_key_and_value(tmp_path, data_file, capsys):
+    assert cli_main(["train", str(write_config(tmp_path, data_file)), "training.batch_size=big"]) == 2
+    err = capsys.readouterr().err
+    assert "training.batch_size" in err and "'big'" in err and "integer" in err
+
+
+def test_unknown_recipe(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("recipe: dpo\nname: x\noutput_dir: x\n")
+    assert cli_main(["train", str(cfg)]) == 2
+    assert "unknown recipe 'dpo'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data_file):
+    config = write_config(tmp_path, data_file, max_steps=40, save_steps=5, logging_steps=5, lr_scheduler="cosine")
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+
+    def command(out: Path) -> list[str]:
+        return [sys.executable, "-m", "crosslift", "train", str(config), f"output_dir={out}"]
+
+    subprocess.run(command(tmp_path / "straight"), check=True, env=env, capture_output=True)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(command(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (killed / "checkpoints" / "checkpoint-10" / "trainer_state.json").exists():
+        assert proc.poll() is None, "training ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "model").exists(), "the run finished before the kill"
+
+    resumed = subprocess.run(command(killed), check=True, env=env, capture_output=True, text=True)
+    assert "resuming from" in resumed.stderr
+    manifest = json.loads((killed / "manifest.json").read_text())
+    assert manifest["status"] == "completed" and manifest["resumed_from"]
+
+    a = load_file(tmp_path / "straight" / "model" / "model.safetensors")
+    b = load_file(killed / "model" / "model.safetensors")
+    assert a.keys() == b.keys()
+    for name in a:
+        assert (a[name] - b[name]).abs().max().item() < 1e-5, name
