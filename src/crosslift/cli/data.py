@@ -272,7 +272,8 @@ def manifest_path(out: Path) -> Path:
 def _console():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    # No markup (data holds "[zh]" tags) and no wrapping (messages name files and lines that must stay whole).
+    return Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------- codeswitch

@@ -29,6 +29,7 @@ instruction, the last assistant turn the output, earlier turns `meta["history"]`
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -154,7 +155,8 @@ def iter_records(
     if not text.strip():
         raise DataError("file is empty", path=path)
     if fmt == "jsonl":
-        for lineno, line in enumerate(text.splitlines(), start=1):
+        # Split on "\n" only: JSON strings may hold U+2028 and friends, which str.splitlines() would break at.
+        for lineno, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
@@ -194,9 +196,9 @@ def _iter_delimited(path: Path, text: str, fmt: str, columns: list[str] | None, 
     if quoting not in ("none", "csv"):
         raise DataError(f"quoting must be 'none' or 'csv', got '{quoting}'", path=path)
     if quoting == "none":
-        reader = csv.reader(text.splitlines(), delimiter=delimiter, quoting=csv.QUOTE_NONE)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=csv.QUOTE_NONE)
     else:
-        reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter, strict=True)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header = list(columns) if columns is not None else None
     start = 1
     try:

@@ -109,7 +109,8 @@ def read_lexicon_file(path: str | Path, lang: str, *, skip_invalid: bool = False
     lex = Lexicon(lang=lang, files=[str(path)])
     entries: dict[str, list[str]] = {}
     stats = lex.stats
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):  # "\n" only: entries may hold U+2028 etc.
+        line = line.rstrip("\r")
         if not line.strip():
             continue
         parts = line.split(sep) if sep == "\t" else line.split()

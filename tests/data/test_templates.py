@@ -1,0 +1,130 @@
+import pytest
+
+from crosslift.data.examples import Example
+from crosslift.data.templates import AlpacaTemplate, answer_word, get_template, question_word
+from crosslift.data.tokenize import IGNORE_INDEX, encode_prompt_target
+from crosslift.errors import ConfigError, CrossliftError, DataError
+
+EX = Example(id="1", instruction="Add 2 and 3.", output="5")
+
+
+def test_alpaca_is_unchanged():
+    r = get_template("alpaca").render(EX)
+    assert r.prompt == AlpacaTemplate.without_input.format(instruction="Add 2 and 3.") and r.target == "5"
+    with_input = get_template("alpaca").render(
+        Example(id="2", instruction="Add.", input="2 and 3", output="5")
+    )
+    assert "### Input:\n2 and 3\n\n### Response:\n" in with_input.prompt
+
+
+def test_single_turn_templates_refuse_chat_extras():
+    chat = Example(id="3", instruction="q", output="a", meta={"system": "Be brief."})
+    for name in ("alpaca", "metamath"):
+        with pytest.raises(DataError, match=f"example 3 has system, which the {name} template cannot show"):
+            get_template(name).render(chat)
+
+
+def test_metamath_uses_the_examples_language():
+    sw = Example(id="1", instruction="Ni ngapi?", output="5", instruction_lang="sw")
+    r = get_template("metamath").render(sw)
+    assert r.prompt == (
+        "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
+        "### Instruction:\nSwali: Ni ngapi?\n\n### Response: Let's think step by step."
+    )
+    assert "Question: Add 2 and 3." in get_template("metamath").render(EX).prompt  # no language: English
+    assert "Frage: Ni ngapi?" in get_template("metamath", lang="de").render(sw).prompt
+    assert "问题： Ni ngapi?" in get_template("metamath", lang="zh", source="mgsm").render(sw).prompt
+
+
+def test_question_and_answer_words():
+    assert (
+        question_word("sw") == "Swali:" and question_word("sv") == "Fråga:"
+    )  # the source's sw/sv swap, fixed
+    assert question_word("swh") == "Swali:" and question_word("nb") == "Spørsmål:"
+    assert question_word("ja") == "質問:" and question_word("ja", source="mgsm") == "問題："
+    assert answer_word("sw") == "Jibu la Hatua kwa Hatua:" and answer_word("en") == "Step-by-Step Answer:"
+    with pytest.raises(CrossliftError, match="no mgsm question word for language 'ko'; known for: bn, de"):
+        question_word("ko", source="mgsm")
+    with pytest.raises(CrossliftError, match="no MGSM answer word"):
+        answer_word("hy")
+
+
+def test_every_mmwp_language_has_a_question_word(shared_data):
+    import csv
+
+    with open(shared_data / "language_tiers" / "mmwp_tiers_llama2.tsv", encoding="utf-8") as f:
+        rows = [r for r in csv.reader(f, delimiter="\t") if r and not r[0].startswith("#")]
+    codes = [r[0] for r in rows[1:]]
+    assert len(codes) == 48
+    assert all(question_word(code).endswith((":", "：")) for code in codes)
+
+
+def test_tulu_format_is_plugs():
+    ex = Example(id="1", instruction="Hi", input="there", output="Hello!",
+                 meta={"system": "Be kind.", "history": [["Q1", "A1"]]})  # fmt: skip
+    r = get_template("tulu").render(ex)
+    assert (
+        r.prompt
+        == "<|system|>\nBe kind.\n<|user|>\nQ1\n<|assistant|>\nA1</s>\n<|user|>\nHi\n\nthere\n<|assistant|>\n"
+    )
+    assert r.target == "Hello!"
+    assert get_template("tulu").render(EX).prompt == "<|user|>\nAdd 2 and 3.\n<|assistant|>\n"
+
+
+def test_unknown_template():
+    with pytest.raises(
+        ConfigError, match="unknown template 'vicuna'; available: alpaca, chat, metamath, tulu"
+    ):
+        get_template("vicuna")
+
+
+# ---------------------------------------------------------------------------------------------- with tokenizers
+
+
+@pytest.fixture(scope="module")
+def qwen():
+    from crosslift.models.build import load_tokenizer
+
+    return load_tokenizer("tiny:qwen2")
+
+
+@pytest.fixture(scope="module")
+def llama():
+    from crosslift.models.build import load_tokenizer
+
+    return load_tokenizer("tiny:llama")
+
+
+def test_chat_template_splits_exactly(qwen):
+    template = get_template("chat", tokenizer=qwen)
+    ex = Example(id="1", instruction="Add 2 and 3.", output="5", meta={"system": "Be brief."})
+    r = template.render(ex)
+    assert (
+        r.prompt
+        == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nAdd 2 and 3.<|im_end|>\n<|im_start|>assistant\n"
+    )
+    assert r.target == "5<|im_end|>\n"
+    enc = encode_prompt_target(qwen, r.prompt, r.target, max_length=128,
+                               add_special_tokens=template.add_special_tokens, append_eos=template.append_eos)  # fmt: skip
+    learned = [t for t, label in zip(enc.input_ids, enc.labels, strict=True) if label != IGNORE_INDEX]
+    assert qwen.decode(learned) == "5<|im_end|>\n"
+    assert enc.input_ids.count(qwen.convert_tokens_to_ids("<|im_end|>")) == 3  # no extra EOS appended
+
+
+def test_chat_template_needs_one(llama):
+    with pytest.raises(ConfigError, match="has no chat_template"):
+        get_template("chat", tokenizer=llama)
+    with pytest.raises(ConfigError, match="needs a tokenizer"):
+        get_template("chat")
+
+
+def test_tulu_with_tokenizer_masks_the_prompt(llama):
+    template = get_template("tulu", tokenizer=llama)
+    ex = Example(
+        id="1", instruction="Hi", output="Hello there", meta={"system": "Be kind.", "history": [["a", "b"]]}
+    )
+    r = template.render(ex)
+    assert "b</s>\n<|user|>" in r.prompt
+    enc = encode_prompt_target(llama, r.prompt, r.target, max_length=256)
+    learned = [t for t, label in zip(enc.input_ids, enc.labels, strict=True) if label != IGNORE_INDEX]
+    assert llama.decode(learned, skip_special_tokens=True).strip() == "Hello there"
