@@ -1,0 +1,90 @@
+"""The CrossIn and PLUG configs: paper settings as documented, and the tiny ones end to end (data command -> train).
+
+The end-to-end tests run the `crosslift data ...` command written in each tiny config's header, so the
+documented command is the tested one.
+"""
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from crosslift.cli import main
+from crosslift.train import load_run_config, train
+
+CONFIGS = Path(__file__).resolve().parents[2] / "src" / "crosslift" / "configs"
+
+
+def documented_command(config: Path) -> list[str]:
+    """The `crosslift data ...` command of a config's header comment, as argv (without 'crosslift')."""
+    lines, collecting = [], False
+    for line in config.read_text().splitlines():
+        text = line.lstrip("#").strip()
+        if text.startswith("crosslift data "):
+            collecting = True
+        if collecting:
+            lines.append(text.rstrip("\\").strip())
+            if not text.endswith("\\"):
+                break
+    assert lines, f"{config} documents no 'crosslift data' command"
+    return shlex.split(" ".join(lines))[1:]
+
+
+def test_crossin_paper_config():
+    _, cfg = load_run_config(CONFIGS / "crossin" / "paper_llama2_7b_lora.yaml")
+    assert (cfg.lora.r, cfg.lora.alpha, cfg.lora.dropout) == (64, 128, 0.05)
+    assert set(cfg.lora.target_modules) == {
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "down_proj",
+        "up_proj",
+    }
+    assert cfg.lora.modules_to_save == ["embed_tokens", "lm_head"]
+    t = cfg.training
+    assert (t.learning_rate, t.epochs, t.batch_size * t.grad_accum, t.lr_scheduler) == (1e-4, 1, 16, "cosine")
+    assert (t.warmup_ratio, t.weight_decay, t.precision, cfg.seed, cfg.data.max_length) == (
+        0.03,
+        0.01,
+        "bf16",
+        42,
+        4096,
+    )
+
+
+def test_plug_paper_config():
+    _, cfg = load_run_config(CONFIGS / "plug" / "paper_llama2_13b.yaml")
+    t = cfg.training
+    assert cfg.lora is None and cfg.model.name_or_path == "meta-llama/Llama-2-13b-hf"
+    assert (t.learning_rate, t.epochs, t.lr_scheduler, t.warmup_ratio, t.weight_decay) == (
+        5e-6,
+        4,
+        "linear",
+        0.03,
+        0.0,
+    )
+    assert (cfg.data.template, cfg.data.max_length, t.precision, t.gradient_checkpointing) == (
+        "tulu",
+        4096,
+        "bf16",
+        True,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["crossin", "plug"])
+def test_tiny_config_end_to_end(method, shared_data, tmp_path, monkeypatch):
+    config = CONFIGS / method / "tiny.yaml"
+    argv = documented_command(config)
+    out = argv.index("--out")
+    argv[out + 1] = str(tmp_path / f"{method}.jsonl")
+    argv = [a.replace("../shared/data", str(shared_data)) for a in argv]
+    assert main(argv) == 0
+    run = train(config, [f"data.train.0.path={tmp_path / f'{method}.jsonl'}", f"output_dir={tmp_path / 'run'}",
+                         "training.max_steps=2", "training.save_steps=2"])  # fmt: skip
+    manifest = run.manifest()
+    assert manifest["status"] == "completed" and manifest["training"]["global_step"] == 2
+    assert manifest["data_stats"]["left_out_no_response_within_max_length"] == 0
+    assert (run.model / "tokenizer.json").exists()
