@@ -50,7 +50,7 @@ def plain_trainer(data: Path, limit: int, steps: int, batch: int, max_length: in
         features.append({"input_ids": ids[:max_length], "labels": labels[:max_length]})
     args = TrainingArguments(
         output_dir=str(out), max_steps=steps, per_device_train_batch_size=batch, learning_rate=lr,
-        lr_scheduler_type="cosine", warmup_ratio=0.05, save_strategy="steps", save_steps=20, save_total_limit=2,
+        lr_scheduler_type="cosine", warmup_steps=0.05, save_strategy="steps", save_steps=20, save_total_limit=2,
         logging_steps=5, report_to="none", use_cpu=True, seed=1234, data_seed=1234, disable_tqdm=True,
         include_num_input_tokens_seen="non_padding", remove_unused_columns=False,
     )  # fmt: skip
@@ -81,7 +81,7 @@ def main() -> int:
         for i in range(args.repeats):
             tokens, secs = crosslift_train(args.steps, args.limit, Path(tmp) / f"ours{i}")
             ours.append(tokens / secs)
-            tokens_p, secs_p = plain_trainer(data, args.limit, args.steps, 8, 384, 1e-3, Path(tmp) / f"plain{i}")
+            tokens_p, secs_p = plain_trainer(data, args.limit, args.steps, 8, 512, 1e-3, Path(tmp) / f"plain{i}")
             plain.append(tokens_p / secs_p)
             print(f"repeat {i}: crosslift {ours[-1]:,.0f} tok/s ({tokens} tokens) | plain Trainer {plain[-1]:,.0f} tok/s ({tokens_p} tokens)")
     o, p = statistics.median(ours), statistics.median(plain)
