@@ -127,3 +127,20 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data_file):
     assert a.keys() == b.keys()
     for name in a:
         assert (a[name] - b[name]).abs().max().item() < 1e-5, name
+
+
+@pytest.mark.slow
+def test_two_process_ddp_on_cpu(tmp_path, data_file):
+    """Scale-out path that CPU CI can run: torchrun, 2 processes, gloo DDP through Trainer/accelerate."""
+    config = write_config(tmp_path, data_file, max_steps=4, save_steps=4)
+    out = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    proc = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "-m", "crosslift", "train", str(config), f"output_dir={out}"],
+        capture_output=True, text=True, env=os.environ | {"OMP_NUM_THREADS": "1"}, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "model" / "model.safetensors").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "completed" and manifest["training"]["global_step"] == 4
+    assert proc.stderr.count("optimizer steps") == 1  # progress is printed by rank 0 only

@@ -56,6 +56,7 @@ def training_arguments(cfg: TrainingConfig, run: RunDir, seed: int, **overrides:
         disable_tqdm=True,
         include_num_input_tokens_seen="non_padding",
         remove_unused_columns=False,
+        ddp_find_unused_parameters=False,  # every trainable parameter is used; True costs a graph traversal per step
     )
     kwargs.update(overrides)
     return TrainingArguments(**kwargs)
@@ -80,6 +81,8 @@ class ProgressCallback(TrainerCallback):
         self.start = time.monotonic()
         self.first_step = state.global_step
         self.first_tokens = state.num_input_tokens_seen  # a resumed run counts only its own tokens
+        if not state.is_world_process_zero:
+            return
         resumed = f" (resuming at step {state.global_step})" if state.global_step else ""
         console.print(f"[bold]{self.label}[/bold]: {state.max_steps} optimizer steps{resumed}")
 
@@ -90,7 +93,7 @@ class ProgressCallback(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
-        if "loss" not in logs:
+        if "loss" not in logs or not state.is_world_process_zero:
             return
         done = state.global_step - self.first_step
         elapsed = time.monotonic() - self.start
@@ -117,13 +120,13 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
     """
     trainer.remove_callback(PrinterCallback)  # its raw log dicts duplicate our progress lines
     hf_logging.disable_progress_bar()  # per-shard save/load bars, many per run
-    removed = run.remove_incomplete_checkpoints()
-    for d in removed:
-        console.print(f"removed incomplete checkpoint {d.name} (the previous run was killed while saving it)")
     last = run.last_checkpoint()
-    if last is not None:
-        console.print(f"resuming from {last}")
-        run.update_manifest(resumed_from=[*run.manifest().get("resumed_from", []), last.name])
+    if trainer.is_world_process_zero():
+        for d in run.remove_incomplete_checkpoints():
+            console.print(f"removed incomplete checkpoint {d.name} (the previous run was killed while saving it)")
+        if last is not None:
+            console.print(f"resuming from {last}")
+            run.update_manifest(resumed_from=[*run.manifest().get("resumed_from", []), last.name])
     return trainer.train(resume_from_checkpoint=str(last) if last else None)
 
 

@@ -99,14 +99,15 @@ def run(cfg: SFTConfig) -> RunDir:
     """Set up, train (resuming if the run directory has a checkpoint) and save. Returns the run directory."""
     # -- data (first: bad data fails before anything is written or loaded)
     examples, summaries = read_sources(cfg.data)
-    is_main = int(os.environ.get("RANK", "0")) == 0
+    is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 writes the run directory
     run_dir = RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
+    log = console.print if is_main else (lambda *a, **k: None)
     for line in summaries:
-        console.print(f"data: {line}")
+        log(f"data: {line}")
     tokenizer = load_tokenizer(cfg.model.name_or_path, trust_remote_code=cfg.model.trust_remote_code)
     tokenizer.padding_side = "right"  # training pads on the right; positions then start at 0 for every row
     features, data_stats = tokenize_examples(examples, tokenizer, cfg.data)
-    console.print(
+    log(
         f"data: {data_stats['used']} examples, {data_stats['tokens']:,} tokens "
         f"({data_stats['truncated']} truncated, {data_stats['left_out_no_response_within_max_length']} left out: "
         f"no response token within max_length)"
