@@ -595,9 +595,45 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_translate(args: argparse.Namespace) -> int:
-    from crosslift.data.translate import translate_file
+    from rich.progress import Progress
 
-    translate_file(args)
+    from crosslift.data.examples import read_examples
+    from crosslift.data.translate import GENERIC_PROMPT, PROMPTS, translate_examples
+    from crosslift.io import atomic_write_json
+    from crosslift.languages import normalize_code
+    from crosslift.models.endpoint import EndpointClient
+    from crosslift.runs import provenance
+
+    lang = normalize_code(args.language)
+    kw = _read_kwargs(args)
+    examples, read_report = read_examples(args.input, skip_invalid=args.skip_invalid, instruction_lang="en",
+                                          output_lang="en", **kw)  # fmt: skip
+    client = EndpointClient(args.base_url, args.model, api_key_env=args.api_key_env, timeout_s=args.timeout,
+                            max_retries=args.max_retries, concurrency=args.concurrency)  # fmt: skip
+    with Progress(console=_console(), transient=True) as progress:
+        task = progress.add_task(f"translating into {lang}", total=len(examples))
+        report = translate_examples(
+            examples, lang, client, args.out, split_retries=args.max_retries,
+            progress=lambda done, total: progress.update(task, completed=done),
+            temperature=args.temperature, max_tokens=args.max_tokens,
+        )  # fmt: skip
+    manifest = provenance(
+        data_files=[args.input], output=str(args.out), data_command="translate", language=lang,
+        models={"translator": args.model}, endpoint=args.base_url,
+        prompt=PROMPTS.get(lang, GENERIC_PROMPT), generation={"temperature": args.temperature, "max_tokens": args.max_tokens},
+        read=read_report.summary(), records=report.resumed + report.translated,
+        report=vars(report) | {"failed_splits": dict(report.failed_splits), "failed_requests": dict(report.failed_requests),
+                               "failed_ids": report.failed_ids[:100]},
+    )  # fmt: skip
+    atomic_write_json(manifest_path(args.out), manifest)
+    failed = sum(report.failed_splits.values()) + sum(report.failed_requests.values())
+    _console().print(
+        f"translate -> {args.out}: {report.translated} translated now, {report.resumed} from before, "
+        f"{failed} failed ({dict(report.failed_splits) or ''}{dict(report.failed_requests) or ''}) "
+        f"in {report.seconds:.1f} s; rerun the command to retry the failed ones"
+        if failed else
+        f"translate -> {args.out}: {report.translated} translated now, {report.resumed} from before, in {report.seconds:.1f} s"
+    )  # fmt: skip
     return 0
 
 
