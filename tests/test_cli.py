@@ -25,3 +25,13 @@ def test_console_script_runs_and_help_lists_the_verbs():
 def test_missing_config_file_is_a_clear_error(tmp_path, capsys):
     assert cli_main(["train", str(tmp_path / "nope.yaml")]) == 2
     assert "config file not found" in capsys.readouterr().err
+
+
+def test_tiny_models_verb_builds_loadable_models(tmp_path, capsys):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    assert cli_main(["tiny-models", "--out", str(tmp_path), "--kinds", "llama"]) == 0
+    assert "llama:" in capsys.readouterr().out
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "llama")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "llama")
+    assert model.config.vocab_size >= len(tok)
