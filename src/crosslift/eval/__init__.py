@@ -1,0 +1,34 @@
+"""Evaluation: task registry (YAML), prompts, generation through `crosslift.models`, answer extraction, metrics,
+resumable runs and reports by language and resource tier.
+
+    crosslift eval --task mmwp --data-dir ../shared/data/mmwp --model tiny:llama --languages en,sw,te --limit 20 --out runs/x
+    crosslift report runs/x
+
+From Python::
+
+    from crosslift.eval import evaluate, load_eval_config
+    summaries = evaluate(load_eval_config("configs/eval/mmwp_tiny.yaml", ["tasks.0.limit=5"]))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crosslift.eval.config import EvalConfig
+
+
+def load_eval_config(path: str | Path | None, overrides: list[str] = ()) -> EvalConfig:
+    """Read and validate an evaluation config (YAML + ``key.sub=value`` overrides)."""
+    from crosslift.config import load_config
+
+    return load_config(EvalConfig, path, overrides)
+
+
+def evaluate(config: EvalConfig, generator=None) -> dict:
+    """Run an evaluation; see `crosslift.eval.runner.evaluate`."""
+    from crosslift.eval.runner import evaluate as run
+
+    return run(config, generator)
+
+
+__all__ = ["EvalConfig", "evaluate", "load_eval_config"]

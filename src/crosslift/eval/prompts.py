@@ -1,0 +1,217 @@
+"""Prompts for math benchmarks: zero- or few-shot, with or without chain of thought, in the metamath or the
+question/answer format, with native or English instruction words, optionally as a chat conversation.
+
+The question reaches the model verbatim: it is inserted as read from the file, never stripped or re-encoded.
+
+    metamath   LinguaLIFT's prompt, rendered by ``crosslift.data.templates`` (the very template training uses):
+               Below is an instruction that describes a task. Write a response that appropriately completes
+               the request.\n\n### Instruction:\n{Question:} {question}\n\n### Response: Let's think step by step.
+               Zero-shot and chain of thought by construction.
+    qa         MGSM's format: [{Question:} {q_i}\n{Answer:} {a_i}\n\n per shot] {Question:} {question}\n{Answer:}
+               where {Answer:} is MGSM's "Step-by-Step Answer:" (localised) with chain of thought, else "Answer:".
+    chat       messages: [system], (user "{Question:} {q_i}", assistant "{a_i}") per shot,
+               user "{Question:} {question}[\n{cot_trigger}]"; rendered by the model's chat template or sent to
+               the endpoint's chat API.
+
+The localised words come from ``crosslift.data.templates`` (``question_word``, ``answer_word``), from the table
+``words`` names: "mmwp" (LinguaLIFT's words for the 48 MMWP languages) or "mgsm" (MGSM's exemplars, 11 languages).
+``instruction_language: en`` uses the English words everywhere. A language that a table lacks falls back to the
+other table, then to English; the words used are recorded for every language in the results.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from crosslift.data import templates
+from crosslift.data.examples import Example
+from crosslift.errors import ConfigError, CrossliftError, DataError
+from crosslift.eval.data import get_field, iter_records
+
+TEMPLATES = ("metamath", "qa")
+WORD_TABLES = ("mmwp", "mgsm")
+
+
+@dataclass(frozen=True)
+class PromptSettings:
+    """How prompts are built (the resolved form, recorded in the results).
+
+    Attributes:
+        template: "metamath" or "qa" (not used when ``chat`` is on).
+        cot: ask for step-by-step reasoning (metamath always does).
+        shots: number of few-shot exemplars (0 = zero-shot; metamath is zero-shot only).
+        instruction_language: "native" (localised "Question:"/"Answer:") or "en".
+        words: the table of localised words, "mmwp" or "mgsm".
+        chat: send a chat conversation instead of a text prompt.
+        system: system message for chat prompts.
+        cot_trigger: the chain-of-thought request ending a chat prompt.
+        fewshot_language: "native" (exemplars in the item's language) or "en" (English exemplars everywhere).
+    """
+
+    template: str = "metamath"
+    cot: bool = True
+    shots: int = 0
+    instruction_language: str = "native"
+    words: str = "mmwp"
+    chat: bool = False
+    system: str | None = None
+    cot_trigger: str = "Let's think step by step."
+    fewshot_language: str = "native"
+
+    def __post_init__(self) -> None:
+        if self.template not in TEMPLATES:
+            raise ConfigError(f"unknown prompt template '{self.template}'; expected one of: {', '.join(TEMPLATES)}")
+        if self.instruction_language not in ("native", "en") or self.fewshot_language not in ("native", "en"):
+            raise ConfigError("instruction_language and fewshot_language must be 'native' or 'en'")
+        if self.words not in WORD_TABLES:
+            raise ConfigError(f"prompt words must be one of {', '.join(WORD_TABLES)}, not '{self.words}'")
+        if self.shots < 0:
+            raise ConfigError(f"shots must be >= 0 (got {self.shots})")
+        if self.template == "metamath" and not self.chat and (self.shots or not self.cot):
+            raise ConfigError(
+                "the metamath template is zero-shot chain of thought (it ends with \"Let's think step by step.\"); "
+                "for few-shot or direct answers use template: qa, or chat: true"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class InstructionWords:
+    """The "Question:" / "Answer:" words used for one language.
+
+    Attributes:
+        question: e.g. "Swali:".
+        answer: e.g. "Jibu la Hatua kwa Hatua:" (with chain of thought) or "Answer:".
+        language: the language the words are in ("en" after a fallback).
+        table: the table they come from ("mmwp" or "mgsm").
+        localized: whether they are in the item's language.
+    """
+
+    question: str
+    answer: str
+    language: str
+    table: str
+    localized: bool
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A built prompt: ``text`` for text prompts, ``messages`` for chat."""
+
+    text: str | None = None
+    messages: list[dict[str, str]] | None = None
+
+
+def _question_word(language: str, table: str) -> tuple[str, str] | None:
+    for source in (table, *(t for t in WORD_TABLES if t != table)):
+        try:
+            return templates.question_word(language, source=source), source
+        except CrossliftError:
+            continue
+    return None
+
+
+def instruction_words(language: str, settings: PromptSettings) -> InstructionWords:
+    """The words a prompt in `language` uses under `settings` (English when none are localised)."""
+    direct = "Answer:"
+    if settings.instruction_language == "native" and not language.lower().startswith("en"):
+        found = _question_word(language, settings.words)
+        if found is not None:
+            answer = direct
+            if settings.cot:
+                try:
+                    answer = templates.answer_word(language)
+                except CrossliftError:
+                    answer = templates.answer_word("en")
+            return InstructionWords(found[0], answer, language, found[1], localized=True)
+    return InstructionWords(templates.question_word("en", source=settings.words),
+                            templates.answer_word("en") if settings.cot else direct, "en", settings.words,
+                            localized=language.lower().startswith("en"))  # fmt: skip
+
+
+def _after(word: str, text: str) -> str:
+    """`word` then `text`: a full-width colon (Chinese, Japanese) is followed by no space, as MGSM writes it."""
+    return f"{word}{text}" if word.endswith("：") else f"{word} {text}"
+
+
+def build_prompt(question: str, settings: PromptSettings, words: InstructionWords,
+                 exemplars: list[Exemplar] = ()) -> Prompt:  # fmt: skip
+    """The prompt for one question; `exemplars` are the few-shot examples (already in the right language)."""
+    if settings.chat:
+        messages = [{"role": "system", "content": settings.system}] if settings.system else []
+        for ex in exemplars:
+            messages += [{"role": "user", "content": _after(words.question, ex.question)},
+                         {"role": "assistant", "content": ex.answer}]  # fmt: skip
+        final = _after(words.question, question) + (f"\n{settings.cot_trigger}" if settings.cot else "")
+        return Prompt(messages=[*messages, {"role": "user", "content": final}])
+    if settings.template == "metamath":
+        template = templates.get_template("metamath", lang=words.language, source=words.table)
+        return Prompt(text=template.render(Example(id="eval", instruction=question, output="")).prompt)
+    shots = "".join(f"{_after(words.question, ex.question)}\n{_after(words.answer, ex.answer)}\n\n" for ex in exemplars)
+    return Prompt(text=f"{shots}{_after(words.question, question)}\n{words.answer}")
+
+
+# ---------------------------------------------------------------------------------------------------- exemplars
+
+# MGSM's exemplars carry their own prefixes ("Swali: ...", "Jibu la Hatua kwa Hatua: ..."); we strip them so the
+# exemplars are rendered with the same words as the question. A prefix is the text before the first colon
+# (ASCII or full-width) within its first 40 characters.
+_PREFIX = re.compile(r"^[^:：\n]{1,40}?\s*[:：]\s*")
+
+
+def _strip_prefix(text: str) -> str:
+    return _PREFIX.sub("", text, count=1)
+
+
+def read_exemplars(path: str | Path, *, format: str, language: str, question_field: str | int = "question",
+                   answer_field: str | int = "answer", header: bool = False) -> list[Exemplar]:  # fmt: skip
+    """Few-shot exemplars for one language.
+
+    Args:
+        path: the exemplar file; ``{lang}`` in it is replaced by the language code.
+        format: "mgsm_exemplars" (the MGSM paper's exemplar JSON, all languages in one file), or a format of
+            `crosslift.eval.data.read_items` ("json", "jsonl", "tsv", "csv"), whose answer field holds the
+            exemplar's full worked answer.
+        language: the language code.
+
+    Raises:
+        DataError: a missing file or language, or a malformed record.
+    """
+    path = Path(str(path).replace("{lang}", language))
+    if format != "mgsm_exemplars":
+        if not path.is_file():
+            raise DataError("few-shot exemplar file not found", path=path)
+        return [Exemplar(str(get_field(r, question_field, w)), str(get_field(r, answer_field, w)))
+                for w, r in iter_records(path, format, header)]  # fmt: skip
+    if not path.is_file():
+        raise DataError("few-shot exemplar file not found", path=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DataError(f"not valid JSON ({e.msg})", path=path, line=e.lineno) from None
+    by_language = data.get("MGSM_EXEMPLARS") if isinstance(data, dict) else None
+    if not isinstance(by_language, dict):
+        raise DataError("expected an object with MGSM_EXEMPLARS", path=path, field="MGSM_EXEMPLARS")
+    if language not in by_language:
+        raise DataError(f"no exemplars for '{language}' (it has: {', '.join(sorted(by_language))})", path=path,
+                        field=f"MGSM_EXEMPLARS.{language}")  # fmt: skip
+    exemplars = []
+    for key in sorted(by_language[language], key=int):
+        record = by_language[language][key]
+        if not isinstance(record, dict) or not {"q", "a"} <= set(record):
+            raise DataError("an exemplar needs 'q' and 'a'", path=path, field=f"MGSM_EXEMPLARS.{language}.{key}")
+        exemplars.append(Exemplar(_strip_prefix(record["q"]), _strip_prefix(record["a"])))
+    return exemplars
+

@@ -1,0 +1,381 @@
+"""Reports a person reads first: report.md with tables, and PNG plots, for one run or several side by side.
+
+    crosslift report runs/eval_tiny                       # recompute summary.json, report.md, plots from items.jsonl
+    crosslift report runs/base runs/lingualift --out cmp  # ... and compare: cmp/comparison.md + cmp/<task>.png
+
+Tables iterate over the metrics a summary holds (``summary["metrics"]``), so a newly registered metric appears in
+every report with no change here. Plots show the primary metric: per-language bars coloured by resource tier
+(``accuracy_by_language.png``), and each tier's macro average next to English (``tier_gap.png``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from crosslift.errors import CrossliftError
+from crosslift.io import atomic_write_text
+
+TIER_ORDER = ("low", "medium", "high")
+TIER_COLOURS = {"low": "#d95f02", "medium": "#e6ab02", "high": "#1b9e77", None: "#999999", "English": "#4c4c4c"}
+
+Cell = dict[str, Any] | None  # {"value", "ci_low", "ci_high", ...} of one metric at one level
+
+
+# ---------------------------------------------------------------------------------------------------- formatting
+
+
+def _scale(summary: dict[str, Any], key: str) -> float:
+    """Proportions (metrics with Wilson intervals) are shown in percent."""
+    return 100.0 if summary["metrics"][key].get("interval") == "wilson" else 1.0
+
+
+def _number(summary: dict[str, Any], key: str, x: float) -> str:
+    return f"{x * 100:.1f}" if _scale(summary, key) == 100 else f"{x:.3f}"
+
+
+def fmt(summary: dict[str, Any], key: str, cell: Cell, interval: bool = True) -> str:
+    """'45.2 (40.1–50.3)' for a metric cell; '–' when empty."""
+    if not cell or cell.get("value") is None:
+        return "–"
+    text = _number(summary, key, cell["value"])
+    if interval and cell.get("ci_low") is not None:
+        text += f" ({_number(summary, key, cell['ci_low'])}–{_number(summary, key, cell['ci_high'])})"
+    return text
+
+
+def levels(summary: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(label, kind, entry) for every row a report shows: each tier, English, overall, then each language."""
+    rows = [(f"tier: {t}", "tier", summary["tiers"][t]) for t in TIER_ORDER if t in summary["tiers"]]
+    if summary.get("english"):
+        rows.append(("English", "english", summary["english"]))
+    rows.append(("overall", "overall", summary["overall"]))
+    rows += [(code, "language", entry) for code, entry in summary["languages"].items()]
+    return rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)])
+
+
+def _model_name(summary: dict[str, Any]) -> str:
+    return summary.get("provenance", {}).get("models", {}).get("model") or summary["model"]["name_or_path"]
+
+
+def _settings_line(summary: dict[str, Any]) -> str:
+    g, p = summary["generation"], summary["prompt"]
+    decoding = "greedy" if not g["do_sample"] else f"sampling (temperature {g['temperature']}, top_p {g['top_p']})"
+    return (f"Prompt: {'chat' if p['chat'] else p['template']}, {'chain of thought' if p['cot'] else 'direct'}, "
+            f"{p['shots']}-shot, {p['instruction_language']} instruction words ({p['words']} table). "
+            f"Decoding: {decoding}, at most {g['max_new_tokens']} new tokens, seed {g['seed']}.")  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------- one run
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    """report.md for one task's summary."""
+    keys = list(summary["metrics"])
+    item_keys = [k for k in keys if summary["metrics"][k]["kind"] == "item"]
+    primary = summary["primary_metric"]
+    rule = summary["tier_rule"]
+    english = (summary.get("english") or {}).get("metrics", {}).get(primary, {}).get("value")
+    out = [f"# {summary['task']}: {_model_name(summary)}", ""]
+    if summary.get("description"):
+        out += [summary["description"], ""]
+    out += [
+        f"{summary['n_items']} items in {len(summary['languages'])} languages. {_settings_line(summary)}",
+        "",
+        f"Tiers follow the rule **{rule['name']}**: {rule['description']} (source: {rule['source']}).",
+        "Tier and overall figures average over languages (each weighs the same); brackets hold 95% intervals "
+        "(Wilson per language).",
+        "",
+        "## Summary",
+        "",
+    ]
+    rows = []
+    for label, kind, entry in levels(summary):
+        if kind == "language":
+            continue
+        gap = ""
+        value = entry["metrics"].get(primary, {}).get("value")
+        if kind == "tier" and english is not None and value is not None:
+            gap = f"{(value - english) * _scale(summary, primary):+.1f}"
+        who = entry["languages"] if kind != "english" else [entry["language"]]
+        rows.append([label, ", ".join(who), *[fmt(summary, k, entry["metrics"].get(k)) for k in keys], gap])
+    out.append(_table(["", "languages", *keys, f"{primary}: gap to English"], rows))
+    if summary.get("untiered"):
+        out += ["", f"Not covered by the tier rule (in overall only): {', '.join(summary['untiered'])}."]
+    out += ["", "## By language", ""]
+    rows = []
+    for code, entry in summary["languages"].items():
+        words = entry.get("words") or {}
+        note = words.get("question", "") + ("" if words.get("localized", True) else " (English fallback)")
+        rows.append([code, entry.get("name", code), entry["tier"] or "–", str(entry["n_items"]),
+                     *[fmt(summary, k, entry["metrics"].get(k)) for k in item_keys],
+                     str(entry["extraction_failures"]), note])  # fmt: skip
+    out.append(_table(["code", "language", "tier", "items", *item_keys, "no answer found", "question word"], rows))
+    out += ["", "![by language](accuracy_by_language.png)", "", "![tier gap](tier_gap.png)", ""]
+    return "\n".join(out)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _bars(ax, labels: list[str], cells: list[dict[str, Any]], colours: list[str], scale: float) -> list[float]:
+    """Bars with asymmetric 95% error bars; returns the bar heights."""
+    values = [scale * c["value"] for c in cells]
+    # max(0, ...): a Wilson bound at 0% or 100% can sit a rounding error beyond the value itself
+    low = [max(0.0, v - scale * c["ci_low"]) if c.get("ci_low") is not None else 0.0
+           for v, c in zip(values, cells, strict=True)]  # fmt: skip
+    high = [max(0.0, scale * c["ci_high"] - v) if c.get("ci_high") is not None else 0.0
+            for v, c in zip(values, cells, strict=True)]  # fmt: skip
+    ax.bar(range(len(values)), values, yerr=[low, high], capsize=2, color=colours)
+    ax.set_xticks(range(len(values)), labels, rotation=90 if len(values) > 12 else 0)
+    return values
+
+
+def plot_languages(summary: dict[str, Any], path: Path) -> None:
+    """Per-language bars of the primary metric coloured by tier (low to high), English as a dashed line."""
+    plt = _pyplot()
+    key = summary["primary_metric"]
+    scale = _scale(summary, key)
+    rank = {t: i for i, t in enumerate(TIER_ORDER)}
+    rows = [(code, e) for code, e in summary["languages"].items() if e["metrics"].get(key, {}).get("value") is not None]
+    rows.sort(key=lambda r: (rank.get(r[1]["tier"], len(rank)), -r[1]["metrics"][key]["value"]))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(rows) + 2), 4.2))
+    _bars(ax, [c for c, _ in rows], [e["metrics"][key] for _, e in rows], [TIER_COLOURS[e["tier"]] for _, e in rows],
+          scale)  # fmt: skip
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=TIER_COLOURS[t], label=t or "no tier") for t in (*TIER_ORDER, None)
+               if any(e["tier"] == t for _, e in rows)]  # fmt: skip
+    english = (summary.get("english") or {}).get("metrics", {}).get(key, {}).get("value")
+    if english is not None:
+        ax.axhline(scale * english, color="black", linestyle="--", linewidth=1)
+        handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1, label="English"))
+    ax.margins(y=0.15)  # room for the legend above the bars
+    ax.legend(handles=handles, fontsize=8, ncols=len(handles), loc="upper right")
+    ax.set_ylabel(f"{key}{' (%)' if scale == 100 else ''}")
+    ax.set_title(f"{summary['task']}: {key} by language (tiers: {summary['tier_rule']['name']})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def plot_tier_gap(summary: dict[str, Any], path: Path) -> None:
+    """Each tier's macro average of the primary metric next to English, the gap written above each tier."""
+    plt = _pyplot()
+    key = summary["primary_metric"]
+    scale = _scale(summary, key)
+    bars = [(t, summary["tiers"][t]["metrics"][key]) for t in TIER_ORDER
+            if summary["tiers"].get(t, {}).get("metrics", {}).get(key, {}).get("value") is not None]  # fmt: skip
+    english = (summary.get("english") or {}).get("metrics", {}).get(key)
+    if english and english.get("value") is not None:
+        bars.append(("English", english))
+    fig, ax = plt.subplots(figsize=(5.5, 4.0))
+    values = _bars(ax, [b for b, _ in bars], [c for _, c in bars], [TIER_COLOURS[b] for b, _ in bars], scale)
+    if english and english.get("value") is not None:
+        for i, (_, cell) in enumerate(bars[:-1]):
+            top = scale * (cell["ci_high"] if cell.get("ci_high") is not None else cell["value"])
+            ax.annotate(f"{values[i] - scale * english['value']:+.1f}", (i, top), ha="center", va="bottom",
+                        xytext=(0, 3), textcoords="offset points", fontsize=9)  # fmt: skip
+    ax.margins(y=0.12)
+    ax.set_ylabel(f"{key}{' (%)' if scale == 100 else ''}, mean over languages")
+    ax.set_title(f"{summary['task']}: gap to English by tier ({summary['tier_rule']['name']})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def _save_atomically(plot, summary: dict[str, Any], path: Path) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    plot(summary, tmp)
+    tmp.replace(path)
+    return path
+
+
+def write_report(task_dir: Path, summary: dict[str, Any]) -> list[Path]:
+    """Write report.md and the two plots into a task's results folder (each file atomically)."""
+    return [
+        atomic_write_text(task_dir / "report.md", render_markdown(summary)),
+        _save_atomically(plot_languages, summary, task_dir / "accuracy_by_language.png"),
+        _save_atomically(plot_tier_gap, summary, task_dir / "tier_gap.png"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------- recompute
+
+
+def task_dirs(path: str | Path) -> list[Path]:
+    """The task results folders in a run folder, its eval/ folder, or a task folder itself."""
+    from crosslift.eval.results import RUN
+
+    path = Path(path)
+    if (path / RUN).is_file():
+        return [path]
+    for root in (path / "eval", path):
+        found = sorted(p.parent for p in root.glob(f"*/{RUN}"))
+        if found:
+            return found
+    raise CrossliftError(f"{path}: no evaluation results here (expected eval/<task>/{RUN})")
+
+
+def recompute(task_dir: Path, tier_rule: str | None = None) -> dict[str, Any]:
+    """Re-score a task's items.jsonl (no generation); rewrite its summary.json, report.md and plots.
+
+    The summary covers the same items as before (the run's languages and ``--limit``); provenance is kept.
+
+    Args:
+        task_dir: ``<run>/eval/<task>``.
+        tier_rule: regroup languages with this rule (default: the one the summary used).
+    """
+    from crosslift.eval.results import SUMMARY, build_summary, load_records, load_run, write_summary
+    from crosslift.languages import DEFAULT_TIER_RULE, load_tier_rule
+
+    run = load_run(task_dir)
+    previous = {}
+    if (task_dir / SUMMARY).is_file():
+        previous = json.loads((task_dir / SUMMARY).read_text(encoding="utf-8"))
+    rule = load_tier_rule(tier_rule or previous.get("tier_rule", {}).get("name") or DEFAULT_TIER_RULE)
+    records = load_records(task_dir)
+    selected = None
+    if previous.get("languages"):
+        selected = {}
+        for lang, entry in previous["languages"].items():
+            task = run["languages"][lang]["task"]
+            indices = sorted(i for (t, i) in records if t == task)
+            selected[lang] = indices[: entry["n_items"]]
+    kept = {k: previous[k] for k in ("provenance", "timing") if k in previous}
+    summary = build_summary(run, records, rule, selected, **kept)
+    write_summary(task_dir, summary)
+    write_report(task_dir, summary)
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------------- compare
+
+
+def _labels(runs: list[Path]) -> list[str]:
+    names = [(p.resolve().parent.name if p.name == "eval" else p.name) or str(p) for p in runs]
+    return names if len(set(names)) == len(names) else [f"{i + 1}:{n}" for i, n in enumerate(names)]
+
+
+def compare(runs: list[str | Path], out: str | Path, tier_rule: str | None = None) -> Path:
+    """Recompute every run's summaries, then write ``comparison.md`` and one PNG per task the runs share.
+
+    All runs are grouped with one tier rule (``tier_rule``, else the first run's), so their tiers line up.
+
+    Returns:
+        The path of comparison.md.
+    """
+    runs, out = [Path(r) for r in runs], Path(out)
+    labels = _labels(runs)
+    per_run: list[dict[str, dict[str, Any]]] = []
+    for run in runs:
+        summaries = {}
+        for task_dir in task_dirs(run):
+            summary = recompute(task_dir, tier_rule)
+            tier_rule = tier_rule or summary["tier_rule"]["name"]
+            summaries[summary["task"]] = summary
+        per_run.append(summaries)
+    shared = [t for t in per_run[0] if all(t in s for s in per_run[1:])]
+    if not shared:
+        raise CrossliftError("these runs share no evaluated task; nothing to compare")
+    lines = [f"# Comparison: {', '.join(labels)}", ""]
+    for label, run, summaries in zip(labels, runs, per_run, strict=True):
+        lines.append(f"- **{label}** ({run}): {_model_name(next(iter(summaries.values())))}")
+    out.mkdir(parents=True, exist_ok=True)
+    for task in shared:
+        summaries = [s[task] for s in per_run]
+        first = summaries[0]
+        lines += ["", f"## {task}", "", f"Tier rule {first['tier_rule']['name']}; means over languages, 95% "
+                  "intervals in brackets.", ""]  # fmt: skip
+        for key in [k for k in first["metrics"] if all(k in s["metrics"] for s in summaries)]:
+            rows = []
+            for label, kind, entry in levels(first):
+                cells = [_find(s, kind, label, entry) for s in summaries]
+                name = f"{label} ({entry['tier'] or '–'})" if kind == "language" else label
+                rows.append([name, *[fmt(s, key, c.get("metrics", {}).get(key) if c else None, interval=kind != "language")
+                                     for s, c in zip(summaries, cells, strict=True)]])  # fmt: skip
+            lines += [f"### {key}", "", _table(["", *labels], rows), ""]
+        png = out / f"{''.join(c if c.isalnum() or c in '-_.' else '_' for c in task)}.png"
+        _plot_runs(summaries, labels, png)
+        lines += [f"![{task}]({png.name})", ""]
+    return atomic_write_text(out / "comparison.md", "\n".join(lines))
+
+
+def _find(summary: dict[str, Any], kind: str, label: str, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The row of `summary` that matches a row of the first run's summary."""
+    if kind == "tier":
+        return summary["tiers"].get(label.removeprefix("tier: "))
+    if kind == "english":
+        return summary.get("english")
+    if kind == "overall":
+        return summary["overall"]
+    return summary["languages"].get(label)
+
+
+def _plot_runs(summaries: list[dict[str, Any]], labels: list[str], path: Path) -> None:
+    """Grouped bars: the primary metric of each run per tier, for English and overall."""
+    plt = _pyplot()
+    first = summaries[0]
+    key = first["primary_metric"]
+    scale = _scale(first, key)
+    groups = [(label, kind) for label, kind, _ in levels(first) if kind != "language"]
+    width = 0.8 / len(summaries)
+    fig, ax = plt.subplots(figsize=(max(5.5, 0.6 * len(groups) * len(summaries) + 2), 4.0))
+    for i, (summary, label) in enumerate(zip(summaries, labels, strict=True)):
+        heights = []
+        for group, kind in groups:
+            cell = (_find(summary, kind, group, {}) or {}).get("metrics", {}).get(key) or {}
+            heights.append(scale * cell["value"] if cell.get("value") is not None else 0.0)
+        ax.bar([g - 0.4 + (i + 0.5) * width for g in range(len(groups))], heights, width=width, label=label)
+    ax.set_xticks(range(len(groups)), [g for g, _ in groups])
+    ax.set_ylabel(f"{key}{' (%)' if scale == 100 else ''}")
+    ax.set_title(f"{first['task']}: runs side by side ({first['tier_rule']['name']})", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    tmp.replace(path)
+
+
+# ---------------------------------------------------------------------------------------------------- console
+
+
+def print_summary(summary: dict[str, Any], results_dir: Path | None = None) -> None:
+    """A compact table of the primary metric by tier, English, overall and language (to stdout)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    key = summary["primary_metric"]
+    table = Table(title=f"{summary['task']}: {key} (tiers: {summary['tier_rule']['name']})", title_justify="left")
+    for column in ("", "tier", "items", key, "no answer"):
+        table.add_column(column, justify="left" if column in ("", "tier") else "right")
+    previous_kind = None
+    for label, kind, entry in levels(summary):
+        if previous_kind is not None and (kind == "language") != (previous_kind == "language"):
+            table.add_section()
+        previous_kind = kind
+        if kind == "language":
+            table.add_row(label, entry["tier"] or "–", str(entry["n_items"]), fmt(summary, key, entry["metrics"].get(key)),
+                          str(entry["extraction_failures"]))  # fmt: skip
+        else:
+            cell = entry["metrics"].get(key) or {}
+            tier = label.removeprefix("tier: ") if kind == "tier" else entry.get("tier") or ""
+            table.add_row(label, tier, str(cell.get("n", "")), fmt(summary, key, cell), "")
+    console = Console(highlight=False)
+    console.print(table)
+    if results_dir is not None:
+        console.print(f"results: {results_dir}")

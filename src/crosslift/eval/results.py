@@ -1,0 +1,144 @@
+"""A task's results folder, and the summary computed from it.
+
+    <output_dir>/eval/<task>/
+      run.json        what produced the items: model, and per language the task definition, prompt and
+                      decoding settings (a rerun with different ones is refused, so one folder = one setting)
+      items.jsonl     one line per finished item, appended as it finishes: task, language, index, prompt, raw
+                      output, extracted answer, gold, correct, every filter's answer and every item metric
+      summary.json    metrics per language, per tier, for English and overall, with intervals and provenance
+      report.md, accuracy_by_language.png, tier_gap.png   (crosslift.eval.report)
+
+The summary is always recomputed from the raw outputs in items.jsonl with the filters and metrics of run.json,
+so `crosslift report` gives the same numbers as the run, and improved extraction applies to old runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from crosslift.errors import DataError
+from crosslift.eval.filters import apply_filters
+from crosslift.eval.metrics import MetricSpec, metric_specs, score_item, summarize
+from crosslift.io import atomic_write_json, read_jsonl_tolerant
+from crosslift.languages import TierRule, UnknownLanguageError, get_language
+
+ITEMS, RUN, SUMMARY = "items.jsonl", "run.json", "summary.json"
+
+
+def item_key(record: dict[str, Any]) -> tuple[str, int]:
+    return (record["task"], int(record["index"]))
+
+
+def load_records(task_dir: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Finished items by (task, index); a torn last line is ignored, a duplicate keeps the first record."""
+    records: dict[tuple[str, int], dict[str, Any]] = {}
+    for number, record in enumerate(read_jsonl_tolerant(task_dir / ITEMS), start=1):
+        try:
+            records.setdefault(item_key(record), record)
+        except (KeyError, TypeError, ValueError):
+            raise DataError("not an items.jsonl record (needs task and index)", path=task_dir / ITEMS,
+                            line=number) from None  # fmt: skip
+    return records
+
+
+def load_run(task_dir: Path) -> dict[str, Any]:
+    path = task_dir / RUN
+    if not path.is_file():
+        raise DataError(f"no {RUN} here: not a crosslift evaluation folder", path=task_dir)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DataError(f"not valid JSON ({e.msg})", path=path, line=e.lineno) from None
+
+
+def specs_of(language_entry: dict[str, Any]) -> list[MetricSpec]:
+    spec = language_entry["task_spec"]
+    return metric_specs(spec["metric_list"], spec["filter_list"])
+
+
+def rescore(record: dict[str, Any], task_spec: dict[str, Any]) -> dict[str, Any]:
+    """The record with filters and item metrics recomputed from its raw output."""
+    filter_list = task_spec["filter_list"]
+    specs = metric_specs(task_spec["metric_list"], filter_list)
+    filtered = apply_filters(filter_list, record["output"], record["language"])
+    scores = score_item(specs, filtered, record["gold"], record["language"])
+    primary = next((s.key for s in specs if not s.corpus), None)
+    return record | {
+        "extracted": filtered[filter_list[0]["name"]],
+        "correct": bool(scores[primary]) if primary is not None and scores[primary] is not None else None,
+        "filtered": filtered,
+        "metrics": scores,
+    }
+
+
+def language_name(code: str) -> str:
+    try:
+        return get_language(code).name
+    except UnknownLanguageError:
+        return code
+
+
+def tier_of(rule: TierRule, code: str) -> str | None:
+    try:
+        return rule.tier_of(code)
+    except UnknownLanguageError:
+        return None
+
+
+def build_summary(run: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]], tier_rule: TierRule,
+                  selected: dict[str, list[int]] | None = None, **meta: Any) -> dict[str, Any]:  # fmt: skip
+    """Score the records and aggregate them.
+
+    Args:
+        run: the run.json contents.
+        records: finished items by (task, index).
+        tier_rule: the rule that groups languages into tiers.
+        selected: language -> the item indices this summary covers (default: every record of run.json's languages).
+        **meta: extra top-level fields (provenance, timing).
+
+    Raises:
+        DataError: the languages of one summary have different metric lists.
+    """
+    entries = run["languages"]
+    languages = list(selected) if selected is not None else list(entries)
+    specs = specs_of(entries[languages[0]])
+    by_language: dict[str, list[dict[str, Any]]] = {}
+    for lang in languages:
+        entry = entries[lang]
+        if [s.key for s in specs_of(entry)] != [s.key for s in specs]:
+            raise DataError(f"languages {languages[0]} and {lang} are scored with different metrics; summarize "
+                            "them as separate tasks", path=RUN)  # fmt: skip
+        task = entry["task"]
+        if selected is not None:
+            chosen = [records[(task, i)] for i in selected[lang] if (task, i) in records]
+        else:
+            chosen = sorted((r for (t, _), r in records.items() if t == task), key=lambda r: r["index"])
+        by_language[lang] = [rescore(r, entry["task_spec"]) for r in chosen]
+    tiers = {lang: tier_of(tier_rule, lang) for lang in languages}
+    body = summarize(by_language, specs, tiers)
+    for lang in languages:
+        entry = entries[lang]
+        body["languages"][lang] |= {"name": language_name(lang), "task": entry["task"], "words": entry["words"],
+                                    "stop": entry["generation"]["stop"]}  # fmt: skip
+    if body["english"]:
+        body["english"] = body["languages"][body["english"]["language"]] | {"language": body["english"]["language"]}
+    first = entries[languages[0]]
+    return {
+        "task": run["task"],
+        "description": run.get("description"),
+        "model": run["model"],
+        "tier_rule": {"name": tier_rule.name, "description": tier_rule.description, "source": tier_rule.source},
+        "primary_metric": specs[0].key,
+        "metrics": {s.key: s.info() for s in specs},
+        "generation": {k: v for k, v in first["generation"].items() if k != "stop"},
+        "prompt": first["prompt"],
+        "n_items": sum(len(v) for v in by_language.values()),
+        **body,
+        **meta,
+    }
+
+
+def write_summary(task_dir: Path, summary: dict[str, Any]) -> Path:
+    return atomic_write_json(task_dir / SUMMARY, summary)

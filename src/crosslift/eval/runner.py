@@ -1,0 +1,411 @@
+"""The evaluation runner. Reads top to bottom:
+
+    plan      resolve the task name to language tasks; read each language's items; build every prompt and the
+              decoding settings (no model needed yet)
+    check     reopen <output_dir>/eval/<task>/: a different model, prompt or decoding setting there is an error;
+              finished items are skipped (their stored prompt must equal the new one)
+    generate  load the model only if something is left; per language, items sorted by prompt length go in fixed
+              chunks of batch_size; each finished chunk is appended to items.jsonl (so kill -9 loses at most a chunk)
+    summarize score every selected item from its raw output; write summary.json, report.md and plots atomically
+
+Chunks are fixed by the full item list, not by what is left, so a resumed run feeds the model exactly the batches
+an uninterrupted run would have: the same outputs, the same summary.
+
+    from crosslift.eval import evaluate, load_eval_config
+    summaries = evaluate(load_eval_config("configs/eval/mmwp_tiny.yaml"))
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from crosslift.errors import ConfigError
+from crosslift.eval.config import EvalConfig, EvalModelConfig, EvalTaskConfig
+from crosslift.eval.data import Item, read_items
+from crosslift.eval.prompts import (
+    InstructionWords,
+    Prompt,
+    PromptSettings,
+    build_prompt,
+    instruction_words,
+    read_exemplars,
+)
+from crosslift.eval.report import write_report
+from crosslift.eval.results import ITEMS, RUN, build_summary, load_records, rescore, write_summary
+from crosslift.eval.tasks import LanguageTask, PromptSpec, TaskRegistry
+from crosslift.io import append_jsonl, atomic_write_json, truncate_torn_tail
+from crosslift.languages import (
+    DEFAULT_TIER_RULE,
+    TierRule,
+    UnknownLanguageError,
+    load_tier_rule,
+    normalize_code,
+)
+from crosslift.models.generate import (
+    ChatGenerator,
+    GenerationSettings,
+    Generator,
+    cut_at_stop,
+    load_generator,
+)
+from crosslift.runs import provenance
+
+console = Console(stderr=True, highlight=False)
+DEFAULT_MAX_NEW_TOKENS = 512
+
+# ---------------------------------------------------------------------------------------------------- plan
+
+
+@dataclass
+class LanguagePlan:
+    """Everything needed to evaluate one language, built before any model is loaded."""
+
+    task: LanguageTask
+    items: list[Item]
+    prompts: list[Prompt]
+    prompt_settings: PromptSettings
+    words: InstructionWords
+    settings: GenerationSettings
+    files: list[Path]
+
+    @property
+    def language(self) -> str:
+        return self.task.language
+
+    def run_entry(self) -> dict[str, Any]:
+        """This language's part of run.json."""
+        return {
+            "task": self.task.name, "task_spec": self.task.spec(), "prompt": self.prompt_settings.to_dict(),
+            "words": asdict(self.words),
+            "generation": self.settings.to_dict(), "data": [str(f) for f in self.files],
+        }  # fmt: skip
+
+
+@dataclass
+class TaskPlan:
+    name: str
+    description: str | None
+    directory: Path
+    tier_rule: TierRule
+    languages: list[LanguagePlan]
+
+
+def _safe_name(name: str) -> str:
+    return Path(name).stem if name.endswith((".yaml", ".yml")) else name.replace("/", "_")
+
+
+def _prompt_settings(*layers: PromptSpec) -> PromptSettings:
+    values: dict[str, Any] = {}
+    for layer in layers:
+        values |= layer.model_dump(exclude_none=True)
+    return PromptSettings(**values)
+
+
+def _data_path(pattern: str, data_dir: str | None, language: str, task: LanguageTask, what: str) -> Path:
+    path = Path(pattern.replace("{lang}", language)).expanduser()
+    if path.is_absolute():
+        return path
+    if data_dir is None:
+        raise ConfigError(
+            f"task '{task.name}' reads its {what} from '{pattern}' relative to a data folder: pass --data-dir "
+            f"(or data_dir in the config) with the folder that holds {path.name}"
+        )
+    return Path(data_dir).expanduser() / path
+
+
+def _same_language(a: str, b: str) -> bool:
+    try:
+        return normalize_code(a) == normalize_code(b)
+    except UnknownLanguageError:
+        return a.lower() == b.lower()
+
+
+def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegistry) -> TaskPlan:
+    """Resolve one task entry of the config into per-language plans (reads data, builds prompts)."""
+    selection = registry.resolve(task_cfg.name)
+    tier_rule = load_tier_rule(config.tier_rule or selection.tier_rule or DEFAULT_TIER_RULE)
+    tasks = selection.tasks
+    if selection.tier:
+        tasks = [t for t in tasks if _tier(tier_rule, t.language) == selection.tier]
+    if task_cfg.languages:
+        unknown = [c for c in task_cfg.languages if not any(_same_language(c, t.language) for t in tasks)]
+        if unknown:
+            raise ConfigError(f"task '{task_cfg.name}' has no language {', '.join(unknown)}; it has: "
+                              f"{', '.join(t.language for t in tasks)}")  # fmt: skip
+        tasks = [t for t in tasks if any(_same_language(c, t.language) for c in task_cfg.languages)]
+    if not tasks:
+        raise ConfigError(f"task '{task_cfg.name}' selects no language (tier {selection.tier} under {tier_rule.name})")
+    seen: dict[str, str] = {}
+    for t in tasks:
+        if t.language in seen:
+            raise ConfigError(f"'{task_cfg.name}' has two tasks for language {t.language} ({seen[t.language]}, "
+                              f"{t.name}); evaluate them as separate tasks")  # fmt: skip
+        seen[t.language] = t.name
+    data_dir = task_cfg.data_dir or config.data_dir
+    plans = [_plan_language(t, task_cfg, config, data_dir) for t in tasks]
+    directory = Path(config.output_dir).expanduser() / "eval" / _safe_name(selection.name)
+    return TaskPlan(selection.name, selection.description, directory, tier_rule, plans)
+
+
+def _tier(rule: TierRule, code: str) -> str | None:
+    try:
+        return rule.tier_of(code)
+    except UnknownLanguageError:
+        return None
+
+
+def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalConfig, data_dir: str | None) -> LanguagePlan:
+    lang = task.language
+    data_file = _data_path(task.dataset.path, data_dir, lang, task, "data")
+    items = read_items(data_file, format=task.dataset.format, question_field=task.dataset.question_field,
+                       answer_field=task.dataset.answer_field, header=task.dataset.header,
+                       answer_regex=task.dataset.answer_regex)  # fmt: skip
+    if task_cfg.limit:
+        items = items[: task_cfg.limit]
+    prompt_settings = _prompt_settings(task.prompt, config.prompt, task_cfg.prompt)
+    words = instruction_words(lang, prompt_settings)
+    files = [data_file]
+    exemplars = []
+    if prompt_settings.shots:
+        fewshot = task_cfg.fewshot or task.fewshot
+        if fewshot is None:
+            raise ConfigError(f"task '{task.name}' has no few-shot exemplars; set fewshot (path, format) for it "
+                              "in the config, or use shots: 0")  # fmt: skip
+        source_lang = lang if prompt_settings.fewshot_language == "native" else "en"
+        path = _data_path(fewshot.path, data_dir, source_lang, task, "few-shot exemplars")
+        exemplars = read_exemplars(path, format=fewshot.format, language=source_lang,
+                                   question_field=fewshot.question_field, answer_field=fewshot.answer_field,
+                                   header=fewshot.header)  # fmt: skip
+        if len(exemplars) < prompt_settings.shots:
+            raise ConfigError(f"{path} has {len(exemplars)} exemplars for '{source_lang}'; "
+                              f"{prompt_settings.shots} shots asked for")  # fmt: skip
+        exemplars = exemplars[: prompt_settings.shots]
+        files.append(path)
+    prompts = [build_prompt(item.question, prompt_settings, words, exemplars) for item in items]
+    stop = [s.replace("{question_word}", words.question) for s in task.generation.until] + config.generation.stop
+    gen = config.generation
+    settings = GenerationSettings(
+        max_new_tokens=gen.max_new_tokens or task.generation.max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
+        min_new_tokens=gen.min_new_tokens, do_sample=gen.do_sample, temperature=gen.temperature, top_p=gen.top_p,
+        stop=list(dict.fromkeys(stop)), batch_size=gen.batch_size, seed=config.seed,
+        repetition_penalty=gen.repetition_penalty,
+    )  # fmt: skip
+    return LanguagePlan(task, items, prompts, prompt_settings, words, settings, files)
+
+
+# ---------------------------------------------------------------------------------------------------- check
+
+
+def _model_record(model: EvalModelConfig) -> dict[str, Any]:
+    """The model settings that change outputs (device and attention kernel do not, up to float noise)."""
+    record = model.model_dump(exclude={"device", "attn_implementation", "endpoint"})
+    if model.name_or_path.startswith(("http://", "https://")) or model.backend == "endpoint":
+        record["endpoint"] = {"served_model": model.endpoint.served_model, "api": model.endpoint.api}
+    return record
+
+
+def _differences(old: Any, new: Any, prefix: str) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new)) for d in _differences(old.get(k), new.get(k), f"{prefix}.{k}")]
+    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
+
+
+def _open_task_dir(plan: TaskPlan, model: EvalModelConfig) -> dict[str, Any]:
+    """Check the folder holds this same evaluation (or nothing yet) and write the merged run.json."""
+    path = plan.directory / RUN
+    run = {"task": plan.name, "description": plan.description, "model": _model_record(model), "languages": {}}
+    if path.is_file():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        changes = _differences(old.get("model"), run["model"], "model")
+        for lp in plan.languages:
+            if lp.language in old.get("languages", {}):
+                before, now = old["languages"][lp.language], lp.run_entry()
+                for key in ("prompt", "words", "generation"):
+                    a, b = dict(before[key]), dict(now[key])
+                    if key == "generation":  # the batch size does not change what is generated
+                        a.pop("batch_size", None), b.pop("batch_size", None)
+                    changes += _differences(a, b, f"{lp.language}.{key}")
+        if changes:
+            raise ConfigError(
+                f"{plan.directory} holds results of a different evaluation:\n  " + "\n  ".join(changes)
+                + "\nUse another output folder, or delete that one to start over."
+            )
+        run["languages"] = old.get("languages", {})
+        run["model_id"] = old.get("model_id")
+    for lp in plan.languages:
+        run["languages"][lp.language] = lp.run_entry()
+    atomic_write_json(path, run)
+    return run
+
+
+def _prompt_text(prompt: Prompt) -> str:
+    return prompt.text if prompt.text is not None else json.dumps(prompt.messages, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------------------------------- generate
+
+
+class LazyGenerator:
+    """Loads the model on first use, so a finished (or fully resumed) evaluation never loads it.
+
+    Args:
+        model: the model config.
+        generator: an already loaded generator to use instead (e.g. a model just trained in this process).
+    """
+
+    def __init__(self, model: EvalModelConfig, generator: Generator | None = None) -> None:
+        self.config = model
+        self._generator = generator
+
+    @property
+    def loaded(self) -> Generator | None:
+        return self._generator
+
+    def get(self) -> Generator:
+        if self._generator is None:
+            m = self.config
+            if m.backend == "endpoint" or (m.backend == "auto" and m.name_or_path.startswith(("http://", "https://"))):
+                options = m.endpoint.model_dump()
+            elif m.backend == "vllm" or m.name_or_path.startswith("vllm:"):
+                options = {}
+            else:
+                options = {"device": m.device, "attn_implementation": m.attn_implementation,
+                           "base_model": m.base_model}  # fmt: skip
+            console.print(f"loading {m.name_or_path} ...")
+            self._generator = load_generator(m.name_or_path, trust_remote_code=m.trust_remote_code, dtype=m.dtype,
+                                             backend=m.backend, **options)  # fmt: skip
+        return self._generator
+
+
+def _chunks(lp: LanguagePlan) -> list[list[int]]:
+    """Item positions in fixed generation batches: longest prompts first, ties by position."""
+    order = sorted(range(len(lp.items)), key=lambda i: (-len(_prompt_text(lp.prompts[i])), i))
+    size = lp.settings.batch_size
+    return [order[i : i + size] for i in range(0, len(order), size)]
+
+
+def _generate(generator: Generator, lp: LanguagePlan, positions: list[int]) -> list[str]:
+    prompts = [lp.prompts[i] for i in positions]
+    if lp.prompt_settings.chat:
+        if not isinstance(generator, ChatGenerator):
+            raise ConfigError(f"{generator.model_id} cannot take chat prompts; set prompt.chat: false")
+        outputs = generator.generate_chat([p.messages for p in prompts], lp.settings)
+    else:
+        outputs = generator.generate([p.text for p in prompts], lp.settings)
+    # Every backend cuts at the stop strings; cutting again here keeps results right with one that does not.
+    return [cut_at_stop(o, lp.settings.stop) for o in outputs]
+
+
+def run_task(plan: TaskPlan, generator: LazyGenerator, config: EvalConfig) -> dict[str, Any]:
+    """Generate what is missing for one task, then write its summary, report and plots. Returns the summary."""
+    plan.directory.mkdir(parents=True, exist_ok=True)
+    run = _open_task_dir(plan, config.model)
+    items_path = plan.directory / ITEMS
+    truncate_torn_tail(items_path)
+    records = load_records(plan.directory)
+    for lp in plan.languages:
+        for item, prompt in zip(lp.items, lp.prompts, strict=True):
+            old = records.get((lp.task.name, item.index))
+            if old is not None and (old["prompt"] != _prompt_text(prompt) or old["gold"] != item.answer):
+                raise ConfigError(
+                    f"{items_path} holds {lp.task.name} item {item.index} with a different prompt or gold answer "
+                    "(the data file or the prompt settings changed); use another output folder"
+                )
+    selected = {lp.language: [item.index for item in lp.items] for lp in plan.languages}
+    total = sum(len(v) for v in selected.values())
+    done = sum((lp.task.name, i) in records for lp in plan.languages for i in selected[lp.language])
+    started, generated = time.monotonic(), 0
+    if done < total:
+        correct = sum(bool(records[(lp.task.name, i)].get("correct")) for lp in plan.languages
+                      for i in selected[lp.language] if (lp.task.name, i) in records)  # fmt: skip
+        model = generator.get()
+        if run.get("model_id") != model.model_id:
+            run["model_id"] = model.model_id
+            atomic_write_json(plan.directory / RUN, run)
+        with _progress() as progress:
+            bar = progress.add_task(plan.name, total=total, completed=done, acc=_acc(correct, done))
+            for lp in plan.languages:
+                progress.update(bar, description=f"{plan.name} [{lp.language}]")
+                entry = run["languages"][lp.language]
+                for chunk in _chunks(lp):
+                    missing = [i for i in chunk if (lp.task.name, lp.items[i].index) not in records]
+                    if not missing:
+                        continue
+                    outputs = dict(zip(chunk, _generate(model, lp, chunk), strict=True))
+                    for i in missing:
+                        record = _record(lp, i, outputs[i], entry["task_spec"])
+                        append_jsonl(items_path, record)
+                        records[(lp.task.name, lp.items[i].index)] = record
+                        correct += bool(record["correct"])
+                    done += len(missing)
+                    generated += len(missing)
+                    progress.update(bar, completed=done, acc=_acc(correct, done))
+    summary = build_summary(
+        run, records, plan.tier_rule, selected,
+        provenance=provenance(seed=config.seed, data_files=sorted({f for lp in plan.languages for f in lp.files}),
+                              models={"model": run.get("model_id") or config.model.name_or_path}),
+        timing={"seconds": round(time.monotonic() - started, 2), "items_generated": generated},
+    )  # fmt: skip
+    write_summary(plan.directory, summary)
+    write_report(plan.directory, summary)
+    return summary
+
+
+def _record(lp: LanguagePlan, position: int, output: str, task_spec: dict[str, Any]) -> dict[str, Any]:
+    item, prompt = lp.items[position], lp.prompts[position]
+    record: dict[str, Any] = {
+        "task": lp.task.name, "language": lp.language, "index": item.index, "prompt": _prompt_text(prompt),
+        "output": output, "gold": item.answer,
+    }  # fmt: skip
+    return rescore(record, task_spec)
+
+
+def _acc(correct: int, done: int) -> str:
+    return f"{correct / done:.3f}" if done else "-"
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("acc {task.fields[acc]}"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------- entry
+
+
+def evaluate(config: EvalConfig, generator: Generator | None = None) -> dict[str, dict[str, Any]]:
+    """Run every task of an evaluation config (resuming where a previous run stopped).
+
+    Args:
+        config: the evaluation config.
+        generator: use this loaded model instead of loading ``config.model`` (``config.model.name_or_path``
+            still names it in the results).
+
+    Returns:
+        task name -> its summary (also written to <output_dir>/eval/<task>/summary.json).
+
+    Raises:
+        CrossliftError: bad config, data, or a model that cannot be loaded; the results folder of another evaluation.
+    """
+    registry = TaskRegistry(config.task_paths)
+    plans = [plan_task(t, config, registry) for t in config.tasks]  # every task checked before any generation
+    names = [p.name for p in plans]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"a task is listed twice: {', '.join(names)}")
+    lazy = LazyGenerator(config.model, generator)
+    return {plan.name: run_task(plan, lazy, config) for plan in plans}

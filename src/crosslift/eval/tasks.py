@@ -1,0 +1,371 @@
+"""The task registry: benchmarks as YAML files, in the style of lm-evaluation-harness.
+
+Files under ``crosslift/eval/tasks/`` (and any folder given as a task path) are of three kinds:
+
+- a **template** (name starts with ``_``): shared settings of a benchmark family, never loaded on its own,
+  only through ``include:``;
+- a **task**: ``task: mmwp_sw`` + ``language: sw`` (usually ``include:`` of its family template and nothing
+  else), or ``task: my_set`` + ``languages: [en, sw, ...]``, which defines one task per language
+  (``my_set_en``, ...) and a group ``my_set`` of them in a single file;
+- a **group**: ``group: mmwp`` + ``task: [mmwp_af, ...]`` (tasks or other groups); ``tier: low`` keeps only the
+  members whose language the run's tier rule puts in that tier (``mmwp_low``).
+
+``include:`` names a file relative to the including one, or a built-in family (``include: parallel_math`` is
+``tasks/parallel_math/_template.yaml``). Included settings are merged key by key; the including file wins.
+
+A task file's keys::
+
+    dataset:            path (with {lang}; relative to the run's data_dir), format (json|jsonl|tsv|csv),
+                        question_field, answer_field (names, or 0-based columns without a header), header,
+                        answer_regex (take the gold number from group 1)
+    fewshot:            path, format (mgsm_exemplars|json|jsonl|tsv|csv), question_field, answer_field, header
+    prompt:             template (metamath|qa), cot, shots, instruction_language (native|en), words (mmwp|mgsm:
+                        the table of localised words), chat, system, cot_trigger, fewshot_language (native|en)
+    generation_kwargs:  max_new_tokens, until (stop strings; "{question_word}" is the "Question:" word in use)
+    filter_list:        [{name, filter: [{function, ...arguments}]}]   (registered filters, crosslift.eval.filters)
+    metric_list:        [{metric, name?, filter?, ...arguments}]       (registered metrics, crosslift.eval.metrics)
+    tier_rule:          the tier rule a report groups languages by (default: crosslift.languages.DEFAULT_TIER_RULE)
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from crosslift.config import ConfigSource, Section, validate_config
+from crosslift.errors import ConfigError
+from crosslift.eval import filters as filter_registry
+from crosslift.eval import metrics as metric_registry
+
+# ---------------------------------------------------------------------------------------------------- schema
+
+
+class DatasetSpec(Section):
+    path: str = Field(description="file pattern with {lang}, relative to data_dir (or absolute)")
+    format: Literal["json", "jsonl", "tsv", "csv"] = "json"
+    question_field: str | int = "question"
+    answer_field: str | int = "answer"
+    header: bool = False
+    answer_regex: str | None = None
+
+
+class FewshotSpec(Section):
+    path: str = Field(description="exemplar file ({lang} allowed), relative to data_dir (or absolute)")
+    format: Literal["mgsm_exemplars", "json", "jsonl", "tsv", "csv"] = "mgsm_exemplars"
+    question_field: str | int = "question"
+    answer_field: str | int = "answer"
+    header: bool = False
+
+
+class PromptSpec(Section):
+    """Prompt options; None means "not set here" (a later layer or the default decides)."""
+
+    template: Literal["metamath", "qa"] | None = None
+    cot: bool | None = None
+    shots: int | None = Field(None, ge=0)
+    instruction_language: Literal["native", "en"] | None = None
+    words: Literal["mmwp", "mgsm"] | None = None
+    chat: bool | None = None
+    system: str | None = None
+    cot_trigger: str | None = None
+    fewshot_language: Literal["native", "en"] | None = None
+
+
+class GenerationKwargs(Section):
+    max_new_tokens: int | None = Field(None, gt=0)
+    until: list[str] = Field(default_factory=list)
+
+
+class FilterStep(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    function: str
+
+
+class FilterPipeline(Section):
+    name: str
+    filter: list[FilterStep] = Field(min_length=1)
+
+
+class MetricEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    metric: str
+    name: str | None = Field(None, description="the key in results; default: the metric's name")
+    filter: str | None = Field(None, description="the filter pipeline it scores; default: the first")
+
+
+class TaskFile(Section):
+    include: str | None = None
+    task: str
+    description: str | None = None
+    language: str | None = None
+    languages: list[str] | None = None
+    dataset: DatasetSpec
+    fewshot: FewshotSpec | None = None
+    prompt: PromptSpec = Field(default_factory=PromptSpec)
+    generation_kwargs: GenerationKwargs = Field(default_factory=GenerationKwargs)
+    filter_list: list[FilterPipeline] = Field(min_length=1)
+    metric_list: list[MetricEntry] = Field(min_length=1)
+    tier_rule: str | None = None
+
+
+class GroupFile(Section):
+    include: str | None = None
+    group: str
+    task: list[str] = Field(min_length=1)
+    description: str | None = None
+    tier: Literal["low", "medium", "high"] | None = None
+    tier_rule: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------------- resolved
+
+
+@dataclass(frozen=True)
+class LanguageTask:
+    """One benchmark in one language, fully resolved from its YAML."""
+
+    name: str
+    language: str
+    dataset: DatasetSpec
+    fewshot: FewshotSpec | None
+    prompt: PromptSpec
+    generation: GenerationKwargs
+    filter_list: list[dict[str, Any]]
+    metric_list: list[dict[str, Any]]
+    tier_rule: str | None
+    source: str
+    description: str | None = None
+
+    def spec(self) -> dict[str, Any]:
+        """The task definition as plain data (stored with results, so reports can re-score without the YAML)."""
+        return {
+            "name": self.name, "language": self.language, "source": self.source,
+            "dataset": self.dataset.model_dump(), "fewshot": self.fewshot.model_dump() if self.fewshot else None,
+            "prompt": self.prompt.model_dump(), "generation_kwargs": self.generation.model_dump(),
+            "filter_list": self.filter_list, "metric_list": self.metric_list, "tier_rule": self.tier_rule,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a task name stands for: its language tasks, and the group settings that apply to them."""
+
+    name: str
+    tasks: list[LanguageTask]
+    tier: str | None = None
+    tier_rule: str | None = None
+    description: str | None = None
+
+
+@dataclass
+class _Group:
+    name: str
+    members: list[str]
+    source: str
+    tier: str | None = None
+    tier_rule: str | None = None
+    description: str | None = None
+
+
+def builtin_task_dir() -> Path:
+    """The folder of the task YAMLs shipped with crosslift."""
+    return Path(str(resources.files("crosslift.eval").joinpath("tasks")))
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge: mappings merge key by key, anything else (lists included) is replaced by `top`."""
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+class TaskRegistry:
+    """All tasks and groups of the built-in folder plus extra task paths.
+
+    Args:
+        task_paths: extra folders (searched recursively for ``*.yaml``) or single YAML files.
+
+    Raises:
+        ConfigError: a bad YAML file (naming file, line and key), or two definitions of one name.
+    """
+
+    def __init__(self, task_paths: list[str | Path] = ()) -> None:
+        self.tasks: dict[str, LanguageTask] = {}
+        self.groups: dict[str, _Group] = {}
+        self._where: dict[str, str] = {}
+        for root in [builtin_task_dir(), *map(Path, task_paths)]:
+            if root.is_file():
+                self._load_file(root)
+            elif root.is_dir():
+                for path in sorted(root.rglob("*.yaml")):
+                    if not path.name.startswith("_"):
+                        self._load_file(path)
+            else:
+                raise ConfigError(f"task path not found: {root}")
+
+    # -- loading
+
+    def _read(self, path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+        """A file's mapping with its includes merged in (innermost first)."""
+        if path in seen:
+            raise ConfigError(f"{path}: include cycle ({' -> '.join(map(str, (*seen, path)))})")
+        try:
+            tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            raise ConfigError(f"{path}{f', line {mark.line + 1}' if mark else ''}: not valid YAML") from None
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: a task file is a mapping of keys to values")
+        include = tree.pop("include", None)
+        if include is None:
+            return tree
+        target = path.parent / include
+        if not target.is_file():
+            target = builtin_task_dir() / str(include) / "_template.yaml"
+        if not target.is_file():
+            raise ConfigError(f"{path}: include '{include}' is neither a file next to it nor a built-in family")
+        return _merge(self._read(target, (*seen, path)), tree)
+
+    def _validate(self, schema: type[BaseModel], path: Path, tree: dict[str, Any]) -> Any:
+        source = ConfigSource(path)  # for the line numbers of keys set in this file itself
+        source.tree = tree
+        try:
+            return validate_config(schema, source)
+        except ConfigError as e:
+            raise ConfigError(f"task file {path}: {e}") from None
+
+    def _add(self, kind: str, name: str, obj: Any, source: str) -> None:
+        if name in self.tasks or name in self.groups:
+            raise ConfigError(f"{source}: {kind} '{name}' is already defined in {self._where[name]}")
+        (self.tasks if kind == "task" else self.groups)[name] = obj
+        self._where[name] = source
+
+    def _load_file(self, path: Path) -> str:
+        """Register a file's task(s) or group; returns the name it defines."""
+        tree = self._read(path)
+        if "group" in tree:
+            spec = self._validate(GroupFile, path, tree)
+            self._add("group", spec.group, _Group(spec.group, spec.task, str(path), spec.tier, spec.tier_rule,
+                                                   spec.description), str(path))  # fmt: skip
+            return spec.group
+        spec: TaskFile = self._validate(TaskFile, path, tree)
+        if (spec.language is None) == (spec.languages is None):
+            raise ConfigError(f"task file {path}: set exactly one of 'language' (one task) or 'languages' (a set)")
+        self._check_registered(spec, path)
+        pairs = [(spec.task, spec.language)] if spec.language else [(f"{spec.task}_{lang}", lang)
+                                                                    for lang in spec.languages]  # fmt: skip
+        for name, language in pairs:
+            task = LanguageTask(
+                name=name, language=str(language), dataset=spec.dataset, fewshot=spec.fewshot, prompt=spec.prompt,
+                generation=spec.generation_kwargs, filter_list=[p.model_dump() for p in spec.filter_list],
+                metric_list=[m.model_dump(exclude_none=True) for m in spec.metric_list], tier_rule=spec.tier_rule,
+                source=str(path), description=spec.description,
+            )  # fmt: skip
+            self._add("task", name, task, str(path))
+        if spec.languages:
+            self._add("group", spec.task, _Group(spec.task, [n for n, _ in pairs], str(path),
+                                                 tier_rule=spec.tier_rule, description=spec.description), str(path))  # fmt: skip
+        return spec.task
+
+    @staticmethod
+    def _check_registered(spec: TaskFile, path: Path) -> None:
+        """Filters and metrics must exist and accept the arguments given (checked now, not after generating)."""
+        pipelines = [p.name for p in spec.filter_list]
+        try:
+            for p in spec.filter_list:
+                filter_registry.check_pipeline(p.model_dump()["filter"])
+            for m in spec.metric_list:
+                metric_registry.check_entry(m.model_dump(exclude_none=True), pipelines)
+        except ConfigError as e:
+            raise ConfigError(f"task file {path}: {e}") from None
+
+    # -- lookup
+
+    def names(self) -> dict[str, list[str]]:
+        return {"tasks": sorted(self.tasks), "groups": sorted(self.groups)}
+
+    def resolve(self, name: str) -> Selection:
+        """The language tasks a task name, group name or task YAML path stands for.
+
+        Raises:
+            ConfigError: an unknown name (with the closest known names).
+        """
+        if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+            name = self._load_file(Path(name))
+        if name in self.tasks:
+            task = self.tasks[name]
+            return Selection(name, [task], tier_rule=task.tier_rule, description=task.description)
+        if name in self.groups:
+            group = self.groups[name]
+            tasks = self._expand(name, ())
+            rule = group.tier_rule or next((t.tier_rule for t in tasks if t.tier_rule), None)
+            description = group.description or next((t.description for t in tasks if t.description), None)
+            return Selection(name, tasks, tier=self._tier(name), tier_rule=rule, description=description)
+        close = difflib.get_close_matches(name, [*self.tasks, *self.groups], n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `crosslift eval --list-tasks` lists them"
+        raise ConfigError(f"unknown task or group '{name}'{hint}")
+
+    def _tier(self, name: str) -> str | None:
+        """A group's own tier filter, or the first one among the groups it includes."""
+        group = self.groups[name]
+        if group.tier:
+            return group.tier
+        return next((t for m in group.members if m in self.groups and (t := self._tier(m))), None)
+
+    def _expand(self, name: str, seen: tuple[str, ...]) -> list[LanguageTask]:
+        if name in seen:
+            raise ConfigError(f"group cycle: {' -> '.join((*seen, name))}")
+        if name in self.tasks:
+            return [self.tasks[name]]
+        if name not in self.groups:
+            raise ConfigError(f"group '{seen[-1]}' ({self._where[seen[-1]]}) lists unknown task '{name}'")
+        out: list[LanguageTask] = []
+        for member in self.groups[name].members:
+            out += [t for t in self._expand(member, (*seen, name)) if t not in out]
+        return out
+
+
+@dataclass
+class TaskSummaryRow:
+    """One line of `crosslift eval --list-tasks`."""
+
+    name: str
+    kind: str
+    languages: list[str] = field(default_factory=list)
+    description: str | None = None
+
+
+def list_tasks(registry: TaskRegistry) -> list[TaskSummaryRow]:
+    """Groups (with their languages) and the tasks that belong to no listed group."""
+    from crosslift.languages import DEFAULT_TIER_RULE, UnknownLanguageError, load_tier_rule
+
+    rows = []
+    grouped: set[str] = set()
+    for name in sorted(registry.groups):
+        selection = registry.resolve(name)
+        grouped |= {t.name for t in selection.tasks}
+        languages = [t.language for t in selection.tasks]
+        description = selection.description
+        if selection.tier:  # members depend on the tier rule; show them under the group's default rule
+            rule = load_tier_rule(selection.tier_rule or DEFAULT_TIER_RULE)
+            try:
+                languages = [lang for lang in languages if rule.tier_of(lang) == selection.tier]
+            except UnknownLanguageError:
+                pass
+            description = f"{selection.tier}-resource languages under {rule.name} (or the run's tier_rule)"
+        rows.append(TaskSummaryRow(name, "group", languages, description))
+    for name in sorted(set(registry.tasks) - grouped):
+        task = registry.tasks[name]
+        rows.append(TaskSummaryRow(name, "task", [task.language], task.description))
+    return rows

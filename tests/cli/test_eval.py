@@ -1,0 +1,64 @@
+"""`crosslift eval`: the shorthand flags, config files with overrides, bundled configs, --list-tasks, errors."""
+
+import pytest
+
+from crosslift.cli import build_parser, main
+from crosslift.cli.eval import build_config, resolve_config
+from crosslift.config import load_config
+from crosslift.errors import ConfigError
+from crosslift.eval.config import EvalConfig
+
+
+def parse(*argv: str):
+    return build_parser().parse_args(["eval", *argv])
+
+
+def test_the_shorthand_exactly_as_documented():
+    args = parse("--task", "mmwp", "--data-dir", "../shared/data/mmwp", "--model", "runs/x/model",
+                 "--languages", "en,sw,te", "--limit", "20", "--out", "runs/ev")  # fmt: skip
+    config = build_config(args)
+    assert config.output_dir == "runs/ev" and config.model.name_or_path == "runs/x/model"
+    (task,) = config.tasks
+    assert (task.name, task.data_dir, task.languages, task.limit) == ("mmwp", "../shared/data/mmwp", ["en", "sw", "te"], 20)
+
+
+def test_the_shorthand_with_an_endpoint_url_and_default_output_folder():
+    config = build_config(parse("--task", "mgsm,mmwp_sw", "--model", "http://127.0.0.1:8000/v1", "--limit", "3"))
+    assert [t.name for t in config.tasks] == ["mgsm", "mmwp_sw"] and all(t.limit == 3 for t in config.tasks)
+    assert config.output_dir == "runs/eval-mgsm-mmwp_sw-v1"
+
+
+def test_config_file_overrides_and_flags_layer(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("output_dir: o\nmodel: {name_or_path: tiny:llama}\ntasks: [{name: mmwp, limit: 5}]\n")
+    config = build_config(parse(str(path), "generation.batch_size=4", "--limit", "7", "--chat", "--shots", "2"))
+    assert (config.generation.batch_size, config.tasks[0].limit, config.prompt.chat, config.prompt.shots) == (4, 7, True, 2)
+    only_overrides = build_config(parse("output_dir=o2", "model.name_or_path=m", "tasks=[{name: mgsm}]"))
+    assert only_overrides.tasks[0].name == "mgsm"
+
+
+def test_errors_name_the_file_line_and_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("output_dir: o\nmodel: {name_or_path: m}\ntasks: [{name: mmwp}]\ngeneration:\n  batch_sise: 4\n")
+    with pytest.raises(ConfigError, match=r"c.yaml, line 5: unknown key 'generation.batch_sise' \(did you mean 'generation.batch_size'\?\)"):
+        build_config(parse(str(path)))
+    with pytest.raises(ConfigError, match="command-line override, key 'tasks.0.limit'"):
+        build_config(parse("--task", "mmwp", "--model", "m", "--limit", "0"))
+
+
+@pytest.mark.parametrize("name", ["mmwp_tiny", "mgsm_native_cot_8shot", "mmwp_endpoint"])
+def test_bundled_configs_are_valid(name):
+    path = resolve_config(name)
+    assert path.is_file()
+    config = load_config(EvalConfig, path)
+    assert config.tasks and config.output_dir.startswith("runs/")
+
+
+def test_list_tasks(capsys):
+    assert main(["eval", "--list-tasks"]) == 0
+    assert "mmwp_low" in capsys.readouterr().out
+
+
+def test_a_bad_task_is_one_message_and_status_2(tmp_path, capsys):
+    assert main(["eval", "--task", "mmwq", "--model", "m", "--out", str(tmp_path)]) == 2
+    assert "unknown task or group 'mmwq'; did you mean mmwp" in capsys.readouterr().err

@@ -1,0 +1,83 @@
+"""Reports: recompute from items.jsonl without a model, regroup by another tier rule, runs side by side, and
+tables that show whatever metrics a summary holds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crosslift.cli import main
+from crosslift.errors import CrossliftError
+from crosslift.eval.report import compare, recompute, render_markdown, task_dirs
+from crosslift.eval.results import RUN
+from crosslift.eval.runner import evaluate
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def run(dataset, eval_config, scripted):
+    summary = evaluate(eval_config("tasks.0.limit=4"), scripted())["addition"]
+    return dataset / "out", summary
+
+
+def test_recompute_from_items_gives_the_run_summary(run):
+    out, summary = run
+    (task_dir,) = task_dirs(out)
+    assert task_dirs(out / "eval") == task_dirs(task_dir) == [task_dir]
+    (task_dir / "summary.json").unlink()  # recompute works from items.jsonl and run.json alone
+    again = recompute(task_dir)
+    for key in ("languages", "tiers", "english", "overall", "metrics", "tier_rule", "n_items"):
+        assert again[key] == summary[key], key
+    assert (task_dir / "tier_gap.png").read_bytes()[:8] == PNG
+
+
+def test_recompute_applies_the_current_filters_to_old_outputs(run):
+    out, _ = run
+    (task_dir,) = task_dirs(out)
+    spec = json.loads((task_dir / RUN).read_text())
+    for entry in spec["languages"].values():  # score the Swahili outputs as lm-eval's strict-match would
+        entry["task_spec"]["filter_list"] = [{"name": "strict", "filter": [{"function": "regex", "regex_pattern": "Jibu ni (\\d+)"}]}]
+    (task_dir / RUN).write_text(json.dumps(spec))
+    summary = recompute(task_dir)
+    assert summary["languages"]["en"]["extraction_failures"] == 4  # no "Jibu ni" in the English outputs
+    assert summary["languages"]["sw"]["extraction_failures"] == 0
+
+
+def test_regroup_with_another_tier_rule(run, tmp_path):
+    out, _ = run
+    rule = tmp_path / "mine.tsv"
+    rule.write_text("# name: mine\n# description: test rule\n# source: this test\nen\tlow\nsw\thigh\n")
+    summary = recompute(task_dirs(out)[0], str(rule))
+    assert summary["tier_rule"]["name"] == "mine" and summary["tiers"]["low"]["languages"] == ["en"]
+    assert summary["untiered"] == ["te"]
+    assert "Not covered by the tier rule (in overall only): te" in (task_dirs(out)[0] / "report.md").read_text()
+
+
+def test_report_tables_show_every_metric_of_a_summary(run):
+    _, summary = run
+    extra = dict(summary)
+    extra["metrics"] = summary["metrics"] | {"fidelity": {"kind": "item", "interval": None, "metric": "fidelity"}}
+    extra["languages"] = {c: e | {"metrics": e["metrics"] | {"fidelity": {"value": 0.5}}} for c, e in summary["languages"].items()}
+    text = render_markdown(extra)
+    assert "| code | language | tier | items | accuracy | fidelity |" in text and "0.500" in text
+
+
+def test_compare_runs_side_by_side(tmp_path, eval_config, scripted):
+    evaluate(eval_config(f"output_dir={tmp_path / 'base'}", "tasks.0.limit=2"), scripted())
+    evaluate(eval_config(f"output_dir={tmp_path / 'tuned'}", "tasks.0.limit=4"), scripted())
+    path = compare([tmp_path / "base", tmp_path / "tuned"], tmp_path / "cmp")
+    text = path.read_text()
+    assert "| | base | tuned |" in text.replace("|  |", "| |") and "| tier: low |" in text and "| sw (low) |" in text
+    assert (tmp_path / "cmp" / "addition.png").read_bytes()[:8] == PNG
+    assert main(["report", str(tmp_path / "base"), str(tmp_path / "tuned"), "--out", str(tmp_path / "cmp2")]) == 0
+    with pytest.raises(CrossliftError, match="no evaluation results"):
+        compare([tmp_path / "base", tmp_path], tmp_path / "cmp3")
+
+
+def test_cli_report_single_run_prints_the_table(run, capsys):
+    out, _ = run
+    assert main(["report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "addition: accuracy (tiers: mmwp-llama2)" in printed and "tier: low" in printed

@@ -1,0 +1,176 @@
+"""The runner with a scripted generator (fast, exact expectations): items, summary, report files, resume, refusals;
+and end to end on the tiny model (slow): the CLI shorthand on MMWP, and kill -9 mid-run then rerun."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from crosslift.errors import ConfigError
+from crosslift.eval.results import ITEMS
+from crosslift.eval.runner import evaluate
+
+REPO = Path(__file__).resolve().parents[2]
+CROSSLIFT = [sys.executable, "-c", "import sys; from crosslift.cli import main; sys.exit(main())"]
+
+
+def read_items(root: Path, task: str = "addition") -> list[dict]:
+    return [json.loads(line) for line in (root / "out" / "eval" / task / ITEMS).read_text().splitlines()]
+
+
+def test_evaluate_writes_items_summary_report_and_plots(dataset, eval_config, scripted):
+    summary = evaluate(eval_config(), scripted())["addition"]
+    task_dir = dataset / "out" / "eval" / "addition"
+    items = read_items(dataset)
+    assert len(items) == 18
+    first = next(r for r in items if r["language"] == "en" and r["index"] == 2)
+    assert first["output"] == "1000 + 25 = 1,025. The answer is 1,025.\n"  # cut at the stop string "Question:"
+    assert (first["extracted"], first["gold"], first["correct"]) == ("1025", "1025", True)
+    assert first["prompt"].endswith("Question: What is 1000 + 25?\n\n### Response: Let's think step by step.")
+    by = summary["languages"]
+    assert by["en"]["metrics"]["accuracy"]["value"] == 1.0 and by["sw"]["metrics"]["accuracy"]["value"] == 0.0
+    assert by["te"]["extraction_failures"] == 6 and by["sw"]["extraction_failures"] == 0
+    assert (by["sw"]["tier"], by["en"]["tier"]) == ("low", "high")
+    assert by["sw"]["words"]["question"] == "Swali:" and "Swali:" in by["sw"]["stop"]
+    assert summary["tiers"]["low"]["metrics"]["accuracy"]["value"] == 0.0
+    assert summary["english"]["metrics"]["accuracy"]["value"] == 1.0
+    assert summary["overall"]["metrics"]["accuracy"]["value"] == pytest.approx(1 / 3)
+    assert summary["tier_rule"]["name"] == "mmwp-llama2" and summary["generation"]["do_sample"] is False
+    assert summary["provenance"]["models"] == {"model": "scripted"} and "versions" in summary["provenance"]
+    assert json.loads((task_dir / "summary.json").read_text())["overall"] == summary["overall"]
+    assert "mmwp-llama2" in (task_dir / "report.md").read_text()
+    for png in ("accuracy_by_language.png", "tier_gap.png"):
+        assert (task_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rerun_skips_finished_items_and_extends_the_limit(dataset, eval_config, scripted):
+    evaluate(eval_config("tasks.0.limit=3"), scripted())
+    before = read_items(dataset)
+    generator = scripted()
+    summary = evaluate(eval_config("tasks.0.limit=5"), generator)["addition"]
+    after = read_items(dataset)
+    assert after[: len(before)] == before and len(after) == 15  # items 3 and 4 of each language were added
+    # a batch that mixes finished and new items is generated whole (batches stay those of a fresh limit-5 run)
+    assert 6 <= sum(len(b) for b in generator.batches) < 15
+    assert summary["n_items"] == 15
+    again = scripted()
+    assert evaluate(eval_config("tasks.0.limit=5"), again)["addition"]["overall"] == summary["overall"]
+    assert again.batches == []
+
+
+def test_finished_run_does_not_load_the_model(dataset, eval_config, scripted):
+    evaluate(eval_config(), scripted())
+    # "scripted" is not a loadable model: a rerun that tried to load it would fail
+    assert evaluate(eval_config())["addition"]["n_items"] == 18
+
+
+def test_interrupted_run_resumes_to_the_same_summary_and_batches(dataset, tmp_path, eval_config, scripted):
+    reference = scripted()
+    expected = evaluate(eval_config(f"output_dir={tmp_path / 'reference'}"), reference)["addition"]
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(eval_config(), scripted(fail_after_calls=4))
+    items = dataset / "out" / "eval" / "addition" / ITEMS
+    with open(items, "a") as f:
+        f.write('{"task": "addition_sw", "index": 5, "prom')  # a torn last line, as a kill mid-write leaves
+    resumed = scripted()
+    summary = evaluate(eval_config(), resumed)["addition"]
+    for key in ("languages", "tiers", "english", "overall"):
+        assert summary[key] == expected[key]
+    assert resumed.batches == reference.batches[4:]  # the same fixed batches as an uninterrupted run
+    assert len(read_items(dataset)) == 18
+
+
+def test_a_different_decoding_setting_in_the_same_folder_is_refused(dataset, eval_config, scripted):
+    evaluate(eval_config(), scripted())
+    with pytest.raises(ConfigError, match=r"different evaluation:\n  en.generation.max_new_tokens: 512 -> 64"):
+        evaluate(eval_config("generation.max_new_tokens=64"), scripted())
+    evaluate(eval_config("generation.batch_size=4"), scripted())  # batch size changes nothing
+
+
+def test_changed_data_in_the_same_folder_is_refused(dataset, eval_config, scripted):
+    evaluate(eval_config("tasks.0.limit=2"), scripted())
+    path = dataset / "data" / "add_sw.jsonl"
+    path.write_text(path.read_text().replace("What is 2 + 3?", "What is 2 + 4?"))
+    with pytest.raises(ConfigError, match="addition_sw item 0 with a different prompt or gold answer"):
+        evaluate(eval_config("tasks.0.limit=2"), scripted())
+
+
+def test_tier_group_and_language_selection(dataset, eval_config, scripted):
+    summary = evaluate(eval_config(task="addition_low"), scripted())["addition_low"]
+    assert list(summary["languages"]) == ["sw", "te"] and summary["english"] is None
+    summary = evaluate(eval_config("tasks.0.languages=[swh, en]", "output_dir=" + str(dataset / "o2")),
+                       scripted())["addition"]  # fmt: skip
+    assert list(summary["languages"]) == ["en", "sw"]  # ISO 639-3 swh is Swahili
+    with pytest.raises(ConfigError, match="has no language fr"):
+        evaluate(eval_config("tasks.0.languages=[fr]"), scripted())
+
+
+def test_missing_data_dir_and_chat_without_chat_backend(dataset, eval_config, scripted):
+    cfg = eval_config("data_dir=null")
+    with pytest.raises(ConfigError, match="pass --data-dir"):
+        evaluate(cfg, scripted())
+    with pytest.raises(ConfigError, match="cannot take chat prompts"):
+        evaluate(eval_config("prompt.chat=true"), scripted())
+
+
+# ---------------------------------------------------------------------------------------------------- tiny model
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONPATH": str(REPO / "src")}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_cli_shorthand_end_to_end_on_mmwp_with_the_tiny_model(shared_data, tmp_path):
+    out = tmp_path / "run"
+    command = [*CROSSLIFT, "eval", "--task", "mmwp", "--data-dir", str(shared_data / "mmwp"), "--model",
+               "tiny:llama", "--languages", "en,sw,te", "--limit", "5", "--out", str(out), "--max-new-tokens", "24"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=600)
+    assert done.returncode == 0, done.stderr
+    task_dir = out / "eval" / "mmwp"
+    items = [json.loads(line) for line in (task_dir / ITEMS).read_text().splitlines()]
+    assert len(items) == 15 and {r["language"] for r in items} == {"en", "sw", "te"}
+    summary = json.loads((task_dir / "summary.json").read_text())
+    assert summary["model"]["name_or_path"] == "tiny:llama" and summary["n_items"] == 15
+    assert set(summary["tiers"]) == {"low", "high"} and summary["english"]["n_items"] == 5
+    assert "## By language" in (task_dir / "report.md").read_text()
+    assert (task_dir / "accuracy_by_language.png").stat().st_size > 1000 and (task_dir / "tier_gap.png").is_file()
+    assert "overall" in done.stdout
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_summary(shared_data, tmp_path):
+    def command(out: Path) -> list[str]:
+        return [*CROSSLIFT, "eval", "--task", "mmwp", "--data-dir", str(shared_data / "mmwp"), "--model",
+                "tiny:llama", "--languages", "en,sw", "--limit", "8", "--out", str(out), "--max-new-tokens", "24",
+                "--batch-size", "2"]  # fmt: skip
+
+    killed = tmp_path / "killed"
+    items = killed / "eval" / "mmwp" / ITEMS
+    process = subprocess.Popen(command(killed), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (not items.exists() or len(items.read_text().splitlines()) < 4):
+        if process.poll() is not None:
+            pytest.fail("the evaluation finished before it could be killed")
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = len(items.read_text().splitlines())
+    assert 4 <= done_before < 16
+    assert subprocess.run(command(killed), env=_env(), capture_output=True, timeout=600).returncode == 0
+    uninterrupted = tmp_path / "uninterrupted"
+    assert subprocess.run(command(uninterrupted), env=_env(), capture_output=True, timeout=600).returncode == 0
+    a = json.loads((killed / "eval" / "mmwp" / "summary.json").read_text())
+    b = json.loads((uninterrupted / "eval" / "mmwp" / "summary.json").read_text())
+    for key in ("languages", "tiers", "english", "overall", "n_items"):
+        assert a[key] == b[key], key
+    outputs = lambda p: sorted((r["task"], r["index"], r["output"]) for r in map(json.loads, p.read_text().splitlines()))  # noqa: E731
+    assert outputs(items) == outputs(uninterrupted / "eval" / "mmwp" / ITEMS)

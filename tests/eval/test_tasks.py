@@ -1,0 +1,108 @@
+"""The task registry: built-in families, groups, one-file parallel sets, includes, and located errors."""
+
+import textwrap
+
+import pytest
+
+from crosslift.errors import ConfigError
+from crosslift.eval.tasks import TaskRegistry, builtin_task_dir, list_tasks
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return TaskRegistry()
+
+
+def test_builtin_families_and_groups(registry):
+    mmwp = registry.resolve("mmwp")
+    assert len(mmwp.tasks) == 48 and mmwp.tier_rule == "mmwp-llama2" and mmwp.tier is None
+    assert [t.language for t in registry.resolve("mgsm").tasks] == "en es fr de ru zh ja th sw bn te".split()
+    sw = registry.resolve("mmwp_sw").tasks[0]
+    assert (sw.language, sw.dataset.path, sw.dataset.format, sw.prompt.template) == ("sw", "test_{lang}.json", "json", "metamath")
+    assert sw.filter_list[0]["name"] == "math-answer" and sw.metric_list == [{"metric": "accuracy", "tolerance": 0.001}]
+    mgsm = registry.resolve("mgsm_te").tasks[0]
+    assert (mgsm.dataset.format, mgsm.dataset.question_field, mgsm.prompt.words, mgsm.fewshot.format) == (
+        "tsv", 0, "mgsm", "mgsm_exemplars")
+    assert registry.resolve("mmwp_low").tier == "low"
+
+
+def test_list_tasks_names_every_group(registry):
+    rows = {r.name: r for r in list_tasks(registry)}
+    assert rows["mmwp"].kind == "group" and len(rows["mmwp"].languages) == 48
+    assert {"mgsm", "mgsm_low", "mmwp_high", "mmwp_medium"} <= set(rows)
+
+
+def test_unknown_name_suggests_close_ones(registry):
+    with pytest.raises(ConfigError, match="unknown task or group 'mmwp_swa'; did you mean mmwp_sw"):
+        registry.resolve("mmwp_swa")
+
+
+def test_a_new_parallel_math_set_is_one_yaml_file(tmp_path):
+    (tmp_path / "msvamp.yaml").write_text(textwrap.dedent("""\
+        include: parallel_math
+        task: msvamp
+        languages: [en, sw, "no"]
+        dataset:
+          path: mSVAMP/test_{lang}.jsonl
+          format: jsonl
+          question_field: m_query
+          answer_field: response
+    """))
+    registry = TaskRegistry([tmp_path])
+    selection = registry.resolve("msvamp")
+    assert [t.name for t in selection.tasks] == ["msvamp_en", "msvamp_sw", "msvamp_no"]
+    task = registry.resolve("msvamp_sw").tasks[0]
+    assert task.dataset.question_field == "m_query" and task.prompt.template == "metamath"
+    assert task.generation.until[0] == "{question_word}"
+    # a YAML path works as a task name too, without registering its folder
+    assert TaskRegistry().resolve(str(tmp_path / "msvamp.yaml")).name == "msvamp"
+
+
+def _write(path, text):
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_errors_name_file_line_and_key(tmp_path):
+    _write(tmp_path / "bad.yaml", """\
+        include: parallel_math
+        task: bad
+        language: sw
+        dataset:
+          path: x_{lang}.json
+          formt: json
+    """)
+    with pytest.raises(ConfigError) as err:
+        TaskRegistry([tmp_path])
+    assert "bad.yaml, line 6: unknown key 'dataset.formt' (did you mean 'dataset.format'?)" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("include: parallel_math\ntask: t\nlanguage: sw\ndataset: {path: a}\nfilter_list:\n"
+         "  - name: f\n    filter: [{function: nope}]\n", "unknown filter function 'nope'"),
+        ("include: parallel_math\ntask: t\nlanguage: sw\ndataset: {path: a}\nmetric_list: [{metric: bleu}]\n",
+         "unknown metric 'bleu'"),
+        ("include: parallel_math\ntask: t\ndataset: {path: a}\n", "set exactly one of 'language'"),
+        ("include: nowhere\ntask: t\n", "include 'nowhere' is neither"),
+        ("include: me.yaml\ntask: t\n", "include cycle"),
+        ("include: parallel_math\ntask: mmwp_sw\nlanguage: sw\ndataset: {path: a}\n", "already defined in"),
+        ("group: g\ntask: [mmwp_sw, missing_task]\n", None),
+    ],
+)  # fmt: skip
+def test_bad_task_files(tmp_path, text, message):
+    _write(tmp_path / "me.yaml", text)
+    if message is None:  # a group with an unknown member fails when it is resolved
+        with pytest.raises(ConfigError, match="lists unknown task 'missing_task'"):
+            TaskRegistry([tmp_path]).resolve("g")
+        return
+    with pytest.raises(ConfigError, match=message):
+        TaskRegistry([tmp_path])
+
+
+def test_builtin_folder_ships_templates_and_per_language_files():
+    root = builtin_task_dir()
+    assert (root / "parallel_math" / "_template.yaml").is_file()
+    assert len(list((root / "mmwp").glob("mmwp_??.yaml"))) == 48
+    assert len(list((root / "mgsm").glob("mgsm_??.yaml"))) == 11
