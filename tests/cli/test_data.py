@@ -229,3 +229,16 @@ def test_mix_and_lexicon_stats(shared_data, tmp_path, capsys):
         and figures["de"]["coverage"]["token_coverage"] > figures["sw"]["coverage"]["token_coverage"]
     )
     assert "entries" in capsys.readouterr().err
+
+
+def test_codeswitch_alpaca_instructions_keep_the_response(shared_data, tmp_path):
+    out = tmp_path / "alpaca_cs.jsonl"
+    args = ["data", "codeswitch", "--input", str(shared_data / "instruction_en_zh" / "alpaca_gpt4_en_demo.json"),
+            "--field", "instruction", "--lexicon", str(shared_data / "muse_dictionaries"), "--languages", "zh",
+            "--limit", "100", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    source = json.loads((shared_data / "instruction_en_zh" / "alpaca_gpt4_en_demo.json").read_text())[:100]
+    records = read_jsonl(out)
+    assert [r["output"] for r in records] == [s["instruction"] for s in source]
+    assert [r["orig_output"] for r in records] == [s["output"] for s in source]  # the answer, renamed
+    assert sum(any("\u4e00" <= c <= "\u9fff" for c in r["instruction"]) for r in records) > 90

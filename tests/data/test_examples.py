@@ -298,3 +298,18 @@ def test_unicode_line_separators_inside_records(tmp_path):
     assert back[0].instruction == ex.instruction and back[0].output == ex.output
     (tmp_path / "u.tsv").write_text("instruction\toutput\na\u2028b\tc\n", encoding="utf-8")
     assert read_examples(tmp_path / "u.tsv")[0][0].instruction == "a\u2028b"
+
+
+def test_real_alpaca_demos_and_seed_tasks(shared_data):
+    d = shared_data / "instruction_en_zh"
+    en, _ = read_examples(d / "alpaca_gpt4_en_demo.json", instruction_lang="en", output_lang="en")
+    zh, _ = read_examples(d / "alpaca_gpt4_zh_demo.json", instruction_lang="zh", output_lang="zh")
+    assert len(en) == len(zh) == 1000 and en[0].id == "0" and zh[0].instruction_lang == "zh"
+    assert sum(bool(e.input) for e in en) > 100  # some items carry an input
+    # The Self-Instruct seed tasks nest their outputs in "instances": every record lacks a top-level output.
+    with pytest.raises(
+        DataError, match=r"stanford_alpaca_seed_tasks.jsonl, line 1, field 'output': missing field"
+    ):
+        read_examples(d / "stanford_alpaca_seed_tasks.jsonl")
+    with pytest.raises(DataError, match="no valid records"):
+        read_examples(d / "stanford_alpaca_seed_tasks.jsonl", skip_invalid=True)

@@ -13,8 +13,9 @@ map the code-switched sentence back to the original English. For every record:
 5. re-assemble: everything that is not a switched unit is copied byte for byte.
 
 What is never switched: numbers and anything glued to digits ("5th"), punctuation, spans matched by the
-`protect` patterns (URLs, e-mails and GSM8K's <<48/2=24>> calculator notes by default), and, with
-`protect_names`, capitalised words that do not start a sentence (names: "Natalia", "May"). A switched word
+`protect` patterns (URLs and GSM8K's <<48/2=24>> calculator notes by default), and, with `protect_names`,
+names: capitalised words that do not start a sentence ("Natalia", "May"), also where the same word starts
+one ("Natalia sold ... did Natalia"). A switched word
 that was capitalised gets a capitalised translation. For targets written without spaces (zh, ja, th), the
 space between two adjacent switched units is dropped ("卖 夹子" -> "卖夹子"); spaces next to English stay.
 
@@ -67,7 +68,7 @@ class Switched:
 
     @property
     def mode(self) -> str:
-        """ "word", "sentence" (the whole text came from parallel text) or "mixed"."""
+        """How the text was switched: "word", "sentence" (all of it from parallel text) or "mixed"."""
         if self.sentences and not self.covered_units and len(self.replacements) == self.sentences:
             return "sentence"
         return "mixed" if self.sentences else "word"
@@ -111,6 +112,8 @@ class CodeSwitcher:
 
         if not 0.0 <= ratio <= 1.0 or not 0.0 <= sentence_ratio <= 1.0:
             raise DataError(f"ratio and sentence_ratio must be in [0, 1], got {ratio} and {sentence_ratio}")
+        if seed < 0:
+            raise DataError(f"seed must be >= 0, got {seed}")
         if pick not in ("random", "first"):
             raise DataError(f"pick must be 'random' or 'first', got '{pick}'")
         self.languages = list(languages or lexicons)
@@ -190,7 +193,7 @@ class CodeSwitcher:
         entries, max_words = lex.entries, lex.max_words
         pieces = _SPLIT.split(text)  # gap, token, gap, token, ..., gap: piece 2i+1 is token i
         words = pieces[1::2]
-        low = [w.lower() for w in words]
+        low = list(map(str.lower, words))
         # Words inside protected spans (URLs, ...) never switch.
         blocked = (
             self._protected(text, pieces) if self.protect is not None and self.protect.search(text) else ()
@@ -215,12 +218,14 @@ class CodeSwitcher:
         if not k:
             return text
         # A partial Fisher-Yates shuffle draws the k units (random.sample does the same, slower).
+        random = rng.random
         order = list(range(n_units))
         for j in range(k):
-            r = j + int(rng.random() * (n_units - j))
+            r = j + int(random() * (n_units - j))
             order[j], order[r] = order[r], order[j]
         ends = list(accumulate(map(len, pieces)))  # ends[p] = end offset of piece p
-        no_spaces, last, random_pick, random = self.no_spaces[lang], -2, self.pick == "random", rng.random
+        no_spaces, random_pick = self.no_spaces[lang], self.pick == "random"
+        replacements, last, switched_words = out.replacements, -2, 0
         for u in sorted(order[:k]):
             i, n, key = units[u]
             translations = entries[key]
@@ -229,21 +234,21 @@ class CodeSwitcher:
             if word[0].isupper() and translation[0].islower():
                 translation = translation[0].upper() + translation[1:]
             first = 2 * i + 1  # the piece of the unit's first word
+            start = ends[first - 1]
             if n == 1:
-                kept = word[len(key) :]  # the 's of a possessive, else ""
+                kept = word[len(key) :] if len(word) > len(key) else ""  # the 's of a possessive
                 pieces[first] = translation + kept
-                start, end = ends[first - 1], ends[first] - len(kept)
+                end = ends[first] - len(kept)
             else:
-                last_piece = first + 2 * n - 2
-                pieces[first : last_piece + 1] = [translation] + [""] * (
-                    2 * n - 2
-                )  # a phrase's gaps and words
-                start, end = ends[first - 1], ends[last_piece]
-            out.replacements.append((offset + start, offset + end, text[start:end], translation))
+                final = first + 2 * n - 2
+                pieces[first : final + 1] = [translation] + [""] * (2 * n - 2)  # a phrase's gaps and words go
+                end = ends[final]
+            replacements.append((offset + start, offset + end, text[start:end], translation))
             if no_spaces and last == i - 1 and pieces[first - 1].isspace():
                 pieces[first - 1] = ""  # two switched units side by side in a script without spaces
             last = i + n - 1
-            out.switched_words += n
+            switched_words += n
+        out.switched_words += switched_words
         return "".join(pieces)
 
     @staticmethod
@@ -252,9 +257,13 @@ class CodeSwitcher:
         entries, prefixes, max_words = lex.entries, lex.prefixes, lex.max_words
         units = []
         next_free = 0
-        for i, key in enumerate(low):
+        starts = [
+            i for i, key in enumerate(low) if key in entries or key in prefixes or key[-2:] in _POSSESSIVE
+        ]
+        for i in starts:
             if i < next_free or i in blocked:
                 continue
+            key = low[i]
             n = 1 if key in entries else 0
             if key in prefixes:
                 phrase, j = key, i + 1
