@@ -142,7 +142,8 @@ def test_lora_adapter_directory_loads_on_its_base(tmp_path, llama):
     peft_model.save_pretrained(tmp_path)  # a fresh adapter is zero: outputs must equal the base model's
     config = json.loads((tmp_path / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"]
-    generator = load_generator(str(tmp_path), dtype="float32", device="cpu", base_model="tiny:llama")
+    generator = load_generator(str(tmp_path), dtype="float32", device="cpu", base_model="tiny:llama",
+                               attn_implementation=None)  # the options `crosslift eval` passes
     assert "+lora:" in generator.model_id
     settings = GenerationSettings(max_new_tokens=8)
     assert generator.generate(PROMPTS[:2], settings) == llama.generate(PROMPTS[:2], settings)

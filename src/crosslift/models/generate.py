@@ -168,6 +168,7 @@ class HFGenerator:
         trust_remote_code: bool = False,
         dtype: str = "auto",
         device: str = "auto",
+        attn_implementation: str | None = None,
         merge: bool = True,
     ) -> HFGenerator:
         """Load a LoRA adapter directory (peft) on top of its base model.
@@ -199,7 +200,8 @@ class HFGenerator:
             trust_remote_code=trust_remote_code,
             padding_side="left",
         )
-        model = load_causal_lm(base, dtype=dtype, trust_remote_code=trust_remote_code)
+        model = load_causal_lm(base, dtype=dtype, trust_remote_code=trust_remote_code,
+                               attn_implementation=attn_implementation)  # fmt: skip
         if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tokenizer))  # the adapter was trained with added tokens
         model = PeftModel.from_pretrained(model, str(adapter_dir))
