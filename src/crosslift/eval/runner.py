@@ -314,46 +314,12 @@ def run_task(plan: TaskPlan, generator: LazyGenerator, config: EvalConfig) -> di
     """Generate what is missing for one task, then write its summary, report and plots. Returns the summary."""
     plan.directory.mkdir(parents=True, exist_ok=True)
     run = _open_task_dir(plan, config.model)
-    items_path = plan.directory / ITEMS
-    truncate_torn_tail(items_path)
+    truncate_torn_tail(plan.directory / ITEMS)
     records = load_records(plan.directory)
-    for lp in plan.languages:
-        for item, prompt in zip(lp.items, lp.prompts, strict=True):
-            old = records.get((lp.task.name, item.index))
-            if old is not None and (old["prompt"] != _prompt_text(prompt) or old["gold"] != item.answer):
-                raise ConfigError(
-                    f"{items_path} holds {lp.task.name} item {item.index} with a different prompt or gold answer "
-                    "(the data file or the prompt settings changed); use another output folder"
-                )
+    _check_stored(plan, records)
+    started = time.monotonic()
+    generated = _generate_missing(plan, run, records, generator)
     selected = {lp.language: [item.index for item in lp.items] for lp in plan.languages}
-    total = sum(len(v) for v in selected.values())
-    done = sum((lp.task.name, i) in records for lp in plan.languages for i in selected[lp.language])
-    started, generated = time.monotonic(), 0
-    if done < total:
-        correct = sum(bool(records[(lp.task.name, i)].get("correct")) for lp in plan.languages
-                      for i in selected[lp.language] if (lp.task.name, i) in records)  # fmt: skip
-        model = generator.get()
-        if run.get("model_id") != model.model_id:
-            run["model_id"] = model.model_id
-            atomic_write_json(plan.directory / RUN, run)
-        with _progress() as progress:
-            bar = progress.add_task(plan.name, total=total, completed=done, acc=_acc(correct, done))
-            for lp in plan.languages:
-                progress.update(bar, description=f"{plan.name} [{lp.language}]")
-                entry = run["languages"][lp.language]
-                for chunk in _chunks(lp):
-                    missing = [i for i in chunk if (lp.task.name, lp.items[i].index) not in records]
-                    if not missing:
-                        continue
-                    outputs = dict(zip(chunk, _generate(model, lp, chunk), strict=True))
-                    for i in missing:
-                        record = _record(lp, i, outputs[i], entry["task_spec"])
-                        append_jsonl(items_path, record)
-                        records[(lp.task.name, lp.items[i].index)] = record
-                        correct += bool(record["correct"])
-                    done += len(missing)
-                    generated += len(missing)
-                    progress.update(bar, completed=done, acc=_acc(correct, done))
     summary = build_summary(
         run, records, plan.tier_rule, selected,
         provenance=provenance(seed=config.seed, data_files=sorted({f for lp in plan.languages for f in lp.files}),
@@ -363,6 +329,54 @@ def run_task(plan: TaskPlan, generator: LazyGenerator, config: EvalConfig) -> di
     write_summary(plan.directory, summary)
     write_report(plan.directory, summary)
     return summary
+
+
+def _check_stored(plan: TaskPlan, records: dict[tuple[str, int], dict[str, Any]]) -> None:
+    """A stored item must have been generated from the same prompt and scored against the same gold."""
+    for lp in plan.languages:
+        for item, prompt in zip(lp.items, lp.prompts, strict=True):
+            old = records.get((lp.task.name, item.index))
+            if old is not None and (old.get("prompt") != _prompt_text(prompt) or old.get("gold") != item.answer):
+                raise ConfigError(
+                    f"{plan.directory / ITEMS} holds {lp.task.name} item {item.index} with a different prompt or "
+                    "gold answer (the data file or the prompt settings changed); use another output folder"
+                )
+
+
+def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]],
+                      generator: LazyGenerator) -> int:  # fmt: skip
+    """Generate, score and append every item not in `records` (updated in place); returns how many."""
+    keys = {lp.language: [(lp.task.name, item.index) for item in lp.items] for lp in plan.languages}
+    total = sum(len(k) for k in keys.values())
+    finished = [records[k] for ks in keys.values() for k in ks if k in records]
+    if len(finished) == total:
+        return 0
+    done, correct, generated = len(finished), sum(bool(r.get("correct")) for r in finished), 0
+    model = generator.get()
+    if run.get("model_id") != model.model_id:
+        run["model_id"] = model.model_id
+        atomic_write_json(plan.directory / RUN, run)
+    with _progress() as progress:
+        bar = progress.add_task(plan.name, total=total, completed=done, acc=_acc(correct, done))
+        for lp in plan.languages:
+            progress.update(bar, description=f"{plan.name} [{lp.language}]")
+            for chunk in _chunks(lp):
+                missing = [i for i in chunk if (lp.task.name, lp.items[i].index) not in records]
+                if not missing:
+                    continue
+                outputs = dict(zip(chunk, _generate(model, lp, chunk), strict=True))
+                for i in missing:
+                    record = _record(lp, i, outputs[i], run["languages"][lp.language]["task_spec"])
+                    append_jsonl(plan.directory / ITEMS, record)
+                    records[(lp.task.name, lp.items[i].index)] = record
+                    correct += bool(record["correct"])
+                done, generated = done + len(missing), generated + len(missing)
+                progress.update(bar, completed=done, acc=_acc(correct, done))
+            # one line per language, which also reaches logs where the live bar does not (CI, nohup)
+            ours = [records[k] for k in keys[lp.language]]
+            progress.console.print(f"{plan.name} [{lp.language}]: {len(ours)} items, accuracy "
+                                   f"{_acc(sum(bool(r.get('correct')) for r in ours), len(ours))}")  # fmt: skip
+    return generated
 
 
 def _record(lp: LanguagePlan, position: int, output: str, task_spec: dict[str, Any]) -> dict[str, Any]:
