@@ -35,6 +35,7 @@ from itertools import accumulate
 from crosslift.data.examples import EXAMPLE_KEYS, Example
 from crosslift.data.lexicon import TOKEN, Lexicon
 from crosslift.errors import DataError
+from crosslift.languages import get_language
 
 DEFAULT_PROTECT = (r"https?://\S+", r"<<[^<>]*>>")
 TRANSLATE_INSTRUCTION = "Translate the following code-switched {language} sentence to pure English:"
@@ -45,7 +46,7 @@ _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")  # a sentence: up to its end
 _ENDS_SENTENCE = frozenset(".!?:\n")
 
 
-@dataclass
+@dataclass(slots=True)
 class Switched:
     """One code-switched text and what was done to it.
 
@@ -108,8 +109,6 @@ class CodeSwitcher:
         parallel: Mapping[str, Mapping[str, str]] | None = None,
         sentence_ratio: float = 0.0,
     ) -> None:
-        from crosslift.languages import get_language
-
         if not 0.0 <= ratio <= 1.0 or not 0.0 <= sentence_ratio <= 1.0:
             raise DataError(f"ratio and sentence_ratio must be in [0, 1], got {ratio} and {sentence_ratio}")
         if seed < 0:
@@ -150,7 +149,7 @@ class CodeSwitcher:
 
     def switch(self, text: str, index: int, lang: str | None = None) -> Switched:
         """Code-switch one English text (record number `index`), into `lang` or a language drawn for it."""
-        rng = self.rng(index)
+        rng = random.Random((self.seed << 32) ^ index)  # = self.rng(index), inlined: this runs per record
         if lang is None:
             lang = self.languages[bisect(self.cumulative, rng.random() * self.cumulative[-1])]
         out = Switched(text=text, lang=lang)
@@ -200,9 +199,13 @@ class CodeSwitcher:
         )
 
         # Units: the longest lexicon phrase starting at each word, else the word (or its possessive stem).
-        if max_words == 1 and "'" not in text and "’" not in text:
-            # The common case (MUSE lexicons have no phrases; no possessives): one comprehension does it.
+        if max_words == 1:
+            # Single-word lexicons (MUSE): comprehensions do it, without a Python loop over the words.
             units = [(i, 1, key) for i, key in enumerate(low) if key in entries and i not in blocked]
+            if "'" in text or "’" in text:  # possessives: switch the noun, keep the 's
+                units += [(i, 1, key[:-2]) for i, key in enumerate(low)
+                          if key[-2:] in _POSSESSIVE and key not in entries and key[:-2] in entries and i not in blocked]  # fmt: skip
+                units.sort()
         else:
             units = self._phrase_units(low, pieces, blocked, lex)
         if self.protect_names:
@@ -322,8 +325,6 @@ def codeswitch_example(
     (renamed `orig_<name>` where they collide with Example fields), so the code-switched text can also be paired
     with e.g. the English answer; `meta["codeswitch"]` records the language and every switched word.
     """
-    from crosslift.languages import get_language
-
     if style not in STYLES:
         raise DataError(f"style must be one of {', '.join(STYLES)}, got '{style}'")
     english = record[field]
