@@ -64,7 +64,7 @@ from crosslift.models.generate import (
 )
 from crosslift.runs import provenance
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, markup=False)  # paths and names may hold [brackets]
 DEFAULT_MAX_NEW_TOKENS = 512
 
 # ---------------------------------------------------------------------------------------------------- plan
@@ -359,7 +359,7 @@ def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
     with _progress() as progress:
         bar = progress.add_task(plan.name, total=total, completed=done, acc=_acc(correct, done))
         for lp in plan.languages:
-            progress.update(bar, description=f"{plan.name} [{lp.language}]")
+            progress.update(bar, description=f"{plan.name} ({lp.language})")
             for chunk in _chunks(lp):
                 missing = [i for i in chunk if (lp.task.name, lp.items[i].index) not in records]
                 if not missing:
@@ -374,7 +374,7 @@ def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
                 progress.update(bar, completed=done, acc=_acc(correct, done))
             # one line per language, which also reaches logs where the live bar does not (CI, nohup)
             ours = [records[k] for k in keys[lp.language]]
-            progress.console.print(f"{plan.name} [{lp.language}]: {len(ours)} items, accuracy "
+            progress.console.print(f"{plan.name} ({lp.language}): {len(ours)} items, accuracy "
                                    f"{_acc(sum(bool(r.get('correct')) for r in ours), len(ours))}")  # fmt: skip
     return generated
 
