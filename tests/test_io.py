@@ -46,3 +46,12 @@ def test_hash_of_directory_depends_on_names_and_contents(tmp_path):
     h1 = sha256_path(tmp_path / "d")
     (tmp_path / "d" / "a.txt").write_text("y")
     assert sha256_path(tmp_path / "d") != h1
+
+
+def test_atomic_files_get_normal_permissions(tmp_path):
+    import os
+
+    target = atomic_write_json(tmp_path / "x.json", {})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
