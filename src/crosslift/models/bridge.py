@@ -1,0 +1,679 @@
+"""LinguaLIFT's bridge: any Hugging Face encoder + a language alignment layer + any Hugging Face causal LM.
+
+The encoder (multilingual: mT5, XLM-R, ...) reads the prompt; the alignment layer (`models/alignment.py`) maps
+its states into the LM's input-embedding space; the LM reads them as soft tokens and writes the answer. Two
+ways to put them in front of the LM (methods.md §1.2), chosen by `BridgeConfig.variant`:
+
+    replace  the soft tokens *replace* the prompt text (LinguaLIFT's released code, LangBridge):
+                 LM input = [<bos>] [begin] soft(prompt) [end] response
+    insert   the LM reads its own instruction text and the soft tokens are inserted where the user's text was
+             (the paper's figure; the authors' dev repo):
+                 LM input = [<bos>] text-before [begin] soft(user text) [end] text-after response
+             `encoder_pattern` (a regular expression with one group) says which part of a rendered prompt is
+             the user's text; the same rule splits prompts in training and in generation.
+
+Masks and positions are built per row from the lengths of the pieces actually concatenated, so the attention
+mask always covers exactly `[1 <bos>, 1 begin, enc_mask, 1 end, response]` — the released code adds two
+boundary vectors but only one mask entry, shifting every mask by one; here that cannot happen (tested).
+Position ids come from the attention mask (cumsum - 1), so left padding (generation) gives the same positions
+as right padding (training).
+
+`BridgeModel` is a `PreTrainedModel` with its own config class (`model_type: lingualift_bridge`):
+`save_pretrained` writes one safetensors file with encoder, alignment layer and LM (tied weights handled by
+transformers), and a config that embeds both sub-models' configs and names where they came from, so a saved
+bridge directory loads offline by itself. `BridgeProcessor` holds both tokenizers (the LM's at the top of the
+directory, the encoder's in `encoder_tokenizer/`) and turns prompts into model inputs; `BridgeGenerator`
+implements the same `generate(prompts, settings)` interface as plain LMs (`crosslift.models.generate`).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, PreTrainedConfig, PreTrainedModel
+from transformers.configuration_utils import SubConfigSpec
+
+from crosslift.errors import ConfigError, CrossliftError
+from crosslift.models.alignment import KINDS, AlignmentLayer
+
+logger = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100
+VARIANTS = ("replace", "insert")
+ENCODER_TOKENIZER_DIR = "encoder_tokenizer"
+# Encoder-decoders whose encoder half has its own class (the decoder is never built).
+_ENCODER_ONLY_CLASSES = {"t5": "T5EncoderModel", "mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel"}
+
+
+# ------------------------------------------------------------------------------------------------ config
+
+
+class BridgeConfig(PreTrainedConfig):
+    """Configuration of a bridge: both sub-models' configs embedded, plus how they are joined.
+
+    Attributes:
+        encoder_config, lm_config: the encoder's and the causal LM's own configs.
+        encoder_name_or_path, lm_name_or_path: where they were loaded from (provenance; loading does not need them).
+        alignment: "linear" or "ffn" (see `models/alignment.py`).
+        alignment_hidden_size: inner width of "ffn" (default 2 x encoder width).
+        begin_boundary, end_boundary: learned vectors before / after the soft tokens.
+        variant: "replace" or "insert" (module docstring).
+        encoder_pattern: insert only: a regular expression (DOTALL) whose first group is the text the encoder
+            reads; the rest of the prompt is read by the LM as ordinary tokens.
+        encoder_layer: which hidden state of the encoder the alignment layer reads (-1: the final output,
+            after the final layer norm; 0: the embeddings; k: after layer k).
+        encoder_max_length: the encoder's input is cut to this many tokens.
+    """
+
+    model_type = "lingualift_bridge"
+    sub_configs_defaults = {
+        "encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="mt5"),
+        "lm_config": SubConfigSpec(config_class=AutoConfig, model_type="llama"),
+    }
+
+    encoder_config: dict | PreTrainedConfig | None = None
+    lm_config: dict | PreTrainedConfig | None = None
+    encoder_name_or_path: str | None = None
+    lm_name_or_path: str | None = None
+    alignment: str = "ffn"
+    alignment_hidden_size: int | None = None
+    begin_boundary: bool = True
+    end_boundary: bool = True
+    variant: str = "replace"
+    encoder_pattern: str | None = None
+    encoder_layer: int = -1
+    encoder_max_length: int = 1024
+
+    def __post_init__(self, **kwargs: Any) -> None:
+        super().__post_init__(**kwargs)
+        check_bridge_options(
+            alignment=self.alignment,
+            variant=self.variant,
+            encoder_pattern=self.encoder_pattern,
+            encoder_layer=self.encoder_layer,
+            encoder_layers=getattr(self.encoder_config, "num_hidden_layers", None),
+        )
+
+
+def check_bridge_options(
+    *,
+    alignment: str,
+    variant: str,
+    encoder_pattern: str | None,
+    encoder_layer: int,
+    encoder_layers: int | None,
+) -> None:
+    """Raise ConfigError for options that cannot work together (also used by the recipes' config validation)."""
+    if alignment not in KINDS:
+        raise ConfigError(f"alignment must be one of {', '.join(KINDS)}, got {alignment!r}")
+    if variant not in VARIANTS:
+        raise ConfigError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    if variant == "replace" and encoder_pattern is not None:
+        raise ConfigError(
+            "encoder_pattern applies to the insert variant only (with replace the encoder reads the whole prompt)"
+        )
+    if variant == "insert":
+        if not encoder_pattern:
+            raise ConfigError(
+                "the insert variant needs encoder_pattern: a regular expression whose group 1 is the part of the "
+                r"prompt the encoder reads, e.g. '### Instruction:\n(.*?)\n\n### Response'"
+            )
+        try:
+            groups = re.compile(encoder_pattern, re.DOTALL).groups
+        except re.error as e:
+            raise ConfigError(
+                f"encoder_pattern {encoder_pattern!r} is not a valid regular expression: {e}"
+            ) from None
+        if groups < 1:
+            raise ConfigError(
+                f"encoder_pattern {encoder_pattern!r} has no group: group 1 marks the encoder's text"
+            )
+    if encoder_layers is not None and not -1 <= encoder_layer <= encoder_layers:
+        raise ConfigError(
+            f"encoder_layer must be -1 or in 0..{encoder_layers} (the encoder's layers), got {encoder_layer}"
+        )
+
+
+def encoder_from_config(config: PreTrainedConfig) -> PreTrainedModel:
+    """A randomly initialised encoder for `config`: the encoder half alone for T5-family configs."""
+    import transformers
+
+    name = _ENCODER_ONLY_CLASSES.get(config.model_type)
+    if name is not None:
+        return getattr(transformers, name)(config)
+    model = AutoModel.from_config(config)
+    return model.get_encoder() if getattr(config, "is_encoder_decoder", False) else model
+
+
+# ------------------------------------------------------------------------------------------------ model
+
+
+class BridgeModel(PreTrainedModel):
+    """Encoder + alignment layer + causal LM, trained and saved as one model.
+
+    Build one from pretrained parts with `BridgeModel.from_parts`, load a saved one with `from_pretrained`.
+    Frozen parts run in eval mode (no dropout) even while the bridge trains; the encoder always does (its
+    body is frozen in both stages, so dropout there would only add noise to fixed features).
+    """
+
+    config_class = BridgeConfig
+    base_model_prefix = "bridge"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+    # The alignment layer is small and trains with large learning rates: it stays float32 (master weights)
+    # when encoder and LM are loaded in half precision; its output is cast to the LM's dtype.
+    _keep_in_fp32_modules_strict = ["alignment"]
+
+    def __init__(
+        self, config: BridgeConfig, encoder: PreTrainedModel | None = None, lm: PreTrainedModel | None = None
+    ) -> None:
+        super().__init__(config)
+        self.encoder = encoder if encoder is not None else encoder_from_config(config.encoder_config)
+        self.lm = lm if lm is not None else AutoModelForCausalLM.from_config(config.lm_config)
+        # One config object per sub-model, shared with the bridge's, so that changes stay in sync.
+        self.config.encoder_config, self.config.lm_config = self.encoder.config, self.lm.config
+        self.alignment = AlignmentLayer(
+            config.alignment,
+            self.config.encoder_config.hidden_size,
+            self.config.lm_config.get_text_config().hidden_size,
+            hidden_size=config.alignment_hidden_size,
+            begin=config.begin_boundary,
+            end=config.end_boundary,
+        )
+        self.post_init()
+        self.train(self.training)  # frozen parts (the encoder) to eval mode
+
+    @classmethod
+    def from_parts(cls, encoder: PreTrainedModel, lm: PreTrainedModel, **options: Any) -> BridgeModel:
+        """A new bridge around loaded models; `options` are `BridgeConfig` fields (alignment, variant, ...).
+
+        The alignment layer starts from torch's default init (boundary vectors ~ N(0, 1)) in float32; see
+        `AlignmentLayer.reset_parameters` and `fit_least_squares` for others.
+        """
+        options.setdefault("encoder_name_or_path", getattr(encoder, "name_or_path", None) or None)
+        options.setdefault("lm_name_or_path", getattr(lm, "name_or_path", None) or None)
+        # Copies: a composite config resets its sub-configs' attention implementation, and these belong to
+        # the loaded models (the bridge adopts the models' own config objects in __init__).
+        config = BridgeConfig(
+            encoder_config=encoder.config.to_dict(), lm_config=lm.config.to_dict(), **options
+        )
+        return cls(config, encoder=encoder, lm=lm).eval()  # eval, as from_pretrained returns models
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # Only the alignment layer is ours; the sub-models initialise themselves (and keep loaded weights).
+        if isinstance(module, AlignmentLayer):
+            module.reset_parameters()
+
+    # -- parts
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.lm.get_input_embeddings()
+
+    def get_output_embeddings(self) -> nn.Module | None:
+        return self.lm.get_output_embeddings()
+
+    def encoder_input_embeddings(self) -> nn.Embedding:
+        return self.encoder.get_input_embeddings()
+
+    def set_trainable(self, *, alignment: bool, lm: bool, encoder_embeddings: bool) -> None:
+        """Freeze everything except the named parts (the encoder body is always frozen)."""
+        self.requires_grad_(False)
+        self.alignment.requires_grad_(alignment)
+        self.lm.requires_grad_(lm)
+        self.encoder_input_embeddings().requires_grad_(encoder_embeddings)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> BridgeModel:
+        super().train(mode)
+        self.encoder.eval()
+        for part in (self.alignment, self.lm):
+            if not any(p.requires_grad for p in part.parameters()):
+                part.eval()
+        return self
+
+    # -- forward
+
+    def encode(
+        self, encoder_input_ids: torch.Tensor, encoder_attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """Encoder states of the chosen layer, projected: ([B, L, d_lm] soft tokens, begin, end)."""
+        layer = self.config.encoder_layer
+        needs_grad = torch.is_grad_enabled() and any(p.requires_grad for p in self.encoder.parameters())
+        with torch.set_grad_enabled(needs_grad):
+            out = self.encoder(
+                input_ids=encoder_input_ids,
+                attention_mask=encoder_attention_mask,
+                output_hidden_states=layer != -1,
+            )
+        states = out.last_hidden_state if layer == -1 else out.hidden_states[layer]
+        return self.alignment(states.to(self.alignment.output_layer.weight.dtype))
+
+    def embed(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        prefix_lengths: torch.Tensor,
+        encoder_input_ids: torch.Tensor,
+        encoder_attention_mask: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        padding_side: str = "right",
+    ) -> dict[str, torch.Tensor]:
+        """Assemble the LM's inputs, row by row: text[:prefix], begin, soft tokens, end, text[prefix:].
+
+        Args:
+            input_ids, attention_mask: the LM's own tokens of each row (either padding side), i.e. the text
+                before the soft tokens followed by the text after them (and the response, in training).
+            prefix_lengths: [B] how many of a row's (non-padding) tokens come before the soft tokens.
+            encoder_input_ids, encoder_attention_mask: the encoder's tokens (either padding side).
+            labels: aligned with input_ids; the soft tokens and boundaries get IGNORE_INDEX.
+            padding_side: where the assembled rows are padded ("left" for generation).
+
+        Returns:
+            inputs_embeds [B, T, d], attention_mask [B, T], position_ids [B, T] and, with labels, labels [B, T].
+        """
+        soft, begin, end = self.encode(encoder_input_ids, encoder_attention_mask)
+        tokens = self.lm.get_input_embeddings()(input_ids)
+        soft = soft.to(tokens.dtype)
+        begin, end = begin.to(tokens.dtype), end.to(tokens.dtype)
+        text_keep, enc_keep = attention_mask.bool(), encoder_attention_mask.bool()
+        rows, row_labels = [], []
+        for i, p in enumerate(prefix_lengths.tolist()):
+            text = tokens[i][text_keep[i]]
+            middle = torch.cat([begin, soft[i][enc_keep[i]], end])
+            rows.append(torch.cat([text[:p], middle, text[p:]]))
+            if labels is not None:
+                lab = labels[i][text_keep[i]]
+                ignored = lab.new_full((len(middle),), IGNORE_INDEX)
+                row_labels.append(torch.cat([lab[:p], ignored, lab[p:]]))
+        # The mask is made from the rows themselves: one 1 per vector actually concatenated, nothing else.
+        lengths = torch.tensor([len(r) for r in rows], device=tokens.device)
+        width = int(lengths.max())
+        span = torch.arange(width, device=tokens.device)
+        if padding_side == "right":
+            mask = span[None, :] < lengths[:, None]
+        elif padding_side == "left":
+            mask = span[None, :] >= (width - lengths)[:, None]
+        else:
+            raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+        embeds = tokens.new_zeros(len(rows), width, tokens.shape[-1])
+        embeds[mask] = torch.cat(rows)
+        out = {
+            "inputs_embeds": embeds,
+            "attention_mask": mask.long(),
+            "position_ids": (mask.long().cumsum(-1) - 1).clamp(min=0),
+        }
+        if labels is not None:
+            out["labels"] = labels.new_full((len(rows), width), IGNORE_INDEX)
+            out["labels"][mask] = torch.cat(row_labels)
+        return out
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        prefix_lengths: torch.Tensor,
+        encoder_input_ids: torch.Tensor,
+        encoder_attention_mask: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """The LM's output (loss with labels, logits) on the assembled sequence; see `embed`.
+
+        Extra keyword arguments (e.g. `num_items_in_batch` from the Trainer) go to the LM.
+        """
+        inputs = self.embed(
+            input_ids, attention_mask, prefix_lengths, encoder_input_ids, encoder_attention_mask, labels
+        )
+        if labels is not None:
+            kwargs.setdefault("use_cache", False)
+        return self.lm(**inputs, **kwargs)
+
+    @torch.no_grad()
+    def generate_tokens(
+        self, batch: dict[str, torch.Tensor], generation_config: Any, tokenizer: Any = None
+    ) -> torch.Tensor:
+        """New token ids for a collated batch (no labels): left-padded soft prompts, decoded with the KV cache."""
+        inputs = self.embed(**batch, padding_side="left")
+        # generate() derives the same position ids from the attention mask, also for the new tokens.
+        return self.lm.generate(
+            inputs_embeds=inputs["inputs_embeds"],
+            attention_mask=inputs["attention_mask"],
+            generation_config=generation_config,
+            tokenizer=tokenizer,
+        )
+
+
+AutoConfig.register(BridgeConfig.model_type, BridgeConfig, exist_ok=True)
+AutoModel.register(BridgeConfig, BridgeModel, exist_ok=True)
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+
+
+def special_prefix(tokenizer: Any) -> list[int]:
+    """The ids a tokenizer puts before any text by itself (e.g. Llama's <s>; nothing for Qwen2)."""
+    with_special = tokenizer("a", add_special_tokens=True)["input_ids"]
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    if plain and with_special[len(with_special) - len(plain) :] == plain:
+        return list(with_special[: len(with_special) - len(plain)])
+    return []
+
+
+class BridgeProcessor:
+    """Both tokenizers, and the rules that turn a prompt (and a training target) into bridge inputs.
+
+    The encoder reads the whole prompt (replace) or group 1 of `encoder_pattern` (insert); the LM reads its
+    own special prefix (BOS), the text before that group, and the text after it, each tokenized on its own,
+    exactly the same way in training and in generation. A target is tokenized on its own and ends with EOS.
+
+    Args:
+        lm_tokenizer, encoder_tokenizer: the two tokenizers.
+        config: the bridge's config (variant, encoder_pattern, encoder_max_length, boundary vectors).
+    """
+
+    def __init__(self, lm_tokenizer: Any, encoder_tokenizer: Any, config: BridgeConfig) -> None:
+        self.lm_tokenizer, self.encoder_tokenizer, self.config = lm_tokenizer, encoder_tokenizer, config
+        self.pattern = re.compile(config.encoder_pattern, re.DOTALL) if config.encoder_pattern else None
+        self.lm_prefix = special_prefix(lm_tokenizer)
+        self.boundaries = int(config.begin_boundary) + int(config.end_boundary)
+        for name, tok in (("LM", lm_tokenizer), ("encoder", encoder_tokenizer)):
+            if tok.pad_token_id is None:
+                raise CrossliftError(
+                    f"the {name} tokenizer has no pad token (load it with crosslift.models.build.load_tokenizer)"
+                )
+
+    @classmethod
+    def from_pretrained(
+        cls, directory: str | Path, config: BridgeConfig | None = None, *, trust_remote_code: bool = False
+    ) -> BridgeProcessor:
+        """The tokenizers saved in a bridge directory (LM's at the top, encoder's in `encoder_tokenizer/`)."""
+        from crosslift.models.build import load_tokenizer
+
+        directory = Path(directory)
+        if not (directory / ENCODER_TOKENIZER_DIR).is_dir():
+            raise CrossliftError(
+                f"{directory} has no {ENCODER_TOKENIZER_DIR}/ folder: not a saved LinguaLIFT bridge"
+            )
+        config = config or BridgeConfig.from_pretrained(directory)
+        return cls(
+            load_tokenizer(str(directory), trust_remote_code=trust_remote_code),
+            load_tokenizer(str(directory / ENCODER_TOKENIZER_DIR), trust_remote_code=trust_remote_code),
+            config,
+        )
+
+    def tokenizers(self) -> dict[str, Any]:
+        """{subfolder: tokenizer} as `crosslift.train.common.save_final` writes them."""
+        return {"": self.lm_tokenizer, ENCODER_TOKENIZER_DIR: self.encoder_tokenizer}
+
+    def split(self, prompt: str) -> tuple[str, str, str]:
+        """(LM text before, encoder text, LM text after) of a prompt."""
+        if self.pattern is None:
+            return "", prompt, ""
+        m = self.pattern.search(prompt)
+        if m is None:
+            raise CrossliftError(
+                f"prompt does not match the bridge's encoder_pattern {self.pattern.pattern!r}, so it is unclear "
+                f"which part the encoder reads; prompt starts: {prompt[:120]!r}"
+            )
+        return prompt[: m.start(1)], m.group(1), prompt[m.end(1) :]
+
+    def encode(
+        self, prompt: str, target: str | None = None, *, lm_max_length: int | None = None
+    ) -> dict[str, Any] | None:
+        """Token ids for one example.
+
+        Returns:
+            {"input_ids", "labels" (with a target), "prefix_length", "encoder_input_ids", "encoder_truncated",
+            "target_truncated"}; None when `lm_max_length` leaves no room for a single target token.
+        """
+        before, encoder_text, after = self.split(prompt)
+        lm, enc = self.lm_tokenizer, self.encoder_tokenizer
+        # One token over the limit tells whether the text fits (and the tokenizer does not warn about length).
+        limit = self.config.encoder_max_length
+        encoder_ids = enc(encoder_text, add_special_tokens=True, truncation=True, max_length=limit + 1)[
+            "input_ids"
+        ]
+        encoder_truncated = len(encoder_ids) > limit
+        if encoder_truncated:
+            encoder_ids = enc(
+                encoder_text,
+                add_special_tokens=True,
+                truncation=True,
+                max_length=self.config.encoder_max_length,
+            )["input_ids"]
+        prefix = self.lm_prefix + (lm(before, add_special_tokens=False)["input_ids"] if before else [])
+        suffix = lm(after, add_special_tokens=False)["input_ids"] if after else []
+        feature: dict[str, Any] = {
+            "prefix_length": len(prefix),
+            "encoder_input_ids": encoder_ids,
+            "encoder_truncated": encoder_truncated,
+            "target_truncated": False,
+        }
+        if target is None:
+            feature["input_ids"] = prefix + suffix
+            return feature
+        target_ids = lm(target, add_special_tokens=False)["input_ids"]
+        if lm.eos_token_id is not None:
+            target_ids.append(lm.eos_token_id)
+        if lm_max_length is not None:
+            room = lm_max_length - len(prefix) - self.boundaries - len(encoder_ids) - len(suffix)
+            if room < 1:
+                return None
+            feature["target_truncated"] = len(target_ids) > room
+            target_ids = target_ids[:room]
+        feature["input_ids"] = prefix + suffix + target_ids
+        feature["labels"] = [IGNORE_INDEX] * (len(prefix) + len(suffix)) + target_ids
+        return feature
+
+    def soft_length(self, feature: dict[str, Any]) -> int:
+        """How many vectors the encoder side adds to the LM sequence (soft tokens + boundaries)."""
+        return len(feature["encoder_input_ids"]) + self.boundaries
+
+    def collate(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """Pad a list of `encode` results into a batch (right padding; `BridgeModel.embed` re-pads the LM side)."""
+
+        def pad(rows: list[list[int]], value: int) -> torch.Tensor:
+            width = max(len(r) for r in rows)
+            return torch.tensor([r + [value] * (width - len(r)) for r in rows], dtype=torch.long)
+
+        def mask(rows: list[list[int]]) -> torch.Tensor:
+            return pad([[1] * len(r) for r in rows], 0)
+
+        text = [f["input_ids"] for f in features]
+        enc = [f["encoder_input_ids"] for f in features]
+        batch = {
+            "input_ids": pad(text, self.lm_tokenizer.pad_token_id),
+            "attention_mask": mask(text),
+            "prefix_lengths": torch.tensor([f["prefix_length"] for f in features], dtype=torch.long),
+            "encoder_input_ids": pad(enc, self.encoder_tokenizer.pad_token_id),
+            "encoder_attention_mask": mask(enc),
+        }
+        if "labels" in features[0]:
+            batch["labels"] = pad([f["labels"] for f in features], IGNORE_INDEX)
+        return batch
+
+    __call__ = collate
+
+
+# ------------------------------------------------------------------------------------------------ building, loading
+
+
+def _torch_dtype(dtype: str) -> Any:
+    if dtype == "auto":
+        return "auto"
+    if dtype not in ("float32", "bfloat16", "float16"):
+        raise ConfigError(f"dtype '{dtype}' is not supported; expected auto, float32, bfloat16 or float16")
+    return getattr(torch, dtype)
+
+
+def build_bridge(
+    encoder: str,
+    lm: str,
+    *,
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+    **options: Any,
+) -> tuple[BridgeModel, BridgeProcessor]:
+    """A new bridge from a pretrained encoder and causal LM (directories, hub ids or tiny:<kind>).
+
+    Args:
+        encoder, lm: what `crosslift.models.build.load_encoder` / `load_causal_lm` accept.
+        options: `BridgeConfig` fields (alignment, variant, encoder_pattern, encoder_layer, ...).
+
+    Returns:
+        The bridge (alignment layer freshly initialised) and its processor.
+    """
+    from crosslift.models.build import load_causal_lm, load_encoder, load_tokenizer
+    from crosslift.models.tiny import resolve_model_path
+
+    encoder_model = load_encoder(encoder, dtype=dtype, trust_remote_code=trust_remote_code)
+    lm_model = load_causal_lm(
+        lm, dtype=dtype, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation
+    )
+    options = {"encoder_name_or_path": encoder, "lm_name_or_path": lm} | options
+    check_bridge_options(
+        alignment=options.get("alignment", "ffn"),
+        variant=options.get("variant", "replace"),
+        encoder_pattern=options.get("encoder_pattern"),
+        encoder_layer=options.get("encoder_layer", -1),
+        encoder_layers=getattr(encoder_model.config, "num_hidden_layers", None),
+    )
+    bridge = BridgeModel.from_parts(encoder_model, lm_model, **options)
+    processor = BridgeProcessor(
+        load_tokenizer(resolve_model_path(lm), trust_remote_code=trust_remote_code),
+        load_tokenizer(resolve_model_path(encoder), trust_remote_code=trust_remote_code),
+        bridge.config,
+    )
+    return bridge, processor
+
+
+def load_bridge(
+    directory: str | Path,
+    *,
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+) -> tuple[BridgeModel, BridgeProcessor]:
+    """Load a saved bridge directory (safetensors only) and its two tokenizers.
+
+    Raises:
+        CrossliftError: not a bridge directory, or its weights are missing.
+    """
+    directory = Path(directory).expanduser()
+    config_file = directory / "config.json"
+    if not config_file.is_file():
+        raise CrossliftError(f"{directory} is not a model directory (no config.json)")
+    config = BridgeConfig.from_pretrained(directory)
+    if config.model_type != BridgeConfig.model_type:
+        raise CrossliftError(
+            f"{config_file} describes a {config.model_type!r} model, not a LinguaLIFT bridge"
+        )
+    if not any(directory.glob("*.safetensors")):
+        raise CrossliftError(f"{directory} has no safetensors weights (pickled weights are never loaded)")
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    model = BridgeModel.from_pretrained(
+        directory, config=config, dtype=_torch_dtype(dtype), use_safetensors=True, **extra
+    )
+    return model.eval(), BridgeProcessor.from_pretrained(
+        directory, model.config, trust_remote_code=trust_remote_code
+    )
+
+
+# ------------------------------------------------------------------------------------------------ generation
+
+
+class BridgeGenerator:
+    """Batched generation through a bridge, with the interface of `crosslift.models.generate.Generator`.
+
+    Prompts are sorted by length and batched; the LM sees left-padded soft prompts (`inputs_embeds`) and
+    decodes with its KV cache, greedy or sampling, up to stop strings. Outputs come back in input order and
+    contain only the new text. Batched greedy output equals one-at-a-time output (tested).
+    """
+
+    def __init__(self, model: BridgeModel, processor: BridgeProcessor, model_id: str) -> None:
+        self.model = model.eval()
+        self.processor = processor
+        self.model_id = model_id
+        self.tokens_generated = 0  # new (non-padding) tokens over this object's lifetime
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str,
+        *,
+        trust_remote_code: bool = False,
+        dtype: str = "auto",
+        device: str = "auto",
+        attn_implementation: str | None = None,
+        base_model: str | None = None,
+    ) -> BridgeGenerator:
+        """Load a saved bridge directory (see `load_bridge`); `base_model` is for LoRA adapters and must be None."""
+        if base_model is not None:
+            raise ConfigError(
+                f"base_model applies to LoRA adapter directories; {name_or_path} is a LinguaLIFT bridge, which "
+                "carries its own LM"
+            )
+        model, processor = load_bridge(
+            name_or_path,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+            attn_implementation=attn_implementation,
+        )
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        return cls(model.to(device), processor, name_or_path)
+
+    def _generation_config(self, settings: Any) -> Any:
+        # As for plain LMs: start from the LM's own config (it knows every EOS id) and make the recorded
+        # settings authoritative, so a checkpoint's sampling defaults never change a greedy evaluation.
+        config = copy.deepcopy(self.model.lm.generation_config)
+        config.update(
+            max_new_tokens=settings.max_new_tokens,
+            min_new_tokens=getattr(settings, "min_new_tokens", 0) or None,
+            do_sample=settings.do_sample,
+            temperature=settings.temperature if settings.do_sample else 1.0,
+            top_p=settings.top_p if settings.do_sample else 1.0,
+            top_k=None,
+            repetition_penalty=settings.repetition_penalty,
+            stop_strings=list(settings.stop) or None,
+            pad_token_id=self.processor.lm_tokenizer.pad_token_id,
+            use_cache=True,
+            num_beams=1,
+        )
+        return config
+
+    def generate(self, prompts: list[str], settings: Any) -> list[str]:
+        """The new text for each prompt, cut at the first stop string, in input order."""
+        from crosslift.models.generate import cut_at_stop
+
+        if not prompts:
+            return []
+        features = [self.processor.encode(p) for p in prompts]
+        size = [len(f["input_ids"]) + self.processor.soft_length(f) for f in features]
+        order = sorted(range(len(prompts)), key=lambda i: -size[i])  # similar lengths share a batch
+        config = self._generation_config(settings)
+        if settings.do_sample:
+            torch.manual_seed(settings.seed)
+        tokenizer = self.processor.lm_tokenizer
+        device = self.model.lm.device
+        outputs = [""] * len(prompts)
+        for start in range(0, len(order), settings.batch_size):
+            chunk = order[start : start + settings.batch_size]
+            batch = {k: v.to(device) for k, v in self.processor.collate([features[i] for i in chunk]).items()}
+            new = self.model.generate_tokens(batch, config, tokenizer)
+            pad = tokenizer.pad_token_id
+            self.tokens_generated += int((new != pad).sum()) if pad is not None else new.numel()
+            for i, text in zip(chunk, tokenizer.batch_decode(new, skip_special_tokens=True), strict=True):
+                outputs[i] = cut_at_stop(text, settings.stop)
+        return outputs
