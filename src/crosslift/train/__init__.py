@@ -14,6 +14,8 @@ from crosslift.errors import ConfigError
 
 RECIPES: dict[str, str] = {
     "sft": "crosslift.train.sft",
+    "lingualift_stage1": "crosslift.train.lingualift_stage1",
+    "lingualift_stage2": "crosslift.train.lingualift_stage2",
 }
 
 

@@ -1,0 +1,318 @@
+"""The alignment check after LinguaLIFT stage 1: does the bridge carry the prompt's meaning into the LM?
+
+Stage 1 is where bridges fail silently: the loss goes down because the soft tokens learn to steer the LM
+towards frequent target words, not because they carry the prompt. Two measurements tell the difference:
+
+1. **Loss through the bridge vs. with the English prompt as ordinary tokens.** On held-out pairs, the LM's
+   loss on the English target when it reads the code-switched prompt through the bridge, next to its loss
+   when it reads the *English* prompt as its own tokens (what the bridge should approximate), and with no
+   prompt at all (what carrying nothing gives). The bridge passes when
+
+       ratio = loss(bridge) / loss(English tokens)  <=  max_loss_ratio      (1.10: within 10 %)
+
+   `gap_closed` = (loss(no prompt) - loss(bridge)) / (loss(no prompt) - loss(English tokens)) says how much of
+   what the English prompt is worth the bridge delivers (1.0: all of it; 0: nothing; left out when the English
+   prompt lowers the loss by less than 1 %, as with an untrained LM).
+
+2. **Cross-lingual word retrieval through the bridge.** For dictionary pairs (English word, translation), the
+   translation goes through encoder + alignment layer (mean of its soft tokens); the nearest English word by
+   cosine among the sampled English words' LM input embeddings should be its pair. Reported as P@1 per
+   language next to chance (1/candidates), plus English self-retrieval (English words through the bridge
+   against their own LM embeddings), which checks that the bridge lands in the LM's embedding geometry at all.
+   Passing requires mean P@1 >= min_word_retrieval when that is set.
+
+Losses are token-level means over all target tokens (micro average).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from pydantic import Field
+
+from crosslift.config import Section
+from crosslift.models.bridge import IGNORE_INDEX, BridgeModel, BridgeProcessor
+
+
+class CheckConfig(Section):
+    """The alignment check after stage 1 (its figures go to alignment_check.json in the run directory)."""
+
+    enabled: bool = True
+    holdout: int = Field(
+        64, ge=1, description="the last N stage-1 examples are held out of training and checked on"
+    )
+    max_loss_ratio: float = Field(
+        1.10, gt=0, description="pass: loss(bridge) <= this x loss(English prompt as tokens)"
+    )
+    lexicons: list[str] = Field(
+        default_factory=list,
+        description="lexicon directories/files for word retrieval (none: retrieval is skipped)",
+    )
+    languages: list[str] | None = Field(
+        None, description="retrieval languages (default: those of the held-out data)"
+    )
+    words_per_language: int = Field(200, ge=2)
+    min_word_retrieval: float | None = Field(None, ge=0, le=1, description="pass also needs mean P@1 >= this")
+    batch_size: int = Field(16, ge=1)
+
+
+@dataclass
+class CheckPair:
+    """One held-out example: the prompt as trained (code-switched), its English version, and the target."""
+
+    prompt: str
+    english_prompt: str
+    target: str
+    lang: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------- losses
+
+
+def _nll(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, int]:
+    """Summed next-token NLL over labelled positions, and their count."""
+    shifted, targets = logits[:, :-1].float(), labels[:, 1:]
+    loss = torch.nn.functional.cross_entropy(
+        shifted.reshape(-1, shifted.shape[-1]),
+        targets.reshape(-1),
+        ignore_index=IGNORE_INDEX,
+        reduction="sum",
+    )
+    return float(loss), int((targets != IGNORE_INDEX).sum())
+
+
+def _token_rows(processor: BridgeProcessor, prompt: str | None, target: str) -> tuple[list[int], list[int]]:
+    """The LM's own tokens: its special prefix, the prompt (if any) and the target + EOS; labels on the target."""
+    tok = processor.lm_tokenizer
+    prompt_ids = processor.lm_prefix + (tok(prompt, add_special_tokens=False)["input_ids"] if prompt else [])
+    target_ids = tok(target, add_special_tokens=False)["input_ids"] + (
+        [tok.eos_token_id] if tok.eos_token_id is not None else []
+    )
+    return prompt_ids + target_ids, [IGNORE_INDEX] * len(prompt_ids) + target_ids
+
+
+@torch.no_grad()
+def loss_comparison(
+    model: BridgeModel, processor: BridgeProcessor, pairs: list[CheckPair], batch_size: int
+) -> dict[str, Any]:
+    """Mean target-token loss through the bridge, with the English prompt as tokens, and with no prompt."""
+    device = model.lm.device
+    totals = {"bridge": [0.0, 0], "english_tokens": [0.0, 0], "no_prompt": [0.0, 0]}
+    pad = processor.lm_tokenizer.pad_token_id
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start : start + batch_size]
+        batch = processor.collate([processor.encode(p.prompt, p.target) for p in chunk])
+        batch = {k: v.to(device) for k, v in batch.items()}
+        labels = batch.pop("labels")
+        inputs = model.embed(**batch, labels=labels)
+        labels = inputs.pop("labels")
+        _add(totals["bridge"], _nll(model.lm(**inputs).logits, labels))
+        for key, prompts in (
+            ("english_tokens", [p.english_prompt for p in chunk]),
+            ("no_prompt", [None] * len(chunk)),
+        ):
+            rows = [
+                _token_rows(processor, prompt, p.target) for prompt, p in zip(prompts, chunk, strict=True)
+            ]
+            width = max(len(ids) for ids, _ in rows)
+            ids = torch.tensor([r + [pad] * (width - len(r)) for r, _ in rows], device=device)
+            lab = torch.tensor([r + [IGNORE_INDEX] * (width - len(r)) for _, r in rows], device=device)
+            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r, _ in rows], device=device)
+            _add(totals[key], _nll(model.lm(input_ids=ids, attention_mask=mask).logits, lab))
+    loss = {key: total / count for key, (total, count) in totals.items()}
+    gap = loss["no_prompt"] - loss["english_tokens"]
+    # When the English prompt itself hardly helps the LM (an untrained LM), "gap closed" means nothing.
+    informative = gap > 0.01 * loss["no_prompt"]
+    return {
+        "bridge": loss["bridge"],
+        "english_tokens": loss["english_tokens"],
+        "no_prompt": loss["no_prompt"],
+        "ratio": loss["bridge"] / loss["english_tokens"],
+        "gap_closed": (loss["no_prompt"] - loss["bridge"]) / gap if informative else None,
+        "english_prompt_helps": informative,
+        "examples": len(pairs),
+        "target_tokens": totals["bridge"][1],
+    }
+
+
+def _add(total: list, part: tuple[float, int]) -> None:
+    total[0] += part[0]
+    total[1] += part[1]
+
+
+# ---------------------------------------------------------------------------------------------- retrieval
+
+
+def word_pairs(
+    sources: list[str], languages: list[str], per_language: int, seed: int
+) -> dict[str, list[tuple[str, str]]]:
+    """Up to `per_language` (English word, first translation) pairs per language, sampled with `seed`.
+
+    Only single alphabetic English words of 3+ letters whose translation differs from them are used. A language
+    without a lexicon in `sources` gets no entry (the caller reports it); a malformed lexicon raises DataError.
+    """
+    from crosslift.data.lexicon import load_lexicons, source_files
+    from crosslift.languages import normalize_code
+
+    found = source_files(sources)  # every language the sources have a file for (nothing is read yet)
+    available = [lang for lang in languages if normalize_code(lang) in found]
+    lexicons = load_lexicons(sources, available) if available else {}
+    pairs = {}
+    for lang in available:
+        candidates = sorted(
+            (word, translations[0])
+            for word, translations in lexicons[normalize_code(lang)].entries.items()
+            if word.isalpha() and len(word) >= 3 and translations[0].lower() != word
+        )
+        rng = random.Random(f"{seed}:{lang}")
+        pairs[lang] = rng.sample(candidates, min(per_language, len(candidates)))
+    return pairs
+
+
+def check_words(config: CheckConfig, data_languages: list[str], seed: int) -> dict[str, Any] | None:
+    """The word pairs the check will use (read before training, so a bad lexicon fails early), or None."""
+    if not config.lexicons:
+        return None
+    languages = config.languages or sorted({lang for lang in data_languages if lang and lang != "en"})
+    pairs = word_pairs(config.lexicons, languages, config.words_per_language, seed)
+    return {"pairs": pairs, "no_lexicon": [lang for lang in languages if lang not in pairs]}
+
+
+@torch.no_grad()
+def bridge_word_vectors(
+    model: BridgeModel, processor: BridgeProcessor, words: list[str], batch_size: int
+) -> torch.Tensor:
+    """[N, d_lm] mean soft token of each word through encoder + alignment layer (special tokens left out)."""
+    tok = processor.encoder_tokenizer
+    special = set(tok.all_special_ids)
+    device = model.lm.device
+    out = []
+    for start in range(0, len(words), batch_size):
+        enc = tok(words[start : start + batch_size], padding=True, return_tensors="pt")
+        soft, _, _ = model.encode(enc["input_ids"].to(device), enc["attention_mask"].to(device))
+        keep = enc["attention_mask"].bool() & ~torch.isin(enc["input_ids"], torch.tensor(sorted(special)))
+        keep = keep.to(device).unsqueeze(-1)
+        out.append((soft.float() * keep).sum(1) / keep.sum(1).clamp(min=1))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def lm_word_vectors(model: BridgeModel, processor: BridgeProcessor, words: list[str]) -> torch.Tensor:
+    """[N, d_lm] mean LM input embedding of each word's tokens."""
+    embed = model.lm.get_input_embeddings()
+    device = embed.weight.device
+    tok = processor.lm_tokenizer
+    return torch.stack(
+        [
+            embed(torch.tensor(tok(w, add_special_tokens=False)["input_ids"], device=device)).float().mean(0)
+            for w in words
+        ]
+    )
+
+
+def precision_at_1(queries: torch.Tensor, keys: torch.Tensor) -> float:
+    """Share of queries i whose most cosine-similar key is key i."""
+    sims = torch.nn.functional.normalize(queries, dim=-1) @ torch.nn.functional.normalize(keys, dim=-1).T
+    return float((sims.argmax(-1) == torch.arange(len(queries), device=sims.device)).float().mean())
+
+
+def word_retrieval(
+    model: BridgeModel, processor: BridgeProcessor, pairs: dict[str, list[tuple[str, str]]], batch_size: int
+) -> dict[str, Any]:
+    """P@1 of translation -> English word through the bridge, per language, with chance and English self-retrieval."""
+    by_lang = {}
+    for lang, lang_pairs in pairs.items():
+        if len(lang_pairs) < 2:
+            continue
+        english = [e for e, _ in lang_pairs]
+        foreign = [f for _, f in lang_pairs]
+        p1 = precision_at_1(
+            bridge_word_vectors(model, processor, foreign, batch_size),
+            lm_word_vectors(model, processor, english),
+        )
+        by_lang[lang] = {"pairs": len(lang_pairs), "p_at_1": p1, "chance": 1 / len(lang_pairs)}
+    all_english = sorted({e for lang_pairs in pairs.values() for e, _ in lang_pairs})
+    sample = random.Random(0).sample(all_english, min(len(all_english), 500))
+    self_p1 = (
+        precision_at_1(bridge_word_vectors(model, processor, sample, batch_size), lm_word_vectors(model, processor, sample))
+        if len(sample) >= 2 else None
+    )  # fmt: skip
+    return {
+        "languages": by_lang,
+        "mean_p_at_1": sum(v["p_at_1"] for v in by_lang.values()) / len(by_lang) if by_lang else None,
+        "mean_chance": sum(v["chance"] for v in by_lang.values()) / len(by_lang) if by_lang else None,
+        "english_self_p_at_1": self_p1,
+        "english_self_candidates": len(sample),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- the check
+
+
+def run_check(
+    model: BridgeModel,
+    processor: BridgeProcessor,
+    pairs: list[CheckPair],
+    config: CheckConfig,
+    words: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Both measurements and the verdict: {"passed", "failures", "criteria", "loss", "word_retrieval"}.
+
+    Args:
+        words: from `check_words` (None: no word retrieval).
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        loss = loss_comparison(model, processor, pairs, config.batch_size)
+        retrieval = None
+        if words is not None:
+            retrieval = word_retrieval(model, processor, words["pairs"], config.batch_size)
+            retrieval["no_lexicon"] = words["no_lexicon"]
+    finally:
+        model.train(was_training)
+    failures = []
+    if not math.isfinite(loss["ratio"]) or loss["ratio"] > config.max_loss_ratio:
+        failures.append(
+            f"loss through the bridge is {loss['ratio']:.2f}x the loss with the English prompt as tokens "
+            f"(allowed: {config.max_loss_ratio:.2f}x)"
+        )
+    if config.min_word_retrieval is not None:
+        mean = retrieval["mean_p_at_1"] if retrieval else None
+        if mean is None:
+            failures.append("word retrieval was required (min_word_retrieval) but no word pairs were found")
+        elif mean < config.min_word_retrieval:
+            failures.append(f"word retrieval P@1 {mean:.3f} < required {config.min_word_retrieval:.3f}")
+    return {
+        "passed": not failures,
+        "failures": failures,
+        "criteria": {
+            "max_loss_ratio": config.max_loss_ratio,
+            "min_word_retrieval": config.min_word_retrieval,
+        },
+        "loss": loss,
+        "word_retrieval": retrieval,
+    }
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    """One line a person reads: the verdict and the main figures."""
+    loss = result["loss"]
+    gap = f", gap closed {loss['gap_closed']:.0%}" if loss.get("gap_closed") is not None else ""
+    parts = [
+        f"loss bridge {loss['bridge']:.3f} vs English tokens {loss['english_tokens']:.3f} "
+        f"(ratio {loss['ratio']:.2f}; no prompt {loss['no_prompt']:.3f}{gap})"
+    ]
+    wr = result.get("word_retrieval")
+    if wr and wr["mean_p_at_1"] is not None:
+        parts.append(f"word retrieval P@1 {wr['mean_p_at_1']:.3f} (chance {wr['mean_chance']:.3f})")
+    if not loss.get("english_prompt_helps", True):
+        parts.append(
+            "note: the English prompt itself barely lowers the LM's loss, so the loss comparison says little"
+        )
+    verdict = "PASSED" if result["passed"] else "FAILED: " + "; ".join(result["failures"])
+    return f"alignment check {verdict} — " + "; ".join(parts)

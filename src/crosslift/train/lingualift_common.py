@@ -1,0 +1,388 @@
+"""What LinguaLIFT's two stages share: config sections, prompt rendering, per-part optimiser groups, a Trainer
+that checkpoints only what trains, least-squares pairs, and the final save.
+
+Parameter groups (methods.md §1.4): three AdamW groups with their own learning rate and weight decay, from the
+`optim:` section of a stage's YAML. Defaults are the released recipe's: alignment 6e-4 (wd 0), LM 2e-5
+(wd 0.01), encoder input embeddings 2e-5 (wd 0.1). Biases and norm weights never decay (as in HF Trainer).
+
+Checkpoints hold the *trainable* parameters only (plus optimizer, scheduler, RNG, data position, as always):
+a stage-1 checkpoint of mT5-XL + Llama-2-7B is the 25 M-parameter alignment layer, not 8 B parameters. On
+resume the bridge is rebuilt exactly as at the start (same config), and the checkpoint restores what trained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import Field, field_validator
+from safetensors.torch import load_file, save_file
+from transformers import Trainer
+
+from crosslift.config import DataSourceConfig, Section, TrainingConfig
+from crosslift.data.examples import Example, read_examples
+from crosslift.data.templates import get_template
+from crosslift.errors import ConfigError, CrossliftError, DataError
+from crosslift.models.bridge import BridgeModel, BridgeProcessor
+from crosslift.train.common import save_final
+
+CHECK_FILE = "alignment_check.json"
+TRAINABLE_WEIGHTS = "model.safetensors"  # the name HF Trainer looks for in a checkpoint folder
+
+
+# ---------------------------------------------------------------------------------------------------- config
+
+
+class GroupConfig(Section):
+    """Learning rate and weight decay of one part of the bridge."""
+
+    lr: float = Field(gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+
+
+class OptimConfig(Section):
+    """One AdamW parameter group per part; a part that does not train in a stage ignores its group."""
+
+    alignment: GroupConfig = GroupConfig(lr=6e-4, weight_decay=0.0)
+    lm: GroupConfig = GroupConfig(lr=2e-5, weight_decay=0.01)
+    encoder_embeddings: GroupConfig = GroupConfig(lr=2e-5, weight_decay=0.1)
+
+
+class BridgeDataConfig(Section):
+    """Instruction data; the encoder reads the rendered prompt (see the variant), the LM learns the target."""
+
+    train: list[DataSourceConfig] = Field(min_length=1)
+    template: str | None = Field(
+        None,
+        description="a crosslift template (alpaca, metamath, tulu, chat), or null: the example's text as is",
+    )
+    lm_max_length: int = Field(
+        1280, gt=8, description="LM sequence cap: prefix + soft tokens + suffix + target"
+    )
+    skip_invalid: bool = Field(False, description="skip (and count) invalid records instead of failing")
+
+
+class BridgeTrainingConfig(TrainingConfig):
+    """The optimisation loop; learning rates and weight decay come from `optim:` per part instead."""
+
+    @field_validator("learning_rate", "weight_decay")
+    @classmethod
+    def _per_part(cls, v: float, info: Any) -> float:
+        # Runs only when the key is given: it would be silently ignored, so it is an error.
+        raise ValueError(
+            f"the LinguaLIFT recipes take {info.field_name} per part: set optim.alignment, optim.lm and "
+            "optim.encoder_embeddings (lr, weight_decay) instead"
+        )
+
+
+# ---------------------------------------------------------------------------------------------------- data
+
+
+def read_sources(
+    sources: list[DataSourceConfig], skip_invalid: bool
+) -> tuple[list[Example], list[tuple[str, int]], list[str]]:
+    """All examples of all sources in order, where each came from (file, record index), a summary per source."""
+    examples, origins, summaries = [], [], []
+    for source in sources:
+        got, report = read_examples(
+            source.path,
+            format=source.format,
+            fields=source.fields,
+            limit=source.limit,
+            skip_invalid=skip_invalid,
+        )
+        examples += got
+        origins += [(source.path, i) for i in range(len(got))]
+        summaries.append(report.summary())
+    return examples, origins, summaries
+
+
+def user_text(example: Example) -> str:
+    """Instruction and input as one text (the input on its own paragraph), as templates show them."""
+    return f"{example.instruction}\n\n{example.input}" if example.input.strip() else example.instruction
+
+
+def render_prompt(example: Example, template: str | None, tokenizer: Any = None) -> str:
+    """The prompt text of an example: a crosslift template's, or (None) the example's own text."""
+    if template is None:
+        return user_text(example)
+    return get_template(template, tokenizer=tokenizer).render(example).prompt
+
+
+def encode_pairs(
+    processor: BridgeProcessor, pairs: Iterable[tuple[str, str, str]], lm_max_length: int
+) -> tuple[list[dict], dict[str, Any]]:
+    """Tokenize (id, prompt, target) triples; rows with no room for a target token are left out and counted."""
+    features, left_out = [], []
+    encoder_truncated = target_truncated = 0
+    for ex_id, prompt, target in pairs:
+        feature = processor.encode(prompt, target, lm_max_length=lm_max_length)
+        if feature is None:
+            left_out.append(ex_id)
+            continue
+        encoder_truncated += feature["encoder_truncated"]
+        target_truncated += feature["target_truncated"]
+        features.append(feature)
+    if not features:
+        raise DataError(f"no example keeps any target token within lm_max_length={lm_max_length}")
+    stats = {
+        "examples": len(features) + len(left_out),
+        "used": len(features),
+        "encoder_truncated": encoder_truncated,
+        "target_truncated": target_truncated,
+        "left_out_no_target_within_lm_max_length": len(left_out),
+        "left_out_ids_sample": left_out[:20],
+        "encoder_tokens": sum(len(f["encoder_input_ids"]) for f in features),
+        "lm_positions": sum(len(f["input_ids"]) + processor.soft_length(f) for f in features),
+        "target_tokens": sum(sum(t != -100 for t in f["labels"]) for f in features),
+    }
+    return features, stats
+
+
+def data_line(stats: dict[str, Any]) -> str:
+    return (
+        f"data: {stats['used']} examples, {stats['encoder_tokens']:,} encoder tokens, {stats['lm_positions']:,} LM "
+        f"positions ({stats['encoder_truncated']} encoder inputs and {stats['target_truncated']} targets truncated, "
+        f"{stats['left_out_no_target_within_lm_max_length']} left out: no target token within lm_max_length)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- training
+
+
+def parameter_groups(model: BridgeModel, optim: OptimConfig, decay: Iterable[str]) -> list[dict[str, Any]]:
+    """AdamW groups per trainable part (and decay / no decay), the first trained part first.
+
+    Each group carries a "part" key ("alignment", "lm", "encoder_embeddings") for logs and tests.
+    """
+    decay = set(decay)
+    embeddings = model.encoder_input_embeddings().weight
+    parts: dict[str, list[tuple[str, torch.nn.Parameter]]] = {
+        "alignment": [],
+        "lm": [],
+        "encoder_embeddings": [],
+    }
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if param is embeddings:
+            parts["encoder_embeddings"].append((name, param))
+        elif name.startswith("alignment."):
+            parts["alignment"].append((name, param))
+        elif name.startswith("lm."):
+            parts["lm"].append((name, param))
+        else:
+            raise CrossliftError(
+                f"trainable parameter {name} belongs to no optimizer group (the encoder body is frozen)"
+            )
+    groups = []
+    for part, named in parts.items():
+        setting = getattr(optim, part)
+        for decays in (True, False):
+            params = [p for n, p in named if (n in decay) == decays]
+            if params:
+                wd = setting.weight_decay if decays else 0.0
+                groups.append({"params": params, "lr": setting.lr, "weight_decay": wd, "part": part})
+    if not groups:
+        raise CrossliftError("nothing to train: every parameter of the bridge is frozen")
+    return groups
+
+
+class BridgeTrainer(Trainer):
+    """HF Trainer with per-part parameter groups, trainable-only checkpoints and honest token counts.
+
+    Args:
+        optim: the learning rate and weight decay of each part.
+    """
+
+    def __init__(self, *args: Any, optim: OptimConfig, **kwargs: Any) -> None:
+        self.optim_config = optim
+        super().__init__(*args, **kwargs)
+
+    def create_optimizer(self, model: Any = None) -> torch.optim.Optimizer:
+        if self.optimizer is None:
+            opt_model = self.model if model is None else model
+            groups = parameter_groups(opt_model, self.optim_config, self.get_decay_parameter_names(opt_model))
+            optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+            kwargs.pop("lr", None)  # every group has its own
+            self.optimizer = optimizer_cls(groups, **kwargs)
+        return self.optimizer
+
+    def _track_num_input_tokens(self, inputs: dict[str, Any]) -> None:
+        # Count every LM position the step computed: text tokens, soft tokens and boundary vectors.
+        if self.args.include_num_input_tokens_seen == "no":
+            return
+        boundaries = int(self.model.config.begin_boundary) + int(self.model.config.end_boundary)
+        seen = (
+            inputs["attention_mask"].sum()
+            + inputs["encoder_attention_mask"].sum()
+            + boundaries * len(inputs["input_ids"])
+        )
+        seen = torch.as_tensor(seen, device=self.args.device, dtype=torch.int64)
+        self.state.num_input_tokens_seen += self.accelerator.gather(seen).sum().item()
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        """Checkpoints: only the parameters that train (the frozen ones are rebuilt from the config on resume)."""
+        if not self.args.should_save:
+            return
+        output = Path(output_dir or self.args.output_dir)
+        output.mkdir(parents=True, exist_ok=True)
+        trainable = trainable_names(self.model)
+        if state_dict is None:
+            state_dict = {n: p for n, p in self.model.named_parameters() if n in trainable}
+        weights = {n: t.detach().cpu().contiguous() for n, t in state_dict.items() if n in trainable}
+        save_file(
+            weights, output / TRAINABLE_WEIGHTS, metadata={"format": "pt", "contents": "trainable parameters"}
+        )
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
+        model = model if model is not None else self.model
+        path = Path(resume_from_checkpoint) / TRAINABLE_WEIGHTS
+        if not path.is_file():
+            raise CrossliftError(f"checkpoint {resume_from_checkpoint} has no {TRAINABLE_WEIGHTS}")
+        weights = load_file(path)
+        trainable = trainable_names(model)
+        if set(weights) != trainable:
+            raise CrossliftError(
+                f"checkpoint {resume_from_checkpoint} holds other trainable parameters than this run trains "
+                f"(missing: {sorted(trainable - set(weights))[:5]}, unexpected: {sorted(set(weights) - trainable)[:5]})"
+            )
+        model.load_state_dict(weights, strict=False)
+
+
+def trainable_names(model: torch.nn.Module) -> set[str]:
+    return {n for n, p in model.named_parameters() if p.requires_grad}
+
+
+class _WithStateDict:
+    """A model whose save_pretrained writes a given (gathered) state dict: `save_final` calls only that."""
+
+    def __init__(self, model: BridgeModel, state_dict: dict[str, torch.Tensor]) -> None:
+        self.model, self.state_dict = model, state_dict
+
+    def save_pretrained(self, path: Path) -> None:
+        self.model.save_pretrained(path, state_dict=self.state_dict)
+
+
+def save_bridge(trainer: Trainer, model: BridgeModel, processor: BridgeProcessor, target: Path) -> None:
+    """Write the whole bridge (safetensors) and both tokenizers to `target`, atomically.
+
+    Under DeepSpeed ZeRO-3 the weights are sharded over the processes, so every process takes part in
+    gathering them (stage3_gather_16bit_weights_on_model_save must be true) and the main one writes.
+    """
+    state_dict = (
+        trainer.accelerator.get_state_dict(trainer.deepspeed) if trainer.is_deepspeed_enabled else None
+    )
+    if trainer.is_world_process_zero():
+        save_final(
+            model if state_dict is None else _WithStateDict(model, state_dict), processor.tokenizers(), target
+        )
+
+
+def group_summary(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
+    """Per part: parameter count, learning rate and weight decay, for the manifest."""
+    return [
+        {"part": g["part"], "parameters": sum(p.numel() for p in g["params"]), "lr": g["initial_lr"] if "initial_lr" in g else g["lr"],
+         "weight_decay": g["weight_decay"]}
+        for g in optimizer.param_groups
+    ]  # fmt: skip
+
+
+def parameter_counts(model: BridgeModel) -> dict[str, int]:
+    def count(module: torch.nn.Module, trainable: bool = False) -> int:
+        return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable)
+
+    return {
+        "total": count(model),
+        "trainable": count(model, True),
+        "encoder": count(model.encoder),
+        "alignment": count(model.alignment),
+        "lm": count(model.lm),
+        "trainable_alignment": count(model.alignment, True),
+        "trainable_lm": count(model.lm, True),
+        "trainable_encoder_embeddings": count(model.encoder_input_embeddings(), True),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- least squares
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int, first: int) -> tuple[list[int], int]:
+    """Indices of `spans` (sorted by start) overlapping [start, end), scanning from `first`; and the next `first`."""
+    while first < len(spans) and spans[first][1] <= start:
+        first += 1
+    hits, k = [], first
+    while k < len(spans) and spans[k][0] < end:
+        if spans[k][1] > spans[k][0] and spans[k][1] > start:
+            hits.append(k)
+        k += 1
+    return hits, first
+
+
+@torch.no_grad()
+def least_squares_pairs(
+    model: BridgeModel, processor: BridgeProcessor, texts: list[str], batch_size: int = 16
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paired (encoder state, LM input embedding) of the same English text, one pair per encoder token.
+
+    An encoder token's target is the mean LM input embedding of the LM tokens whose character spans overlap
+    its own (found by offsets, so the two tokenizers may split words differently); special tokens have no
+    span and no pair.
+
+    Returns:
+        states [N, d_enc] (of the configured encoder layer) and targets [N, d_lm].
+    """
+    enc_tok, lm_tok = processor.encoder_tokenizer, processor.lm_tokenizer
+    layer = model.config.encoder_layer
+    embed = model.lm.get_input_embeddings()
+    device = embed.weight.device
+    states_out, targets_out = [], []
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start : start + batch_size]
+        try:
+            enc = enc_tok(chunk, padding=True, truncation=True, max_length=model.config.encoder_max_length,
+                          return_offsets_mapping=True, return_tensors="pt")  # fmt: skip
+            lm = lm_tok(chunk, add_special_tokens=False, return_offsets_mapping=True)
+        except NotImplementedError as e:
+            raise CrossliftError(
+                f"least-squares init needs fast tokenizers with character offsets: {e}"
+            ) from None
+        out = model.encoder(
+            input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device),
+            output_hidden_states=layer != -1,
+        )  # fmt: skip
+        hidden = out.last_hidden_state if layer == -1 else out.hidden_states[layer]
+        for row in range(len(chunk)):
+            lm_spans = [tuple(s) for s in lm["offset_mapping"][row]]
+            lm_vectors = embed(torch.tensor(lm["input_ids"][row], device=device)).float()
+            first = 0
+            for j, (s, e) in enumerate(enc["offset_mapping"][row].tolist()):
+                if e <= s or not enc["attention_mask"][row, j]:
+                    continue
+                hits, first = _overlaps(lm_spans, s, e, first)
+                if hits:
+                    states_out.append(hidden[row, j].float())
+                    targets_out.append(lm_vectors[hits].mean(0))
+    if not states_out:
+        raise CrossliftError("least-squares init found no encoder token that overlaps an LM token")
+    return torch.stack(states_out), torch.stack(targets_out)
+
+
+# ---------------------------------------------------------------------------------------------------- stage-1 dirs
+
+
+def resolve_bridge_dir(path: str | Path) -> tuple[Path, Path | None]:
+    """(model directory, run directory or None) of a stage-1 run directory or of a bridge model directory."""
+    path = Path(path).expanduser()
+    if (path / "model" / "config.json").is_file():
+        return path / "model", path
+    if (path / "config.json").is_file():
+        run = path.parent if (path.parent / "manifest.json").is_file() and path.name == "model" else None
+        return path, run
+    if (path / "manifest.json").is_file():
+        raise ConfigError(
+            f"{path} is a run directory without a finished model (model/ is missing): did stage 1 complete?"
+        )
+    raise ConfigError(f"{path} is neither a stage-1 run directory nor a bridge model directory")

@@ -1,0 +1,313 @@
+"""LinguaLIFT stage 1, language alignment: train the alignment layer on code-switched text, LM frozen.
+
+A multilingual encoder reads code-switched English (words swapped for their translations, built by
+`crosslift data codeswitch`); the alignment layer learns to turn its states into soft tokens from which the
+frozen LM produces English. Reads top to bottom:
+
+    setup   read + validate the pairs (fail before anything is written); hold out the last `check.holdout`;
+            build encoder + alignment layer + LM; optional least-squares init of the alignment layer;
+            freeze all but the alignment layer (and, optionally, the encoder's input embeddings)
+    train   HF Trainer with one optimizer group per part; resumes after kill -9
+    save    the whole bridge (safetensors) + both tokenizers in runs/<name>/model
+    check   the alignment check (`lingualift_check.py`) on the held-out pairs -> alignment_check.json;
+            stage 2 refuses a bridge that failed it unless told otherwise
+
+The stage-1 *target* (`data.target`): "reconstruct" — the original English sentence (the paper's task), or
+"continue" — the English answer of the code-switched question (`data.answer_field` of the record; the
+code-switcher keeps it), which trains far more reliably through a frozen LM.
+
+    crosslift train configs/lingualift/stage1_tiny.yaml [key.sub=value ...]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Literal
+
+import torch
+from pydantic import Field, model_validator
+from transformers import set_seed
+
+from crosslift.config import RunConfig, Section
+from crosslift.data.examples import Example
+from crosslift.errors import ConfigError, DataError
+from crosslift.io import atomic_write_json
+from crosslift.models.alignment import fit_least_squares
+from crosslift.models.bridge import BridgeModel, BridgeProcessor, build_bridge, check_bridge_options
+from crosslift.models.tiny import resolve_model_path
+from crosslift.runs import RunDir, provenance
+from crosslift.train.common import (
+    ProgressCallback,
+    console,
+    train_summary,
+    train_with_resume,
+    training_arguments,
+)
+from crosslift.train.lingualift_check import CheckConfig, CheckPair, check_words, run_check, summary_line
+from crosslift.train.lingualift_common import (
+    CHECK_FILE,
+    BridgeDataConfig,
+    BridgeTrainer,
+    BridgeTrainingConfig,
+    OptimConfig,
+    data_line,
+    encode_pairs,
+    group_summary,
+    least_squares_pairs,
+    parameter_counts,
+    read_sources,
+    render_prompt,
+    save_bridge,
+)
+
+
+class BridgeBuildConfig(Section):
+    """Which encoder and LM to join, and how."""
+
+    encoder: str = Field(
+        description="encoder directory, hub id or tiny:<kind> (encoder-only, or a T5-family encoder half)"
+    )
+    lm: str = Field(description="causal LM directory, hub id or tiny:<kind>")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    trust_remote_code: bool = False
+    attn_implementation: str | None = None
+    alignment: Literal["linear", "ffn"] = "ffn"
+    alignment_hidden_size: int | None = Field(
+        None, gt=0, description="ffn inner width (default 2 x encoder width)"
+    )
+    begin_boundary: bool | None = Field(
+        None, description="learned vector before the soft tokens (default: ffn yes, linear no)"
+    )
+    end_boundary: bool = True
+    boundary_init_std: float | None = Field(
+        None,
+        gt=0,
+        description="std of the boundary vectors' init (default: the LM's embedding std; released code: 1.0)",
+    )
+    variant: Literal["replace", "insert"] = "replace"
+    encoder_pattern: str | None = Field(
+        None, description="insert: regex whose group 1 is the text the encoder reads"
+    )
+    encoder_layer: int = Field(
+        -1, ge=-1, description="-1: final encoder output; k: hidden state after layer k"
+    )
+    encoder_max_length: int = Field(1024, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BridgeBuildConfig:
+        try:
+            check_bridge_options(alignment=self.alignment, variant=self.variant, encoder_pattern=self.encoder_pattern,
+                                 encoder_layer=self.encoder_layer, encoder_layers=None)  # fmt: skip
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return self
+
+    def bridge_options(self) -> dict:
+        begin = self.begin_boundary if self.begin_boundary is not None else self.alignment == "ffn"
+        return {
+            "alignment": self.alignment, "alignment_hidden_size": self.alignment_hidden_size, "begin_boundary": begin,
+            "end_boundary": self.end_boundary, "variant": self.variant, "encoder_pattern": self.encoder_pattern,
+            "encoder_layer": self.encoder_layer, "encoder_max_length": self.encoder_max_length,
+        }  # fmt: skip
+
+
+class InitConfig(Section):
+    """How the alignment layer starts: torch's default init, or least squares from English text."""
+
+    method: Literal["random", "least_squares"] = "random"
+    texts: int = Field(
+        256, ge=1, description="English prompts (from the training pairs) that give the paired tokens"
+    )
+    ridge: float = Field(1e-3, ge=0)
+
+
+class Stage1DataConfig(BridgeDataConfig):
+    target: Literal["reconstruct", "continue"] = Field(
+        "reconstruct",
+        description="reconstruct: the English sentence (output); continue: the record's English answer",
+    )
+    answer_field: str = Field("answer", description="continue: the record field holding the English answer")
+
+
+class Stage1Trainable(Section):
+    encoder_embeddings: bool = Field(
+        False, description="also train the encoder's input embeddings (released recipe: yes)"
+    )
+
+
+class Stage1Config(RunConfig):
+    recipe: Literal["lingualift_stage1"] = "lingualift_stage1"
+    model: BridgeBuildConfig
+    init: InitConfig = Field(default_factory=InitConfig)
+    data: Stage1DataConfig
+    trainable: Stage1Trainable = Field(default_factory=Stage1Trainable)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    check: CheckConfig = Field(default_factory=CheckConfig)
+    training: BridgeTrainingConfig = Field(default_factory=BridgeTrainingConfig)
+
+
+# ---------------------------------------------------------------------------------------------------- setup
+
+
+@dataclasses.dataclass
+class Stage1Pair:
+    id: str
+    switched: Example  # the example as read: code-switched text in `input` if it has one, else `instruction`
+    english: (
+        Example  # the same example with the original English (its `output`) in place of the switched text
+    )
+    target: str
+
+
+def stage1_pairs(
+    examples: list[Example], origins: list[tuple[str, int]], data: Stage1DataConfig
+) -> list[Stage1Pair]:
+    """Pair each code-switched example with its English version and its target; bad records fail here."""
+    pairs = []
+    for ex, (path, index) in zip(examples, origins, strict=True):
+        if data.target == "continue":
+            answer = ex.meta.get(data.answer_field)
+            if not isinstance(answer, str) or not answer.strip():
+                raise DataError(
+                    f"example {ex.id}: data.target is 'continue' but the record has no English answer in "
+                    f"'{data.answer_field}' (set data.answer_field, or use target: reconstruct)",
+                    path=path, record=index, field=data.answer_field,
+                )  # fmt: skip
+            target = answer
+        else:
+            target = ex.output
+        field = "input" if ex.input.strip() else "instruction"
+        english = dataclasses.replace(ex, **{field: ex.output}, instruction_lang="en")
+        pairs.append(Stage1Pair(ex.id, ex, english, target))
+    return pairs
+
+
+def least_squares_init(
+    bridge: BridgeModel, processor: BridgeProcessor, texts: list[str], ridge: float
+) -> dict:
+    """Fit the alignment layer's output Linear on (encoder state, LM embedding) pairs of English prompts."""
+    states, targets = least_squares_pairs(bridge, processor, texts)
+    stats = fit_least_squares(bridge.alignment, states, targets, ridge=ridge)
+    console.print(
+        f"least-squares init: {stats['pairs']:,} token pairs from {len(texts)} English prompts, R^2 {stats['r2']:.3f}, "
+        f"cosine {stats['cosine']:.3f} (mean-embedding baseline {stats['cosine_of_mean_baseline']:.3f})"
+    )
+    return stats | {"texts": len(texts), "ridge": ridge}
+
+
+# ---------------------------------------------------------------------------------------------------- run
+
+
+def run(cfg: Stage1Config) -> RunDir:
+    """Set up, train (resuming if the run directory has a checkpoint), save, check. Returns the run directory."""
+    # -- data (first: bad data fails before anything is written or loaded)
+    examples, origins, summaries = read_sources(cfg.data.train, cfg.data.skip_invalid)
+    pairs = stage1_pairs(examples, origins, cfg.data)
+    holdout = cfg.check.holdout if cfg.check.enabled else 0
+    if holdout >= len(pairs):
+        raise ConfigError(f"check.holdout={holdout} leaves no training pair out of {len(pairs)}; lower it")
+    train_pairs, check_pairs = (pairs[:-holdout], pairs[-holdout:]) if holdout else (pairs, [])
+    words = (
+        check_words(cfg.check, [p.switched.instruction_lang for p in check_pairs], cfg.seed)
+        if holdout
+        else None
+    )
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    run_dir = (
+        RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
+    )
+    for line in summaries:
+        console.print(f"data: {line}")
+
+    # -- model
+    set_seed(cfg.seed)
+    m = cfg.model
+    bridge, processor = build_bridge(m.encoder, m.lm, dtype=m.dtype, trust_remote_code=m.trust_remote_code,
+                                     attn_implementation=m.attn_implementation, **m.bridge_options())  # fmt: skip
+    std = m.boundary_init_std or float(bridge.lm.get_input_embeddings().weight.detach().float().std())
+    bridge.alignment.reset_parameters(boundary_std=std)
+    tok = processor.lm_tokenizer
+    if torch.cuda.is_available():  # least squares and the check run where training does
+        bridge.to(torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))))
+    init_stats = None
+    if cfg.init.method == "least_squares" and not run_dir.resuming:  # a checkpoint restores the trained layer
+        texts = [render_prompt(p.english, cfg.data.template, tok) for p in train_pairs[: cfg.init.texts]]
+        init_stats = least_squares_init(bridge, processor, texts, cfg.init.ridge)
+    bridge.set_trainable(alignment=True, lm=False, encoder_embeddings=cfg.trainable.encoder_embeddings)
+
+    triples = [(p.id, render_prompt(p.switched, cfg.data.template, tok), p.target) for p in train_pairs]
+    features, data_stats = encode_pairs(processor, triples, cfg.data.lm_max_length)
+    console.print(data_line(data_stats) + f"; {len(check_pairs)} held out for the alignment check")
+    if is_main:
+        run_dir.update_manifest(
+            **provenance(
+                seed=cfg.seed,
+                data_files=[s.path for s in cfg.data.train],
+                models={
+                    "encoder": m.encoder,
+                    "encoder_path": resolve_model_path(m.encoder),
+                    "lm": m.lm,
+                    "lm_path": resolve_model_path(m.lm),
+                },
+            ),  # fmt: skip
+            recipe="lingualift_stage1",
+            status="running",
+            data_stats=data_stats | {"held_out_for_check": len(check_pairs)},
+            parameters=parameter_counts(bridge),
+            boundary_init_std=std,
+            **({"least_squares_init": init_stats} if init_stats else {}),
+        )
+
+    # -- train
+    trainer = BridgeTrainer(
+        model=bridge,
+        args=training_arguments(cfg.training, run_dir, cfg.seed),
+        train_dataset=features,
+        data_collator=processor.collate,
+        callbacks=[ProgressCallback(f"lingualift stage 1 {cfg.name}")],
+        optim=cfg.optim,
+    )
+    result = train_with_resume(trainer, run_dir)
+
+    # -- save
+    save_bridge(trainer, bridge, processor, run_dir.model)
+
+    # -- check (every process takes part: under ZeRO-3 a forward pass gathers weights from all of them)
+    check = None
+    if check_pairs:
+        check_input = [
+            CheckPair(render_prompt(p.switched, cfg.data.template, tok), render_prompt(p.english, cfg.data.template, tok),
+                      p.target, p.switched.instruction_lang)
+            for p in check_pairs
+        ]  # fmt: skip
+        check = run_check(bridge, processor, check_input, cfg.check, words)
+        console.print(("[green]" if check["passed"] else "[bold red]") + summary_line(check) + "[/]")
+        if not check["passed"]:
+            console.print(
+                "[red]stage 2 will refuse this bridge (on_failed_alignment: refuse). Try more steps, init.method: "
+                "least_squares, data.target: continue, or another model.encoder_layer.[/red]"
+            )
+    if is_main:
+        if check is not None:
+            atomic_write_json(run_dir.path / CHECK_FILE, check)
+            atomic_write_json(run_dir.model / CHECK_FILE, check)
+        run_dir.update_manifest(
+            status="completed",
+            training=train_summary(trainer, result),
+            optimizer_groups=group_summary(trainer.optimizer),
+            alignment_check=None
+            if check is None
+            else {
+                "passed": check["passed"],
+                "file": CHECK_FILE,
+                "loss_ratio": check["loss"]["ratio"],
+            },  # fmt: skip
+        )
+        console.print(
+            f"[green]done[/green]: bridge in {run_dir.model}, run record in {run_dir.manifest_path}"
+        )
+    return run_dir
+
+
+Config = Stage1Config

@@ -1,0 +1,108 @@
+"""The alignment check's pieces: token losses, word pairs, retrieval and the verdict."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from crosslift.models.bridge import build_bridge
+from crosslift.train import lingualift_check
+from crosslift.train.lingualift_check import (
+    CheckConfig,
+    CheckPair,
+    _nll,
+    check_words,
+    loss_comparison,
+    precision_at_1,
+    run_check,
+    summary_line,
+    word_pairs,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return build_bridge("tiny:mt5-encoder", "tiny:llama", dtype="float32")
+
+
+PAIRS = [
+    CheckPair("Tom ana matofaa 3. Ngapi?", "Tom has 3 apples. How many?", "Tom has 3 apples.", "sw"),
+    CheckPair("Ana hat 2 Bücher und kauft 4.", "Ana has 2 books and buys 4.", "2 + 4 = 6 books.", "de"),
+    CheckPair("Je?", "Does it?", "Yes.", "sw"),
+]
+
+
+def test_token_loss_matches_the_lms_own_mean_loss(tiny):
+    model, processor = tiny
+    batch = processor.collate([processor.encode(p.prompt, p.target) for p in PAIRS])
+    with torch.no_grad():
+        inputs = model.embed(**batch)
+        labels = inputs.pop("labels")
+        out = model.lm(**inputs, labels=labels)
+    total, count = _nll(out.logits, labels)
+    assert count == int((batch["labels"] != -100).sum())
+    assert total / count == pytest.approx(out.loss.item(), rel=1e-5)
+
+
+def test_loss_comparison_reports_three_losses_and_their_ratio(tiny):
+    model, processor = tiny
+    loss = loss_comparison(model, processor, PAIRS, batch_size=2)  # two batches: totals must add up
+    whole = loss_comparison(model, processor, PAIRS, batch_size=8)
+    for key in ("bridge", "english_tokens", "no_prompt"):
+        assert loss[key] == pytest.approx(whole[key], rel=1e-5) and loss[key] > 0
+    assert loss["ratio"] == pytest.approx(loss["bridge"] / loss["english_tokens"])
+    assert loss["examples"] == 3 and loss["target_tokens"] == whole["target_tokens"] > 0
+
+
+def test_precision_at_1():
+    keys = torch.eye(4)
+    assert precision_at_1(keys + 0.01, keys) == 1.0
+    assert precision_at_1(keys[[1, 0, 2, 3]], keys) == 0.5
+
+
+def test_word_pairs_are_filtered_sampled_and_seeded(tmp_path):
+    (tmp_path / "en-sw.tsv").write_text(
+        "apple\ttofaa\ncat\tpaka\nok\tsawa\nrun\trun\nblue-ish\tbluu\nbook\tkitabu\n"
+    )
+    pairs = word_pairs([str(tmp_path)], ["sw"], per_language=10, seed=1)
+    assert sorted(pairs["sw"]) == [("apple", "tofaa"), ("book", "kitabu"), ("cat", "paka")]
+    assert word_pairs([str(tmp_path)], ["sw"], 2, seed=1) == word_pairs([str(tmp_path)], ["sw"], 2, seed=1)
+    assert len(word_pairs([str(tmp_path)], ["sw"], 2, seed=1)["sw"]) == 2
+
+
+def fake_loss(ratio: float):
+    return lambda *a, **k: {"bridge": ratio * 2.0, "english_tokens": 2.0, "no_prompt": 3.0, "ratio": ratio,
+                            "gap_closed": (3.0 - ratio * 2.0) / 1.0, "english_prompt_helps": True,
+                            "examples": 3, "target_tokens": 9}  # fmt: skip
+
+
+@pytest.mark.parametrize("ratio, passed", [(1.05, True), (1.2, False)])
+def test_verdict_follows_the_loss_ratio(tiny, monkeypatch, ratio, passed):
+    monkeypatch.setattr(lingualift_check, "loss_comparison", fake_loss(ratio))
+    result = run_check(*tiny, PAIRS, CheckConfig(max_loss_ratio=1.1), words=None)
+    assert result["passed"] is passed
+    line = summary_line(result)
+    assert ("PASSED" if passed else "FAILED") in line and f"ratio {ratio:.2f}" in line
+    if not passed:
+        assert "1.20x the loss with the English prompt" in result["failures"][0]
+
+
+def test_word_retrieval_threshold_is_enforced_when_set(tiny, monkeypatch, tmp_path):
+    monkeypatch.setattr(lingualift_check, "loss_comparison", fake_loss(1.0))
+    (tmp_path / "en-sw.tsv").write_text(
+        "".join(f"{w}\t{w[::-1]}x\n" for w in ["apple", "cat", "book", "house", "water", "river"])
+    )
+    config = CheckConfig(lexicons=[str(tmp_path)], min_word_retrieval=1.0)
+    words = check_words(config, [p.lang for p in PAIRS], seed=0)
+    assert words["no_lexicon"] == ["de"]  # reported, not fatal
+    result = run_check(*tiny, PAIRS, config, words)
+    retrieval = result["word_retrieval"]
+    assert set(retrieval["languages"]) == {"sw"} and retrieval["languages"]["sw"]["chance"] == pytest.approx(
+        1 / 6
+    )
+    assert retrieval["no_lexicon"] == ["de"]
+    assert retrieval["english_self_candidates"] == 6
+    assert result["passed"] is (retrieval["mean_p_at_1"] >= 1.0)
+    none = run_check(*tiny, PAIRS, CheckConfig(min_word_retrieval=0.1), words=None)
+    assert not none["passed"] and "no word pairs" in none["failures"][0]
