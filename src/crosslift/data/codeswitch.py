@@ -201,11 +201,13 @@ class CodeSwitcher:
         # Units: the longest lexicon phrase starting at each word, else the word (or its possessive stem).
         if max_words == 1:
             # Single-word lexicons (MUSE): comprehensions do it, without a Python loop over the words.
-            units = [(i, 1, key) for i, key in enumerate(low) if key in entries and i not in blocked]
+            units = [(i, 1, key) for i, key in enumerate(low) if key in entries]
             if "'" in text or "’" in text:  # possessives: switch the noun, keep the 's
                 units += [(i, 1, key[:-2]) for i, key in enumerate(low)
-                          if key[-2:] in _POSSESSIVE and key not in entries and key[:-2] in entries and i not in blocked]  # fmt: skip
+                          if key[-2:] in _POSSESSIVE and key not in entries and key[:-2] in entries]  # fmt: skip
                 units.sort()
+            if blocked:
+                units = [u for u in units if u[0] not in blocked]
         else:
             units = self._phrase_units(low, pieces, blocked, lex)
         if self.protect_names:
