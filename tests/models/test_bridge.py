@@ -337,3 +337,18 @@ def test_sampling_is_seeded_and_stop_strings_cut(saved_bridge):
 def test_base_model_option_is_refused_for_a_bridge(saved_bridge):
     with pytest.raises(ConfigError, match="base_model applies to LoRA adapter"):
         BridgeGenerator.from_pretrained(str(saved_bridge), base_model="tiny:llama")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_gpu_batched_generation_matches_and_half_precision_runs(saved_bridge):
+    settings = GenerationSettings(max_new_tokens=12, min_new_tokens=12, batch_size=3)
+    generator = BridgeGenerator.from_pretrained(str(saved_bridge), device="cuda", dtype="float32")
+    assert generator.generate(prompts(), settings) == [
+        generator.generate([p], settings)[0] for p in prompts()
+    ]
+    half = BridgeGenerator.from_pretrained(str(saved_bridge), device="cuda", dtype="bfloat16")
+    assert (
+        half.model.lm.dtype == torch.bfloat16
+        and half.model.alignment.output_layer.weight.dtype == torch.float32
+    )
+    assert len(half.generate(prompts(), settings)) == 3
