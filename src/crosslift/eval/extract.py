@@ -238,3 +238,13 @@ def extract_answer(text: str, language: str | None = None) -> Extraction:
     if found:
         return Extraction(found[-1], canonical(found[-1]), "last_number")
     return Extraction(None, None, None)
+
+
+def without_last_number(text: str, language: str | None = None) -> str:
+    """`text` with its last number token removed (and outer whitespace), e.g. for language ID of a math answer."""
+    normalized = normalize(text, language)
+    matches = list(_NUMBER.finditer(normalized))
+    if not matches:
+        return text.strip()
+    last = matches[-1]
+    return (normalized[: last.start()] + normalized[last.end() :]).strip()

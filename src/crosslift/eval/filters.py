@@ -12,20 +12,35 @@ A task's ``filter_list`` holds named pipelines, as in lm-evaluation-harness::
             regex_pattern: "The answer is (\\\\-?[0-9\\\\.\\\\,]+)"
 
 A filter is ``fn(text, *, language, **arguments) -> str | None``; None means "no answer" (an extraction failure)
-and ends the pipeline. Register new ones with ``@register_filter("name")``.
+and ends the pipeline. A filter that needs the item (e.g. its options) declares a keyword parameter ``item`` and
+receives the items.jsonl record. A filter may also say *how* it got its answer by returning ``Filtered(text,
+status)`` (e.g. PLUG extraction: "ok", "marker_missing", "wrong_order"); the last status of each pipeline is
+stored per item (``filter_status``) and counted per language in the summary. Register new ones with
+``@register_filter("name")``.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from crosslift.errors import ConfigError
 from crosslift.eval.extract import extract_answer
 
-FilterFn = Callable[..., str | None]
+
+@dataclass(frozen=True)
+class Filtered:
+    """A filter's answer together with how it was found (counted per language in the summary)."""
+
+    text: str | None
+    status: str
+
+
+FilterFn = Callable[..., str | Filtered | None]
 FILTERS: dict[str, FilterFn] = {}
 
 
@@ -47,31 +62,65 @@ def get_filter(name: str) -> FilterFn:
     return FILTERS[name]
 
 
+@functools.cache
+def _takes_item(fn: FilterFn) -> bool:
+    return "item" in inspect.signature(fn).parameters
+
+
 def check_pipeline(steps: list[dict[str, Any]]) -> None:
     """Raise ConfigError when a step names an unknown filter or passes arguments it does not take."""
     for step in steps:
         arguments = {k: v for k, v in step.items() if k != "function"}
+        if "item" in arguments:
+            raise ConfigError(f"filter '{step['function']}': 'item' is the record, not an argument")
         fn = get_filter(step["function"])
+        if _takes_item(fn):
+            arguments["item"] = {}
         try:
             inspect.signature(fn).bind("", language="en", **arguments)
         except TypeError as e:
             raise ConfigError(f"filter '{step['function']}': {e}") from None
 
 
-def apply_pipeline(steps: list[dict[str, Any]], text: str, language: str) -> str | None:
-    """Run one pipeline over a raw output."""
+def run_pipeline(steps: list[dict[str, Any]], text: str, language: str,
+                 item: dict[str, Any] | None = None) -> tuple[str | None, str | None]:  # fmt: skip
+    """Run one pipeline over a raw output; returns the answer (None: none found) and the last status reported."""
     value: str | None = text
+    status = None
     for step in steps:
         arguments = {k: v for k, v in step.items() if k != "function"}
-        value = get_filter(step["function"])(value, language=language, **arguments)
+        fn = get_filter(step["function"])
+        if _takes_item(fn):
+            arguments["item"] = item or {}
+        value = fn(value, language=language, **arguments)
+        if isinstance(value, Filtered):
+            value, status = value.text, value.status
         if value is None:
-            return None
-    return value
+            break
+    return value, status
 
 
-def apply_filters(filter_list: list[dict[str, Any]], text: str, language: str) -> dict[str, str | None]:
+def apply_pipeline(steps: list[dict[str, Any]], text: str, language: str,
+                   item: dict[str, Any] | None = None) -> str | None:  # fmt: skip
+    """Run one pipeline over a raw output."""
+    return run_pipeline(steps, text, language, item)[0]
+
+
+def apply_filters(filter_list: list[dict[str, Any]], text: str, language: str,
+                  item: dict[str, Any] | None = None) -> dict[str, str | None]:  # fmt: skip
     """Every pipeline of a task over one output: ``{pipeline name: answer or None}``."""
-    return {p["name"]: apply_pipeline(p["filter"], text, language) for p in filter_list}
+    return apply_filters_with_status(filter_list, text, language, item)[0]
+
+
+def apply_filters_with_status(filter_list: list[dict[str, Any]], text: str, language: str,
+                              item: dict[str, Any] | None = None) -> tuple[dict[str, str | None], dict[str, str]]:  # fmt: skip
+    """Every pipeline over one output: the answers, and ``{pipeline name: status}`` for pipelines that report one."""
+    answers, statuses = {}, {}
+    for p in filter_list:
+        answers[p["name"]], status = run_pipeline(p["filter"], text, language, item)
+        if status is not None:
+            statuses[p["name"]] = status
+    return answers, statuses
 
 
 # ---------------------------------------------------------------------------------------------------- filters
@@ -107,3 +156,33 @@ def regex(text: str, *, language: str, regex_pattern: str, group_select: int = 0
 def strip(text: str, *, language: str) -> str:
     """Leading and trailing whitespace removed."""
     return text.strip()
+
+
+@register_filter("choice")
+def choice(text: str, *, language: str, item: dict[str, Any]) -> Filtered:
+    """The letter of the option a multiple-choice answer commits to (`crosslift.eval.choices`); never a guess."""
+    from crosslift.eval.choices import map_choice
+
+    choices = item.get("choices")
+    if not choices:
+        raise ConfigError("the 'choice' filter needs items with options (a multiple-choice task: answer_type choice)")
+    match = map_choice(text, choices, language)
+    return Filtered(match.letter, match.status)
+
+
+@register_filter("plug_target")
+def plug_target(text: str, *, language: str, pivot: str = "en", order: str = "pivot_first") -> Filtered:
+    """PLUG: the target-language part of a bilingual (pivot, then target) answer, via `crosslift.data.plug`.
+
+    Status "ok", "wrong_order" (the pivot part came after the target part; the target part is kept),
+    "marker_missing" (no target-language marker: no answer, as PLUG's extraction returns nothing). For the pivot
+    language itself there is nothing to separate: the text after its marker (or the whole text), status "pivot".
+    """
+    from crosslift.data.plug import extract_target, response_marker
+    from crosslift.languages import get_language
+
+    if get_language(language).base_code == get_language(pivot).base_code:
+        marker = response_marker(pivot)
+        return Filtered(text.split(marker, 1)[1].strip() if marker in text else text.strip(), "pivot")
+    found = extract_target(text, language, pivot=pivot, order=order)
+    return Filtered(found.text if found.status != "marker_missing" else None, found.status)

@@ -8,11 +8,16 @@ Two kinds of metric can be named in a task's ``metric_list``:
   averages over languages (every language weighs the same), or pooled over items with ``aggregation:
   micro_mean``.
 - a **corpus metric** scores a set of languages at once from their items.jsonl records
-  (``fn(records_by_language, **arguments) -> float | None``), e.g. cross-lingual consistency; it is computed for
-  every tier and overall.
+  (``fn(records_by_language, **arguments) -> float | dict | None``), e.g. cross-lingual consistency; it is
+  computed for every tier and overall. A function with a ``filter`` parameter receives the name of the filter
+  pipeline it scores. A dict result ``{suffix: value}`` is a family of values (``consistency`` returns one per
+  subset size s), stored as ``<key>_<suffix>``.
 
-Register new ones with ``@register_metric`` / ``@register_corpus_metric``; `summarize` and the reports iterate
-over whatever metrics a task lists, so nothing else changes.
+An item metric may return ``Scored(value, label)`` to say what it saw (e.g. the detected language); labels are
+stored per item and counted per language. Register new metrics with ``@register_metric`` /
+``@register_corpus_metric``; `summarize` and the reports iterate over whatever metrics a task lists, so nothing
+else changes. Built in: ``accuracy``, ``exact_match`` (here), ``lang_fidelity`` (`crosslift.eval.fidelity`),
+``consistency`` and ``ac3`` (`crosslift.eval.consistency`).
 """
 
 from __future__ import annotations
@@ -47,6 +52,14 @@ class CorpusMetric:
     fn: Callable[..., float | None]
     higher_is_better: bool
     description: str
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An item metric's value with a label for the summary's counts (e.g. the language an answer was in)."""
+
+    value: float | None
+    label: str | None = None
 
 
 ITEM_METRICS: dict[str, ItemMetric] = {}
@@ -138,9 +151,10 @@ class MetricSpec:
 
     key: str
     metric: str
-    filter: str
+    filter: str | None
     aggregation: str
     arguments: dict[str, Any]
+    implicit: bool = False  # added by the task's `fidelity:` setting, not listed in its metric_list
 
     @property
     def corpus(self) -> bool:
@@ -153,20 +167,46 @@ class MetricSpec:
             "arguments": self.arguments, "higher_is_better": meta.higher_is_better, "description": meta.description,
             "kind": "corpus" if self.corpus else "item",
             "interval": None if self.corpus else ("wilson" if meta.binary else "normal"),
-        }  # fmt: skip
+        } | ({"implicit": True} if self.implicit else {})  # fmt: skip
 
 
-def metric_specs(metric_list: list[dict[str, Any]], filter_list: list[dict[str, Any]]) -> list[MetricSpec]:
-    """Resolve a task's metric_list (default filter: the first pipeline)."""
+FIDELITY_KEY = "lang_fidelity"
+
+
+def metric_specs(metric_list: list[dict[str, Any]], filter_list: list[dict[str, Any]],
+                 fidelity: dict[str, Any] | None = None) -> list[MetricSpec]:  # fmt: skip
+    """Resolve a task's metric_list (default filter: the first pipeline), plus response-language fidelity when the
+    task's resolved `fidelity` settings turn it on (scored in `crosslift.eval.results.rescore`)."""
     primary = filter_list[0]["name"]
-    return [MetricSpec(e.get("name") or e["metric"], e["metric"], e.get("filter") or primary,
-                       e.get("aggregation", "macro_mean"), _arguments(e)) for e in metric_list]  # fmt: skip
+    specs = [MetricSpec(e.get("name") or e["metric"], e["metric"], e.get("filter") or primary,
+                        e.get("aggregation", "macro_mean"), _arguments(e)) for e in metric_list]  # fmt: skip
+    if fidelity is not None and FIDELITY_KEY not in {s.key for s in specs}:
+        specs.append(MetricSpec(FIDELITY_KEY, "lang_fidelity", fidelity.get("filter"), "macro_mean",
+                                {"candidates": list(fidelity.get("candidates") or [])}, implicit=True))  # fmt: skip
+    return specs
 
 
-def score_item(specs: list[MetricSpec], filtered: dict[str, str | None], gold: str, language: str) -> dict[str, float | None]:
+def score_item(specs: list[MetricSpec], filtered: dict[str, str | None], gold: str | None,
+               language: str) -> dict[str, float | None]:  # fmt: skip
     """Item metric values for one item (corpus metrics are computed in `summarize`)."""
-    return {s.key: ITEM_METRICS[s.metric].fn(filtered[s.filter], gold, language=language, **s.arguments)
-            for s in specs if not s.corpus}  # fmt: skip
+    return score_item_with_labels(specs, filtered, gold, language)[0]
+
+
+def score_item_with_labels(specs: list[MetricSpec], filtered: dict[str, str | None], gold: str | None,
+                           language: str) -> tuple[dict[str, float | None], dict[str, str]]:  # fmt: skip
+    """Item metric values for one item, and the labels of metrics that return `Scored`."""
+    values: dict[str, float | None] = {}
+    labels: dict[str, str] = {}
+    for s in specs:
+        if s.corpus or s.implicit:
+            continue
+        result = ITEM_METRICS[s.metric].fn(filtered[s.filter], gold, language=language, **s.arguments)
+        if isinstance(result, Scored):
+            if result.label is not None:
+                labels[s.key] = result.label
+            result = result.value
+        values[s.key] = result
+    return values, labels
 
 
 def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
@@ -179,7 +219,7 @@ def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, fl
     return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))
 
 
-def _item_stats(values: list[float], binary: bool) -> dict[str, Any]:
+def item_stats(values: list[float], binary: bool) -> dict[str, Any]:
     """Mean, 95% interval and the variance of the mean (for macro intervals) of one language's values."""
     n = len(values)
     if n == 0:
@@ -197,7 +237,7 @@ def _item_stats(values: list[float], binary: bool) -> dict[str, Any]:
     return {"value": mean, "ci_low": low, "ci_high": high, "n": n, "_var": var}
 
 
-def _macro(stats: list[dict[str, Any]], binary: bool) -> dict[str, Any]:
+def macro_mean(stats: list[dict[str, Any]], binary: bool) -> dict[str, Any]:
     """Unweighted mean over languages; its 95% interval from the languages' variances (normal approximation,
     clipped to the metric's range for proportions)."""
     stats = [s for s in stats if s["value"] is not None]
@@ -212,7 +252,7 @@ def _macro(stats: list[dict[str, Any]], binary: bool) -> dict[str, Any]:
 
 
 def _micro(values: list[float], binary: bool) -> dict[str, Any]:
-    stats = _item_stats(values, binary)
+    stats = item_stats(values, binary)
     stats.pop("_var")
     return stats
 
@@ -238,27 +278,36 @@ def summarize(records_by_language: dict[str, list[dict[str, Any]]], specs: list[
             if s.corpus:
                 continue
             values = [r["metrics"][s.key] for r in records if r["metrics"].get(s.key) is not None]
-            stats[lang][s.key] = _item_stats(values, ITEM_METRICS[s.metric].binary)
+            stats[lang][s.key] = item_stats(values, ITEM_METRICS[s.metric].binary)
         languages[lang] = {
             "tier": tiers.get(lang),
             "n_items": len(records),
             "extraction_failures": sum(r.get("extracted") is None for r in records),
             "metrics": {k: {x: y for x, y in v.items() if x != "_var"} for k, v in stats[lang].items()},
         }
+        counts = {"filter_status": _counts(records, "filter_status"), "labels": _counts(records, "labels")}
+        languages[lang] |= {k: v for k, v in counts.items() if v}
+
+    family: dict[str, dict[str, str]] = {}  # corpus metric key -> {expanded key: suffix}
 
     def aggregate(langs: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for s in specs:
             if s.corpus:
                 subset = {lang: records_by_language[lang] for lang in langs}
-                value = CORPUS_METRICS[s.metric].fn(subset, **s.arguments) if subset else None
-                out[s.key] = {"value": value, "n_languages": len(langs)}
+                value = _corpus_value(s, subset) if subset else None
+                if isinstance(value, dict):
+                    for suffix, v in value.items():
+                        out[f"{s.key}_{suffix}"] = {"value": v, "n_languages": len(langs)}
+                        family.setdefault(s.key, {}).setdefault(f"{s.key}_{suffix}", suffix)
+                else:
+                    out[s.key] = {"value": value, "n_languages": len(langs)}
             elif s.aggregation == "micro_mean":
                 values = [r["metrics"][s.key] for lang in langs for r in records_by_language[lang]
                           if r["metrics"].get(s.key) is not None]  # fmt: skip
                 out[s.key] = _micro(values, ITEM_METRICS[s.metric].binary) | {"n_languages": len(langs)}
             else:
-                out[s.key] = _macro([stats[lang][s.key] for lang in langs], ITEM_METRICS[s.metric].binary)
+                out[s.key] = macro_mean([stats[lang][s.key] for lang in langs], ITEM_METRICS[s.metric].binary)
         return out
 
     all_langs = list(records_by_language)
@@ -268,10 +317,37 @@ def summarize(records_by_language: dict[str, list[dict[str, Any]]], specs: list[
         if members:
             tier_rows[tier] = {"languages": members, "metrics": aggregate(members)}
     english = next((lang for lang in all_langs if lang.split("-")[0] == "en"), None)
+    overall = {"languages": all_langs, "metrics": aggregate(all_langs)}
     return {
         "languages": languages,
         "tiers": tier_rows,
         "untiered": [lang for lang in all_langs if tiers.get(lang) is None],
         "english": ({"language": english} | languages[english]) if english else None,
-        "overall": {"languages": all_langs, "metrics": aggregate(all_langs)},
+        "overall": overall,
+        "expanded_metrics": {k: dict(sorted(v.items(), key=lambda kv: _suffix_order(kv[1]))) for k, v in family.items()},
     }
+
+
+def _suffix_order(suffix: str) -> tuple[int, Any]:
+    return (0, int(suffix)) if suffix.isdigit() else (1, suffix)
+
+
+def _corpus_value(spec: MetricSpec, subset: dict[str, list[dict[str, Any]]]) -> Any:
+    fn = CORPUS_METRICS[spec.metric].fn
+    extra = {"filter": spec.filter} if "filter" in inspect.signature(fn).parameters else {}
+    return fn(subset, **extra, **spec.arguments)
+
+
+def _counts(records: list[dict[str, Any]], field: str) -> dict[str, dict[str, int]]:
+    """{name: {label: count}} over the records' `field` mappings (filter statuses, metric labels)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in records:
+        for name, label in (r.get(field) or {}).items():
+            out.setdefault(name, {})
+            out[name][label] = out[name].get(label, 0) + 1
+    return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in out.items()}
+
+
+# The built-in metrics that live in their own modules register themselves on import.
+from crosslift.eval import consistency as _consistency  # noqa: E402, F401
+from crosslift.eval import fidelity as _fidelity  # noqa: E402, F401

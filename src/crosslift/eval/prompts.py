@@ -13,6 +13,19 @@ The question reaches the model verbatim: it is inserted as read from the file, n
                user "{Question:} {question}[\n{cot_trigger}]"; rendered by the model's chat template or sent to
                the endpoint's chat API.
 
+Multiple choice and instruction following (zero-shot):
+
+    mcq          SeaEval's first prompt (branch SeaEval_v0.1, as CrossIn evaluated): "Respond to the question by
+                 selecting the most appropriate answer. Simply select the answer, no explanations required."
+                 [Context:] Question: Choices: "(A) ..." per line, Answer: — in English for every language, as
+                 SeaEval does; ``mcq_format`` replaces it ({question}, {choices}, {context}).
+    instruction  the instruction verbatim (as one user message with ``chat``).
+    tulu         open-instruct's ``<|system|>/<|user|>/<|assistant|>`` format that PLUG trains and infers with,
+                 rendered by ``crosslift.data.templates`` (the text training uses).
+
+A system prompt may hold ``{language}``: the English name of the item's language (PLUG's "...respond both in
+English and in {language}.").
+
 The localised words come from ``crosslift.data.templates`` (``question_word``, ``answer_word``), from the table
 ``words`` names: "mmwp" (LinguaLIFT's words for the 48 MMWP languages) or "mgsm" (MGSM's exemplars, 11 languages).
 ``instruction_language: en`` uses the English words everywhere. A language that a table lacks falls back to the
@@ -32,8 +45,17 @@ from crosslift.data.examples import Example
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.eval.data import get_field, iter_records
 
-TEMPLATES = ("metamath", "qa")
+TEMPLATES = ("metamath", "qa", "mcq", "instruction", "tulu")
+ZERO_SHOT_TEMPLATES = ("mcq", "instruction", "tulu")  # no few-shot form, no "Question:" words
 WORD_TABLES = ("mmwp", "mgsm")
+MCQ_FORMAT = (
+    "Respond to the question by selecting the most appropriate answer. Simply select the answer, no explanations "
+    "required.\n\nQuestion:\n{question}\n\nChoices:\n{choices}\n\nAnswer:\n"
+)
+MCQ_CONTEXT_FORMAT = (
+    "Respond to the question by selecting the most appropriate answer. Simply select the answer, no explanations "
+    "required.\n\nContext:\n{context}\n\nQuestion:\n{question}\n\nChoices:\n{choices}\n\nAnswer:\n"
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,7 @@ class PromptSettings:
         system: system message for chat prompts.
         cot_trigger: the chain-of-thought request ending a chat prompt.
         fewshot_language: "native" (exemplars in the item's language) or "en" (English exemplars everywhere).
+        mcq_format: the mcq prompt with {question}, {choices} (and {context}); default SeaEval's.
     """
 
     template: str = "metamath"
@@ -61,6 +84,7 @@ class PromptSettings:
     system: str | None = None
     cot_trigger: str = "Let's think step by step."
     fewshot_language: str = "native"
+    mcq_format: str | None = None
 
     def __post_init__(self) -> None:
         if self.template not in TEMPLATES:
@@ -71,6 +95,14 @@ class PromptSettings:
             raise ConfigError(f"prompt words must be one of {', '.join(WORD_TABLES)}, not '{self.words}'")
         if self.shots < 0:
             raise ConfigError(f"shots must be >= 0 (got {self.shots})")
+        if self.template in ZERO_SHOT_TEMPLATES and self.shots:
+            raise ConfigError(f"the {self.template} template is zero-shot; few-shot prompts exist for the math "
+                              "templates (qa, chat) only")  # fmt: skip
+        if self.template in ("mcq", "instruction") and self.system and not self.chat:
+            raise ConfigError(f"a system prompt with the {self.template} template needs chat: true "
+                              "(or template: tulu, which writes it into the prompt)")  # fmt: skip
+        if self.mcq_format is not None and not {"{question}", "{choices}"} <= set(re.findall(r"\{\w+\}", self.mcq_format)):
+            raise ConfigError("mcq_format must contain {question} and {choices}")
         if self.template == "metamath" and not self.chat and (self.shots or not self.cot):
             raise ConfigError(
                 "the metamath template is zero-shot chain of thought (it ends with \"Let's think step by step.\"); "
@@ -146,11 +178,52 @@ def _after(word: str, text: str) -> str:
     return f"{word}{text}" if word.endswith("：") else f"{word} {text}"
 
 
-def build_prompt(question: str, settings: PromptSettings, words: InstructionWords,
-                 exemplars: list[Exemplar] = ()) -> Prompt:  # fmt: skip
-    """The prompt for one question; `exemplars` are the few-shot examples (already in the right language)."""
+def render_mcq(question: str, choices: tuple[str, ...], context: str | None, mcq_format: str | None = None) -> str:
+    """A multiple-choice prompt: options as "(A) text" lines, in SeaEval's format unless `mcq_format` is given."""
+    from crosslift.eval.data import LETTERS
+
+    lines = "\n".join(f"({LETTERS[i]}) {c}" for i, c in enumerate(choices))
+    fmt = mcq_format or (MCQ_CONTEXT_FORMAT if context is not None else MCQ_FORMAT)
+    if context is not None and "{context}" not in fmt:
+        raise ConfigError("these items have a context passage, but mcq_format has no {context}")
+    return fmt.format(question=question, choices=lines, context=context or "")
+
+
+def _system(settings: PromptSettings, language: str | None) -> str | None:
+    if settings.system and language and "{language}" in settings.system:
+        from crosslift.languages import get_language
+
+        return settings.system.replace("{language}", get_language(language).name)
+    return settings.system
+
+
+def build_prompt(question: str, settings: PromptSettings, words: InstructionWords, exemplars: list[Exemplar] = (),
+                 *, choices: tuple[str, ...] = (), context: str | None = None,
+                 language: str | None = None) -> Prompt:  # fmt: skip
+    """The prompt for one question; `exemplars` are the few-shot examples (already in the right language).
+
+    Args:
+        choices: the options of a multiple-choice item (template mcq).
+        context: a passage shown before the question (template mcq).
+        language: the item's language (its name fills "{language}" in the system prompt).
+    """
+    system = _system(settings, language)
+    if settings.template in ZERO_SHOT_TEMPLATES:
+        if settings.template == "mcq":
+            if not choices:
+                raise ConfigError("the mcq template needs items with options (dataset answer_type: choice)")
+            user = render_mcq(question, choices, context, settings.mcq_format)
+        else:
+            user = question
+        if settings.chat:
+            return Prompt(messages=([{"role": "system", "content": system}] if system else [])
+                          + [{"role": "user", "content": user}])  # fmt: skip
+        if settings.template == "tulu":
+            example = Example(id="eval", instruction=user, output="", meta={"system": system} if system else {})
+            return Prompt(text=templates.get_template(settings.template).render(example).prompt)
+        return Prompt(text=user)
     if settings.chat:
-        messages = [{"role": "system", "content": settings.system}] if settings.system else []
+        messages = [{"role": "system", "content": system}] if system else []
         for ex in exemplars:
             messages += [{"role": "user", "content": _after(words.question, ex.question)},
                          {"role": "assistant", "content": ex.answer}]  # fmt: skip

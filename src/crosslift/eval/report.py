@@ -64,12 +64,38 @@ def _model_name(summary: dict[str, Any]) -> str:
     return summary.get("provenance", {}).get("models", {}).get("model") or summary["model"]["name_or_path"]
 
 
+_ZERO_SHOT = ("mcq", "instruction", "tulu")  # templates without "Question:" words or chain of thought
+_NO_ANSWER = {"choice": "unmappable", "none": "empty answer"}  # by answer type; numbers: "no answer found"
+
+
 def _settings_line(summary: dict[str, Any]) -> str:
     g, p = summary["generation"], summary["prompt"]
     decoding = "greedy" if not g["do_sample"] else f"sampling (temperature {g['temperature']}, top_p {g['top_p']})"
-    return (f"Prompt: {'chat' if p['chat'] else p['template']}, {'chain of thought' if p['cot'] else 'direct'}, "
-            f"{p['shots']}-shot, {p['instruction_language']} instruction words ({p['words']} table). "
-            f"Decoding: {decoding}, at most {g['max_new_tokens']} new tokens, seed {g['seed']}.")  # fmt: skip
+    if p["template"] in _ZERO_SHOT:
+        prompt = f"Prompt: {p['template']}{' (chat)' if p['chat'] else ''}, zero-shot"
+        prompt += f", system prompt \"{p['system']}\". " if p.get("system") else ". "
+    else:
+        prompt = (f"Prompt: {'chat' if p['chat'] else p['template']}, {'chain of thought' if p['cot'] else 'direct'}, "
+                  f"{p['shots']}-shot, {p['instruction_language']} instruction words ({p['words']} table). ")  # fmt: skip
+    return f"{prompt}Decoding: {decoding}, at most {g['max_new_tokens']} new tokens, seed {g['seed']}."
+
+
+def _families(summary: dict[str, Any]) -> dict[str, list[str]]:
+    """Metric families a corpus metric returned (consistency -> [consistency_2, consistency_3, ...])."""
+    out: dict[str, list[str]] = {}
+    for key, info in summary["metrics"].items():
+        if info.get("family"):
+            out.setdefault(info["family"], []).append(key)
+    return out
+
+
+def _counts_text(counts: dict[str, int] | None, limit: int = 4) -> str:
+    """'sw 46, en 3, no_text 1' (most frequent first)."""
+    if not counts:
+        return ""
+    items = list(counts.items())
+    text = ", ".join(f"{k} {v}" for k, v in items[:limit])
+    return text + (f", +{sum(v for _, v in items[limit:])} other" if len(items) > limit else "")
 
 
 # ---------------------------------------------------------------------------------------------------- one run
@@ -77,8 +103,11 @@ def _settings_line(summary: dict[str, Any]) -> str:
 
 def render_markdown(summary: dict[str, Any]) -> str:
     """report.md for one task's summary."""
-    keys = list(summary["metrics"])
-    item_keys = [k for k in keys if summary["metrics"][k]["kind"] == "item"]
+    families = _families(summary)
+    in_family = {k for keys in families.values() for k in keys}
+    keys = [k for k in summary["metrics"] if k not in in_family]
+    implicit = [k for k in keys if summary["metrics"][k].get("implicit")]
+    item_keys = [k for k in keys if summary["metrics"][k]["kind"] == "item" and k not in implicit]
     primary = summary["primary_metric"]
     rule = summary["tier_rule"]
     english = (summary.get("english") or {}).get("metrics", {}).get(primary, {}).get("value")
@@ -108,17 +137,51 @@ def render_markdown(summary: dict[str, Any]) -> str:
     out.append(_table(["", "languages", *keys, f"{primary}: gap to English"], rows))
     if summary.get("untiered"):
         out += ["", f"Not covered by the tier rule (in overall only): {', '.join(summary['untiered'])}."]
+    if families:
+        out += ["", *_cross_lingual_section(summary, families)]
     out += ["", "## By language", ""]
+    no_answer = _NO_ANSWER.get(summary.get("answer_type"), "no answer found")
+    statuses = sorted({p for e in summary["languages"].values() for p in (e.get("filter_status") or {})})
     rows = []
     for code, entry in summary["languages"].items():
         words = entry.get("words") or {}
         note = words.get("question", "") + ("" if words.get("localized", True) else " (English fallback)")
+        extra = [_counts_text((entry.get("filter_status") or {}).get(p)) for p in statuses]
+        for k in implicit:
+            detected = _counts_text((entry.get("labels") or {}).get(k))
+            extra.append(fmt(summary, k, entry["metrics"].get(k)) + (f" ({detected})" if detected else ""))
         rows.append([code, entry.get("name", code), entry["tier"] or "–", str(entry["n_items"]),
                      *[fmt(summary, k, entry["metrics"].get(k)) for k in item_keys],
-                     str(entry["extraction_failures"]), note])  # fmt: skip
-    out.append(_table(["code", "language", "tier", "items", *item_keys, "no answer found", "question word"], rows))
+                     str(entry["extraction_failures"]), *extra]
+                    + ([note] if summary["prompt"].get("template") not in _ZERO_SHOT else []))  # fmt: skip
+    header = ["code", "language", "tier", "items", *item_keys, no_answer, *[f"{p}: how found" for p in statuses],
+              *[f"{k} (detected)" for k in implicit]]  # fmt: skip
+    if summary["prompt"].get("template") not in _ZERO_SHOT:
+        header.append("question word")
+    out.append(_table(header, rows))
+    if implicit:
+        out += ["", "Response-language fidelity: the share of answers in the language asked (py3langid restricted to "
+                "that language, English and the task's candidates); answers without letters do not count."]  # fmt: skip
     out += ["", "![by language](accuracy_by_language.png)", "", "![tier gap](tier_gap.png)", ""]
     return "\n".join(out)
+
+
+def _cross_lingual_section(summary: dict[str, Any], families: dict[str, list[str]]) -> list[str]:
+    """Consistency_s and AC3_s (and any other metric family) per tier and overall, one column per s."""
+    out = ["## Cross-lingual consistency", "",
+           "Consistency_s: the share of questions answered with the same option in every language of a subset of "
+           "s languages, averaged over all such subsets; an unmappable answer agrees with nothing. AC3_s: the "
+           "harmonic mean of accuracy (pooled over the languages) and Consistency_s. Tiers are computed within "
+           "their own languages.", ""]  # fmt: skip
+    for family, keys in families.items():
+        sizes = [summary["metrics"][k]["s"] for k in keys]
+        rows = []
+        for label, kind, entry in levels(summary):
+            if kind in ("language", "english"):
+                continue
+            rows.append([label, str(len(entry["languages"])), *[fmt(summary, k, entry["metrics"].get(k)) for k in keys]])
+        out += [f"### {family}", "", _table(["", "languages", *[f"s={s}" for s in sizes]], rows), ""]
+    return out
 
 
 def _pyplot():
@@ -377,5 +440,8 @@ def print_summary(summary: dict[str, Any], results_dir: Path | None = None) -> N
             table.add_row(label, tier, str(cell.get("n", "")), fmt(summary, key, cell), "")
     console = Console(highlight=False)
     console.print(table)
+    for family, keys in _families(summary).items():
+        cells = [f"s={summary['metrics'][k]['s']} {fmt(summary, k, summary['overall']['metrics'].get(k))}" for k in keys]
+        console.print(f"{family} (overall): {', '.join(cells)}")
     if results_dir is not None:
         console.print(f"results: {results_dir}")

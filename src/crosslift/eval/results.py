@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from crosslift.errors import DataError
-from crosslift.eval.filters import apply_filters
-from crosslift.eval.metrics import MetricSpec, metric_specs, score_item, summarize
+from crosslift.eval.extract import without_last_number
+from crosslift.eval.fidelity import lang_fidelity
+from crosslift.eval.filters import apply_filters_with_status
+from crosslift.eval.metrics import FIDELITY_KEY, MetricSpec, metric_specs, score_item_with_labels, summarize
 from crosslift.io import atomic_write_json, read_jsonl_tolerant
 from crosslift.languages import TierRule, UnknownLanguageError, get_language
 
@@ -55,21 +57,32 @@ def load_run(task_dir: Path) -> dict[str, Any]:
 
 def specs_of(language_entry: dict[str, Any]) -> list[MetricSpec]:
     spec = language_entry["task_spec"]
-    return metric_specs(spec["metric_list"], spec["filter_list"])
+    return metric_specs(spec["metric_list"], spec["filter_list"], spec.get("fidelity"))
 
 
 def rescore(record: dict[str, Any], task_spec: dict[str, Any]) -> dict[str, Any]:
     """The record with filters and item metrics recomputed from its raw output."""
     filter_list = task_spec["filter_list"]
-    specs = metric_specs(task_spec["metric_list"], filter_list)
-    filtered = apply_filters(filter_list, record["output"], record["language"])
-    scores = score_item(specs, filtered, record["gold"], record["language"])
+    fidelity = task_spec.get("fidelity")
+    specs = metric_specs(task_spec["metric_list"], filter_list, fidelity)
+    language = record["language"]
+    filtered, statuses = apply_filters_with_status(filter_list, record["output"], language, record)
+    scores, labels = score_item_with_labels(specs, filtered, record.get("gold"), language)
+    if fidelity is not None and any(s.implicit for s in specs):
+        text = record["output"] if fidelity.get("filter") is None else filtered[fidelity["filter"]]
+        if text is not None and fidelity.get("drop_final_number"):
+            text = without_last_number(text, language)
+        scored = lang_fidelity(text, None, language=language, candidates=fidelity.get("candidates") or [])
+        scores[FIDELITY_KEY] = scored.value
+        labels[FIDELITY_KEY] = scored.label
     primary = next((s.key for s in specs if not s.corpus), None)
     return record | {
         "extracted": filtered[filter_list[0]["name"]],
         "correct": bool(scores[primary]) if primary is not None and scores[primary] is not None else None,
         "filtered": filtered,
+        "filter_status": statuses,
         "metrics": scores,
+        "labels": labels,
     }
 
 
@@ -130,14 +143,28 @@ def build_summary(run: dict[str, Any], records: dict[tuple[str, int], dict[str, 
         "description": run.get("description"),
         "model": run["model"],
         "tier_rule": {"name": tier_rule.name, "description": tier_rule.description, "source": tier_rule.source},
+        "answer_type": first["task_spec"]["dataset"].get("answer_type", "number"),
         "primary_metric": specs[0].key,
-        "metrics": {s.key: s.info() for s in specs},
+        "metrics": metric_infos(specs, body.pop("expanded_metrics")),
         "generation": {k: v for k, v in first["generation"].items() if k != "stop"},
         "prompt": first["prompt"],
         "n_items": sum(len(v) for v in by_language.values()),
         **body,
         **meta,
     }
+
+
+def metric_infos(specs: list[MetricSpec], expanded: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """The summary's metric descriptions, a corpus metric that returned a family listed member by member
+    (``consistency_2``, ``consistency_3``, ... with ``family`` and ``s``)."""
+    out = {}
+    for s in specs:
+        if s.key in expanded:
+            for key, suffix in expanded[s.key].items():
+                out[key] = s.info() | {"family": s.key, "s": int(suffix) if suffix.isdigit() else suffix}
+        else:
+            out[s.key] = s.info()
+    return out
 
 
 def write_summary(task_dir: Path, summary: dict[str, Any]) -> Path:

@@ -35,7 +35,7 @@ from rich.progress import (
 
 from crosslift.errors import ConfigError
 from crosslift.eval.config import EvalConfig, EvalModelConfig, EvalTaskConfig
-from crosslift.eval.data import Item, read_items
+from crosslift.eval.data import Item, load_items
 from crosslift.eval.prompts import (
     InstructionWords,
     Prompt,
@@ -170,15 +170,12 @@ def _tier(rule: TierRule, code: str) -> str | None:
 
 def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalConfig, data_dir: str | None) -> LanguagePlan:
     lang = task.language
-    data_file = _data_path(task.dataset.path, data_dir, lang, task, "data")
-    items = read_items(data_file, format=task.dataset.format, question_field=task.dataset.question_field,
-                       answer_field=task.dataset.answer_field, header=task.dataset.header,
-                       answer_regex=task.dataset.answer_regex)  # fmt: skip
+    items, files = load_items(task.dataset, lang,
+                              lambda code: _data_path(task.dataset.path, data_dir, code, task, "data"))  # fmt: skip
     if task_cfg.limit:
         items = items[: task_cfg.limit]
     prompt_settings = _prompt_settings(task.prompt, config.prompt, task_cfg.prompt)
     words = instruction_words(lang, prompt_settings)
-    files = [data_file]
     exemplars = []
     if prompt_settings.shots:
         fewshot = task_cfg.fewshot or task.fewshot
@@ -195,7 +192,8 @@ def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalCon
                               f"{prompt_settings.shots} shots asked for")  # fmt: skip
         exemplars = exemplars[: prompt_settings.shots]
         files.append(path)
-    prompts = [build_prompt(item.question, prompt_settings, words, exemplars) for item in items]
+    prompts = [build_prompt(item.question, prompt_settings, words, exemplars, choices=item.choices,
+                            context=item.context, language=lang) for item in items]  # fmt: skip
     stop = [s.replace("{question_word}", words.question) for s in task.generation.until] + config.generation.stop
     gen = config.generation
     settings = GenerationSettings(
@@ -385,6 +383,13 @@ def _record(lp: LanguagePlan, position: int, output: str, task_spec: dict[str, A
         "task": lp.task.name, "language": lp.language, "index": item.index, "prompt": _prompt_text(prompt),
         "output": output, "gold": item.answer,
     }  # fmt: skip
+    # what the scorers and the pairwise judge need without the data files: the item's id (it aligns languages),
+    # the question itself (the judge shows it), the options (the choice filter maps answers to them)
+    if item.id is not None:
+        record["id"] = item.id
+    record["question"] = item.question
+    if item.choices:
+        record["choices"] = list(item.choices)
     return rescore(record, task_spec)
 
 

@@ -15,13 +15,18 @@ Files under ``crosslift/eval/tasks/`` (and any folder given as a task path) are 
 
 A task file's keys::
 
-    dataset:            path (with {lang}; relative to the run's data_dir), format (json|jsonl|tsv|csv),
-                        question_field, answer_field (names, or 0-based columns without a header), header,
-                        answer_regex (take the gold number from group 1)
+    dataset:            path (with {lang}; relative to the run's data_dir), format (json|jsonl|tsv|csv, or
+                        seaeval_cross|xquad_mc for the cross-lingual multiple-choice sets), question_field,
+                        answer_field (names, or 0-based columns without a header), header, answer_regex (take
+                        the gold number from group 1), answer_type (number|choice|none), id_field,
+                        choices_field, context_field; xquad_mc: options, seed, reference_language
     fewshot:            path, format (mgsm_exemplars|json|jsonl|tsv|csv), question_field, answer_field, header
-    prompt:             template (metamath|qa), cot, shots, instruction_language (native|en), words (mmwp|mgsm:
-                        the table of localised words), chat, system, cot_trigger, fewshot_language (native|en)
+    prompt:             template (metamath|qa|mcq|instruction|tulu), cot, shots, instruction_language
+                        (native|en), words (mmwp|mgsm: the table of localised words), chat, system ("{language}"
+                        is the item's language name), cot_trigger, fewshot_language (native|en), mcq_format
     generation_kwargs:  max_new_tokens, until (stop strings; "{question_word}" is the "Question:" word in use)
+    fidelity:           response-language fidelity: enabled (default: on unless multiple choice), filter (the
+                        pipeline whose answer is scored; default the raw output), drop_final_number, candidates
     filter_list:        [{name, filter: [{function, ...arguments}]}]   (registered filters, crosslift.eval.filters)
     metric_list:        [{metric, name?, filter?, ...arguments}]       (registered metrics, crosslift.eval.metrics)
     tier_rule:          the tier rule a report groups languages by (default: crosslift.languages.DEFAULT_TIER_RULE)
@@ -49,11 +54,20 @@ from crosslift.eval import metrics as metric_registry
 
 class DatasetSpec(Section):
     path: str = Field(description="file pattern with {lang}, relative to data_dir (or absolute)")
-    format: Literal["json", "jsonl", "tsv", "csv"] = "json"
+    format: Literal["json", "jsonl", "tsv", "csv", "seaeval_cross", "xquad_mc"] = "json"
     question_field: str | int = "question"
     answer_field: str | int = "answer"
     header: bool = False
     answer_regex: str | None = None
+    answer_type: Literal["number", "choice", "none"] = Field(
+        "number", description="number (math), choice (an option letter, index or text), none (no gold: instructions)"
+    )
+    id_field: str | int | None = Field(None, description="an item id shared across languages (default: the position)")
+    choices_field: str | int | None = Field(None, description="answer_type choice: the list of options")
+    context_field: str | int | None = Field(None, description="a passage shown before the question")
+    options: int = Field(4, ge=2, le=26, description="xquad_mc: options per question")
+    seed: int = Field(0, description="xquad_mc: seed of the distractor choice and the gold position")
+    reference_language: str = Field("en", description="xquad_mc: the language whose answers pick distinct distractors")
 
 
 class FewshotSpec(Section):
@@ -67,7 +81,7 @@ class FewshotSpec(Section):
 class PromptSpec(Section):
     """Prompt options; None means "not set here" (a later layer or the default decides)."""
 
-    template: Literal["metamath", "qa"] | None = None
+    template: Literal["metamath", "qa", "mcq", "instruction", "tulu"] | None = None
     cot: bool | None = None
     shots: int | None = Field(None, ge=0)
     instruction_language: Literal["native", "en"] | None = None
@@ -76,6 +90,7 @@ class PromptSpec(Section):
     system: str | None = None
     cot_trigger: str | None = None
     fewshot_language: Literal["native", "en"] | None = None
+    mcq_format: str | None = Field(None, description="mcq: the prompt, with {question}, {choices} and {context}")
 
 
 class GenerationKwargs(Section):
@@ -100,6 +115,15 @@ class MetricEntry(BaseModel):
     filter: str | None = Field(None, description="the filter pipeline it scores; default: the first")
 
 
+class FidelitySpec(Section):
+    """Response-language fidelity of a task's answers (`crosslift.eval.fidelity`); on for every generative task."""
+
+    enabled: bool | None = Field(None, description="default: on, except for multiple choice (answers are letters)")
+    filter: str | None = Field(None, description="score this filter pipeline's answer (default: the raw output)")
+    drop_final_number: bool = Field(False, description="remove the final number first (math answers)")
+    candidates: list[str] = Field(default_factory=list, description="languages besides the expected one and English")
+
+
 class TaskFile(Section):
     include: str | None = None
     task: str
@@ -112,6 +136,7 @@ class TaskFile(Section):
     generation_kwargs: GenerationKwargs = Field(default_factory=GenerationKwargs)
     filter_list: list[FilterPipeline] = Field(min_length=1)
     metric_list: list[MetricEntry] = Field(min_length=1)
+    fidelity: FidelitySpec = Field(default_factory=FidelitySpec)
     tier_rule: str | None = None
 
 
@@ -142,6 +167,14 @@ class LanguageTask:
     tier_rule: str | None
     source: str
     description: str | None = None
+    fidelity: FidelitySpec = field(default_factory=FidelitySpec)
+
+    def fidelity_spec(self) -> dict[str, Any] | None:
+        """The resolved fidelity settings, or None when fidelity is off for this task."""
+        enabled = self.fidelity.enabled
+        if enabled is None:
+            enabled = self.dataset.answer_type != "choice"
+        return self.fidelity.model_dump(exclude={"enabled"}) if enabled else None
 
     def spec(self) -> dict[str, Any]:
         """The task definition as plain data (stored with results, so reports can re-score without the YAML)."""
@@ -150,6 +183,7 @@ class LanguageTask:
             "dataset": self.dataset.model_dump(), "fewshot": self.fewshot.model_dump() if self.fewshot else None,
             "prompt": self.prompt.model_dump(), "generation_kwargs": self.generation.model_dump(),
             "filter_list": self.filter_list, "metric_list": self.metric_list, "tier_rule": self.tier_rule,
+            "fidelity": self.fidelity_spec(),
         }  # fmt: skip
 
 
@@ -270,7 +304,7 @@ class TaskRegistry:
                 name=name, language=str(language), dataset=spec.dataset, fewshot=spec.fewshot, prompt=spec.prompt,
                 generation=spec.generation_kwargs, filter_list=[p.model_dump() for p in spec.filter_list],
                 metric_list=[m.model_dump(exclude_none=True) for m in spec.metric_list], tier_rule=spec.tier_rule,
-                source=str(path), description=spec.description,
+                source=str(path), description=spec.description, fidelity=spec.fidelity,
             )  # fmt: skip
             self._add("task", name, task, str(path))
         if spec.languages:
@@ -282,6 +316,9 @@ class TaskRegistry:
     def _check_registered(spec: TaskFile, path: Path) -> None:
         """Filters and metrics must exist and accept the arguments given (checked now, not after generating)."""
         pipelines = [p.name for p in spec.filter_list]
+        if spec.fidelity.filter is not None and spec.fidelity.filter not in pipelines:
+            raise ConfigError(f"task file {path}: fidelity scores filter '{spec.fidelity.filter}', which is not in "
+                              f"filter_list ({', '.join(pipelines)})")  # fmt: skip
         try:
             for p in spec.filter_list:
                 filter_registry.check_pipeline(p.model_dump()["filter"])
