@@ -118,6 +118,38 @@ def test_padded_batch_gives_each_row_its_unpadded_logits(variant, side):
     assert labels.shape == logits.shape[:2]
 
 
+def left_pad(t: torch.Tensor, mask: torch.Tensor, pad: int) -> torch.Tensor:
+    """Move each row's kept entries to the right end of the row (left padding)."""
+    width = t.shape[1]
+    return torch.stack(
+        [
+            torch.cat([r.new_full((width - int(m.sum()),), pad), r[m.bool()]])
+            for r, m in zip(t, mask, strict=True)
+        ]
+    )
+
+
+def test_inputs_padded_on_the_left_assemble_like_right_padded_ones():
+    model, processor = bridge("insert")
+    right = batch_of(processor)
+    text, enc = right["attention_mask"], right["encoder_attention_mask"]
+    left = {
+        "input_ids": left_pad(right["input_ids"], text, processor.lm_tokenizer.pad_token_id),
+        "attention_mask": left_pad(text, text, 0),
+        "labels": left_pad(right["labels"], text, IGNORE_INDEX),
+        "prefix_lengths": right["prefix_lengths"],
+        "encoder_input_ids": left_pad(
+            right["encoder_input_ids"], enc, processor.encoder_tokenizer.pad_token_id
+        ),
+        "encoder_attention_mask": left_pad(enc, enc, 0),
+    }
+    assert not torch.equal(left["attention_mask"], text)  # the rows really differ in length
+    with torch.no_grad():
+        a, b = model.embed(**right), model.embed(**left)
+    for key in a:
+        assert torch.allclose(a[key].float(), b[key].float(), atol=1e-5), key
+
+
 def test_boundaries_and_soft_tokens_reach_the_response():
     model, processor = bridge()
     batch = batch_of(processor)
