@@ -77,7 +77,7 @@ def test_counting_equals_enumerating_every_subset(seed):
     for s in range(2, n_languages + 1):
         subsets = list(itertools.combinations(range(n_languages), s))
         brute = sum(
-            sum(1 for row in table.values() if None not in (vals := [row[l] for l in subset]) and len(set(vals)) == 1)
+            sum(1 for row in table.values() if None not in (vals := [row[c] for c in subset]) and len(set(vals)) == 1)
             / n_items for subset in subsets
         ) / len(subsets)  # fmt: skip
         assert fast[s] == pytest.approx(brute, abs=1e-12)

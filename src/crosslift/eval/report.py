@@ -280,14 +280,16 @@ def write_report(task_dir: Path, summary: dict[str, Any]) -> list[Path]:
 
 
 def task_dirs(path: str | Path) -> list[Path]:
-    """The task results folders in a run folder, its eval/ folder, or a task folder itself."""
+    """The task results folders in a run folder, its eval/ folder, or a task folder itself; also the folders of a
+    `crosslift judge` output (judge.json)."""
+    from crosslift.eval.judge import JUDGE
     from crosslift.eval.results import RUN
 
     path = Path(path)
-    if (path / RUN).is_file():
+    if (path / RUN).is_file() or (path / JUDGE).is_file():
         return [path]
     for root in (path / "eval", path):
-        found = sorted(p.parent for p in root.glob(f"*/{RUN}"))
+        found = sorted({p.parent for marker in (RUN, JUDGE) for p in root.glob(f"*/{marker}")})
         if found:
             return found
     raise CrossliftError(f"{path}: no evaluation results here (expected eval/<task>/{RUN})")
@@ -302,9 +304,12 @@ def recompute(task_dir: Path, tier_rule: str | None = None) -> dict[str, Any]:
         task_dir: ``<run>/eval/<task>``.
         tier_rule: regroup languages with this rule (default: the one the summary used).
     """
+    from crosslift.eval import judge
     from crosslift.eval.results import SUMMARY, build_summary, load_records, load_run, write_summary
     from crosslift.languages import DEFAULT_TIER_RULE, load_tier_rule
 
+    if (task_dir / judge.JUDGE).is_file():
+        return judge.recompute(task_dir, tier_rule)
     run = load_run(task_dir)
     previous = {}
     if (task_dir / SUMMARY).is_file():

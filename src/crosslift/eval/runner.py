@@ -45,7 +45,7 @@ from crosslift.eval.prompts import (
     read_exemplars,
 )
 from crosslift.eval.report import write_report
-from crosslift.eval.results import ITEMS, RUN, build_summary, load_records, rescore, write_summary
+from crosslift.eval.results import ITEMS, RUN, build_summary, load_records, rescore, specs_of, write_summary
 from crosslift.eval.tasks import LanguageTask, PromptSpec, TaskRegistry
 from crosslift.io import append_jsonl, atomic_write_json, truncate_torn_tail
 from crosslift.languages import (
@@ -372,7 +372,8 @@ def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
                 progress.update(bar, completed=done, acc=_acc(correct, done))
             # one line per language, which also reaches logs where the live bar does not (CI, nohup)
             ours = [records[k] for k in keys[lp.language]]
-            progress.console.print(f"{plan.name} ({lp.language}): {len(ours)} items, accuracy "
+            primary = next((s.key for s in specs_of(run["languages"][lp.language]) if not s.corpus), "accuracy")
+            progress.console.print(f"{plan.name} ({lp.language}): {len(ours)} items, {primary} "
                                    f"{_acc(sum(bool(r.get('correct')) for r in ours), len(ours))}")  # fmt: skip
     return generated
 
