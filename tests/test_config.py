@@ -81,12 +81,14 @@ def test_missing_file_and_invalid_yaml(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(SFTConfig, tmp_path / "nope.yaml")
     with pytest.raises(ConfigError, match=r"line 2: not valid YAML"):
-        load_config(SFTConfig, write(tmp_path, "recipe: sft\nname: [unclosed\n"))
+        load_config(SFTConfig, write(tmp_path, "recipe: sft\nname: a: b\n"))
 
 
 def test_override_syntax():
     assert parse_override("a.b=[1, 2]") == (["a", "b"], [1, 2])
     assert parse_override("a=null") == (["a"], None)
+    assert parse_override("a=### Response:") == (["a"], "### Response:")
+    assert parse_override("a=[unclosed") == (["a"], "[unclosed")
     with pytest.raises(ConfigError, match="key.sub=value"):
         parse_override("novalue")
 
@@ -96,10 +98,11 @@ def test_override_into_a_missing_list_index(tmp_path):
         load_config(SFTConfig, write(tmp_path, GOOD), ["data.train.3.limit=1"])
 
 
-def test_bundled_configs_validate():
+def test_bundled_training_configs_validate():
     from crosslift.train import load_run_config
 
-    configs = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
-    assert configs, "no bundled configs found"
+    root = Path(__file__).resolve().parents[1] / "configs"
+    configs = sorted(p for p in root.rglob("*.yaml") if "eval" not in p.relative_to(root).parts)
+    assert len(configs) >= 5, "bundled training configs missing"
     for path in configs:
         load_run_config(path)

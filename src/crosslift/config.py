@@ -123,6 +123,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw  # not YAML (e.g. an unbalanced bracket): keep the literal string
+    if value is None and raw.strip() not in ("null", "Null", "NULL", "~"):
+        value = raw  # YAML reads "### Response:" as a comment; only an explicit null clears a value
     return keys, value
 
 

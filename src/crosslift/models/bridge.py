@@ -41,14 +41,13 @@ from transformers.configuration_utils import SubConfigSpec
 
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.models.alignment import KINDS, AlignmentLayer
+from crosslift.models.build import encoder_from_config
 
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
 VARIANTS = ("replace", "insert")
 ENCODER_TOKENIZER_DIR = "encoder_tokenizer"
-# Encoder-decoders whose encoder half has its own class (the decoder is never built).
-_ENCODER_ONLY_CLASSES = {"t5": "T5EncoderModel", "mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel"}
 
 
 # ------------------------------------------------------------------------------------------------ config
@@ -138,17 +137,6 @@ def check_bridge_options(
         raise ConfigError(
             f"encoder_layer must be -1 or in 0..{encoder_layers} (the encoder's layers), got {encoder_layer}"
         )
-
-
-def encoder_from_config(config: PreTrainedConfig) -> PreTrainedModel:
-    """A randomly initialised encoder for `config`: the encoder half alone for T5-family configs."""
-    import transformers
-
-    name = _ENCODER_ONLY_CLASSES.get(config.model_type)
-    if name is not None:
-        return getattr(transformers, name)(config)
-    model = AutoModel.from_config(config)
-    return model.get_encoder() if getattr(config, "is_encoder_decoder", False) else model
 
 
 # ------------------------------------------------------------------------------------------------ model

@@ -242,6 +242,18 @@ def load_encoder(
     return model.get_encoder() if getattr(config, "is_encoder_decoder", False) else model
 
 
+def encoder_from_config(config: Any) -> PreTrainedModel:
+    """A randomly initialised encoder for `config`: the encoder half alone for T5-family configs."""
+    import transformers
+    from transformers import AutoModel
+
+    name = _ENCODER_ONLY_CLASSES.get(config.model_type)
+    if name is not None:
+        return getattr(transformers, name)(config)
+    model = AutoModel.from_config(config)
+    return model.get_encoder() if getattr(config, "is_encoder_decoder", False) else model
+
+
 def _module_names(model: Any, types: tuple[type, ...] | None = None) -> list[str]:
     return [
         name

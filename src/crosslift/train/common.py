@@ -130,17 +130,33 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
     return trainer.train(resume_from_checkpoint=str(last) if last else None)
 
 
-def save_final(model: PreTrainedModel, tokenizers: dict[str, Any], target: Path) -> Path:
+def gathered_state_dict(trainer: Trainer) -> dict[str, torch.Tensor] | None:
+    """The full state dict when DeepSpeed ZeRO-3 or FSDP shards the weights over processes, else None.
+
+    Call it on every process: gathering the shards is collective. `save_final` then writes it on the main one.
+    """
+    if trainer.is_deepspeed_enabled:
+        return trainer.accelerator.get_state_dict(trainer.deepspeed)
+    if trainer.is_fsdp_enabled:
+        return trainer.accelerator.get_state_dict(trainer.model_wrapped)
+    return None
+
+
+def save_final(
+    model: PreTrainedModel, tokenizers: dict[str, Any], target: Path, *, state_dict: dict[str, Any] | None = None
+) -> Path:
     """Write final weights (safetensors) and tokenizer(s) to `target`, atomically (temp dir, then rename).
 
     Args:
         tokenizers: {"": tok} saves in `target` itself; other keys save in a subfolder of that name
             (the bridge model keeps its encoder tokenizer in `encoder_tokenizer/`).
+        state_dict: the gathered weights when they are sharded (`gathered_state_dict`); None saves the model's own.
     """
     tmp = target.with_name(f".{target.name}.tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    model.save_pretrained(tmp)  # safetensors: the only format transformers v5 and peft write here
+    # safetensors: the only format transformers v5 and peft write here
+    model.save_pretrained(tmp, **({"state_dict": state_dict} if state_dict is not None else {}))
     for sub, tok in tokenizers.items():
         tok.save_pretrained(tmp / sub if sub else tmp)
     if target.exists():

@@ -26,7 +26,7 @@ from crosslift.data.examples import Example, read_examples
 from crosslift.data.templates import get_template
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.models.bridge import BridgeModel, BridgeProcessor
-from crosslift.train.common import save_final
+from crosslift.train.common import gathered_state_dict, save_final
 
 CHECK_FILE = "alignment_check.json"
 TRAINABLE_WEIGHTS = "model.safetensors"  # the name HF Trainer looks for in a checkpoint folder
@@ -256,29 +256,15 @@ def trainable_names(model: torch.nn.Module) -> set[str]:
     return {n for n, p in model.named_parameters() if p.requires_grad}
 
 
-class _WithStateDict:
-    """A model whose save_pretrained writes a given (gathered) state dict: `save_final` calls only that."""
-
-    def __init__(self, model: BridgeModel, state_dict: dict[str, torch.Tensor]) -> None:
-        self.model, self.state_dict = model, state_dict
-
-    def save_pretrained(self, path: Path) -> None:
-        self.model.save_pretrained(path, state_dict=self.state_dict)
-
-
 def save_bridge(trainer: Trainer, model: BridgeModel, processor: BridgeProcessor, target: Path) -> None:
     """Write the whole bridge (safetensors) and both tokenizers to `target`, atomically.
 
     Under DeepSpeed ZeRO-3 the weights are sharded over the processes, so every process takes part in
     gathering them (stage3_gather_16bit_weights_on_model_save must be true) and the main one writes.
     """
-    state_dict = (
-        trainer.accelerator.get_state_dict(trainer.deepspeed) if trainer.is_deepspeed_enabled else None
-    )
+    state_dict = gathered_state_dict(trainer)
     if trainer.is_world_process_zero():
-        save_final(
-            model if state_dict is None else _WithStateDict(model, state_dict), processor.tokenizers(), target
-        )
+        save_final(model, processor.tokenizers(), target, state_dict=state_dict)
 
 
 def group_summary(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:

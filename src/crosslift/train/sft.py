@@ -29,6 +29,7 @@ from crosslift.runs import RunDir, provenance
 from crosslift.train.common import (
     ProgressCallback,
     console,
+    gathered_state_dict,
     save_final,
     train_summary,
     train_with_resume,
@@ -157,8 +158,9 @@ def run(cfg: SFTConfig) -> RunDir:
     result = train_with_resume(trainer, run_dir)
 
     # -- save
+    state_dict = gathered_state_dict(trainer)  # every process: ZeRO-3 / FSDP shards are gathered collectively
     if trainer.is_world_process_zero():
-        save_final(trainer.model, {"": tokenizer}, run_dir.model)
+        save_final(trainer.model, {"": tokenizer}, run_dir.model, state_dict=state_dict)
         if cfg.lora is not None and cfg.lora.merge_at_end:
             save_final(trainer.model.merge_and_unload(), {"": tokenizer}, run_dir.path / "model_merged")
         run_dir.update_manifest(status="completed", training=train_summary(trainer, result))
