@@ -241,3 +241,9 @@ def test_lexicon_file_round_trip_through_switcher(tmp_path):
     path.write_text("apple Apfel\nthe der\n")
     out = CodeSwitcher({"de": read_lexicon_file(path, "de")}, ratio=1.0).switch("The apple.", 0)
     assert out.text == "Der Apfel."
+
+
+def test_possessive_names_are_names_too():
+    lex = {"de": lexicon("de", {"mark": "Marke", "bought": "kaufte", "car": "Auto"})}
+    out = CodeSwitcher(lex, ratio=1.0).switch("Mark bought a car. It is Mark's car.", 0)
+    assert out.text == "Mark kaufte a Auto. It is Mark's Auto."

@@ -136,8 +136,8 @@ class CodeSwitcher:
                 re.compile(pattern)
             except re.error as e:
                 raise DataError(f"bad protect pattern {pattern!r}: {e}") from None
-        # One alternation: a single search tells whether a text has anything protected at all.
-        self.protect = re.compile("|".join(f"(?:{p})" for p in protect)) if protect else None
+        # Searched one by one: a pattern that starts with a literal ("http", "<<") is found by a fast scan.
+        self.protect = [re.compile(p) for p in protect]
         self.parallel = {
             lang: {_norm(k): v for k, v in table.items()} for lang, table in (parallel or {}).items()
         }
@@ -194,9 +194,7 @@ class CodeSwitcher:
         words = pieces[1::2]
         low = list(map(str.lower, words))
         # Words inside protected spans (URLs, ...) never switch.
-        blocked = (
-            self._protected(text, pieces) if self.protect is not None and self.protect.search(text) else ()
-        )
+        blocked = self._protected(text, pieces) if any(p.search(text) for p in self.protect) else ()
 
         # Units: the longest lexicon phrase starting at each word, else the word (or its possessive stem).
         if max_words == 1:
@@ -292,14 +290,24 @@ class CodeSwitcher:
         units: list[tuple[int, int, str]], words: list[str], pieces: list[str]
     ) -> list[tuple[int, int, str]]:
         """Units without names: a capitalised word that does not start a sentence, and its sentence-initial uses."""
-        caps = [u for u in units if words[u[0]][0].isupper()]
-        names = {words[i] for i, _, _ in caps if i and _ENDS_SENTENCE.isdisjoint(pieces[2 * i])} - {"I"}
-        return [u for u in units if words[u[0]] not in names] if names else units
+        # A unit whose word differs from its (lower-cased) key has capitals (or is a possessive, or a phrase).
+        caps = [u[0] for u in units if words[u[0]] != u[2]]
+        stem = {
+            i: words[i][:-2] if words[i][-2:] in _POSSESSIVE else words[i] for i in caps
+        }  # Mark's -> Mark
+        names = {
+            stem[i] for i in caps if i and words[i][0].isupper() and _ENDS_SENTENCE.isdisjoint(pieces[2 * i])
+        }
+        names.discard("I")
+        if not names:
+            return units
+        drop = {i for i in caps if stem[i] in names}
+        return [u for u in units if u[0] not in drop]
 
     def _protected(self, text: str, pieces: list[str]) -> set[int]:
         """Indices of the words that overlap a match of the protect patterns."""
         ends = list(accumulate(map(len, pieces)))
-        spans = [m.span() for m in self.protect.finditer(text)]
+        spans = [m.span() for pattern in self.protect for m in pattern.finditer(text)]
         return {
             i
             for i in range(len(pieces) // 2)
