@@ -62,3 +62,10 @@ def test_list_tasks(capsys):
 def test_a_bad_task_is_one_message_and_status_2(tmp_path, capsys):
     assert main(["eval", "--task", "mmwq", "--model", "m", "--out", str(tmp_path)]) == 2
     assert "unknown task or group 'mmwq'; did you mean mmwp" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["cross_mc_tiny", "cross_mc", "xalpacaeval_pairwise"])
+def test_bundled_cross_lingual_configs_are_valid(name):
+    config = load_config(EvalConfig, resolve_config(name))
+    assert config.tasks and config.output_dir.startswith("runs/")
+    assert all(t.data_dir or config.data_dir for t in config.tasks)

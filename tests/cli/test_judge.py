@@ -172,3 +172,33 @@ def test_kill_9_mid_judging_then_rerun_judges_each_pair_once(tmp_path, server):
     assert sorted(keys) == sorted(f"q{i}" for i in range(len(QUESTIONS)))  # every pair once
     assert len(httpd.requests) - sent_before == 2 * (len(QUESTIONS) - before)  # only the missing pairs were asked
     assert json.loads((out / "ask" / "summary.json").read_text())["outcomes"]["win"] == len(QUESTIONS)
+
+
+def run_cli(*argv: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    command = [sys.executable, "-c", "import sys; from crosslift.cli import main; sys.exit(main())", *argv]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_end_to_end_from_two_tiny_models_to_a_judged_comparison(shared_data, tmp_path, server):
+    """The documented path: `crosslift eval` on X-AlpacaEval's instructions with two models, then `crosslift judge`."""
+    data = shared_data / "alpaca_eval_en"
+    qwen = run_cli("eval", "--task", "xalpacaeval", "--data-dir", str(data), "--languages", "en", "--limit", "3",
+                   "--model", "tiny:qwen2", "--max-new-tokens", "8", "--out", str(tmp_path / "qwen"))  # fmt: skip
+    assert qwen.returncode == 0, qwen.stderr
+    llama = run_cli("eval", "--task", "xalpacaeval", "--data-dir", str(data), "--languages", "en", "--limit", "3",
+                    "--model", "tiny:llama", "--max-new-tokens", "8", "--out", str(tmp_path / "llama"),
+                    "prompt.chat=false")  # a base model without a chat template: the instruction as plain text  # fmt: skip
+    assert llama.returncode == 0, llama.stderr
+    records = [json.loads(line) for line in (tmp_path / "qwen" / "eval" / "xalpacaeval" / "items.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in sorted(records, key=lambda r: r["index"])] == ["1", "2", "3"]
+    assert records[0]["question"] in (shared_data / "alpaca_eval_en" / "alpaca_eval_en.json").read_text()
+    httpd = server()
+    judged = run_cli("judge", "--a", str(tmp_path / "qwen"), "--b", str(tmp_path / "llama"), "--judge", url(httpd),
+                     "--out", str(tmp_path / "judged"))  # fmt: skip
+    assert judged.returncode == 0, judged.stderr
+    summary = json.loads((tmp_path / "judged" / "xalpacaeval" / "summary.json").read_text())
+    assert summary["n_items"] == 3 and len(httpd.requests) == 6
+    assert summary["runs"]["a"]["model"] == "tiny:qwen2" and summary["runs"]["b"]["model"] == "tiny:llama"
+    assert "pairwise judge" in judged.stdout

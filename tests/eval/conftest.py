@@ -123,7 +123,7 @@ def instruction_runs(tmp_path: Path):
     (tasks / "instr_plug.yaml").write_text(
         "include: instr.yaml\ntask: instr_plug\nlanguages: [zh]\nprompt: {template: tulu, chat: false, system: "
         "'Please interpret the instruction in English, and then respond both in English and in {language}.'}\n"
-        "filter_list: [{name: response, filter: [{function: plug_target}]}]\nfidelity: {filter: response}\n"
+        "filter_list: [{name: response, filter: [{function: plug_target}]}]\n"
     )  # fmt: skip
 
     def make(name: str, generator, task: str = "instr", languages: str = "en,zh") -> Path:

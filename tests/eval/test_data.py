@@ -1,11 +1,13 @@
-"""Benchmark readers: formats, verbatim questions, located errors, and every MMWP and MGSM file."""
+"""Benchmark readers: formats, verbatim questions, located errors, every MMWP and MGSM file, multiple-choice
+records, ids, and SeaEval's cross-lingual files."""
 
 import json
+import re
 
 import pytest
 
 from crosslift.errors import DataError
-from crosslift.eval.data import read_items
+from crosslift.eval.data import read_items, read_seaeval_cross
 from crosslift.eval.extract import parse_number
 
 MMWP_LANGUAGES = ("af ar be bg bn ca cs da de en es eu fi fr gu ha hi hr hu hy id is it ja kn ko lb mk ml mr nb ne "
@@ -88,3 +90,64 @@ def test_all_mgsm_files_load(shared_data):
         assert gold == english, lang
     # the four answers written with a thousands separator (lines 147, 202, 231 and 250 of each file)
     assert [english[i] for i in (146, 201, 230, 249)] == [2125, 114200, 276000, 5600]
+
+
+# ---------------------------------------------------------------------------------------------------- choices, ids
+
+
+def test_multiple_choice_records_gold_as_letter_index_or_text(tmp_path):
+    path = tmp_path / "mc.jsonl"
+    rows = [{"id": "a", "q": "Q1", "opts": ["red", "blue", "green"], "gold": "B"},
+            {"id": "b", "q": "Q2", "opts": ["(A) one", "(B) two"], "gold": "(B) two"},  # SeaEval-style labels
+            {"id": "c", "q": "Q3", "opts": ["x", "y", "z"], "gold": 2},
+            {"id": "d", "q": "Q4", "opts": ["cat", "dog"], "gold": "dog", "ctx": "A passage."}]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    items = read_items(path, format="jsonl", question_field="q", answer_field="gold", answer_type="choice",
+                       choices_field="opts", id_field="id")  # fmt: skip
+    assert [(i.id, i.answer, i.choices) for i in items] == [
+        ("a", "B", ("red", "blue", "green")), ("b", "B", ("one", "two")), ("c", "C", ("x", "y", "z")),
+        ("d", "B", ("cat", "dog"))]  # fmt: skip
+    assert read_items(path, format="jsonl", question_field="q", answer_type="none", id_field="id")[0].answer is None
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [({"q": "Q", "opts": ["a", "b"], "gold": "E"}, "record 0, field 'gold': the answer 'E' is not one of the 2 options"),
+     ({"q": "Q", "opts": ["a"], "gold": "A"}, "field 'opts': expected a list of at least two"),
+     ({"q": "Q", "opts": "a,b", "gold": "A"}, "field 'opts': expected a list")],
+)  # fmt: skip
+def test_bad_multiple_choice_records(tmp_path, row, message):
+    path = tmp_path / "mc.json"
+    path.write_text(json.dumps([row]))
+    with pytest.raises(DataError, match=re.escape(message)):
+        read_items(path, format="json", question_field="q", answer_field="gold", answer_type="choice", choices_field="opts")
+
+
+def test_repeated_ids_are_an_error(tmp_path):
+    path = tmp_path / "i.json"
+    path.write_text(json.dumps([{"id": 1, "instruction": "x"}, {"id": 1, "instruction": "y"}]))
+    with pytest.raises(DataError, match="record 1: id '1' repeats item 0"):
+        read_items(path, format="json", question_field="instruction", answer_type="none", id_field="id")
+
+
+def test_seaeval_cross_files_load_parallel_in_all_seven_languages(shared_data):
+    for name, size in (("cross_mmlu", 150), ("cross_logiqa", 176)):
+        ids = None
+        for code in ("en", "zh", "id", "vi", "es", "ms", "fil"):
+            items = read_seaeval_cross(shared_data / "seaeval_cross" / f"{name}.json", code)
+            assert len(items) == size and all(len(i.choices) == 4 and i.answer in "ABCD" for i in items)
+            assert all(not c.startswith("(") or not c[1:2].isupper() or c[2:3] != ")" for i in items for c in i.choices)
+            ids = ids or [i.id for i in items]
+            assert [i.id for i in items] == ids
+            assert (items[0].context is not None) == (name == "cross_logiqa")
+    first = read_seaeval_cross(shared_data / "seaeval_cross" / "cross_mmlu.json", "Filipino")[0]
+    assert (first.id, first.answer, first.choices[0]) == ("test_1", "A", "responsable")
+
+
+def test_seaeval_cross_errors_name_the_record(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps([{"id": "t1", "English": {"question": "Q", "choices": ["(A) a", "(B) b"]}}]))
+    with pytest.raises(DataError, match="record 0, field 'English.answer': missing field"):
+        read_seaeval_cross(path, "en")
+    with pytest.raises(DataError, match="record 0: no 'zh' entry"):
+        read_seaeval_cross(path, "zh")

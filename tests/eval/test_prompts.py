@@ -79,3 +79,47 @@ def test_exemplar_errors(tmp_path, shared_data):
         read_exemplars(tmp_path / "shots_{lang}.jsonl", format="jsonl", language="sw")
     (tmp_path / "shots_sw.jsonl").write_text('{"question": "1+1?", "answer": "2"}\n')
     assert read_exemplars(tmp_path / "shots_{lang}.jsonl", format="jsonl", language="sw") == [Exemplar("1+1?", "2")]
+
+
+# ---------------------------------------------------------------------------------------------------- zero-shot
+
+
+def test_mcq_is_seaevals_prompt_with_lettered_options():
+    settings = PromptSettings(template="mcq", cot=False)
+    words = instruction_words("zh", settings)
+    prompt = build_prompt("根据阿德勒的说法", settings, words, choices=("负责任的", "有趣的"), language="zh")
+    assert prompt.text == (
+        "Respond to the question by selecting the most appropriate answer. Simply select the answer, no "
+        "explanations required.\n\nQuestion:\n根据阿德勒的说法\n\nChoices:\n(A) 负责任的\n(B) 有趣的\n\nAnswer:\n")  # fmt: skip
+    with_context = build_prompt("Q?", settings, words, choices=("a", "b"), context="Passage.").text
+    assert "\n\nContext:\nPassage.\n\nQuestion:\nQ?\n\nChoices:\n(A) a\n(B) b\n\nAnswer:\n" in with_context
+    own = PromptSettings(template="mcq", cot=False, mcq_format="{question}\n{choices}\nAnswer:")
+    assert build_prompt("Q?", own, words, choices=("a", "b")).text == "Q?\n(A) a\n(B) b\nAnswer:"
+    with pytest.raises(ConfigError, match="has no \\{context\\}"):
+        build_prompt("Q?", own, words, choices=("a", "b"), context="Passage.")
+    with pytest.raises(ConfigError, match="needs items with options"):
+        build_prompt("Q?", settings, words)
+
+
+def test_instruction_and_tulu_templates_with_a_system_prompt_in_the_items_language():
+    system = "Please interpret the instruction in English, and then respond both in English and in {language}."
+    chat = PromptSettings(template="instruction", chat=True, cot=False, system=system)
+    prompt = build_prompt("  说出三种颜色。", chat, instruction_words("zh", chat), language="zh")
+    assert prompt.messages == [
+        {"role": "system", "content": "Please interpret the instruction in English, and then respond both in English and in Chinese."},
+        {"role": "user", "content": "  说出三种颜色。"}]  # fmt: skip
+    tulu = PromptSettings(template="tulu", cot=False, system=system)
+    text = build_prompt("说出三种颜色。", tulu, instruction_words("zh", tulu), language="zh").text
+    assert text == ("<|system|>\nPlease interpret the instruction in English, and then respond both in English and in "
+                    "Chinese.\n<|user|>\n说出三种颜色。\n<|assistant|>\n")  # fmt: skip
+    plain = PromptSettings(template="instruction", cot=False)
+    assert build_prompt("Say hi.", plain, instruction_words("en", plain)).text == "Say hi."
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"template": "mcq", "shots": 2}, {"template": "instruction", "system": "s"}, {"template": "mcq", "mcq_format": "{question}"}],
+)  # fmt: skip
+def test_invalid_zero_shot_settings(bad):
+    with pytest.raises(ConfigError):
+        PromptSettings(**bad)

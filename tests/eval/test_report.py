@@ -81,3 +81,42 @@ def test_cli_report_single_run_prints_the_table(run, capsys):
     assert main(["report", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "addition: accuracy (tiers: mmwp-llama2)" in printed and "tier: low" in printed
+
+
+def test_consistency_and_fidelity_side_by_side(tmp_path):
+    from crosslift.config import load_config
+    from crosslift.eval.config import EvalConfig
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for lang in ("en", "zh", "vi"):
+        rows = [{"id": f"q{i}", "q": f"Question {i} ({lang})?", "options": ["one", "two", "three"], "gold": "A"}
+                for i in range(4)]  # fmt: skip
+        (data / f"mc_{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "mc.yaml").write_text("include: cross_mc\ntask: mc\nlanguages: [en, zh, vi]\ndataset: {path: 'mc_{lang}.jsonl', "
+                                      "format: jsonl, question_field: q, choices_field: options, answer_field: gold, "
+                                      "id_field: id}\n")  # fmt: skip
+
+    class Answers:
+        model_id = "answers"
+
+        def __init__(self, pick):
+            self.pick = pick
+
+        def generate(self, prompts, settings):
+            return [self.pick(p) for p in prompts]
+
+    def run(name, pick):
+        config = load_config(EvalConfig, None, [f"output_dir={tmp_path / name}", f"model.name_or_path={name}",
+                                                f"data_dir={data}", f"task_paths=[{tmp_path / 'mc.yaml'}]",
+                                                "tasks=[{name: mc}]"])  # fmt: skip
+        return evaluate(config, Answers(pick))["mc"]
+
+    same = run("same", lambda p: "(A)")  # always the same option: consistent and right
+    mixed = run("mixed", lambda p: "(A)" if "(en)" in p else "(B)" if "(zh)" in p else "nothing")
+    assert same["overall"]["metrics"]["consistency_3"]["value"] == 1.0
+    assert mixed["overall"]["metrics"]["consistency_2"]["value"] == 0.0
+    text = compare([tmp_path / "same", tmp_path / "mixed"], tmp_path / "cmp").read_text()
+    section = text.split("### consistency_2", 1)[1].split("###", 1)[0]
+    assert "| overall | 1.000 | 0.000 |" in section
+    assert "### ac3_3" in text and "### accuracy" in text

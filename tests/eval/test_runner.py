@@ -221,3 +221,89 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_summary(shared_data, 
         assert a[key] == b[key], key
     outputs = lambda p: sorted((r["task"], r["index"], r["output"]) for r in map(json.loads, p.read_text().splitlines()))  # noqa: E731
     assert outputs(items) == outputs(uninterrupted / "eval" / "mmwp" / ITEMS)
+
+
+# ---------------------------------------------------------------------------------------------------- cross-lingual
+
+
+def test_math_answers_get_response_language_fidelity_without_their_final_number(dataset, eval_config, scripted):
+    summary = evaluate(eval_config(), scripted())["addition"]
+    by = summary["languages"]
+    assert by["te"]["metrics"]["lang_fidelity"]["value"] == 1.0 and by["te"]["labels"]["lang_fidelity"] == {"te": 6}
+    assert by["en"]["labels"]["lang_fidelity"] == {"en": 6}
+    assert summary["metrics"]["lang_fidelity"]["implicit"] and summary["primary_metric"] == "accuracy"
+    assert "lang_fidelity" in summary["overall"]["metrics"] and "lang_fidelity" in summary["tiers"]["low"]["metrics"]
+    record = read_items(dataset)[0]
+    assert "lang_fidelity" in record["metrics"] and record["question"].startswith("What is")
+    assert "| lang_fidelity (detected) |" in (dataset / "out" / "eval" / "addition" / "report.md").read_text()
+
+
+class MultipleChoice:
+    """Answers Cross-MMLU: the gold option in English, option B everywhere else, and nothing usable in Malay."""
+
+    model_id = "mc"
+
+    def generate(self, prompts, settings):
+        out = []
+        for p in prompts:
+            if "bertanggungjawab" in p or "Menurut Adler, anak sulung lebih" in p:  # Malay
+                out.append("Saya tidak pasti.")
+            elif "According to Adler" in p:
+                out.append("(A) responsible")
+            else:
+                out.append("The answer is (B).")
+        return out
+
+
+def test_cross_mc_end_to_end_on_seaeval_items(shared_data, tmp_path):
+    from crosslift.config import load_config
+    from crosslift.eval.config import EvalConfig
+    from crosslift.eval.report import recompute
+
+    config = load_config(EvalConfig, None, [f"output_dir={tmp_path}", "model.name_or_path=mc",
+                                            f"data_dir={shared_data / 'seaeval_cross'}",
+                                            "tasks=[{name: cross_mmlu, limit: 1}]"])  # fmt: skip
+    summary = evaluate(config, MultipleChoice())["cross_mmlu"]
+    by = summary["languages"]
+    assert by["en"]["metrics"]["accuracy"]["value"] == 1.0 and by["zh"]["metrics"]["accuracy"]["value"] == 0.0
+    assert by["ms"]["extraction_failures"] == 1 and by["ms"]["filter_status"] == {"choice": {"unmappable": 1}}
+    assert by["zh"]["filter_status"] == {"choice": {"answer_phrase": 1}} and "lang_fidelity" not in by["en"]["metrics"]
+    # 7 languages, 1 question: en says A, ms nothing, the other five B. Pairs agreeing: C(5,2) = 10 of C(7,2) = 21.
+    overall = summary["overall"]["metrics"]
+    assert overall["consistency_2"]["value"] == pytest.approx(10 / 21)
+    assert overall["consistency_5"]["value"] == pytest.approx(1 / 21) and overall["consistency_7"]["value"] == 0.0
+    accuracy = 1 / 7
+    assert overall["ac3_2"]["value"] == pytest.approx(2 * accuracy * (10 / 21) / (accuracy + 10 / 21))
+    assert summary["metrics"]["consistency_3"]["family"] == "consistency" and summary["metrics"]["consistency_3"]["s"] == 3
+    assert summary["tiers"]["medium"]["languages"] == ["id", "ms", "fil"]  # joshi2020
+    assert summary["tiers"]["medium"]["metrics"]["consistency_2"]["value"] == pytest.approx(1 / 3)  # only (id, fil)
+    assert "consistency_4" not in summary["tiers"]["medium"]["metrics"]
+    task_dir = tmp_path / "eval" / "cross_mmlu"
+    record = json.loads((task_dir / ITEMS).read_text().splitlines()[0])
+    assert record["id"] == "test_1" and len(record["choices"]) == 4 and record["gold"] == "A"
+    report = (task_dir / "report.md").read_text()
+    assert "## Cross-lingual consistency" in report and "| overall | 7 | 0.476 |" in report
+    assert "| unmappable | choice: how found |" in report
+    assert recompute(task_dir)["overall"] == summary["overall"]
+
+
+def plug_output(prompt: str) -> str:
+    if "礼貌" in prompt:
+        return "English response: Hello."
+    return "English instruction: ...\n\nEnglish response: Red, green and blue.\n\n中文回复：红色、绿色和蓝色。"
+
+
+def test_plug_filter_statuses_and_fidelity_of_the_extracted_part(instruction_runs):
+    class Plug:
+        model_id = "plug"
+
+        def generate(self, prompts, settings):
+            assert all(p.startswith("<|system|>\nPlease interpret the instruction in English") for p in prompts)
+            return [plug_output(p) for p in prompts]
+
+    out = instruction_runs("plug", Plug(), task="instr_plug", languages="zh")
+    summary = json.loads((out / "eval" / "instr_plug" / "summary.json").read_text())
+    zh = summary["languages"]["zh"]
+    assert zh["filter_status"] == {"response": {"ok": 7, "marker_missing": 1}} and zh["extraction_failures"] == 1
+    assert zh["metrics"]["lang_fidelity"]["value"] == 1.0 and zh["labels"]["lang_fidelity"] == {"zh": 7, "no_text": 1}
+    assert "| response: how found |" in (out / "eval" / "instr_plug" / "report.md").read_text()

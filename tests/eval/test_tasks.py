@@ -106,3 +106,33 @@ def test_builtin_folder_ships_templates_and_per_language_files():
     assert (root / "parallel_math" / "_template.yaml").is_file()
     assert len(list((root / "mmwp").glob("mmwp_??.yaml"))) == 48
     assert len(list((root / "mgsm").glob("mgsm_??.yaml"))) == 11
+
+
+def test_cross_lingual_and_pairwise_families(registry):
+    mmlu = registry.resolve("cross_mmlu")
+    assert [t.language for t in mmlu.tasks] == ["en", "zh", "id", "vi", "es", "ms", "fil"]
+    task = mmlu.tasks[0]
+    assert (task.dataset.format, task.dataset.answer_type, task.prompt.template) == ("seaeval_cross", "choice", "mcq")
+    assert [m["metric"] for m in task.metric_list] == ["exact_match", "consistency", "ac3"]
+    assert task.fidelity_spec() is None  # letters are in no language
+    xquad = registry.resolve("cross_xquad")
+    assert [t.language for t in xquad.tasks] == ["en", "zh", "vi", "es"] and xquad.tasks[0].dataset.format == "xquad_mc"
+    assert len(registry.resolve("xquad_mc").tasks) == 12
+    plug = registry.resolve("xalpacaeval_plug_zh").tasks[0]
+    assert plug.prompt.template == "tulu" and "{language}" in plug.prompt.system
+    assert plug.filter_list[0]["filter"][0]["function"] == "plug_target"
+    assert [t.language for t in registry.resolve("xalpacaeval").tasks] == ["en", "zh", "ko", "it", "es"]
+    assert registry.resolve("mmwp_sw").tasks[0].fidelity_spec() == {"filter": None, "drop_final_number": True,
+                                                                    "candidates": []}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fidelity", "message"),
+    [("{filter: nope}", "fidelity scores filter 'nope', which is not in filter_list"),
+     ("{candidates: [xx-notalanguage]}", "fidelity.candidates: unknown language")],
+)  # fmt: skip
+def test_bad_fidelity_settings(tmp_path, fidelity, message):
+    (tmp_path / "t.yaml").write_text(f"include: parallel_math\ntask: t\nlanguages: [en]\ndataset: {{path: x}}\n"
+                                     f"fidelity: {fidelity}\n")  # fmt: skip
+    with pytest.raises(ConfigError, match=message):
+        TaskRegistry([tmp_path])

@@ -282,7 +282,8 @@ def summarize(records_by_language: dict[str, list[dict[str, Any]]], specs: list[
         languages[lang] = {
             "tier": tiers.get(lang),
             "n_items": len(records),
-            "extraction_failures": sum(r.get("extracted") is None for r in records),
+            # no answer: nothing extracted, or an empty answer (an instruction left unanswered)
+            "extraction_failures": sum(r.get("extracted") in (None, "") for r in records),
             "metrics": {k: {x: y for x, y in v.items() if x != "_var"} for k, v in stats[lang].items()},
         }
         counts = {"filter_status": _counts(records, "filter_status"), "labels": _counts(records, "labels")}

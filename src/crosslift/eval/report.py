@@ -147,11 +147,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
         words = entry.get("words") or {}
         note = words.get("question", "") + ("" if words.get("localized", True) else " (English fallback)")
         extra = [_counts_text((entry.get("filter_status") or {}).get(p)) for p in statuses]
-        for k in implicit:
-            detected = _counts_text((entry.get("labels") or {}).get(k))
-            extra.append(fmt(summary, k, entry["metrics"].get(k)) + (f" ({detected})" if detected else ""))
+        extra += [_with_labels(summary, k, entry) for k in implicit]
         rows.append([code, entry.get("name", code), entry["tier"] or "–", str(entry["n_items"]),
-                     *[fmt(summary, k, entry["metrics"].get(k)) for k in item_keys],
+                     *[_with_labels(summary, k, entry) for k in item_keys],
                      str(entry["extraction_failures"]), *extra]
                     + ([note] if summary["prompt"].get("template") not in _ZERO_SHOT else []))  # fmt: skip
     header = ["code", "language", "tier", "items", *item_keys, no_answer, *[f"{p}: how found" for p in statuses],
@@ -159,11 +157,17 @@ def render_markdown(summary: dict[str, Any]) -> str:
     if summary["prompt"].get("template") not in _ZERO_SHOT:
         header.append("question word")
     out.append(_table(header, rows))
-    if implicit:
+    if "lang_fidelity" in summary["metrics"]:
         out += ["", "Response-language fidelity: the share of answers in the language asked (py3langid restricted to "
                 "that language, English and the task's candidates); answers without letters do not count."]  # fmt: skip
     out += ["", "![by language](accuracy_by_language.png)", "", "![tier gap](tier_gap.png)", ""]
     return "\n".join(out)
+
+
+def _with_labels(summary: dict[str, Any], key: str, entry: dict[str, Any]) -> str:
+    """A metric cell, followed by what its labels counted (e.g. the languages answers were detected in)."""
+    labels = _counts_text((entry.get("labels") or {}).get(key))
+    return fmt(summary, key, entry["metrics"].get(key)) + (f" ({labels})" if labels else "")
 
 
 def _cross_lingual_section(summary: dict[str, Any], families: dict[str, list[str]]) -> list[str]:

@@ -319,6 +319,13 @@ class TaskRegistry:
         if spec.fidelity.filter is not None and spec.fidelity.filter not in pipelines:
             raise ConfigError(f"task file {path}: fidelity scores filter '{spec.fidelity.filter}', which is not in "
                               f"filter_list ({', '.join(pipelines)})")  # fmt: skip
+        from crosslift.languages import UnknownLanguageError, get_language
+
+        for code in spec.fidelity.candidates:
+            try:
+                get_language(code)
+            except UnknownLanguageError as e:
+                raise ConfigError(f"task file {path}: fidelity.candidates: {e}") from None
         try:
             for p in spec.filter_list:
                 filter_registry.check_pipeline(p.model_dump()["filter"])
