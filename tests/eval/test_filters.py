@@ -7,7 +7,13 @@ import pytest
 
 from crosslift.data.plug import build_target
 from crosslift.errors import ConfigError
-from crosslift.eval.filters import Filtered, apply_filters_with_status, check_pipeline, plug_target, run_pipeline
+from crosslift.eval.filters import (
+    Filtered,
+    apply_filters_with_status,
+    check_pipeline,
+    plug_target,
+    run_pipeline,
+)
 
 PLUG = [{"function": "plug_target"}]
 

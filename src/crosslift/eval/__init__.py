@@ -1,8 +1,11 @@
 """Evaluation: task registry (YAML), prompts, generation through `crosslift.models`, answer extraction, metrics,
-resumable runs and reports by language and resource tier.
+resumable runs and reports by language and resource tier; cross-lingual consistency and AC3 (`consistency`),
+response-language fidelity (`fidelity`), multiple-choice mapping (`choices`), and the pairwise LLM judge (`judge`).
 
     crosslift eval --task mmwp --data-dir ../shared/data/mmwp --model tiny:llama --languages en,sw,te --limit 20 --out runs/x
+    crosslift eval --task cross_mmlu --data-dir ../shared/data/seaeval_cross --model M --out runs/x
     crosslift report runs/x
+    crosslift judge --a runs/a --b runs/b --judge http://localhost:8000/v1 --out runs/a_vs_b
 
 From Python::
 

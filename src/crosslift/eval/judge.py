@@ -647,6 +647,8 @@ def run_judge(a: str | Path, b: str | Path, out: str | Path, settings: JudgeSett
     summary["provenance"] = provenance(models={"judge": client.model, "a": str(side_a.run.get("model_id")),
                                                "b": str(side_b.run.get("model_id"))},
                                        data_files=[side_a.task_dir / "items.jsonl", side_b.task_dir / "items.jsonl"],
+                                       prompt_version=setting["prompt_version"],
+                                       runs={"a": str(side_a.task_dir), "b": str(side_b.task_dir)},
                                        judged_now=judged, seconds=round(time.monotonic() - started, 2))  # fmt: skip
     write_outputs(directory, summary)
     return summary
