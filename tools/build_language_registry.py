@@ -85,6 +85,9 @@ VARIANTS = {
 # Languages LinguaMeta lacks (historical, constructed, collective codes): code -> (639-1, 639-3, name, script).
 EXTRA = {
     "ang": (None, "ang", "Old English", "Latn"),
+    "grc": (None, "grc", "Ancient Greek", "Grek"),          # py3langid
+    "hbo": (None, "hbo", "Ancient Hebrew", "Hebr"),         # py3langid
+    "vo": ("vo", "vol", "Volapük", "Latn"),                 # py3langid
     "orv": (None, "orv", "Old Russian", "Cyrl"),
     "la": ("la", "lat", "Latin", "Latn"),
     "sa": ("sa", "san", "Sanskrit", "Deva"),
@@ -106,6 +109,7 @@ EXTRA = {
 SCRIPTS = {
     "zh": "Hans", "ja": "Jpan", "ko": "Hang", "yue": "Hant", "sr": "Cyrl", "sh": "Latn", "gom": "Deva",
     "shi": "Arab",  # NTREX's Shilha is in Arabic script (CLDR: Tfng)
+    "or": "Orya",  # py3langid; CLDR: Orya
     "aeb": "Arab", "aii": "Syrc", "am": "Ethi", "apc": "Arab", "ary": "Arab", "as": "Beng", "az": "Latn",
     "bal": "Arab", "ban": "Latn", "bbc": "Latn", "be": "Cyrl", "bg": "Cyrl", "bho": "Deva", "bm": "Latn",
     "bn": "Beng", "bo": "Tibt", "brx": "Deva", "bs": "Latn", "bts": "Latn", "bug": "Latn", "crh": "Cyrl",
@@ -199,7 +203,16 @@ def dataset_codes(shared: Path) -> dict[str, list[tuple[str, str | None]]]:
         "gatitos": [("en", None)] + gatitos,
         "tatoeba_laser": [("eng", None)] + tatoeba,
         "benchmark_languages": benchmark,
+        # Every label of the language identifier crosslift uses, so fidelity can name what it detects.
+        "py3langid": [(label, None) for label in py3langid_labels()],
     }
+
+
+def py3langid_labels() -> list[str]:
+    """Language labels of py3langid's built-in model ('zxx', no linguistic content, left out)."""
+    from py3langid.langid import _get_identifier
+
+    return sorted(label for label in _get_identifier().nb_classes if label != "zxx")
 
 
 # --- which script the data is written in -------------------------------------------------------------------
