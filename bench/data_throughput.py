@@ -1,4 +1,7 @@
-"""Code-switching throughput on one core: sentences/s of `CodeSwitcher` on GSM8K train questions (goal >= 20k/s).
+"""Code-switching throughput on one core: `CodeSwitcher` on GSM8K train questions (goal >= 20k texts/s).
+
+We count one input record (a GSM8K question, 45 words and 3.6 sentences on average) as one "sentence" of the
+goal, the strict reading; real sentences/s (split at . ! ?) are printed beside it.
 
 Side by side in one run, alternating, on the same sentences and lexicons:
 
@@ -27,7 +30,7 @@ import string
 import time
 from pathlib import Path
 
-from crosslift.data.codeswitch import CodeSwitcher, codeswitch_example
+from crosslift.data.codeswitch import _SENTENCE, CodeSwitcher, codeswitch_example
 from crosslift.data.lexicon import load_lexicons
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,19 +104,22 @@ def main() -> None:
             times[name].append(time.perf_counter() - t)
 
     words = sum(len(t.split()) for t in texts)
+    sentences = sum(1 for t in texts for m in _SENTENCE.finditer(t) if m.group().strip())
     print(
         f"lexicons {','.join(languages)}: {sum(len(x) for x in lexicons.values()):,} entries, loaded in {load_s:.2f} s"
     )
-    print(f"corpus: GSM8K train questions, {len(texts):,} sentences, {words:,} words; ratio {args.ratio}; "
-          f"pinned to CPU {cpu}; {args.repeats} passes per side")  # fmt: skip
+    print(f"corpus: GSM8K train questions, {len(texts):,} texts ({sentences:,} sentences, {words:,} words); "
+          f"ratio {args.ratio}; pinned to CPU {cpu}; {args.repeats} passes per side")  # fmt: skip
     best = {name: len(texts) / min(ts) for name, ts in times.items()}
     for name, ts in times.items():
         median = len(texts) / statistics.median(ts)
-        print(f"  {name:10s} best {best[name]:9,.0f} sentences/s   median {median:9,.0f} sentences/s")
+        print(f"  {name:10s} best {best[name]:9,.0f} texts/s ({best[name] * sentences / len(texts):9,.0f} sentences/s)"
+              f"   median {median:9,.0f} texts/s")  # fmt: skip
     print(
-        f"crosslift / goal ({GOAL:,}/s): {best['crosslift'] / GOAL:.2f}x   "
-        f"records / goal: {best['records'] / GOAL:.2f}x   crosslift / plain: {best['crosslift'] / best['plain']:.2f}x"
+        f"goal: {GOAL:,} code-switched texts/s (one text = one input record, the strict reading of 'sentence')"
     )
+    print(f"crosslift / goal: {best['crosslift'] / GOAL:.2f}x   records / goal: {best['records'] / GOAL:.2f}x   "
+          f"crosslift / plain: {best['crosslift'] / best['plain']:.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
