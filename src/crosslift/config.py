@@ -66,6 +66,15 @@ class DataSourceConfig(Section):
         description="map Example field -> field name in the file, e.g. {instruction: question, output: answer}",
     )
     limit: int | None = Field(None, gt=0, description="use only the first N records")
+    columns: list[str] | None = Field(None, description="CSV/TSV without a header row: the column names, in order")
+    quoting: Literal["none", "csv"] | None = Field(
+        None, description="CSV/TSV quoting: none (a quote is a plain character, as in MGSM) or csv; default per format"
+    )
+    build: list[str] | None = Field(
+        None,
+        description="arguments of `crosslift data ...` that write `path` when it does not exist yet, e.g. "
+        "[codeswitch, --input, gsm8k.jsonl, --field, question, ...] (--out path is added)",
+    )
 
 
 class TrainingConfig(Section):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -254,6 +255,14 @@ def encoder_from_config(config: Any) -> PreTrainedModel:
     return model.get_encoder() if getattr(config, "is_encoder_decoder", False) else model
 
 
+def _saves_tied_embeddings(model: Any, modules_to_save: list[str] | None) -> bool:
+    if not modules_to_save or not getattr(model.config, "tie_word_embeddings", False):
+        return False
+    embeddings = {model.get_input_embeddings(), model.get_output_embeddings()}
+    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if module in embeddings}
+    return bool(names & set(modules_to_save))
+
+
 def _module_names(model: Any, types: tuple[type, ...] | None = None) -> list[str]:
     return [
         name
@@ -344,8 +353,12 @@ def apply_lora(
         lora_dropout=dropout,
         target_modules=target_modules,
         modules_to_save=modules_to_save,
+        # Tied input/output embeddings trained as modules_to_save (CrossIn's layout) must stay tied.
+        ensure_weight_tying=_saves_tied_embeddings(model, modules_to_save),
     )
     try:
-        return get_peft_model(model, config)
+        with warnings.catch_warnings():  # peft still calls transformers' deprecated is_gradient_checkpointing
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            return get_peft_model(model, config)
     except ValueError as e:  # e.g. a target that exists but is not a layer type LoRA supports
         raise ConfigError(f"cannot add LoRA adapters to this {model_type} model: {e}; {available}") from e

@@ -38,4 +38,7 @@ def load_run_config(path: str | Path, overrides: list[str] = ()):
 def train(path: str | Path, overrides: list[str] = ()):
     """`crosslift train CONFIG [overrides]`: validate everything first, then run the recipe."""
     module, cfg = load_run_config(path, overrides)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # per-shard load/save bars; recipes print their own progress lines
     return module.run(cfg)

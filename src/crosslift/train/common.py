@@ -17,7 +17,6 @@ import torch
 from rich.console import Console
 from transformers import PreTrainedModel, Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import PrinterCallback
-from transformers.utils import logging as hf_logging
 
 from crosslift.config import TrainingConfig
 from crosslift.runs import RunDir
@@ -119,7 +118,6 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
     scheduler, RNG states and the data position from the checkpoint, so the result matches an uninterrupted run.
     """
     trainer.remove_callback(PrinterCallback)  # its raw log dicts duplicate our progress lines
-    hf_logging.disable_progress_bar()  # per-shard save/load bars, many per run
     last = run.last_checkpoint()
     if trainer.is_world_process_zero():
         for d in run.remove_incomplete_checkpoints():

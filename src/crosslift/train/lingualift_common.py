@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 from transformers import Trainer
 
 from crosslift.config import DataSourceConfig, Section, TrainingConfig
-from crosslift.data.examples import Example, read_examples
+from crosslift.data.examples import Example
 from crosslift.data.templates import get_template
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.models.bridge import BridgeModel, BridgeProcessor
@@ -78,25 +78,6 @@ class BridgeTrainingConfig(TrainingConfig):
 
 
 # ---------------------------------------------------------------------------------------------------- data
-
-
-def read_sources(
-    sources: list[DataSourceConfig], skip_invalid: bool
-) -> tuple[list[Example], list[tuple[str, int]], list[str]]:
-    """All examples of all sources in order, where each came from (file, record index), a summary per source."""
-    examples, origins, summaries = [], [], []
-    for source in sources:
-        got, report = read_examples(
-            source.path,
-            format=source.format,
-            fields=source.fields,
-            limit=source.limit,
-            skip_invalid=skip_invalid,
-        )
-        examples += got
-        origins += [(source.path, i) for i in range(len(got))]
-        summaries.append(report.summary())
-    return examples, origins, summaries
 
 
 def user_text(example: Example) -> str:

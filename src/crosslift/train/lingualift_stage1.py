@@ -31,6 +31,7 @@ from transformers import set_seed
 
 from crosslift.config import RunConfig, Section
 from crosslift.data.examples import Example
+from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, DataError
 from crosslift.io import atomic_write_json
 from crosslift.models.alignment import fit_least_squares
@@ -56,7 +57,6 @@ from crosslift.train.lingualift_common import (
     group_summary,
     least_squares_pairs,
     parameter_counts,
-    read_sources,
     render_prompt,
     save_bridge,
 )
@@ -202,7 +202,7 @@ def least_squares_init(
 def run(cfg: Stage1Config) -> RunDir:
     """Set up, train (resuming if the run directory has a checkpoint), save, check. Returns the run directory."""
     # -- data (first: bad data fails before anything is written or loaded)
-    examples, origins, summaries = read_sources(cfg.data.train, cfg.data.skip_invalid)
+    examples, origins, summaries = read_sources(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
     pairs = stage1_pairs(examples, origins, cfg.data)
     holdout = cfg.check.holdout if cfg.check.enabled else 0
     if holdout >= len(pairs):

@@ -26,6 +26,7 @@ from pydantic import Field, field_validator
 from transformers import set_seed
 
 from crosslift.config import LoraConfig, RunConfig, Section
+from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.io import atomic_write_json
 from crosslift.models.bridge import BridgeProcessor, check_bridge_options, load_bridge
@@ -48,7 +49,6 @@ from crosslift.train.lingualift_common import (
     encode_pairs,
     group_summary,
     parameter_counts,
-    read_sources,
     render_prompt,
     resolve_bridge_dir,
     save_bridge,
@@ -135,7 +135,7 @@ def stage1_alignment(model_dir: Path, run_dir: Path | None, policy: str) -> dict
 def run(cfg: Stage2Config) -> RunDir:
     """Set up, train (resuming if the run directory has a checkpoint) and save. Returns the run directory."""
     # -- data and the stage-1 bridge's check (first: nothing is written or loaded when either is bad)
-    examples, _, summaries = read_sources(cfg.data.train, cfg.data.skip_invalid)
+    examples, _, summaries = read_sources(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
     model_dir, stage1_run = resolve_bridge_dir(cfg.stage1)
     check = stage1_alignment(model_dir, stage1_run, cfg.on_failed_alignment)
     is_main = int(os.environ.get("RANK", "0")) == 0

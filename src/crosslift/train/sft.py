@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from transformers import DataCollatorForSeq2Seq, Trainer, set_seed
 
 from crosslift.config import DataSourceConfig, LoraConfig, ModelConfig, RunConfig, Section, TrainingConfig
-from crosslift.data.examples import Example, read_examples
-from crosslift.data.templates import get_template
+from crosslift.data.examples import Example
+from crosslift.data.sources import read_sources
+from crosslift.data.templates import TEMPLATES, get_template
 from crosslift.data.tokenize import IGNORE_INDEX, encode_prompt_target
 from crosslift.errors import DataError
 from crosslift.models.build import apply_lora, load_causal_lm, load_tokenizer
@@ -39,9 +40,16 @@ from crosslift.train.common import (
 
 class SFTDataConfig(Section):
     train: list[DataSourceConfig] = Field(min_length=1)
-    template: str = "alpaca"
+    template: str = Field("alpaca", description="alpaca | metamath | tulu | chat (the tokenizer's own chat template)")
     max_length: int = Field(512, gt=8)
     skip_invalid: bool = Field(False, description="skip (and count) invalid records instead of failing")
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, name: str) -> str:
+        if name not in TEMPLATES:
+            raise ValueError(f"one of {', '.join(sorted(TEMPLATES))}")
+        return name
 
 
 class SFTConfig(RunConfig):
@@ -55,25 +63,20 @@ class SFTConfig(RunConfig):
 # ---------------------------------------------------------------------------------------------------- setup
 
 
-def read_sources(data: SFTDataConfig) -> tuple[list[Example], list[str]]:
-    """All examples of all sources, in order, and one summary line per source."""
-    examples, summaries = [], []
-    for source in data.train:
-        got, report = read_examples(
-            source.path, format=source.format, fields=source.fields, limit=source.limit, skip_invalid=data.skip_invalid
-        )
-        examples += got
-        summaries.append(report.summary())
-    return examples, summaries
-
-
 def tokenize_examples(examples: list[Example], tokenizer, data: SFTDataConfig) -> tuple[list[dict], dict]:
     """Render and tokenize; examples whose response is cut away entirely by max_length are left out and counted."""
-    template = get_template(data.template)
+    template = get_template(data.template, tokenizer=tokenizer)
     features, truncated, no_target = [], 0, []
     for ex in examples:
         rendered = template.render(ex)
-        enc = encode_prompt_target(tokenizer, rendered.prompt, rendered.target, max_length=data.max_length)
+        enc = encode_prompt_target(
+            tokenizer,
+            rendered.prompt,
+            rendered.target,
+            max_length=data.max_length,
+            add_special_tokens=template.add_special_tokens,  # False when the rendered text carries its own BOS
+            append_eos=template.append_eos,  # False when the target already ends with the end-of-turn token
+        )
         truncated += enc.truncated
         if all(label == IGNORE_INDEX for label in enc.labels):
             no_target.append(ex.id)
@@ -99,7 +102,7 @@ def tokenize_examples(examples: list[Example], tokenizer, data: SFTDataConfig) -
 def run(cfg: SFTConfig) -> RunDir:
     """Set up, train (resuming if the run directory has a checkpoint) and save. Returns the run directory."""
     # -- data (first: bad data fails before anything is written or loaded)
-    examples, summaries = read_sources(cfg.data)
+    examples, _, summaries = read_sources(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
     is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 writes the run directory
     run_dir = RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
     log = console.print if is_main else (lambda *a, **k: None)
