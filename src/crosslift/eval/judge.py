@@ -327,16 +327,7 @@ def judge_pairs(pairs: list[dict[str, Any]], directory: Path, settings: JudgeSet
         CrossliftError: the endpoint failed for good (after its retries); finished pairs are kept, a rerun resumes.
         ConfigError: verdicts.jsonl holds a pair whose answers differ from the runs' (the runs changed).
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    from crosslift.eval.runner import console
+    from crosslift.eval.runner import progress_bar
 
     path = directory / VERDICTS
     truncate_torn_tail(path)
@@ -355,9 +346,7 @@ def judge_pairs(pairs: list[dict[str, Any]], directory: Path, settings: JudgeSet
     chunk_size = max(4, 2 * settings.concurrency)
     wins = sum(r["outcome"] in ("win", "slight_win") for r in done.values())
     judged = 0
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("A wins {task.fields[wins]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                  TimeRemainingColumn(), console=console) as progress:  # fmt: skip
+    with progress_bar("A wins", "wins") as progress:
         bar = progress.add_task("judging", total=len(pairs), completed=len(pairs) - len(pending), wins=wins)
         for start in range(0, len(pending), chunk_size):
             chunk = pending[start : start + chunk_size]

@@ -354,7 +354,7 @@ def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
     if run.get("model_id") != model.model_id:
         run["model_id"] = model.model_id
         atomic_write_json(plan.directory / RUN, run)
-    with _progress() as progress:
+    with progress_bar() as progress:
         bar = progress.add_task(plan.name, total=total, completed=done, acc=_acc(correct, done))
         for lp in plan.languages:
             progress.update(bar, description=f"{plan.name} ({lp.language})")
@@ -398,9 +398,11 @@ def _acc(correct: int, done: int) -> str:
     return f"{correct / done:.3f}" if done else "-"
 
 
-def _progress() -> Progress:
+def progress_bar(stat_label: str = "acc", stat_field: str = "acc") -> Progress:
+    """Items done/total, a running figure (task field `stat_field`), elapsed time and ETA."""
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("acc {task.fields[acc]}"),
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn(f"{stat_label} {{task.fields[{stat_field}]}}"),
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
     )  # fmt: skip
 
