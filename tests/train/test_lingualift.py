@@ -5,12 +5,7 @@ refusal of a failed stage 1, configs, and resume after kill -9."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -373,29 +368,6 @@ def test_deepspeed_config_lets_our_parameter_groups_through():
 # ---------------------------------------------------------------------------------------------------- resume
 
 
-def run_killed_and_resumed(tmp_path: Path, config: Path, kill_at: int) -> tuple[Path, Path]:
-    env = os.environ | {"PYTHONUNBUFFERED": "1"}
-
-    def command(out: Path) -> list[str]:
-        return [sys.executable, "-m", "crosslift", "train", str(config), f"output_dir={out}"]
-
-    subprocess.run(command(tmp_path / "straight"), check=True, env=env, capture_output=True)
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen(command(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while not (killed / "checkpoints" / f"checkpoint-{kill_at}" / "trainer_state.json").exists():
-        assert proc.poll() is None, "training ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (killed / "model").exists(), "the run finished before the kill"
-    resumed = subprocess.run(command(killed), check=True, env=env, capture_output=True, text=True)
-    assert "resuming from" in resumed.stderr
-    assert json.loads((killed / "manifest.json").read_text())["resumed_from"]
-    return tmp_path / "straight", killed
-
-
 def assert_same_weights(a: Path, b: Path, prefix: str) -> None:
     wa, wb = load_file(a / "model" / "model.safetensors"), load_file(b / "model" / "model.safetensors")
     assert wa.keys() == wb.keys()
@@ -404,9 +376,9 @@ def assert_same_weights(a: Path, b: Path, prefix: str) -> None:
 
 
 @pytest.mark.slow
-def test_stage1_resumes_after_sigkill(tmp_path, data):
+def test_stage1_resumes_after_sigkill(tmp_path, data, killed_and_resumed):
     config = stage1_config(tmp_path / "c.yaml", data, tmp_path / "unused", max_steps=40, save_steps=5)
-    straight, killed = run_killed_and_resumed(tmp_path, config, kill_at=10)
+    straight, killed = killed_and_resumed(tmp_path, config, 10)
     assert_same_weights(straight, killed, "alignment.")
     a = json.loads((straight / "alignment_check.json").read_text())["loss"]
     b = json.loads((killed / "alignment_check.json").read_text())["loss"]
@@ -414,9 +386,9 @@ def test_stage1_resumes_after_sigkill(tmp_path, data):
 
 
 @pytest.mark.slow
-def test_stage2_resumes_after_sigkill(tmp_path, data, stage1_run):
+def test_stage2_resumes_after_sigkill(tmp_path, data, stage1_run, killed_and_resumed):
     config = stage2_config(
         tmp_path / "c.yaml", data, stage1_run.path, tmp_path / "unused", max_steps=30, save_steps=5
     )
-    straight, killed = run_killed_and_resumed(tmp_path, config, kill_at=10)
+    straight, killed = killed_and_resumed(tmp_path, config, 10)
     assert_same_weights(straight, killed, "lm.")

@@ -2,10 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -97,28 +95,9 @@ def test_unknown_recipe(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data_file):
+def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data_file, killed_and_resumed):
     config = write_config(tmp_path, data_file, max_steps=40, save_steps=5, logging_steps=5, lr_scheduler="cosine")
-    env = os.environ | {"PYTHONUNBUFFERED": "1"}
-
-    def command(out: Path) -> list[str]:
-        return [sys.executable, "-m", "crosslift", "train", str(config), f"output_dir={out}"]
-
-    subprocess.run(command(tmp_path / "straight"), check=True, env=env, capture_output=True)
-
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen(command(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not (killed / "checkpoints" / "checkpoint-10" / "trainer_state.json").exists():
-        assert proc.poll() is None, "training ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (killed / "model").exists(), "the run finished before the kill"
-
-    resumed = subprocess.run(command(killed), check=True, env=env, capture_output=True, text=True)
-    assert "resuming from" in resumed.stderr
+    _, killed = killed_and_resumed(tmp_path, config, 10)  # asserts the kill, "resuming from", resumed_from
     manifest = json.loads((killed / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["resumed_from"]
 
