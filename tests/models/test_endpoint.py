@@ -190,7 +190,9 @@ def test_chat_many_bounds_concurrency_and_reports_failures_per_item(server):
 
 
 def test_endpoint_generator_finds_the_served_model_and_maps_settings(server):
-    server.responses = [ok_completion(" 5\nQuestion: next"), ok_completion(" 7")]
+    # answered by prompt, not by arrival order: the generator sends its prompts concurrently
+    replies = {"a": " 5\nQuestion: next", "b": " 7"}
+    server.responses = [lambda body: ok_completion(replies[body["prompt"]])]
     generator = EndpointGenerator(server.url, max_stop=1, backoff_s=0.01)
     assert generator.client.model == "served-model" and "served-model" in generator.model_id
     settings = GenerationSettings(max_new_tokens=8, stop=["Question:", "</s>"], seed=3)
