@@ -430,3 +430,43 @@ def test_rule_files_ship_as_package_data():
     header = (folder / "languages.tsv").read_text(encoding="utf-8").splitlines()[:12]
     assert any("CC BY-SA 4.0" in line for line in header) and any("LinguaMeta" in line for line in header)
     json.dumps([lang.__dict__ for lang in all_languages()])  # plain data, serializable into reports
+
+
+def test_registered_languages_resolve_and_reach_child_processes(tmp_path, monkeypatch):
+    import os
+
+    from crosslift import languages
+
+    monkeypatch.setenv(languages.LANGUAGES_ENV, "")
+    monkeypatch.setattr(languages, "_registered_files", [])
+    table = tmp_path / "synthetic.tsv"
+    table.write_text("code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\n"
+                     "qxa\t\tqxa\tSynthetic X-A\tCyrl\t\t\n")  # fmt: skip
+    languages.register_languages(table)
+    try:
+        assert languages.get_language("qxa").script == "Cyrl"
+        assert languages.get_language("Synthetic X-A").code == "qxa"
+        assert str(table.resolve()) in os.environ[languages.LANGUAGES_ENV]
+    finally:
+        languages._registered_files.clear()
+        languages._registry.cache_clear()
+
+
+def test_a_clashing_language_table_is_refused_and_not_kept(tmp_path, monkeypatch):
+    import pytest
+
+    from crosslift import languages
+    from crosslift.errors import CrossliftError, DataError
+
+    monkeypatch.setenv(languages.LANGUAGES_ENV, "")
+    monkeypatch.setattr(languages, "_registered_files", [])
+    clash = tmp_path / "clash.tsv"
+    clash.write_text("code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\nsw\tsw\tswa\tSwahili\tLatn\t\t\n")
+    with pytest.raises(CrossliftError, match="clash"):
+        languages.register_languages(clash)
+    assert languages.get_language("sw").name == "Swahili"
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\nqxb\t\tqxb\n")
+    with pytest.raises(DataError, match=r"bad.tsv.*line 2"):
+        languages.register_languages(bad)
+    languages._registry.cache_clear()

@@ -7,7 +7,10 @@
       model/          final weights (safetensors) + tokenizer(s)
 
 Starting a run in a directory that already holds the same config resumes it; a different config there is an
-error (mixing two configs in one directory would make its results unattributable).
+error (mixing two configs in one directory would make its results unattributable). The one exception is a longer
+run: raising `training.max_steps` or `training.epochs` (and nothing else) extends a finished or interrupted run
+from its last checkpoint (the learning-rate schedule is rebuilt for the new length); manifest.json lists every
+extension.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from crosslift.catalogue import data_licenses
 from crosslift.errors import ConfigError
 from crosslift.io import atomic_write_json, atomic_write_yaml, sha256_path
 
@@ -82,7 +86,8 @@ def data_hashes(paths: list[str | Path]) -> dict[str, str]:
 
 def provenance(*, seed: int | None = None, data_files: list[str | Path] = (), models: dict[str, str] | None = None,
                **extra: Any) -> dict[str, Any]:  # fmt: skip
-    """The record every result file carries: versions, git commit, hardware, seed, data hashes, models."""
+    """The record every result file carries: versions, git commit, hardware, seed, data hashes (and the licenses
+    of catalogued data, `crosslift.catalogue.data_licenses`), models."""
     record: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
@@ -96,17 +101,35 @@ def provenance(*, seed: int | None = None, data_files: list[str | Path] = (), mo
         record["models"] = models
     if data_files:
         record["data"] = data_hashes(list(data_files))
+        if licenses := data_licenses(record["data"]):  # catalogued data: its license travels with the results
+            record["data_licenses"] = licenses
     record.update(extra)
     return record
 
 
-def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+def _changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(key, old value, new value) of every leaf that differs, keys dotted."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for k in sorted(set(old) | set(new), key=str):
-            out += _diff(old.get(k), new.get(k), f"{prefix}{k}.")
+            out += _changes(old.get(k), new.get(k), f"{prefix}{k}.")
         return out
-    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+    return [] if old == new else [(prefix.rstrip("."), old, new)]
+
+
+def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+    return [f"{key}: {a!r} -> {b!r}" for key, a, b in _changes(old, new, prefix)]
+
+
+# The keys whose raise makes a longer run of the same config (`RunDir.prepare` continues it).
+EXTENDABLE = ("training.max_steps", "training.epochs")
+
+
+def _is_extension(changes: list[tuple[str, Any, Any]]) -> bool:
+    return bool(changes) and all(
+        key in EXTENDABLE and isinstance(a, int | float) and isinstance(b, int | float) and b > a
+        for key, a, b in changes
+    )
 
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -124,19 +147,44 @@ class RunDir:
 
     @classmethod
     def prepare(cls, output_dir: str | Path, config: dict[str, Any]) -> RunDir:
-        """Create the run directory for `config`, or reopen it when it already holds the same config."""
+        """Create the run directory for `config`, or reopen it when it already holds the same config.
+
+        A config that only raises ``training.max_steps`` / ``training.epochs`` extends the run: it continues from
+        the last complete checkpoint (Trainer rebuilds the schedule for the new length), and the extension is
+        recorded in manifest.json under ``extensions``.
+
+        Raises:
+            ConfigError: any other difference, listed.
+        """
         run = cls(output_dir)
         if run.config_path.exists():
             previous = yaml.safe_load(run.config_path.read_text(encoding="utf-8"))
-            changes = _diff(previous, config)
-            if changes:
+            changes = _changes(previous, config)
+            if changes and not _is_extension(changes):
+                lengths = [key for key, _, _ in changes if key in EXTENDABLE]
+                hint = (f"\n({', '.join(lengths)} may change alone, and only upwards: that extends the run)"
+                        if lengths else "")  # fmt: skip
                 raise ConfigError(
-                    f"{run.path} already holds a run with a different config:\n  " + "\n  ".join(changes)
-                    + "\nUse another output_dir, or delete that directory to start over."
+                    f"{run.path} already holds a run with a different config:\n  " + "\n  ".join(_diff(previous, config))
+                    + hint + "\nUse another output_dir, or delete that directory to start over."
                 )
+            if changes:
+                run._record_extension(changes)
         run.path.mkdir(parents=True, exist_ok=True)
         atomic_write_yaml(run.config_path, config)
         return run
+
+    def _record_extension(self, changes: list[tuple[str, Any, Any]]) -> None:
+        last = self.last_checkpoint()
+        extension = {
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "changes": {key: [a, b] for key, a, b in changes},
+            "status_before": self.manifest().get("status"),
+            "continues_from": last.name if last else None,
+        }
+        self.update_manifest(extensions=[*self.manifest().get("extensions", []), extension])
+        changed = ", ".join(f"{key} {a} -> {b}" for key, a, b in changes)
+        print(f"extending {self.path} ({changed}) from {extension['continues_from'] or 'the start'}", file=sys.stderr)
 
     @property
     def resuming(self) -> bool:

@@ -242,3 +242,19 @@ def test_codeswitch_alpaca_instructions_keep_the_response(shared_data, tmp_path)
     assert [r["output"] for r in records] == [s["instruction"] for s in source]
     assert [r["orig_output"] for r in records] == [s["output"] for s in source]  # the answer, renamed
     assert sum(any("\u4e00" <= c <= "\u9fff" for c in r["instruction"]) for r in records) > 90
+
+
+def test_codeswitch_holds_a_seeded_share_of_each_lexicon_out(gsm8k_cs):
+    """The entries LinguaLIFT's alignment check tests word retrieval on are never switched."""
+    from crosslift.data.lexicon import is_held_out
+
+    manifest = json.loads(manifest_path(gsm8k_cs).read_text())
+    held = manifest["held_out"]
+    assert (held["share"], held["seed"]) == (0.05, 1) and set(held["entries"]) == set(LANGS.split(","))
+    assert all(n > 100 for n in held["entries"].values())
+    records = read_jsonl(gsm8k_cs)
+    assert all(r["codeswitch"]["held_out"] == {"share": 0.05, "seed": 1} for r in records)
+    switched = {
+        (r["codeswitch"]["lang"], rep[2].lower()) for r in records for rep in r["codeswitch"]["replacements"]
+    }
+    assert switched and not any(is_held_out(" ".join(w.split()), lang, 0.05, 1) for lang, w in switched)

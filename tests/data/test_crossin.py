@@ -65,13 +65,48 @@ def test_x2x_pairs_differ_and_cover_all_languages():
     assert ex.instruction.endswith(f"-{a}") and ex.output.endswith(f"-{b}") and ex.input.endswith(f"\n[{b}]")
 
 
-def test_modes_are_independent_and_deterministic():
-    one = build_crossin(parallel(), modes=["en2x", "trans"], size=30, seed=4)
-    two = build_crossin(parallel(), modes=["trans"], size=30, seed=4)
+@pytest.mark.parametrize("sampling", ["coupled", "independent"])
+def test_dropping_a_mode_changes_no_other_and_seeds_matter(sampling):
+    one = build_crossin(
+        parallel(), modes=["en2x", "trans"], size={"en2x": 50, "trans": 30}, seed=4, sampling=sampling
+    )
+    two = build_crossin(parallel(), modes=["trans"], size=30, seed=4, sampling=sampling)
     assert [e.to_dict() for e in one if e.meta["crossin"]["mode"] == "trans"] == [e.to_dict() for e in two]
-    assert [e.to_dict() for e in build_crossin(parallel(), modes=["trans"], size=30, seed=5)] != [
-        e.to_dict() for e in two
+    other_seed = build_crossin(parallel(), modes=["trans"], size=30, seed=5, sampling=sampling)
+    assert [e.to_dict() for e in other_seed] != [e.to_dict() for e in two]
+
+
+def test_coupled_sampling_pairs_trans_with_en2x_as_released():
+    """The released builder draws (item, x) once per example and builds modes 1-3 from that draw: in the 0-1-3
+    mixture, Trans example k translates the very item and language of en2x example k."""
+    exs = build_crossin(
+        parallel(50), modes=["en2x", "x2en", "trans"], size=200, seed=0
+    )  # coupled is the default
+    by_mode = {m: [e for e in exs if e.meta["crossin"]["mode"] == m] for m in ("en2x", "x2en", "trans")}
+    for en2x, x2en, trans in zip(by_mode["en2x"], by_mode["x2en"], by_mode["trans"], strict=True):
+        item = en2x.meta["crossin"]["item"]
+        assert x2en.meta["crossin"]["item"] == trans.meta["crossin"]["item"] == item
+        x = en2x.output_lang  # en -> x
+        assert (x2en.instruction_lang, trans.instruction_lang) == (x, x) and en2x.meta["crossin"][
+            "langs"
+        ] == ["en", x]
+    # independent sampling: the modes cover different items and languages
+    exs = build_crossin(parallel(50), modes=["en2x", "trans"], size=200, seed=0, sampling="independent")
+    en2x = [(e.meta["crossin"]["item"], e.output_lang) for e in exs if e.meta["crossin"]["mode"] == "en2x"]
+    trans = [
+        (e.meta["crossin"]["item"], e.instruction_lang) for e in exs if e.meta["crossin"]["mode"] == "trans"
     ]
+    assert sum(a == b for a, b in zip(en2x, trans, strict=True)) < 20  # chance: 200 / (50 x 3)
+    with pytest.raises(DataError, match="sampling must be one of"):
+        build_crossin(parallel(), modes=["en2x"], sampling="paired")
+
+
+def test_coupled_x2x_shares_the_item():
+    exs = build_crossin(parallel(20), modes=["en2x", "x2x"], size=100, seed=2)
+    items = {
+        m: [e.meta["crossin"]["item"] for e in exs if e.meta["crossin"]["mode"] == m] for m in ("en2x", "x2x")
+    }
+    assert items["en2x"] == items["x2x"]
 
 
 def test_parse_modes_and_errors():

@@ -146,3 +146,21 @@ def test_real_coverage_of_gsm8k(shared_data):
     lex = load_lexicons([shared_data / "muse_dictionaries"], ["de"])["de"]
     cov = coverage(lex, questions)
     assert 0.5 < cov["token_coverage"] < 0.95 and cov["tokens"] > 40_000
+
+
+def test_held_out_split_is_seeded_per_key_and_disjoint():
+    from crosslift.data.lexicon import Lexicon, is_held_out, split_held_out
+
+    lex = Lexicon(lang="sw", entries={f"w{i:04d}": (f"t{i}",) for i in range(4000)})
+    kept, held = split_held_out(lex, 0.1, seed=7)
+    assert set(kept.entries).isdisjoint(held.entries) and len(kept) + len(held) == 4000
+    assert 300 < len(held) < 500 and kept.stats["held out of code-switching"] == len(held)
+    # the decision depends on (seed, language, key) only: a key is held out whatever else the lexicon holds
+    smaller = Lexicon(lang="sw", entries={k: v for k, v in list(lex.entries.items())[:1000]})
+    assert set(split_held_out(smaller, 0.1, seed=7)[1].entries) == {
+        k for k in held.entries if k in smaller.entries
+    }
+    assert set(split_held_out(lex, 0.1, seed=8)[1].entries) != set(held.entries)
+    assert all(is_held_out(k, "sw", 0.1, 7) for k in held.entries) and not is_held_out("w0001", "sw", 0.0, 7)
+    with pytest.raises(DataError, match="held-out share"):
+        split_held_out(lex, 1.0, seed=7)

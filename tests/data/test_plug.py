@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from crosslift.data.examples import Example, ParallelSet
 from crosslift.data.plug import (
     RESPONSE_MARKERS,
+    Extraction,
     build_plug,
     build_target,
     extract_target,
@@ -43,11 +44,16 @@ def test_extraction_statuses():
     assert extract_target("English response: Hi.", "zh").status == "marker_missing"
     assert extract_target("English response: Hi.", "zh").text == ""
     swapped = "中文回复：你好。\n\nEnglish response: Hi."
-    assert extract_target(swapped, "zh") == extract_target(swapped, "zh").__class__("你好。", "wrong_order")
+    # PLUG's extraction (the default) keeps everything after the target marker; cut_at_pivot cuts the English off
+    assert extract_target(swapped, "zh") == Extraction("你好。\n\nEnglish response: Hi.", "wrong_order")
+    assert extract_target(swapped, "zh", mode="cut_at_pivot") == Extraction("你好。", "wrong_order")
+    assert extract_target(swapped, "zh", order="target_first", mode="cut_at_pivot").status == "ok"
     assert extract_target(swapped, "zh", order="target_first").status == "ok"
     assert extract_target(ok, "zh", order="target_first").status == "wrong_order"
     # no pivot part at all: the answer is still there
     assert extract_target("中文回复：你好。", "zh").text == "你好。"
+    with pytest.raises(DataError, match="mode must be one of"):
+        extract_target(ok, "zh", mode="cut")
 
 
 # Text that may surround markers: anything, including markers' characters, but not a whole marker.

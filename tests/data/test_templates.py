@@ -73,7 +73,7 @@ def test_tulu_format_is_plugs():
 
 def test_unknown_template():
     with pytest.raises(
-        ConfigError, match="unknown template 'vicuna'; available: alpaca, chat, metamath, tulu"
+        ConfigError, match="unknown template 'vicuna'; available: alpaca, chat, metamath, metamath_en, tulu"
     ):
         get_template("vicuna")
 
@@ -128,3 +128,11 @@ def test_tulu_with_tokenizer_masks_the_prompt(llama):
     enc = encode_prompt_target(llama, r.prompt, r.target, max_length=256)
     learned = [t for t, label in zip(enc.input_ids, enc.labels, strict=True) if label != IGNORE_INDEX]
     assert llama.decode(learned, skip_special_tokens=True).strip() == "Hello there"
+
+
+def test_metamath_en_shows_the_english_question_word_for_every_language():
+    example = Example(id="1", instruction="Swali langu", output="x", instruction_lang="sw")
+    assert "Swali:" in get_template("metamath").render(example).prompt
+    english = get_template("metamath_en").render(example).prompt
+    assert "### Instruction:\nQuestion: Swali langu" in english
+    assert english == get_template("metamath", lang="en").render(example).prompt

@@ -220,10 +220,12 @@ def test_plug_runs_are_judged_on_their_target_language_part(instruction_runs, ju
     assert entry["extraction"]["a"] == {"ok": 6, "marker_missing": 1, "wrong_order": 1}
     assert entry["extraction"]["b"] == {} and entry["extraction_failures"] == 1
     shown = [r["messages"][-1]["content"] for r in server.requests]
-    assert not any("English response" in text for text in shown)  # only the target-language part is judged
+    # only the target-language part is judged: PLUG's extraction keeps what follows the target marker, so only the
+    # wrong-order answer (target first) still shows its English part
+    assert sum("English response" in text for text in shown) == 2  # one pair, judged in both orders
     assert any("[The Start of Assistant A's Answer]\n回答2。\n" in text for text in shown)
     assert any("[The Start of Assistant A's Answer]\n\n[The End of Assistant A's Answer]" in text for text in shown)  # missing: empty
-    assert any("[The Start of Assistant A's Answer]\n你好！\n" in text for text in shown)  # wrong order: cut at English
+    assert any("[The Start of Assistant A's Answer]\n你好！\n\nEnglish response: Hello!\n" in text for text in shown)
     assert summary["task"] == "instr_plug vs instr" and (tmp_path / "j" / "instr_plug_vs_instr" / "summary.json").is_file()
     # forcing raw output shows the whole bilingual answer
     raw = run_judge(run_plug, run_mono, tmp_path / "raw", JudgeSettings(url=server.url), task_a="instr_plug",

@@ -39,6 +39,7 @@ def test_recompute_applies_the_current_filters_to_old_outputs(run):
     spec = json.loads((task_dir / RUN).read_text())
     for entry in spec["languages"].values():  # score the Swahili outputs as lm-eval's strict-match would
         entry["task_spec"]["filter_list"] = [{"name": "strict", "filter": [{"function": "regex", "regex_pattern": "Jibu ni (\\d+)"}]}]
+        entry["task_spec"]["metric_list"] = [{"metric": "accuracy"}]
     (task_dir / RUN).write_text(json.dumps(spec))
     summary = recompute(task_dir)
     assert summary["languages"]["en"]["extraction_failures"] == 4  # no "Jibu ni" in the English outputs
@@ -61,7 +62,7 @@ def test_report_tables_show_every_metric_of_a_summary(run):
     extra["metrics"] = summary["metrics"] | {"fidelity": {"kind": "item", "interval": None, "metric": "fidelity"}}
     extra["languages"] = {c: e | {"metrics": e["metrics"] | {"fidelity": {"value": 0.5}}} for c, e in summary["languages"].items()}
     text = render_markdown(extra)
-    assert "| code | language | tier | items | accuracy | fidelity |" in text and "0.500" in text
+    assert "| code | language | tier | items | accuracy_strict | accuracy_flexible | fidelity |" in text and "0.500" in text
 
 
 def test_compare_runs_side_by_side(tmp_path, eval_config, scripted):
@@ -80,7 +81,7 @@ def test_cli_report_single_run_prints_the_table(run, capsys):
     out, _ = run
     assert main(["report", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "addition: accuracy (tiers: mmwp-llama2)" in printed and "tier: low" in printed
+    assert "addition: accuracy_strict (tiers: mmwp-llama2)" in printed and "tier: low" in printed
 
 
 def test_consistency_and_fidelity_side_by_side(tmp_path):

@@ -38,13 +38,16 @@ def test_evaluate_writes_items_summary_report_and_plots(dataset, eval_config, sc
     assert (first["extracted"], first["gold"], first["correct"]) == ("1025", "1025", True)
     assert first["prompt"].endswith("Question: What is 1000 + 25?\n\n### Response: Let's think step by step.")
     by = summary["languages"]
-    assert by["en"]["metrics"]["accuracy"]["value"] == 1.0 and by["sw"]["metrics"]["accuracy"]["value"] == 0.0
+    assert by["en"]["metrics"]["accuracy_strict"]["value"] == 1.0 and by["sw"]["metrics"]["accuracy_strict"]["value"] == 0.0
     assert by["te"]["extraction_failures"] == 6 and by["sw"]["extraction_failures"] == 0
     assert (by["sw"]["tier"], by["en"]["tier"]) == ("low", "high")
     assert by["sw"]["words"]["question"] == "Swali:" and "Swali:" in by["sw"]["stop"]
-    assert summary["tiers"]["low"]["metrics"]["accuracy"]["value"] == 0.0
-    assert summary["english"]["metrics"]["accuracy"]["value"] == 1.0
-    assert summary["overall"]["metrics"]["accuracy"]["value"] == pytest.approx(1 / 3)
+    assert summary["tiers"]["low"]["metrics"]["accuracy_strict"]["value"] == 0.0
+    assert summary["english"]["metrics"]["accuracy_strict"]["value"] == 1.0
+    assert summary["overall"]["metrics"]["accuracy_strict"]["value"] == pytest.approx(1 / 3)
+    # both figures, the paper's (strict, the headline) and the flexible one, for every language
+    assert summary["primary_metric"] == "accuracy_strict" and by["en"]["metrics"]["accuracy_flexible"]["value"] == 1.0
+    assert {r["language"]: r["filtered"] for r in items if r["index"] == 2}["en"] == {"strict": "1025", "flexible": "1025"}
     assert summary["tier_rule"]["name"] == "mmwp-llama2" and summary["generation"]["do_sample"] is False
     assert summary["provenance"]["models"] == {"model": "scripted"} and "versions" in summary["provenance"]
     assert json.loads((task_dir / "summary.json").read_text())["overall"] == summary["overall"]
@@ -92,7 +95,7 @@ def test_interrupted_run_resumes_to_the_same_summary_and_batches(dataset, tmp_pa
 
 def test_a_different_decoding_setting_in_the_same_folder_is_refused(dataset, eval_config, scripted):
     evaluate(eval_config(), scripted())
-    with pytest.raises(ConfigError, match=r"different evaluation:\n  en.generation.max_new_tokens: 512 -> 64"):
+    with pytest.raises(ConfigError, match=r"different evaluation:\n  en.generation.max_new_tokens: 1024 -> 64"):
         evaluate(eval_config("generation.max_new_tokens=64"), scripted())
     evaluate(eval_config("generation.batch_size=4"), scripted())  # batch size changes nothing
 
@@ -159,7 +162,7 @@ def test_evaluate_through_an_endpoint_url(dataset, eval_config, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
-    assert summary["overall"]["metrics"]["accuracy"]["value"] == 1.0 and len(server.requests) == 6
+    assert summary["overall"]["metrics"]["accuracy_strict"]["value"] == 1.0 and len(server.requests) == 6
     assert server.requests[0]["model"] == "adder" and server.requests[0]["temperature"] == 0.0
     assert "Swali:" in server.requests[0]["stop"] or "Question:" in server.requests[0]["stop"]
     task_dir = dataset / "out" / "eval" / "addition"
@@ -231,7 +234,7 @@ def test_math_answers_get_response_language_fidelity_without_their_final_number(
     by = summary["languages"]
     assert by["te"]["metrics"]["lang_fidelity"]["value"] == 1.0 and by["te"]["labels"]["lang_fidelity"] == {"te": 6}
     assert by["en"]["labels"]["lang_fidelity"] == {"en": 6}
-    assert summary["metrics"]["lang_fidelity"]["implicit"] and summary["primary_metric"] == "accuracy"
+    assert summary["metrics"]["lang_fidelity"]["implicit"] and summary["primary_metric"] == "accuracy_strict"
     assert "lang_fidelity" in summary["overall"]["metrics"] and "lang_fidelity" in summary["tiers"]["low"]["metrics"]
     record = read_items(dataset)[0]
     assert "lang_fidelity" in record["metrics"] and record["question"].startswith("What is")

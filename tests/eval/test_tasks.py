@@ -19,7 +19,10 @@ def test_builtin_families_and_groups(registry):
     assert [t.language for t in registry.resolve("mgsm").tasks] == "en es fr de ru zh ja th sw bn te".split()
     sw = registry.resolve("mmwp_sw").tasks[0]
     assert (sw.language, sw.dataset.path, sw.dataset.format, sw.prompt.template) == ("sw", "test_{lang}.json", "json", "metamath")
-    assert sw.filter_list[0]["name"] == "math-answer" and sw.metric_list == [{"metric": "accuracy", "tolerance": 0.001}]
+    assert [p["name"] for p in sw.filter_list] == ["strict", "flexible"]
+    assert sw.metric_list == [{"metric": "accuracy", "name": "accuracy_strict", "filter": "strict", "tolerance": 0.001},
+                              {"metric": "accuracy", "name": "accuracy_flexible", "filter": "flexible", "tolerance": 0.001}]
+    assert sw.generation.max_new_tokens == 1024  # LinguaLIFT's (its lm-eval wrapper's default)
     mgsm = registry.resolve("mgsm_te").tasks[0]
     assert (mgsm.dataset.format, mgsm.dataset.question_field, mgsm.prompt.words, mgsm.fewshot.format) == (
         "tsv", 0, "mgsm", "mgsm_exemplars")

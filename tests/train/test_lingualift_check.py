@@ -16,6 +16,7 @@ from crosslift.train.lingualift_check import (
     precision_at_1,
     run_check,
     summary_line,
+    training_holdout,
     word_pairs,
 )
 
@@ -93,7 +94,7 @@ def test_word_retrieval_threshold_is_enforced_when_set(tiny, monkeypatch, tmp_pa
     (tmp_path / "en-sw.tsv").write_text(
         "".join(f"{w}\t{w[::-1]}x\n" for w in ["apple", "cat", "book", "house", "water", "river"])
     )
-    config = CheckConfig(lexicons=[str(tmp_path)], min_word_retrieval=1.0)
+    config = CheckConfig(lexicons=[str(tmp_path)], min_word_retrieval=1.0, word_pairs="all")
     words = check_words(config, [p.lang for p in PAIRS], seed=0)
     assert words["no_lexicon"] == ["de"]  # reported, not fatal
     result = run_check(*tiny, PAIRS, config, words)
@@ -106,3 +107,54 @@ def test_word_retrieval_threshold_is_enforced_when_set(tiny, monkeypatch, tmp_pa
     assert result["passed"] is (retrieval["mean_p_at_1"] >= 1.0)
     none = run_check(*tiny, PAIRS, CheckConfig(min_word_retrieval=0.1), words=None)
     assert not none["passed"] and "no word pairs" in none["failures"][0]
+
+
+def test_retrieval_pairs_are_held_out_of_code_switching(tmp_path):
+    """A seeded share of each lexicon is never switched; the check's word pairs come from that share only."""
+    import random
+
+    from crosslift.data.codeswitch import CodeSwitcher, codeswitch_example
+    from crosslift.data.lexicon import is_held_out, load_lexicons
+    from crosslift.errors import ConfigError
+
+    rng = random.Random(0)
+    words = sorted({"".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 8)))
+                    for _ in range(1500)})  # fmt: skip
+    for lang in ("sw", "de"):
+        (tmp_path / f"en-{lang}.tsv").write_text("".join(f"{w}\t{w[::-1]}{lang}\n" for w in words))
+    lexicons = load_lexicons([tmp_path], ["sw", "de"])
+    switcher = CodeSwitcher(lexicons, ratio=1.0, seed=3, holdout_share=0.2)
+    sentences = [" ".join(words[i : i + 30]) for i in range(0, len(words), 30)]
+    examples = [
+        codeswitch_example({"text": t}, i, field="text", switcher=switcher) for i, t in enumerate(sentences)
+    ]
+    switched = {
+        (ex.meta["codeswitch"]["lang"], r[2])
+        for ex in examples
+        for r in ex.meta["codeswitch"]["replacements"]
+    }
+    held = {lang: len(h) for lang, h in switcher.held_out.items()}
+    assert all(250 < n < 350 for n in held.values())  # ~20% of 1500 keys, by a seeded hash
+    assert not any(is_held_out(w, lang, 0.2, 3) for lang, w in switched)  # never switched
+    specs = training_holdout(examples)
+    assert specs == [{"share": 0.2, "seed": 3}]
+    chosen = check_words(CheckConfig(lexicons=[str(tmp_path)], words_per_language=200), ["sw", "de"], seed=0,
+                         held_out=specs)  # fmt: skip
+    assert chosen["word_pairs"] == "held_out" and all(
+        len(chosen["pairs"][lang]) == 200 for lang in ("sw", "de")
+    )
+    assert not {(lang, e) for lang, pairs in chosen["pairs"].items() for e, _ in pairs} & switched
+    assert all(
+        e in switcher.held_out[lang].entries for lang, pairs in chosen["pairs"].items() for e, _ in pairs
+    )
+    # every entry may be used on request; then some pairs were seen in training
+    every = check_words(
+        CheckConfig(lexicons=[str(tmp_path)], words_per_language=200, word_pairs="all"), ["sw", "de"], 0
+    )
+    assert {(lang, e) for lang, pairs in every["pairs"].items() for e, _ in pairs} & switched
+    # data code-switched without held-out entries cannot give unseen pairs: a clear error, not a silent fallback
+    plain = CodeSwitcher(lexicons, ratio=1.0, seed=3)
+    with pytest.raises(ConfigError, match="were not code-switched with held-out lexicon entries"):
+        training_holdout([codeswitch_example({"text": sentences[0]}, 0, field="text", switcher=plain)])
+    with pytest.raises(ConfigError, match="needs the held-out settings"):
+        check_words(CheckConfig(lexicons=[str(tmp_path)]), ["sw"], seed=0)

@@ -7,6 +7,7 @@
     translate       translate instruction + response jointly through an OpenAI-compatible endpoint
     lexicon-stats   entries and corpus coverage of bilingual lexicons, per language
     validate        check an example file: every record, ids, language codes, PLUG markers
+    download        fetch catalogued benchmarks and lexicons (MMWP, MGSM, MUSE, ...) into the cache, verified
 
 Every command that writes data writes JSONL atomically plus `<out>.manifest.json` next to it (inputs' hashes,
 parameters, counts per language, package versions).
@@ -56,7 +57,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_argument("--field", required=True, help="the field holding the English text, e.g. question")
     _input_options(c)
     c.add_argument("--lexicon", action="append", required=True, metavar="PATH",
-                   help="lexicon directory or file (repeat; highest priority first); xx=FILE names a file's language")  # fmt: skip
+                   help="lexicon directory or file, or a downloaded catalogue lexicon (muse, wechsel, gatitos); repeat, "
+                        "highest priority first; xx=FILE names a file's language")  # fmt: skip
+    c.add_argument(
+        "--download", action="store_true", help="download a catalogue lexicon named by --lexicon if missing"
+    )
     c.add_argument(
         "--merge", choices=("priority", "union"), default="priority", help="how to merge several lexicons"
     )
@@ -83,6 +88,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_argument("--parallel-field", default="text", help="field of the parallel records (not .txt files)")
     c.add_argument("--sentence-ratio", type=float, default=0.0,
                    help="probability of rendering a sentence whole when parallel text has it")  # fmt: skip
+    c.add_argument("--holdout-share", type=float, default=0.05,
+                   help="share of each lexicon never switched, so that LinguaLIFT's alignment check tests word "
+                        "retrieval on unseen pairs (0: none)")  # fmt: skip
+    c.add_argument(
+        "--holdout-seed", type=int, default=None, help="seed of the held-out choice (default: --seed)"
+    )
     c.add_argument(
         "--lexicon-skip-invalid", action="store_true", help="count malformed lexicon lines instead of failing"
     )
@@ -109,6 +120,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--targets", default=None, help="the languages x (default: all non-English parallel languages)"
     )
     x.add_argument("--seed", type=int, default=0)
+    x.add_argument("--sampling", choices=("coupled", "independent"), default="coupled",
+                   help="coupled: one (item, language) draw per example shared by every mode, as released; "
+                        "independent: each mode draws its own")  # fmt: skip
     _output_options(x)
 
     g = sub.add_parser(
@@ -167,8 +181,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s = sub.add_parser(
         "lexicon-stats", help="entries and corpus coverage of lexicons", description=_doc("lexicon-stats")
     )
+    s.add_argument("--lexicon", action="append", required=True, metavar="PATH",
+                   help="lexicon directory or file, or a downloaded catalogue lexicon (muse, wechsel, gatitos); repeat")  # fmt: skip
     s.add_argument(
-        "--lexicon", action="append", required=True, metavar="PATH", help="lexicon directory or file (repeat)"
+        "--download", action="store_true", help="download a catalogue lexicon named by --lexicon if missing"
     )
     s.add_argument("--merge", choices=("priority", "union"), default="priority")
     s.add_argument("--languages", default=None, help="languages to report (default: every language found)")
@@ -185,6 +201,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _input_options(v)
     v.add_argument("--max-errors", type=int, default=20, help="list at most this many problems")
     v.add_argument("--out", type=Path, default=None, help="also write the report as JSON")
+
+    d = sub.add_parser("download", help="fetch catalogued benchmarks and lexicons into the cache, verified",
+                       description=_doc("download"))  # fmt: skip
+    d.add_argument("names", nargs="*", metavar="NAME", help="datasets: mmwp, mgsm, xquad, seaeval, gsm8k, alpaca_eval, "
+                   "muse, wechsel, gatitos, ntrex (--list shows them all)")  # fmt: skip
+    d.add_argument("--to", type=Path, default=None,
+                   help="data folder (default: $CROSSLIFT_CACHE/data, else ~/.cache/crosslift/data)")  # fmt: skip
+    d.add_argument("--from", dest="from_dir", type=Path, default=None, metavar="DIR",
+                   help="take the files from DIR (fetched elsewhere) instead of the network; verified the same way")  # fmt: skip
+    d.add_argument("--urls", action="store_true", help="print the upstream URLs of the datasets and exit")
+    d.add_argument(
+        "--list", action="store_true", help="list the catalogue: licenses, sizes, what is downloaded"
+    )
+    d.add_argument("--timeout", type=float, default=30.0, help="seconds a connection may stay silent")
 
 
 def _doc(command: str) -> str:
@@ -311,7 +341,11 @@ def run_codeswitch(args: argparse.Namespace) -> int:
 
     languages = [normalize_code(code) for code in args.languages.split(",") if code.strip()]
     lexicons = load_lexicons(
-        args.lexicon, languages, merge=args.merge, skip_invalid=args.lexicon_skip_invalid
+        args.lexicon,
+        languages,
+        merge=args.merge,
+        skip_invalid=args.lexicon_skip_invalid,
+        download=args.download,
     )
     parallel_files = _lang_files(args.parallel, "--parallel")
     parallel = (
@@ -323,7 +357,7 @@ def run_codeswitch(args: argparse.Namespace) -> int:
         lexicons, ratio=args.ratio, languages=languages, weights=_weights(args, languages), seed=args.seed,
         pick=args.pick, protect_names=not args.no_protect_names,
         protect=DEFAULT_PROTECT if args.protect is None else args.protect, parallel=parallel,
-        sentence_ratio=args.sentence_ratio,
+        sentence_ratio=args.sentence_ratio, holdout_share=args.holdout_share, holdout_seed=args.holdout_seed,
     )  # fmt: skip
     kw = _read_kwargs(args)
     report = ReadReport(path=str(args.input))
@@ -366,6 +400,7 @@ def run_codeswitch(args: argparse.Namespace) -> int:
         args.out, examples, command="codeswitch", args=args, seed=args.seed,
         inputs=[args.input, *[f for lex in lexicons.values() for f in lex.files], *parallel_files.values()],
         read=report.summary(), skipped=dict(report.skipped), codeswitch=stats,
+        held_out=switcher.holdout and switcher.holdout | {"entries": {k: len(v) for k, v in switcher.held_out.items()}},
         lexicons={lang: {"entries": len(lex), "files": lex.files, "stats": dict(lex.stats)} for lang, lex in lexicons.items()},
     )  # fmt: skip
     from rich.table import Table
@@ -409,7 +444,8 @@ def run_crossin(args: argparse.Namespace) -> int:
         base += got
         reports.append(report.summary())
     targets = [normalize_code(t) for t in args.targets.split(",")] if args.targets else None
-    examples = build_crossin(parallel, base, modes=modes, size=args.size, targets=targets, seed=args.seed)
+    examples = build_crossin(parallel, base, modes=modes, size=args.size, targets=targets, seed=args.seed,
+                             sampling=args.sampling)  # fmt: skip
     counts = Counter(ex.meta["crossin"]["mode"] for ex in examples)
     _write(args.out, examples, command="crossin", args=args, seed=args.seed, inputs=[*files.values(), *args.base],
            modes=dict(counts), parallel_items=len(parallel) if parallel else 0, base_read=reports)  # fmt: skip
@@ -484,7 +520,9 @@ def run_lexicon_stats(args: argparse.Namespace) -> int:
     from crosslift.runs import provenance
 
     languages = args.languages.split(",") if args.languages else None
-    lexicons = load_lexicons(args.lexicon, languages, merge=args.merge, skip_invalid=args.skip_invalid)
+    lexicons = load_lexicons(
+        args.lexicon, languages, merge=args.merge, skip_invalid=args.skip_invalid, download=args.download
+    )
     texts = []
     if args.corpus is not None:
         kw = _read_kwargs(args)
@@ -637,6 +675,31 @@ def run_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_download(args: argparse.Namespace) -> int:
+    from crosslift.catalogue import data_cache_dir
+    from crosslift.data.download import catalogue_rows, dataset_urls, fetch_datasets
+    from crosslift.errors import ConfigError
+
+    if args.list:
+        from rich.table import Table
+
+        table = Table("name", "kind", "files", "MB", "license", "restrictions", "downloaded",
+                      title=f"data catalogue (downloads in {args.to or data_cache_dir()})")  # fmt: skip
+        for row in catalogue_rows(args.to):
+            license = row.license if len(row.license) <= 40 else row.license[:37] + "..."
+            table.add_row(row.name, row.kind, str(row.files), f"{row.bytes / 1e6:.1f}", license,
+                          ", ".join(row.restrictions), "yes" if row.downloaded else "")  # fmt: skip
+        _console().print(table)
+        return 0
+    if not args.names:
+        raise ConfigError("name the datasets to download (crosslift data download --list shows them)")
+    if args.urls:
+        print("\n".join(dataset_urls(args.names)))
+        return 0
+    fetch_datasets(args.names, root=args.to, from_dir=args.from_dir, console=_console(), timeout=args.timeout)
+    return 0
+
+
 COMMANDS = {
     "codeswitch": run_codeswitch,
     "crossin": run_crossin,
@@ -645,6 +708,7 @@ COMMANDS = {
     "translate": run_translate,
     "lexicon-stats": run_lexicon_stats,
     "validate": run_validate,
+    "download": run_download,
 }
 
 

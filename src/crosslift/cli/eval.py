@@ -2,10 +2,12 @@
 
     crosslift eval configs/eval/mmwp_tiny.yaml generation.batch_size=8
     crosslift eval --task mmwp --data-dir ../shared/data/mmwp --model MODEL_DIR_OR_URL --languages en,sw,te --limit 20 --out DIR
+    crosslift eval --task mmwp --model MODEL --languages en,sw,te     # data from the cache: crosslift data download mmwp
     crosslift eval --list-tasks
 
 The flags are a shorthand for config keys and override the config file when both are given. Rerunning the same
-command resumes: finished items are skipped.
+command resumes: finished items are skipped. Without --data-dir a task reads its catalogued dataset from the download
+cache (`crosslift data download NAME`; --download fetches it when missing).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", nargs="?", help="an eval config YAML, or the name of a bundled one (e.g. mmwp_tiny)")
     p.add_argument("overrides", nargs="*", metavar="key.sub=value", help="override config values")
     p.add_argument("--task", action="append", help="task or group (repeat, or comma-separate, for several)")
-    p.add_argument("--data-dir", help="folder with the task's data files (e.g. ../shared/data/mmwp)")
+    p.add_argument("--data-dir", help="folder with the task's data files (default: the download cache, see `crosslift data download`)")
+    p.add_argument("--download", action="store_true", default=None,
+                   help="without --data-dir, download the task's dataset into the cache if it is not there")  # fmt: skip
     p.add_argument("--model", help="model directory, LoRA adapter directory, tiny:llama, vllm:<dir>, or http(s)://host:port/v1")
     p.add_argument("--languages", help="comma-separated language codes (default: all of the task's)")
     p.add_argument("--limit", type=int, help="evaluate the first N items per language")
@@ -66,6 +70,7 @@ def _flag_values(args: argparse.Namespace, tree: dict[str, Any]) -> dict[tuple[s
         ("model", "name_or_path"): args.model, ("model", "backend"): args.backend, ("output_dir",): args.out,
         ("generation", "batch_size"): args.batch_size, ("generation", "max_new_tokens"): args.max_new_tokens,
         ("prompt", "shots"): args.shots, ("prompt", "chat"): args.chat, ("tier_rule",): args.tier_rule,
+        ("download",): args.download,
     }  # fmt: skip
     values.update({k: v for k, v in simple.items() if v is not None})
     if args.include_path:

@@ -21,6 +21,10 @@ space between two adjacent switched units is dropped ("卖 夹子" -> "卖夹子
 
 Everything random draws from a generator seeded by (seed, record index), so a record's output depends only
 on the seed, its index and its text: the same seed gives the same file, in any order or number of processes.
+
+Held-out entries (`holdout_share` > 0): a seeded share of each lexicon's English keys is never switched (chosen by
+a hash of (holdout_seed, language, key), `crosslift.data.lexicon.is_held_out`), and every record says so in
+`meta["codeswitch"]["held_out"]`; LinguaLIFT's alignment check then tests word retrieval on those unseen pairs.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from crosslift.data.examples import EXAMPLE_KEYS, Example
-from crosslift.data.lexicon import TOKEN, Lexicon
+from crosslift.data.lexicon import TOKEN, Lexicon, split_held_out
 from crosslift.errors import DataError
 from crosslift.languages import get_language
 
@@ -93,6 +97,8 @@ class CodeSwitcher:
         protect: regular expressions whose matches are never switched.
         parallel: language -> {English text: translation}, for sentence-level switching.
         sentence_ratio: probability of rendering a sentence whole when `parallel` has it.
+        holdout_share: share of each lexicon's keys held out of switching (0: none).
+        holdout_seed: seed of the held-out choice (default: `seed`).
     """
 
     def __init__(
@@ -108,6 +114,8 @@ class CodeSwitcher:
         protect: Sequence[str] = DEFAULT_PROTECT,
         parallel: Mapping[str, Mapping[str, str]] | None = None,
         sentence_ratio: float = 0.0,
+        holdout_share: float = 0.0,
+        holdout_seed: int | None = None,
     ) -> None:
         if not 0.0 <= ratio <= 1.0 or not 0.0 <= sentence_ratio <= 1.0:
             raise DataError(f"ratio and sentence_ratio must be in [0, 1], got {ratio} and {sentence_ratio}")
@@ -127,6 +135,16 @@ class CodeSwitcher:
         if any(w < 0 for w in self.weights) or not any(self.weights):
             raise DataError(f"language weights must be >= 0 and not all 0, got {self.weights}")
         self.cumulative = list(accumulate(self.weights))
+        self.holdout = None
+        self.held_out: dict[str, Lexicon] = {}
+        if holdout_share:
+            seed_of_split = seed if holdout_seed is None else holdout_seed
+            split = {
+                lang: split_held_out(lexicons[lang], holdout_share, seed_of_split) for lang in self.languages
+            }
+            lexicons = {lang: kept for lang, (kept, _) in split.items()}
+            self.held_out = {lang: held for lang, (_, held) in split.items()}
+            self.holdout = {"share": holdout_share, "seed": seed_of_split}
         self.lexicons = lexicons
         self.no_spaces = {lang: not get_language(lang).uses_spaces for lang in self.languages}
         self.ratio, self.seed, self.pick = ratio, seed, pick
@@ -346,6 +364,8 @@ def codeswitch_example(
         "covered_words": sw.covered_words, "switched_words": sw.switched_words, "sentences": sw.sentences,
         "replacements": [list(r) for r in sw.replacements],
     }  # fmt: skip
+    if switcher.holdout is not None:
+        meta["codeswitch"]["held_out"] = switcher.holdout
     if style == "plain":
         instruction, input_ = sw.text, ""
     else:

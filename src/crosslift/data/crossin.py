@@ -13,9 +13,18 @@ set, drawing the item index uniformly WITH replacement and the other language x 
                      input = a input + "\\n[b]". Not in the released builder: our reading of the paper's x2x.
 
 The language tag goes on the *input* field, as in the released code, so an item without input gets input
-"\\n[x]". Each mode draws from its own generator seeded by (seed, mode number), so adding or dropping a mode
-never changes the examples of the others. The paper's sizes are N in {3000, 6000, 15000, all}; `size=None`
-means all (as many draws as the parallel set has items).
+"\\n[x]". The paper's sizes are N in {3000, 6000, 15000, all}; `size=None` means all (as many draws as the
+parallel set has items).
+
+Sampling (`sampling=`):
+
+    coupled      (default, as released) ONE draw per example k, an (item, x) pair, used by every mode: en2x[k],
+                 x2en[k] and trans[k] are the same item in the same language x, so in the paper's 0-1-3 mixture
+                 the translation pairs cover exactly the items and languages of the en2x examples. x2x[k] takes the
+                 same item, its language pair from a generator of its own. Modes of different sizes take the
+                 first n of the shared draws. Dropping a mode never changes the others.
+    independent  each mode draws from its own generator seeded by (seed, mode number): the modes cover different
+                 items and languages (crosslift's earlier behaviour).
 
 `mix` samples a weighted mixture of sources with exact per-source counts, reseeded per epoch.
 """
@@ -31,6 +40,7 @@ from crosslift.data.examples import Example, ParallelSet
 from crosslift.errors import DataError
 
 MODES = ("base", "en2x", "x2en", "trans", "x2x")
+SAMPLING = ("coupled", "independent")
 MODE_NUMBERS = {"base": 0, "en2x": 1, "x2en": 2, "trans": 3, "x2x": 4}  # 0-3 are the original --stage values
 TRANS_INSTRUCTION = "Translate the following sentence into English."
 
@@ -61,6 +71,7 @@ def build_crossin(
     targets: Sequence[str] | None = None,
     pivot: str = "en",
     seed: int = 0,
+    sampling: str = "coupled",
 ) -> list[Example]:
     """Build a CrossIn training set: the base examples, then each parallel mode in the order given.
 
@@ -70,11 +81,15 @@ def build_crossin(
         size: examples per parallel mode (one number, or per mode); None = len(parallel).
         targets: the non-English languages x (default: every language of `parallel` but the pivot).
         pivot: the English side.
+        sampling: "coupled" (one (item, language) draw per example shared by every mode, as released) or
+            "independent" (one generator per mode); see the module docstring.
 
     Returns:
         Examples with `meta["crossin"] = {"mode", "item", "langs"}` and instruction/output languages set.
     """
     modes = parse_modes(modes)
+    if sampling not in SAMPLING:
+        raise DataError(f"sampling must be one of {', '.join(SAMPLING)}, got '{sampling}'")
     examples: list[Example] = []
     if "base" in modes:
         if not base:
@@ -93,17 +108,28 @@ def build_crossin(
     if missing or not targets:
         raise DataError(f"target languages {missing or targets} are not non-{pivot} languages of the parallel set "
                         f"({', '.join(parallel.languages)})")  # fmt: skip
+    sizes = {}
     for mode in parallel_modes:
         n = size.get(mode) if isinstance(size, Mapping) else size
-        n = len(parallel) if n is None else n
-        if n < 0:
-            raise DataError(f"size of mode {mode} must be >= 0, got {n}")
+        sizes[mode] = len(parallel) if n is None else n
+        if sizes[mode] < 0:
+            raise DataError(f"size of mode {mode} must be >= 0, got {sizes[mode]}")
+    if sampling == "coupled":  # the released builder: one (item, x) draw per example, shared by every mode
+        # Row k is drawn after rows 0..k-1, so the first n rows do not depend on how many are drawn in all.
+        shared = np.random.default_rng([seed, len(MODES)]).integers(
+            0, [len(parallel), len(targets)], size=(max(sizes.values()), 2)
+        )
+    for mode in parallel_modes:
+        n = sizes[mode]
         rng = np.random.default_rng([seed, MODE_NUMBERS[mode]])
-        items = rng.integers(0, len(parallel), size=n)
+        if sampling == "coupled":
+            items, xs = shared[:n, 0], shared[:n, 1]
+        else:
+            items = rng.integers(0, len(parallel), size=n)
+            xs = None if mode == "x2x" else rng.integers(0, len(targets), size=n)
         if mode == "x2x":
             pairs = _language_pairs(rng, [pivot, *targets], n)
         else:
-            xs = rng.integers(0, len(targets), size=n)
             pairs = [(targets[x], pivot) if mode in ("x2en", "trans") else (pivot, targets[x]) for x in xs]
         for k, (item, (a, b)) in enumerate(zip(items, pairs, strict=True)):
             item_id = parallel.ids[item]

@@ -8,7 +8,8 @@ File formats (one entry per line, no header):
 A `.tsv` file is tsv; any other file is tsv when its first line holds a tab, else muse. A directory source
 holds one file per language named `en-xx.txt`, `en-xx.tsv` or `en_xx.tsv` (the MUSE, WECHSEL and GATITOS
 layouts); `xx` goes through the language registry, so `en-no.txt` serves `nb` and `en-tl.txt` serves `fil`.
-Only the files of the requested languages are read.
+Only the files of the requested languages are read. A source that is not a path but the name of a catalogue
+lexicon (`muse`, `wechsel`, `gatitos`) is its folder in the download cache (`crosslift data download muse`).
 
 Rules, applied to every source (dropped entries are counted per reason, never lost silently):
 - case: the English side is lower-cased, so "The" and "the" share entries; translations keep their case
@@ -30,6 +31,7 @@ GATITOS; "union" keeps the translations of every source, higher-priority ones fi
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -202,19 +204,25 @@ def parse_source(spec: str | Path) -> tuple[str | None, Path]:
 
 
 def source_files(
-    sources: Iterable[str | Path], languages: Sequence[str] | None = None
+    sources: Iterable[str | Path], languages: Sequence[str] | None = None, *, download: bool = False
 ) -> dict[str, list[Path]]:
     """Language -> dictionary files, in source (priority) order, for the requested languages (or all).
+
+    Args:
+        download: fetch a catalogue lexicon named by a source (`muse`) when it is not in the cache yet.
 
     Raises:
         DataError: a source that does not exist, or a requested language no source has a file for.
     """
+    from crosslift.data.download import lexicon_dir
     from crosslift.languages import normalize_code
 
     wanted = [normalize_code(lang) for lang in languages] if languages is not None else None
     found: dict[str, list[Path]] = {}
     for spec in sources:
         lang, path = parse_source(spec)
+        if not path.exists() and lang is None and len(path.parts) == 1:
+            path = lexicon_dir(str(path), download=download) or path
         if not path.exists():
             raise DataError("lexicon source not found", path=path)
         if lang is not None:
@@ -243,16 +251,19 @@ def load_lexicons(
     *,
     merge: str = "priority",
     skip_invalid: bool = False,
+    download: bool = False,
 ) -> dict[str, Lexicon]:
     """Read and merge the lexicons of the requested languages (all languages found when None).
 
     Args:
-        sources: directories or files, highest priority first; `xx=PATH` gives a file's language explicitly.
+        sources: directories or files, highest priority first; `xx=PATH` gives a file's language explicitly;
+            a catalogue lexicon's name (`muse`) reads its downloaded folder.
         merge: "priority" or "union" (see the module docstring).
         skip_invalid: count malformed lines instead of raising on the first one.
+        download: fetch a catalogue lexicon that is not in the cache yet.
     """
     sources = list(sources)
-    files = source_files(sources, languages)
+    files = source_files(sources, languages, download=download)
     return {
         lang: merge_lexicons([read_lexicon_file(p, lang, skip_invalid=skip_invalid) for p in paths], merge)
         for lang, paths in files.items()
@@ -279,3 +290,34 @@ def coverage(lexicon: Lexicon, texts: Iterable[str]) -> dict[str, float | int]:
         "covered_types": len(covered),
         "type_coverage": len(covered) / len(counts) if counts else 0.0,
     }
+
+
+# ---------------------------------------------------------------------------------------------- held-out entries
+
+
+def is_held_out(key: str, lang: str, share: float, seed: int) -> bool:
+    """Whether the English key `key` is held out of `lang`'s lexicon: a seeded hash, so the decision depends on
+    nothing but (seed, language, key) and is the same for every source that has the key."""
+    if share <= 0:
+        return False
+    digest = hashlib.sha256(f"{seed}\0{lang}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def split_held_out(lexicon: Lexicon, share: float, seed: int) -> tuple[Lexicon, Lexicon]:
+    """(kept, held out): a seeded `share` of the entries of `lexicon`, by key (see `is_held_out`).
+
+    Code-switching uses only the kept part, so the alignment check can test word retrieval on pairs that stage-1
+    training never saw.
+    """
+    if not 0 <= share < 1:
+        raise DataError(f"the held-out share must be in [0, 1), got {share}")
+    parts: tuple[Lexicon, Lexicon] = (Lexicon(lang=lexicon.lang, files=list(lexicon.files)),
+                                      Lexicon(lang=lexicon.lang, files=list(lexicon.files)))  # fmt: skip
+    for key, translations in lexicon.entries.items():
+        parts[is_held_out(key, lexicon.lang, share, seed)].entries[key] = translations
+    for part in parts:
+        _index_phrases(part)
+    parts[0].stats.update(lexicon.stats)
+    parts[0].stats["held out of code-switching"] = len(parts[1])
+    return parts

@@ -159,37 +159,51 @@ class Extraction:
     """The target-language part of a PLUG output, and how it was found.
 
     status: "ok"; "marker_missing" (no target marker: text is ""); "wrong_order" (the pivot part came after
-    the target part; text is the target part, cut at the pivot marker).
+    the target part, against the expected order).
     """
 
     text: str
     status: Status
 
 
-def extract_target(output: str, lang: str, *, pivot: str = "en", order: str = "pivot_first") -> Extraction:
-    """The target-language response of a PLUG output (PLUG's extraction, with a status).
+EXTRACTION_MODES = ("original", "cut_at_pivot")
+ORDERS = ("pivot_first", "target_first")
+
+
+def extract_target(
+    output: str, lang: str, *, pivot: str = "en", order: str = "pivot_first", mode: str = "original"
+) -> Extraction:
+    """The target-language response of a PLUG output, with a status.
 
     Args:
-        order: "pivot_first" (PLUG's "other_first": the answer is everything after the target marker) or
-            "target_first" (the answer runs from the target marker to the pivot marker).
+        order: "pivot_first" (PLUG's "other_first": pivot part, then target part) or "target_first".
+        mode: "original" (PLUG's extract_response_from_bilingual_output.py): the text after the *first* target
+            marker; with target_first, cut at the pivot marker that follows. A wrong order only changes the
+            status: with pivot_first, a pivot part after the target part stays in the answer, as in PLUG.
+            "cut_at_pivot" (crosslift's earlier rule): the target part starts at the first target marker after
+            the pivot part, and a pivot part after it is cut off (so a wrong order keeps only the target text).
     """
-    if order not in ("pivot_first", "target_first"):
+    if order not in ORDERS:
         raise DataError(f"order must be 'pivot_first' or 'target_first', got '{order}'")
+    if mode not in EXTRACTION_MODES:
+        raise DataError(f"mode must be one of {', '.join(EXTRACTION_MODES)}, got '{mode}'")
     target_marker, pivot_marker = response_marker(lang), response_marker(pivot)
-    # The target part begins at the first target marker after the pivot part, if there is one.
     pivot_at = output.find(pivot_marker)
-    at = output.find(target_marker, pivot_at + len(pivot_marker) if pivot_at >= 0 else 0)
-    if at < 0:
+    if mode == "original":
         at = output.find(target_marker)
+    else:  # the target part begins at the first target marker after the pivot part, if there is one
+        at = output.find(target_marker, pivot_at + len(pivot_marker) if pivot_at >= 0 else 0)
+        if at < 0:
+            at = output.find(target_marker)
     if at < 0:
         return Extraction("", "marker_missing")
     rest = output[at + len(target_marker) :]
     cut = rest.find(pivot_marker)
     pivot_before = 0 <= pivot_at < at
     if order == "pivot_first":
-        if cut >= 0 and not pivot_before:
-            return Extraction(rest[:cut].strip(), "wrong_order")
-        return Extraction(rest.strip(), "ok")
+        wrong = cut >= 0 and not pivot_before
+        text = rest[:cut] if wrong and mode == "cut_at_pivot" else rest
+        return Extraction(text.strip(), "wrong_order" if wrong else "ok")
     if pivot_before:
         return Extraction(rest.strip(), "wrong_order")
     return Extraction((rest[:cut] if cut >= 0 else rest).strip(), "ok")

@@ -4,6 +4,7 @@ can be set exactly at the boundary between the two (see `crosslift.data.tokenize
     alpaca     Stanford Alpaca's prompt, with and without an input field
     metamath   LinguaLIFT's evaluation/training prompt (methods.md §1.5) with the "Question:" word of the
                example's language (`question_word`)
+    metamath_en  the same prompt with the English "Question:" for every language
     tulu       `<|system|>\\n...\\n<|user|>\\n...\\n<|assistant|>\\n` + response (open-instruct/TULU, used by PLUG);
                the system prompt comes from `example.meta["system"]`, earlier turns from `meta["history"]`
     chat       the tokenizer's own chat template (`get_template("chat", tokenizer=tok)`)
@@ -13,7 +14,9 @@ carries BOS and friends, as chat templates do) and `append_eos` (False when the 
 template's own end-of-turn token).
 
 Templates that cannot show a system prompt or earlier turns (alpaca, metamath) refuse examples that have them,
-rather than silently dropping part of the example.
+rather than silently dropping part of the example. Templates that can (tulu, chat) also say where each earlier
+assistant reply sits in the prompt (`Rendered.earlier_replies`), so that training can learn every assistant turn
+of a conversation, not only the last (`crosslift.train.sft`, ``data.assistant_turns``).
 """
 
 from __future__ import annotations
@@ -30,10 +33,18 @@ from crosslift.errors import ConfigError, CrossliftError, DataError
 
 @dataclass(frozen=True)
 class Rendered:
-    """A rendered example: the model reads `prompt` and learns to produce `target`."""
+    """A rendered example: the model reads `prompt` and learns to produce `target`.
+
+    Attributes:
+        earlier_replies: (start, end) character spans of the earlier assistant replies inside `prompt` (with the
+            end-of-turn marker that closes each), for learning every turn of a conversation; None when the
+            template cannot locate them exactly (a chat template that renders earlier turns differently once
+            the conversation goes on).
+    """
 
     prompt: str
     target: str
+    earlier_replies: tuple[tuple[int, int], ...] | None = ()
 
 
 def _single_turn(example: Example, template: str) -> None:
@@ -102,6 +113,17 @@ class MetamathTemplate:
         )
 
 
+class EnglishMetamathTemplate(MetamathTemplate):
+    """The metamath prompt with the English "Question:" whatever the example's language: for languages that
+    have no localised word (a user's own, the synthetic ones of `crosslift.synth`), and the prompt an evaluation
+    with ``instruction_language: en`` shows."""
+
+    name = "metamath_en"
+
+    def __init__(self, source: str = "mmwp") -> None:
+        super().__init__(lang="en", source=source)
+
+
 class TuluTemplate:
     """open-instruct's (TULU) message format, which PLUG trains and infers with (methods.md §3.3).
 
@@ -119,10 +141,13 @@ class TuluTemplate:
     def render(self, example: Example) -> Rendered:
         system = example.meta.get("system")
         prompt = f"<|system|>\n{system.strip()}\n" if system else ""
+        replies = []
         for user, reply in example.meta.get("history") or []:
-            prompt += f"<|user|>\n{user.strip()}\n<|assistant|>\n{reply.strip()}{self.eos_token}\n"
+            prompt += f"<|user|>\n{user.strip()}\n<|assistant|>\n"
+            replies.append((len(prompt), len(prompt) + len(reply.strip()) + len(self.eos_token)))
+            prompt += f"{reply.strip()}{self.eos_token}\n"
         prompt += f"<|user|>\n{_user_text(example).strip()}\n<|assistant|>\n"
-        return Rendered(prompt=prompt, target=example.output)
+        return Rendered(prompt=prompt, target=example.output, earlier_replies=tuple(replies))
 
 
 class ChatTemplate:
@@ -166,12 +191,28 @@ class ChatTemplate:
                 "this chat template renders the conversation differently once the reply is added (e.g. it "
                 "drops reasoning), so prompt and target cannot be split exactly; use the tulu or alpaca template"
             )
-        return Rendered(prompt=prompt, target=full[len(prompt) :])
+        return Rendered(prompt=prompt, target=full[len(prompt) :], earlier_replies=self._earlier_replies(messages, prompt))
+
+    def _earlier_replies(self, messages: list[dict[str, str]], prompt: str) -> tuple[tuple[int, int], ...] | None:
+        """Where each earlier assistant reply (and its end-of-turn text) sits in `prompt`: the conversation up to
+        that reply, rendered with and without it, must both be prefixes of the whole prompt."""
+        apply = self.tokenizer.apply_chat_template
+        spans = []
+        for i, message in enumerate(messages):
+            if message["role"] != "assistant":
+                continue
+            before = apply(messages[:i], tokenize=False, add_generation_prompt=True)
+            upto = apply(messages[: i + 1], tokenize=False)
+            if not (upto.startswith(before) and prompt.startswith(upto)):
+                return None
+            spans.append((len(before), len(upto)))
+        return tuple(spans)
 
 
 TEMPLATES = {
     "alpaca": AlpacaTemplate,
     "metamath": MetamathTemplate,
+    "metamath_en": EnglishMetamathTemplate,
     "tulu": TuluTemplate,
     "chat": ChatTemplate,
 }

@@ -73,6 +73,13 @@ class EvalTaskConfig(Section):
     limit: int | None = Field(None, gt=0, description="the first N items per language")
     prompt: PromptSpec = Field(default_factory=PromptSpec)
     fewshot: FewshotSpec | None = Field(None, description="replace the task's few-shot exemplar source")
+    label: str | None = Field(None, pattern=r"^[\w.-]+$",
+                              description="results folder and name of this entry (default: the task's name)")  # fmt: skip
+    prompt_variants: list[PromptSpec] | None = Field(
+        None, min_length=2,
+        description="evaluate once per prompt (each over this entry's prompt; results in <name>_p1, <name>_p2, ...) and "
+        "report the median of every figure over them in <name>_median (SeaEval's protocol: its five wordings)",
+    )  # fmt: skip
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -87,6 +94,8 @@ class EvalConfig(Section):
     model: EvalModelConfig
     tasks: list[EvalTaskConfig] = Field(min_length=1)
     data_dir: str | None = Field(None, description="default data folder of every task")
+    download: bool = Field(False, description="without a data_dir, download a task's catalogued dataset when the "
+                           "cache lacks it (otherwise the error names the command that does)")  # fmt: skip
     prompt: PromptSpec = Field(default_factory=PromptSpec)
     generation: EvalGenerationConfig = Field(default_factory=EvalGenerationConfig)
     tier_rule: str | None = Field(None, description="tier rule name or mapping file (default: the task's, else mmwp-llama2)")

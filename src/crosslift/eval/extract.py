@@ -1,11 +1,22 @@
 """Math answer extraction: the one number a model's free-text answer commits to, in any language and script.
 
-Three strategies, tried in order (the first that finds a number wins):
+Two rules, as lm-evaluation-harness reports two filters per math task:
 
-1. ``\\boxed{...}``       the last one (WizardMath / MATH style; also ``\\frac{a}{b}`` inside it);
-2. an answer phrase      the first number after the *last* "The answer is", "Jibu ni", "答案是", "####" ...
-                         (``ANSWER_PHRASES``; English phrases apply in every language, models often switch);
-3. the last number       anywhere in the text (MathOctopus / LinguaLIFT's rule).
+``strict``    the last number in the text: the papers' rule (MathOctopus, LinguaLIFT's MMWP/MGSM/MSVAMP scoring).
+``flexible``  three strategies, tried in order (the first that finds a number wins):
+
+              1. ``\\boxed{...}``    the last one (WizardMath / MATH style; also ``\\frac{a}{b}`` inside it);
+              2. an answer phrase   the number after the *last* "The answer is", "Jibu ni", "答案是", "####" ...
+                                    (``ANSWER_PHRASES``; English phrases apply in every language, models often
+                                    switch). When that number starts a calculation ("The answer is 10-5=5"), the
+                                    result after its last "=" is the answer, never the first operand;
+              3. the last number    anywhere in the text.
+
+Number conventions follow the language the answer is *written* in, not the task's: "The answer is: 1.125" is one and
+an eighth in a German task too, while "Die Antwort lautet 1.500" is fifteen hundred. Only when the task language's
+conventions and English's read an answer differently is the language identified: py3langid, restricted to the task
+language and English (as for response-language fidelity), on the line that holds the number (the whole text when
+that line has no letters). English tasks read English conventions.
 
 Numbers are read the way people write them:
 
@@ -24,6 +35,10 @@ Numbers are read the way people write them:
 - simple fractions ``3/4``.
 
 Not handled (counted as extraction failures or misreads): numbers written as words ("eighteen", "十八").
+
+Where the strict rule departs from the released regex (``\\d+(\\.\\d+)?`` after deleting commas between digits): the
+sign is kept (the regex reads "-5" as 5), and separators follow the conventions above (the regex reads German
+"1.500" as 1.5 and French "1 500" as 500). On answers without such numbers both give the same number.
 """
 
 from __future__ import annotations
@@ -32,6 +47,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 # ---------------------------------------------------------------------------------------------------- tables
 
@@ -86,6 +102,11 @@ _SEPARATOR = re.compile(r"([.,'" + _GROUP + "])")
 _PLAIN_SPACE_GROUPS = re.compile(r"(?<![\d.,])(\d{1,3})((?: \d{3})+)(?![\d])")
 _BOXED = re.compile(r"\\boxed\s*\{")
 _FRAC = re.compile(r"\\d?frac\{([^{}]*)\}\{([^{}]*)\}")
+# What may stand between two numbers of one calculation ("10 - 5 = 5", "2 × 3 = 6", "12 / 4 = 3").
+_OPERATOR = re.compile(r"\s*[-+*/×÷xX·=]\s*")
+
+RULES = ("strict", "flexible")
+Rule = Literal["strict", "flexible"]
 
 
 @dataclass(frozen=True)
@@ -96,11 +117,23 @@ class Extraction:
         value: the number, or None when the text has none (an extraction failure).
         text: the number as a canonical string ("1050", "0.9", "-3.5"), or None.
         method: "boxed", "phrase", "last_number", or None.
+        reading: the language whose number conventions read it (the task's, or "en" for an English answer).
     """
 
     value: Decimal | None
     text: str | None
     method: str | None
+    reading: str | None = None
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A number and where it is in the text (the span of its token, or of the \\boxed{} holding it)."""
+
+    value: Decimal
+    start: int
+    end: int
+    method: str
 
 
 def _base(language: str | None) -> str:
@@ -157,21 +190,31 @@ def _read_body(body: str, language: str) -> list[Decimal]:
     return [Decimal(d) for d in digits]
 
 
-def numbers(text: str, language: str | None = None) -> list[Decimal]:
-    """Every number in `text`, in order (see the module docstring for the conventions understood)."""
+def _number_spans(text: str, language: str | None) -> list[tuple[Decimal, int, int]]:
+    """Every number in `text` with the span of its token (normalizing keeps every offset: it maps one
+    character to one character)."""
     text = normalize(text, language)
-    found: list[Decimal] = []
+    found: list[tuple[Decimal, int, int]] = []
     for m in _NUMBER.finditer(text):
         values = _read_body(_ascii_digits(m.group("body")), language or "")
         if m.group("den"):
             den = Decimal(_ascii_digits(m.group("den")))
             if den != 0:
                 values[-1] = values[-1] / den
+        start = m.start()
         # A '-' right after a letter or digit is a hyphen or a subtraction ("10-5", "COVID-19"), not a sign.
-        if m.group("sign") and (m.start() == 0 or not text[m.start() - 1].isalnum()):
-            values[0] = -values[0]
-        found += values
+        if m.group("sign"):
+            if start == 0 or not text[start - 1].isalnum():
+                values[0] = -values[0]
+            else:
+                start = m.start("body")
+        found += [(v, start, m.end()) for v in values]
     return found
+
+
+def numbers(text: str, language: str | None = None) -> list[Decimal]:
+    """Every number in `text`, in order (see the module docstring for the conventions understood)."""
+    return [value for value, _, _ in _number_spans(text, language)]
 
 
 def canonical(value: Decimal) -> str:
@@ -191,15 +234,15 @@ def parse_number(text: str, language: str | None = None) -> Decimal | None:
 # ---------------------------------------------------------------------------------------------------- strategies
 
 
-def _last_boxed(text: str) -> str | None:
-    """Contents of the last \\boxed{...}, braces balanced."""
+def _last_boxed(text: str) -> tuple[str, int] | None:
+    """Contents of the last \\boxed{...}, braces balanced, and where they start."""
     starts = [m.end() for m in _BOXED.finditer(text)]
     for start in reversed(starts):
         depth = 1
         for i in range(start, len(text)):
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             if depth == 0:
-                return text[start:i]
+                return text[start:i], start
     return None
 
 
@@ -212,32 +255,92 @@ def _phrase_pattern(language: str) -> re.Pattern[str]:
 _PHRASES: dict[str, re.Pattern[str]] = {}
 
 
-def extract_answer(text: str, language: str | None = None) -> Extraction:
+def _phrase_number(window: str, language: str) -> tuple[Decimal, int, int] | None:
+    """The number an answer phrase is followed by: the first one, or, when it starts a calculation, the result
+    after the calculation's last '=' ("10-5=5" -> 5, "5 + 6 = 11" -> 11)."""
+    spans = _number_spans(window, language)
+    if not spans:
+        return None
+    answer = spans[0]
+    for previous, following in zip(spans, spans[1:], strict=False):
+        gap = window[previous[2] : following[1]]
+        if not _OPERATOR.fullmatch(gap):
+            break
+        if "=" in gap:
+            answer = following
+    return answer
+
+
+def _find(text: str, phrase_language: str, number_language: str, rule: str) -> _Found | None:
+    """One rule's answer with one language's number conventions (phrases are always the task language's)."""
+    if rule == "flexible":
+        boxed = _last_boxed(text)
+        if boxed is not None:
+            content, start = boxed
+            found = numbers(_FRAC.sub(r"\1/\2", content), number_language)
+            if found:
+                return _Found(found[-1], start, start + len(content), "boxed")
+        pattern = _PHRASES.get(phrase_language) or _PHRASES.setdefault(phrase_language, _phrase_pattern(phrase_language))
+        for m in reversed(list(pattern.finditer(text))):
+            window = text[m.end() : m.end() + _PHRASE_WINDOW].split("\n", 1)[0]
+            hit = _phrase_number(window, number_language)
+            if hit is not None:
+                return _Found(hit[0], m.end() + hit[1], m.end() + hit[2], "phrase")
+    spans = _number_spans(text, number_language)
+    if spans:
+        value, start, end = spans[-1]
+        return _Found(value, start, end, "last_number")
+    return None
+
+
+def _conventions(language: str) -> tuple[bool, bool]:
+    return (language in DOT_GROUPING, language in SPACE_GROUPING)
+
+
+def _line_of(text: str, found: _Found) -> str:
+    """The line holding the answer, or the whole text when that line has no letters to identify a language."""
+    line = text[text.rfind("\n", 0, found.start) + 1 :].split("\n", 1)[0]
+    return line if any(c.isalpha() for c in line) else text
+
+
+def answer_language(text: str, language: str) -> str:
+    """`language`, or "en" when `text` is English: py3langid restricted to the two (the fidelity metric's rule).
+
+    A language py3langid does not know, or a text without letters, keeps `language`.
+    """
+    # imported here: fidelity imports the metrics, which import this module
+    from crosslift.eval.fidelity import detect_language, supported
+
+    if not any(c.isalpha() for c in text) or not supported(language):
+        return language
+    detected = detect_language(text, [language, "en"])
+    return "en" if detected is not None and detected.split("-")[0] == "en" else language
+
+
+def extract_answer(text: str, language: str | None = None, *, rule: Rule = "flexible") -> Extraction:
     """The final numeric answer in a model's output.
 
     Args:
         text: the raw generated text.
-        language: the answer's language code (selects native answer phrases and number conventions).
+        language: the task's language code (selects native answer phrases; number conventions follow the
+            language the answer is written in, see the module docstring).
+        rule: "strict" (the last number: the papers' rule) or "flexible" (boxed, answer phrase, last number).
 
     Returns:
         An `Extraction`; ``value`` is None when no number was found.
     """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
     lang = _base(language)
-    boxed = _last_boxed(text)
-    if boxed is not None:
-        found = numbers(_FRAC.sub(r"\1/\2", boxed), lang)
-        if found:
-            return Extraction(found[-1], canonical(found[-1]), "boxed")
-    pattern = _PHRASES.get(lang) or _PHRASES.setdefault(lang, _phrase_pattern(lang))
-    for m in reversed(list(pattern.finditer(text))):
-        window = text[m.end() : m.end() + _PHRASE_WINDOW].split("\n", 1)[0]
-        found = numbers(window, lang)
-        if found:
-            return Extraction(found[0], canonical(found[0]), "phrase")
-    found = numbers(text, lang)
-    if found:
-        return Extraction(found[-1], canonical(found[-1]), "last_number")
-    return Extraction(None, None, None)
+    found = _find(text, lang, lang, rule)
+    if found is None:
+        return Extraction(None, None, None, None)
+    reading = lang or None
+    if lang and _conventions(lang) != _conventions("en"):
+        english = _find(text, lang, "en", rule)
+        if english is not None and english.value != found.value and answer_language(_line_of(text, found), lang) == "en":
+            found, reading = english, "en"
+    return Extraction(found.value, canonical(found.value), found.method, reading)
 
 
 def without_last_number(text: str, language: str | None = None) -> str:

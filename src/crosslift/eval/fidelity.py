@@ -13,15 +13,22 @@ our ``fil``, its ``no`` our ``nb``; a variant (``sr-Latn``, ``zh-Hant``) counts 
 
 The metric is 1 when the detected language is the expected one, 0 when it is another; it is not applicable
 (None) when the text has no letters (an answer that is only a number, or empty), or when py3langid does not know
-the expected language. The detected language (or "no_text" / "unsupported") is stored per item and counted per
+the expected language and its script does not tell it apart. The detected language (or "no_text" / "unsupported") is stored per item and counted per
 language in the summary. Which text is scored is the task's business: math tasks score the output without its
 final number (filter ``drop_final_number``), PLUG tasks the extracted target-language part.
+
+Languages py3langid does not know (a registered language such as the synthetic ones of ``crosslift.synth``, or a
+rare language) are judged by **script** when their script differs from that of every other candidate: the answer
+is in the language when most of its letters are in that script, and in English when most are Latin. The summary's
+per-item detections then read ``script:<Script>``.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import unicodedata
+from collections import Counter
 from typing import Any
 
 from crosslift.eval.metrics import Scored, register_metric
@@ -85,14 +92,47 @@ def detect_language(text: str, candidates: list[str] | tuple[str, ...] = ()) -> 
         return label  # unrestricted only: a py3langid label the registry lacks (e.g. 'zxx', 'ht')
 
 
+# ISO 15924 code -> the first word of the Unicode character names of that script's letters.
+_SCRIPT_NAMES = {
+    "Latn": "LATIN", "Cyrl": "CYRILLIC", "Grek": "GREEK", "Armn": "ARMENIAN", "Geor": "GEORGIAN",
+    "Deva": "DEVANAGARI", "Beng": "BENGALI", "Ethi": "ETHIOPIC", "Arab": "ARABIC", "Hebr": "HEBREW",
+    "Thai": "THAI", "Taml": "TAMIL", "Telu": "TELUGU", "Knda": "KANNADA", "Mlym": "MALAYALAM",
+    "Gujr": "GUJARATI", "Guru": "GURMUKHI", "Orya": "ORIYA", "Sinh": "SINHALA", "Khmr": "KHMER",
+    "Mymr": "MYANMAR", "Tibt": "TIBETAN", "Hang": "HANGUL", "Cher": "CHEROKEE",
+}  # fmt: skip
+
+
+def dominant_script(text: str) -> str | None:
+    """The ISO 15924 code of the script most of `text`'s letters are in (None: no letters or an unlisted script)."""
+    names = {name: code for code, name in _SCRIPT_NAMES.items()}
+    counts = Counter(unicodedata.name(c, "?").split(" ")[0] for c in text if c.isalpha())
+    if not counts:
+        return None
+    return names.get(counts.most_common(1)[0][0])
+
+
+def _by_script(prediction: str, expected: Any, candidates: list[str]) -> Scored | None:
+    """Fidelity by script when the expected language's script is told apart from every other candidate's."""
+    script = expected.script
+    others = {get_language(c).script for c in ["en", *candidates] if get_language(c).code != expected.code}
+    if script not in _SCRIPT_NAMES or script in others:
+        return None
+    found = dominant_script(prediction)
+    return Scored(float(found == script), f"script:{found or 'other'}")
+
+
 @register_metric("lang_fidelity", binary=True, description="share of answers written in the expected language "
                  "(py3langid restricted to the expected language, English and the task's candidates)")  # fmt: skip
 def lang_fidelity(prediction: str | None, gold: Any, *, language: str, candidates: list[str] = ()) -> Scored:
     """1 when `prediction` is in `language`, 0 when in another candidate language; None without letters."""
-    if not supported(language):
-        return Scored(None, "unsupported")
     if prediction is None or not any(c.isalpha() for c in prediction):
-        return Scored(None, "no_text")
+        return Scored(None, "no_text") if supported(language) else Scored(None, "unsupported")
+    if not supported(language):
+        try:
+            by_script = _by_script(prediction, get_language(language), list(candidates))
+        except UnknownLanguageError:
+            by_script = None
+        return by_script or Scored(None, "unsupported")
     expected = get_language(language)
     detected = detect_language(prediction, [expected.code, "en", *candidates])
     same = detected.split("-")[0] == expected.base_code

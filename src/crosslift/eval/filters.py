@@ -3,10 +3,11 @@
 A task's ``filter_list`` holds named pipelines, as in lm-evaluation-harness::
 
     filter_list:
-      - name: math-answer                 # the first pipeline is the primary one ("extracted" in items.jsonl)
+      - name: strict                      # the first pipeline is the primary one ("extracted" in items.jsonl)
         filter:
           - function: math_answer
-      - name: strict-match                # further pipelines are kept too, and metrics may score them
+            rule: strict
+      - name: lm-eval-strict-match        # further pipelines are kept too, and metrics may score them
         filter:
           - function: regex
             regex_pattern: "The answer is (\\\\-?[0-9\\\\.\\\\,]+)"
@@ -28,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crosslift.errors import ConfigError
-from crosslift.eval.extract import extract_answer
+from crosslift.errors import ConfigError, CrossliftError
+from crosslift.eval.extract import RULES, extract_answer
 
 
 @dataclass(frozen=True)
@@ -68,18 +69,23 @@ def _takes_item(fn: FilterFn) -> bool:
 
 
 def check_pipeline(steps: list[dict[str, Any]]) -> None:
-    """Raise ConfigError when a step names an unknown filter or passes arguments it does not take."""
+    """Raise ConfigError when a step names an unknown filter or passes arguments it does not take; a filter that
+    needs no item is also run once on an empty text, so that bad argument values fail when the task loads."""
     for step in steps:
         arguments = {k: v for k, v in step.items() if k != "function"}
         if "item" in arguments:
             raise ConfigError(f"filter '{step['function']}': 'item' is the record, not an argument")
         fn = get_filter(step["function"])
-        if _takes_item(fn):
-            arguments["item"] = {}
+        takes_item = _takes_item(fn)
         try:
-            inspect.signature(fn).bind("", language="en", **arguments)
+            inspect.signature(fn).bind("", language="en", **arguments, **({"item": {}} if takes_item else {}))
         except TypeError as e:
             raise ConfigError(f"filter '{step['function']}': {e}") from None
+        if not takes_item:
+            try:
+                fn("", language="en", **arguments)
+            except CrossliftError as e:
+                raise ConfigError(f"filter '{step['function']}': {e}") from None
 
 
 def run_pipeline(steps: list[dict[str, Any]], text: str, language: str,
@@ -127,9 +133,15 @@ def apply_filters_with_status(filter_list: list[dict[str, Any]], text: str, lang
 
 
 @register_filter("math_answer")
-def math_answer(text: str, *, language: str) -> str | None:
-    """The final number of a math answer (boxed, after "The answer is", or the last number), canonical form."""
-    return extract_answer(text, language).text
+def math_answer(text: str, *, language: str, rule: str = "flexible") -> str | None:
+    """The final number of a math answer, canonical form (`crosslift.eval.extract`).
+
+    `rule`: "flexible" (boxed, else after the last "The answer is", else the last number) or "strict" (the last
+    number: the papers' rule). Numbers are read by the conventions of the language the answer is written in.
+    """
+    if rule not in RULES:
+        raise ConfigError(f"math_answer: rule must be one of {', '.join(RULES)}, got {rule!r}")
+    return extract_answer(text, language, rule=rule).text
 
 
 @register_filter("regex")
@@ -171,18 +183,24 @@ def choice(text: str, *, language: str, item: dict[str, Any]) -> Filtered:
 
 
 @register_filter("plug_target")
-def plug_target(text: str, *, language: str, pivot: str = "en", order: str = "pivot_first") -> Filtered:
+def plug_target(text: str, *, language: str, pivot: str = "en", order: str = "pivot_first",
+                mode: str = "original") -> Filtered:  # fmt: skip
     """PLUG: the target-language part of a bilingual (pivot, then target) answer, via `crosslift.data.plug`.
 
-    Status "ok", "wrong_order" (the pivot part came after the target part; the target part is kept),
-    "marker_missing" (no target-language marker: no answer, as PLUG's extraction returns nothing). For the pivot
-    language itself there is nothing to separate: the text after its marker (or the whole text), status "pivot".
+    `mode`: "original" (PLUG's extraction: everything after the first target marker) or "cut_at_pivot"
+    (crosslift's earlier rule: also cut at a pivot marker that follows). Status "ok", "wrong_order" (the pivot
+    part came after the target part), "marker_missing" (no target-language marker: no answer, as PLUG's
+    extraction returns nothing). For the pivot language itself there is nothing to separate: the text after its
+    marker (or the whole text), status "pivot".
     """
-    from crosslift.data.plug import extract_target, response_marker
+    from crosslift.data.plug import EXTRACTION_MODES, ORDERS, extract_target, response_marker
     from crosslift.languages import get_language
 
+    if order not in ORDERS or mode not in EXTRACTION_MODES:
+        raise ConfigError(f"plug_target: order must be one of {', '.join(ORDERS)} and mode one of "
+                          f"{', '.join(EXTRACTION_MODES)}; got order={order!r}, mode={mode!r}")  # fmt: skip
     if get_language(language).base_code == get_language(pivot).base_code:
         marker = response_marker(pivot)
         return Filtered(text.split(marker, 1)[1].strip() if marker in text else text.strip(), "pivot")
-    found = extract_target(text, language, pivot=pivot, order=order)
+    found = extract_target(text, language, pivot=pivot, order=order, mode=mode)
     return Filtered(found.text if found.status != "marker_missing" else None, found.status)

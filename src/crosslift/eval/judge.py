@@ -39,6 +39,7 @@ from crosslift.io import (
     read_jsonl_tolerant,
     truncate_torn_tail,
 )
+from crosslift.languages import REPORT_TIERS
 
 # ---------------------------------------------------------------------------------------------------- the prompt
 
@@ -449,7 +450,7 @@ def summarize_verdicts(records: list[dict[str, Any]], setting: dict[str, Any], t
 
     all_langs = list(by_language)
     tiers = {}
-    for tier in ("low", "medium", "high"):
+    for tier in REPORT_TIERS:
         members = [lang for lang in all_langs if languages[lang]["tier"] == tier]
         if members:
             tiers[tier] = {"languages": members, "metrics": aggregate_levels(members)}

@@ -32,6 +32,7 @@ from typing import Any
 
 from crosslift.errors import ConfigError
 from crosslift.eval.extract import parse_number
+from crosslift.languages import REPORT_TIERS
 
 Z95 = 1.959963984540054
 AGGREGATIONS = ("macro_mean", "micro_mean")
@@ -264,7 +265,8 @@ def summarize(records_by_language: dict[str, list[dict[str, Any]]], specs: list[
     Args:
         records_by_language: items.jsonl records (with ``metrics``, ``extracted``), in language order.
         specs: the task's metrics.
-        tiers: language -> tier ("low"/"medium"/"high") or None when the tier rule does not cover it.
+        tiers: language -> tier ("low"/"medium"/"high", "unlisted" for a language outside the registry) or None
+            when the tier rule does not cover it.
 
     Returns:
         ``{"languages": {code: {...}}, "tiers": {tier: {...}}, "english": {...} | None, "overall": {...}}``;
@@ -313,7 +315,7 @@ def summarize(records_by_language: dict[str, list[dict[str, Any]]], specs: list[
 
     all_langs = list(records_by_language)
     tier_rows = {}
-    for tier in ("low", "medium", "high"):
+    for tier in REPORT_TIERS:  # low, medium, high, and "unlisted" (languages outside the registry)
         members = [lang for lang in all_langs if tiers.get(lang) == tier]
         if members:
             tier_rows[tier] = {"languages": members, "metrics": aggregate(members)}

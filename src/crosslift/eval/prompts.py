@@ -15,10 +15,14 @@ The question reaches the model verbatim: it is inserted as read from the file, n
 
 Multiple choice and instruction following (zero-shot):
 
-    mcq          SeaEval's first prompt (branch SeaEval_v0.1, as CrossIn evaluated): "Respond to the question by
-                 selecting the most appropriate answer. Simply select the answer, no explanations required."
-                 [Context:] Question: Choices: "(A) ..." per line, Answer: — in English for every language, as
-                 SeaEval does; ``mcq_format`` replaces it ({question}, {choices}, {context}).
+    mcq          SeaEval's zero-shot prompts (branch SeaEval_v0.1, as CrossIn evaluated): five wordings per set
+                 (``mcq_prompt`` 1-5, default 1: "Respond to the question by selecting the most appropriate
+                 answer. Simply select the answer, no explanations required."), [Context:] Question: Choices:
+                 "(A) ..." per line, Answer: — in English for every language, as SeaEval does. The set
+                 (``mcq_prompt_set``: cross_mmlu, cross_logiqa, cross_xquad) is chosen by the task; without one,
+                 cross_logiqa's for items with a passage, else cross_mmlu's. SeaEval reports the median over the
+                 five (an eval config's ``prompt_variants``). ``mcq_format`` replaces the wording ({question},
+                 {choices}, {context}).
     instruction  the instruction verbatim (as one user message with ``chat``).
     tulu         open-instruct's ``<|system|>/<|user|>/<|assistant|>`` format that PLUG trains and infers with,
                  rendered by ``crosslift.data.templates`` (the text training uses).
@@ -48,14 +52,34 @@ from crosslift.eval.data import get_field, iter_records
 TEMPLATES = ("metamath", "qa", "mcq", "instruction", "tulu")
 ZERO_SHOT_TEMPLATES = ("mcq", "instruction", "tulu")  # no few-shot form, no "Question:" words
 WORD_TABLES = ("mmwp", "mgsm")
-MCQ_FORMAT = (
-    "Respond to the question by selecting the most appropriate answer. Simply select the answer, no explanations "
-    "required.\n\nQuestion:\n{question}\n\nChoices:\n{choices}\n\nAnswer:\n"
-)
-MCQ_CONTEXT_FORMAT = (
-    "Respond to the question by selecting the most appropriate answer. Simply select the answer, no explanations "
-    "required.\n\nContext:\n{context}\n\nQuestion:\n{question}\n\nChoices:\n{choices}\n\nAnswer:\n"
-)
+# SeaEval_v0.1's five zero-shot wordings (src/dataset_src/cross_{mmlu,logiqa,xquad}.py): an instruction, then
+# "Simply select the answer, no explanations required.", then the blocks ([Context,] Question, Choices, Answer),
+# each "Label:\n" + its text, separated by a blank line (wordings 1, 4, 5) or a line break (2, 3).
+_SEAEVAL_WORDINGS = (
+    ("Respond to the question by selecting the most appropriate answer.", "\n\n"),
+    ("Kindly choose the correct answer from the options provided for the multiple-choice question.", "\n"),
+    ("Solve the multi-choice question by selecting the accurate answer.", "\n"),
+    ("Please answer the following multiple-choice question by selecting the correct option.", "\n\n"),
+    ("As an expert, your task is to solve the following multiple-choice question. Identify the correct response "
+     "among the given choices.", "\n\n"),
+)  # fmt: skip
+
+
+def _seaeval_prompt(k: int, context: bool, select: str = "answer") -> str:
+    instruction, sep = _SEAEVAL_WORDINGS[k]
+    blocks = (["Context:\n{context}"] if context else []) + ["Question:\n{question}", "Choices:\n{choices}", "Answer:\n"]
+    return f"{instruction} Simply select the {select}, no explanations required.{sep}" + sep.join(blocks)
+
+
+SEAEVAL_PROMPTS: dict[str, tuple[str, ...]] = {
+    "cross_mmlu": tuple(_seaeval_prompt(k, context=False) for k in range(5)),
+    "cross_logiqa": tuple(_seaeval_prompt(k, context=True) for k in range(5)),
+    # cross_xquad's first wording says "Simply select the choice"
+    "cross_xquad": tuple(_seaeval_prompt(k, context=True, select="choice" if k == 0 else "answer") for k in range(5)),
+}
+MCQ_PROMPT_SETS = tuple(SEAEVAL_PROMPTS)
+MCQ_FORMAT = SEAEVAL_PROMPTS["cross_mmlu"][0]
+MCQ_CONTEXT_FORMAT = SEAEVAL_PROMPTS["cross_logiqa"][0]
 
 
 @dataclass(frozen=True)
@@ -73,6 +97,8 @@ class PromptSettings:
         cot_trigger: the chain-of-thought request ending a chat prompt.
         fewshot_language: "native" (exemplars in the item's language) or "en" (English exemplars everywhere).
         mcq_format: the mcq prompt with {question}, {choices} (and {context}); default SeaEval's.
+        mcq_prompt: which of SeaEval's five wordings (1-5).
+        mcq_prompt_set: whose wordings: cross_mmlu, cross_logiqa or cross_xquad (None: by the item's passage).
     """
 
     template: str = "metamath"
@@ -85,6 +111,8 @@ class PromptSettings:
     cot_trigger: str = "Let's think step by step."
     fewshot_language: str = "native"
     mcq_format: str | None = None
+    mcq_prompt: int = 1
+    mcq_prompt_set: str | None = None
 
     def __post_init__(self) -> None:
         if self.template not in TEMPLATES:
@@ -101,6 +129,10 @@ class PromptSettings:
         if self.template in ("mcq", "instruction") and self.system and not self.chat:
             raise ConfigError(f"a system prompt with the {self.template} template needs chat: true "
                               "(or template: tulu, which writes it into the prompt)")  # fmt: skip
+        if not 1 <= self.mcq_prompt <= len(_SEAEVAL_WORDINGS):
+            raise ConfigError(f"mcq_prompt must be 1-{len(_SEAEVAL_WORDINGS)} (SeaEval's wordings), got {self.mcq_prompt}")
+        if self.mcq_prompt_set is not None and self.mcq_prompt_set not in MCQ_PROMPT_SETS:
+            raise ConfigError(f"mcq_prompt_set must be one of {', '.join(MCQ_PROMPT_SETS)}, not '{self.mcq_prompt_set}'")
         if self.mcq_format is not None and not {"{question}", "{choices}"} <= set(re.findall(r"\{\w+\}", self.mcq_format)):
             raise ConfigError("mcq_format must contain {question} and {choices}")
         if self.template == "metamath" and not self.chat and (self.shots or not self.cot):
@@ -178,12 +210,15 @@ def _after(word: str, text: str) -> str:
     return f"{word}{text}" if word.endswith("：") else f"{word} {text}"
 
 
-def render_mcq(question: str, choices: tuple[str, ...], context: str | None, mcq_format: str | None = None) -> str:
-    """A multiple-choice prompt: options as "(A) text" lines, in SeaEval's format unless `mcq_format` is given."""
+def render_mcq(question: str, choices: tuple[str, ...], context: str | None, mcq_format: str | None = None,
+               *, prompt: int = 1, prompt_set: str | None = None) -> str:  # fmt: skip
+    """A multiple-choice prompt: options as "(A) text" lines, in SeaEval's wording `prompt` (1-5) of `prompt_set`
+    (default: cross_logiqa's with a passage, else cross_mmlu's) unless `mcq_format` is given."""
     from crosslift.eval.data import LETTERS
 
     lines = "\n".join(f"({LETTERS[i]}) {c}" for i, c in enumerate(choices))
-    fmt = mcq_format or (MCQ_CONTEXT_FORMAT if context is not None else MCQ_FORMAT)
+    prompt_set = prompt_set or ("cross_logiqa" if context is not None else "cross_mmlu")
+    fmt = mcq_format or SEAEVAL_PROMPTS[prompt_set][prompt - 1]
     if context is not None and "{context}" not in fmt:
         raise ConfigError("these items have a context passage, but mcq_format has no {context}")
     return fmt.format(question=question, choices=lines, context=context or "")
@@ -212,7 +247,8 @@ def build_prompt(question: str, settings: PromptSettings, words: InstructionWord
         if settings.template == "mcq":
             if not choices:
                 raise ConfigError("the mcq template needs items with options (dataset answer_type: choice)")
-            user = render_mcq(question, choices, context, settings.mcq_format)
+            user = render_mcq(question, choices, context, settings.mcq_format, prompt=settings.mcq_prompt,
+                              prompt_set=settings.mcq_prompt_set)  # fmt: skip
         else:
             user = question
         if settings.chat:

@@ -16,9 +16,11 @@ from typing import Any
 
 from crosslift.errors import CrossliftError
 from crosslift.io import atomic_write_text
+from crosslift.languages import REPORT_TIERS
 
-TIER_ORDER = ("low", "medium", "high")
-TIER_COLOURS = {"low": "#d95f02", "medium": "#e6ab02", "high": "#1b9e77", None: "#999999", "English": "#4c4c4c"}
+TIER_ORDER = REPORT_TIERS  # low, medium, high, unlisted (languages outside the registry)
+TIER_COLOURS = {"low": "#d95f02", "medium": "#e6ab02", "high": "#1b9e77", "unlisted": "#7570b3", None: "#999999",
+                "English": "#4c4c4c"}  # fmt: skip
 
 Cell = dict[str, Any] | None  # {"value", "ci_low", "ci_high", ...} of one metric at one level
 

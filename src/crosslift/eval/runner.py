@@ -115,16 +115,37 @@ def _prompt_settings(*layers: PromptSpec) -> PromptSettings:
     return PromptSettings(**values)
 
 
-def _data_path(pattern: str, data_dir: str | None, language: str, task: LanguageTask, what: str) -> Path:
+def _data_path(pattern: str, data_dir: str | None, language: str, task: LanguageTask, what: str,
+               download: bool = False) -> Path:  # fmt: skip
     path = Path(pattern.replace("{lang}", language)).expanduser()
     if path.is_absolute():
         return path
+    if data_dir is None and task.dataset.source is not None:
+        return _cached_dataset_dir(task, path, what, download) / path
     if data_dir is None:
         raise ConfigError(
             f"task '{task.name}' reads its {what} from '{pattern}' relative to a data folder: pass --data-dir "
             f"(or data_dir in the config) with the folder that holds {path.name}"
         )
     return Path(data_dir).expanduser() / path
+
+
+def _cached_dataset_dir(task: LanguageTask, path: Path, what: str, download: bool) -> Path:
+    """The download cache's folder of the task's catalogued dataset (`dataset.source`), downloaded when asked."""
+    from crosslift.catalogue import get_dataset
+    from crosslift.data.download import NotDownloaded, dataset_dir
+
+    dataset = get_dataset(str(task.dataset.source))
+    if dataset.file(str(path)) is None:
+        raise ConfigError(f"task '{task.name}' reads its {what} from {path}, which dataset '{dataset.name}' of the data "
+                          "catalogue does not have: pass --data-dir (or data_dir in the config) with the folder that "
+                          "holds it")  # fmt: skip
+    try:
+        return dataset_dir(dataset.name, download=download)
+    except NotDownloaded as e:
+        raise ConfigError(f"task '{task.name}' reads its {what} from dataset '{dataset.name}', which is not downloaded "
+                          f"(looked in {e.directory}). Get it with one command:\n  {e.command}\nor rerun with --download "
+                          f"(download: true in a config), or pass --data-dir with the folder that holds {path}") from None  # fmt: skip
 
 
 def _same_language(a: str, b: str) -> bool:
@@ -157,8 +178,9 @@ def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegist
         seen[t.language] = t.name
     data_dir = task_cfg.data_dir or config.data_dir
     plans = [_plan_language(t, task_cfg, config, data_dir) for t in tasks]
-    directory = Path(config.output_dir).expanduser() / "eval" / _safe_name(selection.name)
-    return TaskPlan(selection.name, selection.description, directory, tier_rule, plans)
+    name = task_cfg.label or selection.name
+    directory = Path(config.output_dir).expanduser() / "eval" / _safe_name(name)
+    return TaskPlan(name, selection.description, directory, tier_rule, plans)
 
 
 def _tier(rule: TierRule, code: str) -> str | None:
@@ -171,7 +193,8 @@ def _tier(rule: TierRule, code: str) -> str | None:
 def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalConfig, data_dir: str | None) -> LanguagePlan:
     lang = task.language
     items, files = load_items(task.dataset, lang,
-                              lambda code: _data_path(task.dataset.path, data_dir, code, task, "data"))  # fmt: skip
+                              lambda code: _data_path(task.dataset.path, data_dir, code, task, "data",
+                                                      config.download))  # fmt: skip
     if task_cfg.limit:
         items = items[: task_cfg.limit]
     prompt_settings = _prompt_settings(task.prompt, config.prompt, task_cfg.prompt)
@@ -183,7 +206,7 @@ def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalCon
             raise ConfigError(f"task '{task.name}' has no few-shot exemplars; set fewshot (path, format) for it "
                               "in the config, or use shots: 0")  # fmt: skip
         source_lang = lang if prompt_settings.fewshot_language == "native" else "en"
-        path = _data_path(fewshot.path, data_dir, source_lang, task, "few-shot exemplars")
+        path = _data_path(fewshot.path, data_dir, source_lang, task, "few-shot exemplars", config.download)
         exemplars = read_exemplars(path, format=fewshot.format, language=source_lang,
                                    question_field=fewshot.question_field, answer_field=fewshot.answer_field,
                                    header=fewshot.header)  # fmt: skip
@@ -424,10 +447,14 @@ def evaluate(config: EvalConfig, generator: Generator | None = None) -> dict[str
     Raises:
         CrossliftError: bad config, data, or a model that cannot be loaded; the results folder of another evaluation.
     """
+    from crosslift.eval.variants import expand_variants, write_medians
+
     registry = TaskRegistry(config.task_paths)
-    plans = [plan_task(t, config, registry) for t in config.tasks]  # every task checked before any generation
+    entries = [entry for t in config.tasks for entry in expand_variants(t)]
+    plans = [plan_task(t, config, registry) for t in entries]  # every task checked before any generation
     names = [p.name for p in plans]
     if len(set(names)) != len(names):
         raise ConfigError(f"a task is listed twice: {', '.join(names)}")
     lazy = LazyGenerator(config.model, generator)
-    return {plan.name: run_task(plan, lazy, config) for plan in plans}
+    summaries = {plan.name: run_task(plan, lazy, config) for plan in plans}
+    return summaries | write_medians(config, summaries)

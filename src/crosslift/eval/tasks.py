@@ -15,15 +15,17 @@ Files under ``crosslift/eval/tasks/`` (and any folder given as a task path) are 
 
 A task file's keys::
 
-    dataset:            path (with {lang}; relative to the run's data_dir), format (json|jsonl|tsv|csv, or
-                        seaeval_cross|xquad_mc for the cross-lingual multiple-choice sets), question_field,
-                        answer_field (names, or 0-based columns without a header), header, answer_regex (take
+    dataset:            path (with {lang}; relative to the run's data_dir), source (the data catalogue's dataset
+                        holding the files, read from the download cache when no data_dir is given), format
+                        (json|jsonl|tsv|csv, or seaeval_cross|xquad_mc for the cross-lingual multiple-choice sets),
+                        question_field, answer_field (names, or 0-based columns without a header), header, answer_regex (take
                         the gold number from group 1), answer_type (number|choice|none), id_field,
                         choices_field, context_field; xquad_mc: options, seed, reference_language
     fewshot:            path, format (mgsm_exemplars|json|jsonl|tsv|csv), question_field, answer_field, header
     prompt:             template (metamath|qa|mcq|instruction|tulu), cot, shots, instruction_language
                         (native|en), words (mmwp|mgsm: the table of localised words), chat, system ("{language}"
-                        is the item's language name), cot_trigger, fewshot_language (native|en), mcq_format
+                        is the item's language name), cot_trigger, fewshot_language (native|en), mcq_format,
+                        mcq_prompt (SeaEval's wording 1-5), mcq_prompt_set (cross_mmlu|cross_logiqa|cross_xquad)
     generation_kwargs:  max_new_tokens, until (stop strings; "{question_word}" is the "Question:" word in use)
     fidelity:           response-language fidelity: enabled (default: on unless multiple choice), filter (the
                         pipeline whose answer is scored; default the raw output), drop_final_number, candidates
@@ -54,6 +56,8 @@ from crosslift.eval import metrics as metric_registry
 
 class DatasetSpec(Section):
     path: str = Field(description="file pattern with {lang}, relative to data_dir (or absolute)")
+    source: str | None = Field(None, description="the data catalogue's dataset holding the files (crosslift data "
+                               "download NAME): read from the download cache when no data_dir is given")  # fmt: skip
     format: Literal["json", "jsonl", "tsv", "csv", "seaeval_cross", "xquad_mc"] = "json"
     question_field: str | int = "question"
     answer_field: str | int = "answer"
@@ -91,6 +95,10 @@ class PromptSpec(Section):
     cot_trigger: str | None = None
     fewshot_language: Literal["native", "en"] | None = None
     mcq_format: str | None = Field(None, description="mcq: the prompt, with {question}, {choices} and {context}")
+    mcq_prompt: int | None = Field(None, ge=1, le=5, description="mcq: SeaEval's wording 1-5 (default 1)")
+    mcq_prompt_set: Literal["cross_mmlu", "cross_logiqa", "cross_xquad"] | None = Field(
+        None, description="mcq: whose SeaEval wordings (default: cross_logiqa's with a passage, else cross_mmlu's)"
+    )
 
 
 class GenerationKwargs(Section):
@@ -315,6 +323,13 @@ class TaskRegistry:
     @staticmethod
     def _check_registered(spec: TaskFile, path: Path) -> None:
         """Filters and metrics must exist and accept the arguments given (checked now, not after generating)."""
+        if spec.dataset.source is not None:
+            from crosslift.catalogue import get_dataset
+
+            try:
+                get_dataset(spec.dataset.source)
+            except ConfigError as e:
+                raise ConfigError(f"task file {path}: dataset.source: {e}") from None
         pipelines = [p.name for p in spec.filter_list]
         if spec.fidelity.filter is not None and spec.fidelity.filter not in pipelines:
             raise ConfigError(f"task file {path}: fidelity scores filter '{spec.fidelity.filter}', which is not in "

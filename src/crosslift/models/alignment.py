@@ -71,13 +71,17 @@ class AlignmentLayer(nn.Module):
         return self.proj if self.kind == "linear" else self.proj[2]
 
     def reset_parameters(self, boundary_std: float = 1.0) -> None:
-        """torch's default Linear init; boundary vectors ~ N(0, boundary_std^2) (the released code: randn)."""
+        """torch's default Linear init; boundary vectors ~ N(0, boundary_std^2) (the released code: randn), or
+        zeros with boundary_std 0 (the dev repo's insert variant and MindMerger start them at zero)."""
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 module.reset_parameters()
         for vector in (self.begin, self.end):
             if vector is not None:
-                nn.init.normal_(vector, std=boundary_std)
+                if boundary_std == 0:
+                    nn.init.zeros_(vector)
+                else:
+                    nn.init.normal_(vector, std=boundary_std)
 
     def forward(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Project encoder states [B, L, d_enc] -> ([B, L, d_lm] soft tokens, begin [0|1, d_lm], end [0|1, d_lm])."""

@@ -18,6 +18,16 @@ boundary vectors but only one mask entry, shifting every mask by one; here that 
 Position ids come from the attention mask (cumsum - 1), so left padding (generation) gives the same positions
 as right padding (training).
 
+The encoder must see the prompt's layout. mT5's SentencePiece normaliser turns tabs and new lines into spaces and
+collapses runs of spaces, so a metamath prompt ("### Instruction:\n...") would reach it as one line. As in the
+released recipe (`add_new_lines_to_enc: True`, LangBridge's section D.1), `build_bridge` adds "\t \n \r \x0b \x0c"
+and runs of 2, 3 and 4 spaces to the encoder tokenizer as special tokens, matched in the raw text before
+normalisation (`encoder_new_line_tokens`, on by default). Only strings the tokenizer loses are added (a
+round trip decides): a byte-level or byte-fallback tokenizer that keeps "\n", e.g. a causal LM's used as the
+encoder, gets nothing, so its tokenization does not change. The encoder's embedding matrix gets rows for the new
+tokens (mT5's has spare rows; otherwise it is resized, new rows at the mean embedding), and the tokenizer is saved
+with the bridge (`encoder_tokenizer/`). New rows train only with `trainable.encoder_embeddings`, as released.
+
 `BridgeModel` is a `PreTrainedModel` with its own config class (`model_type: lingualift_bridge`):
 `save_pretrained` writes one safetensors file with encoder, alignment layer and LM (tied weights handled by
 transformers), and a config that embeds both sub-models' configs and names where they came from, so a saved
@@ -48,6 +58,8 @@ logger = logging.getLogger(__name__)
 IGNORE_INDEX = -100
 VARIANTS = ("replace", "insert")
 ENCODER_TOKENIZER_DIR = "encoder_tokenizer"
+# The released recipe's encoder tokens: string.whitespace without the single space, and runs of 2-4 spaces.
+ENCODER_WHITESPACE = ("\t", "\n", "\r", "\x0b", "\x0c", "  ", "   ", "    ")
 
 
 # ------------------------------------------------------------------------------------------------ config
@@ -68,6 +80,8 @@ class BridgeConfig(PreTrainedConfig):
         encoder_layer: which hidden state of the encoder the alignment layer reads (-1: the final output,
             after the final layer norm; 0: the embeddings; k: after layer k).
         encoder_max_length: the encoder's input is cut to this many tokens.
+        encoder_new_line_tokens: `build_bridge` adds the whitespace tokens the encoder tokenizer loses (module
+            docstring); encoder_added_tokens records which were added.
     """
 
     model_type = "lingualift_bridge"
@@ -88,6 +102,8 @@ class BridgeConfig(PreTrainedConfig):
     encoder_pattern: str | None = None
     encoder_layer: int = -1
     encoder_max_length: int = 1024
+    encoder_new_line_tokens: bool = True
+    encoder_added_tokens: list[str] | None = None
 
     def __post_init__(self, **kwargs: Any) -> None:
         super().__post_init__(**kwargs)
@@ -493,6 +509,46 @@ class BridgeProcessor:
     __call__ = collate
 
 
+# ------------------------------------------------------------------------------------------------ encoder tokens
+
+
+def lost_whitespace(tokenizer: Any) -> list[str]:
+    """The strings of `ENCODER_WHITESPACE` that do not survive a round trip through `tokenizer` ("a\\nb" decoding
+    to "a b")."""
+    lost = []
+    for ws in ENCODER_WHITESPACE:
+        ids = tokenizer(f"a{ws}b", add_special_tokens=False)["input_ids"]
+        if ws not in tokenizer.decode(ids):
+            lost.append(ws)
+    return lost
+
+
+def add_encoder_whitespace_tokens(tokenizer: Any, encoder: PreTrainedModel) -> list[str]:
+    """Add the whitespace strings `tokenizer` loses as special tokens (matched before normalisation, as released)
+    and make sure `encoder` has an embedding row for each; returns the strings added (none: nothing changed).
+
+    Rows come from the matrix's spare rows when it has them (mT5); otherwise it is resized and the new rows start
+    at the mean embedding.
+    """
+    from tokenizers import AddedToken
+
+    added = lost_whitespace(tokenizer)
+    if not added:
+        return []
+    tokenizer.add_tokens(
+        [AddedToken(ws, special=True, normalized=False) for ws in added], special_tokens=True
+    )
+    weight = encoder.get_input_embeddings().weight
+    rows = weight.shape[0]
+    if len(tokenizer) > rows:
+        mean = weight.detach().float().mean(0)
+        encoder.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        resized = encoder.get_input_embeddings().weight
+        with torch.no_grad():
+            resized[rows:] = mean.to(resized.dtype)
+    return added
+
+
 # ------------------------------------------------------------------------------------------------ building, loading
 
 
@@ -543,6 +599,11 @@ def build_bridge(
         load_tokenizer(resolve_model_path(encoder), trust_remote_code=trust_remote_code),
         bridge.config,
     )
+    if bridge.config.encoder_new_line_tokens:
+        added = add_encoder_whitespace_tokens(processor.encoder_tokenizer, bridge.encoder)
+        bridge.config.encoder_added_tokens = added
+        if added:
+            logger.info("encoder tokenizer: added %d whitespace tokens %s", len(added), added)
     return bridge, processor
 
 

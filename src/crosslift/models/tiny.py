@@ -318,7 +318,11 @@ def _wrap(
     return wrapped
 
 
-def _train_llama_tokenizer(lines: Sequence[str]) -> PreTrainedTokenizerFast:
+def train_llama_tokenizer(lines: Sequence[str], vocab_size: int = VOCAB_SIZE) -> PreTrainedTokenizerFast:
+    """The tiny Llama's tokenizer (SentencePiece-like BPE, byte fallback, one token per digit) trained on `lines`.
+
+    `crosslift.synth` trains it on a synthetic world's balanced corpus with a smaller vocabulary.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
     specials = ["<unk>", "<s>", "</s>", "<pad>"]
@@ -332,7 +336,7 @@ def _train_llama_tokenizer(lines: Sequence[str]) -> PreTrainedTokenizerFast:
     trainer_tok = Tokenizer(models.BPE(unk_token="<unk>"))
     trainer_tok.pre_tokenizer = pre_tokenizer
     trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB_SIZE - len(_BYTE_TOKENS),
+        vocab_size=vocab_size - len(_BYTE_TOKENS),
         special_tokens=specials,
         limit_alphabet=400,
         show_progress=False,
@@ -458,7 +462,7 @@ def _train_xlmr_tokenizer(lines: Sequence[str]) -> PreTrainedTokenizerFast:
 
 
 _TOKENIZER_TRAINERS = {
-    "llama": _train_llama_tokenizer,
+    "llama": train_llama_tokenizer,
     "qwen2": _train_qwen2_tokenizer,
     "mt5-encoder": _train_mt5_tokenizer,
     "xlmr": _train_xlmr_tokenizer,
@@ -487,7 +491,8 @@ def _padded(n: int, multiple: int = 128) -> int:
     return (n + multiple - 1) // multiple * multiple
 
 
-def _build_model(kind: str, tok: PreTrainedTokenizerFast, seed: int) -> PreTrainedModel:
+def random_tiny_model(kind: str, tok: PreTrainedTokenizerFast, seed: int) -> PreTrainedModel:
+    """A randomly initialised tiny model of `kind` sized for `tok` (the shapes in the module docstring)."""
     import torch
     from transformers import (
         AutoModelForCausalLM,
@@ -599,7 +604,7 @@ def _build_into(kind: str, directory: Path, seed: int, corpus: Sequence[Path]) -
     started = time.perf_counter()
     tok = build_tiny_tokenizer(kind, corpus)
     trained = time.perf_counter()
-    model = _build_model(kind, tok, seed)
+    model = random_tiny_model(kind, tok, seed)
     with _quiet_progress_bars():  # a one-shard "Writing model shards" bar per model is noise here
         model.save_pretrained(directory)
     tok.save_pretrained(directory)

@@ -13,6 +13,7 @@ from crosslift.config import ConfigSource, validate_config
 from crosslift.errors import ConfigError
 
 RECIPES: dict[str, str] = {
+    "pretrain": "crosslift.train.pretrain",
     "sft": "crosslift.train.sft",
     "lingualift_stage1": "crosslift.train.lingualift_stage1",
     "lingualift_stage2": "crosslift.train.lingualift_stage2",

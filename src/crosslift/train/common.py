@@ -111,14 +111,35 @@ class ProgressCallback(TrainerCallback):
         console.print("  " + " | ".join(parts))
 
 
+class ScheduleAtResumedStep(TrainerCallback):
+    """On resume, set the learning rate from this run's schedule at the resumed step.
+
+    Trainer rebuilds the schedule for the configured length and restores only its step count, but the optimizer
+    keeps the rate it last had: the first step of an extended run (`RunDir.prepare`) would use the old schedule's
+    final value. Recomputing it is a no-op for a plain resume (same schedule, same step).
+    """
+
+    def on_train_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
+        if optimizer is None or not isinstance(lr_scheduler, torch.optim.lr_scheduler.LambdaLR):
+            return  # DeepSpeed's own schedulers restore themselves
+        step = lr_scheduler.last_epoch
+        rates = [base * fn(step) for base, fn in zip(lr_scheduler.base_lrs, lr_scheduler.lr_lambdas, strict=True)]
+        for group, rate in zip(optimizer.param_groups, rates, strict=True):
+            group["lr"] = rate
+        lr_scheduler._last_lr = rates
+
+
 def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
     """Train, continuing from the run's last complete checkpoint when there is one.
 
     Checkpoint folders a kill left half-written are removed first; the Trainer restores model, optimizer,
     scheduler, RNG states and the data position from the checkpoint, so the result matches an uninterrupted run.
+    A run extended to more steps continues with the schedule of its new length (`ScheduleAtResumedStep`).
     """
     trainer.remove_callback(PrinterCallback)  # its raw log dicts duplicate our progress lines
     last = run.last_checkpoint()
+    if last is not None:
+        trainer.add_callback(ScheduleAtResumedStep())
     if trainer.is_world_process_zero():
         for d in run.remove_incomplete_checkpoints():
             console.print(f"removed incomplete checkpoint {d.name} (the previous run was killed while saving it)")

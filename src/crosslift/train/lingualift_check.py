@@ -19,7 +19,10 @@ towards frequent target words, not because they carry the prompt. Two measuremen
    cosine among the sampled English words' LM input embeddings should be its pair. Reported as P@1 per
    language next to chance (1/candidates), plus English self-retrieval (English words through the bridge
    against their own LM embeddings), which checks that the bridge lands in the LM's embedding geometry at all.
-   Passing requires mean P@1 >= min_word_retrieval when that is set.
+   Passing requires mean P@1 >= min_word_retrieval when that is set. The pairs are, by default
+   (`word_pairs: held_out`), lexicon entries that the stage-1 data's code-switching held out (its records say
+   which share and seed: `crosslift data codeswitch --holdout-share`), so retrieval measures generalisation to
+   pairs training never switched, not memory of the ones it did.
 
 Losses are token-level means over all target tokens (micro average).
 """
@@ -29,12 +32,13 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import Field
 
 from crosslift.config import Section
+from crosslift.errors import ConfigError
 from crosslift.models.bridge import IGNORE_INDEX, BridgeModel, BridgeProcessor
 
 
@@ -57,6 +61,11 @@ class CheckConfig(Section):
     )
     words_per_language: int = Field(200, ge=2)
     min_word_retrieval: float | None = Field(None, ge=0, le=1, description="pass also needs mean P@1 >= this")
+    word_pairs: Literal["held_out", "all"] = Field(
+        "held_out",
+        description="held_out: only entries the stage-1 data's code-switching held out (unseen in training); "
+        "all: any entry (pairs training may have switched)",
+    )
     batch_size: int = Field(16, ge=1)
 
 
@@ -147,15 +156,45 @@ def _add(total: list, part: tuple[float, int]) -> None:
 # ---------------------------------------------------------------------------------------------- retrieval
 
 
+def training_holdout(examples: list[Any]) -> list[dict[str, Any]]:
+    """The held-out lexicon settings ({"share", "seed"}) of code-switched stage-1 examples.
+
+    Raises:
+        ConfigError: some examples were not code-switched with held-out entries (retrieval on held-out pairs
+            would then test pairs training may have seen).
+    """
+    specs, missing = [], 0
+    for ex in examples:
+        spec = (ex.meta.get("codeswitch") or {}).get("held_out")
+        if not spec:
+            missing += 1
+        elif spec not in specs:
+            specs.append(spec)
+    if missing:
+        raise ConfigError(
+            f"check.word_pairs is 'held_out', but {missing} of {len(examples)} stage-1 training examples were not "
+            "code-switched with held-out lexicon entries (crosslift data codeswitch --holdout-share; data built "
+            "before it existed has none). Rebuild the data, or set check.word_pairs: all (retrieval then tests "
+            "pairs training may have switched)"
+        )
+    return specs
+
+
 def word_pairs(
-    sources: list[str], languages: list[str], per_language: int, seed: int
+    sources: list[str],
+    languages: list[str],
+    per_language: int,
+    seed: int,
+    held_out: list[dict[str, Any]] | None = None,
 ) -> dict[str, list[tuple[str, str]]]:
     """Up to `per_language` (English word, first translation) pairs per language, sampled with `seed`.
 
-    Only single alphabetic English words of 3+ letters whose translation differs from them are used. A language
-    without a lexicon in `sources` gets no entry (the caller reports it); a malformed lexicon raises DataError.
+    Only single alphabetic English words of 3+ letters whose translation differs from them are used; with
+    `held_out` (the code-switching's {"share", "seed"} settings), only words every one of them held out. A
+    language without a lexicon in `sources` gets no entry (the caller reports it); a malformed lexicon raises
+    DataError.
     """
-    from crosslift.data.lexicon import load_lexicons, source_files
+    from crosslift.data.lexicon import is_held_out, load_lexicons, source_files
     from crosslift.languages import normalize_code
 
     found = source_files(sources)  # every language the sources have a file for (nothing is read yet)
@@ -163,23 +202,37 @@ def word_pairs(
     lexicons = load_lexicons(sources, available) if available else {}
     pairs = {}
     for lang in available:
+        lexicon = lexicons[normalize_code(lang)]
         candidates = sorted(
             (word, translations[0])
-            for word, translations in lexicons[normalize_code(lang)].entries.items()
+            for word, translations in lexicon.entries.items()
             if word.isalpha() and len(word) >= 3 and translations[0].lower() != word
-        )
+            and all(is_held_out(word, lexicon.lang, h["share"], h["seed"]) for h in held_out or ())
+        )  # fmt: skip
         rng = random.Random(f"{seed}:{lang}")
         pairs[lang] = rng.sample(candidates, min(per_language, len(candidates)))
     return pairs
 
 
-def check_words(config: CheckConfig, data_languages: list[str], seed: int) -> dict[str, Any] | None:
-    """The word pairs the check will use (read before training, so a bad lexicon fails early), or None."""
+def check_words(
+    config: CheckConfig, data_languages: list[str], seed: int, held_out: list[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """The word pairs the check will use (read before training, so a bad lexicon fails early), or None.
+
+    Args:
+        held_out: the stage-1 data's held-out settings (`training_holdout`); needed when config.word_pairs is
+            "held_out".
+    """
     if not config.lexicons:
         return None
+    if config.word_pairs == "held_out" and not held_out:
+        raise ConfigError("check.word_pairs 'held_out' needs the held-out settings of the stage-1 data "
+                          "(training_holdout); set check.word_pairs: all to use every lexicon entry")  # fmt: skip
     languages = config.languages or sorted({lang for lang in data_languages if lang and lang != "en"})
-    pairs = word_pairs(config.lexicons, languages, config.words_per_language, seed)
-    return {"pairs": pairs, "no_lexicon": [lang for lang in languages if lang not in pairs]}
+    chosen = held_out if config.word_pairs == "held_out" else None
+    pairs = word_pairs(config.lexicons, languages, config.words_per_language, seed, held_out=chosen)
+    return {"pairs": pairs, "no_lexicon": [lang for lang in languages if lang not in pairs],
+            "word_pairs": config.word_pairs, "held_out": chosen}  # fmt: skip
 
 
 @torch.no_grad()
@@ -272,7 +325,7 @@ def run_check(
         retrieval = None
         if words is not None:
             retrieval = word_retrieval(model, processor, words["pairs"], config.batch_size)
-            retrieval["no_lexicon"] = words["no_lexicon"]
+            retrieval |= {k: words.get(k) for k in ("no_lexicon", "word_pairs", "held_out")}
     finally:
         model.train(was_training)
     failures = []

@@ -45,7 +45,14 @@ from crosslift.train.common import (
     train_with_resume,
     training_arguments,
 )
-from crosslift.train.lingualift_check import CheckConfig, CheckPair, check_words, run_check, summary_line
+from crosslift.train.lingualift_check import (
+    CheckConfig,
+    CheckPair,
+    check_words,
+    run_check,
+    summary_line,
+    training_holdout,
+)
 from crosslift.train.lingualift_common import (
     CHECK_FILE,
     BridgeDataConfig,
@@ -80,10 +87,19 @@ class BridgeBuildConfig(Section):
         None, description="learned vector before the soft tokens (default: ffn yes, linear no)"
     )
     end_boundary: bool = True
+    boundary_init: Literal["normal", "zeros"] = Field(
+        "normal",
+        description="boundary vectors start ~N(0, std^2) (released code: randn) or at zero (dev repo)",
+    )
     boundary_init_std: float | None = Field(
         None,
         gt=0,
-        description="std of the boundary vectors' init (default: the LM's embedding std; released code: 1.0)",
+        description="normal init: the std (default: the LM's embedding std; released code: 1.0)",
+    )
+    encoder_new_line_tokens: bool = Field(
+        True,
+        description="add tab, new-line and 2-4-space tokens to the encoder tokenizer where it loses them "
+        "(released: add_new_lines_to_enc)",
     )
     variant: Literal["replace", "insert"] = "replace"
     encoder_pattern: str | None = Field(
@@ -101,6 +117,8 @@ class BridgeBuildConfig(Section):
                                  encoder_layer=self.encoder_layer, encoder_layers=None)  # fmt: skip
         except ConfigError as e:
             raise ValueError(str(e)) from None
+        if self.boundary_init == "zeros" and self.boundary_init_std is not None:
+            raise ValueError("boundary_init_std applies to boundary_init: normal (zeros start at zero)")
         return self
 
     def bridge_options(self) -> dict:
@@ -109,6 +127,7 @@ class BridgeBuildConfig(Section):
             "alignment": self.alignment, "alignment_hidden_size": self.alignment_hidden_size, "begin_boundary": begin,
             "end_boundary": self.end_boundary, "variant": self.variant, "encoder_pattern": self.encoder_pattern,
             "encoder_layer": self.encoder_layer, "encoder_max_length": self.encoder_max_length,
+            "encoder_new_line_tokens": self.encoder_new_line_tokens,
         }  # fmt: skip
 
 
@@ -208,11 +227,17 @@ def run(cfg: Stage1Config) -> RunDir:
     if holdout >= len(pairs):
         raise ConfigError(f"check.holdout={holdout} leaves no training pair out of {len(pairs)}; lower it")
     train_pairs, check_pairs = (pairs[:-holdout], pairs[-holdout:]) if holdout else (pairs, [])
-    words = (
-        check_words(cfg.check, [p.switched.instruction_lang for p in check_pairs], cfg.seed)
-        if holdout
-        else None
-    )
+    words = None
+    if holdout and cfg.check.lexicons:
+        # retrieval on lexicon entries the training data's code-switching never used (check.word_pairs)
+        held = (
+            training_holdout([p.switched for p in train_pairs])
+            if cfg.check.word_pairs == "held_out"
+            else None
+        )
+        words = check_words(
+            cfg.check, [p.switched.instruction_lang for p in check_pairs], cfg.seed, held_out=held
+        )
     is_main = int(os.environ.get("RANK", "0")) == 0
     run_dir = (
         RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
@@ -225,7 +250,10 @@ def run(cfg: Stage1Config) -> RunDir:
     m = cfg.model
     bridge, processor = build_bridge(m.encoder, m.lm, dtype=m.dtype, trust_remote_code=m.trust_remote_code,
                                      attn_implementation=m.attn_implementation, **m.bridge_options())  # fmt: skip
-    std = m.boundary_init_std or float(bridge.lm.get_input_embeddings().weight.detach().float().std())
+    if m.boundary_init == "zeros":
+        std = 0.0
+    else:
+        std = m.boundary_init_std or float(bridge.lm.get_input_embeddings().weight.detach().float().std())
     bridge.alignment.reset_parameters(boundary_std=std)
     tok = processor.lm_tokenizer
     if torch.cuda.is_available():  # least squares and the check run where training does

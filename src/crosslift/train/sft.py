@@ -43,6 +43,10 @@ class SFTDataConfig(Section):
     template: str = Field("alpaca", description="alpaca | metamath | tulu | chat (the tokenizer's own chat template)")
     max_length: int = Field(512, gt=8)
     skip_invalid: bool = Field(False, description="skip (and count) invalid records instead of failing")
+    assistant_turns: Literal["all", "last"] = Field(
+        "all", description="multi-turn (messages / ShareGPT) data: learn every assistant turn (as TRL's "
+        "assistant_only_loss), or only the last one (earlier turns are context)",
+    )  # fmt: skip
 
     @field_validator("template")
     @classmethod
@@ -66,9 +70,17 @@ class SFTConfig(RunConfig):
 def tokenize_examples(examples: list[Example], tokenizer, data: SFTDataConfig) -> tuple[list[dict], dict]:
     """Render and tokenize; examples whose response is cut away entirely by max_length are left out and counted."""
     template = get_template(data.template, tokenizer=tokenizer)
-    features, truncated, no_target = [], 0, []
+    features, truncated, no_target, multi_turn = [], 0, [], 0
     for ex in examples:
         rendered = template.render(ex)
+        earlier = rendered.earlier_replies if data.assistant_turns == "all" else ()
+        if earlier is None:
+            raise DataError(
+                f"example {ex.id}: the {data.template} template renders earlier turns differently once the "
+                "conversation goes on, so they cannot be learned exactly; set data.assistant_turns: last (learn the "
+                "last reply only) or use the tulu template", path=ex.source,
+            )  # fmt: skip
+        multi_turn += bool(earlier)
         enc = encode_prompt_target(
             tokenizer,
             rendered.prompt,
@@ -76,6 +88,7 @@ def tokenize_examples(examples: list[Example], tokenizer, data: SFTDataConfig) -
             max_length=data.max_length,
             add_special_tokens=template.add_special_tokens,  # False when the rendered text carries its own BOS
             append_eos=template.append_eos,  # False when the target already ends with the end-of-turn token
+            learned_prompt_spans=earlier,
         )
         truncated += enc.truncated
         if all(label == IGNORE_INDEX for label in enc.labels):
@@ -87,6 +100,7 @@ def tokenize_examples(examples: list[Example], tokenizer, data: SFTDataConfig) -
     stats = {
         "examples": len(examples),
         "used": len(features),
+        "multi_turn_all_assistant_turns_learned": multi_turn,
         "truncated": truncated,
         "left_out_no_response_within_max_length": len(no_target),
         "left_out_ids_sample": no_target[:20],

@@ -1,0 +1,410 @@
+"""`crosslift demo`: the tier gap and what LinguaLIFT, CrossIn and PLUG do to it, in a synthetic world, on a CPU.
+
+Reads top to bottom:
+
+    world       generate the synthetic world (crosslift.synth.world) into OUT/world and register its languages
+    pretrain    a tokenizer on the world's balanced text; a tiny Llama on the imbalanced corpus (the "English-strong
+                LLM") and a same-size causal LM on balanced text (the multilingual encoder), side by side; both
+                cached under $CROSSLIFT_CACHE/synth/<hash> so a second demo skips them
+    methods     per seed, through the ordinary recipes (each step is a config under OUT/configs/ that
+                `crosslift train` runs, so every step can be rerun by hand):
+                  baseline    SFT on English instructions only
+                  lingualift  stage 1 (alignment layer on code-switched questions -> English CoT) + the alignment
+                              check (a failed check restarts stage 1 with another seed, counted) + stage 2
+                  crossin     SFT on English + CrossIn's en2x / x2en / trans modes of the translated data
+                  plug        SFT on pivot-first targets (English answer, then the target language's)
+                  control     the LLM itself trained on the stage-1 pairs, then the same English SFT: what the
+                              bridge achieves without the encoder
+    evaluate    `crosslift eval` of every model on the world's math task (test split; dev for calibration)
+    report      OUT/report.md, OUT/comparison.json, OUT/accuracy_by_tier.png (crosslift.synth.report)
+
+Every step reuses a finished result, so a killed demo resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field
+
+from crosslift.config import Section, load_config
+from crosslift.errors import ConfigError
+from crosslift.io import atomic_write_jsonl, atomic_write_text
+from crosslift.languages import register_languages
+from crosslift.synth.jobs import Job, run_jobs
+from crosslift.synth.world import World, build_world, load_world_config
+
+METHODS = ("baseline", "lingualift", "crossin", "plug", "control")
+DEMOS_DIR = Path(__file__).resolve().parent / "demos"
+
+
+# ---------------------------------------------------------------------------------------------------- config
+
+
+class Steps(Section):
+    max_steps: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    learning_rate: float = Field(gt=0)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
+
+
+class PretrainSettings(Section):
+    vocab_size: int = Field(2048, ge=512)
+    block_size: int = Field(128, gt=8)
+    llm: Steps
+    encoder: Steps
+
+
+class Stage1Settings(Steps):
+    ratio: float = Field(0.4, ge=0, le=1, description="share of dictionary-covered words switched")
+    sentence_ratio: float = Field(0.5, ge=0, le=1, description="chance a sentence is rendered whole (translated data)")
+    encoder_layer: int = Field(2, ge=-1, description="which hidden state of the encoder the bridge reads")
+    examples: int = Field(4000, gt=0, description="code-switched questions built from the English instructions")
+    holdout_share: float = Field(0.2, ge=0, lt=1, description="dictionary entries never switched: the alignment "
+                                 "check's word retrieval is measured on them")  # fmt: skip
+    restarts: int = Field(2, ge=0, description="stage-1 restarts (new seed) when the alignment check fails")
+
+
+class DemoConfig(Section):
+    """A demo run: the world, the model sizes and the steps of every phase."""
+
+    world: str = Field("default", description="a bundled world (default, quick) or a world YAML path")
+    seeds: list[int] = Field([0], min_length=1)
+    split: Literal["test", "dev"] = "test"
+    pretrain: PretrainSettings
+    sft: Steps = Field(description="baseline, stage 2, CrossIn, PLUG and the control's English step")
+    stage1: Stage1Settings
+    max_length: int = Field(256, gt=16)
+    eval_batch_size: int = Field(64, gt=0)
+    max_new_tokens: int = Field(64, gt=0)
+
+
+def load_demo_config(name_or_path: str | Path, overrides: list[str] = ()) -> DemoConfig:
+    """A bundled demo config by name ("default", "quick") or a YAML path, with `key=value` overrides."""
+    path = Path(name_or_path)
+    if not path.exists() and (DEMOS_DIR / f"{name_or_path}.yaml").exists():
+        path = DEMOS_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        bundled = ", ".join(p.stem for p in sorted(DEMOS_DIR.glob("*.yaml")))
+        raise ConfigError(f"demo config not found: {name_or_path} (bundled: {bundled})")
+    return load_config(DemoConfig, path, list(overrides))
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def _write_config(path: Path, tree: dict[str, Any], header: str) -> Path:
+    """A step's config as a YAML file a user can rerun with `crosslift train` / `crosslift eval`."""
+    text = f"# {header}\n# Written by `crosslift demo`; rerun this step alone with: crosslift <train|eval> {path}\n"
+    atomic_write_text(path, text + yaml.safe_dump(tree, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def _training(steps: Steps, save_steps: int | None = None) -> dict[str, Any]:
+    return {
+        "max_steps": steps.max_steps, "batch_size": steps.batch_size, "learning_rate": steps.learning_rate,
+        "lr_scheduler": steps.lr_scheduler, "warmup_ratio": steps.warmup_ratio,
+        "save_steps": save_steps or max(steps.max_steps // 2, 1), "save_total_limit": 1,
+        "logging_steps": max(steps.max_steps // 10, 1),
+    }  # fmt: skip
+
+
+def _cache_root() -> Path:
+    from crosslift.models.tiny import cache_dir
+
+    return cache_dir() / "synth"
+
+
+# ---------------------------------------------------------------------------------------------------- pretrain
+
+
+def _scaffold_lines() -> list[str]:
+    """The prompt templates' fixed English text, so the tokenizer has tokens for it (it is in every prompt)."""
+    from crosslift.data.plug import MONOLINGUAL_SYSTEM, PIVOT_INSTRUCTION_LABEL, PLUG_SYSTEM
+    from crosslift.data.templates import MetamathTemplate
+
+    text = MetamathTemplate.prompt.format(question_word="Question:", question="")
+    tulu = "<|system|>\n<|user|>\n<|assistant|>\n"
+    return [text, tulu, PLUG_SYSTEM, MONOLINGUAL_SYSTEM, PIVOT_INSTRUCTION_LABEL, "English response:"] * 50
+
+
+def _tokenizer_lines(world: World) -> list[str]:
+    """The balanced corpus, with a high-fertility language's text at a tenth of its share.
+
+    A language the tokenizer saw little of is split into many pieces per word, as real low-resource scripts
+    are; keeping this to the languages marked ``fertility: high`` makes it one explicit factor of the world.
+    """
+    high = {spec.code for spec in world.config.languages if spec.fertility == "high"}
+    lines, seen = [], dict.fromkeys(high, 0)
+    for record in _read_jsonl(world.encoder_corpus):
+        if record["lang"] in high:
+            seen[record["lang"]] += 1
+            if seen[record["lang"]] % 10:
+                continue
+        lines.append(record["text"])
+    return lines
+
+
+def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]:
+    """Initial models (tokenizer + random weights) and the two pretraining jobs, in the world's cache folder."""
+    from crosslift.models.tiny import random_tiny_model, train_llama_tokenizer
+
+    key = hashlib.sha256(json.dumps([world.hash, cfg.pretrain.model_dump()], sort_keys=True).encode()).hexdigest()
+    root = _cache_root() / key[:16]
+    init = root / "init"
+    if not (init / "encoder" / "config.json").is_file():
+        lines = _tokenizer_lines(world) + _scaffold_lines()
+        for language in world.languages[1:]:  # PLUG's response markers name the languages
+            from crosslift.data.plug import response_marker
+
+            lines += [response_marker(language)] * 20
+        tokenizer = train_llama_tokenizer(lines, vocab_size=cfg.pretrain.vocab_size)
+        for name, seed in (("llm", 0), ("encoder", 1)):
+            model = random_tiny_model("llama", tokenizer, seed)
+            model.save_pretrained(init / name)
+            tokenizer.save_pretrained(init / name)
+    jobs = []
+    for name, corpus, steps in (("llm", world.pretrain_corpus, cfg.pretrain.llm),
+                                ("encoder", world.encoder_corpus, cfg.pretrain.encoder)):  # fmt: skip
+        run_dir = root / name
+        config = _write_config(root / "configs" / f"pretrain_{name}.yaml", {
+            "recipe": "pretrain", "name": f"synth_{name}", "output_dir": str(run_dir), "seed": 0,
+            "model": {"name_or_path": str(init / name), "dtype": "float32"},
+            "data": {"train": [{"path": str(corpus)}], "block_size": cfg.pretrain.block_size},
+            "training": _training(steps),
+        }, f"pretraining of the synthetic world's {name}")  # fmt: skip
+        jobs.append(Job(f"pretrain-{name}", [["train", str(config)]], root / "logs" / f"{name}.log", configs=[config]))
+    return root, jobs
+
+
+# ---------------------------------------------------------------------------------------------------- data
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def build_method_data(world: World, cfg: DemoConfig, seed: int, out: Path) -> dict[str, Path]:
+    """The training files of every method for one seed, built with crosslift's own data builders."""
+    from crosslift.data.codeswitch import CodeSwitcher, codeswitch_example
+    from crosslift.data.crossin import build_crossin
+    from crosslift.data.examples import Example, read_examples, read_parallel, write_examples
+    from crosslift.data.lexicon import load_lexicons
+    from crosslift.data.plug import MONOLINGUAL_SYSTEM, build_plug
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / f"{name}.jsonl" for name in ("english", "stage1", "crossin", "plug")}
+    if all(p.is_file() for p in paths.values()):
+        return paths
+    targets = world.languages[1:]
+    english_path = world.instructions("en")
+    english, _ = read_examples(english_path, instruction_lang="en", output_lang="en")
+    write_examples(paths["english"], english)
+
+    # Stage 1: English questions, words switched by the world's dictionaries; a sentence is rendered whole in a
+    # language where that language's translated data has it (as much as CrossIn and PLUG get: falls with tier).
+    parallel = {lang: read_parallel({lang: world.instructions(lang), "en": english_path}, align="id")
+                for lang in targets}  # fmt: skip
+    tables = {lang: {p.items[i]["en"].instruction: p.items[i][lang].instruction for i in p.ids}
+              for lang, p in parallel.items()}  # fmt: skip
+    switcher = CodeSwitcher(load_lexicons([world.dictionaries], targets), ratio=cfg.stage1.ratio, seed=seed,
+                            languages=targets, parallel=tables, sentence_ratio=cfg.stage1.sentence_ratio,
+                            holdout_share=cfg.stage1.holdout_share)  # fmt: skip
+    records = [{"id": ex.id, "question": ex.instruction, "answer": ex.output} for ex in english]
+    switched = [codeswitch_example(r, i, field="question", switcher=switcher)
+                for i, r in enumerate(records[: cfg.stage1.examples])]  # fmt: skip
+    write_examples(paths["stage1"], switched)
+
+    # CrossIn: the English base, then en2x / x2en / trans per language, as many as its translated data allows.
+    crossin = list(english)
+    for lang, p in parallel.items():
+        crossin += build_crossin(p, modes=("en2x", "x2en", "trans"), targets=[lang], pivot="en", seed=seed)
+    write_examples(paths["crossin"], crossin)
+
+    # PLUG: pivot-first targets per language; English items answer in English (PLUG's monolingual prompt).
+    plug = [Example(id=ex.id, instruction=ex.instruction, output=ex.output, instruction_lang="en", output_lang="en",
+                    meta={"system": MONOLINGUAL_SYSTEM.format(language="English")}) for ex in english]  # fmt: skip
+    for lang, p in parallel.items():
+        plug += build_plug(p, targets=[lang], pivot="en")
+    write_examples(paths["plug"], plug)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------------- methods
+
+
+def stage1_as_sft(stage1: Path, out: Path) -> Path:
+    """The control's first step: the stage-1 pairs (code-switched question -> English CoT) as plain SFT data."""
+    if not out.is_file():
+        rows = [{"id": r["id"], "instruction": r["instruction"], "input": "", "output": r["answer"],
+                 "instruction_lang": r.get("instruction_lang"), "output_lang": "en"}
+                for r in _read_jsonl(stage1)]  # fmt: skip
+        atomic_write_jsonl(out, rows)
+    return out
+
+
+def _task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
+    """The world's task YAML for the split, and PLUG's variants of it: PLUG's prompt (tulu + its system prompt),
+    and the target-language part of the bilingual answer extracted before every filter (`plug_target`)."""
+    from crosslift.eval.tasks import TaskRegistry
+
+    base_path = world.task_yaml(cfg.split)
+    base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
+    resolved = TaskRegistry().resolve(str(base_path)).tasks[0]
+    plug = {**base, "task": f"{base['task']}_plug", "languages": [x for x in base["languages"] if x != "en"],
+            "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": PLUG_EVAL_SYSTEM},
+            "filter_list": [{"name": f["name"], "filter": [{"function": "plug_target", "pivot": "en"}, *f["filter"]]}
+                            for f in resolved.filter_list]}  # fmt: skip
+    plug_en = {**base, "task": f"{base['task']}_plug_en", "languages": ["en"],
+               "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": MONO_EVAL_SYSTEM}}
+    files = {"base": base_path, "plug": out / "tasks" / f"{plug['task']}.yaml",
+             "plug_en": out / "tasks" / f"{plug_en['task']}.yaml"}  # fmt: skip
+    for key, tree in (("plug", plug), ("plug_en", plug_en)):
+        header = "# PLUG's variant of the world's math task, written by `crosslift demo`\n"
+        atomic_write_text(files[key], header + yaml.safe_dump(tree, sort_keys=False, allow_unicode=True))
+    return files
+
+
+PLUG_EVAL_SYSTEM = "Please interpret the instruction in English, and then respond both in English and in {language}."
+MONO_EVAL_SYSTEM = "Please respond to the following user message in {language}."
+
+
+def method_jobs(world: World, cfg: DemoConfig, models: dict[str, Path], seed: int, out: Path,
+                data: dict[str, Path], tasks: dict[str, Path], stage1_attempt: int = 0) -> dict[str, Any]:  # fmt: skip
+    """The configs and jobs of one seed: each method trains and is evaluated in one job.
+
+    Returns {"first": jobs that need only the pretrained models, "stage1": its job, "stage2": LinguaLIFT's stage 2
+    + evaluation (run once stage 1 passed), "stage1_dir": the stage-1 run, "evals": method -> result folders}.
+    """
+    configs, runs = out / "configs" / f"seed{seed}", out / f"seed{seed}"
+    llm, encoder, max_length = str(models["llm"]), str(models["encoder"]), cfg.max_length
+
+    def sft(name: str, model: str, train: Path, template: str, header: str, length: int = max_length) -> Path:
+        return _write_config(configs / f"{name}.yaml", {
+            "recipe": "sft", "name": name, "output_dir": str(runs / name), "seed": seed,
+            "model": {"name_or_path": model, "dtype": "float32"}, "lora": None,
+            "data": {"train": [{"path": str(train)}], "template": template, "max_length": length},
+            "training": _training(cfg.sft),
+        }, header)  # fmt: skip
+
+    evals: dict[str, list[Path]] = {}
+
+    def evaluate(method: str, model: Path, key: str = "base") -> Path:
+        task = yaml.safe_load(tasks[key].read_text(encoding="utf-8"))["task"]
+        result_dir = runs / "eval" / method
+        evals.setdefault(method, []).append(result_dir / "eval" / task)
+        return _write_config(configs / f"eval_{method}_{key}.yaml", {
+            "output_dir": str(result_dir), "seed": seed, "model": {"name_or_path": str(model), "dtype": "float32"},
+            "data_dir": str(world.math("test", "en").parent), "tasks": [{"name": str(tasks[key])}],
+            "generation": {"batch_size": cfg.eval_batch_size,
+                           "max_new_tokens": cfg.max_new_tokens * (3 if key == "plug" else 1)},
+            "tier_rule": str(world.tier_rule),
+        }, f"evaluation of {method} on the world's {cfg.split} split")  # fmt: skip
+
+    def job(name: str, steps: list[tuple[str, Path]], after: list[str] = ()) -> Job:
+        return Job(name, [[verb, str(path)] for verb, path in steps], runs / "logs" / f"{name}.log", list(after),
+                   configs=[path for _, path in steps])  # fmt: skip
+
+    stage1 = f"lingualift_stage1_try{stage1_attempt}" if stage1_attempt else "lingualift_stage1"
+    s1 = cfg.stage1
+    stage1_config = _write_config(configs / f"{stage1}.yaml", {
+        "recipe": "lingualift_stage1", "name": stage1, "output_dir": str(runs / stage1),
+        "seed": seed + 1000 * stage1_attempt,
+        "model": {"encoder": encoder, "lm": llm, "dtype": "float32", "alignment": "linear",
+                  "encoder_layer": s1.encoder_layer, "encoder_max_length": max_length},
+        "init": {"method": "least_squares", "texts": 256},
+        "data": {"train": [{"path": str(data["stage1"])}], "template": "metamath_en", "target": "continue",
+                 "answer_field": "answer", "lm_max_length": max_length},
+        "optim": {"alignment": {"lr": s1.learning_rate, "weight_decay": 0.0}},
+        "check": {"holdout": 64, "max_loss_ratio": 1.10, "lexicons": [str(world.dictionaries)],
+                  "words_per_language": 100},
+        "training": {k: v for k, v in _training(s1).items() if k != "learning_rate"},
+    }, "LinguaLIFT stage 1: the alignment layer on code-switched questions -> English chain of thought")  # fmt: skip
+    stage2_config = _write_config(configs / "lingualift_stage2.yaml", {
+        "recipe": "lingualift_stage2", "name": "lingualift_stage2", "output_dir": str(runs / "lingualift_stage2"),
+        "seed": seed, "stage1": str(runs / stage1), "on_failed_alignment": "warn",
+        "model": {"dtype": "float32"}, "lora": None,
+        "data": {"train": [{"path": str(data["english"])}], "template": "metamath_en", "lm_max_length": max_length},
+        "optim": {"lm": {"lr": cfg.sft.learning_rate, "weight_decay": 0.0}},
+        "training": {k: v for k, v in _training(cfg.sft).items() if k != "learning_rate"},
+    }, "LinguaLIFT stage 2: the LM on English instructions through the frozen bridge")  # fmt: skip
+    model = {name: runs / name / "model" for name in ("baseline", "crossin", "plug", "control", "lingualift_stage2")}
+    first = [
+        job("control_stage1", [("train", sft("control_stage1", llm, data["stage1_sft"], "metamath_en",
+                                              "control, step 1: the LLM itself on the stage-1 pairs (no encoder)"))]),
+        job("baseline", [("train", sft("baseline", llm, data["english"], "metamath_en", "baseline: English-only SFT")),
+                         ("eval", evaluate("baseline", model["baseline"]))]),
+        job("crossin", [("train", sft("crossin", llm, data["crossin"], "metamath_en",
+                                      "CrossIn: English + mixed-language data")),
+                        ("eval", evaluate("crossin", model["crossin"]))]),
+        job("plug", [("train", sft("plug", llm, data["plug"], "tulu", "PLUG: pivot-first targets", 2 * max_length)),
+                     ("eval", evaluate("plug", model["plug"], "plug")),
+                     ("eval", evaluate("plug", model["plug"], "plug_en"))]),
+        job("control", [("train", sft("control", str(runs / "control_stage1" / "model"), data["english"],
+                                      "metamath_en", "control, step 2: the same English SFT as the baseline")),
+                        ("eval", evaluate("control", model["control"]))], after=["control_stage1"]),
+    ]  # fmt: skip
+    return {
+        "stage1": job(stage1, [("train", stage1_config)]), "first": first, "stage1_dir": runs / stage1,
+        "stage2": job("lingualift", [("train", stage2_config),
+                                     ("eval", evaluate("lingualift", model["lingualift_stage2"]))]),
+        "evals": evals,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------- run
+
+
+def run_demo(cfg: DemoConfig, out: str | Path, *, echo=print) -> Path:
+    """Run the whole comparison (every seed), write the report, and return the report's path."""
+    from crosslift.synth.report import write_report
+
+    out = Path(out)
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    quiet = ("FutureWarning", "warnings.warn", "UserWarning", "Loading weights")
+
+    echo(f"world: generating '{cfg.world}' into {out / 'world'}")
+    t = time.monotonic()
+    world = build_world(load_world_config(cfg.world), out / "world")
+    register_languages(world.languages_file)
+    timings["world"] = time.monotonic() - t
+
+    echo("pretraining: a tokenizer, the LLM (imbalanced corpus) and the encoder (balanced corpus), side by side")
+    cache, jobs = prepare_pretraining(world, cfg)
+    timings |= {f"pretrain:{k}": v for k, v in run_jobs(jobs, echo=echo, quiet_lines=quiet).items()}
+    models = {"llm": cache / "llm" / "model", "encoder": cache / "encoder" / "model"}
+    tasks = _task_files(world, cfg, out)
+
+    results: dict[int, dict[str, Any]] = {}
+    for seed in cfg.seeds:
+        echo(f"seed {seed}: training and evaluating the five methods ({len(cfg.seeds)} seed(s) in all)")
+        data = build_method_data(world, cfg, seed, out / f"seed{seed}" / "data")
+        data["stage1_sft"] = stage1_as_sft(data["stage1"], out / f"seed{seed}" / "data" / "stage1_sft.jsonl")
+        plan = method_jobs(world, cfg, models, seed, out, data, tasks)
+        # stage 1 first: it is the longest, and whether it passed decides what runs next
+        done = run_jobs([plan["stage1"], *plan["first"]], echo=echo, quiet_lines=quiet)
+        restarts = 0
+        while not _check_passed(plan["stage1_dir"]) and restarts < cfg.stage1.restarts:
+            restarts += 1
+            echo(f"seed {seed}: stage 1 failed its alignment check; restarting it with another seed "
+                 f"({restarts}/{cfg.stage1.restarts}), as the check advises")  # fmt: skip
+            plan = method_jobs(world, cfg, models, seed, out, data, tasks, stage1_attempt=restarts)
+            done |= run_jobs([plan["stage1"]], echo=echo, quiet_lines=quiet)
+        done |= run_jobs([plan["stage2"]], echo=echo, quiet_lines=quiet)
+        timings |= {f"seed{seed}:{k}": v for k, v in done.items() if v}
+        results[seed] = {"task_dirs": plan["evals"], "stage1": str(plan["stage1_dir"]), "stage1_restarts": restarts,
+                         "stage1_passed": _check_passed(plan["stage1_dir"])}  # fmt: skip
+    timings["total"] = time.monotonic() - started
+    return write_report(world, cfg, out, results, timings)
+
+
+def _check_passed(stage1_run: Path) -> bool:
+    path = stage1_run / "alignment_check.json"
+    return path.is_file() and bool(json.loads(path.read_text(encoding="utf-8")).get("passed"))

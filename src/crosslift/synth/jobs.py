@@ -1,0 +1,149 @@
+"""Run `crosslift` commands in child processes, at most `slots` at a time, in dependency order.
+
+The demo's steps are ordinary `crosslift train` / `crosslift eval` runs of configs it writes; two jobs run side by
+side on a two-core machine, one thread each (a tiny model gains little from a second thread, two runs nearly 2x).
+A job's commands run one after the other in one child process, so the ~7 s of importing torch and transformers
+is paid once per job. Each child's progress lines are shown prefixed by the job's name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crosslift.errors import CrossliftError
+from crosslift.io import atomic_write_text, sha256_file
+
+
+@dataclass
+class Job:
+    """One `crosslift ...` command; `after` names the jobs it needs.
+
+    A job that finished is stamped (``<log>.done`` holds the sha256 of its `configs` files); while they are
+    unchanged, a later run skips it and reuses its result.
+    """
+
+    name: str
+    commands: list[list[str]]
+    log: Path
+    after: list[str] = field(default_factory=list)
+    configs: list[Path] = field(default_factory=list)
+
+    @property
+    def stamp(self) -> Path:
+        return self.log.with_name(self.log.name + ".done")
+
+    def config_hash(self) -> str:
+        return " ".join(sha256_file(path) for path in self.configs) or "no config"
+
+    def done(self) -> bool:
+        return self.stamp.is_file() and self.stamp.read_text(encoding="utf-8") == self.config_hash()
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class JobFailed(CrossliftError):
+    """A step of the demo exited with an error; its log is named in the message."""
+
+
+def run_jobs(jobs: list[Job], *, slots: int = 2, echo: Callable[[str], None] = print,
+             quiet_lines: tuple[str, ...] = (), finished_before: tuple[str, ...] = ()) -> dict[str, float]:  # fmt: skip
+    """Run the jobs, `slots` at a time, each as soon as the jobs it names are finished.
+
+    A job that is `done()` is skipped (its result is reused); `finished_before` names jobs of an earlier call
+    that others may wait on. Output lines are echoed as "[name] line" and kept in the job's log file; lines
+    containing any of `quiet_lines` go only to the log.
+
+    Returns:
+        Job name -> wall seconds (0.0 for skipped jobs).
+
+    Raises:
+        JobFailed: a job exited non-zero (the jobs still running are let finish; no new one starts).
+    """
+    names = {job.name for job in jobs} | set(finished_before)
+    unknown = [(job.name, dep) for job in jobs for dep in job.after if dep not in names]
+    if unknown:
+        raise ValueError(f"jobs name unknown dependencies: {unknown}")
+    pending = list(jobs)
+    running: dict[str, tuple[subprocess.Popen, threading.Thread, float]] = {}
+    finished: dict[str, float] = dict.fromkeys(finished_before, 0.0)
+    failed: list[str] = []
+    lock = threading.Lock()
+    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 2) // slots)), PYTHONUNBUFFERED="1")
+
+    def pump(job: Job, process: subprocess.Popen) -> None:
+        with open(job.log, "a", encoding="utf-8") as log:
+            for line in process.stdout:
+                log.write(line)
+                text = line.rstrip()
+                if text and not any(q in text for q in quiet_lines):
+                    with lock:
+                        echo(f"[{job.name}] {text}")
+
+    total, start = len(jobs) + len(finished_before), time.monotonic()
+    while pending or running:
+        for job in [j for j in pending if all(d in finished for d in j.after)]:
+            if failed or len(running) >= slots:
+                break
+            pending.remove(job)
+            if job.done():
+                finished[job.name] = 0.0
+                echo(f"[{job.name}] already done, reused ({len(finished)}/{total})")
+                continue
+            job.log.parent.mkdir(parents=True, exist_ok=True)
+            for command in job.commands:
+                echo(f"[{job.name}] runs: crosslift {' '.join(command)}")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "crosslift.synth.jobs", json.dumps(job.commands)],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            )  # fmt: skip
+            thread = threading.Thread(target=pump, args=(job, process), daemon=True)
+            thread.start()
+            running[job.name] = (process, thread, time.monotonic())
+        if failed and not running:
+            break
+        if pending and not running and not any(all(d in finished for d in j.after) for j in pending):
+            raise ValueError(f"jobs wait on each other: {[j.name for j in pending]}")
+        time.sleep(0.2)
+        for name, (process, thread, began) in list(running.items()):
+            if process.poll() is None:
+                continue
+            thread.join()
+            del running[name]
+            if process.returncode != 0:
+                failed.append(name)
+                continue
+            finished[name] = time.monotonic() - began
+            atomic_write_text(next(j for j in jobs if j.name == name).stamp,
+                              next(j for j in jobs if j.name == name).config_hash())  # fmt: skip
+            echo(f"[{name}] finished in {_format_duration(finished[name])} "
+                 f"({len(finished)}/{total} steps, {_format_duration(time.monotonic() - start)} so far)")  # fmt: skip
+    if failed:
+        logs = ", ".join(str(j.log) for j in jobs if j.name in failed)
+        raise JobFailed(f"step(s) {', '.join(failed)} failed; see {logs}")
+    return finished
+
+
+def run_commands(commands: list[list[str]]) -> int:
+    """Run `crosslift` command lines one after the other in this process; stop at the first that fails."""
+    from crosslift.cli import main
+
+    for argv in commands:
+        code = main(argv)
+        if code:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_commands(json.loads(sys.argv[1])))

@@ -1,0 +1,50 @@
+"""The demo's building blocks: equation reading for the structure score, the job runner."""
+
+from __future__ import annotations
+
+import pytest
+
+from crosslift.synth.jobs import Job, JobFailed, run_jobs
+from crosslift.synth.report import equations
+
+
+def test_equations_read_any_digits_and_ignore_results():
+    assert equations("Tom has 3 + 4 = 7 apples. Then 7 * 2 = 15.") == [["3", "+", "4"], ["7", "*", "2"]]
+    assert equations("३ + ४ = ७") == [["3", "+", "4"]]
+    assert equations("The answer is 7.") == []
+    assert equations("10-5=5") == [["10", "-", "5"]]
+
+
+def test_jobs_run_in_dependency_order_and_are_reused_while_their_config_is_unchanged(tmp_path):
+    lines: list[str] = []
+    config = tmp_path / "step.yaml"
+    config.write_text("a: 1\n")
+    listing = ["eval", "--list-tasks"]  # a cheap, real child command
+    jobs = [
+        Job("b", [listing, listing], tmp_path / "b.log", after=["a", "earlier"], configs=[config]),
+        Job("a", [listing], tmp_path / "a.log", configs=[config]),
+    ]
+    timings = run_jobs(jobs, echo=lines.append, finished_before=("earlier",))
+    started = [line for line in lines if "runs: crosslift" in line]
+    assert [s[:3] for s in started] == ["[a]", "[b]", "[b]"] and timings["a"] > 0
+    assert "mmwp" in (tmp_path / "a.log").read_text()
+    lines.clear()
+    assert run_jobs(jobs, echo=lines.append, finished_before=("earlier",))["a"] == 0.0
+    assert all("reused" in line for line in lines)
+    config.write_text("a: 2\n")  # a changed step runs again
+    lines.clear()
+    run_jobs(jobs, echo=lines.append, finished_before=("earlier",))
+    assert sum("runs: crosslift" in line for line in lines) == 3
+
+
+def test_a_failing_job_names_its_log(tmp_path):
+    jobs = [Job("bad", [["no-such-verb"]], tmp_path / "bad.log"),
+            Job("after", [["eval", "--list-tasks"]], tmp_path / "x.log", ["bad"])]
+    with pytest.raises(JobFailed, match="bad.log"):
+        run_jobs(jobs, echo=lambda line: None)
+    assert not (tmp_path / "x.log").exists()
+
+
+def test_unknown_dependency_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown"):
+        run_jobs([Job("a", [["eval", "--list-tasks"]], tmp_path / "a.log", after=["nope"])], echo=lambda line: None)

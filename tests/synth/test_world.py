@@ -1,0 +1,385 @@
+"""The synthetic world generator: determinism, lexicon and dictionary consistency, parallel disjoint splits,
+word order, digits, fertility, the formats the rest of crosslift reads, and located config errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import unicodedata
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crosslift import languages as registry
+from crosslift.errors import ConfigError, CrossliftError
+from crosslift.synth.world import (
+    ENGLISH,
+    SCRIPTS,
+    VOCABULARY,
+    Phrase,
+    Problem,
+    ProblemSampler,
+    Sentence,
+    World,
+    build_world,
+    load_world_config,
+    sample_problem,
+    world_languages,
+)
+
+SCRIPT_NAMES = {
+    "Cyrl": "CYRILLIC",
+    "Grek": "GREEK",
+    "Armn": "ARMENIAN",
+    "Geor": "GEORGIAN",
+    "Deva": "DEVANAGARI",
+    "Ethi": "ETHIOPIC",
+    "Latn": "LATIN",
+    "Beng": "BENGALI",
+    "Telu": "TELUGU",
+}
+EQUATION = re.compile(r"(\d+) ([-+*]) (\d+) = (\d+)")
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_world_config("quick")
+
+
+@pytest.fixture(scope="module")
+def world(config, tmp_path_factory) -> World:
+    return build_world(config, tmp_path_factory.mktemp("world"))
+
+
+@pytest.fixture(scope="module")
+def manifest(world) -> dict:
+    return json.loads(world.manifest.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def registered(world):
+    """The world's languages in the registry for this module only (other tests may register other worlds)."""
+    if not hasattr(registry, "register_languages"):
+        pytest.skip("crosslift.languages.register_languages does not exist yet")
+    saved_env, saved_files = os.environ.get(registry.LANGUAGES_ENV), list(registry._registered_files)
+    registry.register_languages(world.languages_file)
+    yield
+    registry._registered_files[:] = saved_files
+    if saved_env is None:
+        os.environ.pop(registry.LANGUAGES_ENV, None)
+    else:
+        os.environ[registry.LANGUAGES_ENV] = saved_env
+    registry._registry.cache_clear()
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _math(world: World, split: str, lang: str) -> list[dict]:
+    return json.loads(world.math(split, lang).read_text(encoding="utf-8"))
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _muse(path: Path) -> dict[str, str]:
+    return dict(line.split(" ") for line in path.read_text(encoding="utf-8").splitlines())
+
+
+# --------------------------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(world, config, tmp_path):
+    first = _files(world.root)
+    again = build_world(config, tmp_path / "again")
+    assert _files(again.root) == first and again.hash == world.hash
+    other = build_world(config.model_copy(update={"seed": 1}), tmp_path / "other")
+    assert other.hash != world.hash
+    changed = _files(other.root)
+    for name in (
+        "math/test_en.json",
+        "dictionaries/en-qla.txt",
+        "lexicons/en-qha.txt",
+        "corpus/pretrain.jsonl",
+    ):
+        assert changed[name] != first[name], name
+
+
+def test_a_built_world_is_reused_and_a_damaged_one_rebuilt(config, tmp_path):
+    world = build_world(config, tmp_path / "w")
+    stamp = world.pretrain_corpus.stat().st_mtime_ns
+    assert build_world(config, tmp_path / "w").hash == world.hash
+    assert world.pretrain_corpus.stat().st_mtime_ns == stamp  # not rewritten
+    world.math("test", "qla").write_text("[]", encoding="utf-8")
+    assert build_world(config, tmp_path / "w").hash == world.hash
+    assert len(_math(world, "test", "qla")) == config.sizes.test
+
+
+def test_manifest_records_every_file_and_the_hash(world, manifest):
+    on_disk = {k for k in _files(world.root) if k != "world.json"}
+    assert set(manifest["files"]) == on_disk
+    assert manifest["hash"] == world.hash and manifest["config"]["seed"] == world.config.seed
+
+
+# --------------------------------------------------------------------------------------------- languages
+
+
+def test_lexicons_are_one_to_one_in_their_script(world, config):
+    for spec in config.languages:
+        lexicon = _muse(world.lexicons / f"en-{spec.code}.txt")
+        assert sorted(lexicon) == sorted(VOCABULARY)
+        assert len(set(lexicon.values())) == len(lexicon), spec.code
+        letters = {c for word in lexicon.values() for c in word}
+        assert all(SCRIPT_NAMES[spec.script] in unicodedata.name(c) for c in letters), spec.code
+
+
+def test_dictionaries_agree_with_the_lexicon_up_to_the_recorded_noise(world, config, manifest):
+    coverage = {}
+    for spec in config.languages:
+        lexicon = _muse(world.lexicons / f"en-{spec.code}.txt")
+        entries = _muse(world.dictionaries / f"en-{spec.code}.txt")
+        noisy = manifest["dictionaries"][spec.code]["noisy"]
+        assert set(noisy) <= set(entries)
+        for english, foreign in entries.items():
+            if english in noisy:
+                assert foreign == noisy[english] != lexicon[english]
+                assert foreign in lexicon.values()  # a wrong word of the same language
+            else:
+                assert foreign == lexicon[english], (spec.code, english)
+        assert abs(len(noisy) / len(entries) - config.dictionary_noise) <= 1 / len(entries)
+        coverage[spec.code] = len(entries) / len(VOCABULARY)
+    total_noisy = sum(len(d["noisy"]) for d in manifest["dictionaries"].values())
+    assert total_noisy > 0
+    by_tier = {
+        t: [coverage[s.code] for s in config.languages if s.tier == t] for t in ("high", "medium", "low")
+    }
+    assert min(by_tier["high"]) > max(by_tier["medium"]) and min(by_tier["medium"]) > max(by_tier["low"])
+
+
+def test_verb_final_puts_the_verb_last_and_reverses_noun_phrases(config):
+    langs = world_languages(config)
+    qha, qhb = langs["qha"], langs["qhb"]
+    assert (qha.word_order, qhb.word_order) == ("svo", "verb_final")
+    sentence = Sentence(
+        (Phrase("subj", ("tom",)), Phrase("verb", ("likes",)), Phrase("obj", (3, "red", "apples")))
+    )
+    w = qhb.words
+    assert qhb.words_of(sentence) == [w["tom"], w["apples"], w["red"], "3", w["likes"]]
+    assert qha.words_of(sentence) == [
+        qha.words[t] if t != 3 else "3" for t in ("tom", "likes", 3, "red", "apples")
+    ]
+    # A generated question: "How many apples does Tom have now?" -> "apples many how Tom now does have?"
+    question, cot = Problem("give_in", ("tom", "ana"), "apples", "", (3, 4)).structure()
+    assert qhb.words_of(question[-1]) == [
+        w[x] for x in ("apples", "many", "how", "tom", "now", "does", "have")
+    ]
+    assert qhb.words_of(question[1]) == [w["ana"], w["tom"], w["apples"], "4", w["gives"]]
+    assert qhb.words_of(cot[0]) == [w["tom"], w["apples"], "3 + 4 = 7", w["has"]]
+    assert (
+        langs["en"].render(question)
+        == "Tom has 3 apples. Ana gives Tom 4 apples. How many apples does Tom have now?"
+    )
+    assert langs["en"].render(cot) == "Tom has 3 + 4 = 7 apples. The answer is 7."
+
+
+def test_native_digits_only_where_configured(world):
+    qla = [*_math(world, "test", "qla"), *_math(world, "dev", "qla")]
+    qla_text = " ".join(i["question"] + " " + i["cot"] for i in qla)
+    qla_text += " ".join(d["text"] for d in _jsonl(world.pretrain_corpus) if d["lang"] == "qla")
+    qla_text += " ".join(r["instruction"] + r["output"] for r in _jsonl(world.instructions("qla")))
+    assert not re.search(r"[0-9]", qla_text)
+    assert set(SCRIPTS["Deva"].digits) <= set(qla_text) and " + " in qla_text and " = " in qla_text
+    qha = " ".join(i["cot"] for i in _math(world, "test", "qha"))
+    assert re.search(r"[0-9]", qha) and not set(SCRIPTS["Deva"].digits) & set(qha)
+
+
+def test_high_fertility_words_are_at_least_twice_as_long(world):
+    chars: dict[str, list[int]] = {"en": [], "qmb": [], "qma": []}
+    for doc in _jsonl(world.encoder_corpus):
+        if doc["lang"] in chars:
+            chars[doc["lang"]] += [
+                len(w.strip(".?")) for w in doc["text"].split() if not re.search(r"[\d+*=-]", w)
+            ]
+    mean = {k: sum(v) / len(v) for k, v in chars.items()}
+    assert mean["qmb"] >= 2 * mean["en"] and mean["qma"] < 2 * mean["en"]
+
+
+# ------------------------------------------------------------------------------------------ math and splits
+
+
+def test_question_text_identifies_the_problem():
+    rng = random.Random(0)
+    seen: dict[str, Problem] = {}
+    for _ in range(5000):
+        problem = sample_problem(rng)
+        text = ENGLISH.render(problem.structure()[0])
+        assert seen.setdefault(text, problem) == problem
+
+
+def test_sampler_skips_held_out_problems():
+    # The same seed replays the same draws: without the exclusion every problem below would be a held-out one.
+    replay = random.Random(7)
+    heldout = [sample_problem(replay) for _ in range(50)]
+    sampler = ProblemSampler(random.Random(7), set(heldout))
+    assert not {sampler.draw() for _ in range(500)} & set(heldout)
+    unique = ProblemSampler(random.Random(7), set(), unique=True)
+    assert len({unique.draw() for _ in range(500)}) == 500
+
+
+def test_english_chain_of_thought_is_correct(world):
+    for split in ("dev", "test"):
+        for item in _math(world, split, "en"):
+            steps = EQUATION.findall(item["cot"])
+            assert [[int(a), op, int(b)] for a, op, b, _ in steps] == item["equations"]
+            for a, op, b, result in steps:
+                assert {"+": int(a) + int(b), "-": int(a) - int(b), "*": int(a) * int(b)}[op] == int(result)
+                assert 0 <= int(result) <= 99
+            assert int(steps[-1][3]) == item["answer"]
+            assert item["cot"].endswith(f"The answer is {item['answer']}.")
+            assert re.search(r"(?:^|\. )The answer is \d+\.$", item["cot"])
+            assert all(1 <= int(n) <= 20 for n in re.findall(r"\d+", item["question"]))
+
+
+def test_dev_and_test_are_parallel_and_disjoint_from_each_other_and_from_training(world, config):
+    heldout: dict[str, set[str]] = {lang: set() for lang in world.languages}
+    for split in ("dev", "test"):
+        english = _math(world, split, "en")
+        assert len(english) == getattr(config.sizes, split)
+        for lang in world.languages:
+            items = _math(world, split, lang)
+            for key in ("id", "answer", "equations"):
+                assert [i[key] for i in items] == [i[key] for i in english], (split, lang, key)
+            questions = {i["question"] for i in items}
+            assert len(questions) == len(items)  # no repeats within a split
+            assert not questions & heldout[lang], (split, lang)  # dev and test share no problem
+            heldout[lang] |= questions
+    # A question's text identifies its problem (one-to-one lexicons; see test_question_text_identifies_...).
+    for lang in ["en", *(s.code for s in config.languages if s.translated_items)]:
+        trained = {r["instruction"] for r in _jsonl(world.instructions(lang))}
+        assert not trained & heldout[lang], lang
+    math_docs = 0
+    for corpus in (world.pretrain_corpus, world.encoder_corpus):
+        for doc in _jsonl(corpus):
+            if "\n" in doc["text"]:
+                math_docs += 1
+                assert doc["text"].split("\n")[0] not in heldout[doc["lang"]], doc
+    assert math_docs > 0
+
+
+def test_instructions_english_then_translated_prefixes(world, config, registered):
+    from crosslift.data.examples import read_examples
+
+    english, report = read_examples(world.instructions("en"))
+    assert len(english) == config.sizes.instructions and report.read == len(english)
+    assert len({e.id for e in english}) == len(english)
+    assert all(e.input == "" and "The answer is" in e.output for e in english)
+    counts = {}
+    for spec in config.languages:
+        translated, _ = read_examples(world.instructions(spec.code))
+        assert [e.id for e in translated] == [e.id for e in english[: spec.translated_items]]
+        assert all(t.instruction != e.instruction for t, e in zip(translated, english, strict=False))
+        counts[spec.tier] = len(translated)
+    assert counts["high"] > counts["medium"] > counts["low"] > 0
+
+
+def test_corpora_follow_the_shares(world, config):
+    from collections import Counter
+
+    pretrain = _jsonl(world.pretrain_corpus)
+    by_lang = Counter(d["lang"] for d in pretrain)
+    total = config.english_pretrain_share + sum(s.pretrain_share for s in config.languages)
+    assert len(pretrain) == config.sizes.pretrain_documents
+    assert abs(by_lang["en"] / len(pretrain) - config.english_pretrain_share / total) < 0.001
+    for spec in config.languages:
+        assert abs(by_lang[spec.code] / len(pretrain) - spec.pretrain_share / total) < 0.001
+    encoder = Counter(d["lang"] for d in _jsonl(world.encoder_corpus))
+    assert set(encoder) == set(world.languages) and max(encoder.values()) - min(encoder.values()) <= 1
+    math_share = sum("\n" in d["text"] for d in pretrain) / len(pretrain)
+    assert abs(math_share - config.math_share) < 0.01
+
+
+# ---------------------------------------------------------------------------------- formats crosslift reads
+
+
+def test_registry_tier_rule_lexicons_and_task_files_load(world, config, registered):
+    from crosslift.data.lexicon import load_lexicons
+    from crosslift.eval.data import load_items
+    from crosslift.eval.tasks import TaskRegistry
+    from crosslift.languages import get_language, load_tier_rule
+
+    builtin = Path(registry.__file__).parent / "resources" / "languages.tsv"
+    header = next(
+        line for line in builtin.read_text(encoding="utf-8").splitlines() if not line.startswith("#")
+    )
+    rows = [
+        line
+        for line in world.languages_file.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("#")
+    ]
+    assert rows[0] == header and len(rows) == 1 + len(config.languages)
+    assert get_language("qmb").script == "Geor" and get_language("qla").iso639_1 is None
+
+    rule = load_tier_rule(world.tier_rule)
+    assert dict(rule.tiers) == {"en": "high"} | {s.code: s.tier for s in config.languages}
+    assert world.tiers == {"en": "english"} | {s.code: s.tier for s in config.languages}
+
+    lexicons = load_lexicons([world.dictionaries], world.languages[1:])
+    for spec in config.languages:
+        assert len(lexicons[spec.code]) == len(_muse(world.dictionaries / f"en-{spec.code}.txt"))
+
+    tasks = TaskRegistry([world.task_yaml("test").parent])
+    for split, group in (("test", "synth_math"), ("dev", "synth_math_dev")):
+        selection = tasks.resolve(group)
+        assert [t.language for t in selection.tasks] == world.languages
+        task = selection.tasks[-1]
+        assert task.prompt.instruction_language == "en" and task.generation.max_new_tokens == 64
+        items, _ = load_items(task.dataset, task.language, lambda code, s=split: world.math(s, code))
+        assert [i.answer for i in items] == [str(i["answer"]) for i in _math(world, split, "en")]
+
+
+def test_world_paths_reject_unknown_languages_and_splits(world):
+    with pytest.raises(CrossliftError, match="not in this world"):
+        world.math("test", "xx")
+    with pytest.raises(CrossliftError, match="unknown split"):
+        world.task_yaml("train")
+    assert world.task_yaml("dev").is_file() and world.math("dev", "qlb").is_file()
+
+
+# --------------------------------------------------------------------------------------------- config errors
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["languages.1.code=qha"], r"key 'languages\.1\.code'.*no other language"),
+        (["languages.0.code=xyz"], r"key 'languages\.0\.code'.*qaa to qtz"),
+        (["languages.0.code=qua"], r"key 'languages\.0\.code'.*qaa to qtz"),
+        (["languages.2.script=Klingon"], r"key 'languages\.2\.script'.*Cyrl.*Ethi"),
+        (["languages.0.digits=native"], r"key 'languages\.0\.digits'.*Deva"),
+        (["languages.4.tier=medium", "languages.5.tier=high"], r"key 'languages'.*none is low"),
+        (["languages.0.translated_items=100000"], r"key 'languages\.0\.translated_items'.*at most"),
+        (["sizes.dev=0"], r"key 'sizes\.dev'"),
+    ],
+)
+def test_config_errors_name_the_key(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_world_config("quick", overrides)
+
+
+def test_config_errors_in_a_file_give_its_line(tmp_path):
+    quick = resources.files("crosslift.synth").joinpath("worlds", "quick.yaml").read_text(encoding="utf-8")
+    tree = yaml.safe_load(quick)
+    tree["languages"][3]["code"] = "qhb"  # the code of languages.1 again
+    path = tmp_path / "world.yaml"
+    path.write_text(yaml.safe_dump(tree, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    line = [i for i, text in enumerate(path.read_text().splitlines(), 1) if text.endswith("code: qhb")][1]
+    with pytest.raises(ConfigError, match=rf"world\.yaml, line {line}, key 'languages\.3\.code'"):
+        load_world_config(path)
+    with pytest.raises(ConfigError, match="neither a bundled world"):
+        load_world_config("no-such-world")
