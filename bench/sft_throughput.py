@@ -8,6 +8,12 @@ loading excluded on both sides). The machine may be shared: the best pass per si
 
     .venv/bin/python bench/sft_throughput.py                 # ~2 min on 2 CPU cores
     .venv/bin/python bench/sft_throughput.py --steps 60 --repeats 3
+
+`--against GIT_REF` compares this tree's `crosslift train` with the same command at another commit instead (a
+regression check: nothing in the single-process path may get slower, ratio >= 0.95). Both sides then run as fresh
+processes (`python -m crosslift train`, PYTHONPATH pointing at each tree's src/), on the same config and data:
+
+    .venv/bin/python bench/sft_throughput.py --against HEAD --repeats 3
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -66,12 +73,48 @@ def crosslift_train(steps: int, limit: int, out: Path) -> tuple[int, float]:
     return summary["input_tokens_seen"], summary["train_runtime_s"]
 
 
+def tree_train(src: Path, steps: int, limit: int, out: Path) -> tuple[int, float]:
+    """`python -m crosslift train` with the crosslift package of `src` (a checkout's src/ folder)."""
+    command = [sys.executable, "-m", "crosslift", "train", str(CONFIG), f"output_dir={out}",
+               f"training.max_steps={steps}", f"data.train.0.limit={limit}"]  # fmt: skip
+    env = os.environ | {"PYTHONPATH": str(src), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"crosslift train from {src} failed:\n{proc.stderr[-3000:]}")
+    summary = json.loads((out / "manifest.json").read_text())["training"]
+    return summary["input_tokens_seen"], summary["train_runtime_s"]
+
+
+def against(ref: str, args: argparse.Namespace) -> int:
+    """This tree vs `ref`, alternating, each a fresh process."""
+    ours, theirs = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "ref"
+        tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        for i in range(args.repeats):
+            tokens, secs = tree_train(REPO / "src", args.steps, args.limit, Path(tmp) / f"ours{i}")
+            ours.append(tokens / secs)
+            tokens_r, secs_r = tree_train(tree / "src", args.steps, args.limit, Path(tmp) / f"ref{i}")
+            theirs.append(tokens_r / secs_r)
+            print(f"repeat {i}: this tree {ours[-1]:,.0f} tok/s ({tokens} tokens) | {ref} {theirs[-1]:,.0f} tok/s "
+                  f"({tokens_r} tokens)", flush=True)  # fmt: skip
+    o, r = statistics.median(ours), statistics.median(theirs)
+    print(f"\nmedian tokens/s: this tree {o:,.0f} | {ref} {r:,.0f} | ratio this/{ref} = {o / r:.2f}")
+    print(f"best tokens/s:   this tree {max(ours):,.0f} | {ref} {max(theirs):,.0f} | ratio = {max(ours) / max(theirs):.2f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--limit", type=int, default=512)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--against", metavar="GIT_REF", help="compare with crosslift at this commit instead of plain Trainer")
     args = ap.parse_args()
+    if args.against:
+        return against(args.against, args)
     data = REPO.parent / "shared" / "data" / "gsm8k" / "train.jsonl"
     if not data.exists():
         print(f"needs {data}", file=sys.stderr)

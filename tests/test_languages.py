@@ -470,3 +470,58 @@ def test_a_clashing_language_table_is_refused_and_not_kept(tmp_path, monkeypatch
     with pytest.raises(DataError, match=r"bad.tsv.*line 2"):
         languages.register_languages(bad)
     languages._registry.cache_clear()
+
+
+# --- the open registry: langcodes for what the table lacks, user tables that add or override ----------------------
+
+
+@pytest.mark.filterwarnings("ignore::crosslift.languages.UnlistedLanguageWarning")
+def test_a_language_outside_the_table_resolves_through_langcodes_as_unlisted():
+    from crosslift.languages import UNLISTED_TIER, UnlistedLanguageWarning
+
+    with pytest.warns(UnlistedLanguageWarning, match="'ain' is not in crosslift's registry; resolved through langcodes"):
+        ainu = get_language("ain")
+    assert (ainu.code, ainu.name, ainu.script, ainu.listed, ainu.iso639_3) == ("ain", "Ainu", "Latn", False, "ain")
+    assert get_language("Cherokee").script == "Cher" and normalize_code("chr_Latn") == "chr-Latn"
+    assert get_language("chr-Latn").name == "Cherokee (Latin)"
+    for rule in available_tier_rules():
+        assert load_tier_rule(rule).tier_of("ain") == UNLISTED_TIER
+    assert load_tier_rule("mmwp-llama2").tier_of("yo") is None  # listed, but not in MMWP: untiered, as before
+    assert get_language("sw").listed and "ain" not in {lang.code for lang in all_languages()}
+
+
+@pytest.mark.filterwarnings("ignore::crosslift.languages.UnlistedLanguageWarning")
+def test_a_user_rule_can_tier_an_unlisted_language(tmp_path):
+    path = tmp_path / "mine.tsv"
+    path.write_text("haw\tlow\nen\thigh\n")
+    assert load_tier_rule(path).tier_of("Hawaiian") == "low"
+
+
+@pytest.mark.parametrize("query", ["hi-Latn", "iu-Latn", "qaa", "Notalanguagese"])
+def test_langcodes_does_not_stand_in_for_an_unknown_variety_or_a_private_code(query):
+    with pytest.raises(UnknownLanguageError):
+        get_language(query)
+
+
+def test_a_user_table_overrides_entries_and_adds_new_ones(tmp_path, monkeypatch):
+    import os
+
+    from crosslift import languages
+
+    monkeypatch.setenv(languages.OVERRIDES_ENV, "")
+    monkeypatch.setattr(languages, "_override_files", [])
+    table = tmp_path / "mine.tsv"
+    table.write_text("code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\n"
+                     "sw\t\t\tKiswahili\tLatn\t\tSwahili\n"
+                     "qxz\t\tqxz\tMy Test Language\tCyrl\tmytest\t\n")  # fmt: skip
+    try:
+        languages.register_languages(table, override=True)
+        swahili = get_language("swh")  # the entry keeps its aliases and ISO codes, takes the new name
+        assert (swahili.code, swahili.name, swahili.iso639_3) == ("sw", "Kiswahili", "swa")
+        assert get_language("Swahili") is swahili and get_language("mytest").name == "My Test Language"
+        assert str(table.resolve()) in os.environ[languages.OVERRIDES_ENV]
+    finally:
+        languages._override_files.clear()
+        monkeypatch.setenv(languages.OVERRIDES_ENV, "")
+        languages._registry.cache_clear()
+    assert get_language("sw").name == "Swahili"

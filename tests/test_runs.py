@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import yaml
 
 from crosslift.errors import ConfigError
 from crosslift.runs import RunDir, provenance
@@ -39,3 +40,26 @@ def test_provenance_records_versions_seed_and_hashes(tmp_path):
     assert "transformers" in rec["versions"]
     assert len(rec["data"][str(f)]) == 64
     assert rec["models"] == {"model": "tiny:llama"}
+
+
+def test_raising_the_length_extends_the_run_and_anything_else_is_refused(tmp_path, capsys):
+    cfg = {"lr": 1, "training": {"max_steps": 10, "epochs": 1.0}}
+    run = RunDir.prepare(tmp_path / "r", cfg)
+    (run.checkpoints / "checkpoint-10").mkdir(parents=True)
+    (run.checkpoints / "checkpoint-10" / "trainer_state.json").write_text('{"global_step": 10}')
+    run.update_manifest(status="completed")
+    longer = {"lr": 1, "training": {"max_steps": 25, "epochs": 1.0}}
+    RunDir.prepare(tmp_path / "r", longer)
+    assert "extending" in capsys.readouterr().err
+    (extension,) = run.manifest()["extensions"]
+    assert extension["changes"] == {"training.max_steps": [10, 25]} and extension["continues_from"] == "checkpoint-10"
+    assert extension["status_before"] == "completed"
+    assert yaml.safe_load(run.config_path.read_text()) == longer
+    with pytest.raises(ConfigError, match=r"training.max_steps: 25 -> 5\n.*may change alone, and only upwards"):
+        RunDir.prepare(tmp_path / "r", {"lr": 1, "training": {"max_steps": 5, "epochs": 1.0}})
+    with pytest.raises(ConfigError, match=r"lr: 1 -> 2\n  training.max_steps: 25 -> 30\n\(training.max_steps may"):
+        RunDir.prepare(tmp_path / "r", {"lr": 2, "training": {"max_steps": 30, "epochs": 1.0}})
+    with pytest.raises(ConfigError, match=r"lr: 1 -> 2\nUse another output_dir"):
+        RunDir.prepare(tmp_path / "r", {"lr": 2, "training": {"max_steps": 25, "epochs": 1.0}})
+    RunDir.prepare(tmp_path / "r", {"lr": 1, "training": {"max_steps": 25, "epochs": 3.0}})
+    assert [e["changes"] for e in run.manifest()["extensions"]][1] == {"training.epochs": [1.0, 3.0]}

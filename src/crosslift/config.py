@@ -15,6 +15,7 @@ declares its own top-level model from them (see `crosslift.train`).
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import types
 import typing
 from pathlib import Path
@@ -53,14 +54,19 @@ class LoraConfig(Section):
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
     target_modules: list[str] | Literal["all-linear"] = ["q_proj", "k_proj", "v_proj", "o_proj"]
     modules_to_save: list[str] | None = None
-    merge_at_end: bool = Field(False, description="also write merged full weights to model/ (adapter is always saved)")
+    merge_at_end: bool = Field(False, description="also write merged full weights to model_merged/ (the adapter is "
+                               "always saved to model/)")  # fmt: skip
 
 
 class DataSourceConfig(Section):
-    """One input file (or saved `datasets` directory) of instruction data."""
+    """One source of instruction data: a file, a saved `datasets` folder, or a hub dataset (hf:ORG/NAME)."""
 
-    path: str
-    format: Literal["auto", "json", "jsonl", "csv", "tsv", "parquet", "hf-disk"] = "auto"
+    path: str = Field(description="a file (json, jsonl, csv, tsv, parquet, arrow), a save_to_disk folder, or "
+                      "hf:ORG/NAME (datasets.load_dataset, from its cache when offline)")  # fmt: skip
+    format: Literal["auto", "json", "jsonl", "csv", "tsv", "parquet", "arrow", "hf-disk", "hf"] = "auto"
+    subset: str | None = Field(None, description="hub datasets: the subset (config) name")
+    split: str | None = Field(None, description="hub datasets (default train) and saved DatasetDict folders: the split")
+    revision: str | None = Field(None, description="hub datasets: a branch, tag or commit")
     fields: dict[str, str] = Field(
         default_factory=dict,
         description="map Example field -> field name in the file, e.g. {instruction: question, output: answer}",
@@ -94,10 +100,45 @@ class TrainingConfig(Section):
     logging_steps: int = Field(10, gt=0)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     gradient_checkpointing: bool = False
-    group_by_length: bool = False
-    deepspeed: str | None = Field(None, description="path to a DeepSpeed JSON config (GPU machines)")
+    group_by_length: bool = Field(
+        False, description="batches of similar lengths (less padding; order still random, and reproducible on resume)"
+    )
+    packing: bool = Field(
+        False,
+        description="padding-free batches: a batch's examples share rows with their own position ids and no "
+        "attention across them; the loss is the padded one (crosslift.data.packing)",
+    )
+    deepspeed: str | None = Field(
+        None, description="path to a DeepSpeed JSON config (GPU machines); or launch with configs/accelerate/deepspeed_*.yaml"
+    )
     fsdp: str | None = Field(None, description="FSDP option string passed to TrainingArguments, e.g. 'full_shard auto_wrap'")
     dataloader_num_workers: int = Field(0, ge=0)
+    report_to: list[Literal["tensorboard", "wandb", "none"]] = Field(
+        default_factory=lambda: ["none"],
+        description="where losses go besides manifest.json: tensorboard (run/logs/tensorboard), wandb (run/logs)",
+    )
+    wandb_project: str = Field("crosslift", description="report_to wandb: the W&B project")
+    wandb_mode: Literal["offline", "online"] = Field(
+        "offline", description="report_to wandb: offline writes run/logs/wandb only (upload later: wandb sync DIR)"
+    )
+    eval_steps: int | None = Field(
+        None, gt=0, description="with data.validation: its loss every N optimizer steps (default: save_steps) and at the end"
+    )
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _report_to_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("report_to")
+    @classmethod
+    def _loggers_installed(cls, value: list[str]) -> list[str]:
+        if "none" in value and len(value) > 1:
+            raise ValueError("'none' cannot be combined with a logger")
+        for name in value:
+            if name != "none" and importlib.util.find_spec(name) is None:
+                raise ValueError(f"{name} is not installed: pip install 'crosslift[logging]' (or {name})")
+        return value
 
 
 class RunConfig(Section):

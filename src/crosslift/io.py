@@ -126,3 +126,20 @@ def sha256_path(path: str | Path) -> str:
         h.update(str(file.relative_to(path)).encode())
         h.update(sha256_file(file).encode())
     return h.hexdigest()
+
+
+# Content hashes of data that is not a file: a Hugging Face hub dataset read from its cache is hashed by its records
+# when it is loaded (crosslift.data.hub), and provenance (crosslift.runs.data_hashes) reports it under its id.
+_DIGESTS: dict[str, list[str]] = {}
+
+
+def remember_digest(name: str, digest: str) -> None:
+    """Record the hash of data loaded under `name` (e.g. "hf:org/set") in this process."""
+    known = _DIGESTS.setdefault(name, [])
+    if digest not in known:
+        known.append(digest)
+
+
+def known_digest(name: str) -> str | None:
+    """What `remember_digest` recorded under `name` ("; "-joined when several loads shared it), or None."""
+    return "; ".join(_DIGESTS[name]) if name in _DIGESTS else None

@@ -31,7 +31,7 @@ import yaml
 
 from crosslift.catalogue import data_licenses
 from crosslift.errors import ConfigError
-from crosslift.io import atomic_write_json, atomic_write_yaml, sha256_path
+from crosslift.io import atomic_write_json, atomic_write_yaml, known_digest, sha256_path
 
 TRACKED_PACKAGES = (
     "crosslift", "torch", "transformers", "tokenizers", "peft", "accelerate", "datasets",
@@ -80,8 +80,10 @@ def hardware() -> dict[str, Any]:
 
 
 def data_hashes(paths: list[str | Path]) -> dict[str, str]:
-    """SHA-256 of each input file or directory, keyed by the path as given."""
-    return {str(p): sha256_path(p) for p in paths if Path(p).exists()}
+    """SHA-256 of each input file or directory, keyed by the path as given; for data that is not a file (a hub
+    dataset, ``hf:ORG/NAME``) the hash of its records taken when it was loaded (`crosslift.io.known_digest`)."""
+    hashes = {str(p): sha256_path(p) for p in paths if Path(p).exists()}
+    return hashes | {str(p): digest for p in paths if str(p) not in hashes and (digest := known_digest(str(p)))}
 
 
 def provenance(*, seed: int | None = None, data_files: list[str | Path] = (), models: dict[str, str] | None = None,

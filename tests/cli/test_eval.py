@@ -69,3 +69,60 @@ def test_bundled_cross_lingual_configs_are_valid(name):
     config = load_config(EvalConfig, resolve_config(name))
     assert config.tasks and config.output_dir.startswith("runs/")
     assert all(t.data_dir or config.data_dir for t in config.tasks)
+
+
+# ---------------------------------------------------------------------------------------------------- lm-eval spellings
+
+
+def test_lm_eval_spellings_give_the_same_config_as_ours():
+    ours = build_config(parse("--task", "mmwp", "--model", "runs/x/model", "--shots", "0", "--chat", "--limit", "20",
+                              "--out", "runs/ev", "--batch-size", "4", "--include-path", "extra"))  # fmt: skip
+    theirs = build_config(parse("--tasks", "mmwp", "--model", "hf", "--model_args", "pretrained=runs/x/model",
+                                "--num_fewshot", "0", "--apply_chat_template", "--limit", "20", "--output_path",
+                                "runs/ev", "--batch_size", "4", "--include_path", "extra", "--log_samples"))  # fmt: skip
+    assert theirs.model_dump() == ours.model_dump() | {"model": ours.model.model_dump() | {"backend": "hf"}}
+
+
+@pytest.mark.parametrize(
+    ("argv", "model"),
+    [
+        (["--model", "hf", "--model_args", "pretrained=base,peft=adapter,dtype=torch.bfloat16,trust_remote_code=True"],
+         {"name_or_path": "adapter", "base_model": "base", "dtype": "bfloat16", "trust_remote_code": True}),
+        (["--model", "vllm", "--model_args", "pretrained=m,dtype=half,device=cuda:1"],
+         {"name_or_path": "m", "backend": "vllm", "dtype": "float16", "device": "cuda:1"}),
+        (["--model", "local-chat-completions", "--model_args", "model=served,base_url=http://h:8000/v1"],
+         {"name_or_path": "http://h:8000/v1", "backend": "endpoint"}),
+        (["--model", "runs/x", "--model_args", "dtype=float32"], {"name_or_path": "runs/x", "dtype": "float32"}),
+    ],
+)  # fmt: skip
+def test_model_args(argv, model):
+    config = build_config(parse("--tasks", "mmwp", *argv))
+    assert {k: getattr(config.model, k) for k in model} == model
+    if "base_url" in argv[-1]:
+        assert (config.model.endpoint.served_model, config.model.endpoint.api) == ("served", "chat")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--model", "hf", "--model_args", "pretrained=m,revision=main"], "'revision' is not supported; use pretrained"),
+        (["--model", "hf", "--model_args", "pretrained"], "'pretrained' is not key=value"),
+        (["--model", "hf", "--model_args", "dtype=int8,pretrained=m"], "dtype 'int8' is not one of"),
+        (["--model", "hf", "--model_args", "dtype=float32"], "--model_args must name the model"),
+        (["--model", "runs/x", "--model_args", "pretrained=m"], "--model is then lm-eval's model type"),
+        (["--model", "hf"], "--model hf is lm-eval's model type; name the model with --model_args"),
+        (["--model", "m", "--apply_chat_template", "chatml"], "only the model's own chat template is supported"),
+    ],
+)
+def test_model_args_errors(argv, message, capsys):
+    assert main(["eval", "--tasks", "mmwp", "--output_path", "o", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_lists_the_lm_eval_spellings(capsys):
+    with pytest.raises(SystemExit):
+        parse("--help")
+    out = capsys.readouterr().out
+    for flag in ("--tasks", "--output_path", "--num_fewshot", "--apply_chat_template", "--limit", "--log_samples",
+                 "--model_args"):  # fmt: skip
+        assert flag in out

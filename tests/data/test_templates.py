@@ -136,3 +136,44 @@ def test_metamath_en_shows_the_english_question_word_for_every_language():
     english = get_template("metamath_en").render(example).prompt
     assert "### Instruction:\nQuestion: Swali langu" in english
     assert english == get_template("metamath", lang="en").render(example).prompt
+
+
+def test_multi_turn_templates_locate_every_earlier_reply(qwen, llama):
+    """A 3-turn conversation: the earlier replies' spans (with their end-of-turn text) inside the prompt."""
+    ex = Example(id="1", instruction="Q three", output="A three",
+                 meta={"system": "Be brief.", "history": [["Q one", "A one"], ["Q two", "A two"]]})  # fmt: skip
+    chat = get_template("chat", tokenizer=qwen).render(ex)
+    assert [chat.prompt[a:b] for a, b in chat.earlier_replies] == ["A one<|im_end|>\n", "A two<|im_end|>\n"]
+    tulu = get_template("tulu", tokenizer=llama).render(ex)
+    assert [tulu.prompt[a:b] for a, b in tulu.earlier_replies] == ["A one</s>", "A two</s>"]
+    enc = encode_prompt_target(llama, tulu.prompt, tulu.target, max_length=256,
+                               learned_prompt_spans=tulu.earlier_replies)  # fmt: skip
+    runs, current = [], []
+    for token, label in [*zip(enc.input_ids, enc.labels, strict=True), (None, IGNORE_INDEX)]:
+        if label != IGNORE_INDEX:
+            current.append(token)
+        elif current:
+            runs, current = [*runs, llama.decode(current).strip()], []
+    assert runs == ["A one</s>", "A two</s>", "A three</s>"]
+    assert get_template("alpaca").render(EX).earlier_replies == ()
+
+
+def test_a_chat_template_that_rewrites_earlier_turns_cannot_learn_them(qwen):
+    class DropsEarlierReplies:
+        """Shortens replies that a later user turn follows (as templates that strip earlier reasoning do)."""
+
+        chat_template = "x"
+
+        def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=False):
+            last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
+            text = "".join(f"<{m['role']}>{'...' if m['role'] == 'assistant' and i < last_user else m['content']}\n"
+                           for i, m in enumerate(messages))  # fmt: skip
+            return text + ("<assistant>" if add_generation_prompt else "")
+
+    ex = Example(id="1", instruction="Q2", output="A2", meta={"history": [["Q1", "A1"]]}, source="chat.jsonl")
+    assert get_template("chat", tokenizer=DropsEarlierReplies()).render(ex).earlier_replies is None
+    from crosslift.train.sft import SFTDataConfig, tokenize_examples
+
+    data = SFTDataConfig(train=[{"path": "chat.jsonl"}], template="chat")
+    with pytest.raises(DataError, match=r"chat.jsonl: example 1: .*set data.assistant_turns: last"):
+        tokenize_examples([ex], DropsEarlierReplies(), data)

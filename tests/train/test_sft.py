@@ -11,6 +11,7 @@ import yaml
 from safetensors.torch import load_file
 
 from crosslift.cli import main as cli_main
+from crosslift.errors import ConfigError
 from crosslift.train import train
 
 ARITH = [(a, b) for a in range(3, 40, 3) for b in range(2, 30, 4)]
@@ -123,3 +124,51 @@ def test_two_process_ddp_on_cpu(tmp_path, data_file):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["training"]["global_step"] == 4
     assert proc.stderr.count("optimizer steps") == 1  # progress is printed by rank 0 only
+
+
+def test_raising_max_steps_extends_a_finished_run_with_the_longer_schedule(tmp_path, data_file):
+    import math
+
+    config = write_config(tmp_path, data_file, max_steps=4, save_steps=2, lr_scheduler="cosine")
+    run = train(config)
+    assert run.manifest()["training"]["global_step"] == 4
+    run = train(config, ["training.max_steps=8"])
+    manifest = run.manifest()
+    assert manifest["status"] == "completed" and manifest["training"]["global_step"] == 8
+    assert manifest["extensions"][0]["changes"] == {"training.max_steps": [4, 8]}
+    assert manifest["extensions"][0]["continues_from"] == "checkpoint-4" and manifest["resumed_from"] == ["checkpoint-4"]
+    state = json.loads((run.checkpoints / "checkpoint-8" / "trainer_state.json").read_text())
+    assert state["max_steps"] == 8
+    # the rate each step used (logged with it) follows the 8-step cosine from the resumed step on, the first one too
+    logged = {h["step"]: h["learning_rate"] for h in state["log_history"] if "learning_rate" in h}
+    for step in range(5, 9):
+        assert logged[step] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(math.pi * (step - 1) / 8))), step
+    with pytest.raises(ConfigError, match="only upwards"):
+        train(config, ["training.max_steps=6"])
+
+
+def test_every_assistant_turn_is_learned_unless_asked_for_the_last_only():
+    from crosslift.data.examples import record_to_example
+    from crosslift.data.tokenize import IGNORE_INDEX
+    from crosslift.models.build import load_tokenizer
+    from crosslift.train.sft import SFTDataConfig, tokenize_examples
+
+    tokenizer = load_tokenizer("tiny:qwen2")
+    turns = [("system", "Be brief."), ("user", "Q one"), ("assistant", "A one"), ("user", "Q two"),
+             ("assistant", "A two"), ("user", "Q three"), ("assistant", "A three")]  # fmt: skip
+    record = {"conversations": [{"from": {"user": "human", "assistant": "gpt"}.get(r, r), "value": t} for r, t in turns]}
+    example = record_to_example(record, path="chat.jsonl", location={"line": 1})
+
+    def learned(assistant_turns: str) -> list[str]:
+        data = SFTDataConfig(train=[{"path": "x"}], template="chat", assistant_turns=assistant_turns)
+        (features,), stats = tokenize_examples([example], tokenizer, data)
+        spans, current = [], []
+        for token, label in zip(features["input_ids"], features["labels"], strict=True):
+            if label != IGNORE_INDEX:
+                current.append(token)
+            elif current:
+                spans, current = [*spans, tokenizer.decode(current)], []
+        return [*spans, tokenizer.decode(current)] if current else spans
+
+    assert learned("all") == ["A one<|im_end|>\n", "A two<|im_end|>\n", "A three<|im_end|>\n"]
+    assert learned("last") == ["A three<|im_end|>\n"]

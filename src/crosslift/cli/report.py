@@ -2,6 +2,8 @@
 
     crosslift report runs/eval_tiny                         # recompute summary.json, report.md and plots
     crosslift report runs/base runs/lingualift --out cmp    # ... and put the runs side by side in cmp/
+    crosslift report --format lm-eval runs/eval_tiny        # ... and write lm-evaluation-harness's results_*.json
+                                                            #     and samples_*.jsonl (for runs made before they were)
 
 Metrics are recomputed from the raw outputs in items.jsonl; nothing is generated.
 """
@@ -17,15 +19,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN", help="a run folder, its eval/ folder, or one task's results folder")
     p.add_argument("--out", help="where several runs' comparison goes (default: ./comparison)")
     p.add_argument("--tier-rule", help="regroup languages with this tier rule (name or mapping file)")
+    p.add_argument("--format", choices=["crosslift", "lm-eval"], default="crosslift",
+                   help="lm-eval: also write lm-evaluation-harness's results_<time>.json and samples_<task>_<time>.jsonl "
+                   "into each task folder (new runs always have them)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     from crosslift.eval.report import compare, print_summary, recompute, task_dirs
 
-    if len(args.runs) == 1:
-        for task_dir in task_dirs(args.runs[0]):
-            print_summary(recompute(task_dir, args.tier_rule), task_dir)
-        return 0
+    lm_eval = args.format == "lm-eval"
+    if len(args.runs) == 1 or lm_eval:
+        for run in args.runs:
+            for task_dir in task_dirs(run):
+                if lm_eval and (task_dir / "judge.json").is_file():
+                    print(f"{task_dir}: a pairwise judgement has no lm-eval form; left as it is")
+                    continue
+                print_summary(recompute(task_dir, args.tier_rule, lm_eval=lm_eval), task_dir)
+        if len(args.runs) == 1:
+            return 0
     path = compare(args.runs, args.out or "comparison", args.tier_rule)
     print(f"comparison: {path}")
     return 0

@@ -5,14 +5,17 @@ line (JSONL, CSV/TSV, text) or record index (JSON array, parquet, saved `dataset
 dropped silently: with `skip_invalid=True` bad records are skipped, and counted with their reasons in the
 returned `ReadReport`.
 
-Formats (`format=`; "auto" picks by extension, a directory is a saved `datasets` dataset):
+Formats (`format=`; "auto" picks by extension, a directory is a saved `datasets` dataset, ``hf:`` a hub dataset):
 
     json      a JSON array of objects (or {"split": [...]} with one key)      .json
     jsonl     one JSON object per line                                           .jsonl .ndjson
     csv       comma-separated, first row is the header; RFC-4180 quoting       .csv
     tsv       tab-separated, first row is the header; NO quoting by default     .tsv .tab
     parquet   a parquet file (via pyarrow)                                       .parquet
-    hf-disk   a directory written by `Dataset.save_to_disk` (one split)          directory
+    arrow     an Arrow IPC stream or file (what `datasets` caches)               .arrow .feather
+    hf-disk   a directory written by `save_to_disk` (a DatasetDict: `split=`)   directory
+    hf        a Hugging Face hub dataset, `subset=`, `split=` (default train),   hf:ORG/NAME
+              `revision=`, through `datasets.load_dataset` (cache and offline rules: `crosslift.data.hub`)
     txt       one text per line, as {"text": line} (parallel sentence files)    .txt
 
 Quoting rules for CSV/TSV: `quoting="none"` splits every line on the delimiter and keeps `"` as an ordinary
@@ -37,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crosslift.data.hub import TABLE_FORMATS, HubSource, is_hub_id, read_table_rows
 from crosslift.errors import DataError
 from crosslift.io import atomic_write_jsonl
 
@@ -44,10 +48,10 @@ from crosslift.io import atomic_write_jsonl
 TEXT_FIELDS = ("instruction", "input", "output")
 # Example fields stored at the top level of a written record; everything else in a record is `meta`.
 EXAMPLE_KEYS = ("id", "instruction", "input", "output", "instruction_lang", "output_lang", "source")
-FORMATS = ("auto", "json", "jsonl", "csv", "tsv", "parquet", "hf-disk", "txt")
+FORMATS = ("auto", "json", "jsonl", "csv", "tsv", "parquet", "arrow", "hf-disk", "hf", "txt")
 _EXTENSIONS = {
     ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
-    ".parquet": "parquet", ".txt": "txt",
+    ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow", ".txt": "txt",
 }  # fmt: skip
 # Chat roles as they are spelled in the wild -> ours.
 _ROLES = {
@@ -111,7 +115,9 @@ class ReadReport:
 
 
 def detect_format(path: str | Path) -> str:
-    """The format a path's extension (or being a directory) implies."""
+    """The format a path's extension (or being a directory, or an ``hf:`` id) implies."""
+    if is_hub_id(path):
+        return "hf"
     path = Path(path)
     if path.is_dir():
         return "hf-disk"
@@ -126,28 +132,51 @@ def detect_format(path: str | Path) -> str:
 
 
 def iter_records(
-    path: str | Path, format: str = "auto", *, columns: list[str] | None = None, quoting: str | None = None
+    path: str | Path,
+    format: str = "auto",
+    *,
+    columns: list[str] | None = None,
+    quoting: str | None = None,
+    subset: str | None = None,
+    split: str | None = None,
+    revision: str | None = None,
 ) -> Iterator[tuple[dict[str, int], Any]]:
-    """Yield (location, record) for every record of a file; location is {'line': n} or {'record': i}.
+    """Yield (location, record) for every record of a source; location is {'line': n} or {'record': i}.
 
     Args:
+        path: a file, a saved `datasets` folder, or a hub dataset id ``hf:ORG/NAME``.
         format: one of FORMATS.
         columns: CSV/TSV only: the file has no header row, and these are its column names.
         quoting: CSV/TSV only: "none" or "csv" (see the module docstring); default by format.
+        subset, split, revision: hub datasets (split "train" unless given); `split` also picks one split of a
+            saved DatasetDict.
 
     Raises:
-        DataError: missing or empty file, malformed JSON/CSV, a row with the wrong number of columns.
+        DataError: missing or empty file, malformed JSON/CSV, a row with the wrong number of columns, a hub
+            dataset that is neither reachable nor cached.
     """
-    path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", path=path)
     fmt = detect_format(path) if format == "auto" else format
     if fmt not in FORMATS:
         raise DataError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})", path=path)
     if (columns is not None or quoting is not None) and fmt not in ("csv", "tsv"):
         raise DataError(f"columns/quoting apply to csv and tsv files, not {fmt}", path=path)
-    if fmt in ("parquet", "hf-disk"):
-        yield from _iter_table(path, fmt)
+    if (subset is not None or revision is not None) and fmt != "hf":
+        raise DataError(f"subset/revision apply to hub datasets (hf:ORG/NAME), not {fmt}", path=path)
+    if split is not None and fmt not in ("hf", "hf-disk"):
+        raise DataError(f"split applies to hub datasets and saved datasets folders, not {fmt}", path=path)
+    if fmt == "hf" or is_hub_id(path):
+        if fmt != "hf":
+            raise DataError(f"a hub dataset is read as a table, not as {fmt}: leave format unset", path=path)
+        source = HubSource.parse(str(path), subset=subset, split=split or "train", revision=revision)
+        for i, row in enumerate(read_table_rows(source, "hf")):
+            yield {"record": i}, row
+        return
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", path=path)
+    if fmt in TABLE_FORMATS:
+        for i, row in enumerate(read_table_rows(path, fmt, split=split)):
+            yield {"record": i}, row
         return
     if path.is_dir():
         raise DataError(f"is a directory, not a {fmt} file", path=path)
@@ -228,36 +257,6 @@ def _iter_delimited(path: Path, text: str, fmt: str, columns: list[str] | None, 
             yield {"line": line}, dict(zip(header, row, strict=True))
     except csv.Error as e:
         raise DataError(f"malformed {fmt.upper()} ({e})", path=path, line=reader.line_num) from None
-
-
-def _iter_table(path: Path, fmt: str):
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.read_table(path)
-        except Exception as e:  # pyarrow raises many types for a bad file
-            raise DataError(f"not a readable parquet file ({e})", path=path) from None
-        rows = table.to_pylist()
-    else:
-        from datasets import Dataset, DatasetDict, load_from_disk
-
-        try:
-            loaded = load_from_disk(str(path))
-        except FileNotFoundError as e:
-            raise DataError(f"not a saved datasets directory ({e})", path=path) from None
-        if isinstance(loaded, DatasetDict):
-            splits = ", ".join(loaded)
-            raise DataError(
-                f"holds a DatasetDict with splits {splits}; point at one split, e.g. {path / next(iter(loaded))}",
-                path=path,
-            )
-        assert isinstance(loaded, Dataset)
-        rows = loaded.to_list()
-    if not rows:
-        raise DataError("holds no records", path=path)
-    for i, row in enumerate(rows):
-        yield {"record": i}, row
 
 
 # ---------------------------------------------------------------------------------------------- examples
@@ -401,6 +400,9 @@ def read_examples(
     output_lang: str | None = None,
     columns: list[str] | None = None,
     quoting: str | None = None,
+    subset: str | None = None,
+    split: str | None = None,
+    revision: str | None = None,
 ) -> tuple[list[Example], ReadReport]:
     """Read instruction data (Alpaca-style or chat records) from any format of the module docstring.
 
@@ -408,6 +410,8 @@ def read_examples(
         limit: stop after this many valid examples.
         skip_invalid: skip (and count in the report) records that fail validation instead of raising.
         columns, quoting: CSV/TSV reading rules (see `iter_records`).
+        subset, split, revision: which part of a hub dataset (``hf:ORG/NAME``); `split` also picks one split of a
+            saved DatasetDict.
 
     Raises:
         DataError: missing or empty file, malformed content, a record without a required field, or with a
@@ -415,7 +419,8 @@ def read_examples(
     """
     report = ReadReport(path=str(path))
     examples: list[Example] = []
-    for index, (location, record) in enumerate(iter_records(path, format, columns=columns, quoting=quoting)):
+    records = iter_records(path, format, columns=columns, quoting=quoting, subset=subset, split=split, revision=revision)
+    for index, (location, record) in enumerate(records):
         if limit is not None and len(examples) >= limit:
             break
         try:

@@ -54,6 +54,9 @@ def read_sources(
             skip_invalid=skip_invalid,
             columns=source.columns,
             quoting=source.quoting,
+            subset=source.subset,
+            split=source.split,
+            revision=source.revision,
         )
         examples += got
         origins += [(source.path, i) for i in range(len(got))]

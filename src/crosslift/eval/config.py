@@ -29,6 +29,19 @@ class EndpointOptions(Section):
     max_stop: int | None = Field(None, ge=0, description="send at most this many stop strings (OpenAI accepts 4)")
 
 
+class VLLMOptions(Section):
+    """Engine options of the vLLM backend (`vllm.LLM`); they change speed and memory, not what is generated."""
+
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs one model is split over")
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="share of each GPU's memory vLLM may take")
+    max_model_len: int | None = Field(None, gt=0, description="longest prompt + answer in tokens (default: the model's)")
+    enable_lora: bool | None = Field(
+        None, description="serve LoRA adapters (default: on when the model is a LoRA adapter directory)"
+    )
+    max_lora_rank: int | None = Field(None, gt=0, description="largest adapter rank (default: the adapter's)")
+    engine_args: dict[str, Any] = Field(default_factory=dict, description="any other vllm.LLM keyword argument")
+
+
 class EvalModelConfig(Section):
     """The model under evaluation."""
 
@@ -40,6 +53,7 @@ class EvalModelConfig(Section):
     attn_implementation: str | None = None
     base_model: str | None = Field(None, description="base model of a LoRA adapter (default: from adapter_config.json)")
     endpoint: EndpointOptions = Field(default_factory=EndpointOptions)
+    vllm: VLLMOptions = Field(default_factory=VLLMOptions)
 
 
 class EvalGenerationConfig(Section):

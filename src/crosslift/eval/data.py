@@ -1,4 +1,5 @@
-"""Benchmark files -> items: a question (kept verbatim) and a gold answer, read from a JSON array, JSONL, TSV or CSV.
+"""Benchmark files -> items: a question (kept verbatim) and a gold answer, read from a JSON array, JSONL, TSV, CSV,
+a parquet or Arrow file, a ``save_to_disk`` folder or a Hugging Face hub dataset (`crosslift.data.hub`).
 
 Field names, the file pattern and the format are task configuration (see `crosslift.eval.tasks`), so a new
 parallel math set needs a YAML file, not code. Every bad record is an error naming the file, the line (JSONL,
@@ -22,10 +23,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crosslift.data.hub import TABLE_FORMATS, HubSource, read_table_rows
 from crosslift.errors import DataError
 from crosslift.eval.extract import parse_number
 
-FORMATS = ("json", "jsonl", "tsv", "csv")
+FORMATS = ("auto", "json", "jsonl", "tsv", "csv", "parquet", "arrow", "hf-disk", "hf")
+_EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".tsv": "tsv", ".csv": "csv",
+               ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow"}  # fmt: skip
+
+
+def detect_format(path: Path | HubSource) -> str:
+    """The format of a source: "hf" for a hub dataset, "hf-disk" for a folder, else by the file's extension."""
+    if isinstance(path, HubSource):
+        return "hf"
+    if path.is_dir():
+        return "hf-disk"
+    fmt = _EXTENSIONS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(f"cannot tell the format from the extension '{path.suffix}'; set dataset.format", path=path)
+    return fmt
 
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -72,9 +88,15 @@ def get_field(record: Any, field: str | int, where: dict[str, Any]) -> Any:
         raise DataError(f"no column {field} (the row has {len(record)} columns)", field=str(field), **where) from None
 
 
-def iter_records(path: Path, fmt: str, header: bool) -> Iterator[tuple[dict[str, Any], Any]]:
-    """(location, record) pairs of a file; a location is {"path", "line"} or {"path", "record"} for DataError."""
-    if fmt == "json":
+def iter_records(path: Path | HubSource, fmt: str, header: bool,
+                 split: str | None = None) -> Iterator[tuple[dict[str, Any], Any]]:  # fmt: skip
+    """(location, record) pairs of a source; a location is {"path", "line"} or {"path", "record"} for DataError.
+
+    `split` picks one split of a saved DatasetDict folder (a hub source carries its own)."""
+    if fmt in TABLE_FORMATS:
+        for i, record in enumerate(read_table_rows(path, fmt, split=split)):
+            yield {"path": str(path), "record": i}, record
+    elif fmt == "json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
@@ -123,12 +145,14 @@ def read_items(
     id_field: str | int | None = None,
     choices_field: str | int | None = None,
     context_field: str | int | None = None,
+    split: str | None = None,
 ) -> list[Item]:
     """Read a benchmark file.
 
     Args:
-        path: the file.
-        format: "json" (an array of objects), "jsonl", "tsv" (no quoting) or "csv".
+        path: the file or folder, or a HubSource (a hub dataset's subset and split).
+        format: "json" (an array of objects), "jsonl", "tsv" (no quoting), "csv", "parquet", "arrow", "hf-disk"
+            (a save_to_disk folder of one split), "hf" (a hub dataset), or "auto" (by the path).
         question_field: the question's key, or its 0-based column for TSV/CSV without a header.
         answer_field: the gold answer's key or column.
         header: TSV/CSV only: the first row names the columns.
@@ -138,6 +162,7 @@ def read_items(
         id_field: an item id (the same in every language of a parallel set); ids must be unique in the file.
         choices_field: the list of options (answer_type "choice").
         context_field: a passage the question is about.
+        split: the split of a saved DatasetDict folder.
 
     Returns:
         The items in file order, indexed from 0.
@@ -146,18 +171,24 @@ def read_items(
         DataError: missing file, bad JSON, a missing field, an empty question, an answer that is not a number
             (or not one of the options), or a repeated id.
     """
-    path = Path(path)
+    path = path if isinstance(path, HubSource) else Path(path)
     if format not in FORMATS:
         raise DataError(f"unknown format '{format}'; expected one of: {', '.join(FORMATS)}", path=path)
     if answer_type not in ANSWER_TYPES:
         raise DataError(f"unknown answer_type '{answer_type}'; expected one of: {', '.join(ANSWER_TYPES)}", path=path)
     if answer_type == "choice" and choices_field is None:
         raise DataError("answer_type 'choice' needs choices_field (the list of options)", path=path)
-    if not path.is_file():
+    if isinstance(path, HubSource) and format not in ("hf", "auto"):
+        raise DataError(f"a hub dataset is read as a table, not as {format}: leave dataset.format unset", path=path)
+    if not isinstance(path, HubSource) and not path.exists():
         raise DataError("file not found", path=path)
+    if format == "auto":
+        format = detect_format(path)
+    if format not in TABLE_FORMATS and not path.is_file():
+        raise DataError(f"not a {format} file", path=path)
     pattern = re.compile(answer_regex, re.MULTILINE) if answer_regex else None
     items: list[Item] = []
-    for where, record in iter_records(path, format, header):
+    for where, record in iter_records(path, format, header, split):
         question = _text(get_field(record, question_field, where), question_field, where, "question")
         context = None
         if context_field is not None:
@@ -298,7 +329,8 @@ def read_seaeval_cross(path: str | Path, language: str) -> list[Item]:
     return items
 
 
-def load_items(dataset: Any, language: str, path_of: Callable[[str], Path]) -> tuple[list[Item], list[Path]]:
+def load_items(dataset: Any, language: str,
+               path_of: Callable[[str], Path | HubSource]) -> tuple[list[Item], list[Path | HubSource]]:  # fmt: skip
     """The items of one language of a task, read according to its ``dataset`` spec (`crosslift.eval.tasks.DatasetSpec`).
 
     Args:
@@ -310,6 +342,8 @@ def load_items(dataset: Any, language: str, path_of: Callable[[str], Path]) -> t
         The items, and the files they were read from (for provenance).
     """
     path = path_of(language)
+    if isinstance(path, HubSource) and dataset.format in ("seaeval_cross", "xquad_mc"):
+        raise DataError(f"format {dataset.format} reads its JSON file; a hub dataset cannot be read as it", path=path)
     if dataset.format == "seaeval_cross":
         return read_seaeval_cross(path, language), [path]
     if dataset.format == "xquad_mc":
@@ -321,4 +355,5 @@ def load_items(dataset: Any, language: str, path_of: Callable[[str], Path]) -> t
     return read_items(path, format=dataset.format, question_field=dataset.question_field,
                       answer_field=dataset.answer_field, header=dataset.header, answer_regex=dataset.answer_regex,
                       answer_type=dataset.answer_type, id_field=dataset.id_field,
-                      choices_field=dataset.choices_field, context_field=dataset.context_field), [path]  # fmt: skip
+                      choices_field=dataset.choices_field, context_field=dataset.context_field,
+                      split=None if isinstance(path, HubSource) else dataset.split), [path]  # fmt: skip

@@ -301,7 +301,7 @@ def task_dirs(path: str | Path) -> list[Path]:
     raise CrossliftError(f"{path}: no evaluation results here (expected eval/<task>/{RUN})")
 
 
-def recompute(task_dir: Path, tier_rule: str | None = None) -> dict[str, Any]:
+def recompute(task_dir: Path, tier_rule: str | None = None, *, lm_eval: bool = False) -> dict[str, Any]:
     """Re-score a task's items.jsonl (no generation); rewrite its summary.json, report.md and plots.
 
     The summary covers the same items as before (the run's languages and ``--limit``); provenance is kept.
@@ -309,6 +309,8 @@ def recompute(task_dir: Path, tier_rule: str | None = None) -> dict[str, Any]:
     Args:
         task_dir: ``<run>/eval/<task>``.
         tier_rule: regroup languages with this rule (default: the one the summary used).
+        lm_eval: also (re)write lm-evaluation-harness's results_*.json and samples_*.jsonl
+            (`crosslift.eval.lm_eval_format`), e.g. for a run made before crosslift wrote them.
     """
     from crosslift.eval import judge
     from crosslift.eval.results import SUMMARY, build_summary, load_records, load_run, write_summary
@@ -333,6 +335,10 @@ def recompute(task_dir: Path, tier_rule: str | None = None) -> dict[str, Any]:
     summary = build_summary(run, records, rule, selected, **kept)
     write_summary(task_dir, summary)
     write_report(task_dir, summary)
+    if lm_eval or any(task_dir.glob("results_*.json")):  # keep lm-eval's view in step with the summary
+        from crosslift.eval.lm_eval_format import write_lm_eval
+
+        write_lm_eval(task_dir, run, records, summary, selected)
     return summary
 
 

@@ -18,8 +18,10 @@ an uninterrupted run would have: the same outputs, the same summary.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from crosslift.data.hub import HubSource, is_hub_id
 from crosslift.errors import ConfigError
 from crosslift.eval.config import EvalConfig, EvalModelConfig, EvalTaskConfig
 from crosslift.eval.data import Item, load_items
+from crosslift.eval.lm_eval_format import write_lm_eval
 from crosslift.eval.prompts import (
     InstructionWords,
     Prompt,
@@ -45,9 +49,19 @@ from crosslift.eval.prompts import (
     read_exemplars,
 )
 from crosslift.eval.report import write_report
-from crosslift.eval.results import ITEMS, RUN, build_summary, load_records, rescore, specs_of, write_summary
+from crosslift.eval.results import (
+    ITEMS,
+    RUN,
+    build_summary,
+    item_key,
+    language_name,
+    load_records,
+    rescore,
+    specs_of,
+    write_summary,
+)
 from crosslift.eval.tasks import LanguageTask, PromptSpec, TaskRegistry
-from crosslift.io import append_jsonl, atomic_write_json, truncate_torn_tail
+from crosslift.io import append_jsonl, atomic_write_json, read_jsonl_tolerant, truncate_torn_tail
 from crosslift.languages import (
     DEFAULT_TIER_RULE,
     TierRule,
@@ -81,6 +95,7 @@ class LanguagePlan:
     words: InstructionWords
     settings: GenerationSettings
     files: list[Path]
+    n_available: int | None = None  # the items in the data, before `limit`
 
     @property
     def language(self) -> str:
@@ -92,6 +107,7 @@ class LanguagePlan:
             "task": self.task.name, "task_spec": self.task.spec(), "prompt": self.prompt_settings.to_dict(),
             "words": asdict(self.words),
             "generation": self.settings.to_dict(), "data": [str(f) for f in self.files],
+            "n_items_available": self.n_available,
         }  # fmt: skip
 
 
@@ -115,9 +131,22 @@ def _prompt_settings(*layers: PromptSpec) -> PromptSettings:
     return PromptSettings(**values)
 
 
+def _with_language(pattern: str, language: str) -> str:
+    """A pattern with {lang} (the code) and {lang_name} (the English name: "test_{lang_name}.json") filled in."""
+    if "{lang_name}" in pattern:
+        pattern = pattern.replace("{lang_name}", language_name(language))
+    return pattern.replace("{lang}", language)
+
+
 def _data_path(pattern: str, data_dir: str | None, language: str, task: LanguageTask, what: str,
-               download: bool = False) -> Path:  # fmt: skip
-    path = Path(pattern.replace("{lang}", language)).expanduser()
+               download: bool = False) -> Path | HubSource:  # fmt: skip
+    if is_hub_id(pattern):
+        if what != "data":
+            raise ConfigError(f"task '{task.name}': the {what} are read from a file, not from a hub dataset ({pattern})")
+        spec = task.dataset
+        return HubSource.parse(_with_language(pattern, language), split=_with_language(spec.split or "test", language),
+                               subset=spec.subset and _with_language(spec.subset, language), revision=spec.revision)  # fmt: skip
+    path = Path(_with_language(pattern, language)).expanduser()
     if path.is_absolute():
         return path
     if data_dir is None and task.dataset.source is not None:
@@ -195,6 +224,7 @@ def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalCon
     items, files = load_items(task.dataset, lang,
                               lambda code: _data_path(task.dataset.path, data_dir, code, task, "data",
                                                       config.download))  # fmt: skip
+    available = len(items)
     if task_cfg.limit:
         items = items[: task_cfg.limit]
     prompt_settings = _prompt_settings(task.prompt, config.prompt, task_cfg.prompt)
@@ -225,7 +255,7 @@ def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalCon
         stop=list(dict.fromkeys(stop)), batch_size=gen.batch_size, seed=config.seed,
         repetition_penalty=gen.repetition_penalty,
     )  # fmt: skip
-    return LanguagePlan(task, items, prompts, prompt_settings, words, settings, files)
+    return LanguagePlan(task, items, prompts, prompt_settings, words, settings, files, available)
 
 
 # ---------------------------------------------------------------------------------------------------- check
@@ -233,7 +263,7 @@ def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalCon
 
 def _model_record(model: EvalModelConfig) -> dict[str, Any]:
     """The model settings that change outputs (device and attention kernel do not, up to float noise)."""
-    record = model.model_dump(exclude={"device", "attn_implementation", "endpoint"})
+    record = model.model_dump(exclude={"device", "attn_implementation", "endpoint", "vllm"})
     if model.name_or_path.startswith(("http://", "https://")) or model.backend == "endpoint":
         record["endpoint"] = {"served_model": model.endpoint.served_model, "api": model.endpoint.api}
     return record
@@ -302,9 +332,15 @@ class LazyGenerator:
             if m.backend == "endpoint" or (m.backend == "auto" and m.name_or_path.startswith(("http://", "https://"))):
                 options = m.endpoint.model_dump()
             elif m.backend == "vllm" or m.name_or_path.startswith("vllm:"):
-                options = {}
+                if Shards().world > 1:
+                    raise ConfigError("the vLLM backend schedules its own batches over its GPUs: evaluate with one "
+                                      "process and set model.vllm.tensor_parallel_size instead of launching several")  # fmt: skip
+                options = m.vllm.model_dump(exclude_none=True) | {"base_model": m.base_model}
             else:
-                options = {"device": m.device, "attn_implementation": m.attn_implementation,
+                device = m.device
+                if device == "auto" and Shards().world > 1:
+                    device = str(Shards().state().device)  # this process's GPU (cuda:LOCAL_RANK), or the CPU
+                options = {"device": device, "attn_implementation": m.attn_implementation,
                            "base_model": m.base_model}  # fmt: skip
             console.print(f"loading {m.name_or_path} ...")
             self._generator = load_generator(m.name_or_path, trust_remote_code=m.trust_remote_code, dtype=m.dtype,
@@ -343,12 +379,13 @@ def run_task(plan: TaskPlan, generator: LazyGenerator, config: EvalConfig) -> di
     selected = {lp.language: [item.index for item in lp.items] for lp in plan.languages}
     summary = build_summary(
         run, records, plan.tier_rule, selected,
-        provenance=provenance(seed=config.seed, data_files=sorted({f for lp in plan.languages for f in lp.files}),
+        provenance=provenance(seed=config.seed, data_files=sorted({str(f) for lp in plan.languages for f in lp.files}),
                               models={"model": run.get("model_id") or config.model.name_or_path}),
         timing={"seconds": round(time.monotonic() - started, 2), "items_generated": generated},
     )  # fmt: skip
     write_summary(plan.directory, summary)
     write_report(plan.directory, summary)
+    write_lm_eval(plan.directory, run, records, summary, selected)
     return summary
 
 
@@ -367,6 +404,12 @@ def _check_stored(plan: TaskPlan, records: dict[tuple[str, int], dict[str, Any]]
 def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]],
                       generator: LazyGenerator) -> int:  # fmt: skip
     """Generate, score and append every item not in `records` (updated in place); returns how many."""
+    shards = Shards()
+    if shards.world > 1:
+        return _generate_sharded(plan, run, records, generator, shards)
+    if any(plan.directory.glob(SHARD_FILES)):  # a sharded run was killed: its finished items count
+        _merge_shards(plan, records)
+        _check_stored(plan, records)
     keys = {lp.language: [(lp.task.name, item.index) for item in lp.items] for lp in plan.languages}
     total = sum(len(k) for k in keys.values())
     finished = [records[k] for ks in keys.values() for k in ks if k in records]
@@ -399,6 +442,104 @@ def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
             progress.console.print(f"{plan.name} ({lp.language}): {len(ours)} items, {primary} "
                                    f"{_acc(sum(bool(r.get('correct')) for r in ours), len(ours))}")  # fmt: skip
     return generated
+
+
+# ---------------------------------------------------------------------------------------------------- shards
+
+
+SHARD_FILES = "items.shard-*.jsonl"
+
+
+class Shards:
+    """The processes of `accelerate launch -m crosslift eval ...` (or torchrun, or `crosslift eval --num-processes
+    N`) evaluating one task together.
+
+    Every process plans the same fixed chunks; process r generates every world-th chunk that has missing items into
+    items.shard-<r>.jsonl. Then the main process moves those records into items.jsonl in the order one process
+    writes them (language by language, chunk by chunk), and every process builds the summary from the same
+    records: items.jsonl and summary.json are those of a single-process run (same batches, same outputs). A kill
+    loses at most a chunk per process; the next run, with any number of processes, merges what the shards hold.
+    """
+
+    def __init__(self) -> None:
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def state(self) -> Any:
+        from accelerate import PartialState
+
+        # one process may wait long for the slowest one (a long language last): not the default 30 minutes
+        return PartialState(timeout=timedelta(hours=24))
+
+    def wait(self) -> None:
+        if self.world > 1:
+            self.state().wait_for_everyone()
+
+
+def _merge_shards(plan: TaskPlan, records: dict[tuple[str, int], dict[str, Any]]) -> None:
+    """Append the records of the shard files to items.jsonl in single-process order (`Shards`), then delete them."""
+    paths = sorted(plan.directory.glob(SHARD_FILES))
+    if not paths:
+        return
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for path in paths:
+        for record in read_jsonl_tolerant(path):
+            found.setdefault(item_key(record), record)
+    order = [(lp.task.name, lp.items[i].index) for lp in plan.languages for chunk in _chunks(lp) for i in chunk]
+    truncate_torn_tail(plan.directory / ITEMS)
+    for key in dict.fromkeys([*order, *found]):  # items of an earlier, larger selection last
+        if key in found and key not in records:
+            append_jsonl(plan.directory / ITEMS, found[key])
+            records[key] = found[key]
+    for path in paths:
+        path.unlink()
+
+
+def _generate_sharded(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]],
+                      generator: LazyGenerator, shards: Shards) -> int:  # fmt: skip
+    """`_generate_missing` over several processes (`Shards`): `records` ends complete on every process."""
+    if shards.is_main:
+        _merge_shards(plan, records)
+    shards.wait()
+    records.update(load_records(plan.directory))
+    _check_stored(plan, records)
+    before = len(records)
+    pending = [(lp, chunk) for lp in plan.languages for chunk in _chunks(lp)
+               if any((lp.task.name, lp.items[i].index) not in records for i in chunk)]  # fmt: skip
+    if pending:
+        model = generator.get()
+        if run.get("model_id") != model.model_id:
+            run["model_id"] = model.model_id
+            if shards.is_main:
+                atomic_write_json(plan.directory / RUN, run)
+        mine = pending[shards.rank :: shards.world]
+        shard_file = plan.directory / SHARD_FILES.replace("*", str(shards.rank))
+        with progress_bar() as progress:
+            progress.disable = not shards.is_main  # the main process shows its own share
+            bar = progress.add_task(f"{plan.name} (process 1 of {shards.world})", acc="-",
+                                    total=sum(len(chunk) for _, chunk in mine))  # fmt: skip
+            for lp, chunk in mine:
+                missing = [i for i in chunk if (lp.task.name, lp.items[i].index) not in records]
+                outputs = dict(zip(chunk, _generate(model, lp, chunk), strict=True))
+                for i in missing:
+                    append_jsonl(shard_file, _record(lp, i, outputs[i], run["languages"][lp.language]["task_spec"]))
+                progress.advance(bar, len(chunk))
+    shards.wait()
+    if shards.is_main:
+        _merge_shards(plan, records)
+    shards.wait()
+    records.update(load_records(plan.directory))
+    if shards.is_main and pending:
+        for lp in plan.languages:
+            ours = [records[(lp.task.name, item.index)] for item in lp.items]
+            primary = next((s.key for s in specs_of(run["languages"][lp.language]) if not s.corpus), "accuracy")
+            console.print(f"{plan.name} ({lp.language}): {len(ours)} items, {primary} "
+                          f"{_acc(sum(bool(r.get('correct')) for r in ours), len(ours))}")  # fmt: skip
+    return len(records) - before
 
 
 def _record(lp: LanguagePlan, position: int, output: str, task_spec: dict[str, Any]) -> dict[str, Any]:

@@ -15,9 +15,12 @@ Files under ``crosslift/eval/tasks/`` (and any folder given as a task path) are 
 
 A task file's keys::
 
-    dataset:            path (with {lang}; relative to the run's data_dir), source (the data catalogue's dataset
-                        holding the files, read from the download cache when no data_dir is given), format
-                        (json|jsonl|tsv|csv, or seaeval_cross|xquad_mc for the cross-lingual multiple-choice sets),
+    dataset:            path (with {lang} = the code or {lang_name} = the English name, "test_{lang_name}.json";
+                        relative to the run's data_dir; or hf:ORG/NAME, a Hugging Face hub dataset, with subset,
+                        split (default test) and revision, which may hold {lang} / {lang_name} too), source (the
+                        data catalogue's dataset holding the files, read from the download cache when no data_dir
+                        is given), format (auto: by the path; json|jsonl|tsv|csv|parquet|arrow|hf-disk, or
+                        seaeval_cross|xquad_mc for the cross-lingual multiple-choice sets),
                         question_field, answer_field (names, or 0-based columns without a header), header, answer_regex (take
                         the gold number from group 1), answer_type (number|choice|none), id_field,
                         choices_field, context_field; xquad_mc: options, seed, reference_language
@@ -55,10 +58,15 @@ from crosslift.eval import metrics as metric_registry
 
 
 class DatasetSpec(Section):
-    path: str = Field(description="file pattern with {lang}, relative to data_dir (or absolute)")
+    path: str = Field(description="file pattern with {lang} (code) or {lang_name} (English name), relative to "
+                      "data_dir (or absolute); or hf:ORG/NAME, a Hugging Face hub dataset")  # fmt: skip
+    subset: str | None = Field(None, description="hf: the subset (config) name; {lang} / {lang_name} allowed")
+    split: str | None = Field(None, description="hf: the split (default test); saved DatasetDict folders: the split")
+    revision: str | None = Field(None, description="hf: a branch, tag or commit of the dataset repository")
     source: str | None = Field(None, description="the data catalogue's dataset holding the files (crosslift data "
                                "download NAME): read from the download cache when no data_dir is given")  # fmt: skip
-    format: Literal["json", "jsonl", "tsv", "csv", "seaeval_cross", "xquad_mc"] = "json"
+    format: Literal["auto", "json", "jsonl", "tsv", "csv", "parquet", "arrow", "hf-disk", "seaeval_cross",
+                    "xquad_mc"] = Field("auto", description="auto: hf: ids, folders (hf-disk) and file extensions")  # fmt: skip
     question_field: str | int = "question"
     answer_field: str | int = "answer"
     header: bool = False
@@ -323,6 +331,13 @@ class TaskRegistry:
     @staticmethod
     def _check_registered(spec: TaskFile, path: Path) -> None:
         """Filters and metrics must exist and accept the arguments given (checked now, not after generating)."""
+        hub = spec.dataset.path.startswith("hf:")
+        if (spec.dataset.subset or spec.dataset.revision) and not hub:
+            raise ConfigError(f"task file {path}: dataset.subset and dataset.revision apply to hub datasets "
+                              f"(path: hf:ORG/NAME), not to '{spec.dataset.path}'")  # fmt: skip
+        if hub and spec.dataset.format != "auto":
+            raise ConfigError(f"task file {path}: a hub dataset is read as a table; leave dataset.format unset "
+                              f"(it is '{spec.dataset.format}')")  # fmt: skip
         if spec.dataset.source is not None:
             from crosslift.catalogue import get_dataset
 

@@ -329,17 +329,28 @@ class BridgeModel(PreTrainedModel):
         encoder_input_ids: torch.Tensor,
         encoder_attention_mask: torch.Tensor,
         labels: torch.Tensor | None = None,
+        packed: bool = False,
+        row_tokens: int | None = None,
         **kwargs: Any,
     ) -> Any:
         """The LM's output (loss with labels, logits) on the assembled sequence; see `embed`.
 
-        Extra keyword arguments (e.g. `num_items_in_batch` from the Trainer) go to the LM.
+        `packed` lays the assembled rows out padding-free before the LM (`crosslift.data.packing`: rows of at
+        most `row_tokens` positions, None: one row); the loss is the padded one. Extra keyword arguments (e.g.
+        `num_items_in_batch` from the Trainer) go to the LM.
         """
         inputs = self.embed(
             input_ids, attention_mask, prefix_lengths, encoder_input_ids, encoder_attention_mask, labels
         )
         if labels is not None:
             kwargs.setdefault("use_cache", False)
+        if packed:
+            from crosslift.data.packing import pack_batch
+
+            lengths = inputs.pop("attention_mask").sum(-1)
+            del inputs["position_ids"]
+            inputs = pack_batch(inputs, lengths, row_tokens=row_tokens, pad_values={"inputs_embeds": 0.0})
+            kwargs["use_cache"] = False  # with a cache, transformers would not find the example boundaries
         return self.lm(**inputs, **kwargs)
 
     @torch.no_grad()

@@ -1,31 +1,62 @@
-"""Pieces every training recipe shares: Trainer arguments from our config, progress lines, resume, final save.
+"""Pieces every training recipe shares: Trainer arguments from our config, progress lines, loggers, resume, final save.
 
 Recipes keep HF Trainer underneath (it already does gradient accumulation, mixed precision, DeepSpeed/FSDP
 through accelerate, and checkpoints with optimizer, scheduler and RNG state); what we add is a run directory,
-resume that survives kill -9, honest progress, and weights saved as safetensors.
+resume that survives kill -9, honest progress, padding-free packing and reproducible length grouping
+(`RecipeTrainer`), TensorBoard / W&B logs in the run directory, a record of how the run was launched
+(world size, accelerate config), and weights saved as safetensors.
+
+Scale-out is accelerate's: the same recipe runs under `accelerate launch --config_file configs/accelerate/X.yaml
+-m crosslift train CONFIG` (DDP, DeepSpeed ZeRO-2/3, FSDP2) or torchrun; only rank 0 writes the run directory.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import time
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from rich.console import Console
 from transformers import PreTrainedModel, Trainer, TrainerCallback, TrainingArguments
+from transformers.integrations import TensorBoardCallback
 from transformers.trainer_callback import PrinterCallback
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
 from crosslift.config import TrainingConfig
+from crosslift.data.packing import PACKED_TOKENS
+from crosslift.errors import ConfigError
 from crosslift.runs import RunDir
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def training_arguments(cfg: TrainingConfig, run: RunDir, seed: int, **overrides: Any) -> TrainingArguments:
-    """TrainingArguments for a run: checkpoints under run/checkpoints, our progress lines instead of tqdm."""
+def is_main_process() -> bool:
+    """Rank 0 of a torchrun / accelerate launch (or a single process): the one that writes the run directory."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def training_arguments(
+    cfg: TrainingConfig, run: RunDir, seed: int, *, validation: bool = False, **overrides: Any
+) -> TrainingArguments:
+    """TrainingArguments for a run: checkpoints under run/checkpoints, our progress lines instead of tqdm.
+
+    Args:
+        validation: the recipe passes an eval_dataset; its loss is computed every `eval_steps` (default
+            `save_steps`) and at the last step (`report_callbacks`).
+    """
+    if cfg.deepspeed and os.environ.get("ACCELERATE_CONFIG_DS_FIELDS"):
+        raise ConfigError(
+            f"training.deepspeed names a DeepSpeed config ({cfg.deepspeed}), but the accelerate launch config already "
+            "configures DeepSpeed (its deepspeed_config section): set training.deepspeed=null to use the launch "
+            "config, or launch with a config without DeepSpeed (e.g. configs/accelerate/ddp.yaml, or torchrun)"
+        )
     kwargs: dict[str, Any] = dict(
         output_dir=str(run.checkpoints),
         num_train_epochs=cfg.epochs,
@@ -51,7 +82,13 @@ def training_arguments(cfg: TrainingConfig, run: RunDir, seed: int, **overrides:
         seed=seed,
         data_seed=seed,
         use_cpu=not torch.cuda.is_available(),
-        report_to="none",
+        # TensorBoard goes through our own callback (report_callbacks: event files in the run directory)
+        report_to=["wandb"] if "wandb" in cfg.report_to else "none",
+        run_name=run.path.name,
+        eval_strategy="steps" if validation else "no",
+        eval_steps=cfg.eval_steps or cfg.save_steps,
+        per_device_eval_batch_size=cfg.batch_size,
+        prediction_loss_only=True,
         disable_tqdm=True,
         include_num_input_tokens_seen="non_padding",
         remove_unused_columns=False,
@@ -129,6 +166,176 @@ class ScheduleAtResumedStep(TrainerCallback):
         lr_scheduler._last_lr = rates
 
 
+# ---------------------------------------------------------------------------------------------------- loggers
+
+
+class _RunTensorBoard(TensorBoardCallback):
+    """TensorBoard event files in the run directory (transformers v5 dropped TrainingArguments.logging_dir)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        super().__init__()
+        self.logging_dir = str(log_dir)
+
+
+class _FinalEvaluation(TrainerCallback):
+    """Evaluate the validation split at the last step as well (eval_steps need not divide max_steps), and close
+    the W&B run this process opened."""
+
+    def __init__(self, wandb_run: Any = None) -> None:
+        self.wandb_run = wandb_run
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if args.eval_strategy != "no" and state.global_step >= state.max_steps:
+            control.should_evaluate = True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.wandb_run is not None:
+            self.wandb_run.finish()
+            self.wandb_run = None
+
+
+def report_callbacks(cfg: TrainingConfig, run: RunDir, config: dict[str, Any] | None = None) -> list[TrainerCallback]:
+    """The callbacks for `training.report_to`, logging under run/logs (on the main process only).
+
+    TensorBoard: run/logs/tensorboard. W&B: run/logs/wandb, offline unless `wandb_mode: online` (an offline run
+    is uploaded later with `wandb sync`); a resumed run continues the same W&B run (its id is in the manifest).
+    Also makes the Trainer evaluate the validation split at the last step.
+
+    Args:
+        config: the resolved run config, stored with the W&B run.
+    """
+    wandb_run = None
+    callbacks: list[TrainerCallback] = []
+    if is_main_process() and "tensorboard" in cfg.report_to:
+        callbacks.append(_RunTensorBoard(run.path / "logs" / "tensorboard"))
+    if is_main_process() and "wandb" in cfg.report_to:
+        import wandb
+
+        run_id = run.manifest().get("wandb_run_id") or uuid.uuid4().hex[:12]
+        run.update_manifest(wandb_run_id=run_id)
+        (run.path / "logs").mkdir(parents=True, exist_ok=True)
+        # Opened here, so that Trainer's WandbCallback logs into this run instead of opening its own.
+        wandb_run = wandb.init(project=cfg.wandb_project, mode=cfg.wandb_mode, dir=str(run.path / "logs"),
+                               name=run.path.name, id=run_id, resume="allow", config=config)  # fmt: skip
+    return [*callbacks, _FinalEvaluation(wandb_run)]
+
+
+# ---------------------------------------------------------------------------------------------------- trainer
+
+
+class SeededLengthGroupedSampler(LengthGroupedSampler):
+    """Batches of similar lengths (transformers' grouping) in an order fixed by (seed, epoch).
+
+    transformers' own sampler draws from the global RNG when an epoch starts, so a run resumed mid-epoch would see
+    other batches than an uninterrupted one; here the order of an epoch depends only on the seed and its number.
+    """
+
+    def __init__(self, batch_size: int, lengths: Sequence[int], seed: int) -> None:
+        super().__init__(batch_size, lengths=list(lengths))
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+
+class RecipeTrainer(Trainer):
+    """HF Trainer with reproducible length grouping and padding-free packing (`crosslift.data.packing`).
+
+    With neither, it is Trainer unchanged.
+
+    Args:
+        lengths: fn(feature) -> the length `group_by_length` sorts by (default: its input_ids).
+        eval_collator: packed training batches are evaluated padded, with this collator, so that the validation
+            loss is computed exactly as without packing.
+    """
+
+    def __init__(self, *args: Any, lengths: Callable[[dict[str, Any]], int] | None = None,
+                 eval_collator: Callable | None = None, **kwargs: Any) -> None:  # fmt: skip
+        self.feature_length = lengths or (lambda f: len(f["input_ids"]))
+        self.eval_collator = eval_collator
+        super().__init__(*args, **kwargs)
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> torch.utils.data.Sampler | None:
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if self.args.train_sampling_strategy != "group_by_length" or dataset is None:
+            return super()._get_train_sampler(train_dataset)
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        return SeededLengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                          [self.feature_length(f) for f in dataset], seed)  # fmt: skip
+
+    def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
+        if self.eval_collator is None:
+            return super().get_eval_dataloader(eval_dataset)
+        packing, self.data_collator = self.data_collator, self.eval_collator
+        try:
+            return super().get_eval_dataloader(eval_dataset)
+        finally:
+            self.data_collator = packing
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if PACKED_TOKENS in inputs:
+            inputs = {k: v for k, v in inputs.items() if k != PACKED_TOKENS}
+            inputs["use_cache"] = False  # with a cache, transformers would not find the example boundaries
+        return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+    def _track_num_input_tokens(self, inputs: dict[str, Any]) -> None:
+        # A packed batch has no attention mask; it says how many of its positions are real tokens.
+        if PACKED_TOKENS not in inputs or self.args.include_num_input_tokens_seen == "no":
+            return super()._track_num_input_tokens(inputs)
+        seen = torch.as_tensor(inputs[PACKED_TOKENS], device=self.args.device, dtype=torch.int64)
+        self.state.num_input_tokens_seen += self.accelerator.gather(seen).sum().item()
+
+
+# ---------------------------------------------------------------------------------------------------- launch
+
+
+def _launcher_config_file() -> Path | None:
+    """The --config_file of the `accelerate launch` that started this process (Linux: the parent's command line)."""
+    try:
+        parent = Path("/proc") / str(os.getppid())
+        argv = (parent / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        cwd = (parent / "cwd").resolve()
+    except OSError:
+        return None
+    for i, arg in enumerate(argv):
+        for flag in ("--config_file", "--config-file"):
+            if arg == flag and i + 1 < len(argv):
+                return (cwd / argv[i + 1]).resolve()
+            if arg.startswith(flag + "="):
+                return (cwd / arg.split("=", 1)[1]).resolve()
+    return None
+
+
+def launch_record(trainer: Trainer) -> dict[str, Any]:
+    """How this run is spread over processes, for manifest.json: launcher, distributed type, accelerate config."""
+    env = {k: v for k, v in sorted(os.environ.items()) if k.startswith(("ACCELERATE_", "FSDP_"))}
+    if "ACCELERATE_DYNAMO_BACKEND" in env:  # set by every `accelerate launch`
+        launcher = "accelerate"
+    elif "TORCHELASTIC_RUN_ID" in os.environ:
+        launcher = "torchrun"
+    else:
+        launcher = "none"
+    record: dict[str, Any] = {
+        "launcher": launcher,
+        "distributed_type": str(trainer.accelerator.distributed_type.value),
+        "backend": trainer.accelerator.state.backend,
+        "mixed_precision": trainer.accelerator.mixed_precision,
+        "deepspeed": trainer.is_deepspeed_enabled,
+        "fsdp": trainer.is_fsdp_enabled,
+    }
+    config_file = _launcher_config_file() if launcher == "accelerate" else None
+    if config_file is not None and config_file.is_file():
+        record["config_file"] = str(config_file)
+        record["config"] = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    if env:
+        record["env"] = env
+    return record
+
+
 def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
     """Train, continuing from the run's last complete checkpoint when there is one.
 
@@ -141,6 +348,7 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
     if last is not None:
         trainer.add_callback(ScheduleAtResumedStep())
     if trainer.is_world_process_zero():
+        run.update_manifest(world_size=trainer.args.world_size, launch=launch_record(trainer))
         for d in run.remove_incomplete_checkpoints():
             console.print(f"removed incomplete checkpoint {d.name} (the previous run was killed while saving it)")
         if last is not None:
@@ -187,9 +395,10 @@ def save_final(
 def train_summary(trainer: Trainer, result: Any) -> dict[str, Any]:
     """Figures for the manifest: steps, losses, runtime and throughput of this (possibly resumed) session."""
     losses = [(h["step"], h["loss"]) for h in trainer.state.log_history if "loss" in h]
+    validation = [(h["step"], h["eval_loss"]) for h in trainer.state.log_history if "eval_loss" in h]
     metrics = dict(result.metrics) if result is not None else {}
     progress = next((c for c in trainer.callback_handler.callbacks if isinstance(c, ProgressCallback)), None)
-    return {
+    summary = {
         "global_step": trainer.state.global_step,
         "epochs": trainer.state.epoch,
         "first_logged_loss": losses[0][1] if losses else None,
@@ -199,3 +408,7 @@ def train_summary(trainer: Trainer, result: Any) -> dict[str, Any]:
         "train_tokens_per_second": progress.tokens_per_second if progress else None,
         "input_tokens_seen": trainer.state.num_input_tokens_seen,
     }
+    if validation:
+        summary["validation_loss_history"] = validation
+        summary["last_validation_loss"] = validation[-1][1]
+    return summary

@@ -26,7 +26,7 @@ from crosslift.data.examples import Example
 from crosslift.data.templates import get_template
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.models.bridge import BridgeModel, BridgeProcessor
-from crosslift.train.common import gathered_state_dict, save_final
+from crosslift.train.common import RecipeTrainer, gathered_state_dict, save_final
 
 CHECK_FILE = "alignment_check.json"
 TRAINABLE_WEIGHTS = "model.safetensors"  # the name HF Trainer looks for in a checkpoint folder
@@ -54,6 +54,9 @@ class BridgeDataConfig(Section):
     """Instruction data; the encoder reads the rendered prompt (see the variant), the LM learns the target."""
 
     train: list[DataSourceConfig] = Field(min_length=1)
+    validation: list[DataSourceConfig] | None = Field(
+        None, description="held-out data (same form as train) whose loss is logged every training.eval_steps"
+    )
     template: str | None = Field(
         None,
         description="a crosslift template (alpaca, metamath, tulu, chat), or null: the example's text as is",
@@ -171,16 +174,30 @@ def parameter_groups(model: BridgeModel, optim: OptimConfig, decay: Iterable[str
     return groups
 
 
-class BridgeTrainer(Trainer):
+class BridgeTrainer(RecipeTrainer):
     """HF Trainer with per-part parameter groups, trainable-only checkpoints and honest token counts.
+
+    The groups are built from the unwrapped bridge before DeepSpeed or FSDP2 wrap it (accelerate then maps them
+    onto the sharded parameters); checkpoints under DeepSpeed / FSDP are theirs, resumed by Trainer.
 
     Args:
         optim: the learning rate and weight decay of each part.
+        packing: lay the assembled LM inputs out padding-free (`BridgeModel.forward(packed=...)`), in rows of at
+            most `row_tokens` positions (None: one row).
     """
 
-    def __init__(self, *args: Any, optim: OptimConfig, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, optim: OptimConfig, packing: bool = False, row_tokens: int | None = None,
+                 **kwargs: Any) -> None:  # fmt: skip
         self.optim_config = optim
+        self.packing, self.row_tokens = packing, row_tokens
+        # group_by_length sorts by the assembled LM length: text + soft tokens (+ boundaries, equal for all)
+        kwargs.setdefault("lengths", lambda f: len(f["input_ids"]) + len(f["encoder_input_ids"]))
         super().__init__(*args, **kwargs)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.packing:
+            inputs = {**inputs, "packed": True, "row_tokens": self.row_tokens}
+        return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
 
     def create_optimizer(self, model: Any = None) -> torch.optim.Optimizer:
         if self.optimizer is None:

@@ -31,6 +31,7 @@ from transformers import set_seed
 
 from crosslift.config import RunConfig, Section
 from crosslift.data.examples import Example
+from crosslift.data.packing import row_tokens_for
 from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, DataError
 from crosslift.io import atomic_write_json
@@ -41,6 +42,7 @@ from crosslift.runs import RunDir, provenance
 from crosslift.train.common import (
     ProgressCallback,
     console,
+    report_callbacks,
     train_summary,
     train_with_resume,
     training_arguments,
@@ -223,6 +225,8 @@ def run(cfg: Stage1Config) -> RunDir:
     # -- data (first: bad data fails before anything is written or loaded)
     examples, origins, summaries = read_sources(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
     pairs = stage1_pairs(examples, origins, cfg.data)
+    validation_pairs = stage1_pairs(*read_sources(cfg.data.validation or [], skip_invalid=cfg.data.skip_invalid)[:2],
+                                    cfg.data)  # fmt: skip
     holdout = cfg.check.holdout if cfg.check.enabled else 0
     if holdout >= len(pairs):
         raise ConfigError(f"check.holdout={holdout} leaves no training pair out of {len(pairs)}; lower it")
@@ -267,11 +271,17 @@ def run(cfg: Stage1Config) -> RunDir:
     triples = [(p.id, render_prompt(p.switched, cfg.data.template, tok), p.target) for p in train_pairs]
     features, data_stats = encode_pairs(processor, triples, cfg.data.lm_max_length)
     console.print(data_line(data_stats) + f"; {len(check_pairs)} held out for the alignment check")
+    validation, validation_stats = None, None
+    if validation_pairs:
+        validation, validation_stats = encode_pairs(
+            processor, [(p.id, render_prompt(p.switched, cfg.data.template, tok), p.target) for p in validation_pairs],
+            cfg.data.lm_max_length,
+        )  # fmt: skip
     if is_main:
         run_dir.update_manifest(
             **provenance(
                 seed=cfg.seed,
-                data_files=[s.path for s in cfg.data.train],
+                data_files=[s.path for s in cfg.data.train + (cfg.data.validation or [])],
                 models={
                     "encoder": m.encoder,
                     "encoder_path": resolve_model_path(m.encoder),
@@ -282,6 +292,7 @@ def run(cfg: Stage1Config) -> RunDir:
             recipe="lingualift_stage1",
             status="running",
             data_stats=data_stats | {"held_out_for_check": len(check_pairs)},
+            **({"validation_stats": validation_stats} if validation_stats else {}),
             parameters=parameter_counts(bridge),
             boundary_init_std=std,
             **({"least_squares_init": init_stats} if init_stats else {}),
@@ -290,12 +301,16 @@ def run(cfg: Stage1Config) -> RunDir:
     # -- train
     trainer = BridgeTrainer(
         model=bridge,
-        args=training_arguments(cfg.training, run_dir, cfg.seed),
+        args=training_arguments(cfg.training, run_dir, cfg.seed, validation=validation is not None),
         train_dataset=features,
+        eval_dataset=validation,
         data_collator=processor.collate,
-        callbacks=[ProgressCallback(f"lingualift stage 1 {cfg.name}")],
+        callbacks=[ProgressCallback(f"lingualift stage 1 {cfg.name}"),
+                   *report_callbacks(cfg.training, run_dir, cfg.model_dump(mode="json"))],
         optim=cfg.optim,
-    )
+        packing=cfg.training.packing,
+        row_tokens=row_tokens_for(bridge.lm.config._attn_implementation, cfg.data.lm_max_length),
+    )  # fmt: skip
     result = train_with_resume(trainer, run_dir)
 
     # -- save

@@ -26,6 +26,7 @@ from pydantic import Field, field_validator
 from transformers import set_seed
 
 from crosslift.config import LoraConfig, RunConfig, Section
+from crosslift.data.packing import row_tokens_for
 from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.io import atomic_write_json
@@ -35,6 +36,7 @@ from crosslift.runs import RunDir, provenance
 from crosslift.train.common import (
     ProgressCallback,
     console,
+    report_callbacks,
     train_summary,
     train_with_resume,
     training_arguments,
@@ -136,6 +138,7 @@ def run(cfg: Stage2Config) -> RunDir:
     """Set up, train (resuming if the run directory has a checkpoint) and save. Returns the run directory."""
     # -- data and the stage-1 bridge's check (first: nothing is written or loaded when either is bad)
     examples, _, summaries = read_sources(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
+    held_out, _, _ = read_sources(cfg.data.validation or [], skip_invalid=cfg.data.skip_invalid)
     model_dir, stage1_run = resolve_bridge_dir(cfg.stage1)
     check = stage1_alignment(model_dir, stage1_run, cfg.on_failed_alignment)
     is_main = int(os.environ.get("RANK", "0")) == 0
@@ -170,11 +173,17 @@ def run(cfg: Stage2Config) -> RunDir:
     triples = [(ex.id, render_prompt(ex, cfg.data.template, tok), ex.output) for ex in examples]
     features, data_stats = encode_pairs(processor, triples, cfg.data.lm_max_length)
     console.print(data_line(data_stats))
+    validation, validation_stats = None, None
+    if held_out:
+        validation, validation_stats = encode_pairs(
+            processor, [(ex.id, render_prompt(ex, cfg.data.template, tok), ex.output) for ex in held_out],
+            cfg.data.lm_max_length,
+        )  # fmt: skip
     if is_main:
         run_dir.update_manifest(
             **provenance(
                 seed=cfg.seed,
-                data_files=[s.path for s in cfg.data.train],
+                data_files=[s.path for s in cfg.data.train + (cfg.data.validation or [])],
                 models={
                     "stage1": str(model_dir),
                     "encoder": bridge.config.encoder_name_or_path,
@@ -191,18 +200,23 @@ def run(cfg: Stage2Config) -> RunDir:
                 else {"passed": check["passed"], "loss_ratio": check["loss"]["ratio"]},
             },  # fmt: skip
             data_stats=data_stats,
+            **({"validation_stats": validation_stats} if validation_stats else {}),
             parameters=parameter_counts(bridge),
         )
 
     # -- train
     trainer = BridgeTrainer(
         model=bridge,
-        args=training_arguments(cfg.training, run_dir, cfg.seed),
+        args=training_arguments(cfg.training, run_dir, cfg.seed, validation=validation is not None),
         train_dataset=features,
+        eval_dataset=validation,
         data_collator=processor.collate,
-        callbacks=[ProgressCallback(f"lingualift stage 2 {cfg.name}")],
+        callbacks=[ProgressCallback(f"lingualift stage 2 {cfg.name}"),
+                   *report_callbacks(cfg.training, run_dir, cfg.model_dump(mode="json"))],
         optim=cfg.optim,
-    )
+        packing=cfg.training.packing,
+        row_tokens=row_tokens_for(bridge.lm.config._attn_implementation, cfg.data.lm_max_length),
+    )  # fmt: skip
     result = train_with_resume(trainer, run_dir)
 
     # -- save

@@ -7,6 +7,10 @@ CrossIn and PLUG are this recipe over their own data. Reads top to bottom:
     train   HF Trainer; resumes from the run's last complete checkpoint after a kill
     save    final weights as safetensors + tokenizer in runs/<name>/model, figures in manifest.json
 
+`training.packing` trains on padding-free batches and `training.group_by_length` on batches of similar lengths
+(`crosslift.data.packing`, `RecipeTrainer`); `data.validation` adds a validation loss. Scale out with
+`accelerate launch --config_file configs/accelerate/X.yaml -m crosslift train ...` (README: Training on many GPUs).
+
     crosslift train configs/sft_tiny.yaml [key.sub=value ...]
 """
 
@@ -16,10 +20,11 @@ import os
 from typing import Literal
 
 from pydantic import Field, field_validator
-from transformers import DataCollatorForSeq2Seq, Trainer, set_seed
+from transformers import DataCollatorForSeq2Seq, set_seed
 
 from crosslift.config import DataSourceConfig, LoraConfig, ModelConfig, RunConfig, Section, TrainingConfig
 from crosslift.data.examples import Example
+from crosslift.data.packing import PackingCollator, row_tokens_for
 from crosslift.data.sources import read_sources
 from crosslift.data.templates import TEMPLATES, get_template
 from crosslift.data.tokenize import IGNORE_INDEX, encode_prompt_target
@@ -29,8 +34,10 @@ from crosslift.models.tiny import resolve_model_path
 from crosslift.runs import RunDir, provenance
 from crosslift.train.common import (
     ProgressCallback,
+    RecipeTrainer,
     console,
     gathered_state_dict,
+    report_callbacks,
     save_final,
     train_summary,
     train_with_resume,
@@ -40,6 +47,9 @@ from crosslift.train.common import (
 
 class SFTDataConfig(Section):
     train: list[DataSourceConfig] = Field(min_length=1)
+    validation: list[DataSourceConfig] | None = Field(
+        None, description="held-out data whose loss is logged every training.eval_steps and kept in the manifest"
+    )
     template: str = Field("alpaca", description="alpaca | metamath | tulu | chat (the tokenizer's own chat template)")
     max_length: int = Field(512, gt=8)
     skip_invalid: bool = Field(False, description="skip (and count) invalid records instead of failing")
@@ -117,11 +127,14 @@ def run(cfg: SFTConfig) -> RunDir:
     """Set up, train (resuming if the run directory has a checkpoint) and save. Returns the run directory."""
     # -- data (first: bad data fails before anything is written or loaded)
     examples, _, summaries = read_sources(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
+    held_out, _, held_out_summaries = read_sources(cfg.data.validation or [], skip_invalid=cfg.data.skip_invalid)
     is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 writes the run directory
     run_dir = RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
     log = console.print if is_main else (lambda *a, **k: None)
     for line in summaries:
         log(f"data: {line}")
+    for line in held_out_summaries:
+        log(f"validation data: {line}")
     tokenizer = load_tokenizer(cfg.model.name_or_path, trust_remote_code=cfg.model.trust_remote_code)
     tokenizer.padding_side = "right"  # training pads on the right; positions then start at 0 for every row
     features, data_stats = tokenize_examples(examples, tokenizer, cfg.data)
@@ -130,6 +143,7 @@ def run(cfg: SFTConfig) -> RunDir:
         f"({data_stats['truncated']} truncated, {data_stats['left_out_no_response_within_max_length']} left out: "
         f"no response token within max_length)"
     )
+    validation, validation_stats = tokenize_examples(held_out, tokenizer, cfg.data) if held_out else (None, None)
 
     # -- model
     set_seed(cfg.seed)
@@ -154,23 +168,32 @@ def run(cfg: SFTConfig) -> RunDir:
         run_dir.update_manifest(
             **provenance(
                 seed=cfg.seed,
-                data_files=[s.path for s in cfg.data.train],
+                data_files=[s.path for s in cfg.data.train + (cfg.data.validation or [])],
                 models={"model": cfg.model.name_or_path, "model_path": resolve_model_path(cfg.model.name_or_path)},
             ),
             recipe="sft",
             status="running",
             data_stats=data_stats,
+            **({"validation_stats": validation_stats} if validation_stats else {}),
             parameters={"total": total, "trainable": trainable},
         )
 
     # -- train
-    trainer = Trainer(
+    padded = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX, padding=True)
+    packed = None
+    if cfg.training.packing:
+        row_tokens = row_tokens_for(model.config._attn_implementation, cfg.data.max_length)
+        packed = PackingCollator(tokenizer.pad_token_id, row_tokens)
+    trainer = RecipeTrainer(
         model=model,
-        args=training_arguments(cfg.training, run_dir, cfg.seed),
+        args=training_arguments(cfg.training, run_dir, cfg.seed, validation=validation is not None),
         train_dataset=features,
-        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX, padding=True),
+        eval_dataset=validation,
+        data_collator=packed or padded,
+        eval_collator=padded if packed else None,  # the validation loss is computed as without packing
         processing_class=tokenizer,
-        callbacks=[ProgressCallback(f"sft {cfg.name}")],
+        callbacks=[ProgressCallback(f"sft {cfg.name}"),
+                   *report_callbacks(cfg.training, run_dir, cfg.model_dump(mode="json"))],  # fmt: skip
     )
     result = train_with_resume(trainer, run_dir)
 
