@@ -38,7 +38,9 @@ def test_quick_demo_writes_the_comparison_in_its_documented_shape(quick_demo):
         assert set(figures) == {"per_language", "per_tier", "structure_per_tier"}
         assert list(figures["per_language"]) == languages
         assert list(figures["per_tier"]) == list(TIERS) == list(figures["structure_per_tier"])
-        assert all(0.0 <= v <= 1.0 for v in [*figures["per_language"].values(), *figures["per_tier"].values()])
+        assert all(
+            0.0 <= v <= 1.0 for v in [*figures["per_language"].values(), *figures["per_tier"].values()]
+        )
     report = (run / "report.md").read_text()
     for label in ("baseline", "LinguaLIFT", "CrossIn", "PLUG", "control"):
         assert label in report
@@ -50,7 +52,11 @@ def test_quick_demo_writes_the_comparison_in_its_documented_shape(quick_demo):
 def test_every_step_is_a_config_a_user_can_rerun_and_the_demo_resumes(quick_demo, tmp_path):
     run, _ = quick_demo
     configs = sorted(p.name for p in (run / "configs" / "seed0").glob("*.yaml"))
-    assert "baseline.yaml" in configs and "lingualift_stage1.yaml" in configs and "eval_plug_plug.yaml" in configs
+    assert (
+        "baseline.yaml" in configs
+        and "lingualift_stage1.yaml" in configs
+        and "eval_plug_plug.yaml" in configs
+    )
     details = json.loads((run / "details.json").read_text())
     assert details["stage1"]["0"]["stage1_restarts"] >= 0 and "versions" in json.dumps(details)
     # every method's items were evaluated through the harness, one items.jsonl per task

@@ -38,8 +38,10 @@ def test_jobs_run_in_dependency_order_and_are_reused_while_their_config_is_uncha
 
 
 def test_a_failing_job_names_its_log(tmp_path):
-    jobs = [Job("bad", [["no-such-verb"]], tmp_path / "bad.log"),
-            Job("after", [["eval", "--list-tasks"]], tmp_path / "x.log", ["bad"])]
+    jobs = [
+        Job("bad", [["no-such-verb"]], tmp_path / "bad.log"),
+        Job("after", [["eval", "--list-tasks"]], tmp_path / "x.log", ["bad"]),
+    ]
     with pytest.raises(JobFailed, match="bad.log"):
         run_jobs(jobs, echo=lambda line: None)
     assert not (tmp_path / "x.log").exists()
@@ -47,4 +49,6 @@ def test_a_failing_job_names_its_log(tmp_path):
 
 def test_unknown_dependency_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown"):
-        run_jobs([Job("a", [["eval", "--list-tasks"]], tmp_path / "a.log", after=["nope"])], echo=lambda line: None)
+        run_jobs(
+            [Job("a", [["eval", "--list-tasks"]], tmp_path / "a.log", after=["nope"])], echo=lambda line: None
+        )

@@ -76,3 +76,22 @@ def test_a_logger_that_is_not_installed_fails_before_any_work(config, monkeypatc
     err = capsys.readouterr().err
     assert "training.report_to" in err and "crosslift[logging]" in err
     assert not (path.parent / "run").exists()
+
+
+def test_pretrain_logs_its_validation_loss_too(tmp_path):
+    pytest.importorskip("tensorboard")
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(
+        "".join(json.dumps({"text": f"Tom has {i} apples and {i + 2} pens. " * 4}) + "\n" for i in range(40))
+    )
+    cfg = {
+        "recipe": "pretrain", "name": "pre", "output_dir": str(tmp_path / "run"), "seed": 1,
+        "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
+        "data": {"train": [{"path": str(docs)}], "validation": [{"path": str(docs), "limit": 6}], "block_size": 32},
+        "training": {"max_steps": 2, "batch_size": 4, "save_steps": 2, "logging_steps": 1, "report_to": "tensorboard"},
+    }  # fmt: skip
+    path = tmp_path / "pre.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = train(path)
+    assert [s for s, _ in run.manifest()["training"]["validation_loss_history"]] == [2]
+    assert list((run.path / "logs" / "tensorboard").glob("events.out.tfevents.*"))

@@ -18,7 +18,15 @@ import yaml
 from safetensors.torch import load_file
 from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening
 
-from crosslift.data.packing import PACKED_TOKENS, PackingCollator, pack_batch, plan_rows, row_tokens_for
+from crosslift.data.packing import (
+    PACKED_TOKENS,
+    PackingCollator,
+    check_packing_support,
+    pack_batch,
+    plan_rows,
+    row_tokens_for,
+)
+from crosslift.errors import ConfigError
 from crosslift.models.bridge import build_bridge
 from crosslift.models.build import load_causal_lm, load_tokenizer
 from crosslift.train import train
@@ -135,6 +143,25 @@ def test_no_attention_across_examples(lm, tokenizer):
     logits[0, first:].sum().backward()
     assert embeds.grad[0, :first].abs().max() == 0
     assert embeds.grad[0, first:].abs().max() > 0
+
+
+def test_a_model_that_mixes_packed_examples_is_refused(lm):
+    check_packing_support(lm)  # transformers' Llama masks by position ids: accepted
+
+    class IgnoresPositions(torch.nn.Module):  # an attention that sees one long sequence
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.config = inner, inner.config
+
+        def get_input_embeddings(self):
+            return self.inner.get_input_embeddings()
+
+        def forward(self, input_ids, position_ids=None, use_cache=False):
+            return self.inner(input_ids=input_ids, use_cache=use_cache)
+
+    with pytest.raises(ConfigError, match="training.packing"):
+        check_packing_support(IgnoresPositions(lm))
+    assert lm.training  # the check put the model back in training mode
 
 
 # ---------------------------------------------------------------------------------------------------- bridge

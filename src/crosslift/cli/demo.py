@@ -13,8 +13,12 @@ HELP = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("overrides", nargs="*", metavar="key.sub=value", help="override values of the demo config")
     p.add_argument("--config", default=None, help="a demo config YAML, or a bundled one: default, quick")
-    p.add_argument("--quick", action="store_true", help="a small world through the same code (the 'quick' config)")
-    p.add_argument("--seeds", default=None, help="comma-separated seeds, e.g. 0,1,2 (mean and spread reported)")
+    p.add_argument(
+        "--quick", action="store_true", help="a small world through the same code (the 'quick' config)"
+    )
+    p.add_argument(
+        "--seeds", default=None, help="comma-separated seeds, e.g. 0,1,2 (mean and spread reported)"
+    )
     p.add_argument("--split", choices=("test", "dev"), default=None,
                    help="evaluate on the test split (default) or the dev split (for calibration)")  # fmt: skip
     p.add_argument("--out", default="runs/demo", help="output folder (rerunning resumes; default runs/demo)")
@@ -31,5 +35,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_demo_config(args.config or ("quick" if args.quick else "default"), overrides)
     report = run_demo(config, args.out)
     print("\n" + report.read_text(encoding="utf-8").split("## Structure")[0].strip())
-    print(f"\nreport: {report}  (also comparison.json, details.json, accuracy_by_tier.png in {report.parent})")
+    print(
+        f"\nreport: {report}  (also comparison.json, details.json, accuracy_by_tier.png in {report.parent})"
+    )
     return 0

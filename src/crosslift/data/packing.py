@@ -117,6 +117,41 @@ def row_tokens_for(attn_implementation: str | None, max_length: int) -> int | No
     return max_length
 
 
+@torch.no_grad()
+def check_packing_support(model: torch.nn.Module) -> None:
+    """Raise when `model` lets packed examples attend to each other.
+
+    Models whose attention masks come from transformers' masking utilities find the boundaries from position ids;
+    an architecture that builds its own mask would silently mix examples. One forward pass of two short packed
+    examples against the second one alone decides (skipped for weights not materialised, e.g. on the meta device).
+    """
+    weight = model.get_input_embeddings().weight
+    if weight.device.type == "meta" or weight.numel() == 0:
+        return
+    device, vocab = weight.device, weight.shape[0]
+    first, second = torch.arange(7, 13, device=device) % vocab, torch.arange(20, 25, device=device) % vocab
+    positions = torch.cat([torch.arange(len(first)), torch.arange(len(second))]).to(device)
+    was_training = model.training
+    model.eval()  # no dropout in the comparison
+    try:
+        packed = model(
+            input_ids=torch.cat([first, second])[None], position_ids=positions[None], use_cache=False
+        )
+        alone = model(input_ids=second[None], use_cache=False)
+    finally:
+        model.train(was_training)
+    a, b = packed.logits[0, len(first) :].float(), alone.logits[0].float()
+    tolerance = (1e-4 if weight.dtype == torch.float32 else 2e-2) * b.abs().max().clamp(min=1.0)
+    if (a - b).abs().max() > tolerance:
+        from crosslift.errors import ConfigError
+
+        raise ConfigError(
+            f"training.packing: {type(model).__name__} (attention: {getattr(model.config, '_attn_implementation', '?')}) "
+            "lets packed examples attend to each other (its attention mask ignores position-id boundaries); "
+            "set training.packing: false, or use a model whose attention transformers masks from position ids"
+        )
+
+
 class PackingCollator:
     """Token-id features (`input_ids`, `labels` lists) -> one packed batch; see the module docstring.
 

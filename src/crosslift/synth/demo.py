@@ -47,7 +47,8 @@ DEMOS_DIR = Path(__file__).resolve().parent / "demos"
 
 
 class Steps(Section):
-    max_steps: int = Field(gt=0)
+    max_steps: int | None = Field(None, gt=0, description="optimizer steps; unset: `epochs` over the data")
+    epochs: float = Field(1.0, gt=0)
     batch_size: int = Field(gt=0)
     learning_rate: float = Field(gt=0)
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
@@ -63,9 +64,13 @@ class PretrainSettings(Section):
 
 class Stage1Settings(Steps):
     ratio: float = Field(0.4, ge=0, le=1, description="share of dictionary-covered words switched")
-    sentence_ratio: float = Field(0.5, ge=0, le=1, description="chance a sentence is rendered whole (translated data)")
+    sentence_ratio: float = Field(
+        0.5, ge=0, le=1, description="chance a sentence is rendered whole (translated data)"
+    )
     encoder_layer: int = Field(2, ge=-1, description="which hidden state of the encoder the bridge reads")
-    examples: int = Field(4000, gt=0, description="code-switched questions built from the English instructions")
+    examples: int = Field(
+        4000, gt=0, description="code-switched questions built from the English instructions"
+    )
     holdout_share: float = Field(0.2, ge=0, lt=1, description="dictionary entries never switched: the alignment "
                                  "check's word retrieval is measured on them")  # fmt: skip
     restarts: int = Field(2, ge=0, description="stage-1 restarts (new seed) when the alignment check fails")
@@ -78,7 +83,10 @@ class DemoConfig(Section):
     seeds: list[int] = Field([0], min_length=1)
     split: Literal["test", "dev"] = "test"
     pretrain: PretrainSettings
-    sft: Steps = Field(description="baseline, stage 2, CrossIn, PLUG and the control's English step")
+    sft: Steps = Field(description="baseline, stage 2, PLUG and the control's English step")
+    crossin: Steps | None = Field(
+        None, description="CrossIn's own schedule (default: as sft); its mix is ~3x larger"
+    )
     stage1: Stage1Settings
     max_length: int = Field(256, gt=16)
     eval_batch_size: int = Field(64, gt=0)
@@ -107,11 +115,11 @@ def _write_config(path: Path, tree: dict[str, Any], header: str) -> Path:
 
 
 def _training(steps: Steps, save_steps: int | None = None) -> dict[str, Any]:
+    every = max((steps.max_steps or 500) // 10, 1)
     return {
-        "max_steps": steps.max_steps, "batch_size": steps.batch_size, "learning_rate": steps.learning_rate,
-        "lr_scheduler": steps.lr_scheduler, "warmup_ratio": steps.warmup_ratio,
-        "save_steps": save_steps or max(steps.max_steps // 2, 1), "save_total_limit": 1,
-        "logging_steps": max(steps.max_steps // 10, 1),
+        "max_steps": steps.max_steps or -1, "epochs": steps.epochs, "batch_size": steps.batch_size,
+        "learning_rate": steps.learning_rate, "lr_scheduler": steps.lr_scheduler, "warmup_ratio": steps.warmup_ratio,
+        "save_steps": save_steps or 5 * every, "save_total_limit": 1, "logging_steps": every,
     }  # fmt: skip
 
 
@@ -155,7 +163,9 @@ def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]
     """Initial models (tokenizer + random weights) and the two pretraining jobs, in the world's cache folder."""
     from crosslift.models.tiny import random_tiny_model, train_llama_tokenizer
 
-    key = hashlib.sha256(json.dumps([world.hash, cfg.pretrain.model_dump()], sort_keys=True).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps([world.hash, cfg.pretrain.model_dump()], sort_keys=True).encode()
+    ).hexdigest()
     root = _cache_root() / key[:16]
     init = root / "init"
     if not (init / "encoder" / "config.json").is_file():
@@ -172,6 +182,11 @@ def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]
     jobs = []
     for name, corpus, steps in (("llm", world.pretrain_corpus, cfg.pretrain.llm),
                                 ("encoder", world.encoder_corpus, cfg.pretrain.encoder)):  # fmt: skip
+        # The corpus is copied beside the runs, so their configs are the same whichever folder the world is in.
+        cached_corpus = root / "corpus" / corpus.name
+        if not cached_corpus.is_file():
+            atomic_write_text(cached_corpus, corpus.read_text(encoding="utf-8"))
+        corpus = cached_corpus
         run_dir = root / name
         config = _write_config(root / "configs" / f"pretrain_{name}.yaml", {
             "recipe": "pretrain", "name": f"synth_{name}", "output_dir": str(run_dir), "seed": 0,
@@ -179,7 +194,9 @@ def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]
             "data": {"train": [{"path": str(corpus)}], "block_size": cfg.pretrain.block_size},
             "training": _training(steps),
         }, f"pretraining of the synthetic world's {name}")  # fmt: skip
-        jobs.append(Job(f"pretrain-{name}", [["train", str(config)]], root / "logs" / f"{name}.log", configs=[config]))
+        jobs.append(
+            Job(f"pretrain-{name}", [["train", str(config)]], root / "logs" / f"{name}.log", configs=[config])
+        )
     return root, jobs
 
 
@@ -261,8 +278,12 @@ def _task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
             "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": PLUG_EVAL_SYSTEM},
             "filter_list": [{"name": f["name"], "filter": [{"function": "plug_target", "pivot": "en"}, *f["filter"]]}
                             for f in resolved.filter_list]}  # fmt: skip
-    plug_en = {**base, "task": f"{base['task']}_plug_en", "languages": ["en"],
-               "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": MONO_EVAL_SYSTEM}}
+    plug_en = {
+        **base,
+        "task": f"{base['task']}_plug_en",
+        "languages": ["en"],
+        "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": MONO_EVAL_SYSTEM},
+    }
     files = {"base": base_path, "plug": out / "tasks" / f"{plug['task']}.yaml",
              "plug_en": out / "tasks" / f"{plug_en['task']}.yaml"}  # fmt: skip
     for key, tree in (("plug", plug), ("plug_en", plug_en)):
@@ -271,7 +292,9 @@ def _task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
     return files
 
 
-PLUG_EVAL_SYSTEM = "Please interpret the instruction in English, and then respond both in English and in {language}."
+PLUG_EVAL_SYSTEM = (
+    "Please interpret the instruction in English, and then respond both in English and in {language}."
+)
 MONO_EVAL_SYSTEM = "Please respond to the following user message in {language}."
 
 
@@ -285,12 +308,13 @@ def method_jobs(world: World, cfg: DemoConfig, models: dict[str, Path], seed: in
     configs, runs = out / "configs" / f"seed{seed}", out / f"seed{seed}"
     llm, encoder, max_length = str(models["llm"]), str(models["encoder"]), cfg.max_length
 
-    def sft(name: str, model: str, train: Path, template: str, header: str, length: int = max_length) -> Path:
+    def sft(name: str, model: str, train: Path, template: str, header: str, length: int = max_length,
+            steps: Steps | None = None) -> Path:  # fmt: skip
         return _write_config(configs / f"{name}.yaml", {
             "recipe": "sft", "name": name, "output_dir": str(runs / name), "seed": seed,
             "model": {"name_or_path": model, "dtype": "float32"}, "lora": None,
             "data": {"train": [{"path": str(train)}], "template": template, "max_length": length},
-            "training": _training(cfg.sft),
+            "training": _training(steps or cfg.sft),
         }, header)  # fmt: skip
 
     evals: dict[str, list[Path]] = {}
@@ -334,14 +358,17 @@ def method_jobs(world: World, cfg: DemoConfig, models: dict[str, Path], seed: in
         "optim": {"lm": {"lr": cfg.sft.learning_rate, "weight_decay": 0.0}},
         "training": {k: v for k, v in _training(cfg.sft).items() if k != "learning_rate"},
     }, "LinguaLIFT stage 2: the LM on English instructions through the frozen bridge")  # fmt: skip
-    model = {name: runs / name / "model" for name in ("baseline", "crossin", "plug", "control", "lingualift_stage2")}
+    model = {
+        name: runs / name / "model"
+        for name in ("baseline", "crossin", "plug", "control", "lingualift_stage2")
+    }
     first = [
         job("control_stage1", [("train", sft("control_stage1", llm, data["stage1_sft"], "metamath_en",
                                               "control, step 1: the LLM itself on the stage-1 pairs (no encoder)"))]),
         job("baseline", [("train", sft("baseline", llm, data["english"], "metamath_en", "baseline: English-only SFT")),
                          ("eval", evaluate("baseline", model["baseline"]))]),
         job("crossin", [("train", sft("crossin", llm, data["crossin"], "metamath_en",
-                                      "CrossIn: English + mixed-language data")),
+                                      "CrossIn: English + mixed-language data", steps=cfg.crossin)),
                         ("eval", evaluate("crossin", model["crossin"]))]),
         job("plug", [("train", sft("plug", llm, data["plug"], "tulu", "PLUG: pivot-first targets", 2 * max_length)),
                      ("eval", evaluate("plug", model["plug"], "plug")),
@@ -376,7 +403,9 @@ def run_demo(cfg: DemoConfig, out: str | Path, *, echo=print) -> Path:
     register_languages(world.languages_file)
     timings["world"] = time.monotonic() - t
 
-    echo("pretraining: a tokenizer, the LLM (imbalanced corpus) and the encoder (balanced corpus), side by side")
+    echo(
+        "pretraining: a tokenizer, the LLM (imbalanced corpus) and the encoder (balanced corpus), side by side"
+    )
     cache, jobs = prepare_pretraining(world, cfg)
     timings |= {f"pretrain:{k}": v for k, v in run_jobs(jobs, echo=echo, quiet_lines=quiet).items()}
     models = {"llm": cache / "llm" / "model", "encoder": cache / "encoder" / "model"}

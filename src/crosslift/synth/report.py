@@ -124,7 +124,9 @@ def _plot(comparison: dict[str, Any], path: Path, comparison_split: str) -> None
     tmp.replace(path)
 
 
-def write_report(world, cfg, out: Path, results: dict[int, dict[str, Any]], timings: dict[str, float]) -> Path:
+def write_report(
+    world, cfg, out: Path, results: dict[int, dict[str, Any]], timings: dict[str, float]
+) -> Path:
     """Score every seed's evaluations and write comparison.json, report.md and accuracy_by_tier.png."""
     gold = _gold(world, cfg.split)
     tiers = dict(world.tiers)
@@ -199,7 +201,13 @@ def write_report(world, cfg, out: Path, results: dict[int, dict[str, Any]], timi
                                  for s in seeds])  # fmt: skip
             cells.append(f"{acc} / {struct}")
         lines.append(f"| {METHOD_LABELS[method]} | " + " | ".join(cells) + " |")
-    lines += ["", "Cells: accuracy / structure.", "", "## Verdicts (structure, low tier, mean over seeds)", ""]
+    lines += [
+        "",
+        "Cells: accuracy / structure.",
+        "",
+        "## Verdicts (structure, low tier, mean over seeds)",
+        "",
+    ]
     lines += verdicts(comparison)
     lines += ["", "## LinguaLIFT stage 1", ""]
     for s in seeds:

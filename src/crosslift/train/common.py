@@ -129,6 +129,8 @@ class ProgressCallback(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
+        if "eval_loss" in logs and state.is_world_process_zero:
+            console.print(f"  step {state.global_step}/{state.max_steps}: validation loss {logs['eval_loss']:.4f}")
         if "loss" not in logs or not state.is_world_process_zero:
             return
         done = state.global_step - self.first_step

@@ -23,6 +23,7 @@ from transformers import Trainer
 
 from crosslift.config import DataSourceConfig, Section, TrainingConfig
 from crosslift.data.examples import Example
+from crosslift.data.packing import check_packing_support
 from crosslift.data.templates import get_template
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.models.bridge import BridgeModel, BridgeProcessor
@@ -190,6 +191,8 @@ class BridgeTrainer(RecipeTrainer):
                  **kwargs: Any) -> None:  # fmt: skip
         self.optim_config = optim
         self.packing, self.row_tokens = packing, row_tokens
+        if packing:
+            check_packing_support((kwargs["model"] if "model" in kwargs else args[0]).lm)
         # group_by_length sorts by the assembled LM length: text + soft tokens (+ boundaries, equal for all)
         kwargs.setdefault("lengths", lambda f: len(f["input_ids"]) + len(f["encoder_input_ids"]))
         super().__init__(*args, **kwargs)

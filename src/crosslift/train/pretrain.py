@@ -30,6 +30,7 @@ from crosslift.train.common import (
     ProgressCallback,
     console,
     gathered_state_dict,
+    report_callbacks,
     save_final,
     train_summary,
     train_with_resume,
@@ -48,7 +49,13 @@ class TextSourceConfig(Section):
 
 class PretrainDataConfig(Section):
     train: list[TextSourceConfig] = Field(min_length=1)
-    block_size: int = Field(128, gt=1, description="tokens per training row (documents are concatenated, then cut)")
+    validation: list[TextSourceConfig] | None = Field(
+        None,
+        description="held-out documents whose loss is logged every training.eval_steps and kept in the manifest",
+    )
+    block_size: int = Field(
+        128, gt=1, description="tokens per training row (documents are concatenated, then cut)"
+    )
 
 
 class PretrainConfig(RunConfig):
@@ -103,14 +110,23 @@ def pack_blocks(documents: list[str], tokenizer, block_size: int) -> tuple[torch
 def run(cfg: PretrainConfig) -> RunDir:
     """Set up, train (resuming if the run directory has a checkpoint) and save. Returns the run directory."""
     documents = read_documents(cfg.data.train)  # first: bad data fails before anything is written
+    held_out = read_documents(cfg.data.validation) if cfg.data.validation else None
     is_main = int(os.environ.get("RANK", "0")) == 0
-    run_dir = RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
+    run_dir = (
+        RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
+    )
     log = console.print if is_main else (lambda *a, **k: None)
     tokenizer = load_tokenizer(cfg.model.name_or_path, trust_remote_code=cfg.model.trust_remote_code)
     blocks, data_stats = pack_blocks(documents, tokenizer, cfg.data.block_size)
     log(f"data: {data_stats['documents']:,} documents, {data_stats['tokens']:,} tokens, "
         f"{data_stats['blocks']:,} blocks of {cfg.data.block_size}")  # fmt: skip
     features = [{"input_ids": row, "labels": row} for row in blocks]
+    validation = None
+    if held_out:
+        validation = [
+            {"input_ids": row, "labels": row}
+            for row in pack_blocks(held_out, tokenizer, cfg.data.block_size)[0]
+        ]
 
     set_seed(cfg.seed)
     model = load_causal_lm(
@@ -123,8 +139,11 @@ def run(cfg: PretrainConfig) -> RunDir:
         run_dir.update_manifest(
             **provenance(
                 seed=cfg.seed,
-                data_files=[s.path for s in cfg.data.train],
-                models={"model": cfg.model.name_or_path, "model_path": resolve_model_path(cfg.model.name_or_path)},
+                data_files=[s.path for s in cfg.data.train + (cfg.data.validation or [])],
+                models={
+                    "model": cfg.model.name_or_path,
+                    "model_path": resolve_model_path(cfg.model.name_or_path),
+                },
             ),
             recipe="pretrain",
             status="running",
@@ -134,10 +153,14 @@ def run(cfg: PretrainConfig) -> RunDir:
 
     trainer = Trainer(
         model=model,
-        args=training_arguments(cfg.training, run_dir, cfg.seed),
+        args=training_arguments(cfg.training, run_dir, cfg.seed, validation=validation is not None),
+        eval_dataset=validation,
         train_dataset=features,
         processing_class=tokenizer,
-        callbacks=[ProgressCallback(f"pretrain {cfg.name}")],
+        callbacks=[
+            ProgressCallback(f"pretrain {cfg.name}"),
+            *report_callbacks(cfg.training, run_dir, cfg.model_dump(mode="json")),
+        ],  # fmt: skip
     )
     result = train_with_resume(trainer, run_dir)
 

@@ -24,7 +24,7 @@ from transformers import DataCollatorForSeq2Seq, set_seed
 
 from crosslift.config import DataSourceConfig, LoraConfig, ModelConfig, RunConfig, Section, TrainingConfig
 from crosslift.data.examples import Example
-from crosslift.data.packing import PackingCollator, row_tokens_for
+from crosslift.data.packing import PackingCollator, check_packing_support, row_tokens_for
 from crosslift.data.sources import read_sources
 from crosslift.data.templates import TEMPLATES, get_template
 from crosslift.data.tokenize import IGNORE_INDEX, encode_prompt_target
@@ -182,6 +182,7 @@ def run(cfg: SFTConfig) -> RunDir:
     padded = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX, padding=True)
     packed = None
     if cfg.training.packing:
+        check_packing_support(model)
         row_tokens = row_tokens_for(model.config._attn_implementation, cfg.data.max_length)
         packed = PackingCollator(tokenizer.pad_token_id, row_tokens)
     trainer = RecipeTrainer(
