@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from crosslift.synth.demo import METHODS, load_demo_config
-from crosslift.synth.report import TIERS
+from crosslift.synth.demo import load_demo_config
+from crosslift.synth.report import METHODS, TIERS
 
 pytestmark = pytest.mark.slow
 

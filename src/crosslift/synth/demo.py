@@ -33,13 +33,13 @@ import yaml
 from pydantic import Field
 
 from crosslift.config import Section, load_config
+from crosslift.data.plug import MONOLINGUAL_SYSTEM, PLUG_SYSTEM, response_marker
 from crosslift.errors import ConfigError
-from crosslift.io import atomic_write_jsonl, atomic_write_text
+from crosslift.io import atomic_write_jsonl, atomic_write_text, read_jsonl_tolerant
 from crosslift.languages import register_languages
 from crosslift.synth.jobs import Job, run_jobs
 from crosslift.synth.world import World, build_world, load_world_config
 
-METHODS = ("baseline", "lingualift", "crossin", "plug", "control")
 DEMOS_DIR = Path(__file__).resolve().parent / "demos"
 
 
@@ -134,7 +134,7 @@ def _cache_root() -> Path:
 
 def _scaffold_lines() -> list[str]:
     """The prompt templates' fixed English text, so the tokenizer has tokens for it (it is in every prompt)."""
-    from crosslift.data.plug import MONOLINGUAL_SYSTEM, PIVOT_INSTRUCTION_LABEL, PLUG_SYSTEM
+    from crosslift.data.plug import PIVOT_INSTRUCTION_LABEL
     from crosslift.data.templates import MetamathTemplate
 
     text = MetamathTemplate.prompt.format(question_word="Question:", question="")
@@ -150,7 +150,7 @@ def _tokenizer_lines(world: World) -> list[str]:
     """
     high = {spec.code for spec in world.config.languages if spec.fertility == "high"}
     lines, seen = [], dict.fromkeys(high, 0)
-    for record in _read_jsonl(world.encoder_corpus):
+    for record in read_jsonl_tolerant(world.encoder_corpus):
         if record["lang"] in high:
             seen[record["lang"]] += 1
             if seen[record["lang"]] % 10:
@@ -171,8 +171,6 @@ def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]
     if not (init / "encoder" / "config.json").is_file():
         lines = _tokenizer_lines(world) + _scaffold_lines()
         for language in world.languages[1:]:  # PLUG's response markers name the languages
-            from crosslift.data.plug import response_marker
-
             lines += [response_marker(language)] * 20
         tokenizer = train_llama_tokenizer(lines, vocab_size=cfg.pretrain.vocab_size)
         for name, seed in (("llm", 0), ("encoder", 1)):
@@ -203,17 +201,13 @@ def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]
 # ---------------------------------------------------------------------------------------------------- data
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def build_method_data(world: World, cfg: DemoConfig, seed: int, out: Path) -> dict[str, Path]:
     """The training files of every method for one seed, built with crosslift's own data builders."""
     from crosslift.data.codeswitch import CodeSwitcher, codeswitch_example
     from crosslift.data.crossin import build_crossin
     from crosslift.data.examples import Example, read_examples, read_parallel, write_examples
     from crosslift.data.lexicon import load_lexicons
-    from crosslift.data.plug import MONOLINGUAL_SYSTEM, build_plug
+    from crosslift.data.plug import build_plug
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / f"{name}.jsonl" for name in ("english", "stage1", "crossin", "plug")}
@@ -261,7 +255,7 @@ def stage1_as_sft(stage1: Path, out: Path) -> Path:
     if not out.is_file():
         rows = [{"id": r["id"], "instruction": r["instruction"], "input": "", "output": r["answer"],
                  "instruction_lang": r.get("instruction_lang"), "output_lang": "en"}
-                for r in _read_jsonl(stage1)]  # fmt: skip
+                for r in read_jsonl_tolerant(stage1)]  # fmt: skip
         atomic_write_jsonl(out, rows)
     return out
 
@@ -275,14 +269,14 @@ def _task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
     base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
     resolved = TaskRegistry().resolve(str(base_path)).tasks[0]
     plug = {**base, "task": f"{base['task']}_plug", "languages": [x for x in base["languages"] if x != "en"],
-            "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": PLUG_EVAL_SYSTEM},
+            "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": PLUG_SYSTEM},
             "filter_list": [{"name": f["name"], "filter": [{"function": "plug_target", "pivot": "en"}, *f["filter"]]}
                             for f in resolved.filter_list]}  # fmt: skip
     plug_en = {
         **base,
         "task": f"{base['task']}_plug_en",
         "languages": ["en"],
-        "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": MONO_EVAL_SYSTEM},
+        "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": MONOLINGUAL_SYSTEM},
     }
     files = {"base": base_path, "plug": out / "tasks" / f"{plug['task']}.yaml",
              "plug_en": out / "tasks" / f"{plug_en['task']}.yaml"}  # fmt: skip
@@ -290,12 +284,6 @@ def _task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
         header = "# PLUG's variant of the world's math task, written by `crosslift demo`\n"
         atomic_write_text(files[key], header + yaml.safe_dump(tree, sort_keys=False, allow_unicode=True))
     return files
-
-
-PLUG_EVAL_SYSTEM = (
-    "Please interpret the instruction in English, and then respond both in English and in {language}."
-)
-MONO_EVAL_SYSTEM = "Please respond to the following user message in {language}."
 
 
 def method_jobs(world: World, cfg: DemoConfig, models: dict[str, Path], seed: int, out: Path,

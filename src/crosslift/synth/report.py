@@ -28,6 +28,7 @@ from crosslift.io import atomic_write_json, atomic_write_text
 from crosslift.runs import provenance
 
 TIERS = ("english", "high", "medium", "low")
+METHODS = ("baseline", "lingualift", "crossin", "plug", "control")
 METHOD_LABELS = {"baseline": "baseline (English SFT)", "lingualift": "LinguaLIFT", "crossin": "CrossIn",
                  "plug": "PLUG", "control": "control (no encoder)"}  # fmt: skip
 _EQUATION = re.compile(r"(\d+)\s*([-+*×x/])\s*(\d+)\s*=")
@@ -157,7 +158,7 @@ def write_report(
                 "per_tier": {t: mean_over_seeds(method, "accuracy", "per_tier", t) for t in TIERS},
                 "structure_per_tier": {t: mean_over_seeds(method, "structure", "per_tier", t) for t in TIERS},
             }
-            for method in METHODS_ORDER if method in figures
+            for method in METHODS if method in figures
         },
     }  # fmt: skip
     atomic_write_json(out / "comparison.json", comparison)
@@ -221,9 +222,6 @@ def write_report(
     report = out / "report.md"
     atomic_write_text(report, "\n".join(lines) + "\n")
     return report
-
-
-METHODS_ORDER = ("baseline", "lingualift", "crossin", "plug", "control")
 
 
 def verdicts(comparison: dict[str, Any]) -> list[str]:
