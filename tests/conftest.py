@@ -21,3 +21,25 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def register_language(tmp_path, monkeypatch):
+    """Register a one-language table (code qxa) with the given script; the registry is restored afterwards."""
+    from crosslift import languages
+
+    monkeypatch.setenv(languages.LANGUAGES_ENV, "")
+    monkeypatch.setattr(languages, "_registered_files", [])
+
+    def register(script: str) -> Path:
+        table = tmp_path / "synthetic.tsv"
+        table.write_text(
+            "code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\n"
+            f"qxa\t\tqxa\tSynthetic X-A\t{script}\t\t\n"
+        )
+        languages.register_languages(table)
+        return table
+
+    yield register
+    languages._registered_files.clear()
+    languages._registry.cache_clear()

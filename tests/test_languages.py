@@ -432,24 +432,15 @@ def test_rule_files_ship_as_package_data():
     json.dumps([lang.__dict__ for lang in all_languages()])  # plain data, serializable into reports
 
 
-def test_registered_languages_resolve_and_reach_child_processes(tmp_path, monkeypatch):
+def test_registered_languages_resolve_and_reach_child_processes(register_language):
     import os
 
     from crosslift import languages
 
-    monkeypatch.setenv(languages.LANGUAGES_ENV, "")
-    monkeypatch.setattr(languages, "_registered_files", [])
-    table = tmp_path / "synthetic.tsv"
-    table.write_text("code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\n"
-                     "qxa\t\tqxa\tSynthetic X-A\tCyrl\t\t\n")  # fmt: skip
-    languages.register_languages(table)
-    try:
-        assert languages.get_language("qxa").script == "Cyrl"
-        assert languages.get_language("Synthetic X-A").code == "qxa"
-        assert str(table.resolve()) in os.environ[languages.LANGUAGES_ENV]
-    finally:
-        languages._registered_files.clear()
-        languages._registry.cache_clear()
+    table = register_language("Cyrl")
+    assert languages.get_language("qxa").script == "Cyrl"
+    assert languages.get_language("Synthetic X-A").code == "qxa"
+    assert str(table.resolve()) in os.environ[languages.LANGUAGES_ENV]
 
 
 def test_a_clashing_language_table_is_refused_and_not_kept(tmp_path, monkeypatch):

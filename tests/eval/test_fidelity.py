@@ -63,22 +63,12 @@ def test_an_english_task_uses_the_unrestricted_identifier(shared_data):
     assert lang_fidelity(german, None, language="en") == Scored(0.0, "de")
 
 
-def test_languages_py3langid_lacks_are_judged_by_script(tmp_path, monkeypatch):
-    from crosslift import languages
+def test_languages_py3langid_lacks_are_judged_by_script(register_language):
     from crosslift.eval.fidelity import dominant_script, lang_fidelity
 
-    monkeypatch.setenv(languages.LANGUAGES_ENV, "")
-    monkeypatch.setattr(languages, "_registered_files", [])
-    table = tmp_path / "synthetic.tsv"
-    table.write_text("code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\n"
-                     "qxa\t\tqxa\tSynthetic X-A\tGeor\t\t\n")  # fmt: skip
-    languages.register_languages(table)
-    try:
-        assert dominant_script("ტომ აქვს 3 + 4 = 7") == "Geor"
-        assert lang_fidelity("ტომ აქვს 3 + 4 = 7 ვაშლი", None, language="qxa").value == 1.0
-        wrong = lang_fidelity("Tom has 3 + 4 = 7 apples", None, language="qxa")
-        assert wrong.value == 0.0 and wrong.label == "script:Latn"
-        assert lang_fidelity("3 + 4 = 7", None, language="qxa").value is None
-    finally:
-        languages._registered_files.clear()
-        languages._registry.cache_clear()
+    register_language("Geor")
+    assert dominant_script("ტომ აქვს 3 + 4 = 7") == "Geor"
+    assert lang_fidelity("ტომ აქვს 3 + 4 = 7 ვაშლი", None, language="qxa").value == 1.0
+    wrong = lang_fidelity("Tom has 3 + 4 = 7 apples", None, language="qxa")
+    assert wrong.value == 0.0 and wrong.label == "script:Latn"
+    assert lang_fidelity("3 + 4 = 7", None, language="qxa").value is None
