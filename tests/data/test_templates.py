@@ -2,8 +2,9 @@ import pytest
 
 from crosslift.data.examples import Example
 from crosslift.data.templates import AlpacaTemplate, answer_word, get_template, question_word
-from crosslift.data.tokenize import IGNORE_INDEX, encode_prompt_target
+from crosslift.data.tokenize import encode_prompt_target
 from crosslift.errors import ConfigError, CrossliftError, DataError
+from crosslift.models.labels import IGNORE_INDEX
 
 EX = Example(id="1", instruction="Add 2 and 3.", output="5")
 

@@ -1,7 +1,8 @@
 import pytest
 
-from crosslift.data.tokenize import IGNORE_INDEX, encode_prompt_target
+from crosslift.data.tokenize import encode_prompt_target
 from crosslift.models.build import load_tokenizer
+from crosslift.models.labels import IGNORE_INDEX
 
 
 @pytest.fixture(scope="module", params=["tiny:llama", "tiny:qwen2"])

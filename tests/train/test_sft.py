@@ -149,8 +149,8 @@ def test_raising_max_steps_extends_a_finished_run_with_the_longer_schedule(tmp_p
 
 def test_every_assistant_turn_is_learned_unless_asked_for_the_last_only():
     from crosslift.data.examples import record_to_example
-    from crosslift.data.tokenize import IGNORE_INDEX
     from crosslift.models.build import load_tokenizer
+    from crosslift.models.labels import IGNORE_INDEX
     from crosslift.train.sft import SFTDataConfig, tokenize_examples
 
     tokenizer = load_tokenizer("tiny:qwen2")

@@ -36,7 +36,8 @@ from typing import Any
 
 import torch
 
-IGNORE_INDEX = -100
+from crosslift.models.labels import IGNORE_INDEX
+
 # A packed batch carries its number of real tokens under this key (the Trainer's token count cannot tell a
 # packed row's padding tail apart without an attention mask); `crosslift.train.common.PackingTrainer` pops it.
 PACKED_TOKENS = "packed_tokens"

@@ -57,7 +57,7 @@ def _single_turn(example: Example, template: str) -> None:
         )
 
 
-def _user_text(example: Example) -> str:
+def user_text(example: Example) -> str:
     """Instruction and input as one user message (the input on its own paragraph)."""
     return f"{example.instruction}\n\n{example.input}" if example.input.strip() else example.instruction
 
@@ -109,7 +109,7 @@ class MetamathTemplate:
         _single_turn(example, self.name)
         word = question_word(self.lang or example.instruction_lang or "en", source=self.source)
         return Rendered(
-            prompt=self.prompt.format(question_word=word, question=_user_text(example)), target=example.output
+            prompt=self.prompt.format(question_word=word, question=user_text(example)), target=example.output
         )
 
 
@@ -146,7 +146,7 @@ class TuluTemplate:
             prompt += f"<|user|>\n{user.strip()}\n<|assistant|>\n"
             replies.append((len(prompt), len(prompt) + len(reply.strip()) + len(self.eos_token)))
             prompt += f"{reply.strip()}{self.eos_token}\n"
-        prompt += f"<|user|>\n{_user_text(example).strip()}\n<|assistant|>\n"
+        prompt += f"<|user|>\n{user_text(example).strip()}\n<|assistant|>\n"
         return Rendered(prompt=prompt, target=example.output, earlier_replies=tuple(replies))
 
 
@@ -179,7 +179,7 @@ class ChatTemplate:
         )
         for user, reply in example.meta.get("history") or []:
             messages += [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
-        return messages + [{"role": "user", "content": _user_text(example)}]
+        return messages + [{"role": "user", "content": user_text(example)}]
 
     def render(self, example: Example) -> Rendered:
         messages = self.messages(example)

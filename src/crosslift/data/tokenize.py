@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-IGNORE_INDEX = -100
+from crosslift.models.labels import IGNORE_INDEX
 
 
 @dataclass

@@ -52,10 +52,10 @@ from transformers.configuration_utils import SubConfigSpec
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.models.alignment import KINDS, AlignmentLayer
 from crosslift.models.build import encoder_from_config
+from crosslift.models.labels import IGNORE_INDEX
 
 logger = logging.getLogger(__name__)
 
-IGNORE_INDEX = -100
 VARIANTS = ("replace", "insert")
 ENCODER_TOKENIZER_DIR = "encoder_tokenizer"
 # The released recipe's encoder tokens: string.whitespace without the single space, and runs of 2-4 spaces.

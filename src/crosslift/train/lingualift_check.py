@@ -39,7 +39,8 @@ from pydantic import Field
 
 from crosslift.config import Section
 from crosslift.errors import ConfigError
-from crosslift.models.bridge import IGNORE_INDEX, BridgeModel, BridgeProcessor
+from crosslift.models.bridge import BridgeModel, BridgeProcessor
+from crosslift.models.labels import IGNORE_INDEX
 
 
 class CheckConfig(Section):

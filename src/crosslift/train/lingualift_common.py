@@ -24,9 +24,10 @@ from transformers import Trainer
 from crosslift.config import DataSourceConfig, Section, TrainingConfig
 from crosslift.data.examples import Example
 from crosslift.data.packing import check_packing_support
-from crosslift.data.templates import get_template
+from crosslift.data.templates import get_template, user_text
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.models.bridge import BridgeModel, BridgeProcessor
+from crosslift.models.labels import IGNORE_INDEX
 from crosslift.train.common import RecipeTrainer, gathered_state_dict, save_final
 
 CHECK_FILE = "alignment_check.json"
@@ -84,11 +85,6 @@ class BridgeTrainingConfig(TrainingConfig):
 # ---------------------------------------------------------------------------------------------------- data
 
 
-def user_text(example: Example) -> str:
-    """Instruction and input as one text (the input on its own paragraph), as templates show them."""
-    return f"{example.instruction}\n\n{example.input}" if example.input.strip() else example.instruction
-
-
 def render_prompt(example: Example, template: str | None, tokenizer: Any = None) -> str:
     """The prompt text of an example: a crosslift template's, or (None) the example's own text."""
     if template is None:
@@ -121,7 +117,7 @@ def encode_pairs(
         "left_out_ids_sample": left_out[:20],
         "encoder_tokens": sum(len(f["encoder_input_ids"]) for f in features),
         "lm_positions": sum(len(f["input_ids"]) + processor.soft_length(f) for f in features),
-        "target_tokens": sum(sum(t != -100 for t in f["labels"]) for f in features),
+        "target_tokens": sum(sum(t != IGNORE_INDEX for t in f["labels"]) for f in features),
     }
     return features, stats
 

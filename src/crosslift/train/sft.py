@@ -27,9 +27,10 @@ from crosslift.data.examples import Example
 from crosslift.data.packing import PackingCollator, check_packing_support, row_tokens_for
 from crosslift.data.sources import read_sources
 from crosslift.data.templates import TEMPLATES, get_template
-from crosslift.data.tokenize import IGNORE_INDEX, encode_prompt_target
+from crosslift.data.tokenize import encode_prompt_target
 from crosslift.errors import DataError
 from crosslift.models.build import apply_lora, load_causal_lm, load_tokenizer
+from crosslift.models.labels import IGNORE_INDEX
 from crosslift.models.tiny import resolve_model_path
 from crosslift.runs import RunDir, provenance
 from crosslift.train.common import (
