@@ -12,6 +12,7 @@ steps after `--warmup` steps (CUDA synchronised). MFU = model FLOPs per second /
 
     python bench/mfu.py --device cuda                                   # H100: 0.5B Llama, seq 2048
     python bench/mfu.py --device cuda --batch-size 4 --seq-len 4096
+    python bench/mfu.py --device cuda --batch-size 16 --compile         # torch.compile (training.torch_compile)
     .venv/bin/python bench/mfu.py --preset tiny --steps 3 --warmup 1    # CPU smoke run (the MFU figure is meaningless there)
 """
 
@@ -93,7 +94,7 @@ def measure(args: argparse.Namespace, checkpointing: bool) -> dict[str, float]:
     steps = args.warmup + args.steps
     cfg = TrainingConfig(max_steps=steps, batch_size=args.batch_size, learning_rate=1e-4, save_steps=10**6,
                          logging_steps=10**6, precision="bf16" if args.device == "cuda" else "fp32",
-                         gradient_checkpointing=checkpointing)  # fmt: skip
+                         gradient_checkpointing=checkpointing, torch_compile=args.compile)  # fmt: skip
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as tmp:
         targs = training_arguments(cfg, RunDir(Path(tmp)), seed=0, save_strategy="no", use_cpu=args.device != "cuda",
@@ -120,7 +121,8 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--seq-len", type=int, default=2048)
     ap.add_argument("--steps", type=int, default=20, help="timed steps (after the warm-up)")
-    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=5, help="untimed steps first (with --compile: compilation)")
+    ap.add_argument("--compile", action="store_true", help="training.torch_compile: true")
     ap.add_argument(
         "--peak-tflops", type=float, help="the device's peak dense bf16 TFLOP/s (default: from its name)"
     )
@@ -128,7 +130,7 @@ def main() -> int:
     device, peak = peak_flops(args.device)
     peak = args.peak_tflops * 1e12 if args.peak_tflops else peak
     print(f"device {device}, preset {args.preset}, batch {args.batch_size} x {args.seq_len}, bf16 "
-          f"{args.device == 'cuda'}, SDPA, {args.steps} timed steps after {args.warmup}")  # fmt: skip
+          f"{args.device == 'cuda'}, SDPA, torch.compile {args.compile}, {args.steps} timed steps after {args.warmup}")  # fmt: skip
     for checkpointing in (False, True):
         r = measure(args, checkpointing)
         mfu = f"{100 * r['flops_per_s'] / peak:.1f}%" if peak else "n/a (no peak figure for this device)"

@@ -98,7 +98,12 @@ class TrainingConfig(Section):
     save_steps: int = Field(50, gt=0)
     save_total_limit: int | None = Field(2, gt=0)
     logging_steps: int = Field(10, gt=0)
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto",
+        description="auto: the accelerate launch config's mixed_precision under `accelerate launch`, else fp32; "
+        "an explicit value must agree with a launch config's",
+    )
+    torch_compile: bool = Field(False, description="torch.compile the model (GPU machines: faster steps after a compile)")
     gradient_checkpointing: bool = False
     group_by_length: bool = Field(
         False, description="batches of similar lengths (less padding; order still random, and reproducible on resume)"

@@ -165,3 +165,29 @@ def test_a_deepspeed_json_and_a_deepspeed_launch_config_conflict(launched, tmp_p
     cfg = TrainingConfig(deepspeed="configs/lingualift/ds_zero3.json")
     with pytest.raises(ConfigError, match="training.deepspeed=null"):
         training_arguments(cfg, RunDir(tmp_path), seed=1)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_precision_auto_follows_the_launch_config(launched, tmp_path, name):
+    # DeepSpeed refuses TrainingArguments whose bf16 disagrees with the launch config (seen on a GPU machine before
+    # training.precision had `auto`): the default must take the launch config's mixed precision.
+    if name.startswith("deepspeed"):
+        pytest.importorskip("deepspeed", reason="the deepspeed extra is not installed (pip install -e '.[deepspeed]')")
+    launched(name)
+    args = training_arguments(TrainingConfig(max_steps=2), RunDir(tmp_path), seed=1)
+    precision = EXPECTED[name][2]
+    assert (args.bf16, args.fp16) == (precision == "bf16", precision == "fp16")
+
+
+def test_precision_auto_is_fp32_without_a_launcher(monkeypatch, tmp_path):
+    monkeypatch.delenv("ACCELERATE_MIXED_PRECISION", raising=False)
+    args = training_arguments(TrainingConfig(max_steps=2), RunDir(tmp_path), seed=1)
+    assert not args.bf16 and not args.fp16
+
+
+def test_explicit_precision_that_disagrees_with_the_launch_config_is_a_config_error(launched, tmp_path):
+    launched("fsdp2")
+    with pytest.raises(ConfigError, match=r"training.precision: fp32.*mixed_precision: bf16"):
+        training_arguments(TrainingConfig(max_steps=2, precision="fp32"), RunDir(tmp_path), seed=1)
+    args = training_arguments(TrainingConfig(max_steps=2, precision="bf16"), RunDir(tmp_path), seed=1)
+    assert args.bf16

@@ -42,6 +42,29 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+LAUNCH_PRECISION = {"no": "fp32", "bf16": "bf16", "fp16": "fp16"}
+
+
+def resolve_precision(precision: str) -> str:
+    """training.precision as TrainingArguments needs it: `auto` follows the accelerate launch config.
+
+    Under `accelerate launch` the config's mixed_precision reaches the process as ACCELERATE_MIXED_PRECISION.
+    DeepSpeed refuses a run whose TrainingArguments disagree with it, and FSDP would silently take the launch
+    config's; so `auto` takes it, and an explicit value that disagrees is a configuration error here, not a
+    traceback from inside Trainer.
+    """
+    launched = LAUNCH_PRECISION.get(os.environ.get("ACCELERATE_MIXED_PRECISION", ""))
+    if precision == "auto":
+        return launched or "fp32"
+    if launched and launched != precision:
+        raise ConfigError(
+            f"training.precision: {precision}, but the accelerate launch config says mixed_precision: "
+            f"{os.environ['ACCELERATE_MIXED_PRECISION']}; set training.precision: auto (or {launched}), or launch "
+            "with a config whose mixed_precision matches"
+        )
+    return precision
+
+
 def training_arguments(
     cfg: TrainingConfig, run: RunDir, seed: int, *, validation: bool = False, **overrides: Any
 ) -> TrainingArguments:
@@ -57,6 +80,7 @@ def training_arguments(
             "configures DeepSpeed (its deepspeed_config section): set training.deepspeed=null to use the launch "
             "config, or launch with a config without DeepSpeed (e.g. configs/accelerate/ddp.yaml, or torchrun)"
         )
+    precision = resolve_precision(cfg.precision)
     kwargs: dict[str, Any] = dict(
         output_dir=str(run.checkpoints),
         num_train_epochs=cfg.epochs,
@@ -72,8 +96,9 @@ def training_arguments(
         save_steps=cfg.save_steps,
         save_total_limit=cfg.save_total_limit,
         logging_steps=cfg.logging_steps,
-        bf16=cfg.precision == "bf16",
-        fp16=cfg.precision == "fp16",
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        torch_compile=cfg.torch_compile,
         activation_checkpointing=cfg.gradient_checkpointing,
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         deepspeed=cfg.deepspeed,
