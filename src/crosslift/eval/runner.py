@@ -36,7 +36,7 @@ from rich.progress import (
 )
 
 from crosslift.data.hub import HubSource, is_hub_id
-from crosslift.errors import ConfigError
+from crosslift.errors import ConfigError, CrossliftError
 from crosslift.eval.config import EvalConfig, EvalModelConfig, EvalTaskConfig
 from crosslift.eval.data import Item, load_items
 from crosslift.eval.lm_eval_format import write_lm_eval
@@ -470,10 +470,19 @@ class Shards:
         return self.rank == 0
 
     def state(self) -> Any:
+        import torch
         from accelerate import PartialState
 
-        # one process may wait long for the slowest one (a long language last): not the default 30 minutes
-        return PartialState(timeout=timedelta(hours=24))
+        # cpu=True where there is no accelerator: accelerate otherwise reads a torchrun launch on a CPU machine as
+        # one process (DistributedType.NO), and every barrier below silently returns at once.
+        # One process may wait long for the slowest one (a long language last): not the default 30 minutes.
+        state = PartialState(cpu=not torch.accelerator.is_available(), timeout=timedelta(hours=24))
+        if state.num_processes != self.world:
+            raise CrossliftError(
+                f"sharded evaluation: WORLD_SIZE is {self.world} but accelerate sees {state.num_processes} process(es) "
+                f"({state.distributed_type}); launch with accelerate launch or torchrun"
+            )
+        return state
 
     def wait(self) -> None:
         if self.world > 1:
