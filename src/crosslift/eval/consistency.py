@@ -33,12 +33,8 @@ from math import comb
 from typing import Any
 
 from crosslift.errors import ConfigError
+from crosslift.eval.items import question_key
 from crosslift.eval.metrics import register_corpus_metric
-
-
-def _item_key(record: dict[str, Any]) -> str:
-    """The question a record answers: its id when the data has ids (the same in every language), else its position."""
-    return str(record["id"]) if record.get("id") is not None else str(record["index"])
 
 
 def answers_by_item(records_by_language: dict[str, list[dict[str, Any]]], filter: str) -> dict[str, list[str | None]]:
@@ -47,7 +43,7 @@ def answers_by_item(records_by_language: dict[str, list[dict[str, Any]]], filter
     table: dict[str, list[str | None]] = {}
     for column, lang in enumerate(languages):
         for record in records_by_language[lang]:
-            row = table.setdefault(_item_key(record), [None] * len(languages))
+            row = table.setdefault(question_key(record), [None] * len(languages))
             row[column] = (record.get("filtered") or {}).get(filter, record.get("extracted"))
     return table
 

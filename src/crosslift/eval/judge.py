@@ -189,10 +189,6 @@ def _answer(side: RunSide, record: dict[str, Any]) -> tuple[str, str | None]:
     return scored["extracted"] or "", scored.get("filter_status", {}).get(primary)
 
 
-def _item_key(record: dict[str, Any]) -> str:
-    return str(record["id"]) if record.get("id") is not None else str(record["index"])
-
-
 def pair_items(a: RunSide, b: RunSide, languages: list[str] | None = None,
                limit: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """The items both runs answered, as pairs to judge: same language, same item, same instruction.
@@ -200,12 +196,13 @@ def pair_items(a: RunSide, b: RunSide, languages: list[str] | None = None,
     Raises:
         DataError: the two runs asked different questions for the same item, or a record lacks its question.
     """
+    from crosslift.eval.items import question_key
     from crosslift.eval.runner import _same_language
 
     def by_language(side: RunSide) -> dict[str, dict[str, dict[str, Any]]]:
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for record in sorted(side.records.values(), key=lambda r: r["index"]):
-            out.setdefault(record["language"], {})[_item_key(record)] = record
+            out.setdefault(record["language"], {})[question_key(record)] = record
         return out
 
     side_a, side_b = by_language(a), by_language(b)

@@ -38,7 +38,8 @@ from rich.progress import (
 from crosslift.data.hub import HubSource, is_hub_id
 from crosslift.errors import ConfigError
 from crosslift.eval.config import EvalConfig, EvalModelConfig, EvalTaskConfig
-from crosslift.eval.data import Item, load_items
+from crosslift.eval.data import load_items
+from crosslift.eval.items import Item
 from crosslift.eval.lm_eval_format import write_lm_eval
 from crosslift.eval.prompts import (
     InstructionWords,
