@@ -197,7 +197,7 @@ def pair_items(a: RunSide, b: RunSide, languages: list[str] | None = None,
         DataError: the two runs asked different questions for the same item, or a record lacks its question.
     """
     from crosslift.eval.items import question_key
-    from crosslift.eval.runner import _same_language
+    from crosslift.languages import same_language
 
     def by_language(side: RunSide) -> dict[str, dict[str, dict[str, Any]]]:
         out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -208,10 +208,10 @@ def pair_items(a: RunSide, b: RunSide, languages: list[str] | None = None,
     side_a, side_b = by_language(a), by_language(b)
     shared = [lang for lang in side_a if lang in side_b]
     if languages:
-        unknown = [c for c in languages if not any(_same_language(c, lang) for lang in shared)]
+        unknown = [c for c in languages if not any(same_language(c, lang) for lang in shared)]
         if unknown:
             raise ConfigError(f"both runs must have answers in {', '.join(unknown)}; shared: {', '.join(shared)}")
-        shared = [lang for lang in shared if any(_same_language(c, lang) for c in languages)]
+        shared = [lang for lang in shared if any(same_language(c, lang) for c in languages)]
     if not shared:
         raise ConfigError(f"{a.path} ({a.task}) and {b.path} ({b.task}) share no language")
     pairs = []
@@ -297,9 +297,9 @@ def _open_dir(directory: Path, setting: dict[str, Any]) -> None:
     if path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
         keep = ("prompt_version", "judge", "runs")
-        from crosslift.eval.runner import _differences
+        from crosslift.runs import config_differences
 
-        changes = [d for k in keep for d in _differences(_stable(old.get(k)), _stable(setting[k]), k)]
+        changes = [d for k in keep for d in config_differences(_stable(old.get(k)), _stable(setting[k]), k)]
         if changes:
             raise ConfigError(f"{directory} holds verdicts of another judging setting:\n  " + "\n  ".join(changes)
                               + "\nUse another --out folder, or delete that one to start over.")  # fmt: skip

@@ -59,17 +59,12 @@ from crosslift.eval.results import (
     load_records,
     rescore,
     specs_of,
+    tier_of,
     write_summary,
 )
 from crosslift.eval.tasks import LanguageTask, PromptSpec, TaskRegistry
 from crosslift.io import append_jsonl, atomic_write_json, read_jsonl_tolerant, truncate_torn_tail
-from crosslift.languages import (
-    DEFAULT_TIER_RULE,
-    TierRule,
-    UnknownLanguageError,
-    load_tier_rule,
-    normalize_code,
-)
+from crosslift.languages import DEFAULT_TIER_RULE, TierRule, load_tier_rule, same_language
 from crosslift.models.generate import (
     ChatGenerator,
     GenerationSettings,
@@ -77,7 +72,7 @@ from crosslift.models.generate import (
     cut_at_stop,
     load_generator,
 )
-from crosslift.runs import provenance
+from crosslift.runs import config_differences, provenance
 
 console = Console(stderr=True, highlight=False, markup=False)  # paths and names may hold [brackets]
 DEFAULT_MAX_NEW_TOKENS = 512
@@ -178,26 +173,19 @@ def _cached_dataset_dir(task: LanguageTask, path: Path, what: str, download: boo
                           f"(download: true in a config), or pass --data-dir with the folder that holds {path}") from None  # fmt: skip
 
 
-def _same_language(a: str, b: str) -> bool:
-    try:
-        return normalize_code(a) == normalize_code(b)
-    except UnknownLanguageError:
-        return a.lower() == b.lower()
-
-
 def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegistry) -> TaskPlan:
     """Resolve one task entry of the config into per-language plans (reads data, builds prompts)."""
     selection = registry.resolve(task_cfg.name)
     tier_rule = load_tier_rule(config.tier_rule or selection.tier_rule or DEFAULT_TIER_RULE)
     tasks = selection.tasks
     if selection.tier:
-        tasks = [t for t in tasks if _tier(tier_rule, t.language) == selection.tier]
+        tasks = [t for t in tasks if tier_of(tier_rule, t.language) == selection.tier]
     if task_cfg.languages:
-        unknown = [c for c in task_cfg.languages if not any(_same_language(c, t.language) for t in tasks)]
+        unknown = [c for c in task_cfg.languages if not any(same_language(c, t.language) for t in tasks)]
         if unknown:
             raise ConfigError(f"task '{task_cfg.name}' has no language {', '.join(unknown)}; it has: "
                               f"{', '.join(t.language for t in tasks)}")  # fmt: skip
-        tasks = [t for t in tasks if any(_same_language(c, t.language) for c in task_cfg.languages)]
+        tasks = [t for t in tasks if any(same_language(c, t.language) for c in task_cfg.languages)]
     if not tasks:
         raise ConfigError(f"task '{task_cfg.name}' selects no language (tier {selection.tier} under {tier_rule.name})")
     seen: dict[str, str] = {}
@@ -211,13 +199,6 @@ def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegist
     name = task_cfg.label or selection.name
     directory = Path(config.output_dir).expanduser() / "eval" / _safe_name(name)
     return TaskPlan(name, selection.description, directory, tier_rule, plans)
-
-
-def _tier(rule: TierRule, code: str) -> str | None:
-    try:
-        return rule.tier_of(code)
-    except UnknownLanguageError:
-        return None
 
 
 def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalConfig, data_dir: str | None) -> LanguagePlan:
@@ -270,19 +251,13 @@ def _model_record(model: EvalModelConfig) -> dict[str, Any]:
     return record
 
 
-def _differences(old: Any, new: Any, prefix: str) -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        return [d for k in sorted(set(old) | set(new)) for d in _differences(old.get(k), new.get(k), f"{prefix}.{k}")]
-    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
-
-
 def _open_task_dir(plan: TaskPlan, model: EvalModelConfig) -> dict[str, Any]:
     """Check the folder holds this same evaluation (or nothing yet) and write the merged run.json."""
     path = plan.directory / RUN
     run = {"task": plan.name, "description": plan.description, "model": _model_record(model), "languages": {}}
     if path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
-        changes = _differences(old.get("model"), run["model"], "model")
+        changes = config_differences(old.get("model"), run["model"], "model")
         for lp in plan.languages:
             if lp.language in old.get("languages", {}):
                 before, now = old["languages"][lp.language], lp.run_entry()
@@ -290,7 +265,7 @@ def _open_task_dir(plan: TaskPlan, model: EvalModelConfig) -> dict[str, Any]:
                     a, b = dict(before[key]), dict(now[key])
                     if key == "generation":  # the batch size does not change what is generated
                         a.pop("batch_size", None), b.pop("batch_size", None)
-                    changes += _differences(a, b, f"{lp.language}.{key}")
+                    changes += config_differences(a, b, f"{lp.language}.{key}")
         if changes:
             raise ConfigError(
                 f"{plan.directory} holds results of a different evaluation:\n  " + "\n  ".join(changes)
