@@ -13,11 +13,12 @@ Two kinds of metric can be named in a task's ``metric_list``:
   pipeline it scores. A dict result ``{suffix: value}`` is a family of values (``consistency`` returns one per
   subset size s), stored as ``<key>_<suffix>``.
 
-An item metric may return ``Scored(value, label)`` to say what it saw (e.g. the detected language); labels are
-stored per item and counted per language. Register new metrics with ``@register_metric`` /
+An item metric may return ``Scored(value, label)`` (`crosslift.eval.scored`) to say what it saw (e.g. the detected
+language); labels are stored per item and counted per language. Register new metrics with ``@register_metric`` /
 ``@register_corpus_metric``; `summarize` and the reports iterate over whatever metrics a task lists, so nothing
 else changes. Built in: ``accuracy``, ``exact_match`` (here), ``lang_fidelity`` (`crosslift.eval.fidelity`),
-``consistency`` and ``ac3`` (`crosslift.eval.consistency`).
+``consistency`` and ``ac3`` (`crosslift.eval.consistency`); this registry imports those modules and registers
+their functions, so imports run one way (they know nothing of the registry).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from crosslift.errors import ConfigError
+from crosslift.eval import consistency, fidelity
 from crosslift.eval.extract import parse_number
+from crosslift.eval.scored import Scored
 from crosslift.languages import REPORT_TIERS
 
 Z95 = 1.959963984540054
@@ -53,14 +56,6 @@ class CorpusMetric:
     fn: Callable[..., float | None]
     higher_is_better: bool
     description: str
-
-
-@dataclass(frozen=True)
-class Scored:
-    """An item metric's value with a label for the summary's counts (e.g. the language an answer was in)."""
-
-    value: float | None
-    label: str | None = None
 
 
 ITEM_METRICS: dict[str, ItemMetric] = {}
@@ -143,6 +138,16 @@ def exact_match(prediction: str | None, gold: str, *, language: str, ignore_case
     return float(texts[0] == texts[1])
 
 
+register_corpus_metric("consistency", description="Consistency_s: share of language subsets of size s that chose "
+                       "the same option, averaged over subsets and questions (CrossIn/SeaEval); missing answers "
+                       "agree with nothing")(consistency.consistency)  # fmt: skip
+register_corpus_metric("ac3", description="AC3_s: harmonic mean of accuracy (pooled over the languages) and "
+                       "Consistency_s (CrossIn)")(consistency.ac3)  # fmt: skip
+register_metric("lang_fidelity", binary=True, description="share of answers written in the expected "
+                "language (py3langid restricted to the expected language, English and the task's "
+                "candidates)")(fidelity.lang_fidelity)  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------------------- scoring
 
 
@@ -188,14 +193,9 @@ def metric_specs(metric_list: list[dict[str, Any]], filter_list: list[dict[str, 
 
 
 def score_item(specs: list[MetricSpec], filtered: dict[str, str | None], gold: str | None,
-               language: str) -> dict[str, float | None]:  # fmt: skip
-    """Item metric values for one item (corpus metrics are computed in `summarize`)."""
-    return score_item_with_labels(specs, filtered, gold, language)[0]
-
-
-def score_item_with_labels(specs: list[MetricSpec], filtered: dict[str, str | None], gold: str | None,
-                           language: str) -> tuple[dict[str, float | None], dict[str, str]]:  # fmt: skip
-    """Item metric values for one item, and the labels of metrics that return `Scored`."""
+               language: str) -> tuple[dict[str, float | None], dict[str, str]]:  # fmt: skip
+    """Item metric values for one item, and the labels of metrics that return `Scored` (corpus metrics are
+    computed in `summarize`)."""
     values: dict[str, float | None] = {}
     labels: dict[str, str] = {}
     for s in specs:
@@ -350,7 +350,3 @@ def _counts(records: list[dict[str, Any]], field: str) -> dict[str, dict[str, in
             out[name][label] = out[name].get(label, 0) + 1
     return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in out.items()}
 
-
-# The built-in metrics that live in their own modules register themselves on import.
-from crosslift.eval import consistency as _consistency  # noqa: E402, F401
-from crosslift.eval import fidelity as _fidelity  # noqa: E402, F401

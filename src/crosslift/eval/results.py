@@ -21,8 +21,8 @@ from typing import Any
 from crosslift.errors import DataError
 from crosslift.eval.extract import without_last_number
 from crosslift.eval.fidelity import lang_fidelity
-from crosslift.eval.filters import apply_filters_with_status
-from crosslift.eval.metrics import FIDELITY_KEY, MetricSpec, metric_specs, score_item_with_labels, summarize
+from crosslift.eval.filters import apply_filters
+from crosslift.eval.metrics import FIDELITY_KEY, MetricSpec, metric_specs, score_item, summarize
 from crosslift.io import atomic_write_json, read_jsonl_tolerant
 from crosslift.languages import TierRule, UnknownLanguageError, get_language
 
@@ -66,8 +66,8 @@ def rescore(record: dict[str, Any], task_spec: dict[str, Any]) -> dict[str, Any]
     fidelity = task_spec.get("fidelity")
     specs = metric_specs(task_spec["metric_list"], filter_list, fidelity)
     language = record["language"]
-    filtered, statuses = apply_filters_with_status(filter_list, record["output"], language, record)
-    scores, labels = score_item_with_labels(specs, filtered, record.get("gold"), language)
+    filtered, statuses = apply_filters(filter_list, record["output"], language, record)
+    scores, labels = score_item(specs, filtered, record.get("gold"), language)
     if fidelity is not None and any(s.implicit for s in specs):
         text = record["output"] if fidelity.get("filter") is None else filtered[fidelity["filter"]]
         if text is not None and fidelity.get("drop_final_number"):
