@@ -156,8 +156,7 @@ EXTRACT_MODES = ("auto", "plug", "raw")
 
 def open_side(path: str | Path, task: str | None, label: str, extract: str) -> RunSide:
     """A run folder (or its eval/ folder, or one task's folder) and the task to judge in it."""
-    from crosslift.eval.report import task_dirs
-    from crosslift.eval.results import load_records, load_run
+    from crosslift.eval.results import load_records, load_run, task_dirs
 
     if extract not in EXTRACT_MODES:
         raise ConfigError(f"extract must be one of {', '.join(EXTRACT_MODES)}, not '{extract}'")
@@ -325,7 +324,7 @@ def judge_pairs(pairs: list[dict[str, Any]], directory: Path, settings: JudgeSet
         CrossliftError: the endpoint failed for good (after its retries); finished pairs are kept, a rerun resumes.
         ConfigError: verdicts.jsonl holds a pair whose answers differ from the runs' (the runs changed).
     """
-    from crosslift.eval.runner import progress_bar
+    from crosslift.eval.formatting import progress_bar
 
     path = directory / VERDICTS
     truncate_torn_tail(path)
@@ -485,7 +484,7 @@ def _count(values) -> dict[str, int]:
 
 def render_markdown(summary: dict[str, Any]) -> str:
     """report.md of a judging run."""
-    from crosslift.eval.report import _table, fmt, levels
+    from crosslift.eval.formatting import fmt, levels, markdown_table
 
     runs, judge = summary["runs"], summary["judge"]
     rule = summary["tier_rule"]
@@ -508,7 +507,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
             continue
         who = entry["languages"] if kind != "english" else [entry["language"]]
         rows.append([label, ", ".join(who), *[fmt(summary, k, entry["metrics"].get(k)) for k in keys]])
-    out += [_table(["", "languages", *keys], rows), "", "## By language", ""]
+    out += [markdown_table(["", "languages", *keys], rows), "", "## By language", ""]
     rows = []
     for code, e in summary["languages"].items():
         o, j = e["outcomes"], e["judge"]
@@ -518,7 +517,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
                      " / ".join(str(o[x]) for x in OUTCOMES), _percent(j["orders_agree"]), bias,
                      f"{j['malformed_first_try']} / {j['malformed_after_retry']}",
                      _status_text(e["extraction"]["a"]), _status_text(e["extraction"]["b"])])  # fmt: skip
-    out.append(_table(["code", "language", "tier", "pairs", *keys, "win / slight win / tie / slight loss / loss / error",
+    out.append(markdown_table(["code", "language", "tier", "pairs", *keys, "win / slight win / tie / slight loss / loss / error",
                        "orders agree", "judge prefers first", "malformed (first try / after retry)",
                        "A extraction", "B extraction"], rows))  # fmt: skip
     out += ["", "![outcomes](outcomes.png)", ""]
@@ -535,9 +534,9 @@ def _status_text(counts: dict[str, int]) -> str:
 
 def plot_outcomes(summary: dict[str, Any], path: Path) -> None:
     """Stacked bars per language: win, slight win, tie, slight loss, loss, error (shares of pairs)."""
-    from crosslift.eval.report import _pyplot
+    from crosslift.eval.formatting import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     colours = {"win": "#1b9e77", "slight_win": "#8fd3b6", "tie": "#bbbbbb", "slight_loss": "#f4a582",
                "loss": "#d95f02", "error": "#444444"}  # fmt: skip
     codes = list(summary["languages"])
@@ -610,11 +609,11 @@ def run_judge(a: str | Path, b: str | Path, out: str | Path, settings: JudgeSett
     Raises:
         CrossliftError: bad runs or arguments, an unreachable judge, a folder of another judging setting.
     """
-    from crosslift.eval.report import _labels
+    from crosslift.eval.formatting import run_labels
     from crosslift.languages import DEFAULT_TIER_RULE, load_tier_rule
     from crosslift.runs import provenance
 
-    label_a, label_b = _labels([Path(a), Path(b)])
+    label_a, label_b = run_labels([Path(a), Path(b)])
     side_a = open_side(a, task_a or task, label_a, extract_a)
     side_b = open_side(b, task_b or task, label_b, extract_b)
     pairs = pair_items(side_a, side_b, languages, limit)

@@ -8,6 +8,9 @@
       summary.json    metrics per language, per tier, for English and overall, with intervals and provenance
       report.md, accuracy_by_language.png, tier_gap.png   (crosslift.eval.report)
 
+A `crosslift judge` folder (judge.json, verdicts.jsonl, summary.json; `crosslift.eval.pairwise`) is a results
+folder too: reports recompute and compare it like a task's.
+
 The summary is always recomputed from the raw outputs in items.jsonl with the filters and metrics of run.json,
 so `crosslift report` gives the same numbers as the run, and improved extraction applies to old runs.
 """
@@ -18,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from crosslift.errors import DataError
+from crosslift.errors import CrossliftError, DataError
 from crosslift.eval.extract import without_last_number
 from crosslift.eval.fidelity import lang_fidelity
 from crosslift.eval.filters import apply_filters
@@ -27,6 +30,20 @@ from crosslift.io import atomic_write_json, read_jsonl_tolerant
 from crosslift.languages import TierRule, UnknownLanguageError, get_language
 
 ITEMS, RUN, SUMMARY = "items.jsonl", "run.json", "summary.json"
+JUDGE = "judge.json"  # what marks a pairwise judging folder
+
+
+def task_dirs(path: str | Path) -> list[Path]:
+    """The task results folders in a run folder, its eval/ folder, or a task folder itself; also the folders of a
+    `crosslift judge` output (judge.json)."""
+    path = Path(path)
+    if (path / RUN).is_file() or (path / JUDGE).is_file():
+        return [path]
+    for root in (path / "eval", path):
+        found = sorted({p.parent for marker in (RUN, JUDGE) for p in root.glob(f"*/{marker}")})
+        if found:
+            return found
+    raise CrossliftError(f"{path}: no evaluation results here (expected eval/<task>/{RUN})")
 
 
 def item_key(record: dict[str, Any]) -> tuple[str, int]:

@@ -25,20 +25,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
+from crosslift.console import stderr_console as console
 from crosslift.data.hub import HubSource, is_hub_id
 from crosslift.errors import ConfigError
 from crosslift.eval.config import EvalConfig, EvalModelConfig, EvalTaskConfig
 from crosslift.eval.data import load_items
+from crosslift.eval.formatting import progress_bar
 from crosslift.eval.items import Item
 from crosslift.eval.lm_eval_format import write_lm_eval
 from crosslift.eval.prompts import (
@@ -74,7 +66,6 @@ from crosslift.models.generate import (
 )
 from crosslift.runs import config_differences, provenance
 
-console = Console(stderr=True, highlight=False, markup=False)  # paths and names may hold [brackets]
 DEFAULT_MAX_NEW_TOKENS = 512
 
 # ---------------------------------------------------------------------------------------------------- plan
@@ -536,15 +527,6 @@ def _record(lp: LanguagePlan, position: int, output: str, task_spec: dict[str, A
 
 def _acc(correct: int, done: int) -> str:
     return f"{correct / done:.3f}" if done else "-"
-
-
-def progress_bar(stat_label: str = "acc", stat_field: str = "acc") -> Progress:
-    """Items done/total, a running figure (task field `stat_field`), elapsed time and ETA."""
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn(f"{stat_label} {{task.fields[{stat_field}]}}"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
-    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------- entry
