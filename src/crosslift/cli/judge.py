@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from crosslift.console import stdout_console
     from crosslift.errors import ConfigError
-    from crosslift.eval.judge import JudgeSettings, run_judge
+    from crosslift.eval.pairwise import JudgeSettings, run_judge
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")

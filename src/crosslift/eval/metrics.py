@@ -313,21 +313,37 @@ def summarize(records_by_language: dict[str, list[dict[str, Any]]], specs: list[
                 out[s.key] = macro_mean([stats[lang][s.key] for lang in langs], ITEM_METRICS[s.metric].binary)
         return out
 
-    all_langs = list(records_by_language)
-    tier_rows = {}
+    return {
+        **roll_up(languages, aggregate),
+        "expanded_metrics": {k: dict(sorted(v.items(), key=lambda kv: _suffix_order(kv[1]))) for k, v in family.items()},
+    }
+
+
+def roll_up(languages: dict[str, dict[str, Any]],
+            aggregate: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    """The levels of a summary above its languages: every tier, English on its own, and overall.
+
+    Args:
+        languages: code -> the language's entry (with its ``tier``, None when the tier rule does not cover it), in
+            language order.
+        aggregate: the metrics of a set of languages (``{key: cell}``).
+
+    Returns:
+        ``{"languages", "tiers": {tier: {"languages", "metrics"}}, "untiered", "english", "overall"}``.
+    """
+    codes = list(languages)
+    tiers = {}
     for tier in REPORT_TIERS:  # low, medium, high, and "unlisted" (languages outside the registry)
-        members = [lang for lang in all_langs if tiers.get(lang) == tier]
+        members = [code for code in codes if languages[code]["tier"] == tier]
         if members:
-            tier_rows[tier] = {"languages": members, "metrics": aggregate(members)}
-    english = next((lang for lang in all_langs if lang.split("-")[0] == "en"), None)
-    overall = {"languages": all_langs, "metrics": aggregate(all_langs)}
+            tiers[tier] = {"languages": members, "metrics": aggregate(members)}
+    english = next((code for code in codes if code.split("-")[0] == "en"), None)
     return {
         "languages": languages,
-        "tiers": tier_rows,
-        "untiered": [lang for lang in all_langs if tiers.get(lang) is None],
+        "tiers": tiers,
+        "untiered": [code for code in codes if languages[code]["tier"] is None],
         "english": ({"language": english} | languages[english]) if english else None,
-        "overall": overall,
-        "expanded_metrics": {k: dict(sorted(v.items(), key=lambda kv: _suffix_order(kv[1]))) for k, v in family.items()},
+        "overall": {"languages": codes, "metrics": aggregate(codes)},
     }
 
 

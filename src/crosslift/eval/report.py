@@ -16,6 +16,7 @@ from typing import Any
 
 from crosslift.console import stdout_console
 from crosslift.errors import CrossliftError
+from crosslift.eval import pairwise
 from crosslift.eval.formatting import display_scale, fmt, levels, markdown_table, pyplot, run_labels
 from crosslift.eval.lm_eval_format import write_lm_eval
 from crosslift.eval.results import (
@@ -262,10 +263,8 @@ def recompute(task_dir: Path, tier_rule: str | None = None, *, lm_eval: bool = F
         lm_eval: also (re)write lm-evaluation-harness's results_*.json and samples_*.jsonl
             (`crosslift.eval.lm_eval_format`), e.g. for a run made before crosslift wrote them.
     """
-    from crosslift.eval import judge
-
     if (task_dir / JUDGE).is_file():
-        return judge.recompute(task_dir, tier_rule)
+        return pairwise.recompute(task_dir, tier_rule)
     run = load_run(task_dir)
     previous = {}
     if (task_dir / SUMMARY).is_file():
