@@ -22,6 +22,7 @@ from crosslift.languages import (
     get_language,
     load_tier_rule,
     normalize_code,
+    same_language,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -138,6 +139,12 @@ def test_unknown_language_suggests_close_matches(query, suggestion, hint):
 def test_unknown_language_without_close_matches(query):
     with pytest.raises(UnknownLanguageError, match="unknown language"):
         normalize_code(query)
+
+
+def test_same_language_normalizes_and_compares_unknown_codes_as_text():
+    assert same_language("swh", "Swahili") and same_language("sw", "SW") and same_language("no", "nb")
+    assert not same_language("sw", "en") and not same_language("zh", "zh-Hant")
+    assert same_language("QQQ", "qqq") and not same_language("qqq", "sw")
 
 
 # --- every language of the shared data sets ------------------------------------------------------------

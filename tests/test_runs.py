@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from crosslift.errors import ConfigError
-from crosslift.runs import RunDir, provenance
+from crosslift.runs import RunDir, config_differences, provenance
 
 
 def test_prepare_same_config_reopens_and_different_config_refuses(tmp_path):
@@ -14,6 +14,14 @@ def test_prepare_same_config_reopens_and_different_config_refuses(tmp_path):
     RunDir.prepare(tmp_path / "r", cfg)
     with pytest.raises(ConfigError, match=r"b\.c: 2 -> 3"):
         RunDir.prepare(tmp_path / "r", {"a": 1, "b": {"c": 3}})
+
+
+def test_config_differences_list_every_changed_leaf_under_a_prefix():
+    old, new = {"name": "m", "sub": {"a": 1, "b": 2}}, {"name": "m", "sub": {"a": 1, "b": 3, "c": None}, "x": 1}
+    assert config_differences(old, new) == ["sub.b: 2 -> 3", "x: None -> 1"]
+    assert config_differences(old, new, "model") == ["model.sub.b: 2 -> 3", "model.x: None -> 1"]
+    assert config_differences(None, {"a": 1}, "model") == ["model: None -> {'a': 1}"]
+    assert config_differences(old, old, "model") == []
 
 
 def test_checkpoint_completeness(tmp_path):

@@ -413,6 +413,15 @@ def normalize_code(code: str) -> str:
     return get_language(code).code
 
 
+def same_language(a: str, b: str) -> bool:
+    """Whether two codes, aliases, tags or names stand for one language (``same_language("swh", "Swahili")``);
+    when the registry does not know one of them, whether they are the same text, ignoring case."""
+    try:
+        return normalize_code(a) == normalize_code(b)
+    except UnknownLanguageError:
+        return a.lower() == b.lower()
+
+
 def all_languages() -> list[Language]:
     """Every registry entry, in table order (sorted by code)."""
     return list(_registry().languages.values())

@@ -110,16 +110,18 @@ def provenance(*, seed: int | None = None, data_files: list[str | Path] = (), mo
 
 
 def _changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """(key, old value, new value) of every leaf that differs, keys dotted."""
+    """(key, old value, new value) of every leaf that differs, keys dotted (below `prefix`)."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for k in sorted(set(old) | set(new), key=str):
-            out += _changes(old.get(k), new.get(k), f"{prefix}{k}.")
+            out += _changes(old.get(k), new.get(k), f"{prefix}.{k}" if prefix else str(k))
         return out
-    return [] if old == new else [(prefix.rstrip("."), old, new)]
+    return [] if old == new else [(prefix, old, new)]
 
 
-def _diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+def config_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Every leaf where two settings (nested mappings) differ, as ``"key.sub: old -> new"`` lines, keys sorted;
+    `prefix` names the settings' own key (``config_differences(a, b, "model")`` gives ``"model.name: ..."``)."""
     return [f"{key}: {a!r} -> {b!r}" for key, a, b in _changes(old, new, prefix)]
 
 
@@ -166,9 +168,10 @@ class RunDir:
                 lengths = [key for key, _, _ in changes if key in EXTENDABLE]
                 hint = (f"\n({', '.join(lengths)} may change alone, and only upwards: that extends the run)"
                         if lengths else "")  # fmt: skip
+                changed = "\n  ".join(config_differences(previous, config))
                 raise ConfigError(
-                    f"{run.path} already holds a run with a different config:\n  " + "\n  ".join(_diff(previous, config))
-                    + hint + "\nUse another output_dir, or delete that directory to start over."
+                    f"{run.path} already holds a run with a different config:\n  {changed}{hint}"
+                    "\nUse another output_dir, or delete that directory to start over."
                 )
             if changes:
                 run._record_extension(changes)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from crosslift.eval.fidelity import detect_language, lang_fidelity, supported
-from crosslift.eval.metrics import Scored
+from crosslift.eval.scored import Scored
 
 # NTREX file code -> the code a task would use (normalised through the language registry by the metric)
 NTREX = {"eng-US": "en", "swa": "swh", "tel": "te", "ben": "bn", "tha": "th", "zho-CN": "zh", "fra": "fr", "jpn": "ja",

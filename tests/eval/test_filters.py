@@ -9,7 +9,7 @@ from crosslift.data.plug import build_target
 from crosslift.errors import ConfigError
 from crosslift.eval.filters import (
     Filtered,
-    apply_filters_with_status,
+    apply_filters,
     check_pipeline,
     plug_target,
     run_pipeline,
@@ -54,7 +54,7 @@ def test_plug_target_modes(output, original, cut):
 def test_statuses_per_pipeline_and_a_pipeline_stops_at_none():
     filter_list = [{"name": "response", "filter": [*PLUG, {"function": "strip"}]},
                    {"name": "raw", "filter": [{"function": "strip"}]}]  # fmt: skip
-    answers, statuses = apply_filters_with_status(filter_list, "English response: Red.", "zh")
+    answers, statuses = apply_filters(filter_list, "English response: Red.", "zh")
     assert answers == {"response": None, "raw": "English response: Red."} and statuses == {"response": "marker_missing"}
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from crosslift.cli import main
 from crosslift.errors import CrossliftError
-from crosslift.eval.report import compare, recompute, render_markdown, task_dirs
-from crosslift.eval.results import RUN
+from crosslift.eval.report import compare, recompute, render_markdown
+from crosslift.eval.results import RUN, task_dirs
 from crosslift.eval.runner import evaluate
 
 PNG = b"\x89PNG\r\n\x1a\n"

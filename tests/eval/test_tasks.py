@@ -104,10 +104,14 @@ def test_bad_task_files(tmp_path, text, message):
         TaskRegistry([tmp_path])
 
 
-def test_builtin_folder_ships_templates_and_per_language_files():
+def test_builtin_folder_ships_templates_and_per_language_tasks(registry):
     root = builtin_task_dir()
     assert (root / "parallel_math" / "_template.yaml").is_file()
-    assert len(list((root / "mmwp").glob("mmwp_??.yaml"))) == 48
+    # MMWP's 48 tasks and their group come from one file (languages: [...]); every mmwp_<lang> name resolves
+    mmwp = [t for t in registry.tasks.values() if t.source == str(root / "mmwp" / "mmwp.yaml")]
+    assert [t.name for t in mmwp] == [f"mmwp_{t.language}" for t in mmwp] and len(mmwp) == 48
+    assert all(registry.resolve(t.name).tasks == [t] for t in mmwp)
+    assert not list((root / "mmwp").glob("mmwp_??.yaml"))
     assert len(list((root / "mgsm").glob("mgsm_??.yaml"))) == 11
 
 

@@ -195,9 +195,9 @@ def build_config(args: argparse.Namespace):
 
 
 def _list_tasks(include_paths: list[str]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    from crosslift.console import stdout_console
     from crosslift.eval.tasks import TaskRegistry, list_tasks
 
     table = Table("name", "kind", "languages", "description")
@@ -205,7 +205,7 @@ def _list_tasks(include_paths: list[str]) -> None:
         langs = " ".join(row.languages)
         table.add_row(row.name, row.kind, langs if len(langs) < 60 else f"{len(row.languages)} languages",
                       row.description or "")  # fmt: skip
-    Console().print(table)
+    stdout_console.print(table)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -41,10 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from crosslift.console import stdout_console
     from crosslift.errors import ConfigError
-    from crosslift.eval.judge import JudgeSettings, run_judge
+    from crosslift.eval.pairwise import JudgeSettings, run_judge
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
@@ -55,14 +54,14 @@ def run(args: argparse.Namespace) -> int:
     summary = run_judge(args.a, args.b, args.out, settings, task=args.task, task_a=args.task_a, task_b=args.task_b,
                         languages=languages, limit=args.limit, extract_a=args.extract_a, extract_b=args.extract_b,
                         tier_rule=args.tier_rule)  # fmt: skip
-    print_judge_summary(summary, Console(highlight=False))
+    print_judge_summary(summary, stdout_console)
     return 0
 
 
 def print_judge_summary(summary: dict, console) -> None:
     from rich.table import Table
 
-    from crosslift.eval.report import fmt, levels
+    from crosslift.eval.formatting import fmt, levels
 
     table = Table(title=f"{summary['model']['name_or_path']}: pairwise judge (A's view, tiers: "
                         f"{summary['tier_rule']['name']})", title_justify="left")  # fmt: skip

@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crosslift.eval.report import compare, print_summary, recompute, task_dirs
+    from crosslift.eval.report import compare, print_summary, recompute
+    from crosslift.eval.results import task_dirs
 
     lm_eval = args.format == "lm-eval"
     if len(args.runs) == 1 or lm_eval:

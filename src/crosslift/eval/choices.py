@@ -27,7 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from crosslift.eval.data import LETTERS
+from crosslift.eval.items import LETTERS
 from crosslift.languages import UnknownLanguageError, get_language
 
 # "The answer is" in the languages of the cross-lingual sets (SeaEval: en zh id vi es ms fil; XQuAD: ar de el

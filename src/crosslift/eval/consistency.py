@@ -24,6 +24,8 @@ would reward a model for failing the same way everywhere. SeaEval never meets th
 for unmappable outputs), so on outputs that all map to an option our numbers equal SeaEval's (tested); where some
 do not, ours are lower than a random guess would make them, never higher. N counts every question that any
 language of the subset has, so a question missing in one language lowers consistency rather than vanishing.
+
+`consistency` and `ac3` are registered as corpus metrics by `crosslift.eval.metrics`.
 """
 
 from __future__ import annotations
@@ -33,12 +35,7 @@ from math import comb
 from typing import Any
 
 from crosslift.errors import ConfigError
-from crosslift.eval.metrics import register_corpus_metric
-
-
-def _item_key(record: dict[str, Any]) -> str:
-    """The question a record answers: its id when the data has ids (the same in every language), else its position."""
-    return str(record["id"]) if record.get("id") is not None else str(record["index"])
+from crosslift.eval.items import question_key
 
 
 def answers_by_item(records_by_language: dict[str, list[dict[str, Any]]], filter: str) -> dict[str, list[str | None]]:
@@ -47,7 +44,7 @@ def answers_by_item(records_by_language: dict[str, list[dict[str, Any]]], filter
     table: dict[str, list[str | None]] = {}
     for column, lang in enumerate(languages):
         for record in records_by_language[lang]:
-            row = table.setdefault(_item_key(record), [None] * len(languages))
+            row = table.setdefault(question_key(record), [None] * len(languages))
             row[column] = (record.get("filtered") or {}).get(filter, record.get("extracted"))
     return table
 
@@ -81,16 +78,12 @@ def pooled_accuracy(records_by_language: dict[str, list[dict[str, Any]]], key: s
     return sum(values) / len(values) if values else None
 
 
-@register_corpus_metric("consistency", description="Consistency_s: share of language subsets of size s that chose "
-                        "the same option, averaged over subsets and questions (CrossIn/SeaEval); missing answers agree with nothing")  # fmt: skip
 def consistency(records_by_language: dict[str, list[dict[str, Any]]], filter: str = "choice") -> dict[str, float] | None:
     """Consistency_s for every s from 2 to the number of languages, as ``{"2": ..., "3": ...}``."""
     scores = consistency_scores(answers_by_item(records_by_language, filter), len(records_by_language))
     return {str(s): v for s, v in scores.items()} or None
 
 
-@register_corpus_metric("ac3", description="AC3_s: harmonic mean of accuracy (pooled over the languages) and "
-                        "Consistency_s (CrossIn)")  # fmt: skip
 def ac3(records_by_language: dict[str, list[dict[str, Any]]], filter: str = "choice",
         accuracy: str = "accuracy") -> dict[str, float] | None:  # fmt: skip
     """AC3_s for every s from 2 to the number of languages; `accuracy` names the item metric holding correctness."""

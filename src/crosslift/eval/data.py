@@ -19,13 +19,14 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crosslift.data.hub import TABLE_FORMATS, HubSource, read_table_rows
 from crosslift.errors import DataError
 from crosslift.eval.extract import parse_number
+from crosslift.eval.items import LETTERS, Item
+from crosslift.eval.xquad_mc import read_xquad_mc
 
 FORMATS = ("auto", "json", "jsonl", "tsv", "csv", "parquet", "arrow", "hf-disk", "hf")
 _EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".tsv": "tsv", ".csv": "csv",
@@ -44,37 +45,8 @@ def detect_format(path: Path | HubSource) -> str:
     return fmt
 
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # "(A) text": SeaEval writes each option with its letter; we keep the text and add letters when prompting.
 _LABELLED = re.compile(r"^\(([A-Z])\)\s?")
-
-
-@dataclass(frozen=True)
-class Item:
-    """One benchmark problem in one language.
-
-    Attributes:
-        index: 0-based position in its file (the same problem has the same index in every language of a
-            parallel set).
-        question: the question text, exactly as in the file.
-        answer: the gold answer as written in the file (e.g. "5 ", "2,125"); for multiple choice the option's
-            letter ("B"); None when the task has no gold answer (instruction following).
-        id: the item's id when the data has one (the same in every language), else None.
-        choices: the options of a multiple-choice item, without their letters.
-        context: a passage the question is about (Cross-LogiQA, XQuAD), or None.
-    """
-
-    index: int
-    question: str
-    answer: str | None
-    id: str | None = None
-    choices: tuple[str, ...] = ()
-    context: str | None = None
-
-    @property
-    def key(self) -> str:
-        """What aligns this item with the same item in another language: its id, else its position."""
-        return self.id if self.id is not None else str(self.index)
 
 
 def get_field(record: Any, field: str | int, where: dict[str, Any]) -> Any:
@@ -347,8 +319,6 @@ def load_items(dataset: Any, language: str,
     if dataset.format == "seaeval_cross":
         return read_seaeval_cross(path, language), [path]
     if dataset.format == "xquad_mc":
-        from crosslift.eval.xquad_mc import read_xquad_mc
-
         reference = path_of(dataset.reference_language)
         items = read_xquad_mc(path, reference=reference, options=dataset.options, seed=dataset.seed)
         return items, list(dict.fromkeys([path, reference]))

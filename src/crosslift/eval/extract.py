@@ -49,6 +49,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from crosslift.eval.fidelity import detect_language, supported
+
 # ---------------------------------------------------------------------------------------------------- tables
 
 # Look-alikes of ASCII number punctuation. No-break, narrow no-break and thin spaces appear between digits only
@@ -308,9 +310,6 @@ def answer_language(text: str, language: str) -> str:
 
     A language py3langid does not know, or a text without letters, keeps `language`.
     """
-    # imported here: fidelity imports the metrics, which import this module
-    from crosslift.eval.fidelity import detect_language, supported
-
     if not any(c.isalpha() for c in text) or not supported(language):
         return language
     detected = detect_language(text, [language, "en"])

@@ -21,6 +21,8 @@ Languages py3langid does not know (a registered language such as the synthetic o
 rare language) are judged by **script** when their script differs from that of every other candidate: the answer
 is in the language when most of its letters are in that script, and in English when most are Latin. The summary's
 per-item detections then read ``script:<Script>``.
+
+`lang_fidelity` is registered as an item metric by `crosslift.eval.metrics`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
-from crosslift.eval.metrics import Scored, register_metric
+from crosslift.eval.scored import Scored
 from crosslift.languages import UnknownLanguageError, get_language
 
 
@@ -121,8 +123,6 @@ def _by_script(prediction: str, expected: Any, candidates: list[str]) -> Scored 
     return Scored(float(found == script), f"script:{found or 'other'}")
 
 
-@register_metric("lang_fidelity", binary=True, description="share of answers written in the expected language "
-                 "(py3langid restricted to the expected language, English and the task's candidates)")  # fmt: skip
 def lang_fidelity(prediction: str | None, gold: Any, *, language: str, candidates: list[str] = ()) -> Scored:
     """1 when `prediction` is in `language`, 0 when in another candidate language; None without letters."""
     if prediction is None or not any(c.isalpha() for c in prediction):

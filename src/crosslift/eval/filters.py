@@ -113,13 +113,7 @@ def apply_pipeline(steps: list[dict[str, Any]], text: str, language: str,
 
 
 def apply_filters(filter_list: list[dict[str, Any]], text: str, language: str,
-                  item: dict[str, Any] | None = None) -> dict[str, str | None]:  # fmt: skip
-    """Every pipeline of a task over one output: ``{pipeline name: answer or None}``."""
-    return apply_filters_with_status(filter_list, text, language, item)[0]
-
-
-def apply_filters_with_status(filter_list: list[dict[str, Any]], text: str, language: str,
-                              item: dict[str, Any] | None = None) -> tuple[dict[str, str | None], dict[str, str]]:  # fmt: skip
+                  item: dict[str, Any] | None = None) -> tuple[dict[str, str | None], dict[str, str]]:  # fmt: skip
     """Every pipeline over one output: the answers, and ``{pipeline name: status}`` for pipelines that report one."""
     answers, statuses = {}, {}
     for p in filter_list:

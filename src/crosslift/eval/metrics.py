@@ -13,11 +13,12 @@ Two kinds of metric can be named in a task's ``metric_list``:
   pipeline it scores. A dict result ``{suffix: value}`` is a family of values (``consistency`` returns one per
   subset size s), stored as ``<key>_<suffix>``.
 
-An item metric may return ``Scored(value, label)`` to say what it saw (e.g. the detected language); labels are
-stored per item and counted per language. Register new metrics with ``@register_metric`` /
+An item metric may return ``Scored(value, label)`` (`crosslift.eval.scored`) to say what it saw (e.g. the detected
+language); labels are stored per item and counted per language. Register new metrics with ``@register_metric`` /
 ``@register_corpus_metric``; `summarize` and the reports iterate over whatever metrics a task lists, so nothing
 else changes. Built in: ``accuracy``, ``exact_match`` (here), ``lang_fidelity`` (`crosslift.eval.fidelity`),
-``consistency`` and ``ac3`` (`crosslift.eval.consistency`).
+``consistency`` and ``ac3`` (`crosslift.eval.consistency`); this registry imports those modules and registers
+their functions, so imports run one way (they know nothing of the registry).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from crosslift.errors import ConfigError
+from crosslift.eval import consistency, fidelity
 from crosslift.eval.extract import parse_number
+from crosslift.eval.scored import Scored
 from crosslift.languages import REPORT_TIERS
 
 Z95 = 1.959963984540054
@@ -53,14 +56,6 @@ class CorpusMetric:
     fn: Callable[..., float | None]
     higher_is_better: bool
     description: str
-
-
-@dataclass(frozen=True)
-class Scored:
-    """An item metric's value with a label for the summary's counts (e.g. the language an answer was in)."""
-
-    value: float | None
-    label: str | None = None
 
 
 ITEM_METRICS: dict[str, ItemMetric] = {}
@@ -143,6 +138,16 @@ def exact_match(prediction: str | None, gold: str, *, language: str, ignore_case
     return float(texts[0] == texts[1])
 
 
+register_corpus_metric("consistency", description="Consistency_s: share of language subsets of size s that chose "
+                       "the same option, averaged over subsets and questions (CrossIn/SeaEval); missing answers "
+                       "agree with nothing")(consistency.consistency)  # fmt: skip
+register_corpus_metric("ac3", description="AC3_s: harmonic mean of accuracy (pooled over the languages) and "
+                       "Consistency_s (CrossIn)")(consistency.ac3)  # fmt: skip
+register_metric("lang_fidelity", binary=True, description="share of answers written in the expected "
+                "language (py3langid restricted to the expected language, English and the task's "
+                "candidates)")(fidelity.lang_fidelity)  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------------------- scoring
 
 
@@ -188,14 +193,9 @@ def metric_specs(metric_list: list[dict[str, Any]], filter_list: list[dict[str, 
 
 
 def score_item(specs: list[MetricSpec], filtered: dict[str, str | None], gold: str | None,
-               language: str) -> dict[str, float | None]:  # fmt: skip
-    """Item metric values for one item (corpus metrics are computed in `summarize`)."""
-    return score_item_with_labels(specs, filtered, gold, language)[0]
-
-
-def score_item_with_labels(specs: list[MetricSpec], filtered: dict[str, str | None], gold: str | None,
-                           language: str) -> tuple[dict[str, float | None], dict[str, str]]:  # fmt: skip
-    """Item metric values for one item, and the labels of metrics that return `Scored`."""
+               language: str) -> tuple[dict[str, float | None], dict[str, str]]:  # fmt: skip
+    """Item metric values for one item, and the labels of metrics that return `Scored` (corpus metrics are
+    computed in `summarize`)."""
     values: dict[str, float | None] = {}
     labels: dict[str, str] = {}
     for s in specs:
@@ -313,21 +313,37 @@ def summarize(records_by_language: dict[str, list[dict[str, Any]]], specs: list[
                 out[s.key] = macro_mean([stats[lang][s.key] for lang in langs], ITEM_METRICS[s.metric].binary)
         return out
 
-    all_langs = list(records_by_language)
-    tier_rows = {}
+    return {
+        **roll_up(languages, aggregate),
+        "expanded_metrics": {k: dict(sorted(v.items(), key=lambda kv: _suffix_order(kv[1]))) for k, v in family.items()},
+    }
+
+
+def roll_up(languages: dict[str, dict[str, Any]],
+            aggregate: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    """The levels of a summary above its languages: every tier, English on its own, and overall.
+
+    Args:
+        languages: code -> the language's entry (with its ``tier``, None when the tier rule does not cover it), in
+            language order.
+        aggregate: the metrics of a set of languages (``{key: cell}``).
+
+    Returns:
+        ``{"languages", "tiers": {tier: {"languages", "metrics"}}, "untiered", "english", "overall"}``.
+    """
+    codes = list(languages)
+    tiers = {}
     for tier in REPORT_TIERS:  # low, medium, high, and "unlisted" (languages outside the registry)
-        members = [lang for lang in all_langs if tiers.get(lang) == tier]
+        members = [code for code in codes if languages[code]["tier"] == tier]
         if members:
-            tier_rows[tier] = {"languages": members, "metrics": aggregate(members)}
-    english = next((lang for lang in all_langs if lang.split("-")[0] == "en"), None)
-    overall = {"languages": all_langs, "metrics": aggregate(all_langs)}
+            tiers[tier] = {"languages": members, "metrics": aggregate(members)}
+    english = next((code for code in codes if code.split("-")[0] == "en"), None)
     return {
         "languages": languages,
-        "tiers": tier_rows,
-        "untiered": [lang for lang in all_langs if tiers.get(lang) is None],
+        "tiers": tiers,
+        "untiered": [code for code in codes if languages[code]["tier"] is None],
         "english": ({"language": english} | languages[english]) if english else None,
-        "overall": overall,
-        "expanded_metrics": {k: dict(sorted(v.items(), key=lambda kv: _suffix_order(kv[1]))) for k, v in family.items()},
+        "overall": {"languages": codes, "metrics": aggregate(codes)},
     }
 
 
@@ -350,7 +366,3 @@ def _counts(records: list[dict[str, Any]], field: str) -> dict[str, dict[str, in
             out[name][label] = out[name].get(label, 0) + 1
     return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in out.items()}
 
-
-# The built-in metrics that live in their own modules register themselves on import.
-from crosslift.eval import consistency as _consistency  # noqa: E402, F401
-from crosslift.eval import fidelity as _fidelity  # noqa: E402, F401

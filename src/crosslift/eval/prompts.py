@@ -48,6 +48,7 @@ from crosslift.data import templates
 from crosslift.data.examples import Example
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.eval.data import get_field, iter_records
+from crosslift.eval.items import LETTERS
 
 TEMPLATES = ("metamath", "qa", "mcq", "instruction", "tulu")
 ZERO_SHOT_TEMPLATES = ("mcq", "instruction", "tulu")  # no few-shot form, no "Question:" words
@@ -214,8 +215,6 @@ def render_mcq(question: str, choices: tuple[str, ...], context: str | None, mcq
                *, prompt: int = 1, prompt_set: str | None = None) -> str:  # fmt: skip
     """A multiple-choice prompt: options as "(A) text" lines, in SeaEval's wording `prompt` (1-5) of `prompt_set`
     (default: cross_logiqa's with a passage, else cross_mmlu's) unless `mcq_format` is given."""
-    from crosslift.eval.data import LETTERS
-
     lines = "\n".join(f"({LETTERS[i]}) {c}" for i, c in enumerate(choices))
     prompt_set = prompt_set or ("cross_logiqa" if context is not None else "cross_mmlu")
     fmt = mcq_format or SEAEVAL_PROMPTS[prompt_set][prompt - 1]

@@ -14,52 +14,28 @@ import json
 from pathlib import Path
 from typing import Any
 
+from crosslift.console import stdout_console
 from crosslift.errors import CrossliftError
+from crosslift.eval import pairwise
+from crosslift.eval.formatting import display_scale, fmt, levels, markdown_table, pyplot, run_labels
+from crosslift.eval.lm_eval_format import write_lm_eval
+from crosslift.eval.results import (
+    JUDGE,
+    SUMMARY,
+    build_summary,
+    load_records,
+    load_run,
+    task_dirs,
+    write_summary,
+)
 from crosslift.io import atomic_write_text
-from crosslift.languages import REPORT_TIERS
+from crosslift.languages import DEFAULT_TIER_RULE, REPORT_TIERS, load_tier_rule
 
 TIER_ORDER = REPORT_TIERS  # low, medium, high, unlisted (languages outside the registry)
 TIER_COLOURS = {"low": "#d95f02", "medium": "#e6ab02", "high": "#1b9e77", "unlisted": "#7570b3", None: "#999999",
                 "English": "#4c4c4c"}  # fmt: skip
 
-Cell = dict[str, Any] | None  # {"value", "ci_low", "ci_high", ...} of one metric at one level
-
-
 # ---------------------------------------------------------------------------------------------------- formatting
-
-
-def _scale(summary: dict[str, Any], key: str) -> float:
-    """Proportions (metrics with Wilson intervals) are shown in percent."""
-    return 100.0 if summary["metrics"][key].get("interval") == "wilson" else 1.0
-
-
-def _number(summary: dict[str, Any], key: str, x: float) -> str:
-    return f"{x * 100:.1f}" if _scale(summary, key) == 100 else f"{x:.3f}"
-
-
-def fmt(summary: dict[str, Any], key: str, cell: Cell, interval: bool = True) -> str:
-    """'45.2 (40.1–50.3)' for a metric cell; '–' when empty."""
-    if not cell or cell.get("value") is None:
-        return "–"
-    text = _number(summary, key, cell["value"])
-    if interval and cell.get("ci_low") is not None:
-        text += f" ({_number(summary, key, cell['ci_low'])}–{_number(summary, key, cell['ci_high'])})"
-    return text
-
-
-def levels(summary: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(label, kind, entry) for every row a report shows: each tier, English, overall, then each language."""
-    rows = [(f"tier: {t}", "tier", summary["tiers"][t]) for t in TIER_ORDER if t in summary["tiers"]]
-    if summary.get("english"):
-        rows.append(("English", "english", summary["english"]))
-    rows.append(("overall", "overall", summary["overall"]))
-    rows += [(code, "language", entry) for code, entry in summary["languages"].items()]
-    return rows
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)])
 
 
 def _model_name(summary: dict[str, Any]) -> str:
@@ -133,10 +109,10 @@ def render_markdown(summary: dict[str, Any]) -> str:
         gap = ""
         value = entry["metrics"].get(primary, {}).get("value")
         if kind == "tier" and english is not None and value is not None:
-            gap = f"{(value - english) * _scale(summary, primary):+.1f}"
+            gap = f"{(value - english) * display_scale(summary, primary):+.1f}"
         who = entry["languages"] if kind != "english" else [entry["language"]]
         rows.append([label, ", ".join(who), *[fmt(summary, k, entry["metrics"].get(k)) for k in keys], gap])
-    out.append(_table(["", "languages", *keys, f"{primary}: gap to English"], rows))
+    out.append(markdown_table(["", "languages", *keys, f"{primary}: gap to English"], rows))
     if summary.get("untiered"):
         out += ["", f"Not covered by the tier rule (in overall only): {', '.join(summary['untiered'])}."]
     if families:
@@ -158,7 +134,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
               *[f"{k} (detected)" for k in implicit]]  # fmt: skip
     if summary["prompt"].get("template") not in _ZERO_SHOT:
         header.append("question word")
-    out.append(_table(header, rows))
+    out.append(markdown_table(header, rows))
     if "lang_fidelity" in summary["metrics"]:
         out += ["", "Response-language fidelity: the share of answers in the language asked (py3langid restricted to "
                 "that language, English and the task's candidates); answers without letters do not count."]  # fmt: skip
@@ -186,17 +162,8 @@ def _cross_lingual_section(summary: dict[str, Any], families: dict[str, list[str
             if kind in ("language", "english"):
                 continue
             rows.append([label, str(len(entry["languages"])), *[fmt(summary, k, entry["metrics"].get(k)) for k in keys]])
-        out += [f"### {family}", "", _table(["", "languages", *[f"s={s}" for s in sizes]], rows), ""]
+        out += [f"### {family}", "", markdown_table(["", "languages", *[f"s={s}" for s in sizes]], rows), ""]
     return out
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _bars(ax, labels: list[str], cells: list[dict[str, Any]], colours: list[str], scale: float) -> list[float]:
@@ -214,9 +181,9 @@ def _bars(ax, labels: list[str], cells: list[dict[str, Any]], colours: list[str]
 
 def plot_languages(summary: dict[str, Any], path: Path) -> None:
     """Per-language bars of the primary metric coloured by tier (low to high), English as a dashed line."""
-    plt = _pyplot()
+    plt = pyplot()
     key = summary["primary_metric"]
-    scale = _scale(summary, key)
+    scale = display_scale(summary, key)
     rank = {t: i for i, t in enumerate(TIER_ORDER)}
     rows = [(code, e) for code, e in summary["languages"].items() if e["metrics"].get(key, {}).get("value") is not None]
     rows.sort(key=lambda r: (rank.get(r[1]["tier"], len(rank)), -r[1]["metrics"][key]["value"]))
@@ -243,9 +210,9 @@ def plot_languages(summary: dict[str, Any], path: Path) -> None:
 
 def plot_tier_gap(summary: dict[str, Any], path: Path) -> None:
     """Each tier's macro average of the primary metric next to English, the gap written above each tier."""
-    plt = _pyplot()
+    plt = pyplot()
     key = summary["primary_metric"]
-    scale = _scale(summary, key)
+    scale = display_scale(summary, key)
     bars = [(t, summary["tiers"][t]["metrics"][key]) for t in TIER_ORDER
             if summary["tiers"].get(t, {}).get("metrics", {}).get(key, {}).get("value") is not None]  # fmt: skip
     english = (summary.get("english") or {}).get("metrics", {}).get(key)
@@ -285,22 +252,6 @@ def write_report(task_dir: Path, summary: dict[str, Any]) -> list[Path]:
 # ---------------------------------------------------------------------------------------------------- recompute
 
 
-def task_dirs(path: str | Path) -> list[Path]:
-    """The task results folders in a run folder, its eval/ folder, or a task folder itself; also the folders of a
-    `crosslift judge` output (judge.json)."""
-    from crosslift.eval.judge import JUDGE
-    from crosslift.eval.results import RUN
-
-    path = Path(path)
-    if (path / RUN).is_file() or (path / JUDGE).is_file():
-        return [path]
-    for root in (path / "eval", path):
-        found = sorted({p.parent for marker in (RUN, JUDGE) for p in root.glob(f"*/{marker}")})
-        if found:
-            return found
-    raise CrossliftError(f"{path}: no evaluation results here (expected eval/<task>/{RUN})")
-
-
 def recompute(task_dir: Path, tier_rule: str | None = None, *, lm_eval: bool = False) -> dict[str, Any]:
     """Re-score a task's items.jsonl (no generation); rewrite its summary.json, report.md and plots.
 
@@ -312,12 +263,8 @@ def recompute(task_dir: Path, tier_rule: str | None = None, *, lm_eval: bool = F
         lm_eval: also (re)write lm-evaluation-harness's results_*.json and samples_*.jsonl
             (`crosslift.eval.lm_eval_format`), e.g. for a run made before crosslift wrote them.
     """
-    from crosslift.eval import judge
-    from crosslift.eval.results import SUMMARY, build_summary, load_records, load_run, write_summary
-    from crosslift.languages import DEFAULT_TIER_RULE, load_tier_rule
-
-    if (task_dir / judge.JUDGE).is_file():
-        return judge.recompute(task_dir, tier_rule)
+    if (task_dir / JUDGE).is_file():
+        return pairwise.recompute(task_dir, tier_rule)
     run = load_run(task_dir)
     previous = {}
     if (task_dir / SUMMARY).is_file():
@@ -336,18 +283,11 @@ def recompute(task_dir: Path, tier_rule: str | None = None, *, lm_eval: bool = F
     write_summary(task_dir, summary)
     write_report(task_dir, summary)
     if lm_eval or any(task_dir.glob("results_*.json")):  # keep lm-eval's view in step with the summary
-        from crosslift.eval.lm_eval_format import write_lm_eval
-
         write_lm_eval(task_dir, run, records, summary, selected)
     return summary
 
 
 # ---------------------------------------------------------------------------------------------------- compare
-
-
-def _labels(runs: list[Path]) -> list[str]:
-    names = [(p.resolve().parent.name if p.name == "eval" else p.name) or str(p) for p in runs]
-    return names if len(set(names)) == len(names) else [f"{i + 1}:{n}" for i, n in enumerate(names)]
 
 
 def compare(runs: list[str | Path], out: str | Path, tier_rule: str | None = None) -> Path:
@@ -359,7 +299,7 @@ def compare(runs: list[str | Path], out: str | Path, tier_rule: str | None = Non
         The path of comparison.md.
     """
     runs, out = [Path(r) for r in runs], Path(out)
-    labels = _labels(runs)
+    labels = run_labels(runs)
     per_run: list[dict[str, dict[str, Any]]] = []
     for run in runs:
         summaries = {}
@@ -387,7 +327,7 @@ def compare(runs: list[str | Path], out: str | Path, tier_rule: str | None = Non
                 name = f"{label} ({entry['tier'] or '–'})" if kind == "language" else label
                 rows.append([name, *[fmt(s, key, c.get("metrics", {}).get(key) if c else None, interval=kind != "language")
                                      for s, c in zip(summaries, cells, strict=True)]])  # fmt: skip
-            lines += [f"### {key}", "", _table(["", *labels], rows), ""]
+            lines += [f"### {key}", "", markdown_table(["", *labels], rows), ""]
         png = out / f"{''.join(c if c.isalnum() or c in '-_.' else '_' for c in task)}.png"
         _plot_runs(summaries, labels, png)
         lines += [f"![{task}]({png.name})", ""]
@@ -407,10 +347,10 @@ def _find(summary: dict[str, Any], kind: str, label: str, entry: dict[str, Any])
 
 def _plot_runs(summaries: list[dict[str, Any]], labels: list[str], path: Path) -> None:
     """Grouped bars: the primary metric of each run per tier, for English and overall."""
-    plt = _pyplot()
+    plt = pyplot()
     first = summaries[0]
     key = first["primary_metric"]
-    scale = _scale(first, key)
+    scale = display_scale(first, key)
     groups = [(label, kind) for label, kind, _ in levels(first) if kind != "language"]
     width = 0.8 / len(summaries)
     fig, ax = plt.subplots(figsize=(max(5.5, 0.6 * len(groups) * len(summaries) + 2), 4.0))
@@ -436,7 +376,6 @@ def _plot_runs(summaries: list[dict[str, Any]], labels: list[str], path: Path) -
 
 def print_summary(summary: dict[str, Any], results_dir: Path | None = None) -> None:
     """A compact table of the primary metric by tier, English, overall and language (to stdout)."""
-    from rich.console import Console
     from rich.table import Table
 
     key = summary["primary_metric"]
@@ -455,10 +394,9 @@ def print_summary(summary: dict[str, Any], results_dir: Path | None = None) -> N
             cell = entry["metrics"].get(key) or {}
             tier = label.removeprefix("tier: ") if kind == "tier" else entry.get("tier") or ""
             table.add_row(label, tier, str(cell.get("n", "")), fmt(summary, key, cell), "")
-    console = Console(highlight=False)
-    console.print(table)
+    stdout_console.print(table)
     for family, keys in _families(summary).items():
         cells = [f"s={summary['metrics'][k]['s']} {fmt(summary, k, summary['overall']['metrics'].get(k))}" for k in keys]
-        console.print(f"{family} (overall): {', '.join(cells)}")
+        stdout_console.print(f"{family} (overall): {', '.join(cells)}")
     if results_dir is not None:
-        console.print(f"results: {results_dir}")
+        stdout_console.print(f"results: {results_dir}")

@@ -8,6 +8,9 @@
       summary.json    metrics per language, per tier, for English and overall, with intervals and provenance
       report.md, accuracy_by_language.png, tier_gap.png   (crosslift.eval.report)
 
+A `crosslift judge` folder (judge.json, verdicts.jsonl, summary.json; `crosslift.eval.pairwise`) is a results
+folder too: reports recompute and compare it like a task's.
+
 The summary is always recomputed from the raw outputs in items.jsonl with the filters and metrics of run.json,
 so `crosslift report` gives the same numbers as the run, and improved extraction applies to old runs.
 """
@@ -18,15 +21,29 @@ import json
 from pathlib import Path
 from typing import Any
 
-from crosslift.errors import DataError
+from crosslift.errors import CrossliftError, DataError
 from crosslift.eval.extract import without_last_number
 from crosslift.eval.fidelity import lang_fidelity
-from crosslift.eval.filters import apply_filters_with_status
-from crosslift.eval.metrics import FIDELITY_KEY, MetricSpec, metric_specs, score_item_with_labels, summarize
+from crosslift.eval.filters import apply_filters
+from crosslift.eval.metrics import FIDELITY_KEY, MetricSpec, metric_specs, score_item, summarize
 from crosslift.io import atomic_write_json, read_jsonl_tolerant
 from crosslift.languages import TierRule, UnknownLanguageError, get_language
 
 ITEMS, RUN, SUMMARY = "items.jsonl", "run.json", "summary.json"
+JUDGE = "judge.json"  # what marks a pairwise judging folder
+
+
+def task_dirs(path: str | Path) -> list[Path]:
+    """The task results folders in a run folder, its eval/ folder, or a task folder itself; also the folders of a
+    `crosslift judge` output (judge.json)."""
+    path = Path(path)
+    if (path / RUN).is_file() or (path / JUDGE).is_file():
+        return [path]
+    for root in (path / "eval", path):
+        found = sorted({p.parent for marker in (RUN, JUDGE) for p in root.glob(f"*/{marker}")})
+        if found:
+            return found
+    raise CrossliftError(f"{path}: no evaluation results here (expected eval/<task>/{RUN})")
 
 
 def item_key(record: dict[str, Any]) -> tuple[str, int]:
@@ -66,8 +83,8 @@ def rescore(record: dict[str, Any], task_spec: dict[str, Any]) -> dict[str, Any]
     fidelity = task_spec.get("fidelity")
     specs = metric_specs(task_spec["metric_list"], filter_list, fidelity)
     language = record["language"]
-    filtered, statuses = apply_filters_with_status(filter_list, record["output"], language, record)
-    scores, labels = score_item_with_labels(specs, filtered, record.get("gold"), language)
+    filtered, statuses = apply_filters(filter_list, record["output"], language, record)
+    scores, labels = score_item(specs, filtered, record.get("gold"), language)
     if fidelity is not None and any(s.implicit for s in specs):
         text = record["output"] if fidelity.get("filter") is None else filtered[fidelity["filter"]]
         if text is not None and fidelity.get("drop_final_number"):

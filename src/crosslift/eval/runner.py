@@ -25,20 +25,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
+from crosslift.console import stderr_console as console
 from crosslift.data.hub import HubSource, is_hub_id
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.eval.config import EvalConfig, EvalModelConfig, EvalTaskConfig
-from crosslift.eval.data import Item, load_items
+from crosslift.eval.data import load_items
+from crosslift.eval.formatting import progress_bar
+from crosslift.eval.items import Item
 from crosslift.eval.lm_eval_format import write_lm_eval
 from crosslift.eval.prompts import (
     InstructionWords,
@@ -58,17 +51,12 @@ from crosslift.eval.results import (
     load_records,
     rescore,
     specs_of,
+    tier_of,
     write_summary,
 )
 from crosslift.eval.tasks import LanguageTask, PromptSpec, TaskRegistry
 from crosslift.io import append_jsonl, atomic_write_json, read_jsonl_tolerant, truncate_torn_tail
-from crosslift.languages import (
-    DEFAULT_TIER_RULE,
-    TierRule,
-    UnknownLanguageError,
-    load_tier_rule,
-    normalize_code,
-)
+from crosslift.languages import DEFAULT_TIER_RULE, TierRule, load_tier_rule, same_language
 from crosslift.models.generate import (
     ChatGenerator,
     GenerationSettings,
@@ -76,9 +64,8 @@ from crosslift.models.generate import (
     cut_at_stop,
     load_generator,
 )
-from crosslift.runs import provenance
+from crosslift.runs import config_differences, provenance
 
-console = Console(stderr=True, highlight=False, markup=False)  # paths and names may hold [brackets]
 DEFAULT_MAX_NEW_TOKENS = 512
 
 # ---------------------------------------------------------------------------------------------------- plan
@@ -177,26 +164,19 @@ def _cached_dataset_dir(task: LanguageTask, path: Path, what: str, download: boo
                           f"(download: true in a config), or pass --data-dir with the folder that holds {path}") from None  # fmt: skip
 
 
-def _same_language(a: str, b: str) -> bool:
-    try:
-        return normalize_code(a) == normalize_code(b)
-    except UnknownLanguageError:
-        return a.lower() == b.lower()
-
-
 def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegistry) -> TaskPlan:
     """Resolve one task entry of the config into per-language plans (reads data, builds prompts)."""
     selection = registry.resolve(task_cfg.name)
     tier_rule = load_tier_rule(config.tier_rule or selection.tier_rule or DEFAULT_TIER_RULE)
     tasks = selection.tasks
     if selection.tier:
-        tasks = [t for t in tasks if _tier(tier_rule, t.language) == selection.tier]
+        tasks = [t for t in tasks if tier_of(tier_rule, t.language) == selection.tier]
     if task_cfg.languages:
-        unknown = [c for c in task_cfg.languages if not any(_same_language(c, t.language) for t in tasks)]
+        unknown = [c for c in task_cfg.languages if not any(same_language(c, t.language) for t in tasks)]
         if unknown:
             raise ConfigError(f"task '{task_cfg.name}' has no language {', '.join(unknown)}; it has: "
                               f"{', '.join(t.language for t in tasks)}")  # fmt: skip
-        tasks = [t for t in tasks if any(_same_language(c, t.language) for c in task_cfg.languages)]
+        tasks = [t for t in tasks if any(same_language(c, t.language) for c in task_cfg.languages)]
     if not tasks:
         raise ConfigError(f"task '{task_cfg.name}' selects no language (tier {selection.tier} under {tier_rule.name})")
     seen: dict[str, str] = {}
@@ -210,13 +190,6 @@ def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegist
     name = task_cfg.label or selection.name
     directory = Path(config.output_dir).expanduser() / "eval" / _safe_name(name)
     return TaskPlan(name, selection.description, directory, tier_rule, plans)
-
-
-def _tier(rule: TierRule, code: str) -> str | None:
-    try:
-        return rule.tier_of(code)
-    except UnknownLanguageError:
-        return None
 
 
 def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalConfig, data_dir: str | None) -> LanguagePlan:
@@ -269,19 +242,13 @@ def _model_record(model: EvalModelConfig) -> dict[str, Any]:
     return record
 
 
-def _differences(old: Any, new: Any, prefix: str) -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        return [d for k in sorted(set(old) | set(new)) for d in _differences(old.get(k), new.get(k), f"{prefix}.{k}")]
-    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
-
-
 def _open_task_dir(plan: TaskPlan, model: EvalModelConfig) -> dict[str, Any]:
     """Check the folder holds this same evaluation (or nothing yet) and write the merged run.json."""
     path = plan.directory / RUN
     run = {"task": plan.name, "description": plan.description, "model": _model_record(model), "languages": {}}
     if path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
-        changes = _differences(old.get("model"), run["model"], "model")
+        changes = config_differences(old.get("model"), run["model"], "model")
         for lp in plan.languages:
             if lp.language in old.get("languages", {}):
                 before, now = old["languages"][lp.language], lp.run_entry()
@@ -289,7 +256,7 @@ def _open_task_dir(plan: TaskPlan, model: EvalModelConfig) -> dict[str, Any]:
                     a, b = dict(before[key]), dict(now[key])
                     if key == "generation":  # the batch size does not change what is generated
                         a.pop("batch_size", None), b.pop("batch_size", None)
-                    changes += _differences(a, b, f"{lp.language}.{key}")
+                    changes += config_differences(a, b, f"{lp.language}.{key}")
         if changes:
             raise ConfigError(
                 f"{plan.directory} holds results of a different evaluation:\n  " + "\n  ".join(changes)
@@ -569,15 +536,6 @@ def _record(lp: LanguagePlan, position: int, output: str, task_spec: dict[str, A
 
 def _acc(correct: int, done: int) -> str:
     return f"{correct / done:.3f}" if done else "-"
-
-
-def progress_bar(stat_label: str = "acc", stat_field: str = "acc") -> Progress:
-    """Items done/total, a running figure (task field `stat_field`), elapsed time and ETA."""
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn(f"{stat_label} {{task.fields[{stat_field}]}}"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
-    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------- entry

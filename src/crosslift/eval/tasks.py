@@ -4,11 +4,11 @@ Files under ``crosslift/eval/tasks/`` (and any folder given as a task path) are 
 
 - a **template** (name starts with ``_``): shared settings of a benchmark family, never loaded on its own,
   only through ``include:``;
-- a **task**: ``task: mmwp_sw`` + ``language: sw`` (usually ``include:`` of its family template and nothing
-  else), or ``task: my_set`` + ``languages: [en, sw, ...]``, which defines one task per language
-  (``my_set_en``, ...) and a group ``my_set`` of them in a single file;
-- a **group**: ``group: mmwp`` + ``task: [mmwp_af, ...]`` (tasks or other groups); ``tier: low`` keeps only the
-  members whose language the run's tier rule puts in that tier (``mmwp_low``).
+- a **task**: ``task: mgsm_sw`` + ``language: sw`` (usually ``include:`` of its family template and nothing
+  else), or ``task: mmwp`` + ``languages: [af, ar, ...]``, which defines one task per language
+  (``mmwp_af``, ...) and a group ``mmwp`` of them in a single file;
+- a **group**: ``group: mgsm`` + ``task: [mgsm_en, ...]`` (tasks or other groups); ``tier: low`` keeps only the
+  members whose language the run's tier rule puts in that tier (``mmwp_low``: ``task: [mmwp]``).
 
 ``include:`` names a file relative to the including one, or a built-in family (``include: parallel_math`` is
 ``tasks/parallel_math/_template.yaml``). Included settings are merged key by key; the including file wins.

@@ -29,7 +29,7 @@ import unicodedata
 from pathlib import Path
 
 from crosslift.errors import DataError
-from crosslift.eval.data import LETTERS, Item
+from crosslift.eval.items import LETTERS, Item
 
 
 def _key(text: str) -> str:
