@@ -1,7 +1,9 @@
 """Everything that builds training and evaluation examples.
 
-    examples.py    the typed `Example`; readers (JSON, JSONL, CSV/TSV, parquet, saved datasets, chat records),
-                   parallel sets, the atomic JSONL writer
+    records.py     the one record reader (JSON, JSONL, CSV/TSV, text, parquet, saved and hub datasets), used by
+                   training data and benchmarks alike
+    examples.py    the typed `Example`; validating readers (Alpaca-style and chat records), parallel sets, the
+                   atomic JSONL writer
     lexicon.py     bilingual lexicons (MUSE, WECHSEL, GATITOS): reading, cleaning, merging, coverage
     codeswitch.py  code-switched text for LinguaLIFT stage 1
     crossin.py     CrossIn's cross-lingual mixes and weighted mixtures of sources

@@ -15,15 +15,14 @@ JSON, languages keyed by English name) and ``xquad_mc`` (XQuAD turned into multi
 
 from __future__ import annotations
 
-import csv
-import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crosslift.data.hub import TABLE_FORMATS, HubSource, read_table_rows
+from crosslift.data.hub import TABLE_FORMATS, HubSource
+from crosslift.data.records import iter_records
 from crosslift.errors import DataError
 from crosslift.eval.extract import parse_number
 
@@ -88,51 +87,6 @@ def get_field(record: Any, field: str | int, where: dict[str, Any]) -> Any:
         raise DataError(f"no column {field} (the row has {len(record)} columns)", field=str(field), **where) from None
 
 
-def iter_records(path: Path | HubSource, fmt: str, header: bool,
-                 split: str | None = None) -> Iterator[tuple[dict[str, Any], Any]]:  # fmt: skip
-    """(location, record) pairs of a source; a location is {"path", "line"} or {"path", "record"} for DataError.
-
-    `split` picks one split of a saved DatasetDict folder (a hub source carries its own)."""
-    if fmt in TABLE_FORMATS:
-        for i, record in enumerate(read_table_rows(path, fmt, split=split)):
-            yield {"path": str(path), "record": i}, record
-    elif fmt == "json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"not valid JSON ({e.msg})", path=path, line=e.lineno) from None
-        if isinstance(data, dict) and isinstance(data.get("data"), list):
-            data = data["data"]
-        if not isinstance(data, list):
-            raise DataError(f"expected a JSON array of records, got {type(data).__name__}", path=path)
-        for i, record in enumerate(data):
-            yield {"path": path, "record": i}, record
-    elif fmt == "jsonl":
-        with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield {"path": path, "line": number}, json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DataError(f"not valid JSON ({e.msg})", path=path, line=number) from None
-    else:
-        with open(path, encoding="utf-8", newline="") as f:
-            if fmt == "tsv":
-                rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-            else:
-                rows = csv.reader(f)
-            names: list[str] | None = None
-            for row in rows:
-                number = rows.line_num
-                if not any(cell.strip() for cell in row):
-                    continue
-                if header and names is None:
-                    names = row
-                    continue
-                yield {"path": path, "line": number}, dict(zip(names, row, strict=False)) if names else row
-
-
 def read_items(
     path: str | Path,
     *,
@@ -188,7 +142,7 @@ def read_items(
         raise DataError(f"not a {format} file", path=path)
     pattern = re.compile(answer_regex, re.MULTILINE) if answer_regex else None
     items: list[Item] = []
-    for where, record in iter_records(path, format, header, split):
+    for where, record in iter_records(path, format, header=header, split=split):
         question = _text(get_field(record, question_field, where), question_field, where, "question")
         context = None
         if context_field is not None:
@@ -292,7 +246,7 @@ def read_seaeval_cross(path: str | Path, language: str) -> list[Item]:
         raise DataError("file not found", path=path)
     wanted = get_language(language).code
     items: list[Item] = []
-    for where, record in iter_records(path, "json", header=False):
+    for where, record in iter_records(path, "json"):
         if not isinstance(record, dict):
             raise DataError("expected an object with 'id' and one object per language", **where)
         key = None
