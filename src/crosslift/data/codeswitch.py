@@ -38,7 +38,7 @@ from itertools import accumulate
 
 from crosslift.data.examples import EXAMPLE_KEYS, Example
 from crosslift.data.lexicon import TOKEN, Lexicon, split_held_out
-from crosslift.errors import DataError
+from crosslift.errors import ConfigError, DataError
 from crosslift.languages import get_language
 
 DEFAULT_PROTECT = (r"https?://\S+", r"<<[^<>]*>>")
@@ -118,11 +118,11 @@ class CodeSwitcher:
         holdout_seed: int | None = None,
     ) -> None:
         if not 0.0 <= ratio <= 1.0 or not 0.0 <= sentence_ratio <= 1.0:
-            raise DataError(f"ratio and sentence_ratio must be in [0, 1], got {ratio} and {sentence_ratio}")
+            raise ConfigError(f"ratio and sentence_ratio must be in [0, 1], got {ratio} and {sentence_ratio}")
         if seed < 0:
-            raise DataError(f"seed must be >= 0, got {seed}")
+            raise ConfigError(f"seed must be >= 0, got {seed}")
         if pick not in ("random", "first"):
-            raise DataError(f"pick must be 'random' or 'first', got '{pick}'")
+            raise ValueError(f"pick must be 'random' or 'first', got '{pick}'")
         self.languages = list(languages or lexicons)
         missing = [lang for lang in self.languages if lang not in lexicons]
         if missing:
@@ -130,10 +130,10 @@ class CodeSwitcher:
         weights = weights or {}
         unknown = set(weights) - set(self.languages)
         if unknown:
-            raise DataError(f"weights given for languages not switched into: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"weights given for languages not switched into: {', '.join(sorted(unknown))}")
         self.weights = [float(weights.get(lang, 1.0)) for lang in self.languages]
         if any(w < 0 for w in self.weights) or not any(self.weights):
-            raise DataError(f"language weights must be >= 0 and not all 0, got {self.weights}")
+            raise ConfigError(f"language weights must be >= 0 and not all 0, got {self.weights}")
         self.cumulative = list(accumulate(self.weights))
         self.holdout = None
         self.held_out: dict[str, Lexicon] = {}
@@ -153,7 +153,7 @@ class CodeSwitcher:
             try:
                 re.compile(pattern)
             except re.error as e:
-                raise DataError(f"bad protect pattern {pattern!r}: {e}") from None
+                raise ConfigError(f"bad protect pattern {pattern!r}: {e}") from None
         # Searched one by one: a pattern that starts with a literal ("http", "<<") is found by a fast scan.
         self.protect = [re.compile(p) for p in protect]
         self.parallel = {
@@ -161,13 +161,9 @@ class CodeSwitcher:
         }
         self.sentence_ratio = sentence_ratio
 
-    def rng(self, index: int) -> random.Random:
-        """The generator of record `index`."""
-        return random.Random((self.seed << 32) ^ index)
-
     def switch(self, text: str, index: int, lang: str | None = None) -> Switched:
         """Code-switch one English text (record number `index`), into `lang` or a language drawn for it."""
-        rng = random.Random((self.seed << 32) ^ index)  # = self.rng(index), inlined: this runs per record
+        rng = random.Random((self.seed << 32) ^ index)  # one generator per record: see the module docstring
         if lang is None:
             lang = self.languages[bisect(self.cumulative, rng.random() * self.cumulative[-1])]
         out = Switched(text=text, lang=lang)
@@ -354,7 +350,7 @@ def codeswitch_example(
     with e.g. the English answer; `meta["codeswitch"]` records the language and every switched word.
     """
     if style not in STYLES:
-        raise DataError(f"style must be one of {', '.join(STYLES)}, got '{style}'")
+        raise ValueError(f"style must be one of {', '.join(STYLES)}, got '{style}'")
     english = record[field]
     sw = switcher.switch(english, index)
     meta = {(f"orig_{k}" if k in EXAMPLE_KEYS else k): v for k, v in record.items() if k not in (field, "id")}

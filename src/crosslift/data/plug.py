@@ -181,9 +181,9 @@ def extract_target(
             the pivot part, and a pivot part after it is cut off (so a wrong order keeps only the target text).
     """
     if order not in ORDERS:
-        raise DataError(f"order must be 'pivot_first' or 'target_first', got '{order}'")
+        raise ValueError(f"order must be 'pivot_first' or 'target_first', got '{order}'")
     if mode not in EXTRACTION_MODES:
-        raise DataError(f"mode must be one of {', '.join(EXTRACTION_MODES)}, got '{mode}'")
+        raise ValueError(f"mode must be one of {', '.join(EXTRACTION_MODES)}, got '{mode}'")
     target_marker, pivot_marker = response_marker(lang), response_marker(pivot)
     pivot_at = output.find(pivot_marker)
     if mode == "original":
