@@ -32,12 +32,16 @@ from __future__ import annotations
 import random
 import re
 from bisect import bisect
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from pathlib import Path
+from typing import Any
 
-from crosslift.data.examples import EXAMPLE_KEYS, Example
+from crosslift.data.examples import EXAMPLE_KEYS, Example, ReadReport
 from crosslift.data.lexicon import TOKEN, Lexicon, split_held_out
+from crosslift.data.records import iter_records
 from crosslift.errors import ConfigError, DataError
 from crosslift.languages import get_language
 
@@ -376,6 +380,71 @@ def codeswitch_example(
         source=source,
         meta=meta,
     )
+
+
+def codeswitch_file(
+    path: str | Path,
+    *,
+    field: str,
+    switcher: CodeSwitcher,
+    style: str = "plain",
+    skip_invalid: bool = False,
+    limit: int | None = None,
+    format: str = "auto",
+    columns: list[str] | None = None,
+    quoting: str | None = None,
+) -> tuple[list[Example], ReadReport]:
+    """Code-switch `field` of every record of a file (`codeswitch_example`), record i with index i.
+
+    Args:
+        skip_invalid: skip (and count in the report) records whose field is missing or not a non-empty string.
+        limit: read only the first N records.
+        format, columns, quoting: how to read the file (`crosslift.data.records.iter_records`).
+
+    Raises:
+        DataError: an unreadable file, or (without skip_invalid) a record that is not an object or lacks the
+            text.
+    """
+    report = ReadReport(path=str(path))
+    examples = []
+    for index, (location, record) in enumerate(iter_records(path, format, columns=columns, quoting=quoting)):
+        if limit is not None and index >= limit:
+            break
+        try:
+            if not isinstance(record, dict):
+                raise DataError(f"expected an object, got {type(record).__name__}", **location)
+            text = record.get(field)
+            if not isinstance(text, str) or not text.strip():
+                why = "missing field" if text is None else "expected a non-empty string"
+                raise DataError(why, field=field, **location)
+            example = codeswitch_example(
+                record, index, field=field, switcher=switcher, style=style, source=str(path)
+            )
+            examples.append(example)
+        except DataError as e:
+            if not skip_invalid:
+                raise
+            report.skip(e)
+    report.read = len(examples)
+    return examples, report
+
+
+def switching_stats(examples: Sequence[Example]) -> dict[str, dict[str, Any]]:
+    """Per target language (and "all"): records, covered and switched words and units, whole sentences, and the
+    switched fraction of the covered words, from each example's `meta["codeswitch"]`."""
+    per_lang: dict[str, Counter] = {}
+    for ex in examples:
+        cs = ex.meta["codeswitch"]
+        c = per_lang.setdefault(cs["lang"], Counter())
+        c.update(records=1, covered_words=cs["covered_words"], switched_words=cs["switched_words"],
+                 covered_units=cs["covered_units"], switched_units=cs["switched_units"], sentences=cs["sentences"])  # fmt: skip
+    total = sum(per_lang.values(), Counter())
+    stats = {lang: dict(c) | {"switched_fraction": c["switched_words"] / c["covered_words"] if c["covered_words"] else 0.0}
+             for lang, c in sorted(per_lang.items())}  # fmt: skip
+    stats["all"] = dict(total) | {
+        "switched_fraction": total["switched_words"] / max(total["covered_words"], 1)
+    }
+    return stats
 
 
 def parallel_table(texts: Mapping[str, Sequence[str]], pivot: str = "en") -> dict[str, dict[str, str]]:
