@@ -22,25 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from crosslift.data.hub import TABLE_FORMATS, HubSource
-from crosslift.data.records import iter_records
+from crosslift.data.records import detect_format, iter_records
 from crosslift.errors import DataError
 from crosslift.eval.extract import parse_number
 
 FORMATS = ("auto", "json", "jsonl", "tsv", "csv", "parquet", "arrow", "hf-disk", "hf")
-_EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".tsv": "tsv", ".csv": "csv",
-               ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow"}  # fmt: skip
-
-
-def detect_format(path: Path | HubSource) -> str:
-    """The format of a source: "hf" for a hub dataset, "hf-disk" for a folder, else by the file's extension."""
-    if isinstance(path, HubSource):
-        return "hf"
-    if path.is_dir():
-        return "hf-disk"
-    fmt = _EXTENSIONS.get(path.suffix.lower())
-    if fmt is None:
-        raise DataError(f"cannot tell the format from the extension '{path.suffix}'; set dataset.format", path=path)
-    return fmt
 
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
