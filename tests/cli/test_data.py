@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from crosslift.cli import main
-from crosslift.cli.data import manifest_path
+from crosslift.data.commands import manifest_path
 
 LANGS = "sw,te,bn,th,zh,de"
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from crosslift.data.codeswitch import CodeSwitcher, codeswitch_example, parallel_table
 from crosslift.data.lexicon import Lexicon, load_lexicons, read_lexicon_file
-from crosslift.errors import DataError
+from crosslift.errors import ConfigError, DataError
 
 
 def lexicon(lang, pairs):
@@ -76,7 +76,7 @@ def test_protect_patterns_and_numbers():
     text = "the price is <<the price>> at http://the.price/apple and {apple} the 2nd red5 apple"
     out = cs.switch(text, 0)
     assert out.text == "der Preis is <<the price>> at http://the.price/apple and {apple} der 2nd red5 Apfel"
-    with pytest.raises(DataError, match="bad protect pattern"):
+    with pytest.raises(ConfigError, match="bad protect pattern"):
         CodeSwitcher({"de": DE}, protect=("(",))
 
 
@@ -117,7 +117,7 @@ def test_language_weights():
     assert 0.71 < langs.count("de") / len(langs) < 0.79
     only_zh = CodeSwitcher({"de": DE, "zh": ZH}, weights={"de": 0, "zh": 1})
     assert {only_zh.switch("she", i).lang for i in range(50)} == {"zh"}
-    with pytest.raises(DataError, match="weights given for languages not switched into: sw"):
+    with pytest.raises(ConfigError, match="weights given for languages not switched into: sw"):
         CodeSwitcher({"de": DE}, weights={"sw": 1})
     with pytest.raises(DataError, match="no lexicon loaded for sw"):
         CodeSwitcher({"de": DE}, languages=["sw"])

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from crosslift.data.crossin import TRANS_INSTRUCTION, apportion, build_crossin, mix, mix_epochs, parse_modes
 from crosslift.data.examples import Example, ParallelSet
-from crosslift.errors import DataError
+from crosslift.errors import ConfigError, DataError
 
 LANGS = ["en", "zh", "vi", "es"]
 
@@ -97,7 +97,7 @@ def test_coupled_sampling_pairs_trans_with_en2x_as_released():
         (e.meta["crossin"]["item"], e.instruction_lang) for e in exs if e.meta["crossin"]["mode"] == "trans"
     ]
     assert sum(a == b for a, b in zip(en2x, trans, strict=True)) < 20  # chance: 200 / (50 x 3)
-    with pytest.raises(DataError, match="sampling must be one of"):
+    with pytest.raises(ValueError, match="sampling must be one of"):
         build_crossin(parallel(), modes=["en2x"], sampling="paired")
 
 
@@ -116,7 +116,7 @@ def test_parse_modes_and_errors():
         == parse_modes("0 1 3")
         == parse_modes("base,en2x,trans")
     )
-    with pytest.raises(DataError, match="unknown CrossIn mode"):
+    with pytest.raises(ConfigError, match="unknown CrossIn mode"):
         parse_modes("en2fr")
     with pytest.raises(DataError, match="needs the English complex-task examples"):
         build_crossin(parallel(), modes=["base"])

@@ -81,11 +81,11 @@ def test_skip_invalid_counts_reasons(tmp_path):
 
 from crosslift.data.examples import (  # noqa: E402
     Example,
-    iter_records,
     read_parallel,
     read_parallel_text,
     write_examples,
 )
+from crosslift.data.records import iter_records  # noqa: E402
 
 
 def test_tsv_reads_quotes_literally_by_default(tmp_path):

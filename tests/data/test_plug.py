@@ -52,7 +52,7 @@ def test_extraction_statuses():
     assert extract_target(ok, "zh", order="target_first").status == "wrong_order"
     # no pivot part at all: the answer is still there
     assert extract_target("中文回复：你好。", "zh").text == "你好。"
-    with pytest.raises(DataError, match="mode must be one of"):
+    with pytest.raises(ValueError, match="mode must be one of"):
         extract_target(ok, "zh", mode="cut")
 
 

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from crosslift.cli import main
-from crosslift.cli.data import manifest_path
+from crosslift.data.commands import manifest_path
 from crosslift.data.translate import split_translation, translation_prompt
 
 PAIR = re.compile(r"<\|user\|> (.*) \n\n<\|assistant\|> (.*)$", re.S)

@@ -25,10 +25,6 @@ VERBS = {
 }
 
 
-class NotImplementedYet(CrossliftError):
-    """A verb or option that a later release fills."""
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crosslift",

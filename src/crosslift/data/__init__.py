@@ -1,7 +1,9 @@
 """Everything that builds training and evaluation examples.
 
-    examples.py    the typed `Example`; readers (JSON, JSONL, CSV/TSV, parquet, saved datasets, chat records),
-                   parallel sets, the atomic JSONL writer
+    records.py     the one record reader (JSON, JSONL, CSV/TSV, text, parquet, saved and hub datasets), used by
+                   training data and benchmarks alike
+    examples.py    the typed `Example`; validating readers (Alpaca-style and chat records), parallel sets, the
+                   atomic JSONL writer
     lexicon.py     bilingual lexicons (MUSE, WECHSEL, GATITOS): reading, cleaning, merging, coverage
     codeswitch.py  code-switched text for LinguaLIFT stage 1
     crossin.py     CrossIn's cross-lingual mixes and weighted mixtures of sources
@@ -9,6 +11,10 @@
     translate.py   joint instruction + response translation through an OpenAI-compatible endpoint
     templates.py   prompt templates (alpaca, metamath, tulu, the tokenizer's chat template), question words
     tokenize.py    prompt + target -> token ids with an exact response-only loss mask
+    validate.py    checking an example file: every problem of every record, counted by reason
+    commands.py    the `crosslift data` commands (arguments -> examples + manifest), which `crosslift/cli/data.py`
+                   puts on the command line and `sources.py` runs for a training source's `build:`
+    sources.py     a training config's data sources: read them all, building missing ones first
 
-`crosslift data COMMAND` (crosslift/cli/data.py) drives them from the command line; docs/data.md is the guide.
+docs/data.md is the guide.
 """

@@ -32,13 +32,17 @@ from __future__ import annotations
 import random
 import re
 from bisect import bisect
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from pathlib import Path
+from typing import Any
 
-from crosslift.data.examples import EXAMPLE_KEYS, Example
+from crosslift.data.examples import EXAMPLE_KEYS, Example, ReadReport
 from crosslift.data.lexicon import TOKEN, Lexicon, split_held_out
-from crosslift.errors import DataError
+from crosslift.data.records import iter_records
+from crosslift.errors import ConfigError, DataError
 from crosslift.languages import get_language
 
 DEFAULT_PROTECT = (r"https?://\S+", r"<<[^<>]*>>")
@@ -118,11 +122,11 @@ class CodeSwitcher:
         holdout_seed: int | None = None,
     ) -> None:
         if not 0.0 <= ratio <= 1.0 or not 0.0 <= sentence_ratio <= 1.0:
-            raise DataError(f"ratio and sentence_ratio must be in [0, 1], got {ratio} and {sentence_ratio}")
+            raise ConfigError(f"ratio and sentence_ratio must be in [0, 1], got {ratio} and {sentence_ratio}")
         if seed < 0:
-            raise DataError(f"seed must be >= 0, got {seed}")
+            raise ConfigError(f"seed must be >= 0, got {seed}")
         if pick not in ("random", "first"):
-            raise DataError(f"pick must be 'random' or 'first', got '{pick}'")
+            raise ValueError(f"pick must be 'random' or 'first', got '{pick}'")
         self.languages = list(languages or lexicons)
         missing = [lang for lang in self.languages if lang not in lexicons]
         if missing:
@@ -130,10 +134,10 @@ class CodeSwitcher:
         weights = weights or {}
         unknown = set(weights) - set(self.languages)
         if unknown:
-            raise DataError(f"weights given for languages not switched into: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"weights given for languages not switched into: {', '.join(sorted(unknown))}")
         self.weights = [float(weights.get(lang, 1.0)) for lang in self.languages]
         if any(w < 0 for w in self.weights) or not any(self.weights):
-            raise DataError(f"language weights must be >= 0 and not all 0, got {self.weights}")
+            raise ConfigError(f"language weights must be >= 0 and not all 0, got {self.weights}")
         self.cumulative = list(accumulate(self.weights))
         self.holdout = None
         self.held_out: dict[str, Lexicon] = {}
@@ -153,7 +157,7 @@ class CodeSwitcher:
             try:
                 re.compile(pattern)
             except re.error as e:
-                raise DataError(f"bad protect pattern {pattern!r}: {e}") from None
+                raise ConfigError(f"bad protect pattern {pattern!r}: {e}") from None
         # Searched one by one: a pattern that starts with a literal ("http", "<<") is found by a fast scan.
         self.protect = [re.compile(p) for p in protect]
         self.parallel = {
@@ -161,13 +165,9 @@ class CodeSwitcher:
         }
         self.sentence_ratio = sentence_ratio
 
-    def rng(self, index: int) -> random.Random:
-        """The generator of record `index`."""
-        return random.Random((self.seed << 32) ^ index)
-
     def switch(self, text: str, index: int, lang: str | None = None) -> Switched:
         """Code-switch one English text (record number `index`), into `lang` or a language drawn for it."""
-        rng = random.Random((self.seed << 32) ^ index)  # = self.rng(index), inlined: this runs per record
+        rng = random.Random((self.seed << 32) ^ index)  # one generator per record: see the module docstring
         if lang is None:
             lang = self.languages[bisect(self.cumulative, rng.random() * self.cumulative[-1])]
         out = Switched(text=text, lang=lang)
@@ -354,7 +354,7 @@ def codeswitch_example(
     with e.g. the English answer; `meta["codeswitch"]` records the language and every switched word.
     """
     if style not in STYLES:
-        raise DataError(f"style must be one of {', '.join(STYLES)}, got '{style}'")
+        raise ValueError(f"style must be one of {', '.join(STYLES)}, got '{style}'")
     english = record[field]
     sw = switcher.switch(english, index)
     meta = {(f"orig_{k}" if k in EXAMPLE_KEYS else k): v for k, v in record.items() if k not in (field, "id")}
@@ -380,6 +380,71 @@ def codeswitch_example(
         source=source,
         meta=meta,
     )
+
+
+def codeswitch_file(
+    path: str | Path,
+    *,
+    field: str,
+    switcher: CodeSwitcher,
+    style: str = "plain",
+    skip_invalid: bool = False,
+    limit: int | None = None,
+    format: str = "auto",
+    columns: list[str] | None = None,
+    quoting: str | None = None,
+) -> tuple[list[Example], ReadReport]:
+    """Code-switch `field` of every record of a file (`codeswitch_example`), record i with index i.
+
+    Args:
+        skip_invalid: skip (and count in the report) records whose field is missing or not a non-empty string.
+        limit: read only the first N records.
+        format, columns, quoting: how to read the file (`crosslift.data.records.iter_records`).
+
+    Raises:
+        DataError: an unreadable file, or (without skip_invalid) a record that is not an object or lacks the
+            text.
+    """
+    report = ReadReport(path=str(path))
+    examples = []
+    for index, (location, record) in enumerate(iter_records(path, format, columns=columns, quoting=quoting)):
+        if limit is not None and index >= limit:
+            break
+        try:
+            if not isinstance(record, dict):
+                raise DataError(f"expected an object, got {type(record).__name__}", **location)
+            text = record.get(field)
+            if not isinstance(text, str) or not text.strip():
+                why = "missing field" if text is None else "expected a non-empty string"
+                raise DataError(why, field=field, **location)
+            example = codeswitch_example(
+                record, index, field=field, switcher=switcher, style=style, source=str(path)
+            )
+            examples.append(example)
+        except DataError as e:
+            if not skip_invalid:
+                raise
+            report.skip(e)
+    report.read = len(examples)
+    return examples, report
+
+
+def switching_stats(examples: Sequence[Example]) -> dict[str, dict[str, Any]]:
+    """Per target language (and "all"): records, covered and switched words and units, whole sentences, and the
+    switched fraction of the covered words, from each example's `meta["codeswitch"]`."""
+    per_lang: dict[str, Counter] = {}
+    for ex in examples:
+        cs = ex.meta["codeswitch"]
+        c = per_lang.setdefault(cs["lang"], Counter())
+        c.update(records=1, covered_words=cs["covered_words"], switched_words=cs["switched_words"],
+                 covered_units=cs["covered_units"], switched_units=cs["switched_units"], sentences=cs["sentences"])  # fmt: skip
+    total = sum(per_lang.values(), Counter())
+    stats = {lang: dict(c) | {"switched_fraction": c["switched_words"] / c["covered_words"] if c["covered_words"] else 0.0}
+             for lang, c in sorted(per_lang.items())}  # fmt: skip
+    stats["all"] = dict(total) | {
+        "switched_fraction": total["switched_words"] / max(total["covered_words"], 1)
+    }
+    return stats
 
 
 def parallel_table(texts: Mapping[str, Sequence[str]], pivot: str = "en") -> dict[str, dict[str, str]]:

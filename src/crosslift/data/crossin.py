@@ -37,7 +37,7 @@ from dataclasses import replace
 import numpy as np
 
 from crosslift.data.examples import Example, ParallelSet
-from crosslift.errors import DataError
+from crosslift.errors import ConfigError, DataError
 
 MODES = ("base", "en2x", "x2en", "trans", "x2x")
 SAMPLING = ("coupled", "independent")
@@ -52,7 +52,7 @@ def parse_modes(text: str | Sequence[str]) -> list[str]:
     modes = [by_number.get(item, item) for item in items]
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
-        raise DataError(
+        raise ConfigError(
             f"unknown CrossIn mode(s) {unknown or text!r}; choose from {', '.join(MODES)} (or 0-3)"
         )
     return list(dict.fromkeys(modes))
@@ -89,7 +89,7 @@ def build_crossin(
     """
     modes = parse_modes(modes)
     if sampling not in SAMPLING:
-        raise DataError(f"sampling must be one of {', '.join(SAMPLING)}, got '{sampling}'")
+        raise ValueError(f"sampling must be one of {', '.join(SAMPLING)}, got '{sampling}'")
     examples: list[Example] = []
     if "base" in modes:
         if not base:
@@ -113,7 +113,7 @@ def build_crossin(
         n = size.get(mode) if isinstance(size, Mapping) else size
         sizes[mode] = len(parallel) if n is None else n
         if sizes[mode] < 0:
-            raise DataError(f"size of mode {mode} must be >= 0, got {sizes[mode]}")
+            raise ConfigError(f"size of mode {mode} must be >= 0, got {sizes[mode]}")
     if sampling == "coupled":  # the released builder: one (item, x) draw per example, shared by every mode
         # Row k is drawn after rows 0..k-1, so the first n rows do not depend on how many are drawn in all.
         shared = np.random.default_rng([seed, len(MODES)]).integers(
@@ -172,7 +172,7 @@ def _mode_example(mode: str, item: Mapping[str, Example], a: str, b: str, item_i
 def apportion(total: int, weights: Sequence[float]) -> list[int]:
     """Split `total` into integer counts proportional to `weights` (largest remainder; sums to `total`)."""
     if total < 0 or not weights or any(w < 0 for w in weights) or not sum(weights):
-        raise DataError(
+        raise ConfigError(
             f"need total >= 0 and weights >= 0 that are not all 0, got {total} and {list(weights)}"
         )
     shares = [total * w / sum(weights) for w in weights]
@@ -198,7 +198,7 @@ def mix(
     seeded by (seed, e): each epoch sees a different sample, and the same (seed, epoch) the same one.
     """
     if len(sources) != len(weights):
-        raise DataError(f"{len(sources)} sources but {len(weights)} weights")
+        raise ValueError(f"{len(sources)} sources but {len(weights)} weights")
     rng = np.random.default_rng([seed, epoch])
     picked: list[Example] = []
     for k, (source, count) in enumerate(zip(sources, apportion(size, weights), strict=True)):

@@ -57,6 +57,7 @@ from crosslift.catalogue import (
     get_dataset,
     load_catalogue,
 )
+from crosslift.console import stderr_console
 from crosslift.errors import CrossliftError, DataError
 from crosslift.io import atomic_write_json, sha256_file
 
@@ -561,7 +562,7 @@ def fetch_datasets(
         DownloadError: offline, unreachable or an HTTP error; the message lists the URLs and the --from command.
         DataError: a sha256 mismatch (file, expected, actual), or a file missing from `from_dir`.
     """
-    console = console or Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+    console = console or stderr_console
     datasets = list({d.name: d for d in (get_dataset(n) for n in names)}.values())
     base = _root(root)
     reports = []

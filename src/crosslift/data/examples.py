@@ -5,23 +5,7 @@ line (JSONL, CSV/TSV, text) or record index (JSON array, parquet, saved `dataset
 dropped silently: with `skip_invalid=True` bad records are skipped, and counted with their reasons in the
 returned `ReadReport`.
 
-Formats (`format=`; "auto" picks by extension, a directory is a saved `datasets` dataset, ``hf:`` a hub dataset):
-
-    json      a JSON array of objects (or {"split": [...]} with one key)      .json
-    jsonl     one JSON object per line                                           .jsonl .ndjson
-    csv       comma-separated, first row is the header; RFC-4180 quoting       .csv
-    tsv       tab-separated, first row is the header; NO quoting by default     .tsv .tab
-    parquet   a parquet file (via pyarrow)                                       .parquet
-    arrow     an Arrow IPC stream or file (what `datasets` caches)               .arrow .feather
-    hf-disk   a directory written by `save_to_disk` (a DatasetDict: `split=`)   directory
-    hf        a Hugging Face hub dataset, `subset=`, `split=` (default train),   hf:ORG/NAME
-              `revision=`, through `datasets.load_dataset` (cache and offline rules: `crosslift.data.hub`)
-    txt       one text per line, as {"text": line} (parallel sentence files)    .txt
-
-Quoting rules for CSV/TSV: `quoting="none"` splits every line on the delimiter and keeps `"` as an ordinary
-character (MGSM-style TSVs contain `"` and the default CSV quoting would merge their rows); `quoting="csv"`
-applies RFC-4180 quotes (quoted fields may hold delimiters, `""` and newlines). The default is "csv" for .csv
-and "none" for .tsv. Headerless files get their column names from `columns=` (e.g. ["question", "answer"]).
+Formats, CSV/TSV quoting and record locations: `crosslift.data.records`, the reader every file goes through.
 
 Record shapes: Alpaca-style (instruction, input, output — names remappable with `fields=`, LLaMA-Factory's
 optional `system` and `history` [[user, assistant], ...] go to `meta`), and chat records with a `messages`
@@ -31,16 +15,13 @@ instruction, the last assistant turn the output, earlier turns `meta["history"]`
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crosslift.data.hub import TABLE_FORMATS, HubSource, is_hub_id, read_table_rows
+from crosslift.data.records import iter_records
 from crosslift.errors import DataError
 from crosslift.io import atomic_write_jsonl
 
@@ -48,11 +29,6 @@ from crosslift.io import atomic_write_jsonl
 TEXT_FIELDS = ("instruction", "input", "output")
 # Example fields stored at the top level of a written record; everything else in a record is `meta`.
 EXAMPLE_KEYS = ("id", "instruction", "input", "output", "instruction_lang", "output_lang", "source")
-FORMATS = ("auto", "json", "jsonl", "csv", "tsv", "parquet", "arrow", "hf-disk", "hf", "txt")
-_EXTENSIONS = {
-    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
-    ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow", ".txt": "txt",
-}  # fmt: skip
 # Chat roles as they are spelled in the wild -> ours.
 _ROLES = {
     "system": "system",
@@ -111,200 +87,50 @@ class ReadReport:
         self.skipped[f"{error.reason} ({error.field})" if error.field else error.reason] += 1
 
 
-# ---------------------------------------------------------------------------------------------- raw records
-
-
-def detect_format(path: str | Path) -> str:
-    """The format a path's extension (or being a directory, or an ``hf:`` id) implies."""
-    if is_hub_id(path):
-        return "hf"
-    path = Path(path)
-    if path.is_dir():
-        return "hf-disk"
-    fmt = _EXTENSIONS.get(path.suffix.lower())
-    if fmt is None:
-        raise DataError(
-            f"cannot tell the format from the extension '{path.suffix}'; set it explicitly "
-            f"(one of {', '.join(FORMATS[1:])})",
-            path=path,
-        )
-    return fmt
-
-
-def iter_records(
-    path: str | Path,
-    format: str = "auto",
-    *,
-    columns: list[str] | None = None,
-    quoting: str | None = None,
-    subset: str | None = None,
-    split: str | None = None,
-    revision: str | None = None,
-) -> Iterator[tuple[dict[str, int], Any]]:
-    """Yield (location, record) for every record of a source; location is {'line': n} or {'record': i}.
-
-    Args:
-        path: a file, a saved `datasets` folder, or a hub dataset id ``hf:ORG/NAME``.
-        format: one of FORMATS.
-        columns: CSV/TSV only: the file has no header row, and these are its column names.
-        quoting: CSV/TSV only: "none" or "csv" (see the module docstring); default by format.
-        subset, split, revision: hub datasets (split "train" unless given); `split` also picks one split of a
-            saved DatasetDict.
-
-    Raises:
-        DataError: missing or empty file, malformed JSON/CSV, a row with the wrong number of columns, a hub
-            dataset that is neither reachable nor cached.
-    """
-    fmt = detect_format(path) if format == "auto" else format
-    if fmt not in FORMATS:
-        raise DataError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})", path=path)
-    if (columns is not None or quoting is not None) and fmt not in ("csv", "tsv"):
-        raise DataError(f"columns/quoting apply to csv and tsv files, not {fmt}", path=path)
-    if (subset is not None or revision is not None) and fmt != "hf":
-        raise DataError(f"subset/revision apply to hub datasets (hf:ORG/NAME), not {fmt}", path=path)
-    if split is not None and fmt not in ("hf", "hf-disk"):
-        raise DataError(f"split applies to hub datasets and saved datasets folders, not {fmt}", path=path)
-    if fmt == "hf" or is_hub_id(path):
-        if fmt != "hf":
-            raise DataError(f"a hub dataset is read as a table, not as {fmt}: leave format unset", path=path)
-        source = HubSource.parse(str(path), subset=subset, split=split or "train", revision=revision)
-        for i, row in enumerate(read_table_rows(source, "hf")):
-            yield {"record": i}, row
-        return
-    path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", path=path)
-    if fmt in TABLE_FORMATS:
-        for i, row in enumerate(read_table_rows(path, fmt, split=split)):
-            yield {"record": i}, row
-        return
-    if path.is_dir():
-        raise DataError(f"is a directory, not a {fmt} file", path=path)
-    text = path.read_text(encoding="utf-8-sig")  # -sig: tolerate the BOM spreadsheet tools write
-    if not text.strip():
-        raise DataError("file is empty", path=path)
-    if fmt == "jsonl":
-        # Split on "\n" only: JSON strings may hold U+2028 and friends, which str.splitlines() would break at.
-        for lineno, line in enumerate(text.split("\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(
-                    f"not valid JSON ({e.msg} at column {e.colno})", path=path, line=lineno
-                ) from None
-            yield {"line": lineno}, record
-    elif fmt == "json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataError(f"not valid JSON ({e.msg})", path=path, line=e.lineno) from None
-        if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
-            data = next(iter(data.values()))  # {"train": [...]}-style wrappers
-        if not isinstance(data, list):
-            raise DataError(f"expected a JSON array of records, got {type(data).__name__}", path=path)
-        if not data:
-            raise DataError("file holds no records", path=path)
-        for i, record in enumerate(data):
-            yield {"record": i}, record
-    elif fmt == "txt":
-        # Every line is a record, blank ones included: line i of parallel files is the same sentence.
-        lines = text.split("\n")
-        if lines[-1] == "":
-            lines.pop()  # the final newline does not start another record
-        for lineno, line in enumerate(lines, start=1):
-            yield {"line": lineno}, {"text": line.rstrip("\r")}
-    else:
-        yield from _iter_delimited(path, text, fmt, columns, quoting)
-
-
-def _iter_delimited(path: Path, text: str, fmt: str, columns: list[str] | None, quoting: str | None):
-    delimiter = "," if fmt == "csv" else "\t"
-    quoting = quoting or ("csv" if fmt == "csv" else "none")
-    if quoting not in ("none", "csv"):
-        raise DataError(f"quoting must be 'none' or 'csv', got '{quoting}'", path=path)
-    if quoting == "none":
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=csv.QUOTE_NONE)
-    else:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    header = list(columns) if columns is not None else None
-    start = 1
-    try:
-        for row in reader:
-            line, start = start, reader.line_num + 1  # a quoted record can span lines: report where it starts
-            if not row or row == [""]:
-                continue
-            if header is None:
-                header = [h.strip() for h in row]
-                dupes = [h for h, n in Counter(header).items() if n > 1 or not h]
-                if dupes:
-                    raise DataError(
-                        f"header has empty or repeated column names: {dupes}", path=path, line=line
-                    )
-                continue
-            if len(row) != len(header):
-                hint = (
-                    " (a quoted field? try quoting='csv')"
-                    if quoting == "none" and '"' in delimiter.join(row)
-                    else ""
-                )
-                raise DataError(
-                    f"expected {len(header)} columns ({', '.join(header)}), got {len(row)}{hint}",
-                    path=path,
-                    line=line,
-                )
-            yield {"line": line}, dict(zip(header, row, strict=True))
-    except csv.Error as e:
-        raise DataError(f"malformed {fmt.upper()} ({e})", path=path, line=reader.line_num) from None
-
-
 # ---------------------------------------------------------------------------------------------- examples
 
 
-def _text(value: Any, *, path, location, key: str, allow_empty: bool = False) -> str:
+def _text(value: Any, *, where: dict[str, Any], key: str, allow_empty: bool = False) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)  # numeric answers (e.g. math gold values) are text to a language model
     if not isinstance(value, str):
-        raise DataError(f"expected a string, got {type(value).__name__}", path=path, field=key, **location)
+        raise DataError(f"expected a string, got {type(value).__name__}", field=key, **where)
     if not allow_empty and not value.strip():
-        raise DataError("empty value", path=path, field=key, **location)
+        raise DataError("empty value", field=key, **where)
     return value
 
 
-def _chat_turns(turns: Any, *, key: str, path, location) -> tuple[str | None, list[list[str]], str, str]:
+def _chat_turns(turns: Any, *, key: str, where: dict[str, Any]) -> tuple[str | None, list[list[str]], str, str]:
     """(system, history, last user message, last assistant message) of a messages/conversations list."""
     if not isinstance(turns, list) or not turns:
-        raise DataError("expected a non-empty list of turns", path=path, field=key, **location)
+        raise DataError("expected a non-empty list of turns", field=key, **where)
     system, pairs, expected = None, [], "user"
     for i, turn in enumerate(turns):
-        where = f"{key}[{i}]"
+        turn_key = f"{key}[{i}]"
         if not isinstance(turn, dict):
-            raise DataError(
-                f"expected an object, got {type(turn).__name__}", path=path, field=where, **location
-            )
+            raise DataError(f"expected an object, got {type(turn).__name__}", field=turn_key, **where)
         role_key, text_key = ("role", "content") if "role" in turn else ("from", "value")
         role = _ROLES.get(str(turn.get(role_key, "")).lower())
         if role is None:
             raise DataError(
                 f"unknown role {turn.get(role_key)!r} (expected one of {', '.join(sorted(_ROLES))})",
-                path=path, field=f"{where}.{role_key}", **location,
+                field=f"{turn_key}.{role_key}", **where,
             )  # fmt: skip
-        content = _text(turn.get(text_key), path=path, location=location, key=f"{where}.{text_key}")
+        content = _text(turn.get(text_key), where=where, key=f"{turn_key}.{text_key}")
         if role == "system":
             if i != 0:
-                raise DataError("a system turn must come first", path=path, field=where, **location)
+                raise DataError("a system turn must come first", field=turn_key, **where)
             system = content
             continue
         if role != expected:
-            raise DataError(f"expected a {expected} turn, got {role}", path=path, field=where, **location)
+            raise DataError(f"expected a {expected} turn, got {role}", field=turn_key, **where)
         if role == "user":
             pairs.append([content])
         else:
             pairs[-1].append(content)
         expected = "assistant" if role == "user" else "user"
     if not pairs or len(pairs[-1]) != 2:
-        raise DataError("the conversation must end with an assistant turn", path=path, field=key, **location)
+        raise DataError("the conversation must end with an assistant turn", field=key, **where)
     *history, (user, assistant) = pairs
     return system, history, user, assistant
 
@@ -313,7 +139,7 @@ def record_to_example(
     record: Any,
     *,
     path: str | Path,
-    location: dict[str, int],
+    location: dict[str, Any],
     fields: dict[str, str] | None = None,
     index: int = 0,
     source: str | None = None,
@@ -323,23 +149,24 @@ def record_to_example(
     """Validate one record and turn it into an Example.
 
     Args:
+        path: the file, named in errors (and the default `source`).
+        location: where the record is in the file (from `iter_records`), named in errors.
         fields: map Example field -> record key (e.g. {"instruction": "question", "output": "answer"}); unmapped
             fields are read under their own names. An "id" mapping picks the id field; else the record's `id`,
             else the record index. A "messages" mapping names the chat-turn list of chat records.
         instruction_lang, output_lang, source: used when the record does not carry its own.
     """
     fields = fields or {}
+    where = {**location, "path": path}
     if not isinstance(record, dict):
-        raise DataError(f"expected an object, got {type(record).__name__}", path=path, **location)
+        raise DataError(f"expected an object, got {type(record).__name__}", **where)
     chat_key = next(
         (k for k in (fields.get("messages"), "messages", "conversations") if k and k in record), None
     )
     used = {fields.get(n, n) for n in (*EXAMPLE_KEYS, "messages")}
     meta = {k: v for k, v in record.items() if k not in used}
     if chat_key is not None and fields.get("instruction", "instruction") not in record:
-        system, history, instruction, output = _chat_turns(
-            record[chat_key], key=chat_key, path=path, location=location
-        )
+        system, history, instruction, output = _chat_turns(record[chat_key], key=chat_key, where=where)
         values = {"instruction": instruction, "input": "", "output": output}
         meta.pop(chat_key, None)
         if system is not None:
@@ -355,9 +182,9 @@ def record_to_example(
                 if name == "input":
                     values[name] = ""
                     continue
-                raise DataError("missing field", path=path, field=key, **location)
-            values[name] = _text(value, path=path, location=location, key=key, allow_empty=name == "input")
-        _check_history(meta.get("history"), path=path, location=location)
+                raise DataError("missing field", field=key, **where)
+            values[name] = _text(value, where=where, key=key, allow_empty=name == "input")
+        _check_history(meta.get("history"), where=where)
     ex_id = record.get(fields.get("id", "id"))
     langs = {}
     for name, default in (
@@ -377,16 +204,14 @@ def record_to_example(
     )
 
 
-def _check_history(history: Any, *, path, location) -> None:
+def _check_history(history: Any, *, where: dict[str, Any]) -> None:
     if history is None:
         return
     if not isinstance(history, list) or not all(
         isinstance(turn, list | tuple) and len(turn) == 2 and all(isinstance(t, str) for t in turn)
         for turn in history
     ):
-        raise DataError(
-            "expected a list of [user, assistant] string pairs", path=path, field="history", **location
-        )
+        raise DataError("expected a list of [user, assistant] string pairs", field="history", **where)
 
 
 def read_examples(
@@ -560,8 +385,8 @@ def read_parallel_text(
         for location, record in iter_records(path, format, columns=columns):
             key = "text" if (format == "txt" or (format == "auto" and Path(path).suffix == ".txt")) else field
             if not isinstance(record, dict) or key not in record:
-                raise DataError("missing field", path=path, field=key, **location)
-            values.append(_text(record[key], path=path, location=location, key=key, allow_empty=True))
+                raise DataError("missing field", field=key, **location)
+            values.append(_text(record[key], where=location, key=key, allow_empty=True))
         code = normalize_code(lang)
         texts[code] = values
         lengths[code] = (Path(path), len(values))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from crosslift.data.examples import Example, ParallelSet
+from crosslift.data.templates import user_text
 from crosslift.errors import DataError
 
 RESPONSE_MARKERS = {
@@ -97,10 +98,6 @@ def plug_system(lang: str, *, monolingual: bool = False) -> str:
     return (MONOLINGUAL_SYSTEM if monolingual else PLUG_SYSTEM).format(language=_language(lang).name)
 
 
-def _full_instruction(ex: Example) -> str:
-    return f"{ex.instruction}\n\n{ex.input}" if ex.input.strip() else ex.instruction
-
-
 def build_plug(
     parallel: ParallelSet,
     *,
@@ -130,7 +127,7 @@ def build_plug(
         for item_id in parallel.ids:
             src, tgt = parallel.items[item_id][pivot], parallel.items[item_id][lang]
             output = tgt.output if monolingual else build_target(
-                _full_instruction(src), src.output, tgt.output, lang, pivot=pivot,
+                user_text(src), src.output, tgt.output, lang, pivot=pivot,
                 pivot_instruction_label=pivot_instruction_label,
             )  # fmt: skip
             examples.append(
@@ -184,9 +181,9 @@ def extract_target(
             the pivot part, and a pivot part after it is cut off (so a wrong order keeps only the target text).
     """
     if order not in ORDERS:
-        raise DataError(f"order must be 'pivot_first' or 'target_first', got '{order}'")
+        raise ValueError(f"order must be 'pivot_first' or 'target_first', got '{order}'")
     if mode not in EXTRACTION_MODES:
-        raise DataError(f"mode must be one of {', '.join(EXTRACTION_MODES)}, got '{mode}'")
+        raise ValueError(f"mode must be one of {', '.join(EXTRACTION_MODES)}, got '{mode}'")
     target_marker, pivot_marker = response_marker(lang), response_marker(pivot)
     pivot_at = output.find(pivot_marker)
     if mode == "original":

@@ -1,26 +1,32 @@
 """The data sources of a training config: read them all (validated, counted), building missing ones first.
 
 A source may say how its file is made (`build:` = arguments of `crosslift data ...`), so that a bundled config
-such as configs/crossin/tiny.yaml runs with one command: the file is written once, atomically, and reused.
+such as configs/crossin/tiny.yaml runs with one command: the file is written once, atomically, and reused. The
+command runs in this process, through `crosslift.data.commands`, as `crosslift data` would run it.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from crosslift.config import DataSourceConfig
+from crosslift.console import stderr_console
+from crosslift.data.commands import build, parse_command
 from crosslift.data.examples import Example, read_examples
-from crosslift.errors import DataError
+from crosslift.errors import CrossliftError, DataError
 
 BUILD_WAIT_S = 3600  # how long a non-main process waits for the main one to build a source
 
 
 def ensure_built(source: DataSourceConfig) -> None:
-    """Run the source's `build` command when its file is missing (only on the main process under torchrun)."""
+    """Run the source's `build` command when its file is missing (only on the main process under torchrun).
+
+    Raises:
+        DataError: the command failed (its own error is part of the message), or, on another process, the main
+            one did not build the file within BUILD_WAIT_S.
+    """
     path = Path(source.path)
     if path.exists() or source.build is None:
         return
@@ -31,10 +37,12 @@ def ensure_built(source: DataSourceConfig) -> None:
                 raise DataError("waited too long for the main process to build this data source", path=path)
             time.sleep(1)
         return
-    command = [sys.executable, "-m", "crosslift", "data", *source.build, "--out", str(path)]
-    print(f"data: building {path}: crosslift data {' '.join(source.build)} --out {path}", file=sys.stderr)
-    if subprocess.run(command).returncode != 0 or not path.exists():
-        raise DataError(f"building this data source failed: crosslift data {' '.join(source.build)}", path=path)
+    command = " ".join(source.build)
+    stderr_console.print(f"data: building {path}: crosslift data {command} --out {path}")
+    try:
+        build(parse_command([*source.build, "--out", str(path)]))
+    except CrossliftError as e:
+        raise DataError(f"building this data source failed: crosslift data {command} ({e})", path=path) from e
 
 
 def read_sources(

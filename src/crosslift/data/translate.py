@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crosslift.data.examples import Example, write_examples
+from crosslift.data.examples import Example, record_to_example, write_examples
+from crosslift.data.templates import user_text
 from crosslift.errors import CrossliftError
 from crosslift.io import append_jsonl, read_jsonl_tolerant, truncate_torn_tail
 
@@ -81,10 +82,6 @@ class TranslationReport:
     seconds: float = 0.0
 
 
-def _source_text(ex: Example) -> str:
-    return f"{ex.instruction}\n\n{ex.input}" if ex.input.strip() else ex.instruction
-
-
 def translate_examples(
     examples: Sequence[Example],
     lang: str,
@@ -130,7 +127,7 @@ def translate_examples(
             break
         report.requested += len(pending)
         report.split_retries += len(pending) if attempt else 0
-        conversations = [[{"role": "user", "content": translation_prompt(_source_text(ex), ex.output, lang)}]
+        conversations = [[{"role": "user", "content": translation_prompt(user_text(ex), ex.output, lang)}]
                          for ex in pending]  # fmt: skip
         retry = []
         for i, reply in client.chat_many(conversations, **generation):
@@ -158,8 +155,6 @@ def translate_examples(
                 progress(len(done), total)
         pending = retry
     # Everything that will be translated is in: rewrite in input order (atomically) for a stable file.
-    from crosslift.data.examples import record_to_example
-
     ordered = [
         record_to_example(done[i], path=out, location={"record": k}) for k, i in enumerate(ids) if i in done
     ]

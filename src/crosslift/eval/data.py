@@ -15,34 +15,19 @@ JSON, languages keyed by English name) and ``xquad_mc`` (XQuAD turned into multi
 
 from __future__ import annotations
 
-import csv
-import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from crosslift.data.hub import TABLE_FORMATS, HubSource, read_table_rows
+from crosslift.data.hub import TABLE_FORMATS, HubSource
+from crosslift.data.records import detect_format, iter_records
 from crosslift.errors import DataError
 from crosslift.eval.extract import parse_number
 from crosslift.eval.items import LETTERS, Item
 from crosslift.eval.xquad_mc import read_xquad_mc
 
 FORMATS = ("auto", "json", "jsonl", "tsv", "csv", "parquet", "arrow", "hf-disk", "hf")
-_EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".tsv": "tsv", ".csv": "csv",
-               ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow"}  # fmt: skip
-
-
-def detect_format(path: Path | HubSource) -> str:
-    """The format of a source: "hf" for a hub dataset, "hf-disk" for a folder, else by the file's extension."""
-    if isinstance(path, HubSource):
-        return "hf"
-    if path.is_dir():
-        return "hf-disk"
-    fmt = _EXTENSIONS.get(path.suffix.lower())
-    if fmt is None:
-        raise DataError(f"cannot tell the format from the extension '{path.suffix}'; set dataset.format", path=path)
-    return fmt
 
 
 # "(A) text": SeaEval writes each option with its letter; we keep the text and add letters when prompting.
@@ -58,51 +43,6 @@ def get_field(record: Any, field: str | int, where: dict[str, Any]) -> Any:
             raise DataError(f"missing field (fields here: {', '.join(map(str, record))})", field=str(field),
                             **where) from None  # fmt: skip
         raise DataError(f"no column {field} (the row has {len(record)} columns)", field=str(field), **where) from None
-
-
-def iter_records(path: Path | HubSource, fmt: str, header: bool,
-                 split: str | None = None) -> Iterator[tuple[dict[str, Any], Any]]:  # fmt: skip
-    """(location, record) pairs of a source; a location is {"path", "line"} or {"path", "record"} for DataError.
-
-    `split` picks one split of a saved DatasetDict folder (a hub source carries its own)."""
-    if fmt in TABLE_FORMATS:
-        for i, record in enumerate(read_table_rows(path, fmt, split=split)):
-            yield {"path": str(path), "record": i}, record
-    elif fmt == "json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"not valid JSON ({e.msg})", path=path, line=e.lineno) from None
-        if isinstance(data, dict) and isinstance(data.get("data"), list):
-            data = data["data"]
-        if not isinstance(data, list):
-            raise DataError(f"expected a JSON array of records, got {type(data).__name__}", path=path)
-        for i, record in enumerate(data):
-            yield {"path": path, "record": i}, record
-    elif fmt == "jsonl":
-        with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield {"path": path, "line": number}, json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DataError(f"not valid JSON ({e.msg})", path=path, line=number) from None
-    else:
-        with open(path, encoding="utf-8", newline="") as f:
-            if fmt == "tsv":
-                rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-            else:
-                rows = csv.reader(f)
-            names: list[str] | None = None
-            for row in rows:
-                number = rows.line_num
-                if not any(cell.strip() for cell in row):
-                    continue
-                if header and names is None:
-                    names = row
-                    continue
-                yield {"path": path, "line": number}, dict(zip(names, row, strict=False)) if names else row
 
 
 def read_items(
@@ -160,7 +100,7 @@ def read_items(
         raise DataError(f"not a {format} file", path=path)
     pattern = re.compile(answer_regex, re.MULTILINE) if answer_regex else None
     items: list[Item] = []
-    for where, record in iter_records(path, format, header, split):
+    for where, record in iter_records(path, format, header=header, split=split):
         question = _text(get_field(record, question_field, where), question_field, where, "question")
         context = None
         if context_field is not None:
@@ -264,7 +204,7 @@ def read_seaeval_cross(path: str | Path, language: str) -> list[Item]:
         raise DataError("file not found", path=path)
     wanted = get_language(language).code
     items: list[Item] = []
-    for where, record in iter_records(path, "json", header=False):
+    for where, record in iter_records(path, "json"):
         if not isinstance(record, dict):
             raise DataError("expected an object with 'id' and one object per language", **where)
         key = None

@@ -46,8 +46,9 @@ from typing import Any
 
 from crosslift.data import templates
 from crosslift.data.examples import Example
+from crosslift.data.records import iter_records
 from crosslift.errors import ConfigError, CrossliftError, DataError
-from crosslift.eval.data import get_field, iter_records
+from crosslift.eval.data import get_field
 from crosslift.eval.items import LETTERS
 
 TEMPLATES = ("metamath", "qa", "mcq", "instruction", "tulu")
@@ -302,7 +303,7 @@ def read_exemplars(path: str | Path, *, format: str, language: str, question_fie
         if not path.is_file():
             raise DataError("few-shot exemplar file not found", path=path)
         return [Exemplar(str(get_field(r, question_field, w)), str(get_field(r, answer_field, w)))
-                for w, r in iter_records(path, format, header)]  # fmt: skip
+                for w, r in iter_records(path, format, header=header)]  # fmt: skip
     if not path.is_file():
         raise DataError("few-shot exemplar file not found", path=path)
     try:

@@ -21,7 +21,7 @@ from pydantic import Field
 from transformers import Trainer, set_seed
 
 from crosslift.config import ModelConfig, RunConfig, Section, TrainingConfig
-from crosslift.data.examples import iter_records
+from crosslift.data.records import iter_records
 from crosslift.errors import DataError
 from crosslift.models.build import load_causal_lm, load_tokenizer
 from crosslift.models.tiny import resolve_model_path
@@ -79,7 +79,6 @@ def read_documents(sources: list[TextSourceConfig]) -> list[str]:
             if not isinstance(text, str):
                 raise DataError(
                     "missing text" if text is None else f"expected a string, got {type(text).__name__}",
-                    path=source.path,
                     field=source.field,
                     **location,
                 )
