@@ -2,8 +2,8 @@
 
 The demo's steps are ordinary `crosslift train` / `crosslift eval` runs of configs it writes; two jobs run side by
 side on a two-core machine, one thread each (a tiny model gains little from a second thread, two runs nearly 2x).
-A job's commands run one after the other in one child process, so the ~7 s of importing torch and transformers
-is paid once per job. Each child's progress lines are shown prefixed by the job's name.
+A job's commands run one after the other in one child process (`python -m crosslift.cli.sequence`), so the ~7 s
+of importing torch and transformers is paid once per job. Each child's progress lines are shown prefixed by the job's name.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def run_jobs(jobs: list[Job], *, slots: int = 2, echo: Callable[[str], None] = p
             for command in job.commands:
                 echo(f"[{job.name}] runs: crosslift {' '.join(command)}")
             process = subprocess.Popen(
-                [sys.executable, "-m", "crosslift.synth.jobs", json.dumps(job.commands)],
+                [sys.executable, "-m", "crosslift.cli.sequence", json.dumps(job.commands)],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
             )  # fmt: skip
             thread = threading.Thread(target=pump, args=(job, process), daemon=True)
@@ -132,18 +132,3 @@ def run_jobs(jobs: list[Job], *, slots: int = 2, echo: Callable[[str], None] = p
         logs = ", ".join(str(j.log) for j in jobs if j.name in failed)
         raise JobFailed(f"step(s) {', '.join(failed)} failed; see {logs}")
     return finished
-
-
-def run_commands(commands: list[list[str]]) -> int:
-    """Run `crosslift` command lines one after the other in this process; stop at the first that fails."""
-    from crosslift.cli import main
-
-    for argv in commands:
-        code = main(argv)
-        if code:
-            return code
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(run_commands(json.loads(sys.argv[1])))

@@ -1,0 +1,93 @@
+"""The import rules of docs/architecture.md, checked on the source: imports run one way between packages
+(`cli → synth → train, eval → data → models → runs → catalogue → config, languages → io → errors`), no module
+imports itself back through others (no circles), and no module imports another module's `_private` name.
+
+Every import counts, also one inside a function: a lazy import still ties the two modules together."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "crosslift"
+# A package or bottom module may import those of a lower rank only; equal ranks (train, eval) not each other.
+RANK = {"errors": 0, "console": 0, "": 0, "io": 1, "config": 2, "languages": 2, "catalogue": 3, "runs": 4,
+        "models": 5, "data": 6, "train": 7, "eval": 7, "synth": 8, "cli": 9, "__main__": 10}  # fmt: skip
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imports(module: str) -> list[tuple[str, str | None]]:
+    """(imported crosslift module, name taken from it or None) for every import statement in `module`."""
+    path = MODULES[module]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(a.name, None) for a in node.names if a.name in MODULES]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            for alias in node.names:
+                if f"{target}.{alias.name}" in MODULES:
+                    found.append((f"{target}.{alias.name}", None))
+                elif target in MODULES:
+                    found.append((target, alias.name))
+    return [(t, name) for t, name in found if t != module]
+
+
+def part(module: str) -> str:
+    """The package (or bottom module) a module belongs to: crosslift.eval.runner -> eval."""
+    return module.split(".")[1] if "." in module else ""
+
+
+def test_every_part_has_a_rank():
+    assert {part(m) for m in MODULES} <= set(RANK)
+
+
+def test_imports_run_one_way_between_packages():
+    upward = sorted(
+        f"{m} imports {t}"
+        for m in MODULES
+        for t, _ in imports(m)
+        if part(t) != part(m) and RANK[part(t)] >= RANK[part(m)]
+    )
+    assert not upward
+
+
+def test_no_import_circles():
+    graph = {m: {t for t, _ in imports(m)} for m in MODULES}
+    circles, done = [], set()
+
+    def visit(module: str, path: list[str]) -> None:
+        for target in sorted(graph[module]):
+            if target in path:
+                circles.append(" -> ".join(path[path.index(target) :] + [target]))
+            elif target not in done:
+                visit(target, path + [target])
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module, [module])
+    assert not circles
+
+
+def test_no_module_imports_a_private_name_of_another():
+    private = sorted(
+        f"{m} imports {name} from {t}"
+        for m in MODULES
+        for t, name in imports(m)
+        if name and name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+    )
+    assert not private
