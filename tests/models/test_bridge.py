@@ -12,16 +12,11 @@ from safetensors.torch import load_file
 
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.models.alignment import AlignmentLayer, fit_least_squares
-from crosslift.models.bridge import (
-    IGNORE_INDEX,
-    BridgeConfig,
-    BridgeGenerator,
-    BridgeModel,
-    BridgeProcessor,
-    build_bridge,
-    load_bridge,
-)
-from crosslift.models.generate import GenerationSettings, load_generator
+from crosslift.models.bridge import BridgeConfig, BridgeModel, BridgeProcessor
+from crosslift.models.build import build_bridge, load_bridge
+from crosslift.models.generate import BridgeGenerator, load_generator
+from crosslift.models.generation import GenerationSettings
+from crosslift.models.labels import IGNORE_INDEX
 from crosslift.train.common import save_final
 
 METAMATH = (

@@ -19,9 +19,7 @@ from crosslift.data.codeswitch import CodeSwitcher, codeswitch_example
 from crosslift.data.examples import write_examples
 from crosslift.data.lexicon import load_lexicons
 from crosslift.errors import CrossliftError
-from crosslift.models.bridge import build_bridge
-from crosslift.models.build import apply_lora
-from crosslift.models.tiny import resolve_model_path
+from crosslift.models.build import apply_lora, build_bridge, resolve_model_path
 from crosslift.runs import RunDir
 from crosslift.train import load_run_config, train
 from crosslift.train.common import training_arguments

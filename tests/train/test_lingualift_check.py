@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from crosslift.models.bridge import build_bridge
+from crosslift.models.build import build_bridge
 from crosslift.train import lingualift_check
 from crosslift.train.lingualift_check import (
     CheckConfig,

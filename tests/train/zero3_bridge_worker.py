@@ -17,7 +17,7 @@ import deepspeed
 import torch
 import torch.distributed as dist
 
-from crosslift.models.bridge import build_bridge
+from crosslift.models.build import build_bridge
 from crosslift.train.common import save_final
 from crosslift.train.lingualift_common import OptimConfig, parameter_groups
 

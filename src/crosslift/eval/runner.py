@@ -69,13 +69,8 @@ from crosslift.languages import (
     load_tier_rule,
     normalize_code,
 )
-from crosslift.models.generate import (
-    ChatGenerator,
-    GenerationSettings,
-    Generator,
-    cut_at_stop,
-    load_generator,
-)
+from crosslift.models.generate import load_generator
+from crosslift.models.generation import ChatGenerator, GenerationSettings, Generator, cut_at_stop
 from crosslift.runs import provenance
 
 console = Console(stderr=True, highlight=False, markup=False)  # paths and names may hold [brackets]

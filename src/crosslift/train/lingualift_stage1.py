@@ -36,8 +36,8 @@ from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, DataError
 from crosslift.io import atomic_write_json
 from crosslift.models.alignment import fit_least_squares
-from crosslift.models.bridge import BridgeModel, BridgeProcessor, build_bridge, check_bridge_options
-from crosslift.models.tiny import resolve_model_path
+from crosslift.models.bridge import BridgeModel, BridgeProcessor, check_bridge_options
+from crosslift.models.build import build_bridge, resolve_model_path
 from crosslift.runs import RunDir, provenance
 from crosslift.train.common import (
     ProgressCallback,

@@ -30,8 +30,8 @@ from crosslift.data.packing import row_tokens_for
 from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.io import atomic_write_json
-from crosslift.models.bridge import BridgeProcessor, check_bridge_options, load_bridge
-from crosslift.models.build import apply_lora
+from crosslift.models.bridge import BridgeProcessor, check_bridge_options
+from crosslift.models.build import apply_lora, load_bridge
 from crosslift.runs import RunDir, provenance
 from crosslift.train.common import (
     ProgressCallback,

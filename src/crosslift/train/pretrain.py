@@ -23,8 +23,7 @@ from transformers import Trainer, set_seed
 from crosslift.config import ModelConfig, RunConfig, Section, TrainingConfig
 from crosslift.data.examples import iter_records
 from crosslift.errors import DataError
-from crosslift.models.build import load_causal_lm, load_tokenizer
-from crosslift.models.tiny import resolve_model_path
+from crosslift.models.build import load_causal_lm, load_tokenizer, resolve_model_path
 from crosslift.runs import RunDir, provenance
 from crosslift.train.common import (
     ProgressCallback,

@@ -29,9 +29,8 @@ from crosslift.data.sources import read_sources
 from crosslift.data.templates import TEMPLATES, get_template
 from crosslift.data.tokenize import encode_prompt_target
 from crosslift.errors import DataError
-from crosslift.models.build import apply_lora, load_causal_lm, load_tokenizer
+from crosslift.models.build import apply_lora, load_causal_lm, load_tokenizer, resolve_model_path
 from crosslift.models.labels import IGNORE_INDEX
-from crosslift.models.tiny import resolve_model_path
 from crosslift.runs import RunDir, provenance
 from crosslift.train.common import (
     ProgressCallback,
