@@ -470,7 +470,7 @@ def test_lexicons_named_by_dataset_in_codeswitch(origin, tmp_path, capsys):
 
 
 def test_recipe_lexicons_by_name(origin):
-    from crosslift.train.lingualift_check import word_pairs
+    from crosslift.train.lingualift.check import word_pairs
 
     with pytest.raises(
         DataError, match="lexicon 'toymuse' is not downloaded .*crosslift data download toymuse"

@@ -23,7 +23,7 @@ from torch.distributed.tensor import DTensor
 
 from crosslift.models.build import build_bridge
 from crosslift.train.common import save_final
-from crosslift.train.lingualift_common import OptimConfig, parameter_groups
+from crosslift.train.lingualift.common import OptimConfig, parameter_groups
 
 
 def main(out: Path) -> None:

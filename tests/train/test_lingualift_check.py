@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from crosslift.models.build import build_bridge
-from crosslift.train import lingualift_check
-from crosslift.train.lingualift_check import (
+from crosslift.train.lingualift import check as lingualift_check
+from crosslift.train.lingualift.check import (
     CheckConfig,
     CheckPair,
     _nll,

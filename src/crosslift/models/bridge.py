@@ -20,7 +20,7 @@ as right padding (training).
 
 The encoder must see the prompt's layout. mT5's SentencePiece normaliser turns tabs and new lines into spaces and
 collapses runs of spaces, so a metamath prompt ("### Instruction:\n...") would reach it as one line. As in the
-released recipe (`add_new_lines_to_enc: True`, LangBridge's section D.1), building a bridge adds "\t \n \r \x0b \x0c"
+released recipe (`add_new_lines_to_enc: True`, LangBridge's section D.1), `build_bridge` adds "\t \n \r \x0b \x0c"
 and runs of 2, 3 and 4 spaces to the encoder tokenizer as special tokens, matched in the raw text before
 normalisation (`encoder_new_line_tokens`, on by default). Only strings the tokenizer loses are added (a
 round trip decides): a byte-level or byte-fallback tokenizer that keeps "\n", e.g. a causal LM's used as the
@@ -34,8 +34,9 @@ transformers), and a config that embeds both sub-models' configs and names where
 bridge directory loads offline by itself. `BridgeProcessor` holds both tokenizers (the LM's at the top of the
 directory, the encoder's in `encoder_tokenizer/`) and turns prompts into model inputs.
 
-Building a bridge from pretrained parts (`build_bridge`) and loading a saved one (`load_bridge`) go through the
-loaders of `crosslift.models.build`; `crosslift.models.generate.BridgeGenerator` generates through a saved one.
+Building a bridge from pretrained parts (`build_bridge`) and loading a saved one (`load_bridge`) go through
+the loaders of `crosslift.models.build`; `crosslift.models.generate.BridgeGenerator` generates through a
+saved one.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class BridgeConfig(PreTrainedConfig):
         encoder_layer: which hidden state of the encoder the alignment layer reads (-1: the final output,
             after the final layer norm; 0: the embeddings; k: after layer k).
         encoder_max_length: the encoder's input is cut to this many tokens.
-        encoder_new_line_tokens: `build.build_bridge` adds the whitespace tokens the encoder tokenizer loses (module
+        encoder_new_line_tokens: `build_bridge` adds the whitespace tokens the encoder tokenizer loses (module
             docstring); encoder_added_tokens records which were added.
     """
 
@@ -199,7 +200,7 @@ class BridgeModel(PreTrainedModel):
         """A new bridge around loaded models; `options` are `BridgeConfig` fields (alignment, variant, ...).
 
         The alignment layer starts from torch's default init (boundary vectors ~ N(0, 1)) in float32; see
-        `AlignmentLayer.reset_parameters` and `fit_least_squares` for others.
+        `AlignmentLayer.reset_parameters` and `crosslift.models.least_squares` for others.
         """
         options.setdefault("encoder_name_or_path", getattr(encoder, "name_or_path", None) or None)
         options.setdefault("lm_name_or_path", getattr(lm, "name_or_path", None) or None)

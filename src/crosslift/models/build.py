@@ -6,8 +6,8 @@ read only from safetensors files, never unpickled from ``.bin``. ``"tiny:<kind>"
 tiny-model kit (``crosslift.models.tiny``), built on first use. Failures the user can fix (a wrong path, a hub
 id while offline, a checkpoint that needs custom code) raise ``CrossliftError`` with what to do about it.
 
-The LinguaLIFT bridge (``crosslift.models.bridge``) is built from a pretrained encoder and LM, or loaded from a
-saved bridge directory, here as well (`build_bridge`, `load_bridge`).
+The LinguaLIFT bridge (``crosslift.models.bridge``) is built from a pretrained encoder and LM, or loaded from
+a saved bridge directory, here as well (`build_bridge`, `load_bridge`).
 """
 
 from __future__ import annotations
@@ -377,7 +377,7 @@ def apply_lora(
         raise ConfigError(f"cannot add LoRA adapters to this {model_type} model: {e}; {available}") from e
 
 
-# ---------------------------------------------------------------------------------------------------- the bridge
+# ------------------------------------------------------------------------------------------------ the bridge
 
 
 def build_bridge(
@@ -442,8 +442,8 @@ def load_bridge(
     directory, the encoder's in `encoder_tokenizer/`).
 
     Raises:
-        CrossliftError: not a bridge directory, its weights or encoder tokenizer are missing, or this crosslift
-            cannot import its bridge support.
+        CrossliftError: not a bridge directory, its weights or encoder tokenizer are missing, or this
+            crosslift cannot import its bridge support.
     """
     directory = Path(directory).expanduser()
     config_file = directory / "config.json"
@@ -462,7 +462,9 @@ def load_bridge(
     if not any(directory.glob("*.safetensors")):
         raise CrossliftError(f"{directory} has no safetensors weights (pickled weights are never loaded)")
     if not (directory / ENCODER_TOKENIZER_DIR).is_dir():
-        raise CrossliftError(f"{directory} has no {ENCODER_TOKENIZER_DIR}/ folder: not a saved LinguaLIFT bridge")
+        raise CrossliftError(
+            f"{directory} has no {ENCODER_TOKENIZER_DIR}/ folder: not a saved LinguaLIFT bridge"
+        )
     config = BridgeConfig.from_pretrained(directory)
     extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     model = BridgeModel.from_pretrained(

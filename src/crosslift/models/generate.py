@@ -1,15 +1,16 @@
 """The local generation backends and `load_generator`, the one loader that picks a backend for a model.
 
-Backends: a Hugging Face causal LM (plain, or with a LoRA adapter merged in: `HFGenerator`), a LinguaLIFT bridge
-(`BridgeGenerator`), an OpenAI-compatible HTTP endpoint (`crosslift.models.endpoint`), and vLLM when it is
-installed (`crosslift.models.vllm_backend`). All implement the interface of `crosslift.models.generation`:
+Backends: a Hugging Face causal LM (plain, or with a LoRA adapter merged in: `HFGenerator`), a LinguaLIFT
+bridge (`BridgeGenerator`), an OpenAI-compatible HTTP endpoint (`crosslift.models.endpoint`), and vLLM when it
+is installed (`crosslift.models.vllm_backend`). All implement the interface of `crosslift.models.generation`:
 
     gen = load_generator("runs/sft_tiny/model")          # or "tiny:llama", "http://host:8000/v1", "vllm:/models/x"
     outputs = gen.generate(["Question: 2+3?\\nAnswer:"], GenerationSettings(max_new_tokens=64, stop=["Question:"]))
 
-The local backends batch for throughput (`generation.generate_in_batches`): prompts are sorted by length (so each
-batch pads little), padded on the left (so every sequence's next token sits in the last column), and decoded with
-the KV cache; results go back to input order. Greedy batched output equals one-at-a-time output (tested).
+The local backends batch for throughput (`generation.generate_in_batches`): prompts are sorted by length
+(so each batch pads little), padded on the left (so every sequence's next token sits in the last column), and
+decoded with the KV cache; results go back to input order. Greedy batched output equals one-at-a-time output
+(tested).
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ class HFGenerator:
             )
             with torch.inference_mode():
                 out = self.model.generate(**batch, generation_config=config, tokenizer=self.tokenizer)
-            texts, generated = _new_texts(out[:, batch["input_ids"].shape[1] :], self.tokenizer, settings.stop)
+            new = out[:, batch["input_ids"].shape[1] :]
+            texts, generated = _new_texts(new, self.tokenizer, settings.stop)
             self.tokens_generated += generated
             return texts
 
@@ -168,14 +170,14 @@ class HFGenerator:
         return self.tokenizer(prompt, add_special_tokens=add_special)["input_ids"]
 
 
-# ------------------------------------------------------------------------------------------------ LinguaLIFT bridge
+# ------------------------------------------------------------------------------------------------ bridge
 
 
 class BridgeGenerator:
     """Batched generation through a LinguaLIFT bridge (`crosslift.models.bridge`).
 
-    The LM sees left-padded soft prompts (`inputs_embeds`) and decodes with its KV cache, greedy or sampling, up
-    to stop strings; batching, ordering and out-of-memory halving are those of the plain LM's.
+    The LM sees left-padded soft prompts (`inputs_embeds`) and decodes with its KV cache, greedy or sampling,
+    up to stop strings; batching, ordering and out-of-memory halving are those of the plain LM's.
     """
 
     def __init__(self, model: BridgeModel, processor: BridgeProcessor, model_id: str) -> None:
@@ -195,7 +197,8 @@ class BridgeGenerator:
         attn_implementation: str | None = None,
         base_model: str | None = None,
     ) -> BridgeGenerator:
-        """Load a saved bridge directory (see `load_bridge`); `base_model` is for LoRA adapters and must be None."""
+        """Load a saved bridge directory (`crosslift.models.build.load_bridge`); `base_model` is for LoRA
+        adapters and must be None."""
         from crosslift.models.build import load_bridge
 
         if base_model is not None:
@@ -219,7 +222,8 @@ class BridgeGenerator:
 
         def generate_batch(indices: list[int]) -> list[str]:
             collated = self.processor.collate([features[i] for i in indices])
-            new = self.model.generate_tokens({k: v.to(device) for k, v in collated.items()}, config, tokenizer)
+            batch = {k: v.to(device) for k, v in collated.items()}
+            new = self.model.generate_tokens(batch, config, tokenizer)
             texts, generated = _new_texts(new, tokenizer, settings.stop)
             self.tokens_generated += generated
             return texts
@@ -234,8 +238,9 @@ class BridgeGenerator:
 def _generation_config(
     model_config: GenerationConfig, settings: GenerationSettings, pad_token_id: int | None
 ) -> GenerationConfig:
-    # Start from the model's own config (it knows every EOS id, e.g. Llama 3's two) and make ours authoritative
-    # for everything we record, so a checkpoint's sampling defaults never change a greedy evaluation.
+    # Start from the model's own config (it knows every EOS id, e.g. Llama 3's two) and make ours
+    # authoritative for everything we record, so a checkpoint's sampling defaults never change a greedy
+    # evaluation.
     config = copy.deepcopy(model_config)
     config.update(
         max_new_tokens=settings.max_new_tokens,
@@ -253,9 +258,11 @@ def _generation_config(
     return config
 
 
-def _new_texts(new: torch.Tensor, tokenizer: PreTrainedTokenizerBase, stop: list[str]) -> tuple[list[str], int]:
-    """The texts of generated ids, each cut at its first stop string, and how many of the ids were generated (rows
-    that stopped early are padded to the longest, and padding is not generated text)."""
+def _new_texts(
+    new: torch.Tensor, tokenizer: PreTrainedTokenizerBase, stop: list[str]
+) -> tuple[list[str], int]:
+    """The texts of generated ids, each cut at its first stop string, and how many of the ids were generated
+    (rows that stopped early are padded to the longest, and padding is not generated text)."""
     pad = tokenizer.pad_token_id
     generated = int((new != pad).sum()) if pad is not None else new.numel()
     return [cut_at_stop(t, stop) for t in tokenizer.batch_decode(new, skip_special_tokens=True)], generated

@@ -2,8 +2,9 @@
 
 Evaluation (and anything else that turns prompts into text) gets a `Generator` from
 `crosslift.models.generate.load_generator` and calls ``generate(prompts, settings)``; it never needs to know
-which backend answers. Every backend returns only the newly generated text, cut at the first stop string, in the
-order of the prompts. Backends that can render a chat conversation also implement `ChatGenerator.generate_chat`.
+which backend answers. Every backend returns only the newly generated text, cut at the first stop string, in
+the order of the prompts. Backends that can render a chat conversation also implement
+`ChatGenerator.generate_chat`.
 
 Kept free of heavy imports: the endpoint backend and the evaluation runner use it without torch.
 """
@@ -106,9 +107,9 @@ def generate_in_batches(
 ) -> list[str]:
     """Generate for every prompt in batches of ``settings.batch_size`` and return the texts in input order.
 
-    Prompts are batched longest first: similar lengths share a batch (little padding), and an out-of-memory shows
-    up at once. A batch that runs out of GPU memory is retried in halves, down to single prompts. Sampling is
-    seeded with ``settings.seed`` first, so the same settings give the same samples.
+    Prompts are batched longest first: similar lengths share a batch (little padding), and an out-of-memory
+    shows up at once. A batch that runs out of GPU memory is retried in halves, down to single prompts.
+    Sampling is seeded with ``settings.seed`` first, so the same settings give the same samples.
 
     Args:
         sizes: the input length of each prompt (tokens the model reads).

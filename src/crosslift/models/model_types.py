@@ -1,8 +1,8 @@
 """Which class serves a checkpoint, decided by the ``model_type`` of its config.
 
 The loaders (`crosslift.models.build`), the bridge (`crosslift.models.bridge`) and the generator dispatch
-(`crosslift.models.generate`) all need these answers; they live here, below all three and without torch, so that
-none of them imports another only to ask.
+(`crosslift.models.generate`) all need these answers; they live here, below all three and without torch, so
+that none of them imports another only to ask.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ optionally extended with the user's own text files. Byte fallback (or byte-level
 ever mapped to ``<unk>``. The tokenizer depends only on the corpus; ``seed`` only sets the random weights.
 Building is deterministic: the same corpus and seed give byte-identical files.
 
-Use ``"tiny:<kind>"`` wherever a model name is accepted: ``crosslift.models.build.resolve_model_path`` builds it
-once into the cache (``$CROSSLIFT_CACHE`` or ``~/.cache/crosslift``) and returns the directory.
+Use ``"tiny:<kind>"`` wherever a model name is accepted: ``crosslift.models.build.resolve_model_path`` builds
+it once into the cache (``$CROSSLIFT_CACHE`` or ``~/.cache/crosslift``) and returns the directory.
 
 One module per concern: ``corpus`` (the built-in training text), ``tokenizers`` (the four tokenizer trainers),
 ``architectures`` (the random models' configs), ``cache`` (building into directories, and the cache).
@@ -38,8 +38,8 @@ from __future__ import annotations
 
 from crosslift.errors import CrossliftError
 
-# Bump whenever a change in this package (or in the word list) changes what gets built: cached builds are keyed
-# by it.
+# Bump whenever a change in this package (or in the word list) changes what gets built: cached builds are
+# keyed by it.
 KIT_VERSION = 1
 TINY_KINDS = ("llama", "qwen2", "mt5-encoder", "xlmr")
 TINY_PREFIX = "tiny:"

@@ -1,4 +1,5 @@
-"""The random models of the four tiny-model kinds: configs sized for their tokenizers (module docstring of the kit)."""
+"""The random models of the four tiny-model kinds: configs sized for their tokenizers (shapes: the kit's
+docstring)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Tiny models written to directories: by hand (`build_tiny_model`), or once into the cache that ``tiny:<kind>``
-names resolve to (`cached_tiny_model`, through `crosslift.models.build.resolve_model_path`).
+"""Tiny models written to directories: by hand (`build_tiny_model`), or once into the cache that
+``tiny:<kind>`` names resolve to (`cached_tiny_model`, through `crosslift.models.build.resolve_model_path`).
 
 A build goes into a temporary directory beside its target and is renamed into place when complete, so a killed
 build never leaves a half-written model and two processes racing to build the same model both end up with one

@@ -1,7 +1,7 @@
 """The built-in tokenizer training text of the tiny-model kit, generated in code (deterministic).
 
-English sentences from ``resources/tiny_corpus_words.txt``, arithmetic word problems, and synthetic syllable text
-in ten scripts, optionally extended with the user's own text files.
+English sentences from ``resources/tiny_corpus_words.txt``, arithmetic word problems, and synthetic syllable
+text in ten scripts, optionally extended with the user's own text files.
 """
 
 from __future__ import annotations

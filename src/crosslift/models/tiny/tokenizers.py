@@ -1,7 +1,8 @@
-"""The tokenizers of the four tiny-model kinds, trained here with ``tokenizers`` (module docstring of the kit).
+"""The tokenizers of the four tiny-model kinds, trained here with ``tokenizers`` (the kit's docstring has
+their schemes).
 
-The tokenizer depends only on the corpus; byte fallback (or byte-level BPE) means no character is ever mapped to
-``<unk>``.
+The tokenizer depends only on the corpus; byte fallback (or byte-level BPE) means no character is ever mapped
+to ``<unk>``.
 """
 
 from __future__ import annotations
