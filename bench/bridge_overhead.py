@@ -36,7 +36,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
 
-from crosslift.models.bridge import BridgeModel, build_bridge  # noqa: E402
+from crosslift.models.bridge import BridgeModel  # noqa: E402
+from crosslift.models.build import build_bridge  # noqa: E402
 
 
 def build(preset: str, device: str, lm_layers: int | None) -> BridgeModel:

@@ -24,7 +24,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from crosslift.eval.prompts import PromptSettings, build_prompt, instruction_words  # noqa: E402
-from crosslift.models.generate import GenerationSettings, HFGenerator  # noqa: E402
+from crosslift.models.generate import HFGenerator  # noqa: E402
+from crosslift.models.generation import GenerationSettings  # noqa: E402
 
 
 def synthetic_questions(n: int, seed: int = 0) -> list[str]:

@@ -398,10 +398,10 @@ def test_the_command_errors_are_one_message(origin, capsys, tmp_path):
 @pytest.fixture
 def tiny_llama_cache(origin, monkeypatch):
     """The test cache with the already-built tiny models linked in (building them again would take a while)."""
-    from crosslift.models import tiny
+    from crosslift.models.build import resolve_model_path
 
     monkeypatch.delenv("CROSSLIFT_CACHE")
-    built = Path(tiny.resolve_model_path("tiny:llama")).parent
+    built = Path(resolve_model_path("tiny:llama")).parent
     monkeypatch.setenv("CROSSLIFT_CACHE", str(origin.root.parent))
     origin.root.parent.mkdir(parents=True, exist_ok=True)
     (origin.root.parent / built.name).symlink_to(built, target_is_directory=True)
@@ -470,7 +470,7 @@ def test_lexicons_named_by_dataset_in_codeswitch(origin, tmp_path, capsys):
 
 
 def test_recipe_lexicons_by_name(origin):
-    from crosslift.train.lingualift_check import word_pairs
+    from crosslift.train.lingualift.check import word_pairs
 
     with pytest.raises(
         DataError, match="lexicon 'toymuse' is not downloaded .*crosslift data download toymuse"

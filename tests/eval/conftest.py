@@ -14,7 +14,7 @@ import pytest
 
 from crosslift.config import load_config
 from crosslift.eval.config import EvalConfig
-from crosslift.models.generate import GenerationSettings
+from crosslift.models.generation import GenerationSettings
 
 PROBLEMS = [(2, 3), (10, 7), (1000, 25), (4, 4), (6, 9), (12, 30)]
 

@@ -17,7 +17,8 @@ import pytest
 from crosslift.errors import ConfigError
 from crosslift.eval.results import ITEMS
 from crosslift.eval.runner import SHARD_FILES, LazyGenerator, evaluate
-from crosslift.models.generate import GenerationSettings, load_generator
+from crosslift.models.generate import load_generator
+from crosslift.models.generation import GenerationSettings
 
 CROSSLIFT = [sys.executable, "-m", "crosslift"]
 

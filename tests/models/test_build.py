@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.models import build
 from crosslift.models.build import apply_lora, load_causal_lm, load_encoder, load_tokenizer
-from crosslift.models.tiny import build_tiny_models
+from crosslift.models.tiny.cache import build_tiny_models
 
 
 @pytest.fixture(scope="session")

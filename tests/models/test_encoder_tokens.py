@@ -12,11 +12,9 @@ from crosslift.models.bridge import (
     BridgeConfig,
     BridgeProcessor,
     add_encoder_whitespace_tokens,
-    build_bridge,
-    load_bridge,
     lost_whitespace,
 )
-from crosslift.models.build import load_encoder, load_tokenizer
+from crosslift.models.build import build_bridge, load_bridge, load_encoder, load_tokenizer
 from crosslift.train.common import save_final
 
 PROMPT = "### Instruction:\nQuestion: a cat\tand a dog   ran\n\n### Response:"
@@ -29,7 +27,7 @@ def t5_encoder_dir(tmp_path_factory):
     import sentencepiece as spm
     from transformers import MT5Config, MT5EncoderModel, T5Tokenizer
 
-    from crosslift.models.tiny import builtin_corpus
+    from crosslift.models.tiny.corpus import builtin_corpus
 
     path = tmp_path_factory.mktemp("t5_encoder")
     spm.SentencePieceTrainer.train(

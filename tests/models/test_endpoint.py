@@ -13,7 +13,7 @@ import pytest
 
 from crosslift.models import endpoint
 from crosslift.models.endpoint import EndpointClient, EndpointError, EndpointGenerator, _retry_after_seconds
-from crosslift.models.generate import GenerationSettings
+from crosslift.models.generation import GenerationSettings
 
 KEY = "sk-test-0123456789"
 

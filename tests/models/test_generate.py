@@ -1,5 +1,5 @@
-"""The generation interface: settings, stop strings, dispatch, and local batched generation on tiny models
-(batched greedy output equals one-at-a-time output, input order, stop strings, LoRA adapters, chat templates)."""
+"""Dispatch, and local batched generation on tiny models (batched greedy output equals one-at-a-time output,
+input order, stop strings, LoRA adapters, chat templates)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ import sys
 import pytest
 
 from crosslift.errors import ConfigError, CrossliftError
-from crosslift.models.generate import (
-    ChatGenerator,
-    GenerationSettings,
-    Generator,
-    HFGenerator,
-    cut_at_stop,
-    load_generator,
-)
+from crosslift.models.generate import HFGenerator, load_generator
+from crosslift.models.generation import ChatGenerator, GenerationSettings, Generator
 
 PROMPTS = [
     "Question: Roger has 5 tennis balls. He buys 2 more cans of 3 balls each. How many balls now?\nAnswer:",
@@ -26,30 +20,6 @@ PROMPTS = [
     "数学：三加四等于多少？",
     "x",
 ]
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [{"max_new_tokens": 0}, {"batch_size": 0}, {"do_sample": True, "temperature": 0}, {"top_p": 0},
-     {"stop": [""]}, {"min_new_tokens": 9, "max_new_tokens": 8}, {"repetition_penalty": 0}],
-)  # fmt: skip
-def test_invalid_settings_are_config_errors(bad):
-    with pytest.raises(ConfigError):
-        GenerationSettings(**bad)
-
-
-def test_settings_record_everything():
-    assert set(GenerationSettings().to_dict()) == {"max_new_tokens", "do_sample", "temperature", "top_p", "stop",
-                                                   "batch_size", "seed", "repetition_penalty", "min_new_tokens"}  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("text", "stop", "expected"),
-    [("a Question: b", ["Question:"], "a "), ("abc", [], "abc"), ("x [END] y </s>", ["</s>", "[END]"], "x "),
-     ("no stop", ["Q:"], "no stop")],
-)  # fmt: skip
-def test_cut_at_stop_takes_the_earliest(text, stop, expected):
-    assert cut_at_stop(text, stop) == expected
 
 
 def test_dispatch_errors(tmp_path):

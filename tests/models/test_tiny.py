@@ -12,16 +12,10 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, MT5EncoderModel, XLMRobertaModel
 
 from crosslift.errors import CrossliftError, DataError
-from crosslift.models import tiny
-from crosslift.models.tiny import (
-    KIT_VERSION,
-    MANIFEST,
-    TINY_KINDS,
-    build_tiny_model,
-    build_tiny_models,
-    build_tiny_tokenizer,
-    resolve_model_path,
-)
+from crosslift.models.build import resolve_model_path
+from crosslift.models.tiny import KIT_VERSION, TINY_KINDS, cache, corpus, tokenizers
+from crosslift.models.tiny.cache import MANIFEST, build_tiny_model, build_tiny_models
+from crosslift.models.tiny.tokenizers import build_tiny_tokenizer
 
 # One sentence per script the kit promises to cover; all NFKC-stable, so decoding must give them back exactly.
 SCRIPT_SAMPLES = {
@@ -58,11 +52,11 @@ def _files(directory: Path) -> dict[str, bytes]:
 
 
 def test_builtin_corpus_is_fixed_and_covers_english_math_and_ten_scripts():
-    lines = tiny.builtin_corpus()
-    assert lines == tiny.builtin_corpus.__wrapped__()  # generated again from scratch: the same lines
+    lines = corpus.builtin_corpus()
+    assert lines == corpus.builtin_corpus.__wrapped__()  # generated again from scratch: the same lines
     assert any("How many" in line and " + " in line and " = " in line for line in lines)
-    assert len(tiny._SCRIPTS) == 10
-    for script in tiny._SCRIPTS:
+    assert len(corpus._SCRIPTS) == 10
+    for script in corpus._SCRIPTS:
         assert sum(any(c in line for c in script.consonants) for line in lines) >= 200, script.name
 
 
@@ -98,7 +92,7 @@ def test_saved_tokenizer_round_trips_through_autotokenizer(kind, tiny_dirs, fres
     assert len(loaded) == len(fresh)
     assert loaded.pad_token is not None
     if kind in ("llama", "qwen2"):
-        assert loaded.eos_token is not None and loaded.model_max_length == tiny.DECODER_MAX_LENGTH
+        assert loaded.eos_token is not None and loaded.model_max_length == tokenizers.DECODER_MAX_LENGTH
 
 
 @pytest.mark.parametrize("kind", TINY_KINDS)
@@ -288,14 +282,14 @@ def test_resolve_model_path_builds_once_into_the_cache(tmp_path, monkeypatch):
     def no_rebuild(*args, **kwargs):
         raise AssertionError("a cached tiny model must not be built again")
 
-    monkeypatch.setattr(tiny, "_build_into", no_rebuild)
+    monkeypatch.setattr(cache, "_build_into", no_rebuild)
     assert resolve_model_path("tiny:qwen2") == str(path)
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary directories left
 
 
 def test_resolve_model_path_uses_the_winner_when_two_builds_race(tmp_path, monkeypatch):
     monkeypatch.setenv("CROSSLIFT_CACHE", str(tmp_path))
-    real_build = tiny._build_into
+    real_build = cache._build_into
     target = tmp_path / "tiny-models" / f"qwen2-v{KIT_VERSION}-seed0"
 
     def other_process_finishes_first(kind, directory, seed, corpus):
@@ -305,7 +299,7 @@ def test_resolve_model_path_uses_the_winner_when_two_builds_race(tmp_path, monke
         (winner / "winner.txt").write_text("first")
         os.replace(winner, target)
 
-    monkeypatch.setattr(tiny, "_build_into", other_process_finishes_first)
+    monkeypatch.setattr(cache, "_build_into", other_process_finishes_first)
     assert resolve_model_path("tiny:qwen2") == str(target)
     assert (target / "winner.txt").read_text() == "first"
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]

@@ -21,9 +21,9 @@ from accelerate.utils.fsdp_utils import fsdp2_prepare_model, fsdp2_switch_optimi
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 from torch.distributed.tensor import DTensor
 
-from crosslift.models.bridge import build_bridge
+from crosslift.models.build import build_bridge
 from crosslift.train.common import save_final
-from crosslift.train.lingualift_common import OptimConfig, parameter_groups
+from crosslift.train.lingualift.common import OptimConfig, parameter_groups
 
 
 def main(out: Path) -> None:

@@ -24,7 +24,7 @@ from accelerate.utils.launch import (
 
 from crosslift.config import TrainingConfig
 from crosslift.errors import ConfigError
-from crosslift.models.bridge import build_bridge
+from crosslift.models.build import build_bridge
 from crosslift.runs import RunDir
 from crosslift.train.common import training_arguments
 

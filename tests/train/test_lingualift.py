@@ -19,13 +19,11 @@ from crosslift.data.codeswitch import CodeSwitcher, codeswitch_example
 from crosslift.data.examples import write_examples
 from crosslift.data.lexicon import load_lexicons
 from crosslift.errors import CrossliftError
-from crosslift.models.bridge import build_bridge
-from crosslift.models.build import apply_lora
-from crosslift.models.tiny import resolve_model_path
+from crosslift.models.build import apply_lora, build_bridge, resolve_model_path
 from crosslift.runs import RunDir
 from crosslift.train import load_run_config, train
 from crosslift.train.common import training_arguments
-from crosslift.train.lingualift_common import (
+from crosslift.train.lingualift.common import (
     BridgeTrainer,
     BridgeTrainingConfig,
     GroupConfig,
@@ -266,7 +264,8 @@ def test_stage2_end_to_end_from_stage1(stage2_run, stage1_run):
     assert any(not torch.equal(one[k], two[k]) for k in one if k.startswith("lm."))
     assert (stage2_run.model / "alignment_check.json").exists()
 
-    from crosslift.models.generate import GenerationSettings, load_generator
+    from crosslift.models.generate import load_generator
+    from crosslift.models.generation import GenerationSettings
 
     generator = load_generator(str(stage2_run.model), device="cpu")
     out = generator.generate(["Tom has 3 apples. How many apples?"], GenerationSettings(max_new_tokens=8))
@@ -369,7 +368,7 @@ def test_a_missing_check_lexicon_fails_before_training(tmp_path, data, capsys):
 @pytest.mark.parametrize("name", ["stage1_tiny", "stage2_tiny", "stage1_paper", "stage2_paper"])
 def test_bundled_configs_validate(name):
     module, cfg = load_run_config(CONFIGS / f"{name}.yaml")
-    assert module.__name__ == f"crosslift.train.lingualift_{name.split('_')[0]}"
+    assert module.__name__ == f"crosslift.train.lingualift.{name.split('_')[0]}"
     if name.endswith("paper"):
         assert (
             cfg.training.precision == "bf16" and cfg.training.deepspeed == "configs/lingualift/ds_zero3.json"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from crosslift.models.bridge import build_bridge
-from crosslift.train import lingualift_check
-from crosslift.train.lingualift_check import (
+from crosslift.models.build import build_bridge
+from crosslift.train.lingualift import check as lingualift_check
+from crosslift.train.lingualift.check import (
     CheckConfig,
     CheckPair,
     _nll,

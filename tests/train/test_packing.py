@@ -27,8 +27,7 @@ from crosslift.data.packing import (
     row_tokens_for,
 )
 from crosslift.errors import ConfigError
-from crosslift.models.bridge import build_bridge
-from crosslift.models.build import load_causal_lm, load_tokenizer
+from crosslift.models.build import build_bridge, load_causal_lm, load_tokenizer
 from crosslift.train import train
 from crosslift.train.common import SeededLengthGroupedSampler
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from crosslift.models.bridge import build_bridge, load_bridge
+from crosslift.models.build import build_bridge, load_bridge
 
 WORKER = Path(__file__).with_name("zero3_bridge_worker.py")
 TORCHRUN = Path(sys.executable).with_name("torchrun")

@@ -17,9 +17,9 @@ import deepspeed
 import torch
 import torch.distributed as dist
 
-from crosslift.models.bridge import build_bridge
+from crosslift.models.build import build_bridge
 from crosslift.train.common import save_final
-from crosslift.train.lingualift_common import OptimConfig, parameter_groups
+from crosslift.train.lingualift.common import OptimConfig, parameter_groups
 
 CONFIG = {
     "train_micro_batch_size_per_gpu": 4, "gradient_accumulation_steps": 1, "gradient_clipping": 1.0,

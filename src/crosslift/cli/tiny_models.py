@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from crosslift.models.tiny import TINY_KINDS, build_tiny_models
+    from crosslift.models.tiny import TINY_KINDS
+    from crosslift.models.tiny.cache import build_tiny_models
 
     kinds = tuple(args.kinds.split(",")) if args.kinds else TINY_KINDS
     built = build_tiny_models(args.out, kinds, seed=args.seed, corpus=[Path(c) for c in args.corpus])

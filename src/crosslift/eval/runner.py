@@ -57,13 +57,8 @@ from crosslift.eval.results import (
 from crosslift.eval.tasks import LanguageTask, PromptSpec, TaskRegistry
 from crosslift.io import append_jsonl, atomic_write_json, read_jsonl_tolerant, truncate_torn_tail
 from crosslift.languages import DEFAULT_TIER_RULE, TierRule, load_tier_rule, same_language
-from crosslift.models.generate import (
-    ChatGenerator,
-    GenerationSettings,
-    Generator,
-    cut_at_stop,
-    load_generator,
-)
+from crosslift.models.generate import load_generator
+from crosslift.models.generation import ChatGenerator, GenerationSettings, Generator, cut_at_stop
 from crosslift.runs import config_differences, provenance
 
 DEFAULT_MAX_NEW_TOKENS = 512

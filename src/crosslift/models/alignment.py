@@ -15,9 +15,7 @@ also the position from which the LM predicts the first response token.
 The boundary vectors are returned by `forward` instead of being read as attributes by the caller: under
 DeepSpeed ZeRO-3 a parameter is only materialised inside its own module's forward.
 
-`fit_least_squares` initialises the projection from paired (encoder state, LM input embedding) examples of
-the same English text, so that stage 1 starts from a bridge that already points the LM at the right words
-instead of from noise; stage 1 is where bridges fail silently, and a good start is the cheapest insurance.
+The projection can also start from a least-squares fit instead of noise (`crosslift.models.least_squares`).
 """
 
 from __future__ import annotations
@@ -91,58 +89,3 @@ class AlignmentLayer(nn.Module):
         begin = self.begin.to(like.dtype) if self.begin is not None else none
         end = self.end.to(like.dtype) if self.end is not None else none
         return projected, begin, end
-
-
-@torch.no_grad()
-def fit_least_squares(
-    layer: AlignmentLayer, states: torch.Tensor, targets: torch.Tensor, ridge: float = 1e-3, chunk: int = 8192
-) -> dict[str, float]:
-    """Set the layer's output Linear to the ridge least-squares solution of features(states) -> targets.
-
-    For "linear" the features are the encoder states themselves, so this is the best affine map; for "ffn" they
-    are the (randomly initialised) hidden activations GELU(W1 h + b1), and only W2, b2 are fitted. The normal
-    equations are accumulated in float64 chunk by chunk, so N can be large.
-
-    Args:
-        states: [N, d_enc] encoder states of English tokens.
-        targets: [N, d_lm] the LM input embeddings of the same text (one row per encoder token).
-        ridge: regularisation, relative to the mean eigenvalue of the feature Gram matrix.
-
-    Returns:
-        Fit figures on these pairs: r2 (explained variance), cosine (mean cosine of prediction and target),
-        pairs (N) and the cosine of the zero-mean baseline (predicting the mean target).
-    """
-    out = layer.output_layer
-    device = out.weight.device
-    features_of = (lambda x: x) if layer.kind == "linear" else (lambda x: layer.proj[1](layer.proj[0](x)))
-    n_feat = out.in_features + 1  # + the bias column
-    gram = torch.zeros(n_feat, n_feat, dtype=torch.float64, device=device)
-    cross = torch.zeros(n_feat, out.out_features, dtype=torch.float64, device=device)
-    for i in range(0, len(states), chunk):
-        x = features_of(states[i : i + chunk].to(device, out.weight.dtype)).double()
-        x = torch.cat([x, x.new_ones(len(x), 1)], dim=1)
-        gram += x.T @ x
-        cross += x.T @ targets[i : i + chunk].to(device).double()
-    penalty = ridge * gram.diagonal()[:-1].mean()
-    reg = torch.eye(n_feat, dtype=torch.float64, device=device) * penalty
-    reg[-1, -1] = 0.0  # never shrink the bias
-    solution = torch.linalg.solve(gram + reg, cross)  # [n_feat, d_lm]
-    out.weight.copy_(solution[:-1].T.to(out.weight.dtype))
-    out.bias.copy_(solution[-1].to(out.bias.dtype))
-
-    predicted = torch.cat(
-        [
-            out(features_of(states[i : i + chunk].to(device, out.weight.dtype))).float()
-            for i in range(0, len(states), chunk)
-        ]
-    )
-    targets = targets.to(device).float()
-    residual = ((predicted - targets) ** 2).sum()
-    total = ((targets - targets.mean(0)) ** 2).sum()
-    baseline = targets.mean(0, keepdim=True).expand_as(targets)
-    return {
-        "pairs": len(states),
-        "r2": float(1 - residual / total) if total > 0 else float("nan"),
-        "cosine": float(nn.functional.cosine_similarity(predicted, targets, dim=-1).mean()),
-        "cosine_of_mean_baseline": float(nn.functional.cosine_similarity(baseline, targets, dim=-1).mean()),
-    }

@@ -32,16 +32,16 @@ with the bridge (`encoder_tokenizer/`). New rows train only with `trainable.enco
 `save_pretrained` writes one safetensors file with encoder, alignment layer and LM (tied weights handled by
 transformers), and a config that embeds both sub-models' configs and names where they came from, so a saved
 bridge directory loads offline by itself. `BridgeProcessor` holds both tokenizers (the LM's at the top of the
-directory, the encoder's in `encoder_tokenizer/`) and turns prompts into model inputs; `BridgeGenerator`
-implements the same `generate(prompts, settings)` interface as plain LMs (`crosslift.models.generate`).
+directory, the encoder's in `encoder_tokenizer/`) and turns prompts into model inputs.
+
+Building a bridge from pretrained parts (`build_bridge`) and loading a saved one (`load_bridge`) go through
+the loaders of `crosslift.models.build`; `crosslift.models.generate.BridgeGenerator` generates through a
+saved one.
 """
 
 from __future__ import annotations
 
-import copy
-import logging
 import re
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -51,10 +51,8 @@ from transformers.configuration_utils import SubConfigSpec
 
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.models.alignment import KINDS, AlignmentLayer
-from crosslift.models.build import encoder_from_config
 from crosslift.models.labels import IGNORE_INDEX
-
-logger = logging.getLogger(__name__)
+from crosslift.models.model_types import BRIDGE_MODEL_TYPE, encoder_from_config
 
 VARIANTS = ("replace", "insert")
 ENCODER_TOKENIZER_DIR = "encoder_tokenizer"
@@ -84,7 +82,7 @@ class BridgeConfig(PreTrainedConfig):
             docstring); encoder_added_tokens records which were added.
     """
 
-    model_type = "lingualift_bridge"
+    model_type = BRIDGE_MODEL_TYPE
     sub_configs_defaults = {
         "encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="mt5"),
         "lm_config": SubConfigSpec(config_class=AutoConfig, model_type="llama"),
@@ -202,7 +200,7 @@ class BridgeModel(PreTrainedModel):
         """A new bridge around loaded models; `options` are `BridgeConfig` fields (alignment, variant, ...).
 
         The alignment layer starts from torch's default init (boundary vectors ~ N(0, 1)) in float32; see
-        `AlignmentLayer.reset_parameters` and `fit_least_squares` for others.
+        `AlignmentLayer.reset_parameters` and `crosslift.models.least_squares` for others.
         """
         options.setdefault("encoder_name_or_path", getattr(encoder, "name_or_path", None) or None)
         options.setdefault("lm_name_or_path", getattr(lm, "name_or_path", None) or None)
@@ -407,25 +405,6 @@ class BridgeProcessor:
                     f"the {name} tokenizer has no pad token (load it with crosslift.models.build.load_tokenizer)"
                 )
 
-    @classmethod
-    def from_pretrained(
-        cls, directory: str | Path, config: BridgeConfig | None = None, *, trust_remote_code: bool = False
-    ) -> BridgeProcessor:
-        """The tokenizers saved in a bridge directory (LM's at the top, encoder's in `encoder_tokenizer/`)."""
-        from crosslift.models.build import load_tokenizer
-
-        directory = Path(directory)
-        if not (directory / ENCODER_TOKENIZER_DIR).is_dir():
-            raise CrossliftError(
-                f"{directory} has no {ENCODER_TOKENIZER_DIR}/ folder: not a saved LinguaLIFT bridge"
-            )
-        config = config or BridgeConfig.from_pretrained(directory)
-        return cls(
-            load_tokenizer(str(directory), trust_remote_code=trust_remote_code),
-            load_tokenizer(str(directory / ENCODER_TOKENIZER_DIR), trust_remote_code=trust_remote_code),
-            config,
-        )
-
     def tokenizers(self) -> dict[str, Any]:
         """{subfolder: tokenizer} as `crosslift.train.common.save_final` writes them."""
         return {"": self.lm_tokenizer, ENCODER_TOKENIZER_DIR: self.encoder_tokenizer}
@@ -558,182 +537,3 @@ def add_encoder_whitespace_tokens(tokenizer: Any, encoder: PreTrainedModel) -> l
         with torch.no_grad():
             resized[rows:] = mean.to(resized.dtype)
     return added
-
-
-# ------------------------------------------------------------------------------------------------ building, loading
-
-
-def _torch_dtype(dtype: str) -> Any:
-    if dtype == "auto":
-        return "auto"
-    if dtype not in ("float32", "bfloat16", "float16"):
-        raise ConfigError(f"dtype '{dtype}' is not supported; expected auto, float32, bfloat16 or float16")
-    return getattr(torch, dtype)
-
-
-def build_bridge(
-    encoder: str,
-    lm: str,
-    *,
-    dtype: str = "auto",
-    trust_remote_code: bool = False,
-    attn_implementation: str | None = None,
-    **options: Any,
-) -> tuple[BridgeModel, BridgeProcessor]:
-    """A new bridge from a pretrained encoder and causal LM (directories, hub ids or tiny:<kind>).
-
-    Args:
-        encoder, lm: what `crosslift.models.build.load_encoder` / `load_causal_lm` accept.
-        options: `BridgeConfig` fields (alignment, variant, encoder_pattern, encoder_layer, ...).
-
-    Returns:
-        The bridge (alignment layer freshly initialised) and its processor.
-    """
-    from crosslift.models.build import load_causal_lm, load_encoder, load_tokenizer
-    from crosslift.models.tiny import resolve_model_path
-
-    encoder_model = load_encoder(encoder, dtype=dtype, trust_remote_code=trust_remote_code)
-    lm_model = load_causal_lm(
-        lm, dtype=dtype, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation
-    )
-    options = {"encoder_name_or_path": encoder, "lm_name_or_path": lm} | options
-    check_bridge_options(
-        alignment=options.get("alignment", "ffn"),
-        variant=options.get("variant", "replace"),
-        encoder_pattern=options.get("encoder_pattern"),
-        encoder_layer=options.get("encoder_layer", -1),
-        encoder_layers=getattr(encoder_model.config, "num_hidden_layers", None),
-    )
-    bridge = BridgeModel.from_parts(encoder_model, lm_model, **options)
-    processor = BridgeProcessor(
-        load_tokenizer(resolve_model_path(lm), trust_remote_code=trust_remote_code),
-        load_tokenizer(resolve_model_path(encoder), trust_remote_code=trust_remote_code),
-        bridge.config,
-    )
-    if bridge.config.encoder_new_line_tokens:
-        added = add_encoder_whitespace_tokens(processor.encoder_tokenizer, bridge.encoder)
-        bridge.config.encoder_added_tokens = added
-        if added:
-            logger.info("encoder tokenizer: added %d whitespace tokens %s", len(added), added)
-    return bridge, processor
-
-
-def load_bridge(
-    directory: str | Path,
-    *,
-    dtype: str = "auto",
-    trust_remote_code: bool = False,
-    attn_implementation: str | None = None,
-) -> tuple[BridgeModel, BridgeProcessor]:
-    """Load a saved bridge directory (safetensors only) and its two tokenizers.
-
-    Raises:
-        CrossliftError: not a bridge directory, or its weights are missing.
-    """
-    directory = Path(directory).expanduser()
-    config_file = directory / "config.json"
-    if not config_file.is_file():
-        raise CrossliftError(f"{directory} is not a model directory (no config.json)")
-    config = BridgeConfig.from_pretrained(directory)
-    if config.model_type != BridgeConfig.model_type:
-        raise CrossliftError(
-            f"{config_file} describes a {config.model_type!r} model, not a LinguaLIFT bridge"
-        )
-    if not any(directory.glob("*.safetensors")):
-        raise CrossliftError(f"{directory} has no safetensors weights (pickled weights are never loaded)")
-    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
-    model = BridgeModel.from_pretrained(
-        directory, config=config, dtype=_torch_dtype(dtype), use_safetensors=True, **extra
-    )
-    return model.eval(), BridgeProcessor.from_pretrained(
-        directory, model.config, trust_remote_code=trust_remote_code
-    )
-
-
-# ------------------------------------------------------------------------------------------------ generation
-
-
-class BridgeGenerator:
-    """Batched generation through a bridge, with the interface of `crosslift.models.generate.Generator`.
-
-    Prompts are sorted by length and batched; the LM sees left-padded soft prompts (`inputs_embeds`) and
-    decodes with its KV cache, greedy or sampling, up to stop strings. Outputs come back in input order and
-    contain only the new text. Batched greedy output equals one-at-a-time output (tested).
-    """
-
-    def __init__(self, model: BridgeModel, processor: BridgeProcessor, model_id: str) -> None:
-        self.model = model.eval()
-        self.processor = processor
-        self.model_id = model_id
-        self.tokens_generated = 0  # new (non-padding) tokens over this object's lifetime
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str,
-        *,
-        trust_remote_code: bool = False,
-        dtype: str = "auto",
-        device: str = "auto",
-        attn_implementation: str | None = None,
-        base_model: str | None = None,
-    ) -> BridgeGenerator:
-        """Load a saved bridge directory (see `load_bridge`); `base_model` is for LoRA adapters and must be None."""
-        if base_model is not None:
-            raise ConfigError(
-                f"base_model applies to LoRA adapter directories; {name_or_path} is a LinguaLIFT bridge, which "
-                "carries its own LM"
-            )
-        model, processor = load_bridge(
-            name_or_path,
-            dtype=dtype,
-            trust_remote_code=trust_remote_code,
-            attn_implementation=attn_implementation,
-        )
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        return cls(model.to(device), processor, name_or_path)
-
-    def _generation_config(self, settings: Any) -> Any:
-        # As for plain LMs: start from the LM's own config (it knows every EOS id) and make the recorded
-        # settings authoritative, so a checkpoint's sampling defaults never change a greedy evaluation.
-        config = copy.deepcopy(self.model.lm.generation_config)
-        config.update(
-            max_new_tokens=settings.max_new_tokens,
-            min_new_tokens=getattr(settings, "min_new_tokens", 0) or None,
-            do_sample=settings.do_sample,
-            temperature=settings.temperature if settings.do_sample else 1.0,
-            top_p=settings.top_p if settings.do_sample else 1.0,
-            top_k=None,
-            repetition_penalty=settings.repetition_penalty,
-            stop_strings=list(settings.stop) or None,
-            pad_token_id=self.processor.lm_tokenizer.pad_token_id,
-            use_cache=True,
-            num_beams=1,
-        )
-        return config
-
-    def generate(self, prompts: list[str], settings: Any) -> list[str]:
-        """The new text for each prompt, cut at the first stop string, in input order."""
-        from crosslift.models.generate import cut_at_stop
-
-        if not prompts:
-            return []
-        features = [self.processor.encode(p) for p in prompts]
-        size = [len(f["input_ids"]) + self.processor.soft_length(f) for f in features]
-        order = sorted(range(len(prompts)), key=lambda i: -size[i])  # similar lengths share a batch
-        config = self._generation_config(settings)
-        if settings.do_sample:
-            torch.manual_seed(settings.seed)
-        tokenizer = self.processor.lm_tokenizer
-        device = self.model.lm.device
-        outputs = [""] * len(prompts)
-        for start in range(0, len(order), settings.batch_size):
-            chunk = order[start : start + settings.batch_size]
-            batch = {k: v.to(device) for k, v in self.processor.collate([features[i] for i in chunk]).items()}
-            new = self.model.generate_tokens(batch, config, tokenizer)
-            pad = tokenizer.pad_token_id
-            self.tokens_generated += int((new != pad).sum()) if pad is not None else new.numel()
-            for i, text in zip(chunk, tokenizer.batch_decode(new, skip_special_tokens=True), strict=True):
-                outputs[i] = cut_at_stop(text, settings.stop)
-        return outputs

@@ -5,6 +5,9 @@ custom code from a checkpoint (``trust_remote_code``) runs only when the caller 
 read only from safetensors files, never unpickled from ``.bin``. ``"tiny:<kind>"`` names a model of the
 tiny-model kit (``crosslift.models.tiny``), built on first use. Failures the user can fix (a wrong path, a hub
 id while offline, a checkpoint that needs custom code) raise ``CrossliftError`` with what to do about it.
+
+The LinguaLIFT bridge (``crosslift.models.bridge``) is built from a pretrained encoder and LM, or loaded from
+a saved bridge directory, here as well (`build_bridge`, `load_bridge`).
 """
 
 from __future__ import annotations
@@ -19,19 +22,41 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crosslift.errors import ConfigError, CrossliftError
-from crosslift.models.tiny import resolve_model_path
+from crosslift.models.model_types import BRIDGE_MODEL_TYPE, ENCODER_ONLY_CLASSES, saved_model_type
+from crosslift.models.tiny import TINY_PREFIX
+from crosslift.models.tiny.cache import cached_tiny_model
 
 if TYPE_CHECKING:
     from peft import PeftModel
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from crosslift.models.bridge import BridgeModel, BridgeProcessor
+
 logger = logging.getLogger(__name__)
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-# Encoder-decoders whose encoder has its own class: loading it skips the decoder's weights entirely.
-_ENCODER_ONLY_CLASSES = {"t5": "T5EncoderModel", "mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel"}
 # A hub id is "name" or "namespace/name"; anything else that does not exist is a missing local path.
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """Turn ``"tiny:<kind>"`` into a built tiny-model directory; return any other name unchanged.
+
+    A tiny model is built once into the cache and reused (`crosslift.models.tiny.cache.cached_tiny_model`).
+
+    Args:
+        name_or_path: ``"tiny:llama"``, ``"tiny:qwen2"``, ``"tiny:mt5-encoder"``, ``"tiny:xlmr"``, or a local
+            directory or hub id (returned as is).
+
+    Returns:
+        A directory or hub id for ``from_pretrained``.
+
+    Raises:
+        CrossliftError: ``tiny:`` with an unknown kind.
+    """
+    if not name_or_path.startswith(TINY_PREFIX):
+        return name_or_path
+    return str(cached_tiny_model(name_or_path[len(TINY_PREFIX) :]))
 
 
 def _hub_offline() -> bool:
@@ -236,22 +261,10 @@ def load_encoder(
         revision=revision,
     )
     with _loading(name_or_path, source, "encoder"):
-        encoder_class = _ENCODER_ONLY_CLASSES.get(config.model_type)
+        encoder_class = ENCODER_ONLY_CLASSES.get(config.model_type)
         if encoder_class is not None:
             return getattr(transformers, encoder_class).from_pretrained(source, **kwargs)
         model = AutoModel.from_pretrained(source, **kwargs)
-    return model.get_encoder() if getattr(config, "is_encoder_decoder", False) else model
-
-
-def encoder_from_config(config: Any) -> PreTrainedModel:
-    """A randomly initialised encoder for `config`: the encoder half alone for T5-family configs."""
-    import transformers
-    from transformers import AutoModel
-
-    name = _ENCODER_ONLY_CLASSES.get(config.model_type)
-    if name is not None:
-        return getattr(transformers, name)(config)
-    model = AutoModel.from_config(config)
     return model.get_encoder() if getattr(config, "is_encoder_decoder", False) else model
 
 
@@ -362,3 +375,104 @@ def apply_lora(
             return get_peft_model(model, config)
     except ValueError as e:  # e.g. a target that exists but is not a layer type LoRA supports
         raise ConfigError(f"cannot add LoRA adapters to this {model_type} model: {e}; {available}") from e
+
+
+# ------------------------------------------------------------------------------------------------ the bridge
+
+
+def build_bridge(
+    encoder: str,
+    lm: str,
+    *,
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+    **options: Any,
+) -> tuple[BridgeModel, BridgeProcessor]:
+    """A new LinguaLIFT bridge from a pretrained encoder and causal LM (directories, hub ids or tiny:<kind>).
+
+    Args:
+        encoder, lm: what `load_encoder` / `load_causal_lm` accept.
+        options: `BridgeConfig` fields (alignment, variant, encoder_pattern, encoder_layer, ...).
+
+    Returns:
+        The bridge (alignment layer freshly initialised) and its processor.
+    """
+    from crosslift.models.bridge import (
+        BridgeModel,
+        BridgeProcessor,
+        add_encoder_whitespace_tokens,
+        check_bridge_options,
+    )
+
+    encoder_model = load_encoder(encoder, dtype=dtype, trust_remote_code=trust_remote_code)
+    lm_model = load_causal_lm(
+        lm, dtype=dtype, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation
+    )
+    options = {"encoder_name_or_path": encoder, "lm_name_or_path": lm} | options
+    check_bridge_options(
+        alignment=options.get("alignment", "ffn"),
+        variant=options.get("variant", "replace"),
+        encoder_pattern=options.get("encoder_pattern"),
+        encoder_layer=options.get("encoder_layer", -1),
+        encoder_layers=getattr(encoder_model.config, "num_hidden_layers", None),
+    )
+    bridge = BridgeModel.from_parts(encoder_model, lm_model, **options)
+    processor = BridgeProcessor(
+        load_tokenizer(resolve_model_path(lm), trust_remote_code=trust_remote_code),
+        load_tokenizer(resolve_model_path(encoder), trust_remote_code=trust_remote_code),
+        bridge.config,
+    )
+    if bridge.config.encoder_new_line_tokens:
+        added = add_encoder_whitespace_tokens(processor.encoder_tokenizer, bridge.encoder)
+        bridge.config.encoder_added_tokens = added
+        if added:
+            logger.info("encoder tokenizer: added %d whitespace tokens %s", len(added), added)
+    return bridge, processor
+
+
+def load_bridge(
+    directory: str | Path,
+    *,
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
+) -> tuple[BridgeModel, BridgeProcessor]:
+    """Load a saved bridge directory (safetensors only) and its two tokenizers (the LM's at the top of the
+    directory, the encoder's in `encoder_tokenizer/`).
+
+    Raises:
+        CrossliftError: not a bridge directory, its weights or encoder tokenizer are missing, or this
+            crosslift cannot import its bridge support.
+    """
+    directory = Path(directory).expanduser()
+    config_file = directory / "config.json"
+    model_type = saved_model_type(directory)
+    if model_type is None:
+        raise CrossliftError(f"{directory} is not a model directory (no config.json)")
+    if model_type != BRIDGE_MODEL_TYPE:
+        raise CrossliftError(f"{config_file} describes a {model_type!r} model, not a LinguaLIFT bridge")
+    try:
+        from crosslift.models.bridge import ENCODER_TOKENIZER_DIR, BridgeConfig, BridgeModel, BridgeProcessor
+    except ImportError as e:
+        raise CrossliftError(
+            f"{directory} is a LinguaLIFT bridge checkpoint, but this crosslift has no bridge support "
+            f"(crosslift.models.bridge could not be imported: {e})"
+        ) from e
+    if not any(directory.glob("*.safetensors")):
+        raise CrossliftError(f"{directory} has no safetensors weights (pickled weights are never loaded)")
+    if not (directory / ENCODER_TOKENIZER_DIR).is_dir():
+        raise CrossliftError(
+            f"{directory} has no {ENCODER_TOKENIZER_DIR}/ folder: not a saved LinguaLIFT bridge"
+        )
+    config = BridgeConfig.from_pretrained(directory)
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    model = BridgeModel.from_pretrained(
+        directory, config=config, dtype=_torch_dtype(dtype), use_safetensors=True, **extra
+    )
+    processor = BridgeProcessor(
+        load_tokenizer(str(directory), trust_remote_code=trust_remote_code),
+        load_tokenizer(str(directory / ENCODER_TOKENIZER_DIR), trust_remote_code=trust_remote_code),
+        model.config,
+    )
+    return model.eval(), processor

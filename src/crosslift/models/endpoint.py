@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from crosslift.errors import ConfigError, CrossliftError
-from crosslift.models.generate import GenerationSettings, cut_at_stop
+from crosslift.models.generation import GenerationSettings, cut_at_stop
 
 logger = logging.getLogger(__name__)
 

@@ -1,119 +1,37 @@
-"""One generation interface for every backend: local Hugging Face models (plain or with a LoRA adapter), the
-LinguaLIFT bridge, an OpenAI-compatible HTTP endpoint, and vLLM when it is installed.
+"""The local generation backends and `load_generator`, the one loader that picks a backend for a model.
 
-Evaluation (and anything else that turns prompts into text) asks for a `Generator` with `load_generator` and
-calls ``generate(prompts, settings)``; it never needs to know which backend answers:
+Backends: a Hugging Face causal LM (plain, or with a LoRA adapter merged in: `HFGenerator`), a LinguaLIFT
+bridge (`BridgeGenerator`), an OpenAI-compatible HTTP endpoint (`crosslift.models.endpoint`), and vLLM when it
+is installed (`crosslift.models.vllm_backend`). All implement the interface of `crosslift.models.generation`:
 
     gen = load_generator("runs/sft_tiny/model")          # or "tiny:llama", "http://host:8000/v1", "vllm:/models/x"
     outputs = gen.generate(["Question: 2+3?\\nAnswer:"], GenerationSettings(max_new_tokens=64, stop=["Question:"]))
 
-Every backend returns only the newly generated text, cut at the first stop string, in the order of the prompts.
-Backends that can render a chat conversation also implement `ChatGenerator.generate_chat`.
-
-The local backend batches for throughput: prompts are sorted by token length (so each batch pads little), padded
-on the left (so every sequence's next token sits in the last column), and decoded with the KV cache; results go
-back to input order. Greedy batched output equals one-at-a-time output (tested).
+The local backends batch for throughput (`generation.generate_in_batches`): prompts are sorted by length
+(so each batch pads little), padded on the left (so every sequence's next token sits in the last column), and
+decoded with the KV cache; results go back to input order. Greedy batched output equals one-at-a-time output
+(tested).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import logging
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from crosslift.errors import ConfigError, CrossliftError
+from crosslift.models.generation import GenerationSettings, Generator, cut_at_stop, generate_in_batches
+from crosslift.models.model_types import BRIDGE_MODEL_TYPE, saved_model_type
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    import torch
+    from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 
-logger = logging.getLogger(__name__)
+    from crosslift.models.bridge import BridgeModel, BridgeProcessor
 
 BACKENDS = ("auto", "hf", "endpoint", "vllm")
 VLLM_PREFIX = "vllm:"
-
-
-@dataclass
-class GenerationSettings:
-    """Decoding settings; all of them are recorded with every result.
-
-    Attributes:
-        max_new_tokens: most tokens generated per prompt.
-        do_sample: sample (True) or decode greedily (False).
-        temperature: sampling temperature (used only when sampling).
-        top_p: nucleus-sampling mass (used only when sampling).
-        stop: generation stops at the first of these strings; the returned text ends before it.
-        batch_size: prompts per forward batch (local backends) or per group of concurrent requests (endpoint).
-        seed: random seed for sampling.
-        repetition_penalty: 1.0 means none.
-        min_new_tokens: force at least this many tokens (benchmarks use it to time equal token counts).
-    """
-
-    max_new_tokens: int = 512
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float = 1.0
-    stop: list[str] = field(default_factory=list)
-    batch_size: int = 16
-    seed: int = 0
-    repetition_penalty: float = 1.0
-    min_new_tokens: int = 0
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.max_new_tokens < 1:
-            problems.append(f"max_new_tokens must be >= 1 (got {self.max_new_tokens})")
-        if not 0 <= self.min_new_tokens <= self.max_new_tokens:
-            problems.append(f"min_new_tokens must be in [0, max_new_tokens] (got {self.min_new_tokens})")
-        if self.batch_size < 1:
-            problems.append(f"batch_size must be >= 1 (got {self.batch_size})")
-        if self.do_sample and self.temperature <= 0:
-            problems.append(f"temperature must be > 0 when sampling (got {self.temperature})")
-        if not 0 < self.top_p <= 1:
-            problems.append(f"top_p must be in (0, 1] (got {self.top_p})")
-        if self.repetition_penalty <= 0:
-            problems.append(f"repetition_penalty must be > 0 (got {self.repetition_penalty})")
-        if any(not s for s in self.stop):
-            problems.append("stop strings must not be empty")
-        if problems:
-            raise ConfigError("invalid generation settings: " + "; ".join(problems))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@runtime_checkable
-class Generator(Protocol):
-    """What every backend implements."""
-
-    model_id: str
-
-    def generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
-        """The new text for each prompt (prompt not included), cut at the first stop string, in input order."""
-        ...
-
-
-@runtime_checkable
-class ChatGenerator(Generator, Protocol):
-    """A backend that can also answer chat conversations (a tokenizer chat template, or a chat API)."""
-
-    def generate_chat(
-        self, conversations: list[list[dict[str, str]]], settings: GenerationSettings
-    ) -> list[str]:
-        """Like `generate`, for conversations of ``{"role": ..., "content": ...}`` messages."""
-        ...
-
-
-def cut_at_stop(text: str, stop: list[str]) -> str:
-    """`text` up to (not including) the earliest occurrence of any stop string."""
-    end = len(text)
-    for s in stop:
-        i = text.find(s)
-        if 0 <= i < end:
-            end = i
-    return text[:end]
 
 
 # ------------------------------------------------------------------------------------------------ local HF
@@ -228,21 +146,22 @@ class HFGenerator:
     def generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
         import torch
 
-        if not prompts:
-            return []
         encoded = [self._encode(p) for p in prompts]
-        # Longest first: similar lengths share a batch (little padding), and an out-of-memory shows up at once.
-        order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
-        config = self._generation_config(settings)
-        if settings.do_sample:
-            torch.manual_seed(settings.seed)
-        outputs: list[str] = [""] * len(prompts)
-        for start in range(0, len(order), settings.batch_size):
-            batch = order[start : start + settings.batch_size]
-            texts = self._generate_batch([encoded[i] for i in batch], config, settings.stop)
-            for i, text in zip(batch, texts, strict=True):
-                outputs[i] = text
-        return outputs
+        config = _generation_config(self.model.generation_config, settings, self.tokenizer.pad_token_id)
+
+        def generate_batch(indices: list[int]) -> list[str]:
+            ids = [encoded[i] for i in indices]
+            batch = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(
+                self.model.device
+            )
+            with torch.inference_mode():
+                out = self.model.generate(**batch, generation_config=config, tokenizer=self.tokenizer)
+            new = out[:, batch["input_ids"].shape[1] :]
+            texts, generated = _new_texts(new, self.tokenizer, settings.stop)
+            self.tokens_generated += generated
+            return texts
+
+        return generate_in_batches([len(ids) for ids in encoded], settings, generate_batch)
 
     def _encode(self, prompt: str) -> list[int]:
         # A prompt rendered by a chat template already starts with BOS; adding another would change the input.
@@ -250,48 +169,103 @@ class HFGenerator:
         add_special = not (bos and prompt.startswith(bos))
         return self.tokenizer(prompt, add_special_tokens=add_special)["input_ids"]
 
-    def _generation_config(self, settings: GenerationSettings) -> Any:
-        # Start from the model's own config (it knows every EOS id, e.g. Llama 3's two) and make ours authoritative
-        # for everything we record, so a checkpoint's sampling defaults never change a greedy evaluation.
-        config = copy.deepcopy(self.model.generation_config)
-        config.update(
-            max_new_tokens=settings.max_new_tokens,
-            min_new_tokens=settings.min_new_tokens or None,
-            do_sample=settings.do_sample,
-            temperature=settings.temperature if settings.do_sample else 1.0,
-            top_p=settings.top_p if settings.do_sample else 1.0,
-            top_k=None,
-            repetition_penalty=settings.repetition_penalty,
-            stop_strings=list(settings.stop) or None,
-            pad_token_id=self.tokenizer.pad_token_id,
-            use_cache=True,
-            num_beams=1,
-        )
-        return config
 
-    def _generate_batch(self, ids: list[list[int]], config: Any, stop: list[str]) -> list[str]:
-        import torch
+# ------------------------------------------------------------------------------------------------ bridge
 
-        batch = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(
-            self.model.device
-        )
-        try:
-            with torch.inference_mode():
-                out = self.model.generate(**batch, generation_config=config, tokenizer=self.tokenizer)
-        except torch.cuda.OutOfMemoryError:
-            if len(ids) == 1:
-                raise
-            torch.cuda.empty_cache()
-            half = len(ids) // 2
-            logger.warning("out of GPU memory at batch size %d; retrying in halves", len(ids))
-            return self._generate_batch(ids[:half], config, stop) + self._generate_batch(
-                ids[half:], config, stop
+
+class BridgeGenerator:
+    """Batched generation through a LinguaLIFT bridge (`crosslift.models.bridge`).
+
+    The LM sees left-padded soft prompts (`inputs_embeds`) and decodes with its KV cache, greedy or sampling,
+    up to stop strings; batching, ordering and out-of-memory halving are those of the plain LM's.
+    """
+
+    def __init__(self, model: BridgeModel, processor: BridgeProcessor, model_id: str) -> None:
+        self.model = model.eval()
+        self.processor = processor
+        self.model_id = model_id
+        self.tokens_generated = 0  # new (non-padding) tokens over this object's lifetime
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str,
+        *,
+        trust_remote_code: bool = False,
+        dtype: str = "auto",
+        device: str = "auto",
+        attn_implementation: str | None = None,
+        base_model: str | None = None,
+    ) -> BridgeGenerator:
+        """Load a saved bridge directory (`crosslift.models.build.load_bridge`); `base_model` is for LoRA
+        adapters and must be None."""
+        from crosslift.models.build import load_bridge
+
+        if base_model is not None:
+            raise ConfigError(
+                f"base_model applies to LoRA adapter directories; {name_or_path} is a LinguaLIFT bridge, which "
+                "carries its own LM"
             )
-        new = out[:, batch["input_ids"].shape[1] :]
-        pad = self.tokenizer.pad_token_id
-        self.tokens_generated += int((new != pad).sum()) if pad is not None else new.numel()
-        texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
-        return [cut_at_stop(t, stop) for t in texts]
+        model, processor = load_bridge(
+            name_or_path,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+            attn_implementation=attn_implementation,
+        )
+        return cls(model.to(_device(device)), processor, name_or_path)
+
+    def generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
+        tokenizer = self.processor.lm_tokenizer
+        features = [self.processor.encode(p) for p in prompts]
+        config = _generation_config(self.model.lm.generation_config, settings, tokenizer.pad_token_id)
+        device = self.model.lm.device
+
+        def generate_batch(indices: list[int]) -> list[str]:
+            collated = self.processor.collate([features[i] for i in indices])
+            batch = {k: v.to(device) for k, v in collated.items()}
+            new = self.model.generate_tokens(batch, config, tokenizer)
+            texts, generated = _new_texts(new, tokenizer, settings.stop)
+            self.tokens_generated += generated
+            return texts
+
+        sizes = [len(f["input_ids"]) + self.processor.soft_length(f) for f in features]
+        return generate_in_batches(sizes, settings, generate_batch)
+
+
+# ------------------------------------------------------------------------------------------------ shared
+
+
+def _generation_config(
+    model_config: GenerationConfig, settings: GenerationSettings, pad_token_id: int | None
+) -> GenerationConfig:
+    # Start from the model's own config (it knows every EOS id, e.g. Llama 3's two) and make ours
+    # authoritative for everything we record, so a checkpoint's sampling defaults never change a greedy
+    # evaluation.
+    config = copy.deepcopy(model_config)
+    config.update(
+        max_new_tokens=settings.max_new_tokens,
+        min_new_tokens=settings.min_new_tokens or None,
+        do_sample=settings.do_sample,
+        temperature=settings.temperature if settings.do_sample else 1.0,
+        top_p=settings.top_p if settings.do_sample else 1.0,
+        top_k=None,
+        repetition_penalty=settings.repetition_penalty,
+        stop_strings=list(settings.stop) or None,
+        pad_token_id=pad_token_id,
+        use_cache=True,
+        num_beams=1,
+    )
+    return config
+
+
+def _new_texts(
+    new: torch.Tensor, tokenizer: PreTrainedTokenizerBase, stop: list[str]
+) -> tuple[list[str], int]:
+    """The texts of generated ids, each cut at its first stop string, and how many of the ids were generated
+    (rows that stopped early are padded to the longest, and padding is not generated text)."""
+    pad = tokenizer.pad_token_id
+    generated = int((new != pad).sum()) if pad is not None else new.numel()
+    return [cut_at_stop(t, stop) for t in tokenizer.batch_decode(new, skip_special_tokens=True)], generated
 
 
 def _device(device: str) -> str:
@@ -303,16 +277,6 @@ def _device(device: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ dispatch
-
-
-def _model_type(directory: Path) -> str | None:
-    config = directory / "config.json"
-    if not config.is_file():
-        return None
-    try:
-        return json.loads(config.read_text(encoding="utf-8")).get("model_type")
-    except (OSError, json.JSONDecodeError) as e:
-        raise CrossliftError(f"{config}: not valid JSON ({e})") from None
 
 
 def load_generator(
@@ -367,14 +331,7 @@ def load_generator(
     path = Path(model).expanduser()
     if path.is_dir() and (path / "adapter_config.json").is_file():
         return HFGenerator.from_adapter(path, trust_remote_code=trust_remote_code, dtype=dtype, **kw)
-    if path.is_dir() and _model_type(path) == "lingualift_bridge":
-        try:
-            from crosslift.models.bridge import BridgeGenerator
-        except ImportError as e:
-            raise CrossliftError(
-                f"{model} is a LinguaLIFT bridge checkpoint, but this crosslift has no bridge support "
-                f"(crosslift.models.bridge could not be imported: {e})"
-            ) from e
+    if path.is_dir() and saved_model_type(path) == BRIDGE_MODEL_TYPE:
         return BridgeGenerator.from_pretrained(
             str(path), trust_remote_code=trust_remote_code, dtype=dtype, **kw
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crosslift.errors import CrossliftError
-from crosslift.models.generate import GenerationSettings, cut_at_stop
+from crosslift.models.generation import GenerationSettings, cut_at_stop
 
 
 def sampling_fields(settings: GenerationSettings) -> dict[str, Any]:
@@ -63,7 +63,7 @@ class VLLMGenerator:
                 "the vLLM backend was requested but vLLM is not installed (it needs a CUDA GPU): "
                 f"pip install 'vllm>=0.32', or evaluate with the default Hugging Face backend ({e})"
             ) from e
-        from crosslift.models.tiny import resolve_model_path
+        from crosslift.models.build import resolve_model_path
 
         self._vllm = vllm
         self.model_id = f"vllm:{model}"

@@ -124,7 +124,7 @@ def _training(steps: Steps, save_steps: int | None = None) -> dict[str, Any]:
 
 
 def _cache_root() -> Path:
-    from crosslift.models.tiny import cache_dir
+    from crosslift.models.tiny.cache import cache_dir
 
     return cache_dir() / "synth"
 
@@ -161,7 +161,8 @@ def _tokenizer_lines(world: World) -> list[str]:
 
 def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]:
     """Initial models (tokenizer + random weights) and the two pretraining jobs, in the world's cache folder."""
-    from crosslift.models.tiny import random_tiny_model, train_llama_tokenizer
+    from crosslift.models.tiny.architectures import random_tiny_model
+    from crosslift.models.tiny.tokenizers import train_llama_tokenizer
 
     key = hashlib.sha256(
         json.dumps([world.hash, cfg.pretrain.model_dump()], sort_keys=True).encode()

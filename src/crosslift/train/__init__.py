@@ -1,7 +1,7 @@
 """Training recipes, one module per method stage. A config's `recipe:` key picks the module; each module
-exposes `Config` (its pydantic model) and `run(config)`.
+exposes `Config` (its pydantic model) and `run(config)`, built on the skeleton of `common.RecipeRun`.
 
-CrossIn and PLUG train through `sft` over their own data; LinguaLIFT has its own two stages.
+CrossIn and PLUG train through `sft` over their own data; LinguaLIFT has its own two stages (`lingualift/`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from crosslift.errors import ConfigError
 RECIPES: dict[str, str] = {
     "pretrain": "crosslift.train.pretrain",
     "sft": "crosslift.train.sft",
-    "lingualift_stage1": "crosslift.train.lingualift_stage1",
-    "lingualift_stage2": "crosslift.train.lingualift_stage2",
+    "lingualift_stage1": "crosslift.train.lingualift.stage1",
+    "lingualift_stage2": "crosslift.train.lingualift.stage2",
 }
 
 

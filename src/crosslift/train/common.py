@@ -1,4 +1,6 @@
-"""Pieces every training recipe shares: Trainer arguments from our config, progress lines, loggers, resume, final save.
+"""Pieces every training recipe shares: the recipe skeleton (`RecipeRun`: rank, run directory, console lines,
+the manifest's start and finish, the final save), Trainer arguments from our config, progress lines, loggers,
+resume.
 
 Recipes keep HF Trainer underneath (it already does gradient accumulation, mixed precision, DeepSpeed/FSDP
 through accelerate, and checkpoints with optimizer, scheduler and RNG state); what we add is a run directory,
@@ -7,7 +9,8 @@ resume that survives kill -9, honest progress, padding-free packing and reproduc
 (world size, accelerate config), and weights saved as safetensors.
 
 Scale-out is accelerate's: the same recipe runs under `accelerate launch --config_file configs/accelerate/X.yaml
--m crosslift train CONFIG` (DDP, DeepSpeed ZeRO-2/3, FSDP2) or torchrun; only rank 0 writes the run directory.
+-m crosslift train CONFIG` (DDP, DeepSpeed ZeRO-2/3, FSDP2) or torchrun; every process runs the recipe, and
+only rank 0 writes the run directory and prints.
 """
 
 from __future__ import annotations
@@ -23,23 +26,29 @@ from typing import Any
 
 import torch
 import yaml
-from rich.console import Console
+from rich.text import Text
 from transformers import PreTrainedModel, Trainer, TrainerCallback, TrainingArguments
 from transformers.integrations import TensorBoardCallback
 from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
-from crosslift.config import TrainingConfig
+from crosslift.config import RunConfig, TrainingConfig
+from crosslift.console import stderr_console
 from crosslift.data.packing import PACKED_TOKENS
 from crosslift.errors import ConfigError
-from crosslift.runs import RunDir
-
-console = Console(stderr=True, highlight=False, soft_wrap=True)
+from crosslift.runs import RunDir, provenance
 
 
 def is_main_process() -> bool:
     """Rank 0 of a torchrun / accelerate launch (or a single process): the one that writes the run directory."""
     return int(os.environ.get("RANK", "0")) == 0
+
+
+def print_main(*objects: Any, **kwargs: Any) -> None:
+    """Print to stderr (`crosslift.console.stderr_console.print`) on the main process only: every process runs
+    the recipe, and one copy of a line is enough."""
+    if is_main_process():
+        stderr_console.print(*objects, **kwargs)
 
 
 LAUNCH_PRECISION = {"no": "fp32", "bf16": "bf16", "fp16": "fp16"}
@@ -145,7 +154,8 @@ class ProgressCallback(TrainerCallback):
         if not state.is_world_process_zero:
             return
         resumed = f" (resuming at step {state.global_step})" if state.global_step else ""
-        console.print(f"[bold]{self.label}[/bold]: {state.max_steps} optimizer steps{resumed}")
+        header = Text.assemble((self.label, "bold"), f": {state.max_steps} optimizer steps{resumed}")
+        stderr_console.print(header)
 
     def on_train_end(self, args, state, control, **kwargs):
         elapsed = time.monotonic() - self.start
@@ -155,7 +165,8 @@ class ProgressCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
         if "eval_loss" in logs and state.is_world_process_zero:
-            console.print(f"  step {state.global_step}/{state.max_steps}: validation loss {logs['eval_loss']:.4f}")
+            step = f"step {state.global_step}/{state.max_steps}"
+            stderr_console.print(f"  {step}: validation loss {logs['eval_loss']:.4f}")
         if "loss" not in logs or not state.is_world_process_zero:
             return
         done = state.global_step - self.first_step
@@ -172,7 +183,7 @@ class ProgressCallback(TrainerCallback):
         parts.append(f"elapsed {_duration(elapsed)}")
         if not math.isnan(eta):
             parts.append(f"ETA {_duration(eta)}")
-        console.print("  " + " | ".join(parts))
+        stderr_console.print("  " + " | ".join(parts))
 
 
 class ScheduleAtResumedStep(TrainerCallback):
@@ -377,9 +388,11 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
     if trainer.is_world_process_zero():
         run.update_manifest(world_size=trainer.args.world_size, launch=launch_record(trainer))
         for d in run.remove_incomplete_checkpoints():
-            console.print(f"removed incomplete checkpoint {d.name} (the previous run was killed while saving it)")
+            stderr_console.print(
+                f"removed incomplete checkpoint {d.name} (the previous run was killed while saving it)"
+            )
         if last is not None:
-            console.print(f"resuming from {last}")
+            stderr_console.print(f"resuming from {last}")
             run.update_manifest(resumed_from=[*run.manifest().get("resumed_from", []), last.name])
     return trainer.train(resume_from_checkpoint=str(last) if last else None)
 
@@ -439,3 +452,75 @@ def train_summary(trainer: Trainer, result: Any) -> dict[str, Any]:
         summary["validation_loss_history"] = validation
         summary["last_validation_loss"] = validation[-1][1]
     return summary
+
+
+# ---------------------------------------------------------------------------------------------------- recipe
+
+
+class RecipeRun:
+    """The skeleton every recipe shares around its own set-up and training.
+
+    Every process runs the recipe; the main one (rank 0) alone prepares the run directory (the others
+    open it), records the manifest's start and finish, writes the final model and prints. A recipe validates
+    its inputs first, then creates its `RecipeRun` (nothing is written before), and reads top to bottom:
+
+        run = RecipeRun(cfg)
+        ... set up data and model, print_main(...) progress lines ...
+        run.start(models={...}, data_stats=...)                   # manifest: provenance, status "running"
+        trainer = Trainer(args=run.training_arguments(...), callbacks=run.callbacks("sft"), ...)
+        result = train_with_resume(trainer, run.dir)
+        run.save(trainer, model, {"": tokenizer})                 # run/model, gathered from every process
+        run.finish(trainer, result, "model")                      # manifest: figures, status "completed"
+
+    Args:
+        cfg: the validated run config; its `recipe` and `seed` go into the manifest, and its `data.train` and
+            `data.validation` sources are the manifest's data files.
+    """
+
+    def __init__(self, cfg: RunConfig) -> None:
+        self.cfg = cfg
+        self.config = cfg.model_dump(mode="json")
+        self.is_main = is_main_process()
+        self.dir = RunDir.prepare(cfg.output_dir, self.config) if self.is_main else RunDir(cfg.output_dir)
+
+    def training_arguments(self, *, validation: bool) -> TrainingArguments:
+        """`training_arguments` for this run's `training:` section, seed and run directory."""
+        return training_arguments(self.cfg.training, self.dir, self.cfg.seed, validation=validation)
+
+    def callbacks(self, label: str) -> list[TrainerCallback]:
+        """Progress lines headed "<label> <run name>", and the loggers of `training.report_to`."""
+        progress = ProgressCallback(f"{label} {self.cfg.name}")
+        return [progress, *report_callbacks(self.cfg.training, self.dir, self.config)]
+
+    def start(self, *, models: dict[str, str], **fields: Any) -> None:
+        """Record the start in manifest.json: provenance (seed, data files, models), recipe, status "running",
+        and the recipe's own `fields` (data statistics, parameter counts, ...)."""
+        if not self.is_main:
+            return
+        data = self.cfg.data
+        data_files = [source.path for source in data.train + (data.validation or [])]
+        self.dir.update_manifest(
+            **provenance(seed=self.cfg.seed, data_files=data_files, models=models),
+            recipe=self.cfg.recipe,
+            status="running",
+            **fields,
+        )
+
+    def save(self, trainer: Trainer, model: PreTrainedModel, tokenizers: dict[str, Any]) -> None:
+        """Write the final model and its tokenizers to run/model (`save_final`).
+
+        Call it on every process: weights sharded by FSDP or DeepSpeed ZeRO-3 are gathered from all of them
+        first (ZeRO-3 needs stage3_gather_16bit_weights_on_model_save: true).
+        """
+        state_dict = gathered_state_dict(trainer)
+        if self.is_main:
+            save_final(model, tokenizers, self.dir.model, state_dict=state_dict)
+
+    def finish(self, trainer: Trainer, result: Any, what: str, **fields: Any) -> None:
+        """Record the training figures (`train_summary`) and `fields` in manifest.json with status
+        "completed", and say where `what` (the saved model) and the run record are."""
+        if not self.is_main:
+            return
+        self.dir.update_manifest(status="completed", training=train_summary(trainer, result), **fields)
+        where = f": {what} in {self.dir.model}, run record in {self.dir.manifest_path}"
+        print_main(Text.assemble(("done", "green"), where))

@@ -13,7 +13,6 @@ causal LM on text in a new language the same way. Reads top to bottom:
 
 from __future__ import annotations
 
-import os
 from typing import Literal
 
 import torch
@@ -23,19 +22,9 @@ from transformers import Trainer, set_seed
 from crosslift.config import ModelConfig, RunConfig, Section, TrainingConfig
 from crosslift.data.records import iter_records
 from crosslift.errors import DataError
-from crosslift.models.build import load_causal_lm, load_tokenizer
-from crosslift.models.tiny import resolve_model_path
-from crosslift.runs import RunDir, provenance
-from crosslift.train.common import (
-    ProgressCallback,
-    console,
-    gathered_state_dict,
-    report_callbacks,
-    save_final,
-    train_summary,
-    train_with_resume,
-    training_arguments,
-)
+from crosslift.models.build import load_causal_lm, load_tokenizer, resolve_model_path
+from crosslift.runs import RunDir
+from crosslift.train.common import RecipeRun, print_main, train_with_resume
 
 
 class TextSourceConfig(Section):
@@ -110,15 +99,11 @@ def run(cfg: PretrainConfig) -> RunDir:
     """Set up, train (resuming if the run directory has a checkpoint) and save. Returns the run directory."""
     documents = read_documents(cfg.data.train)  # first: bad data fails before anything is written
     held_out = read_documents(cfg.data.validation) if cfg.data.validation else None
-    is_main = int(os.environ.get("RANK", "0")) == 0
-    run_dir = (
-        RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
-    )
-    log = console.print if is_main else (lambda *a, **k: None)
+    run = RecipeRun(cfg)
     tokenizer = load_tokenizer(cfg.model.name_or_path, trust_remote_code=cfg.model.trust_remote_code)
     blocks, data_stats = pack_blocks(documents, tokenizer, cfg.data.block_size)
-    log(f"data: {data_stats['documents']:,} documents, {data_stats['tokens']:,} tokens, "
-        f"{data_stats['blocks']:,} blocks of {cfg.data.block_size}")  # fmt: skip
+    print_main(f"data: {data_stats['documents']:,} documents, {data_stats['tokens']:,} tokens, "
+               f"{data_stats['blocks']:,} blocks of {cfg.data.block_size}")  # fmt: skip
     features = [{"input_ids": row, "labels": row} for row in blocks]
     validation = None
     if held_out:
@@ -134,41 +119,25 @@ def run(cfg: PretrainConfig) -> RunDir:
         trust_remote_code=cfg.model.trust_remote_code,
         attn_implementation=cfg.model.attn_implementation,
     )
-    if is_main:
-        run_dir.update_manifest(
-            **provenance(
-                seed=cfg.seed,
-                data_files=[s.path for s in cfg.data.train + (cfg.data.validation or [])],
-                models={
-                    "model": cfg.model.name_or_path,
-                    "model_path": resolve_model_path(cfg.model.name_or_path),
-                },
-            ),
-            recipe="pretrain",
-            status="running",
-            data_stats=data_stats,
-            parameters={"total": sum(p.numel() for p in model.parameters())},
-        )
+    run.start(
+        models={"model": cfg.model.name_or_path, "model_path": resolve_model_path(cfg.model.name_or_path)},
+        data_stats=data_stats,
+        parameters={"total": sum(p.numel() for p in model.parameters())},
+    )
 
     trainer = Trainer(
         model=model,
-        args=training_arguments(cfg.training, run_dir, cfg.seed, validation=validation is not None),
+        args=run.training_arguments(validation=validation is not None),
         eval_dataset=validation,
         train_dataset=features,
         processing_class=tokenizer,
-        callbacks=[
-            ProgressCallback(f"pretrain {cfg.name}"),
-            *report_callbacks(cfg.training, run_dir, cfg.model_dump(mode="json")),
-        ],  # fmt: skip
+        callbacks=run.callbacks("pretrain"),
     )
-    result = train_with_resume(trainer, run_dir)
+    result = train_with_resume(trainer, run.dir)
 
-    state_dict = gathered_state_dict(trainer)
-    if trainer.is_world_process_zero():
-        save_final(trainer.model, {"": tokenizer}, run_dir.model, state_dict=state_dict)
-        run_dir.update_manifest(status="completed", training=train_summary(trainer, result))
-        console.print(f"[green]done[/green]: model in {run_dir.model}, run record in {run_dir.manifest_path}")
-    return run_dir
+    run.save(trainer, trainer.model, {"": tokenizer})
+    run.finish(trainer, result, "model")
+    return run.dir
 
 
 Config = PretrainConfig

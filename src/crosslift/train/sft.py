@@ -16,7 +16,6 @@ CrossIn and PLUG are this recipe over their own data. Reads top to bottom:
 
 from __future__ import annotations
 
-import os
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -29,21 +28,10 @@ from crosslift.data.sources import read_sources
 from crosslift.data.templates import TEMPLATES, get_template
 from crosslift.data.tokenize import encode_prompt_target
 from crosslift.errors import DataError
-from crosslift.models.build import apply_lora, load_causal_lm, load_tokenizer
+from crosslift.models.build import apply_lora, load_causal_lm, load_tokenizer, resolve_model_path
 from crosslift.models.labels import IGNORE_INDEX
-from crosslift.models.tiny import resolve_model_path
-from crosslift.runs import RunDir, provenance
-from crosslift.train.common import (
-    ProgressCallback,
-    RecipeTrainer,
-    console,
-    gathered_state_dict,
-    report_callbacks,
-    save_final,
-    train_summary,
-    train_with_resume,
-    training_arguments,
-)
+from crosslift.runs import RunDir
+from crosslift.train.common import RecipeRun, RecipeTrainer, print_main, save_final, train_with_resume
 
 
 class SFTDataConfig(Section):
@@ -129,17 +117,15 @@ def run(cfg: SFTConfig) -> RunDir:
     # -- data (first: bad data fails before anything is written or loaded)
     examples, _, summaries = read_sources(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
     held_out, _, held_out_summaries = read_sources(cfg.data.validation or [], skip_invalid=cfg.data.skip_invalid)
-    is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 writes the run directory
-    run_dir = RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
-    log = console.print if is_main else (lambda *a, **k: None)
+    run = RecipeRun(cfg)
     for line in summaries:
-        log(f"data: {line}")
+        print_main(f"data: {line}")
     for line in held_out_summaries:
-        log(f"validation data: {line}")
+        print_main(f"validation data: {line}")
     tokenizer = load_tokenizer(cfg.model.name_or_path, trust_remote_code=cfg.model.trust_remote_code)
     tokenizer.padding_side = "right"  # training pads on the right; positions then start at 0 for every row
     features, data_stats = tokenize_examples(examples, tokenizer, cfg.data)
-    log(
+    print_main(
         f"data: {data_stats['used']} examples, {data_stats['tokens']:,} tokens "
         f"({data_stats['truncated']} truncated, {data_stats['left_out_no_response_within_max_length']} left out: "
         f"no response token within max_length)"
@@ -165,19 +151,12 @@ def run(cfg: SFTConfig) -> RunDir:
         )
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
-    if is_main:
-        run_dir.update_manifest(
-            **provenance(
-                seed=cfg.seed,
-                data_files=[s.path for s in cfg.data.train + (cfg.data.validation or [])],
-                models={"model": cfg.model.name_or_path, "model_path": resolve_model_path(cfg.model.name_or_path)},
-            ),
-            recipe="sft",
-            status="running",
-            data_stats=data_stats,
-            **({"validation_stats": validation_stats} if validation_stats else {}),
-            parameters={"total": total, "trainable": trainable},
-        )
+    run.start(
+        models={"model": cfg.model.name_or_path, "model_path": resolve_model_path(cfg.model.name_or_path)},
+        data_stats=data_stats,
+        **({"validation_stats": validation_stats} if validation_stats else {}),
+        parameters={"total": total, "trainable": trainable},
+    )
 
     # -- train
     padded = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX, padding=True)
@@ -188,26 +167,22 @@ def run(cfg: SFTConfig) -> RunDir:
         packed = PackingCollator(tokenizer.pad_token_id, row_tokens)
     trainer = RecipeTrainer(
         model=model,
-        args=training_arguments(cfg.training, run_dir, cfg.seed, validation=validation is not None),
+        args=run.training_arguments(validation=validation is not None),
         train_dataset=features,
         eval_dataset=validation,
         data_collator=packed or padded,
         eval_collator=padded if packed else None,  # the validation loss is computed as without packing
         processing_class=tokenizer,
-        callbacks=[ProgressCallback(f"sft {cfg.name}"),
-                   *report_callbacks(cfg.training, run_dir, cfg.model_dump(mode="json"))],  # fmt: skip
+        callbacks=run.callbacks("sft"),
     )
-    result = train_with_resume(trainer, run_dir)
+    result = train_with_resume(trainer, run.dir)
 
     # -- save
-    state_dict = gathered_state_dict(trainer)  # every process: ZeRO-3 / FSDP shards are gathered collectively
-    if trainer.is_world_process_zero():
-        save_final(trainer.model, {"": tokenizer}, run_dir.model, state_dict=state_dict)
-        if cfg.lora is not None and cfg.lora.merge_at_end:
-            save_final(trainer.model.merge_and_unload(), {"": tokenizer}, run_dir.path / "model_merged")
-        run_dir.update_manifest(status="completed", training=train_summary(trainer, result))
-        console.print(f"[green]done[/green]: model in {run_dir.model}, run record in {run_dir.manifest_path}")
-    return run_dir
+    run.save(trainer, trainer.model, {"": tokenizer})
+    if run.is_main and cfg.lora is not None and cfg.lora.merge_at_end:
+        save_final(trainer.model.merge_and_unload(), {"": tokenizer}, run.dir.path / "model_merged")
+    run.finish(trainer, result, "model")
+    return run.dir
 
 
 Config = SFTConfig

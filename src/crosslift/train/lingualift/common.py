@@ -1,5 +1,5 @@
-"""What LinguaLIFT's two stages share: config sections, prompt rendering, per-part optimiser groups, a Trainer
-that checkpoints only what trains, least-squares pairs, and the final save.
+"""What LinguaLIFT's two stages share: config sections, prompt rendering, per-part optimiser groups, and a
+Trainer that checkpoints only what trains.
 
 Parameter groups (methods.md §1.4): three AdamW groups with their own learning rate and weight decay, from the
 `optim:` section of a stage's YAML. Defaults are the released recipe's: alignment 6e-4 (wd 0), LM 2e-5
@@ -19,16 +19,15 @@ from typing import Any
 import torch
 from pydantic import Field, field_validator
 from safetensors.torch import load_file, save_file
-from transformers import Trainer
 
 from crosslift.config import DataSourceConfig, Section, TrainingConfig
 from crosslift.data.examples import Example
-from crosslift.data.packing import check_packing_support
+from crosslift.data.packing import check_packing_support, row_tokens_for
 from crosslift.data.templates import get_template, user_text
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.models.bridge import BridgeModel, BridgeProcessor
 from crosslift.models.labels import IGNORE_INDEX
-from crosslift.train.common import RecipeTrainer, gathered_state_dict, save_final
+from crosslift.train.common import RecipeRun, RecipeTrainer
 
 CHECK_FILE = "alignment_check.json"
 TRAINABLE_WEIGHTS = "model.safetensors"  # the name HF Trainer looks for in a checkpoint folder
@@ -50,6 +49,14 @@ class OptimConfig(Section):
     alignment: GroupConfig = GroupConfig(lr=6e-4, weight_decay=0.0)
     lm: GroupConfig = GroupConfig(lr=2e-5, weight_decay=0.01)
     encoder_embeddings: GroupConfig = GroupConfig(lr=2e-5, weight_decay=0.1)
+
+
+class TrainableConfig(Section):
+    """What trains besides the stage's own part (stage 1: the alignment layer; stage 2: the LM)."""
+
+    encoder_embeddings: bool = Field(
+        False, description="also train the encoder's input embeddings (released recipe: yes)"
+    )
 
 
 class BridgeDataConfig(Section):
@@ -253,15 +260,27 @@ def trainable_names(model: torch.nn.Module) -> set[str]:
     return {n for n, p in model.named_parameters() if p.requires_grad}
 
 
-def save_bridge(trainer: Trainer, model: BridgeModel, processor: BridgeProcessor, target: Path) -> None:
-    """Write the whole bridge (safetensors) and both tokenizers to `target`, atomically.
-
-    Under DeepSpeed ZeRO-3 the weights are sharded over the processes, so every process takes part in
-    gathering them (stage3_gather_16bit_weights_on_model_save must be true) and the main one writes.
-    """
-    state_dict = gathered_state_dict(trainer)
-    if trainer.is_world_process_zero():
-        save_final(model, processor.tokenizers(), target, state_dict=state_dict)
+def bridge_trainer(
+    run: RecipeRun,
+    bridge: BridgeModel,
+    processor: BridgeProcessor,
+    features: list[dict[str, Any]],
+    validation: list[dict[str, Any]] | None,
+    label: str,
+) -> BridgeTrainer:
+    """A stage's trainer: the run's `optim:` groups, `training:` settings and `data.lm_max_length` rows."""
+    cfg = run.cfg
+    return BridgeTrainer(
+        model=bridge,
+        args=run.training_arguments(validation=validation is not None),
+        train_dataset=features,
+        eval_dataset=validation,
+        data_collator=processor.collate,
+        callbacks=run.callbacks(label),
+        optim=cfg.optim,
+        packing=cfg.training.packing,
+        row_tokens=row_tokens_for(bridge.lm.config._attn_implementation, cfg.data.lm_max_length),
+    )
 
 
 def group_summary(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
@@ -287,70 +306,6 @@ def parameter_counts(model: BridgeModel) -> dict[str, int]:
         "trainable_lm": count(model.lm, True),
         "trainable_encoder_embeddings": count(model.encoder_input_embeddings(), True),
     }
-
-
-# ---------------------------------------------------------------------------------------------------- least squares
-
-
-def _overlaps(spans: list[tuple[int, int]], start: int, end: int, first: int) -> tuple[list[int], int]:
-    """Indices of `spans` (sorted by start) overlapping [start, end), scanning from `first`; and the next `first`."""
-    while first < len(spans) and spans[first][1] <= start:
-        first += 1
-    hits, k = [], first
-    while k < len(spans) and spans[k][0] < end:
-        if spans[k][1] > spans[k][0] and spans[k][1] > start:
-            hits.append(k)
-        k += 1
-    return hits, first
-
-
-@torch.no_grad()
-def least_squares_pairs(
-    model: BridgeModel, processor: BridgeProcessor, texts: list[str], batch_size: int = 16
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Paired (encoder state, LM input embedding) of the same English text, one pair per encoder token.
-
-    An encoder token's target is the mean LM input embedding of the LM tokens whose character spans overlap
-    its own (found by offsets, so the two tokenizers may split words differently); special tokens have no
-    span and no pair.
-
-    Returns:
-        states [N, d_enc] (of the configured encoder layer) and targets [N, d_lm].
-    """
-    enc_tok, lm_tok = processor.encoder_tokenizer, processor.lm_tokenizer
-    layer = model.config.encoder_layer
-    embed = model.lm.get_input_embeddings()
-    device = embed.weight.device
-    states_out, targets_out = [], []
-    for start in range(0, len(texts), batch_size):
-        chunk = texts[start : start + batch_size]
-        try:
-            enc = enc_tok(chunk, padding=True, truncation=True, max_length=model.config.encoder_max_length,
-                          return_offsets_mapping=True, return_tensors="pt")  # fmt: skip
-            lm = lm_tok(chunk, add_special_tokens=False, return_offsets_mapping=True)
-        except NotImplementedError as e:
-            raise CrossliftError(
-                f"least-squares init needs fast tokenizers with character offsets: {e}"
-            ) from None
-        out = model.encoder(
-            input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device),
-            output_hidden_states=layer != -1,
-        )  # fmt: skip
-        hidden = out.last_hidden_state if layer == -1 else out.hidden_states[layer]
-        for row in range(len(chunk)):
-            lm_spans = [tuple(s) for s in lm["offset_mapping"][row]]
-            lm_vectors = embed(torch.tensor(lm["input_ids"][row], device=device)).float()
-            first = 0
-            for j, (s, e) in enumerate(enc["offset_mapping"][row].tolist()):
-                if e <= s or not enc["attention_mask"][row, j]:
-                    continue
-                hits, first = _overlaps(lm_spans, s, e, first)
-                if hits:
-                    states_out.append(hidden[row, j].float())
-                    targets_out.append(lm_vectors[hits].mean(0))
-    if not states_out:
-        raise CrossliftError("least-squares init found no encoder token that overlaps an LM token")
-    return torch.stack(states_out), torch.stack(targets_out)
 
 
 # ---------------------------------------------------------------------------------------------------- stage-1 dirs

@@ -9,7 +9,7 @@ frozen LM produces English. Reads top to bottom:
             freeze all but the alignment layer (and, optionally, the encoder's input embeddings)
     train   HF Trainer with one optimizer group per part; resumes after kill -9
     save    the whole bridge (safetensors) + both tokenizers in runs/<name>/model
-    check   the alignment check (`lingualift_check.py`) on the held-out pairs -> alignment_check.json;
+    check   the alignment check (`check.py`) on the held-out pairs -> alignment_check.json;
             stage 2 refuses a bridge that failed it unless told otherwise
 
 The stage-1 *target* (`data.target`): "reconstruct" — the original English sentence (the paper's task), or
@@ -31,23 +31,15 @@ from transformers import set_seed
 
 from crosslift.config import RunConfig, Section
 from crosslift.data.examples import Example
-from crosslift.data.packing import row_tokens_for
 from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, DataError
 from crosslift.io import atomic_write_json
-from crosslift.models.alignment import fit_least_squares
-from crosslift.models.bridge import BridgeModel, BridgeProcessor, build_bridge, check_bridge_options
-from crosslift.models.tiny import resolve_model_path
-from crosslift.runs import RunDir, provenance
-from crosslift.train.common import (
-    ProgressCallback,
-    console,
-    report_callbacks,
-    train_summary,
-    train_with_resume,
-    training_arguments,
-)
-from crosslift.train.lingualift_check import (
+from crosslift.models.bridge import check_bridge_options
+from crosslift.models.build import build_bridge, resolve_model_path
+from crosslift.models.least_squares import least_squares_init
+from crosslift.runs import RunDir
+from crosslift.train.common import RecipeRun, print_main, train_with_resume
+from crosslift.train.lingualift.check import (
     CheckConfig,
     CheckPair,
     check_words,
@@ -55,19 +47,18 @@ from crosslift.train.lingualift_check import (
     summary_line,
     training_holdout,
 )
-from crosslift.train.lingualift_common import (
+from crosslift.train.lingualift.common import (
     CHECK_FILE,
     BridgeDataConfig,
-    BridgeTrainer,
     BridgeTrainingConfig,
     OptimConfig,
+    TrainableConfig,
+    bridge_trainer,
     data_line,
     encode_pairs,
     group_summary,
-    least_squares_pairs,
     parameter_counts,
     render_prompt,
-    save_bridge,
 )
 
 
@@ -151,18 +142,12 @@ class Stage1DataConfig(BridgeDataConfig):
     answer_field: str = Field("answer", description="continue: the record field holding the English answer")
 
 
-class Stage1Trainable(Section):
-    encoder_embeddings: bool = Field(
-        False, description="also train the encoder's input embeddings (released recipe: yes)"
-    )
-
-
 class Stage1Config(RunConfig):
     recipe: Literal["lingualift_stage1"] = "lingualift_stage1"
     model: BridgeBuildConfig
     init: InitConfig = Field(default_factory=InitConfig)
     data: Stage1DataConfig
-    trainable: Stage1Trainable = Field(default_factory=Stage1Trainable)
+    trainable: TrainableConfig = Field(default_factory=TrainableConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     check: CheckConfig = Field(default_factory=CheckConfig)
     training: BridgeTrainingConfig = Field(default_factory=BridgeTrainingConfig)
@@ -204,19 +189,6 @@ def stage1_pairs(
     return pairs
 
 
-def least_squares_init(
-    bridge: BridgeModel, processor: BridgeProcessor, texts: list[str], ridge: float
-) -> dict:
-    """Fit the alignment layer's output Linear on (encoder state, LM embedding) pairs of English prompts."""
-    states, targets = least_squares_pairs(bridge, processor, texts)
-    stats = fit_least_squares(bridge.alignment, states, targets, ridge=ridge)
-    console.print(
-        f"least-squares init: {stats['pairs']:,} token pairs from {len(texts)} English prompts, R^2 {stats['r2']:.3f}, "
-        f"cosine {stats['cosine']:.3f} (mean-embedding baseline {stats['cosine_of_mean_baseline']:.3f})"
-    )
-    return stats | {"texts": len(texts), "ridge": ridge}
-
-
 # ---------------------------------------------------------------------------------------------------- run
 
 
@@ -242,12 +214,9 @@ def run(cfg: Stage1Config) -> RunDir:
         words = check_words(
             cfg.check, [p.switched.instruction_lang for p in check_pairs], cfg.seed, held_out=held
         )
-    is_main = int(os.environ.get("RANK", "0")) == 0
-    run_dir = (
-        RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
-    )
+    run = RecipeRun(cfg)
     for line in summaries:
-        console.print(f"data: {line}")
+        print_main(f"data: {line}")
 
     # -- model
     set_seed(cfg.seed)
@@ -263,58 +232,41 @@ def run(cfg: Stage1Config) -> RunDir:
     if torch.cuda.is_available():  # least squares and the check run where training does
         bridge.to(torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))))
     init_stats = None
-    if cfg.init.method == "least_squares" and not run_dir.resuming:  # a checkpoint restores the trained layer
+    if cfg.init.method == "least_squares" and not run.dir.resuming:  # a checkpoint restores the trained layer
         texts = [render_prompt(p.english, cfg.data.template, tok) for p in train_pairs[: cfg.init.texts]]
         init_stats = least_squares_init(bridge, processor, texts, cfg.init.ridge)
+        print_main(
+            f"least-squares init: {init_stats['pairs']:,} token pairs from {len(texts)} English prompts, "
+            f"R^2 {init_stats['r2']:.3f}, cosine {init_stats['cosine']:.3f} "
+            f"(mean-embedding baseline {init_stats['cosine_of_mean_baseline']:.3f})"
+        )
     bridge.set_trainable(alignment=True, lm=False, encoder_embeddings=cfg.trainable.encoder_embeddings)
 
     triples = [(p.id, render_prompt(p.switched, cfg.data.template, tok), p.target) for p in train_pairs]
     features, data_stats = encode_pairs(processor, triples, cfg.data.lm_max_length)
-    console.print(data_line(data_stats) + f"; {len(check_pairs)} held out for the alignment check")
+    print_main(data_line(data_stats) + f"; {len(check_pairs)} held out for the alignment check")
     validation, validation_stats = None, None
     if validation_pairs:
         validation, validation_stats = encode_pairs(
             processor, [(p.id, render_prompt(p.switched, cfg.data.template, tok), p.target) for p in validation_pairs],
             cfg.data.lm_max_length,
         )  # fmt: skip
-    if is_main:
-        run_dir.update_manifest(
-            **provenance(
-                seed=cfg.seed,
-                data_files=[s.path for s in cfg.data.train + (cfg.data.validation or [])],
-                models={
-                    "encoder": m.encoder,
-                    "encoder_path": resolve_model_path(m.encoder),
-                    "lm": m.lm,
-                    "lm_path": resolve_model_path(m.lm),
-                },
-            ),  # fmt: skip
-            recipe="lingualift_stage1",
-            status="running",
-            data_stats=data_stats | {"held_out_for_check": len(check_pairs)},
-            **({"validation_stats": validation_stats} if validation_stats else {}),
-            parameters=parameter_counts(bridge),
-            boundary_init_std=std,
-            **({"least_squares_init": init_stats} if init_stats else {}),
-        )
+    run.start(
+        models={"encoder": m.encoder, "encoder_path": resolve_model_path(m.encoder),
+                "lm": m.lm, "lm_path": resolve_model_path(m.lm)},  # fmt: skip
+        data_stats=data_stats | {"held_out_for_check": len(check_pairs)},
+        **({"validation_stats": validation_stats} if validation_stats else {}),
+        parameters=parameter_counts(bridge),
+        boundary_init_std=std,
+        **({"least_squares_init": init_stats} if init_stats else {}),
+    )
 
     # -- train
-    trainer = BridgeTrainer(
-        model=bridge,
-        args=training_arguments(cfg.training, run_dir, cfg.seed, validation=validation is not None),
-        train_dataset=features,
-        eval_dataset=validation,
-        data_collator=processor.collate,
-        callbacks=[ProgressCallback(f"lingualift stage 1 {cfg.name}"),
-                   *report_callbacks(cfg.training, run_dir, cfg.model_dump(mode="json"))],
-        optim=cfg.optim,
-        packing=cfg.training.packing,
-        row_tokens=row_tokens_for(bridge.lm.config._attn_implementation, cfg.data.lm_max_length),
-    )  # fmt: skip
-    result = train_with_resume(trainer, run_dir)
+    trainer = bridge_trainer(run, bridge, processor, features, validation, "lingualift stage 1")
+    result = train_with_resume(trainer, run.dir)
 
     # -- save
-    save_bridge(trainer, bridge, processor, run_dir.model)
+    run.save(trainer, bridge, processor.tokenizers())
 
     # -- check (every process takes part: under ZeRO-3 a forward pass gathers weights from all of them)
     check = None
@@ -325,32 +277,26 @@ def run(cfg: Stage1Config) -> RunDir:
             for p in check_pairs
         ]  # fmt: skip
         check = run_check(bridge, processor, check_input, cfg.check, words)
-        console.print(("[green]" if check["passed"] else "[bold red]") + summary_line(check) + "[/]")
+        print_main(summary_line(check), style="green" if check["passed"] else "bold red")
         if not check["passed"]:
-            console.print(
-                "[red]stage 2 will refuse this bridge (on_failed_alignment: refuse). Try more steps, init.method: "
-                "least_squares, data.target: continue, or another model.encoder_layer.[/red]"
+            print_main(
+                "stage 2 will refuse this bridge (on_failed_alignment: refuse). Try more steps, init.method: "
+                "least_squares, data.target: continue, or another model.encoder_layer.",
+                style="red",
             )
-    if is_main:
-        if check is not None:
-            atomic_write_json(run_dir.path / CHECK_FILE, check)
-            atomic_write_json(run_dir.model / CHECK_FILE, check)
-        run_dir.update_manifest(
-            status="completed",
-            training=train_summary(trainer, result),
-            optimizer_groups=group_summary(trainer.optimizer),
-            alignment_check=None
-            if check is None
-            else {
-                "passed": check["passed"],
-                "file": CHECK_FILE,
-                "loss_ratio": check["loss"]["ratio"],
-            },  # fmt: skip
-        )
-        console.print(
-            f"[green]done[/green]: bridge in {run_dir.model}, run record in {run_dir.manifest_path}"
-        )
-    return run_dir
+    if run.is_main and check is not None:
+        atomic_write_json(run.dir.path / CHECK_FILE, check)
+        atomic_write_json(run.dir.model / CHECK_FILE, check)
+    run.finish(
+        trainer,
+        result,
+        "bridge",
+        optimizer_groups=group_summary(trainer.optimizer),
+        alignment_check=None
+        if check is None
+        else {"passed": check["passed"], "file": CHECK_FILE, "loss_ratio": check["loss"]["ratio"]},
+    )
+    return run.dir
 
 
 Config = Stage1Config

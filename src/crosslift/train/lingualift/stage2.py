@@ -18,42 +18,34 @@ English prompts transfers to prompts in other languages at inference. Reads top 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
+from rich.text import Text
 from transformers import set_seed
 
 from crosslift.config import LoraConfig, RunConfig, Section
-from crosslift.data.packing import row_tokens_for
 from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.io import atomic_write_json
-from crosslift.models.bridge import BridgeProcessor, check_bridge_options, load_bridge
-from crosslift.models.build import apply_lora
-from crosslift.runs import RunDir, provenance
-from crosslift.train.common import (
-    ProgressCallback,
-    console,
-    report_callbacks,
-    train_summary,
-    train_with_resume,
-    training_arguments,
-)
-from crosslift.train.lingualift_common import (
+from crosslift.models.bridge import BridgeProcessor, check_bridge_options
+from crosslift.models.build import apply_lora, load_bridge
+from crosslift.runs import RunDir
+from crosslift.train.common import RecipeRun, print_main, train_with_resume
+from crosslift.train.lingualift.common import (
     CHECK_FILE,
     BridgeDataConfig,
-    BridgeTrainer,
     BridgeTrainingConfig,
     OptimConfig,
+    TrainableConfig,
+    bridge_trainer,
     data_line,
     encode_pairs,
     group_summary,
     parameter_counts,
     render_prompt,
     resolve_bridge_dir,
-    save_bridge,
 )
 
 
@@ -72,12 +64,6 @@ class Stage2DataConfig(BridgeDataConfig):
     template: str | None = "metamath"
 
 
-class Stage2Trainable(Section):
-    encoder_embeddings: bool = Field(
-        False, description="also train the encoder's input embeddings (released recipe: yes)"
-    )
-
-
 class Stage2Config(RunConfig):
     recipe: Literal["lingualift_stage2"] = "lingualift_stage2"
     stage1: str = Field(description="the stage-1 run directory (or its model/ directory)")
@@ -87,7 +73,7 @@ class Stage2Config(RunConfig):
     model: Stage2ModelConfig = Field(default_factory=Stage2ModelConfig)
     lora: LoraConfig | None = None
     data: Stage2DataConfig
-    trainable: Stage2Trainable = Field(default_factory=Stage2Trainable)
+    trainable: TrainableConfig = Field(default_factory=TrainableConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     training: BridgeTrainingConfig = Field(default_factory=BridgeTrainingConfig)
 
@@ -110,9 +96,10 @@ def stage1_alignment(model_dir: Path, run_dir: Path | None, policy: str) -> dict
     """The stage-1 alignment check, enforced: a failed check raises unless `policy` is "warn"."""
     found = [d / CHECK_FILE for d in (run_dir, model_dir) if d is not None and (d / CHECK_FILE).is_file()]
     if not found:
-        console.print(
-            f"[yellow]{model_dir} carries no alignment check (stage 1 ran with check.enabled: false, or the bridge "
-            "was built elsewhere); stage 2 goes on without one[/yellow]"
+        print_main(
+            f"{model_dir} carries no alignment check (stage 1 ran with check.enabled: false, or the bridge "
+            "was built elsewhere); stage 2 goes on without one",
+            style="yellow",
         )
         return None
     check = json.loads(found[0].read_text(encoding="utf-8"))
@@ -127,7 +114,7 @@ def stage1_alignment(model_dir: Path, run_dir: Path | None, policy: str) -> dict
     )
     if policy == "refuse":
         raise CrossliftError(message)
-    console.print(f"[bold red]warning[/bold red]: {message}")
+    print_main(Text.assemble(("warning", "bold red"), f": {message}"))
     return check
 
 
@@ -141,12 +128,9 @@ def run(cfg: Stage2Config) -> RunDir:
     held_out, _, _ = read_sources(cfg.data.validation or [], skip_invalid=cfg.data.skip_invalid)
     model_dir, stage1_run = resolve_bridge_dir(cfg.stage1)
     check = stage1_alignment(model_dir, stage1_run, cfg.on_failed_alignment)
-    is_main = int(os.environ.get("RANK", "0")) == 0
-    run_dir = (
-        RunDir.prepare(cfg.output_dir, cfg.model_dump(mode="json")) if is_main else RunDir(cfg.output_dir)
-    )
+    run = RecipeRun(cfg)
     for line in summaries:
-        console.print(f"data: {line}")
+        print_main(f"data: {line}")
 
     # -- model
     set_seed(cfg.seed)
@@ -172,71 +156,42 @@ def run(cfg: Stage2Config) -> RunDir:
     tok = processor.lm_tokenizer
     triples = [(ex.id, render_prompt(ex, cfg.data.template, tok), ex.output) for ex in examples]
     features, data_stats = encode_pairs(processor, triples, cfg.data.lm_max_length)
-    console.print(data_line(data_stats))
+    print_main(data_line(data_stats))
     validation, validation_stats = None, None
     if held_out:
         validation, validation_stats = encode_pairs(
             processor, [(ex.id, render_prompt(ex, cfg.data.template, tok), ex.output) for ex in held_out],
             cfg.data.lm_max_length,
         )  # fmt: skip
-    if is_main:
-        run_dir.update_manifest(
-            **provenance(
-                seed=cfg.seed,
-                data_files=[s.path for s in cfg.data.train + (cfg.data.validation or [])],
-                models={
-                    "stage1": str(model_dir),
-                    "encoder": bridge.config.encoder_name_or_path,
-                    "lm": bridge.config.lm_name_or_path,
-                },
-            ),  # fmt: skip
-            recipe="lingualift_stage2",
-            status="running",
-            stage1={
-                "model": str(model_dir),
-                "run": str(stage1_run) if stage1_run else None,
-                "alignment_check": None
-                if check is None
-                else {"passed": check["passed"], "loss_ratio": check["loss"]["ratio"]},
-            },  # fmt: skip
-            data_stats=data_stats,
-            **({"validation_stats": validation_stats} if validation_stats else {}),
-            parameters=parameter_counts(bridge),
-        )
+    run.start(
+        models={"stage1": str(model_dir), "encoder": bridge.config.encoder_name_or_path,
+                "lm": bridge.config.lm_name_or_path},  # fmt: skip
+        stage1={
+            "model": str(model_dir),
+            "run": str(stage1_run) if stage1_run else None,
+            "alignment_check": None
+            if check is None
+            else {"passed": check["passed"], "loss_ratio": check["loss"]["ratio"]},
+        },  # fmt: skip
+        data_stats=data_stats,
+        **({"validation_stats": validation_stats} if validation_stats else {}),
+        parameters=parameter_counts(bridge),
+    )
 
     # -- train
-    trainer = BridgeTrainer(
-        model=bridge,
-        args=training_arguments(cfg.training, run_dir, cfg.seed, validation=validation is not None),
-        train_dataset=features,
-        eval_dataset=validation,
-        data_collator=processor.collate,
-        callbacks=[ProgressCallback(f"lingualift stage 2 {cfg.name}"),
-                   *report_callbacks(cfg.training, run_dir, cfg.model_dump(mode="json"))],
-        optim=cfg.optim,
-        packing=cfg.training.packing,
-        row_tokens=row_tokens_for(bridge.lm.config._attn_implementation, cfg.data.lm_max_length),
-    )  # fmt: skip
-    result = train_with_resume(trainer, run_dir)
+    trainer = bridge_trainer(run, bridge, processor, features, validation, "lingualift stage 2")
+    result = train_with_resume(trainer, run.dir)
 
     # -- save
     if cfg.lora is not None:
-        if trainer.is_world_process_zero():
-            bridge.lm.save_pretrained(run_dir.path / "lm_adapter")
+        if run.is_main:
+            bridge.lm.save_pretrained(run.dir.path / "lm_adapter")
         bridge.lm = bridge.lm.merge_and_unload()  # the saved bridge is a plain one: generation needs no peft
-    save_bridge(trainer, bridge, processor, run_dir.model)
-    if is_main:
-        if check is not None:
-            atomic_write_json(run_dir.model / CHECK_FILE, check)  # the bridge keeps its stage-1 verdict
-        run_dir.update_manifest(
-            status="completed",
-            training=train_summary(trainer, result),
-            optimizer_groups=group_summary(trainer.optimizer),
-        )
-        console.print(
-            f"[green]done[/green]: bridge in {run_dir.model}, run record in {run_dir.manifest_path}"
-        )
-    return run_dir
+    run.save(trainer, bridge, processor.tokenizers())
+    if run.is_main and check is not None:
+        atomic_write_json(run.dir.model / CHECK_FILE, check)  # the bridge keeps its stage-1 verdict
+    run.finish(trainer, result, "bridge", optimizer_groups=group_summary(trainer.optimizer))
+    return run.dir
 
 
 Config = Stage2Config
