@@ -8,7 +8,7 @@ batch size, sequence cap, optimizer and seed (so the same batches):
     plain     a hand-written HF Trainer script: tokenize prompt + response, mask the prompt,
               DataCollatorForSeq2Seq (pads every batch to its longest row) — what one writes by default
     padded    `crosslift train` (the sft recipe), padded batches
-    packed    `crosslift train ... training.packing=true` (crosslift.data.packing)
+    packed    `crosslift train ... training.packing=true` (crosslift.models.packing)
     grouped   `crosslift train ... training.group_by_length=true` (padded, batches of similar length)
 
 Figure: non-padding tokens per second of the training loop (Trainer's train_runtime; imports, tokenization and

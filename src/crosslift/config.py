@@ -111,7 +111,7 @@ class TrainingConfig(Section):
     packing: bool = Field(
         False,
         description="padding-free batches: a batch's examples share rows with their own position ids and no "
-        "attention across them; the loss is the padded one (crosslift.data.packing)",
+        "attention across them; the loss is the padded one (crosslift.models.packing)",
     )
     deepspeed: str | None = Field(
         None, description="path to a DeepSpeed JSON config (GPU machines); or launch with configs/accelerate/deepspeed_*.yaml"

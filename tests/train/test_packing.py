@@ -1,4 +1,4 @@
-"""Padding-free packing (crosslift.data.packing): row planning, the layout transformers expects, loss equal to the
+"""Padding-free packing (crosslift.models.packing): row planning, the layout transformers expects, loss equal to the
 padded computation, no attention across examples (plain LM and LinguaLIFT bridge), and the SFT recipe with
 packing, length grouping and a validation split against the same run without them.
 
@@ -18,7 +18,9 @@ import yaml
 from safetensors.torch import load_file
 from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening
 
-from crosslift.data.packing import (
+from crosslift.errors import ConfigError
+from crosslift.models.build import build_bridge, load_causal_lm, load_tokenizer
+from crosslift.models.packing import (
     PACKED_TOKENS,
     PackingCollator,
     check_packing_support,
@@ -26,8 +28,6 @@ from crosslift.data.packing import (
     plan_rows,
     row_tokens_for,
 )
-from crosslift.errors import ConfigError
-from crosslift.models.build import build_bridge, load_causal_lm, load_tokenizer
 from crosslift.train import train
 from crosslift.train.common import SeededLengthGroupedSampler
 

@@ -53,6 +53,7 @@ from crosslift.errors import ConfigError, CrossliftError
 from crosslift.models.alignment import KINDS, AlignmentLayer
 from crosslift.models.labels import IGNORE_INDEX
 from crosslift.models.model_types import BRIDGE_MODEL_TYPE, encoder_from_config
+from crosslift.models.packing import pack_batch
 
 VARIANTS = ("replace", "insert")
 ENCODER_TOKENIZER_DIR = "encoder_tokenizer"
@@ -333,7 +334,7 @@ class BridgeModel(PreTrainedModel):
     ) -> Any:
         """The LM's output (loss with labels, logits) on the assembled sequence; see `embed`.
 
-        `packed` lays the assembled rows out padding-free before the LM (`crosslift.data.packing`: rows of at
+        `packed` lays the assembled rows out padding-free before the LM (`crosslift.models.packing`: rows of at
         most `row_tokens` positions, None: one row); the loss is the padded one. Extra keyword arguments (e.g.
         `num_items_in_batch` from the Trainer) go to the LM.
         """
@@ -343,8 +344,6 @@ class BridgeModel(PreTrainedModel):
         if labels is not None:
             kwargs.setdefault("use_cache", False)
         if packed:
-            from crosslift.data.packing import pack_batch
-
             lengths = inputs.pop("attention_mask").sum(-1)
             del inputs["position_ids"]
             inputs = pack_batch(inputs, lengths, row_tokens=row_tokens, pad_values={"inputs_embeds": 0.0})

@@ -34,8 +34,8 @@ from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_group
 
 from crosslift.config import RunConfig, TrainingConfig
 from crosslift.console import stderr_console
-from crosslift.data.packing import PACKED_TOKENS
 from crosslift.errors import ConfigError
+from crosslift.models.packing import PACKED_TOKENS
 from crosslift.runs import RunDir, provenance
 
 
@@ -281,7 +281,7 @@ class SeededLengthGroupedSampler(LengthGroupedSampler):
 
 
 class RecipeTrainer(Trainer):
-    """HF Trainer with reproducible length grouping and padding-free packing (`crosslift.data.packing`).
+    """HF Trainer with reproducible length grouping and padding-free packing (`crosslift.models.packing`).
 
     With neither, it is Trainer unchanged.
 

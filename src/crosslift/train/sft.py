@@ -8,7 +8,7 @@ CrossIn and PLUG are this recipe over their own data. Reads top to bottom:
     save    final weights as safetensors + tokenizer in runs/<name>/model, figures in manifest.json
 
 `training.packing` trains on padding-free batches and `training.group_by_length` on batches of similar lengths
-(`crosslift.data.packing`, `RecipeTrainer`); `data.validation` adds a validation loss. Scale out with
+(`crosslift.models.packing`, `RecipeTrainer`); `data.validation` adds a validation loss. Scale out with
 `accelerate launch --config_file configs/accelerate/X.yaml -m crosslift train ...` (README: Training on many GPUs).
 
     crosslift train configs/sft_tiny.yaml [key.sub=value ...]
@@ -23,13 +23,13 @@ from transformers import DataCollatorForSeq2Seq, set_seed
 
 from crosslift.config import DataSourceConfig, LoraConfig, ModelConfig, RunConfig, Section, TrainingConfig
 from crosslift.data.examples import Example
-from crosslift.data.packing import PackingCollator, check_packing_support, row_tokens_for
 from crosslift.data.sources import read_sources
 from crosslift.data.templates import TEMPLATES, get_template
 from crosslift.data.tokenize import encode_prompt_target
 from crosslift.errors import DataError
 from crosslift.models.build import apply_lora, load_causal_lm, load_tokenizer, resolve_model_path
 from crosslift.models.labels import IGNORE_INDEX
+from crosslift.models.packing import PackingCollator, check_packing_support, row_tokens_for
 from crosslift.runs import RunDir
 from crosslift.train.common import RecipeRun, RecipeTrainer, print_main, save_final, train_with_resume
 

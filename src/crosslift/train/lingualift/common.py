@@ -22,11 +22,11 @@ from safetensors.torch import load_file, save_file
 
 from crosslift.config import DataSourceConfig, Section, TrainingConfig
 from crosslift.data.examples import Example
-from crosslift.data.packing import check_packing_support, row_tokens_for
 from crosslift.data.templates import get_template, user_text
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.models.bridge import BridgeModel, BridgeProcessor
 from crosslift.models.labels import IGNORE_INDEX
+from crosslift.models.packing import check_packing_support, row_tokens_for
 from crosslift.train.common import RecipeRun, RecipeTrainer
 
 CHECK_FILE = "alignment_check.json"
