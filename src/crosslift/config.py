@@ -9,9 +9,9 @@ the bad value and what was expected, e.g.
     configs/sft_tiny.yaml, line 14, key 'training.learning_rate': got 'fast'; expected a number
 
 Numbers are checked when the config is loaded, not when training reaches them: counts, sizes and lengths are
-positive, rates > 0, ratios and shares in [0, 1], and no number is NaN or infinite (`.nan`, `.inf`). A config
-file is UTF-8 (a byte-order mark is dropped) and names each key once per mapping (YAML would let the last of two
-win silently).
+positive, rates > 0, ratios and shares in [0, 1], and no number is NaN or infinite (`.nan`, `.inf`). A
+config file is UTF-8 (a byte-order mark is dropped) and names each key once per mapping (YAML would let the
+last of two win silently).
 
 The sections shared by several recipes (model, LoRA, training loop, data sources) live here; each recipe
 declares its own top-level model from them (see `crosslift.train`).
@@ -37,7 +37,7 @@ from crosslift.io import codec_name, read_text
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, never silently ignored; so are NaN and infinities."""
+    """Base of every config section: unknown keys (and NaN, infinity) are errors, never silently accepted."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
 
@@ -87,7 +87,7 @@ class DataSourceConfig(Section):
         description="arguments of `crosslift data ...` that write `path` when it does not exist yet, e.g. "
         "[codeswitch, --input, gsm8k.jsonl, --field, question, ...] (--out path is added)",
     )
-    encoding: str = Field("utf-8", description="text files: their encoding, e.g. latin-1 (nothing is guessed)")
+    encoding: str = Field("utf-8", description="text files: their encoding, e.g. latin-1 (none is guessed)")
     coerce_types: bool = Field(
         False, description="read numbers in text fields as text (counted) instead of refusing them"
     )
@@ -229,7 +229,8 @@ def _set_in(tree: Any, keys: list[str], value: Any, text: str) -> None:
 
 
 def _key_lines(node: yaml.Node, path: Path, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
-    """Map each key path of a composed YAML document to its 1-based line; a key repeated in a mapping is an error."""
+    """Map each key path of a composed YAML document to its 1-based line; a key repeated in a mapping is an
+    error."""
     lines: dict[tuple[str, ...], int] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -252,8 +253,8 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
     """A YAML file's value, and the 1-based line of every key path in it (("training", "max_steps") -> 14).
 
     Raises:
-        ConfigError: a byte that is not UTF-8, invalid YAML, or a key given twice in one mapping, naming the file
-            and the line.
+        ConfigError: a byte that is not UTF-8, invalid YAML, or a key given twice in one mapping, naming the
+            file and the line.
     """
     try:
         text = read_text(path)

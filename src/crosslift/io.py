@@ -1,5 +1,5 @@
-"""Small file utilities every layer needs: strict text reading, atomic writes, JSONL appends that survive a kill,
-content hashes.
+"""Small file utilities every layer needs: strict text reading, atomic writes, JSONL appends that survive a
+kill, content hashes.
 
 A result file is either the old version or the new one, never half of each: we write to a temporary file in
 the same directory and `os.replace` it over the target (atomic on POSIX).
@@ -53,7 +53,8 @@ def bad_byte_message(byte: int, column: int, encoding: str = "utf-8") -> str:
 
 
 def bad_byte_in(line: str, encoding: str = "utf-8") -> str | None:
-    """The `bad_byte_message` of the first byte `read_text(..., keep_bad_bytes=True)` kept in `line`, or None."""
+    """The `bad_byte_message` of the first byte `read_text(..., keep_bad_bytes=True)` kept in `line`, or
+    None."""
     m = BAD_BYTE.search(line)
     return None if m is None else bad_byte_message(ord(m.group()) - 0xDC00, m.start() + 1, encoding)
 
@@ -63,21 +64,23 @@ def read_text(path: str | Path, encoding: str = "utf-8", *, keep_bad_bytes: bool
 
     Args:
         encoding: the file's encoding (a user with Latin-1 files says so; nothing is guessed).
-        keep_bad_bytes: keep undecodable bytes as U+DC80..U+DCFF (Python's "surrogateescape"), for readers that
-            report them per line (`bad_byte_in`) and go on with the other lines.
+        keep_bad_bytes: keep undecodable bytes as U+DC80..U+DCFF (Python's "surrogateescape"), for readers
+            that report them per line (`bad_byte_in`) and go on with the other lines.
 
     Raises:
         DataError: "FILE, line N: not valid UTF-8 (byte 0xe9 at column 31); re-save the file as UTF-8".
         ValueError: an unknown encoding.
     """
-    codec = "utf-8-sig" if codec_name(encoding) == "utf-8" else encoding
     data = Path(path).read_bytes()
+    codec = encoding
+    if codec_name(encoding) == "utf-8":  # not "utf-8-sig": its error offsets do not count the BOM it skipped
+        codec, data = "utf-8", data.removeprefix(codecs.BOM_UTF8)
     try:
         return data.decode(codec).removeprefix("\ufeff")
     except UnicodeDecodeError as e:
         error = e
     if keep_bad_bytes:
-        with contextlib.suppress(UnicodeDecodeError):  # "surrogateescape" keeps only bytes >= 0x80 (not UTF-16's)
+        with contextlib.suppress(UnicodeDecodeError):  # "surrogateescape" keeps bytes >= 0x80 only (UTF-16)
             return data.decode(codec, errors="surrogateescape").removeprefix("\ufeff")
     line_start = data.rfind(b"\n", 0, error.start) + 1
     before = data[line_start : error.start].decode(codec, errors="replace")

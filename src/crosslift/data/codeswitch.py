@@ -414,7 +414,7 @@ def codeswitch_file(
     records = iter_records(path, format, columns=columns, quoting=quoting, encoding=encoding,
                            on_error=report.skip if skip_invalid else None)  # fmt: skip
     for location, record in records:
-        index = len(examples) + sum(report.skipped.values())  # its place in the file, skipped records included
+        index = len(examples) + sum(report.skipped.values())  # its place in the file, skipped ones included
         if limit is not None and index >= limit:
             break
         try:

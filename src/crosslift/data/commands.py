@@ -60,17 +60,21 @@ def _at_least(low: int) -> Callable[[str], int]:
     return whole_number
 
 
-def _text_options(p: argparse.ArgumentParser, prefix: str = "", what: str = "input", *, records: bool = True) -> None:
-    """The encoding of a data file and, for files of examples (`records`), whether numbers in text fields are read
-    as text."""
+def _text_options(
+    p: argparse.ArgumentParser, prefix: str = "", what: str = "input", *, records: bool = True
+) -> None:
+    """The encoding of a data file and, for files of examples (`records`), whether numbers in text fields are
+    read as text."""
     p.add_argument(f"--{prefix}encoding", type=_encoding, default="utf-8",
-                   help=f"text encoding of the {what}, e.g. latin-1 (default utf-8; nothing is guessed)")  # fmt: skip
+                   help=f"text encoding of the {what}, e.g. latin-1 (default: utf-8)")  # fmt: skip
     if records:
         p.add_argument(f"--{prefix}coerce-types", action="store_true",
-                       help=f"read numbers in text fields of the {what} as text (counted) instead of refusing them")  # fmt: skip
+                       help=f"read numbers in text fields of the {what} as text (counted)")  # fmt: skip
 
 
-def _input_options(p: argparse.ArgumentParser, prefix: str = "", what: str = "input", *, records: bool = True) -> None:
+def _input_options(
+    p: argparse.ArgumentParser, prefix: str = "", what: str = "input", *, records: bool = True
+) -> None:
     """How to read a data file: format, field mapping, CSV/TSV rules, limit, and `_text_options`."""
     p.add_argument(f"--{prefix}format", default="auto", help=f"format of the {what} (auto: by extension)")
     _text_options(p, prefix, what, records=records)
@@ -80,9 +84,8 @@ def _input_options(p: argparse.ArgumentParser, prefix: str = "", what: str = "in
                    help=f"CSV/TSV {what} without a header row: its column names")  # fmt: skip
     p.add_argument(f"--{prefix}quoting", choices=("none", "csv"), default=None,
                    help="CSV/TSV quoting: none (a \" is a plain character; TSV default) or csv (RFC 4180; CSV default)")  # fmt: skip
-    p.add_argument(
-        f"--{prefix}limit", type=_at_least(1), default=None, help=f"read only the first N records of the {what}"
-    )
+    p.add_argument(f"--{prefix}limit", type=_at_least(1), default=None,
+                   help=f"read only the first N records of the {what}")  # fmt: skip
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
@@ -136,9 +139,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_argument("--holdout-share", type=float, default=0.05,
                    help="share of each lexicon never switched, so that LinguaLIFT's alignment check tests word "
                         "retrieval on unseen pairs (0: none)")  # fmt: skip
-    c.add_argument(
-        "--holdout-seed", type=_at_least(0), default=None, help="seed of the held-out choice (default: --seed)"
-    )
+    c.add_argument("--holdout-seed", type=_at_least(0), default=None,
+                   help="seed of the held-out choice (default: --seed)")  # fmt: skip
     c.add_argument(
         "--lexicon-skip-invalid", action="store_true", help="count malformed lexicon lines instead of failing"
     )
@@ -158,9 +160,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     x.add_argument(
         "--modes", default="base,en2x,x2en,trans", help="modes (names or stage numbers 0-3), e.g. 0-1-3"
     )
-    x.add_argument(
-        "--size", type=_at_least(0), default=None, help="examples per parallel mode (default: size of the set)"
-    )
+    x.add_argument("--size", type=_at_least(0), default=None,
+                   help="examples per parallel mode (default: size of the set)")  # fmt: skip
     x.add_argument(
         "--targets", default=None, help="the languages x (default: all non-English parallel languages)"
     )
@@ -215,9 +216,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--model", required=True, help="model name at the endpoint")
     t.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
     t.add_argument("--concurrency", type=_at_least(1), default=8)
-    t.add_argument(
-        "--max-retries", type=_at_least(0), default=4, help="retries per request (HTTP errors and failed splits)"
-    )
+    t.add_argument("--max-retries", type=_at_least(0), default=4,
+                   help="retries per request (HTTP errors and failed splits)")  # fmt: skip
     t.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     t.add_argument("--temperature", type=float, default=0.0)
     t.add_argument("--max-tokens", type=_at_least(1), default=2048)
@@ -466,10 +466,11 @@ def crossin_data(args: argparse.Namespace) -> tuple[list[Example], dict[str, Any
     examples = build_crossin(parallel, base, modes=modes, size=args.size, targets=targets, seed=args.seed,
                              sampling=args.sampling)  # fmt: skip
     counts = Counter(ex.meta["crossin"]["mode"] for ex in examples)
+    parallel_read = [r.summary() for r in parallel.reports] if parallel else []
     manifest = _manifest(args.out, examples, command="crossin", args=args, seed=args.seed,
                          inputs=[*files.values(), *args.base], modes=dict(counts),
                          parallel_items=len(parallel) if parallel else 0, base_read=reports,
-                         parallel_read=[r.summary() for r in parallel.reports] if parallel else [])  # fmt: skip
+                         parallel_read=parallel_read)  # fmt: skip
     return examples, manifest
 
 

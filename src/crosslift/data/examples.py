@@ -212,7 +212,8 @@ def record_to_example(
                     values[name] = ""
                     continue
                 raise DataError("missing field", field=key, **where)
-            values[name] = text_field(value, where=where, key=key, allow_empty=name == "input", coerced=coerced)
+            values[name] = text_field(value, where=where, key=key, allow_empty=name == "input",
+                                      coerced=coerced)  # fmt: skip
         _check_history(meta.get("history"), where=where)
     ex_id = record.get(fields.get("id", "id"))
     langs = {}
@@ -278,11 +279,12 @@ def read_examples(
     report = ReadReport(path=str(path))
     examples: list[Example] = []
     records = iter_records(path, format, columns=columns, quoting=quoting, subset=subset, split=split,
-                           revision=revision, encoding=encoding, on_error=report.skip if skip_invalid else None)  # fmt: skip
+                           revision=revision, encoding=encoding,
+                           on_error=report.skip if skip_invalid else None)  # fmt: skip
     for location, record in records:
         if limit is not None and len(examples) >= limit:
             break
-        index = len(examples) + sum(report.skipped.values())  # its place in the file, skipped records included
+        index = len(examples) + sum(report.skipped.values())  # its place in the file, skipped ones included
         try:
             examples.append(
                 record_to_example(

@@ -11,8 +11,8 @@ layouts); `xx` goes through the language registry, so `en-no.txt` serves `nb` an
 Only the files of the requested languages are read. A source that is not a path but the name of a catalogue
 lexicon (`muse`, `wechsel`, `gatitos`) is its folder in the download cache (`crosslift data download muse`).
 
-Files are UTF-8, read strictly (`crosslift.io.read_text`): a byte-order mark is dropped, and a byte that is not
-UTF-8 is an error naming the line and column (with `skip_invalid`, its line is dropped and counted).
+Files are UTF-8, read strictly (`crosslift.io.read_text`): a byte-order mark is dropped, and a byte that is
+not UTF-8 is an error naming the line and column (with `skip_invalid`, its line is dropped and counted).
 
 Rules, applied to every source (dropped entries are counted per reason, never lost silently):
 - case: the English side is lower-cased, so "The" and "the" share entries; translations keep their case
@@ -104,8 +104,8 @@ def read_lexicon_file(path: str | Path, lang: str, *, skip_invalid: bool = False
 
     Raises:
         DataError: missing file, a line that is not UTF-8 or not two fields (naming the file and line); with
-            skip_invalid=True such lines are counted in `stats` ("dropped: not valid UTF-8", "dropped: malformed
-            line") instead.
+            skip_invalid=True such lines are counted in `stats` ("dropped: not valid UTF-8", "dropped:
+            malformed line") instead.
     """
     path = Path(path)
     if not path.is_file():

@@ -23,16 +23,16 @@ or, with `header=False`, are read as lists of cells (benchmark tasks address the
 
 Every record comes with its location, {"path": file, "line": n} (JSONL, CSV/TSV, text: 1-based) or
 {"path": file, "record": i} (JSON arrays, tables: 0-based), so `DataError(..., **location)` names both. An
-empty file, malformed JSON or CSV, and a CSV/TSV row whose number of cells differs from the header's are errors
-naming the file and the line.
+empty file, malformed JSON or CSV, and a CSV/TSV row whose number of cells differs from the header's are
+errors naming the file and the line.
 
 Strictness, the same for every text file (`crosslift.io.read_text`): the bytes are decoded as `encoding`
 (default UTF-8; nothing is guessed), and a byte that is not is an error naming the line and column ("not valid
 UTF-8 (byte 0xe9 at column 31)"); a UTF-8 byte-order mark (spreadsheet tools write one) is accepted and
-stripped. JSON is read as the standard (RFC 8259) has it, not as Python's `json` allows: `NaN`, `Infinity` and
-`-Infinity` are refused (they are not JSON, and would become the text "nan"), so is a key repeated in one object
-(the last one would win silently), and so is a lone surrogate escape such as "\\ud800" (no Unicode text holds
-one, and a tokenizer fails on it); each error names the field.
+stripped. JSON is read as the standard (RFC 8259) has it, not as Python's `json` allows: `NaN`, `Infinity`
+and `-Infinity` are refused (they are not JSON, and would become the text "nan"), so is a key repeated in one
+object (the last one would win silently), and so is a lone surrogate escape such as "\\ud800" (no Unicode text
+holds one, and a tokenizer fails on it); each error names the field.
 
 A problem of one record (a line that does not decode, is not JSON, or breaks these rules) is raised, or, given
 `on_error`, passed to it while reading goes on, so `crosslift data validate` can list every such line.
@@ -78,11 +78,12 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class StrictJSON:
-    """JSON as RFC 8259 has it, which Python's `json` is not: NaN and Infinity, a key repeated in one object and a
-    lone surrogate ("\\ud800") are errors naming their field, not silently a float, the last value, or text no
-    UTF-8 file nor tokenizer can hold.
+    """JSON as RFC 8259 has it, which Python's `json` is not: NaN and Infinity, a key repeated in one object
+    and a lone surrogate ("\\ud800") are errors naming their field, not silently a float, the last value, or
+    text no UTF-8 file nor tokenizer can hold.
 
-    `loads` parses and checks one text; `parse` + `check` check the parts of a document (its records) one by one.
+    `loads` parses and checks one text; `parse` + `check` check the parts of a document (its records) one by
+    one.
     The checks cost nothing for a text without NaN, Infinity, surrogate escapes or repeated keys.
     """
 
@@ -125,14 +126,18 @@ class StrictJSON:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as e:
-                raise DataError(f"a lone surrogate \\u{ord(value[e.start]):04x} (character {e.start + 1}) is not "
-                                "Unicode text, and no tokenizer can read it", field=field) from None  # fmt: skip
+                surrogate = f"\\u{ord(value[e.start]):04x} (character {e.start + 1})"
+                raise DataError(f"a lone surrogate {surrogate} is not Unicode text (no tokenizer reads it)",
+                                field=field) from None  # fmt: skip
         elif isinstance(value, dict):
             if isinstance(value, _RepeatedKeys):
-                key = f"{field}.{value.repeated}" if field else value.repeated
-                raise DataError("this key occurs more than once in its object (JSON keys must be unique)", field=key)
+                repeated = value.repeated.encode("utf-8", "backslashreplace").decode("utf-8")
+                key = f"{field}.{repeated}" if field else repeated
+                raise DataError("this key occurs more than once in its object (JSON keys must be unique)",
+                                field=key)  # fmt: skip
             for key, item in value.items() if deep else ():
-                name = f"{field}.{key}" if field else key
+                printable = key.encode("utf-8", "backslashreplace").decode("utf-8")  # a key may hold one
+                name = f"{field}.{printable}" if field else printable
                 self.check(key, name)
                 self.check(item, name)
         elif isinstance(value, list) and deep:
@@ -321,7 +326,8 @@ def iter_records(
     else:
         bad_lines = {}
         if bad_bytes:
-            bad_lines = {n: m for n, line in enumerate(text.split("\n"), start=1) if (m := bad_byte_in(line, encoding))}
+            lines = enumerate(text.split("\n"), start=1)
+            bad_lines = {n: message for n, line in lines if (message := bad_byte_in(line, encoding))}
         yield from _iter_delimited(path, text, fmt, header=header, columns=columns, quoting=quoting,
                                    bad_lines=bad_lines, refuse=refuse)  # fmt: skip
 
@@ -375,7 +381,8 @@ def _iter_delimited(
                     if quoting == "none" and '"' in delimiter.join(row)
                     else ""
                 )
-                refuse(DataError(f"expected {len(names)} columns ({', '.join(names)}), got {len(row)}{hint}", **where))
+                expected = f"expected {len(names)} columns ({', '.join(names)}), got {len(row)}{hint}"
+                refuse(DataError(expected, **where))
                 continue
             yield where, dict(zip(names, row, strict=True))
     except csv.Error as e:

@@ -41,7 +41,8 @@ def validate_file(
 
     Returns:
         {"path", "valid", "invalid", "reasons": {reason: count}, "problems": [message, ...], "duplicate_ids",
-        "duplicate_id_sample", "languages": {"instruction_lang->output_lang": count}, "coerced": {field: count}}.
+        "duplicate_id_sample", "languages": {"instruction_lang->output_lang": count},
+        "coerced": {field: count}}.
 
     Raises:
         DataError: a file that cannot be read at all (missing, empty, a JSON array that does not decode or
@@ -64,7 +65,8 @@ def validate_file(
         if len(problems) < max_errors:
             problems.append(str(error))
 
-    records = iter_records(path, format, columns=columns, quoting=quoting, encoding=encoding, on_error=problem)
+    records = iter_records(path, format, columns=columns, quoting=quoting, encoding=encoding,
+                           on_error=problem)  # fmt: skip
     for location, record in records:
         if checked_all():
             break

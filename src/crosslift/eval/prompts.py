@@ -304,7 +304,8 @@ def read_exemplars(path: str | Path, *, format: str, language: str, question_fie
     if format != "mgsm_exemplars":
         # An answer may be a number (a direct answer), as a benchmark's gold answer may; a question is text.
         return [Exemplar(text_field(get_field(r, question_field, w), where=w, key=str(question_field)),
-                         text_field(get_field(r, answer_field, w), where=w, key=str(answer_field), coerced=Counter()))
+                         text_field(get_field(r, answer_field, w), where=w, key=str(answer_field),
+                                    coerced=Counter()))
                 for w, r in iter_records(path, format, header=header)]  # fmt: skip
     data = read_json_file(path)
     by_language = data.get("MGSM_EXEMPLARS") if isinstance(data, dict) else None
