@@ -354,13 +354,6 @@ def test_every_text_format_reports_the_line(name, content, message, tmp_path):
         list(iter_records(path))
 
 
-def test_a_byte_order_mark_is_stripped_in_json_csv_tsv_and_text(tmp_path):
-    files = {"b.json": '[{"q": "x"}]', "b.csv": "q\nx\n", "b.tsv": "q\nx\n", "b.txt": "x\n"}
-    for name, text in files.items():
-        (tmp_path / name).write_bytes(BOM + text.encode())
-        assert [r.get("q", r.get("text")) for _, r in iter_records(tmp_path / name)] == ["x"], name
-
-
 def test_parallel_text_for_codeswitching_names_the_bad_line(tmp_path, capsys):
     (tmp_path / "en.txt").write_text("What is two plus three?\n", encoding="utf-8")
     (tmp_path / "de.txt").write_bytes(b"Was ist zwei plus dr\xe9i?\n")

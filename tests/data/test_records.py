@@ -23,6 +23,8 @@ def test_a_byte_order_mark_is_stripped_in_every_text_format(tmp_path):
         path = tmp_path / name
         path.write_text("\ufeff" + text, encoding="utf-8")
         assert [r for _, r in iter_records(path)] == [{"q": "x"}], name
+    (tmp_path / "b.txt").write_text("\ufeffx\n", encoding="utf-8")
+    assert [r for _, r in iter_records(tmp_path / "b.txt")] == [{"text": "x"}]
 
 
 @pytest.mark.parametrize("wrapped", [{"train": [{"q": 1}]}, {"data": [{"q": 1}], "version": "1.0"}])
