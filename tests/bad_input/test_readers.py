@@ -114,7 +114,8 @@ def _type_case(name: str, verb: str) -> Case | None:
         if field == "instruction":
             return Case(name, line, "empty or non-text question", field)
         return None if number else Case(name, line, "the answer must be a number or a string", field)
-    hint = r" \(numbers are read as text only with --coerce-types\)" if number else ""
+    hint = r" \(numbers are read as text only with --coerce-types, or a source's coerce_types: true\)"
+    hint = hint if number else ""
     return Case(name, line, f"expected a string, got {kind}{hint}$", field)
 
 

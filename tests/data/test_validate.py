@@ -31,7 +31,7 @@ def test_unreadable_lines_are_problems_like_the_others(tmp_path):
     assert (report["valid"], report["invalid"]) == (1, 3)
     assert report["problems"] == [
         f"{p}, line 1, field 'output': expected a string, got int (numbers are read as text only with "
-        "--coerce-types)",
+        "--coerce-types, or a source's coerce_types: true)",
         f"{p}, line 2: not valid UTF-8 (byte 0xe9 at column 21); re-save the file as UTF-8",
         f"{p}, line 3, field 'output': NaN is not a JSON value (write null, or the number as text)",
     ]

@@ -110,15 +110,16 @@ def text_field(
         coerced: given (`coerce_types`), a finite number is read as its text and counted here under `key`.
 
     Raises:
-        DataError: not a string (or, with `coerced`, a number), or empty where `allow_empty` is False.
+        DataError: not a string (nor, with `coerced`, a finite number), or empty unless `allow_empty`.
     """
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if number and coerced is not None and math.isfinite(value):
         coerced[key] += 1
         value = str(value)
     if not isinstance(value, str):
-        hint = " (numbers are read as text only with --coerce-types)" if number else ""
-        raise DataError(f"expected a string, got {type(value).__name__}{hint}", field=key, **where)
+        hint = " (numbers are read as text only with --coerce-types, or a source's coerce_types: true)"
+        raise DataError(f"expected a string, got {type(value).__name__}{hint if number else ''}", field=key,
+                        **where)  # fmt: skip
     if not allow_empty and not value.strip():
         raise DataError("empty value", field=key, **where)
     return value

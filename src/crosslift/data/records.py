@@ -83,8 +83,7 @@ class StrictJSON:
     text no UTF-8 file nor tokenizer can hold.
 
     `loads` parses and checks one text; `parse` + `check` check the parts of a document (its records) one by
-    one.
-    The checks cost nothing for a text without NaN, Infinity, surrogate escapes or repeated keys.
+    one. The checks cost nothing for a text without NaN, Infinity, surrogate escapes or repeated keys.
     """
 
     def __init__(self) -> None:
