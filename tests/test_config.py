@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from crosslift.config import LoraConfig, load_config, parse_override
+from crosslift.config import LoraConfig, load_config, parse_override, read_yaml
 from crosslift.errors import ConfigError
 from crosslift.train.sft import SFTConfig
 
@@ -107,3 +107,40 @@ def test_bundled_training_configs_validate():
     assert len(configs) >= 5, "bundled training configs missing"
     for path in configs:
         load_run_config(path)
+
+
+def test_max_steps_is_at_least_one_or_unset(tmp_path):
+    path = write(tmp_path, GOOD)
+    assert load_config(SFTConfig, path, ["training.max_steps=null"]).training.max_steps is None
+    unset = write(tmp_path, GOOD.replace("  max_steps: 5\n", ""))
+    assert load_config(SFTConfig, unset).training.max_steps is None
+    for value in ("-5", "0"):
+        with pytest.raises(ConfigError, match=rf"{path}, line 11, key 'training.max_steps': got {value}; "
+                                              r"expected: at least 1, or null \(unset\)"):  # fmt: skip
+            load_config(SFTConfig, write(tmp_path, GOOD.replace("max_steps: 5", f"max_steps: {value}")))
+
+
+def test_no_number_is_nan_or_infinite_and_encodings_are_known(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        load_config(SFTConfig, write(tmp_path, GOOD.replace("1.0e-3", ".inf")),
+                    ["lora.dropout=.nan", "data.train.0.encoding=utf-9"])  # fmt: skip
+    msg = str(e.value)
+    assert "line 10, key 'training.learning_rate': got inf; expected: Input should be a finite" in msg
+    assert "key 'lora.dropout': got nan" in msg and "unknown encoding 'utf-9'" in msg
+    cfg = load_config(SFTConfig, write(tmp_path, GOOD), ["data.train.0.encoding=latin-1"])
+    assert (cfg.data.train[0].encoding, cfg.data.train[0].coerce_types) == ("latin-1", False)
+
+
+def test_read_yaml_is_strict_about_bytes_and_repeated_keys(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"\xef\xbb\xbfa: 1\nb:\n  c: 2\n  d: [3]\n")
+    lines = {("a",): 1, ("b",): 2, ("b", "c"): 3, ("b", "d"): 4, ("b", "d", "0"): 4}
+    assert read_yaml(path) == ({"a": 1, "b": {"c": 2, "d": [3]}}, lines)
+    path.write_bytes(b"a: 1\nb:\n  c: 2\n  c: 3\n")
+    with pytest.raises(ConfigError, match=r"c.yaml, line 4: key 'b.c' is given twice \(also at line 3\)"):
+        read_yaml(path)
+    path.write_bytes(b"a: 1\n# \xe9t\xe9\n")
+    with pytest.raises(ConfigError, match=r"c.yaml, line 2: not valid UTF-8 \(byte 0xe9 at column 3\)"):
+        read_yaml(path)
+    path.write_bytes(b"base: &b {x: 1}\nuse:\n  <<: *b\n  <<: *b\n")  # YAML's merge key may repeat
+    assert read_yaml(path)[0]["use"] == {"x": 1}

@@ -4,9 +4,14 @@ import pytest
 
 from crosslift.errors import DataError
 from crosslift.io import (
+    BAD_BYTE,
     append_jsonl,
     atomic_write_json,
+    bad_byte_in,
+    bad_byte_message,
+    codec_name,
     read_jsonl_tolerant,
+    read_text,
     sha256_path,
     truncate_torn_tail,
 )
@@ -55,3 +60,25 @@ def test_atomic_files_get_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_read_text_names_the_line_and_column_of_a_bad_byte(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"\xef\xbb\xbfok\nna\xc3\xafve caf\xe9\n")  # a BOM, a UTF-8 "\u00ef", a Latin-1 "\u00e9"
+    with pytest.raises(DataError, match=r"t.txt, line 2: not valid UTF-8 \(byte 0xe9 at column 10\); re-"):
+        read_text(path)
+    assert read_text(path, "latin-1").startswith("\u00ef\u00bb\u00bfok")  # Latin-1 has no BOM: text
+    kept = read_text(path, keep_bad_bytes=True)
+    assert kept.startswith("ok\n") and BAD_BYTE.search(kept)
+    assert [bad_byte_in(line) for line in kept.split("\n")] == [
+        None, "not valid UTF-8 (byte 0xe9 at column 10); re-save the file as UTF-8", None
+    ]  # fmt: skip
+    path.write_bytes(b"\xef\xbb\xbfbom\n")
+    assert read_text(path) == "bom\n"
+
+
+def test_codec_name_refuses_unknown_encodings():
+    assert codec_name("latin-1") == "iso8859-1" and codec_name("UTF8") == "utf-8"
+    with pytest.raises(ValueError, match="unknown encoding 'klingon'"):
+        codec_name("klingon")
+    assert bad_byte_message(0x81, 3, "cp1252").startswith("not valid cp1252 (byte 0x81 at column 3)")

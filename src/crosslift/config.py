@@ -8,6 +8,11 @@ the bad value and what was expected, e.g.
 
     configs/sft_tiny.yaml, line 14, key 'training.learning_rate': got 'fast'; expected a number
 
+Numbers are checked when the config is loaded, not when training reaches them: counts, sizes and lengths are
+positive, rates > 0, ratios and shares in [0, 1], and no number is NaN or infinite (`.nan`, `.inf`). A
+config file is UTF-8 (a byte-order mark is dropped) and names each key once per mapping (YAML would let the
+last of two win silently).
+
 The sections shared by several recipes (model, LoRA, training loop, data sources) live here; each recipe
 declares its own top-level model from them (see `crosslift.train`).
 """
@@ -24,16 +29,17 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from crosslift.errors import ConfigError
+from crosslift.errors import ConfigError, DataError
+from crosslift.io import codec_name, read_text
 
 # ----------------------------------------------------------------------------------------------------------
 # Shared sections
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, never silently ignored."""
+    """Base of every config section: unknown keys (and NaN, infinity) are errors, never silently accepted."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
 
 
 class ModelConfig(Section):
@@ -81,13 +87,23 @@ class DataSourceConfig(Section):
         description="arguments of `crosslift data ...` that write `path` when it does not exist yet, e.g. "
         "[codeswitch, --input, gsm8k.jsonl, --field, question, ...] (--out path is added)",
     )
+    encoding: str = Field("utf-8", description="text files: their encoding, e.g. latin-1 (none is guessed)")
+    coerce_types: bool = Field(
+        False, description="read numbers in text fields as text (counted) instead of refusing them"
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        codec_name(value)
+        return value
 
 
 class TrainingConfig(Section):
     """The optimisation loop (HF Trainer underneath)."""
 
     epochs: float = Field(1.0, gt=0)
-    max_steps: int = Field(-1, description="overrides epochs when > 0")
+    max_steps: int | None = Field(None, description="optimizer steps; unset (null): train for `epochs`")
     batch_size: int = Field(8, gt=0, description="per device")
     grad_accum: int = Field(1, gt=0)
     learning_rate: float = Field(2e-5, gt=0)
@@ -130,6 +146,13 @@ class TrainingConfig(Section):
         None, gt=0, description="with data.validation: its loss every N optimizer steps (default: save_steps) and at the end"
     )
 
+    @field_validator("max_steps")
+    @classmethod
+    def _steps_or_unset(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("at least 1, or null (unset) to train for `epochs`")
+        return value
+
     @field_validator("report_to", mode="before")
     @classmethod
     def _report_to_list(cls, value: Any) -> Any:
@@ -152,7 +175,7 @@ class RunConfig(Section):
     recipe: str
     name: str
     output_dir: str = Field(description="the run directory; rerunning the same config there resumes")
-    seed: int = 42
+    seed: int = Field(42, ge=0, lt=2**32, description="numpy takes seeds in [0, 2**32)")
 
     @field_validator("name")
     @classmethod
@@ -205,20 +228,46 @@ def _set_in(tree: Any, keys: list[str], value: Any, text: str) -> None:
             raise ConfigError(f"override '{text}': '{'.'.join(keys[:i])}' is a value, not a section")
 
 
-def _key_lines(node: yaml.Node, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
-    """Map each key path of a composed YAML document to its 1-based line."""
+def _key_lines(node: yaml.Node, path: Path, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    """Map each key path of a composed YAML document to its 1-based line; a key repeated in a mapping is an
+    error."""
     lines: dict[tuple[str, ...], int] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            path = (*prefix, str(key_node.value))
-            lines[path] = key_node.start_mark.line + 1
-            lines.update(_key_lines(value_node, path))
+            key = (*prefix, str(key_node.value))
+            line = key_node.start_mark.line + 1
+            if key in lines and key_node.value != "<<":  # "<<" is YAML's merge key, which may repeat
+                raise ConfigError(f"{path}, line {line}: key '{'.'.join(key)}' is given twice (also at line "
+                                  f"{lines[key]}); YAML would keep the last one silently")  # fmt: skip
+            lines[key] = line
+            lines.update(_key_lines(value_node, path, key))
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            path = (*prefix, str(i))
-            lines[path] = item.start_mark.line + 1
-            lines.update(_key_lines(item, path))
+            key = (*prefix, str(i))
+            lines[key] = item.start_mark.line + 1
+            lines.update(_key_lines(item, path, key))
     return lines
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """A YAML file's value, and the 1-based line of every key path in it (("training", "max_steps") -> 14).
+
+    Raises:
+        ConfigError: a byte that is not UTF-8, invalid YAML, or a key given twice in one mapping, naming the
+            file and the line.
+    """
+    try:
+        text = read_text(path)
+    except DataError as e:
+        raise ConfigError(str(e)) from None
+    try:
+        tree = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    return tree, _key_lines(node, path) if node is not None else {}
 
 
 class ConfigSource:
@@ -232,18 +281,10 @@ class ConfigSource:
         if self.path is not None:
             if not self.path.is_file():
                 raise ConfigError(f"config file not found: {self.path}")
-            text = self.path.read_text(encoding="utf-8")
-            try:
-                tree = yaml.safe_load(text) or {}
-                node = yaml.compose(text)
-            except yaml.YAMLError as e:
-                mark = getattr(e, "problem_mark", None)
-                where = f", line {mark.line + 1}" if mark else ""
-                raise ConfigError(f"{self.path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+            tree, self.lines = read_yaml(self.path)
+            tree = {} if tree is None else tree
             if not isinstance(tree, dict):
                 raise ConfigError(f"{self.path}: a config is a mapping of keys to values, got {type(tree).__name__}")
-            if node is not None:
-                self.lines = _key_lines(node)
         for text in overrides:
             keys, value = parse_override(text)
             _set_in(tree, keys, value, text)

@@ -1,14 +1,22 @@
-"""Small file utilities every layer needs: atomic writes, JSONL appends that survive a kill, content hashes.
+"""Small file utilities every layer needs: strict text reading, atomic writes, JSONL appends that survive a
+kill, content hashes.
 
 A result file is either the old version or the new one, never half of each: we write to a temporary file in
 the same directory and `os.replace` it over the target (atomic on POSIX).
+
+Every reader of a user's file (data, lexicons, configs, task files, exemplars) decodes it with `read_text`:
+strictly, so a byte that is not UTF-8 (a Latin-1 "é" is 0xe9) is an error naming the file, the line and the
+column, never a silent replacement character nor a bare `UnicodeDecodeError`; a byte-order mark is dropped.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,8 +24,71 @@ from typing import Any
 
 import yaml
 
+from crosslift.errors import DataError
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+# A byte the codec could not decode, kept by `read_text(..., keep_bad_bytes=True)` as U+DC80..U+DCFF.
+BAD_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def codec_name(encoding: str) -> str:
+    """The canonical name of a text encoding ("latin-1" -> "iso8859-1").
+
+    Raises:
+        ValueError: an encoding Python does not know.
+    """
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(f"unknown encoding '{encoding}' (e.g. utf-8, latin-1, cp1252)") from None
+
+
+def bad_byte_message(byte: int, column: int, encoding: str = "utf-8") -> str:
+    """What `read_text` says about a byte it cannot decode, at a 1-based character column of its line."""
+    name = "UTF-8" if codec_name(encoding) == "utf-8" else encoding
+    return f"not valid {name} (byte 0x{byte:02x} at column {column}); re-save the file as UTF-8"
+
+
+def bad_byte_in(line: str, encoding: str = "utf-8") -> str | None:
+    """The `bad_byte_message` of the first byte `read_text(..., keep_bad_bytes=True)` kept in `line`, or
+    None."""
+    m = BAD_BYTE.search(line)
+    return None if m is None else bad_byte_message(ord(m.group()) - 0xDC00, m.start() + 1, encoding)
+
+
+def read_text(path: str | Path, encoding: str = "utf-8", *, keep_bad_bytes: bool = False) -> str:
+    """A text file's contents, decoded strictly; a leading byte-order mark is dropped.
+
+    Args:
+        encoding: the file's encoding (a user with Latin-1 files says so; nothing is guessed).
+        keep_bad_bytes: keep undecodable bytes as U+DC80..U+DCFF (Python's "surrogateescape"), for readers
+            that report them per line (`bad_byte_in`) and go on with the other lines.
+
+    Raises:
+        DataError: "FILE, line N: not valid UTF-8 (byte 0xe9 at column 31); re-save the file as UTF-8".
+        ValueError: an unknown encoding.
+    """
+    data = Path(path).read_bytes()
+    codec = encoding
+    if codec_name(encoding) == "utf-8":  # not "utf-8-sig": its error offsets do not count the BOM it skipped
+        codec, data = "utf-8", data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode(codec).removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        error = e
+    if keep_bad_bytes:
+        with contextlib.suppress(UnicodeDecodeError):  # "surrogateescape" keeps bytes >= 0x80 only (UTF-16)
+            return data.decode(codec, errors="surrogateescape").removeprefix("\ufeff")
+    line_start = data.rfind(b"\n", 0, error.start) + 1
+    before = data[line_start : error.start].decode(codec, errors="replace")
+    raise DataError(
+        bad_byte_message(data[error.start], len(before) + 1, encoding),
+        path=path,
+        line=data.count(b"\n", 0, error.start) + 1,
+    )
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -85,8 +156,6 @@ def read_jsonl_tolerant(path: str | Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             if i == len(lines) - 1 or all(not rest.strip() for rest in lines[i + 1 :]):
                 break  # torn final write; the item will be redone
-            from crosslift.errors import DataError
-
             raise DataError("not valid JSON (file damaged?)", path=path, line=i + 1) from None
     return records
 

@@ -313,3 +313,30 @@ def test_real_alpaca_demos_and_seed_tasks(shared_data):
         read_examples(d / "stanford_alpaca_seed_tasks.jsonl")
     with pytest.raises(DataError, match="no valid records"):
         read_examples(d / "stanford_alpaca_seed_tasks.jsonl", skip_invalid=True)
+
+
+# ---------------------------------------------------------------------------------------------- types
+
+from collections import Counter  # noqa: E402
+
+from crosslift.data.examples import text_field  # noqa: E402
+
+
+def test_text_fields_take_strings_and_numbers_only_when_coerced(tmp_path):
+    where = {"path": "f.jsonl", "line": 3}
+    with pytest.raises(DataError, match=r"line 3, field 'output': expected a string, got int \(numbers are"):
+        text_field(42, where=where, key="output")
+    coerced = Counter()
+    assert text_field(42, where=where, key="output", coerced=coerced) == "42"
+    assert text_field(2.5, where=where, key="output", coerced=coerced) == "2.5" and coerced == {"output": 2}
+    for value in (True, float("nan"), float("inf"), None, ["x"]):
+        with pytest.raises(DataError, match="expected a string"):
+            text_field(value, where=where, key="output", coerced=coerced)
+    records = [{"instruction": 12345, "output": 5}, {"instruction": "a", "output": "b"}]
+    p = write_jsonl(tmp_path / "n.jsonl", records)
+    with pytest.raises(DataError, match=r"n.jsonl, line 1, field 'instruction': expected a string, got int"):
+        read_examples(p)
+    exs, report = read_examples(p, coerce_types=True)
+    assert [(e.instruction, e.output) for e in exs] == [("12345", "5"), ("a", "b")]
+    assert report.coerced == {"instruction": 1, "output": 1}
+    assert report.summary() == f"{p}: 2 records, read 2 numbers as text (1 in instruction, 1 in output)"

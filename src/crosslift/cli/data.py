@@ -47,6 +47,8 @@ def run_crossin(args: argparse.Namespace) -> int:
     manifest = build(args)
     counts = ", ".join(f"{m} {n}" for m, n in manifest["modes"].items())
     stderr_console.print(f"crossin -> {args.out}: {manifest['records']} examples ({counts})")
+    for line in [*manifest["parallel_read"], *manifest["base_read"]]:
+        stderr_console.print(line)
     return 0
 
 
@@ -58,6 +60,8 @@ def run_plug(args: argparse.Namespace) -> int:
     languages = len(manifest["languages"])  # every target language gives examples of its own, lang->lang
     stderr_console.print(f"plug -> {args.out}: {manifest['records']} examples "
                          f"({manifest['items']} items x {languages} languages)")  # fmt: skip
+    for line in manifest["read"]:
+        stderr_console.print(line)
     return 0
 
 
@@ -69,6 +73,8 @@ def run_mix(args: argparse.Namespace) -> int:
     stderr_console.print(
         f"mix -> {args.out}: {manifest['records']} examples ({args.epochs} epochs of {args.size})"
     )
+    for line in manifest["read"]:
+        stderr_console.print(line)
     return 0
 
 
@@ -131,6 +137,9 @@ def run_validate(args: argparse.Namespace) -> int:
         stderr_console.print(f"  note: {report['duplicate_ids']} id(s) occur more than once "
                              f"(e.g. {', '.join(report['duplicate_id_sample'][:3])})")  # fmt: skip
     stderr_console.print("  languages: " + ", ".join(f"{k} {n}" for k, n in report["languages"].items()))
+    if report["coerced"]:
+        fields = ", ".join(f"{n} in {key}" for key, n in report["coerced"].items())
+        stderr_console.print(f"  read {sum(report['coerced'].values())} numbers as text ({fields})")
     if report["invalid"]:
         reasons = ", ".join(f"{n} {r}" for r, n in Counter(report["reasons"]).most_common())
         raise CrossliftError(f"{report['invalid']} invalid record(s) in {args.path} ({reasons})")

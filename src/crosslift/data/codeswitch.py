@@ -39,7 +39,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from crosslift.data.examples import EXAMPLE_KEYS, Example, ReadReport
+from crosslift.data.examples import EXAMPLE_KEYS, Example, ReadReport, text_field
 from crosslift.data.lexicon import TOKEN, Lexicon, split_held_out
 from crosslift.data.records import iter_records
 from crosslift.errors import ConfigError, DataError
@@ -393,13 +393,17 @@ def codeswitch_file(
     format: str = "auto",
     columns: list[str] | None = None,
     quoting: str | None = None,
+    encoding: str = "utf-8",
+    coerce_types: bool = False,
 ) -> tuple[list[Example], ReadReport]:
     """Code-switch `field` of every record of a file (`codeswitch_example`), record i with index i.
 
     Args:
-        skip_invalid: skip (and count in the report) records whose field is missing or not a non-empty string.
+        skip_invalid: skip (and count in the report) records whose field is missing or not a non-empty string,
+            and lines that do not decode or parse.
         limit: read only the first N records.
-        format, columns, quoting: how to read the file (`crosslift.data.records.iter_records`).
+        format, columns, quoting, encoding: how to read the file (`crosslift.data.records.iter_records`).
+        coerce_types: read a number in `field` as its text (counted in the report) instead of refusing it.
 
     Raises:
         DataError: an unreadable file, or (without skip_invalid) a record that is not an object or lacks the
@@ -407,18 +411,23 @@ def codeswitch_file(
     """
     report = ReadReport(path=str(path))
     examples = []
-    for index, (location, record) in enumerate(iter_records(path, format, columns=columns, quoting=quoting)):
+    records = iter_records(path, format, columns=columns, quoting=quoting, encoding=encoding,
+                           on_error=report.skip if skip_invalid else None)  # fmt: skip
+    for location, record in records:
+        index = len(examples) + sum(report.skipped.values())  # its place in the file, skipped ones included
         if limit is not None and index >= limit:
             break
         try:
             if not isinstance(record, dict):
                 raise DataError(f"expected an object, got {type(record).__name__}", **location)
-            text = record.get(field)
-            if not isinstance(text, str) or not text.strip():
-                why = "missing field" if text is None else "expected a non-empty string"
-                raise DataError(why, field=field, **location)
+            if record.get(field) is None:
+                raise DataError("missing field", field=field, **location)
+            text = text_field(record[field], where=location, key=field, allow_empty=True,
+                              coerced=report.coerced if coerce_types else None)  # fmt: skip
+            if not text.strip():
+                raise DataError("expected a non-empty string", field=field, **location)
             example = codeswitch_example(
-                record, index, field=field, switcher=switcher, style=style, source=str(path)
+                {**record, field: text}, index, field=field, switcher=switcher, style=style, source=str(path)
             )
             examples.append(example)
         except DataError as e:

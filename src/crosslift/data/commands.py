@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from crosslift.errors import ConfigError
+from crosslift.io import codec_name
 
 if TYPE_CHECKING:
     from crosslift.data.examples import Example
@@ -36,18 +37,55 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------------------------------------- arguments
 
 
-def _input_options(p: argparse.ArgumentParser, prefix: str = "", what: str = "input") -> None:
-    """How to read a data file: format, field mapping, CSV/TSV rules, limit."""
+def _encoding(text: str) -> str:
+    try:
+        codec_name(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argument type: a whole number >= `low` (a negative seed or limit fails here, not deep in numpy)."""
+
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {value}")
+        return value
+
+    return whole_number
+
+
+def _text_options(
+    p: argparse.ArgumentParser, prefix: str = "", what: str = "input", *, records: bool = True
+) -> None:
+    """The encoding of a data file and, for files of examples (`records`), whether numbers in text fields are
+    read as text."""
+    p.add_argument(f"--{prefix}encoding", type=_encoding, default="utf-8",
+                   help=f"text encoding of the {what}, e.g. latin-1 (default: utf-8)")  # fmt: skip
+    if records:
+        p.add_argument(f"--{prefix}coerce-types", action="store_true",
+                       help=f"read numbers in text fields of the {what} as text (counted)")  # fmt: skip
+
+
+def _input_options(
+    p: argparse.ArgumentParser, prefix: str = "", what: str = "input", *, records: bool = True
+) -> None:
+    """How to read a data file: format, field mapping, CSV/TSV rules, limit, and `_text_options`."""
     p.add_argument(f"--{prefix}format", default="auto", help=f"format of the {what} (auto: by extension)")
+    _text_options(p, prefix, what, records=records)
     p.add_argument(f"--{prefix}fields", default=None, metavar="EXAMPLE=KEY,...",
                    help=f"map Example fields to the {what}'s keys, e.g. instruction=question,output=answer")  # fmt: skip
     p.add_argument(f"--{prefix}columns", default=None, metavar="NAME,...",
                    help=f"CSV/TSV {what} without a header row: its column names")  # fmt: skip
     p.add_argument(f"--{prefix}quoting", choices=("none", "csv"), default=None,
                    help="CSV/TSV quoting: none (a \" is a plain character; TSV default) or csv (RFC 4180; CSV default)")  # fmt: skip
-    p.add_argument(
-        f"--{prefix}limit", type=int, default=None, help=f"read only the first N records of the {what}"
-    )
+    p.add_argument(f"--{prefix}limit", type=_at_least(1), default=None,
+                   help=f"read only the first N records of the {what}")  # fmt: skip
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
@@ -81,7 +119,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="weights by resource tier, e.g. low=3,medium=2,high=1 (see --tier-rule)")  # fmt: skip
     c.add_argument("--tier-rule", default=None, help="tier rule for --tier-weights (default: mmwp-llama2)")
     c.add_argument("--ratio", type=float, default=0.4, help="fraction of lexicon-covered words to switch")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=_at_least(0), default=0)
     c.add_argument(
         "--pick", choices=("random", "first"), default="random", help="which translation of a word"
     )
@@ -101,9 +139,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_argument("--holdout-share", type=float, default=0.05,
                    help="share of each lexicon never switched, so that LinguaLIFT's alignment check tests word "
                         "retrieval on unseen pairs (0: none)")  # fmt: skip
-    c.add_argument(
-        "--holdout-seed", type=int, default=None, help="seed of the held-out choice (default: --seed)"
-    )
+    c.add_argument("--holdout-seed", type=_at_least(0), default=None,
+                   help="seed of the held-out choice (default: --seed)")  # fmt: skip
     c.add_argument(
         "--lexicon-skip-invalid", action="store_true", help="count malformed lexicon lines instead of failing"
     )
@@ -123,13 +160,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     x.add_argument(
         "--modes", default="base,en2x,x2en,trans", help="modes (names or stage numbers 0-3), e.g. 0-1-3"
     )
-    x.add_argument(
-        "--size", type=int, default=None, help="examples per parallel mode (default: size of the set)"
-    )
+    x.add_argument("--size", type=_at_least(0), default=None,
+                   help="examples per parallel mode (default: size of the set)")  # fmt: skip
     x.add_argument(
         "--targets", default=None, help="the languages x (default: all non-English parallel languages)"
     )
-    x.add_argument("--seed", type=int, default=0)
+    x.add_argument("--seed", type=_at_least(0), default=0)
     x.add_argument("--sampling", choices=("coupled", "independent"), default="coupled",
                    help="coupled: one (item, language) draw per example shared by every mode, as released; "
                         "independent: each mode draws its own")  # fmt: skip
@@ -163,9 +199,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument(
         "--source", action="append", required=True, metavar="FILE[:WEIGHT]", help="example file (repeat)"
     )
-    m.add_argument("--size", type=int, required=True, help="examples per epoch")
-    m.add_argument("--epochs", type=int, default=1, help="epochs to write, each a fresh sample")
-    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--size", type=_at_least(1), required=True, help="examples per epoch")
+    m.add_argument("--epochs", type=_at_least(1), default=1, help="epochs to write, each a fresh sample")
+    m.add_argument("--seed", type=_at_least(0), default=0)
+    _text_options(m, what="sources")
     _output_options(m)
 
     t = sub.add_parser("translate", help="translate instruction + response jointly through an LLM endpoint",
@@ -178,13 +215,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     t.add_argument("--model", required=True, help="model name at the endpoint")
     t.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    t.add_argument("--concurrency", type=int, default=8)
-    t.add_argument(
-        "--max-retries", type=int, default=4, help="retries per request (HTTP errors and failed splits)"
-    )
+    t.add_argument("--concurrency", type=_at_least(1), default=8)
+    t.add_argument("--max-retries", type=_at_least(0), default=4,
+                   help="retries per request (HTTP errors and failed splits)")  # fmt: skip
     t.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     t.add_argument("--temperature", type=float, default=0.0)
-    t.add_argument("--max-tokens", type=int, default=2048)
+    t.add_argument("--max-tokens", type=_at_least(1), default=2048)
     t.add_argument("--out", required=True, type=Path, help="output JSONL; rerunning the command resumes it")
     t.add_argument("--skip-invalid", action="store_true", help="skip invalid input records")
 
@@ -200,7 +236,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--languages", default=None, help="languages to report (default: every language found)")
     s.add_argument("--corpus", type=Path, default=None, help="English corpus to measure coverage on")
     s.add_argument("--field", default="text", help="the corpus field holding the text")
-    _input_options(s, what="corpus")
+    _input_options(s, what="corpus", records=False)
     s.add_argument(
         "--skip-invalid", action="store_true", help="count malformed lexicon lines instead of failing"
     )
@@ -209,7 +245,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     v = sub.add_parser("validate", help="check an example file", description=_doc("validate"))
     v.add_argument("path", type=Path)
     _input_options(v)
-    v.add_argument("--max-errors", type=int, default=20, help="list at most this many problems")
+    v.add_argument("--max-errors", type=_at_least(0), default=20, help="list at most this many problems")
     v.add_argument("--out", type=Path, default=None, help="also write the report as JSON")
 
     d = sub.add_parser("download", help="fetch catalogued benchmarks and lexicons into the cache, verified",
@@ -283,15 +319,21 @@ def _lang_files(specs: list[str], what: str) -> dict[str, Path]:
 
 
 def _read_kwargs(args: argparse.Namespace, prefix: str = "") -> dict[str, Any]:
+    """The reading options of `_input_options` as keyword arguments of `read_examples` (`records`: with
+    coerce_types)."""
     get = lambda name: getattr(args, prefix + name)  # noqa: E731
     columns = get("columns")
-    return {
+    kwargs = {
         "format": get("format"),
         "fields": _pairs(get("fields"), f"--{prefix}fields") or None,
         "columns": columns.split(",") if columns else None,
         "quoting": get("quoting"),
         "limit": get("limit"),
+        "encoding": get("encoding"),
     }
+    if hasattr(args, prefix + "coerce_types"):
+        kwargs["coerce_types"] = get("coerce_types")
+    return kwargs
 
 
 def _is_number(text: str) -> bool:
@@ -376,7 +418,7 @@ def codeswitch_data(args: argparse.Namespace) -> tuple[list[Example], dict[str, 
     )
     parallel_files = _lang_files(args.parallel, "--parallel")
     parallel = (
-        parallel_table(read_parallel_text(parallel_files, field=args.parallel_field))
+        parallel_table(read_parallel_text(parallel_files, field=args.parallel_field, encoding=args.encoding))
         if parallel_files
         else None
     )
@@ -390,6 +432,7 @@ def codeswitch_data(args: argparse.Namespace) -> tuple[list[Example], dict[str, 
     examples, report = codeswitch_file(
         args.input, field=args.field, switcher=switcher, style=args.style, skip_invalid=args.skip_invalid,
         limit=kw["limit"], format=kw["format"], columns=kw["columns"], quoting=kw["quoting"],
+        encoding=kw["encoding"], coerce_types=kw["coerce_types"],
     )  # fmt: skip
     manifest = _manifest(
         args.out, examples, command="codeswitch", args=args, seed=args.seed,
@@ -423,9 +466,11 @@ def crossin_data(args: argparse.Namespace) -> tuple[list[Example], dict[str, Any
     examples = build_crossin(parallel, base, modes=modes, size=args.size, targets=targets, seed=args.seed,
                              sampling=args.sampling)  # fmt: skip
     counts = Counter(ex.meta["crossin"]["mode"] for ex in examples)
+    parallel_read = [r.summary() for r in parallel.reports] if parallel else []
     manifest = _manifest(args.out, examples, command="crossin", args=args, seed=args.seed,
                          inputs=[*files.values(), *args.base], modes=dict(counts),
-                         parallel_items=len(parallel) if parallel else 0, base_read=reports)  # fmt: skip
+                         parallel_items=len(parallel) if parallel else 0, base_read=reports,
+                         parallel_read=parallel_read)  # fmt: skip
     return examples, manifest
 
 
@@ -445,7 +490,7 @@ def plug_data(args: argparse.Namespace) -> tuple[list[Example], dict[str, Any]]:
         pivot_instruction_label=None if args.no_pivot_instruction else args.pivot_label,
     )  # fmt: skip
     manifest = _manifest(args.out, examples, command="plug", args=args, inputs=list(files.values()),
-                         items=len(parallel))  # fmt: skip
+                         items=len(parallel), read=[r.summary() for r in parallel.reports])  # fmt: skip
     return examples, manifest
 
 
@@ -454,20 +499,21 @@ def mix_data(args: argparse.Namespace) -> tuple[list[Example], dict[str, Any]]:
     from crosslift.data.crossin import mix_epochs
     from crosslift.data.examples import read_examples
 
-    sources, weights, paths = [], [], []
+    sources, weights, paths, reports = [], [], [], []
     for spec in args.source:
         path, sep, weight = spec.rpartition(":")
         if not sep or not _is_number(weight):
             path, weight = spec, "1"
-        examples, _ = read_examples(path, skip_invalid=args.skip_invalid)
+        examples, report = read_examples(path, skip_invalid=args.skip_invalid, encoding=args.encoding,
+                                         coerce_types=args.coerce_types)  # fmt: skip
         sources.append(examples)
         weights.append(float(weight))
         paths.append(Path(path))
+        reports.append(report.summary())
     examples = mix_epochs(sources, weights, size=args.size, epochs=args.epochs, seed=args.seed)
     counts = Counter(ex.source for ex in examples)
-    manifest = _manifest(
-        args.out, examples, command="mix", args=args, seed=args.seed, inputs=paths, per_source=dict(counts)
-    )
+    manifest = _manifest(args.out, examples, command="mix", args=args, seed=args.seed, inputs=paths,
+                         per_source=dict(counts), read=reports)  # fmt: skip
     return examples, manifest
 
 
@@ -563,7 +609,7 @@ def lexicon_stats(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     if args.corpus is not None:
         kw = _read_kwargs(args)
         for location, record in iter_records(
-            args.corpus, kw["format"], columns=kw["columns"], quoting=kw["quoting"]
+            args.corpus, kw["format"], columns=kw["columns"], quoting=kw["quoting"], encoding=kw["encoding"]
         ):
             if kw["limit"] is not None and len(texts) >= kw["limit"]:
                 break

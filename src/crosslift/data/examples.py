@@ -2,8 +2,12 @@
 
 A reader either returns every record of a file as an `Example` or raises a `DataError` naming the file, the
 line (JSONL, CSV/TSV, text) or record index (JSON array, parquet, saved `datasets`) and the field. Nothing is
-dropped silently: with `skip_invalid=True` bad records are skipped, and counted with their reasons in the
-returned `ReadReport`.
+dropped silently: with `skip_invalid=True` bad records (lines that do not decode or parse included) are
+skipped, and counted with their reasons in the returned `ReadReport`.
+
+Text fields (instruction, input, output, chat turns, parallel text) take strings only: a number there is
+usually a column mix-up, and would train on the text "12345". `coerce_types=True` (`--coerce-types`) reads
+finite numbers as their text instead, and counts them in the report per field.
 
 Formats, CSV/TSV quoting and record locations: `crosslift.data.records`, the reader every file goes through.
 
@@ -15,6 +19,7 @@ instruction, the last assistant turn the output, earlier turns `meta["history"]`
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -75,12 +80,17 @@ class ReadReport:
     path: str
     read: int = 0
     skipped: Counter = field(default_factory=Counter)
+    coerced: Counter = field(default_factory=Counter)
 
     def summary(self) -> str:
-        if not self.skipped:
-            return f"{self.path}: {self.read} records"
-        reasons = ", ".join(f"{n} {why}" for why, n in self.skipped.most_common())
-        return f"{self.path}: {self.read} records, skipped {sum(self.skipped.values())} ({reasons})"
+        text = f"{self.path}: {self.read} records"
+        if self.skipped:
+            reasons = ", ".join(f"{n} {why}" for why, n in self.skipped.most_common())
+            text += f", skipped {sum(self.skipped.values())} ({reasons})"
+        if self.coerced:
+            fields = ", ".join(f"{n} in {key}" for key, n in self.coerced.most_common())
+            text += f", read {sum(self.coerced.values())} numbers as text ({fields})"
+        return text
 
     def skip(self, error: DataError) -> None:
         """Count one skipped record under its reason (and field)."""
@@ -90,17 +100,34 @@ class ReadReport:
 # ---------------------------------------------------------------------------------------------- examples
 
 
-def _text(value: Any, *, where: dict[str, Any], key: str, allow_empty: bool = False) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)  # numeric answers (e.g. math gold values) are text to a language model
+def text_field(
+    value: Any, *, where: dict[str, Any], key: str, allow_empty: bool = False, coerced: Counter | None = None
+) -> str:
+    """The value of a text field, which must be a string (see the module docstring).
+
+    Args:
+        where: the record's location (named in errors, with `key`).
+        coerced: given (`coerce_types`), a finite number is read as its text and counted here under `key`.
+
+    Raises:
+        DataError: not a string (nor, with `coerced`, a finite number), or empty unless `allow_empty`.
+    """
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and coerced is not None and math.isfinite(value):
+        coerced[key] += 1
+        value = str(value)
     if not isinstance(value, str):
-        raise DataError(f"expected a string, got {type(value).__name__}", field=key, **where)
+        hint = " (numbers are read as text only with --coerce-types, or a source's coerce_types: true)"
+        raise DataError(f"expected a string, got {type(value).__name__}{hint if number else ''}", field=key,
+                        **where)  # fmt: skip
     if not allow_empty and not value.strip():
         raise DataError("empty value", field=key, **where)
     return value
 
 
-def _chat_turns(turns: Any, *, key: str, where: dict[str, Any]) -> tuple[str | None, list[list[str]], str, str]:
+def _chat_turns(
+    turns: Any, *, key: str, where: dict[str, Any], coerced: Counter | None
+) -> tuple[str | None, list[list[str]], str, str]:
     """(system, history, last user message, last assistant message) of a messages/conversations list."""
     if not isinstance(turns, list) or not turns:
         raise DataError("expected a non-empty list of turns", field=key, **where)
@@ -116,7 +143,7 @@ def _chat_turns(turns: Any, *, key: str, where: dict[str, Any]) -> tuple[str | N
                 f"unknown role {turn.get(role_key)!r} (expected one of {', '.join(sorted(_ROLES))})",
                 field=f"{turn_key}.{role_key}", **where,
             )  # fmt: skip
-        content = _text(turn.get(text_key), where=where, key=f"{turn_key}.{text_key}")
+        content = text_field(turn.get(text_key), where=where, key=f"{turn_key}.{text_key}", coerced=coerced)
         if role == "system":
             if i != 0:
                 raise DataError("a system turn must come first", field=turn_key, **where)
@@ -145,6 +172,7 @@ def record_to_example(
     source: str | None = None,
     instruction_lang: str | None = None,
     output_lang: str | None = None,
+    coerced: Counter | None = None,
 ) -> Example:
     """Validate one record and turn it into an Example.
 
@@ -155,6 +183,7 @@ def record_to_example(
             fields are read under their own names. An "id" mapping picks the id field; else the record's `id`,
             else the record index. A "messages" mapping names the chat-turn list of chat records.
         instruction_lang, output_lang, source: used when the record does not carry its own.
+        coerced: given, numbers in text fields are read as text and counted here by field (`text_field`).
     """
     fields = fields or {}
     where = {**location, "path": path}
@@ -166,7 +195,8 @@ def record_to_example(
     used = {fields.get(n, n) for n in (*EXAMPLE_KEYS, "messages")}
     meta = {k: v for k, v in record.items() if k not in used}
     if chat_key is not None and fields.get("instruction", "instruction") not in record:
-        system, history, instruction, output = _chat_turns(record[chat_key], key=chat_key, where=where)
+        system, history, instruction, output = _chat_turns(record[chat_key], key=chat_key, where=where,
+                                                           coerced=coerced)  # fmt: skip
         values = {"instruction": instruction, "input": "", "output": output}
         meta.pop(chat_key, None)
         if system is not None:
@@ -183,7 +213,8 @@ def record_to_example(
                     values[name] = ""
                     continue
                 raise DataError("missing field", field=key, **where)
-            values[name] = _text(value, where=where, key=key, allow_empty=name == "input")
+            values[name] = text_field(value, where=where, key=key, allow_empty=name == "input",
+                                      coerced=coerced)  # fmt: skip
         _check_history(meta.get("history"), where=where)
     ex_id = record.get(fields.get("id", "id"))
     langs = {}
@@ -228,6 +259,8 @@ def read_examples(
     subset: str | None = None,
     split: str | None = None,
     revision: str | None = None,
+    encoding: str = "utf-8",
+    coerce_types: bool = False,
 ) -> tuple[list[Example], ReadReport]:
     """Read instruction data (Alpaca-style or chat records) from any format of the module docstring.
 
@@ -237,6 +270,8 @@ def read_examples(
         columns, quoting: CSV/TSV reading rules (see `iter_records`).
         subset, split, revision: which part of a hub dataset (``hf:ORG/NAME``); `split` also picks one split of a
             saved DatasetDict.
+        encoding: the encoding of a text file (`iter_records`).
+        coerce_types: read numbers in text fields as text (counted in the report) instead of refusing them.
 
     Raises:
         DataError: missing or empty file, malformed content, a record without a required field, or with a
@@ -244,10 +279,13 @@ def read_examples(
     """
     report = ReadReport(path=str(path))
     examples: list[Example] = []
-    records = iter_records(path, format, columns=columns, quoting=quoting, subset=subset, split=split, revision=revision)
-    for index, (location, record) in enumerate(records):
+    records = iter_records(path, format, columns=columns, quoting=quoting, subset=subset, split=split,
+                           revision=revision, encoding=encoding,
+                           on_error=report.skip if skip_invalid else None)  # fmt: skip
+    for location, record in records:
         if limit is not None and len(examples) >= limit:
             break
+        index = len(examples) + sum(report.skipped.values())  # its place in the file, skipped ones included
         try:
             examples.append(
                 record_to_example(
@@ -258,6 +296,7 @@ def read_examples(
                     index=index,
                     instruction_lang=instruction_lang,
                     output_lang=output_lang,
+                    coerced=report.coerced if coerce_types else None,
                 )  # fmt: skip
             )
         except DataError as e:
@@ -283,11 +322,13 @@ class ParallelSet:
     """The same items in several languages: `items[id][lang]` is item `id` in language `lang`.
 
     `ids` keeps the order of the first language's file. Every id has every language (readers enforce it).
+    `reports` says what reading each language's file did (`read_parallel`).
     """
 
     languages: list[str]
     ids: list[str]
     items: dict[str, dict[str, Example]]
+    reports: list[ReadReport] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -311,6 +352,8 @@ def read_parallel(
     columns: list[str] | None = None,
     quoting: str | None = None,
     limit: int | None = None,
+    encoding: str = "utf-8",
+    coerce_types: bool = False,
 ) -> ParallelSet:
     """Read one file per language into a ParallelSet.
 
@@ -319,6 +362,7 @@ def read_parallel(
         align: "index" (record i of every file is the same item: MGSM, MMWP, NTREX) or "id" (the files share
             an `id` field, in any order).
         limit: keep only the first N items (of the first language's order).
+        encoding, coerce_types: as for `read_examples`.
 
     Raises:
         DataError: files of different length (index), an id missing from a language or repeated in a file (id).
@@ -330,12 +374,15 @@ def read_parallel(
     if align not in ("index", "id"):
         raise DataError(f"align must be 'index' or 'id', got '{align}'")
     per_lang: dict[str, tuple[Path, list[Example]]] = {}
+    reports = []
     for lang, path in sources.items():
         code = normalize_code(lang)
         if code in per_lang:
             raise DataError(f"language '{code}' given twice ({per_lang[code][0]} and {path})", path=path)
-        examples, _ = read_examples(path, format=format, fields=fields, columns=columns, quoting=quoting,
-                                    instruction_lang=code, output_lang=code)  # fmt: skip
+        examples, report = read_examples(path, format=format, fields=fields, columns=columns, quoting=quoting,
+                                         instruction_lang=code, output_lang=code, encoding=encoding,
+                                         coerce_types=coerce_types)  # fmt: skip
+        reports.append(report)
         if align == "index":
             for i, ex in enumerate(examples):
                 ex.id = str(i)
@@ -359,7 +406,7 @@ def read_parallel(
             raise DataError(f"lacks {len(missing)} ids of {first_path} (first: {missing[:5]})", path=path)
         for i in ids:
             items[i][lang] = by_id[i]
-    return ParallelSet(languages=languages, ids=ids, items=items)
+    return ParallelSet(languages=languages, ids=ids, items=items, reports=reports)
 
 
 def read_parallel_text(
@@ -368,10 +415,12 @@ def read_parallel_text(
     field: str = "text",
     format: str = "auto",
     columns: list[str] | None = None,
+    encoding: str = "utf-8",
 ) -> dict[str, list[str]]:
     """Line-aligned parallel text: language -> texts, where text i of every language is the same sentence.
 
-    Text files (.txt) give one sentence per line; other formats give the `field` of each record.
+    Text files (.txt) give one sentence per line; other formats give the `field` of each record. `encoding` is
+    that of the files.
 
     Raises:
         DataError: files of different length, or a record without the field.
@@ -382,11 +431,11 @@ def read_parallel_text(
     lengths: dict[str, tuple[Path, int]] = {}
     for lang, path in sources.items():
         values = []
-        for location, record in iter_records(path, format, columns=columns):
+        for location, record in iter_records(path, format, columns=columns, encoding=encoding):
             key = "text" if (format == "txt" or (format == "auto" and Path(path).suffix == ".txt")) else field
             if not isinstance(record, dict) or key not in record:
                 raise DataError("missing field", field=key, **location)
-            values.append(_text(record[key], where=location, key=key, allow_empty=True))
+            values.append(text_field(record[key], where=location, key=key, allow_empty=True))
         code = normalize_code(lang)
         texts[code] = values
         lengths[code] = (Path(path), len(values))

@@ -11,6 +11,9 @@ layouts); `xx` goes through the language registry, so `en-no.txt` serves `nb` an
 Only the files of the requested languages are read. A source that is not a path but the name of a catalogue
 lexicon (`muse`, `wechsel`, `gatitos`) is its folder in the download cache (`crosslift data download muse`).
 
+Files are UTF-8, read strictly (`crosslift.io.read_text`): a byte-order mark is dropped, and a byte that is
+not UTF-8 is an error naming the line and column (with `skip_invalid`, its line is dropped and counted).
+
 Rules, applied to every source (dropped entries are counted per reason, never lost silently):
 - case: the English side is lower-cased, so "The" and "the" share entries; translations keep their case
   (the code-switcher re-capitalises a translation that replaces a capitalised word);
@@ -39,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crosslift.errors import DataError
+from crosslift.io import BAD_BYTE, read_text
 
 # A token of running text: letters and digits, with inner apostrophes or hyphens ("don't", "well-known").
 # Only tokens made of letters alone can match a lexicon key (keys are validated below), so tokens glued to
@@ -99,13 +103,14 @@ def read_lexicon_file(path: str | Path, lang: str, *, skip_invalid: bool = False
     """Read one dictionary file (muse or tsv, see the module docstring) into a Lexicon.
 
     Raises:
-        DataError: missing file, or a line that is not two fields (naming the file and line); with
-            skip_invalid=True such lines are counted in `stats["dropped: malformed line"]` instead.
+        DataError: missing file, a line that is not UTF-8 or not two fields (naming the file and line); with
+            skip_invalid=True such lines are counted in `stats` ("dropped: not valid UTF-8", "dropped:
+            malformed line") instead.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError("lexicon file not found", path=path)
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_text(path, keep_bad_bytes=skip_invalid)
     first = text[: text.find("\n")] if "\n" in text else text
     sep = "\t" if path.suffix.lower() == ".tsv" or "\t" in first else " "
     lex = Lexicon(lang=lang, files=[str(path)])
@@ -114,6 +119,9 @@ def read_lexicon_file(path: str | Path, lang: str, *, skip_invalid: bool = False
     for lineno, line in enumerate(text.split("\n"), start=1):  # "\n" only: entries may hold U+2028 etc.
         line = line.rstrip("\r")
         if not line.strip():
+            continue
+        if skip_invalid and BAD_BYTE.search(line):  # kept by read_text only when skipping
+            stats["dropped: not valid UTF-8"] += 1
             continue
         parts = line.split(sep) if sep == "\t" else line.split()
         if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():

@@ -65,6 +65,8 @@ def read_sources(
             subset=source.subset,
             split=source.split,
             revision=source.revision,
+            encoding=source.encoding,
+            coerce_types=source.coerce_types,
         )
         examples += got
         origins += [(source.path, i) for i in range(len(got))]

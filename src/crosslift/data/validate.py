@@ -2,7 +2,8 @@
 the target of a PLUG record extractable; every problem counted by reason, ids that repeat noted.
 
 Unlike the readers, which stop at the first bad record (or skip bad ones), the check reads the whole file and
-reports everything it finds, so one run lists what to fix.
+reports everything it finds, so one run lists what to fix: lines that are not UTF-8 (or not JSON, or hold NaN,
+a repeated key or a lone surrogate) are problems of their record like a missing field.
 """
 
 from __future__ import annotations
@@ -27,36 +28,55 @@ def validate_file(
     quoting: str | None = None,
     limit: int | None = None,
     max_errors: int = 20,
+    encoding: str = "utf-8",
+    coerce_types: bool = False,
 ) -> dict[str, Any]:
     """Check every record of an example file.
 
     Args:
-        format, fields, columns, quoting: how to read it (`crosslift.data.examples.read_examples`).
-        limit: check only the first N records.
+        format, fields, columns, quoting, encoding, coerce_types: how to read it
+            (`crosslift.data.examples.read_examples`).
+        limit: check only the first N records (unreadable ones included).
         max_errors: list at most this many problems (all of them are counted).
 
     Returns:
         {"path", "valid", "invalid", "reasons": {reason: count}, "problems": [message, ...], "duplicate_ids",
-        "duplicate_id_sample", "languages": {"instruction_lang->output_lang": count}}.
+        "duplicate_id_sample", "languages": {"instruction_lang->output_lang": count},
+        "coerced": {field: count}}.
 
     Raises:
-        DataError: a file that cannot be read at all (missing, empty, malformed JSON or CSV).
+        DataError: a file that cannot be read at all (missing, empty, a JSON array that does not decode or
+            parse, malformed CSV).
     """
     problems: list[str] = []
     reasons: Counter = Counter()
     ids: Counter = Counter()
     langs: Counter = Counter()
+    coerced: Counter = Counter()
     valid = 0
-    for index, (location, record) in enumerate(iter_records(path, format, columns=columns, quoting=quoting)):
-        if limit is not None and index >= limit:
+
+    def checked_all() -> bool:
+        return limit is not None and valid + sum(reasons.values()) >= limit
+
+    def problem(error: DataError) -> None:
+        if checked_all():
+            return
+        reasons[f"{error.reason} ({error.field})" if error.field else error.reason] += 1
+        if len(problems) < max_errors:
+            problems.append(str(error))
+
+    records = iter_records(path, format, columns=columns, quoting=quoting, encoding=encoding,
+                           on_error=problem)  # fmt: skip
+    for location, record in records:
+        if checked_all():
             break
+        index = valid + sum(reasons.values())  # its place in the file, unreadable records included
         try:
-            ex = record_to_example(record, path=path, location=location, fields=fields, index=index)
+            ex = record_to_example(record, path=path, location=location, fields=fields, index=index,
+                                   coerced=coerced if coerce_types else None)  # fmt: skip
             _check_example(ex, location)
         except DataError as e:
-            reasons[f"{e.reason} ({e.field})" if e.field else e.reason] += 1
-            if len(problems) < max_errors:
-                problems.append(str(e))
+            problem(e)
             continue
         valid += 1
         ids[ex.id] += 1
@@ -65,7 +85,7 @@ def validate_file(
     return {
         "path": str(path), "valid": valid, "invalid": sum(reasons.values()), "reasons": dict(reasons),
         "problems": problems, "duplicate_ids": len(duplicates), "duplicate_id_sample": list(duplicates)[:10],
-        "languages": dict(sorted(langs.items())),
+        "languages": dict(sorted(langs.items())), "coerced": dict(coerced),
     }  # fmt: skip
 
 

@@ -38,15 +38,15 @@ other table, then to English; the words used are recorded for every language in 
 
 from __future__ import annotations
 
-import json
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from crosslift.data import templates
-from crosslift.data.examples import Example
-from crosslift.data.records import iter_records
+from crosslift.data.examples import Example, text_field
+from crosslift.data.records import iter_records, read_json_file
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.eval.data import get_field
 from crosslift.eval.items import LETTERS
@@ -299,17 +299,15 @@ def read_exemplars(path: str | Path, *, format: str, language: str, question_fie
         DataError: a missing file or language, or a malformed record.
     """
     path = Path(str(path).replace("{lang}", language))
-    if format != "mgsm_exemplars":
-        if not path.is_file():
-            raise DataError("few-shot exemplar file not found", path=path)
-        return [Exemplar(str(get_field(r, question_field, w)), str(get_field(r, answer_field, w)))
-                for w, r in iter_records(path, format, header=header)]  # fmt: skip
     if not path.is_file():
         raise DataError("few-shot exemplar file not found", path=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"not valid JSON ({e.msg})", path=path, line=e.lineno) from None
+    if format != "mgsm_exemplars":
+        # An answer may be a number (a direct answer), as a benchmark's gold answer may; a question is text.
+        return [Exemplar(text_field(get_field(r, question_field, w), where=w, key=str(question_field)),
+                         text_field(get_field(r, answer_field, w), where=w, key=str(answer_field),
+                                    coerced=Counter()))
+                for w, r in iter_records(path, format, header=header)]  # fmt: skip
+    data = read_json_file(path)
     by_language = data.get("MGSM_EXEMPLARS") if isinstance(data, dict) else None
     if not isinstance(by_language, dict):
         raise DataError("expected an object with MGSM_EXEMPLARS", path=path, field="MGSM_EXEMPLARS")
@@ -319,8 +317,11 @@ def read_exemplars(path: str | Path, *, format: str, language: str, question_fie
     exemplars = []
     for key in sorted(by_language[language], key=int):
         record = by_language[language][key]
+        where = {"path": path}
+        field = f"MGSM_EXEMPLARS.{language}.{key}"
         if not isinstance(record, dict) or not {"q", "a"} <= set(record):
-            raise DataError("an exemplar needs 'q' and 'a'", path=path, field=f"MGSM_EXEMPLARS.{language}.{key}")
-        exemplars.append(Exemplar(_strip_prefix(record["q"]), _strip_prefix(record["a"])))
+            raise DataError("an exemplar needs 'q' and 'a'", field=field, **where)
+        question, answer = (text_field(record[k], where=where, key=f"{field}.{k}") for k in ("q", "a"))
+        exemplars.append(Exemplar(_strip_prefix(question), _strip_prefix(answer)))
     return exemplars
 

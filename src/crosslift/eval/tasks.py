@@ -12,6 +12,7 @@ Files under ``crosslift/eval/tasks/`` (and any folder given as a task path) are 
 
 ``include:`` names a file relative to the including one, or a built-in family (``include: parallel_math`` is
 ``tasks/parallel_math/_template.yaml``). Included settings are merged key by key; the including file wins.
+A task file is read as a config is (`crosslift.config.read_yaml`): UTF-8, each key once per mapping.
 
 A task file's keys::
 
@@ -46,10 +47,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from crosslift.config import ConfigSource, Section, validate_config
+from crosslift.config import ConfigSource, Section, read_yaml, validate_config
 from crosslift.errors import ConfigError
 from crosslift.eval import filters as filter_registry
 from crosslift.eval import metrics as metric_registry
@@ -270,11 +270,8 @@ class TaskRegistry:
         """A file's mapping with its includes merged in (innermost first)."""
         if path in seen:
             raise ConfigError(f"{path}: include cycle ({' -> '.join(map(str, (*seen, path)))})")
-        try:
-            tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            raise ConfigError(f"{path}{f', line {mark.line + 1}' if mark else ''}: not valid YAML") from None
+        tree, _ = read_yaml(path)
+        tree = {} if tree is None else tree
         if not isinstance(tree, dict):
             raise ConfigError(f"{path}: a task file is a mapping of keys to values")
         include = tree.pop("include", None)

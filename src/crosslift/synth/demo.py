@@ -117,7 +117,7 @@ def _write_config(path: Path, tree: dict[str, Any], header: str) -> Path:
 def _training(steps: Steps, save_steps: int | None = None) -> dict[str, Any]:
     every = max((steps.max_steps or 500) // 10, 1)
     return {
-        "max_steps": steps.max_steps or -1, "epochs": steps.epochs, "batch_size": steps.batch_size,
+        "max_steps": steps.max_steps, "epochs": steps.epochs, "batch_size": steps.batch_size,
         "learning_rate": steps.learning_rate, "lr_scheduler": steps.lr_scheduler, "warmup_ratio": steps.warmup_ratio,
         "save_steps": save_steps or 5 * every, "save_total_limit": 1, "logging_steps": every,
     }  # fmt: skip

@@ -93,7 +93,7 @@ def training_arguments(
     kwargs: dict[str, Any] = dict(
         output_dir=str(run.checkpoints),
         num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
+        max_steps=-1 if cfg.max_steps is None else cfg.max_steps,  # -1: Trainer's "train num_train_epochs"
         per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum,
         learning_rate=cfg.learning_rate,
