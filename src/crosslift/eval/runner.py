@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -65,10 +64,8 @@ from crosslift.eval.tasks import LanguageTask, PromptSpec, TaskRegistry
 from crosslift.io import append_jsonl, atomic_write_json, read_jsonl_tolerant, truncate_torn_tail
 from crosslift.languages import (
     DEFAULT_TIER_RULE,
-    UNLISTED_TIER,
     TierRule,
     UnknownLanguageError,
-    UnlistedLanguageWarning,
     get_language,
     load_tier_rule,
     same_language,
@@ -212,19 +209,13 @@ def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegist
 
 
 def _check_language(task: LanguageTask) -> None:
-    """The registry's rule for a task's language code: a code it cannot resolve is an error that suggests close
-    ones; one it resolves through langcodes is evaluated as an unlisted language (tier "unlisted"), said once here
-    instead of in a Python warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnlistedLanguageWarning)
-        try:
-            language = get_language(task.language)
-        except UnknownLanguageError as e:
-            raise ConfigError(f"task file {task.source}: task '{task.name}': {e}") from None
-    if not language.listed and Shards().is_main:
-        console.print(f"note: task '{task.name}': language '{task.language}' is not in crosslift's registry; "
-                      f"evaluated as {language.name} ({language.code}), tier '{UNLISTED_TIER}' under rules that do "
-                      "not name it")  # fmt: skip
+    """The registry's rule for a task's language code (`crosslift.languages.get_language`): a code it cannot resolve
+    is an error that suggests close ones; one it resolves through langcodes is evaluated as an unlisted language
+    (tier "unlisted"), with the registry's warning."""
+    try:
+        get_language(task.language)
+    except UnknownLanguageError as e:
+        raise ConfigError(f"task file {task.source}: task '{task.name}': {e}") from None
 
 
 def _check_parallel(name: str, plans: list[LanguagePlan]) -> list[str]:
