@@ -69,7 +69,8 @@ def records(root: Path) -> list[dict]:
 
 def crosslift(*args: str) -> subprocess.CompletedProcess:
     env = os.environ | {"PYTHONPATH": str(SRC), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "crosslift", *args], capture_output=True, text=True, env=env, timeout=300)
+    command = [sys.executable, "-m", "crosslift", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -82,24 +83,27 @@ def test_a_question_longer_than_the_context_is_cut_or_refused_in_seconds(tmp_pat
     big = "What is 4 + 4? " * 70_000  # 1 MB, 500 000 tokens: its attention mask alone would need 1 TB
     write_task(tmp_path, {"en": 3, "sw": 2}, big=big)
     started = time.monotonic()
-    summary = evaluate(config(tmp_path, "generation.max_new_tokens=8", f"generation.long_prompts={policy}"), llama)["set"]
+    settings = config(tmp_path, "generation.max_new_tokens=8", f"generation.long_prompts={policy}")
+    summary = evaluate(settings, llama)["set"]
     assert time.monotonic() - started < 90
     stored = records(tmp_path)
-    assert sorted((r["language"], r["index"]) for r in stored) == [("en", 0), ("en", 1), ("en", 2), ("sw", 0), ("sw", 1)]
+    assert sorted((r["language"], r["index"]) for r in stored) == [("en", i) for i in range(3)] + [("sw", 0), ("sw", 1)]
     (long,) = [r for r in stored if r.get("long_prompt")]
     action = {"cut": "cut", "refuse": "refused"}[policy]
     assert (long["index"], long["long_prompt"]["action"], long["long_prompt"]["limit"]) == (0, action, 2048 - 8)
     assert long["long_prompt"]["tokens"] > 400_000 and big in long["prompt"]  # the record keeps the prompt built
     if policy == "refuse":
         assert long["output"] == "" and long["extracted"] is None
-    assert summary["languages"]["en"]["long_prompts"] == {action: 1} and "long_prompts" not in summary["languages"]["sw"]
+    by = summary["languages"]
+    assert by["en"]["long_prompts"] == {action: 1} and "long_prompts" not in by["sw"]
     assert summary["long_prompts"] == {"policy": policy, action: 1} and summary["complete"]
     report = (tmp_path / "out" / "eval" / "set" / "report.md").read_text()
     assert "1 prompt(s) longer than the model's context (less max_new_tokens for the answer) were" in report
 
 
 @pytest.mark.parametrize(("counts", "family", "message"), [
-    ({"en": 4, "swahilli": 4}, "parallel_math", "task 'set_swahilli': unknown language 'swahilli'; did you mean sw (Swahili)"),
+    ({"en": 4, "swahilli": 4}, "parallel_math",
+     "task 'set_swahilli': unknown language 'swahilli'; did you mean sw (Swahili)"),
     ({"en": 10, "sw": 7}, "cross_mc", "ac3 and consistency compare each question across languages, but the "
      "languages' data hold different numbers of items (en 10, sw 7)"),
 ], ids=["unknown_code", "uneven_consistency_set"])  # fmt: skip

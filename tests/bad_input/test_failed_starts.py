@@ -42,8 +42,10 @@ def task(tmp_path: Path) -> Path:
     for lang in ("en", "sw"):
         rows = [{"q": f"What is {a} + {b}?", "a": str(a + b)} for a, b in PROBLEMS]
         (tmp_path / "data" / f"add_{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (tmp_path / "addition.yaml").write_text("include: parallel_math\ntask: addition\nlanguages: [en, sw]\ndataset: "
-                                            "{path: 'add_{lang}.jsonl', format: jsonl, question_field: q, answer_field: a}\n")  # fmt: skip
+    (tmp_path / "addition.yaml").write_text(
+        "include: parallel_math\ntask: addition\nlanguages: [en, sw]\n"
+        "dataset: {path: 'add_{lang}.jsonl', format: jsonl, question_field: q, answer_field: a}\n"
+    )
     return tmp_path
 
 
@@ -54,7 +56,8 @@ def eval_args(root: Path, model: str) -> list[str]:
 
 def crosslift(*args: str) -> subprocess.CompletedProcess:
     env = os.environ | {"PYTHONPATH": str(SRC), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "crosslift", *args], capture_output=True, text=True, env=env, timeout=300)
+    command = [sys.executable, "-m", "crosslift", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess, message: str) -> None:

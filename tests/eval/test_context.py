@@ -52,7 +52,8 @@ def test_a_prompt_that_fits_is_sent_as_it_is(llama):
 def test_a_long_prompt_is_cut_from_the_left_to_a_suffix_that_fits(kind, llama, qwen):
     generator = {"llama": llama, "qwen": qwen}[kind]
     limits = window(generator, 96, 32)
-    text = "".join(f"Step {i}: añadir 日本語 {i * 7} to the total. " for i in range(200)) + "Question: What is 2 + 3?"
+    steps = "".join(f"Step {i}: añadir 日本語 {i * 7} to the total. " for i in range(200))
+    text = steps + "Question: What is 2 + 3?"
     fitted = limits.fit(Prompt(text=text), "cut")
     cut = fitted.prompt.text
     assert text.endswith(cut) and cut.endswith("What is 2 + 3?")
@@ -72,7 +73,8 @@ def test_a_conversation_is_measured_and_cut_as_its_chat_template_renders_it(qwen
     limits = window(qwen, 80, 16)
     short = Prompt(messages=[{"role": "user", "content": "What is 2 + 3?"}])
     assert limits.fit(short, "cut").prompt is short
-    long = Prompt(messages=[{"role": "system", "content": "Be brief. " * 60}, {"role": "user", "content": "What is 2 + 3?"}])
+    long = Prompt(messages=[{"role": "system", "content": "Be brief. " * 60},
+                            {"role": "user", "content": "What is 2 + 3?"}])  # fmt: skip
     fitted = limits.fit(long, "cut")
     rendered = qwen.render_chat(long.messages)
     assert fitted.prompt.messages is None and rendered.endswith(fitted.prompt.text)

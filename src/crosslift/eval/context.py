@@ -97,7 +97,8 @@ class ContextWindow:
         keep, span = self.limit, 4 * self.limit  # about 4 characters a token: only the tail is tokenized again
         while keep > 0:
             tail = max(0, len(text) - span)
-            offsets = self.tokenizer(text[tail:], add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+            encoded = self.tokenizer(text[tail:], add_special_tokens=False, return_offsets_mapping=True)
+            offsets = encoded["offset_mapping"]
             if len(offsets) <= keep and tail > 0:
                 span *= 2  # long tokens: look further back
                 continue

@@ -362,9 +362,9 @@ def compare(runs: list[str | Path], out: str | Path, tier_rule: str | None = Non
         raise CrossliftError("these runs share no evaluated task; nothing to compare")
     lines = [f"# Comparison: {', '.join(labels)}", ""]
     for label, run, summaries in zip(labels, runs, per_run, strict=True):
-        partial = [f"{task} {text}" for task, s in summaries.items() if (text := incomplete_text(s))]
+        partial = "; ".join(f"{task} {text}" for task, s in summaries.items() if (text := incomplete_text(s)))
         lines.append(f"- **{label}** ({run}): {_model_name(next(iter(summaries.values())))}"
-                     + (f" — **INCOMPLETE** ({'; '.join(partial)}): its figures are partial" if partial else ""))  # fmt: skip
+                     + (f" — **INCOMPLETE** ({partial}): its figures are partial" if partial else ""))
     out.mkdir(parents=True, exist_ok=True)
     for task in shared:
         summaries = [s[task] for s in per_run]
@@ -444,8 +444,8 @@ def print_summary(summary: dict[str, Any], results_dir: Path | None = None) -> N
             table.add_section()
         previous_kind = kind
         if kind == "language":
-            table.add_row(label, entry["tier"] or "–", _items_text(entry), fmt(summary, key, entry["metrics"].get(key)),
-                          str(entry["extraction_failures"]))  # fmt: skip
+            table.add_row(label, entry["tier"] or "–", _items_text(entry),
+                          fmt(summary, key, entry["metrics"].get(key)), str(entry["extraction_failures"]))  # fmt: skip
         else:
             cell = entry["metrics"].get(key) or {}
             tier = label.removeprefix("tier: ") if kind == "tier" else entry.get("tier") or ""

@@ -156,9 +156,9 @@ def build_summary(run: dict[str, Any], records: dict[tuple[str, int], dict[str, 
     long_prompts: dict[str, int] = {}
     for lang in languages:
         entry = entries[lang]
+        n_selected = len(selected[lang]) if selected is not None else None
         body["languages"][lang] |= {"name": language_name(lang), "task": entry["task"], "words": entry["words"],
-                                    "stop": entry["generation"]["stop"],
-                                    "n_items_expected": len(selected[lang]) if selected is not None else None}  # fmt: skip
+                                    "stop": entry["generation"]["stop"], "n_items_expected": n_selected}  # fmt: skip
         actions = [r["long_prompt"]["action"] for r in by_language[lang] if r.get("long_prompt")]
         if actions:
             body["languages"][lang]["long_prompts"] = {a: actions.count(a) for a in sorted(set(actions))}

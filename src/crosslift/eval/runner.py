@@ -375,7 +375,8 @@ def _chunks(lp: LanguagePlan) -> list[list[int]]:
     return [order[i : i + size] for i in range(0, len(order), size)]
 
 
-def _generate(generator: Generator, lp: LanguagePlan, positions: list[int]) -> list[tuple[str, dict[str, Any] | None]]:
+def _generate(generator: Generator, lp: LanguagePlan,
+              positions: list[int]) -> list[tuple[str, dict[str, Any] | None]]:  # fmt: skip
     """The output for each position, and the note on a prompt longer than the context (None when it fitted)."""
     if lp.prompt_settings.chat and not isinstance(generator, ChatGenerator):
         raise ConfigError(f"{generator.model_id} cannot take chat prompts; set prompt.chat: false")
@@ -389,7 +390,8 @@ def _generate(generator: Generator, lp: LanguagePlan, positions: list[int]) -> l
         for k, answer in zip(chat, answers, strict=True):
             outputs[k] = answer
     if text:  # text prompts, and conversations cut as the text their chat template renders
-        for k, answer in zip(text, generator.generate([fitted[k].prompt.text for k in text], lp.settings), strict=True):
+        answers = generator.generate([fitted[k].prompt.text for k in text], lp.settings)
+        for k, answer in zip(text, answers, strict=True):
             outputs[k] = answer
     # Every backend cuts at the stop strings; cutting again here keeps results right with one that does not.
     return [(cut_at_stop(o, lp.settings.stop), f.long_prompt) for o, f in zip(outputs, fitted, strict=True)]
