@@ -7,13 +7,34 @@ from crosslift.errors import ConfigError
 from crosslift.runs import RunDir, config_differences, provenance
 
 
+def _complete_checkpoint(run: RunDir, step: int) -> None:
+    (run.checkpoints / f"checkpoint-{step}").mkdir(parents=True)
+    (run.checkpoints / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+
+
 def test_prepare_same_config_reopens_and_different_config_refuses(tmp_path):
     cfg = {"a": 1, "b": {"c": 2}}
     run = RunDir.prepare(tmp_path / "r", cfg)
     assert (run.path / "config.yaml").exists()
+    _complete_checkpoint(run, 5)  # the run's first result claims the directory
     RunDir.prepare(tmp_path / "r", cfg)
     with pytest.raises(ConfigError, match=r"b\.c: 2 -> 3"):
         RunDir.prepare(tmp_path / "r", {"a": 1, "b": {"c": 3}})
+
+
+def test_a_start_that_wrote_no_result_does_not_claim_the_directory(tmp_path, capsys):
+    failed = RunDir.prepare(tmp_path / "r", {"model": "/no/such/model"})
+    failed.update_manifest(created="yesterday", status="running")
+    (failed.checkpoints / "checkpoint-2").mkdir(parents=True)  # cut off before its trainer_state.json
+    assert not failed.holds_results()
+    run = RunDir.prepare(tmp_path / "r", {"model": "tiny:llama"})
+    assert yaml.safe_load(run.config_path.read_text()) == {"model": "tiny:llama"}
+    assert run.manifest() == {} and "replacing the config of a run that wrote no result" in capsys.readouterr().err
+    (run.model).mkdir()
+    (run.model / "model.safetensors").write_bytes(b"weights")  # a final model claims it too
+    assert run.holds_results()
+    with pytest.raises(ConfigError, match="model: 'tiny:llama' -> '/no/such/model'"):
+        RunDir.prepare(tmp_path / "r", {"model": "/no/such/model"})
 
 
 def test_config_differences_list_every_changed_leaf_under_a_prefix():
@@ -53,8 +74,7 @@ def test_provenance_records_versions_seed_and_hashes(tmp_path):
 def test_raising_the_length_extends_the_run_and_anything_else_is_refused(tmp_path, capsys):
     cfg = {"lr": 1, "training": {"max_steps": 10, "epochs": 1.0}}
     run = RunDir.prepare(tmp_path / "r", cfg)
-    (run.checkpoints / "checkpoint-10").mkdir(parents=True)
-    (run.checkpoints / "checkpoint-10" / "trainer_state.json").write_text('{"global_step": 10}')
+    _complete_checkpoint(run, 10)
     run.update_manifest(status="completed")
     longer = {"lr": 1, "training": {"max_steps": 25, "epochs": 1.0}}
     RunDir.prepare(tmp_path / "r", longer)

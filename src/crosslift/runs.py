@@ -11,6 +11,12 @@ error (mixing two configs in one directory would make its results unattributable
 run: raising `training.max_steps` or `training.epochs` (and nothing else) extends a finished or interrupted run
 from its last checkpoint (the learning-rate schedule is rebuilt for the new length); manifest.json lists every
 extension.
+
+A run claims its directory with its first result (a complete checkpoint, or the final model), not with its start:
+a start that failed before any result (a wrong model path, a server that was down) leaves a config.yaml that the
+corrected command replaces, with the failed start's manifest.json, instead of refusing it. (A run in progress
+before its first checkpoint has not claimed its directory either: start two runs in one directory and the second
+config wins.)
 """
 
 from __future__ import annotations
@@ -155,7 +161,8 @@ class RunDir:
 
         A config that only raises ``training.max_steps`` / ``training.epochs`` extends the run: it continues from
         the last complete checkpoint (Trainer rebuilds the schedule for the new length), and the extension is
-        recorded in manifest.json under ``extensions``.
+        recorded in manifest.json under ``extensions``. A directory whose run wrote no result yet
+        (`holds_results`) takes any config.
 
         Raises:
             ConfigError: any other difference, listed.
@@ -164,7 +171,10 @@ class RunDir:
         if run.config_path.exists():
             previous = yaml.safe_load(run.config_path.read_text(encoding="utf-8"))
             changes = _changes(previous, config)
-            if changes and not _is_extension(changes):
+            if changes and not run.holds_results():
+                run.manifest_path.unlink(missing_ok=True)  # the record of a start that produced nothing
+                print(f"{run.path}: replacing the config of a run that wrote no result", file=sys.stderr)
+            elif changes and not _is_extension(changes):
                 lengths = [key for key, _, _ in changes if key in EXTENDABLE]
                 hint = (f"\n({', '.join(lengths)} may change alone, and only upwards: that extends the run)"
                         if lengths else "")  # fmt: skip
@@ -173,7 +183,7 @@ class RunDir:
                     f"{run.path} already holds a run with a different config:\n  {changed}{hint}"
                     "\nUse another output_dir, or delete that directory to start over."
                 )
-            if changes:
+            elif changes:
                 run._record_extension(changes)
         run.path.mkdir(parents=True, exist_ok=True)
         atomic_write_yaml(run.config_path, config)
@@ -194,6 +204,10 @@ class RunDir:
     @property
     def resuming(self) -> bool:
         return self.last_checkpoint() is not None
+
+    def holds_results(self) -> bool:
+        """Whether the run wrote a result: a complete checkpoint or a final model (what claims the directory)."""
+        return self.resuming or (self.model.is_dir() and any(self.model.iterdir()))
 
     def manifest(self) -> dict[str, Any]:
         if not self.manifest_path.exists():

@@ -121,3 +121,28 @@ def test_consistency_and_fidelity_side_by_side(tmp_path):
     section = text.split("### consistency_2", 1)[1].split("###", 1)[0]
     assert "| overall | 1.000 | 0.000 |" in section
     assert "### ac3_3" in text and "### accuracy" in text
+
+
+def test_an_interrupted_run_is_reported_as_incomplete_never_as_final(dataset, eval_config, scripted, tmp_path, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(eval_config(), scripted(fail_after_calls=4))  # 4 batches of 2: en 6 items, sw 2, te none
+    (task_dir,) = task_dirs(dataset / "out")
+    summary = recompute(task_dir)
+    assert (summary["complete"], summary["n_items"], summary["n_items_expected"]) == (False, 8, 18)
+    by = summary["languages"]
+    assert [(by[c]["n_items"], by[c]["n_items_expected"]) for c in ("en", "sw", "te")] == [(6, 6), (2, 6), (0, 6)]
+    report = (task_dir / "report.md").read_text()
+    assert "**INCOMPLETE: 8 of 18 items. The evaluation was interrupted: every figure is partial" in report
+    assert "8 of 18 items in 3 languages" in report and "## Summary (partial: the run is incomplete)" in report
+    assert "| sw | Swahili | low | 2 of 6 |" in report and "| en | English | high | 6 |" in report
+    assert not list(task_dir.glob("results_*.json"))  # lm-eval's files cannot say "partial": none are written
+    assert main(["report", str(dataset / "out")]) == 0
+    printed = " ".join(capsys.readouterr().out.split())  # as one line: the console wraps at its width
+    assert "INCOMPLETE, 8 of 18 items: partial figures" in printed and "INCOMPLETE: 8 of 18 items." in printed
+    evaluate(eval_config(f"output_dir={tmp_path / 'done'}"), scripted())
+    text = compare([dataset / "out", tmp_path / "done"], tmp_path / "cmp").read_text()
+    assert "- **out** (" in text and "**INCOMPLETE** (addition 8 of 18 items): its figures are partial" in text
+    assert "**out: INCOMPLETE: 8 of 18 items." in text and "**done:" not in text
+    finished = evaluate(eval_config(), scripted())["addition"]  # the same command finishes it
+    assert finished["complete"] and "INCOMPLETE" not in (task_dir / "report.md").read_text()
+    assert recompute(task_dir)["complete"] and list(task_dir.glob("results_*.json"))

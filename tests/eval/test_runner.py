@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from crosslift.errors import ConfigError
+from crosslift.errors import ConfigError, CrossliftError
 from crosslift.eval.results import ITEMS
 from crosslift.eval.runner import evaluate
 
@@ -98,6 +98,52 @@ def test_a_different_decoding_setting_in_the_same_folder_is_refused(dataset, eva
     with pytest.raises(ConfigError, match=r"different evaluation:\n  en.generation.max_new_tokens: 1024 -> 64"):
         evaluate(eval_config("generation.max_new_tokens=64"), scripted())
     evaluate(eval_config("generation.batch_size=4"), scripted())  # batch size changes nothing
+
+
+def test_a_start_that_failed_before_its_first_item_does_not_claim_the_folder(dataset, eval_config, scripted):
+    with pytest.raises(CrossliftError, match="model directory not found"):
+        evaluate(eval_config(f"model.name_or_path={dataset / 'no-such-model'}", "generation.max_new_tokens=64"))
+    task_dir = dataset / "out" / "eval" / "addition"
+    assert not (task_dir / "run.json").exists() and not (task_dir / ITEMS).exists()
+    (task_dir / "run.json").write_text(json.dumps({"task": "addition", "model": {"name_or_path": "old"},
+                                                   "languages": {}}))  # an older crosslift's failed start  # fmt: skip
+    assert evaluate(eval_config(), scripted())["addition"]["n_items"] == 18  # the corrected command runs
+    assert json.loads((task_dir / "run.json").read_text())["model"]["name_or_path"] == "scripted"
+    with pytest.raises(ConfigError, match="different evaluation:\n  model.name_or_path: 'scripted' -> 'other'"):
+        evaluate(eval_config("model.name_or_path=other"), scripted())  # its results claim it now
+
+
+def test_languages_with_different_item_counts_warn_or_fail_for_consistency(dataset, eval_config, scripted, capsys):
+    path = dataset / "data" / "add_sw.jsonl"
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:4]))
+    summary = evaluate(eval_config(), scripted())["addition"]
+    warning = "the languages' data hold different numbers of items (en 6, sw 4, te 6)"
+    assert warning in " ".join(capsys.readouterr().err.split())
+    assert any(warning in w for w in summary["warnings"]) and summary["languages"]["sw"]["n_items"] == 4
+    assert warning in (dataset / "out" / "eval" / "addition" / "report.md").read_text()
+    rows = [{"id": f"q{i}", "q": f"What is {i} + 1?", "options": ["one", "two"], "gold": "A"} for i in range(5)]
+    for lang, n in (("en", 5), ("sw", 3)):
+        (dataset / "data" / f"mc_{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:n]))
+    (dataset / "tasks" / "mc.yaml").write_text("include: cross_mc\ntask: mc\nlanguages: [en, sw]\ndataset: {path: "
+                                               "'mc_{lang}.jsonl', format: jsonl, question_field: q, choices_field: "
+                                               "options, answer_field: gold, id_field: id}\n")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"task 'mc': ac3 and consistency compare each question across languages, "
+                       r"but the languages' data hold different numbers of items \(en 5, sw 3\)"):  # fmt: skip
+        evaluate(eval_config(task="mc"), scripted())
+    assert not (dataset / "out" / "eval" / "mc").exists()  # refused before anything was written
+
+
+def test_a_language_code_follows_the_registrys_rule(dataset, eval_config, scripted):
+    for code in ("swahilli", "tlh"):
+        (dataset / "data" / f"add_{code}.jsonl").write_text((dataset / "data" / "add_sw.jsonl").read_text())
+    task = dataset / "tasks" / "odd.yaml"
+    task.write_text("include: addition.yaml\ntask: odd\nlanguages: [en, swahilli]\n")
+    with pytest.raises(ConfigError, match=rf"task file {task}: task 'odd_swahilli': unknown language 'swahilli'; "
+                       r"did you mean sw \(Swahili\)"):  # fmt: skip
+        evaluate(eval_config(task="odd"), scripted())
+    task.write_text("include: addition.yaml\ntask: odd\nlanguages: [en, tlh]\n")  # unlisted, known to langcodes
+    summary = evaluate(eval_config(task="odd"), scripted())["odd"]
+    assert summary["languages"]["tlh"]["tier"] == "unlisted" and summary["tiers"]["unlisted"]["languages"] == ["tlh"]
 
 
 def test_changed_data_in_the_same_folder_is_refused(dataset, eval_config, scripted):

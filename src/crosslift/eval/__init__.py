@@ -1,7 +1,7 @@
-"""Evaluation: task registry (YAML), prompts, generation through `crosslift.models`, answer extraction, metrics,
-resumable runs and reports by language and resource tier; cross-lingual consistency and AC3 (`consistency`),
-response-language fidelity (`fidelity`), multiple-choice mapping (`choices`), and the pairwise LLM judge (`pairwise`,
-with PLUG's protocol in `judge`).
+"""Evaluation: task registry (YAML), prompts (fitted to the model's context: `context`), generation through
+`crosslift.models`, answer extraction, metrics, resumable runs and reports by language and resource tier;
+cross-lingual consistency and AC3 (`consistency`), response-language fidelity (`fidelity`), multiple-choice
+mapping (`choices`), and the pairwise LLM judge (`pairwise`, with PLUG's protocol in `judge`).
 
     crosslift eval --task mmwp --data-dir ../shared/data/mmwp --model tiny:llama --languages en,sw,te --limit 20 --out runs/x
     crosslift eval --task cross_mmlu --data-dir ../shared/data/seaeval_cross --model M --out runs/x

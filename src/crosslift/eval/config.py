@@ -67,6 +67,10 @@ class EvalGenerationConfig(Section):
     repetition_penalty: float = Field(1.0, gt=0)
     stop: list[str] = Field(default_factory=list, description="added to the task's stop strings")
     batch_size: int = Field(16, ge=1)
+    long_prompts: Literal["cut", "refuse"] = Field(
+        "cut", description="a prompt longer than the model's context less max_new_tokens: cut from the left, or "
+        "refuse it (not generated, scored as unanswered); counted per language either way (crosslift.eval.context)",
+    )  # fmt: skip
 
 
 def _codes(value: Any) -> Any:

@@ -6,6 +6,10 @@
 Tables iterate over the metrics a summary holds (``summary["metrics"]``), so a newly registered metric appears in
 every report with no change here. Plots show the primary metric: per-language bars coloured by resource tier
 (``accuracy_by_language.png``), and each tier's macro average next to English (``tier_gap.png``).
+
+What a reader must know before trusting a figure comes first, in every form (report.md, the console table,
+comparison.md): an interrupted run's figures are marked partial ("9 of 18 items"), and the summary's warnings and
+its prompts longer than the model's context (cut or refused, per language) are listed.
 """
 
 from __future__ import annotations
@@ -67,6 +71,39 @@ def _families(summary: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+def incomplete_text(summary: dict[str, Any]) -> str | None:
+    """'9 of 18 items' for a summary of an interrupted run, None for a complete one."""
+    if summary.get("complete", True):
+        return None
+    return f"{summary['n_items']} of {summary['n_items_expected']} items"
+
+
+def _items_text(entry: dict[str, Any]) -> str:
+    """A language's item count, '3 of 6' when some of its items are missing."""
+    expected = entry.get("n_items_expected")
+    return f"{entry['n_items']} of {expected}" if expected not in (None, entry["n_items"]) else str(entry["n_items"])
+
+
+_LONG_PROMPT_ACTIONS = {"cut": "were cut from the left to fit", "refused": "were refused (not generated, scored as "
+                        "unanswered)"}  # fmt: skip
+
+
+def notices(summary: dict[str, Any]) -> list[str]:
+    """What a reader must know before the figures: an interrupted run, warnings, prompts longer than the context."""
+    out = []
+    if incomplete := incomplete_text(summary):
+        out.append(f"INCOMPLETE: {incomplete}. The evaluation was interrupted: every figure is partial, not a "
+                   "result. Rerun the same crosslift eval command to finish it.")  # fmt: skip
+    out += [f"Warning: {w}." for w in summary.get("warnings", [])]
+    for action, what in _LONG_PROMPT_ACTIONS.items():
+        counts = {code: e["long_prompts"][action] for code, e in summary["languages"].items()
+                  if (e.get("long_prompts") or {}).get(action)}  # fmt: skip
+        if counts:
+            out.append(f"{sum(counts.values())} prompt(s) longer than the model's context (less max_new_tokens for "
+                       f"the answer) {what}: {_counts_text(counts, limit=len(counts))}.")  # fmt: skip
+    return out
+
+
 def _counts_text(counts: dict[str, int] | None, limit: int = 4) -> str:
     """'sw 46, en 3, no_text 1' (most frequent first)."""
     if not counts:
@@ -90,16 +127,18 @@ def render_markdown(summary: dict[str, Any]) -> str:
     rule = summary["tier_rule"]
     english = (summary.get("english") or {}).get("metrics", {}).get(primary, {}).get("value")
     out = [f"# {summary['task']}: {_model_name(summary)}", ""]
+    out += [line for notice in notices(summary) for line in (f"**{notice}**", "")]
     if summary.get("description"):
         out += [summary["description"], ""]
     out += [
-        f"{summary['n_items']} items in {len(summary['languages'])} languages. {_settings_line(summary)}",
+        f"{incomplete_text(summary) or str(summary['n_items']) + ' items'} in {len(summary['languages'])} languages. "
+        f"{_settings_line(summary)}",
         "",
         f"Tiers follow the rule **{rule['name']}**: {rule['description']} (source: {rule['source']}).",
         "Tier and overall figures average over languages (each weighs the same); brackets hold 95% intervals "
         "(Wilson per language).",
         "",
-        "## Summary",
+        "## Summary" + (" (partial: the run is incomplete)" if incomplete_text(summary) else ""),
         "",
     ]
     rows = []
@@ -126,7 +165,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         note = words.get("question", "") + ("" if words.get("localized", True) else " (English fallback)")
         extra = [_counts_text((entry.get("filter_status") or {}).get(p)) for p in statuses]
         extra += [_with_labels(summary, k, entry) for k in implicit]
-        rows.append([code, entry.get("name", code), entry["tier"] or "–", str(entry["n_items"]),
+        rows.append([code, entry.get("name", code), entry["tier"] or "–", _items_text(entry),
                      *[_with_labels(summary, k, entry) for k in item_keys],
                      str(entry["extraction_failures"]), *extra]
                     + ([note] if summary["prompt"].get("template") not in _ZERO_SHOT else []))  # fmt: skip
@@ -255,7 +294,8 @@ def write_report(task_dir: Path, summary: dict[str, Any]) -> list[Path]:
 def recompute(task_dir: Path, tier_rule: str | None = None, *, lm_eval: bool = False) -> dict[str, Any]:
     """Re-score a task's items.jsonl (no generation); rewrite its summary.json, report.md and plots.
 
-    The summary covers the same items as before (the run's languages and ``--limit``); provenance is kept.
+    The summary covers the latest run's selection (its languages and ``--limit``, kept in run.json): a selected item
+    without an output makes it incomplete, and it says so. Provenance and warnings are kept.
 
     Args:
         task_dir: ``<run>/eval/<task>``.
@@ -271,20 +311,29 @@ def recompute(task_dir: Path, tier_rule: str | None = None, *, lm_eval: bool = F
         previous = json.loads((task_dir / SUMMARY).read_text(encoding="utf-8"))
     rule = load_tier_rule(tier_rule or previous.get("tier_rule", {}).get("name") or DEFAULT_TIER_RULE)
     records = load_records(task_dir)
-    selected = None
-    if previous.get("languages"):
-        selected = {}
-        for lang, entry in previous["languages"].items():
-            task = run["languages"][lang]["task"]
-            indices = sorted(i for (t, i) in records if t == task)
-            selected[lang] = indices[: entry["n_items"]]
-    kept = {k: previous[k] for k in ("provenance", "timing") if k in previous}
+    kept = {k: previous[k] for k in ("provenance", "timing", "warnings") if k in previous}
+    selected = _selection(run, previous, records)
     summary = build_summary(run, records, rule, selected, **kept)
     write_summary(task_dir, summary)
     write_report(task_dir, summary)
-    if lm_eval or any(task_dir.glob("results_*.json")):  # keep lm-eval's view in step with the summary
+    # lm-eval's files have no way to say "partial": an incomplete run gets none
+    if summary["complete"] and (lm_eval or any(task_dir.glob("results_*.json"))):  # in step with the summary
         write_lm_eval(task_dir, run, records, summary, selected)
     return summary
+
+
+def _selection(run: dict[str, Any], previous: dict[str, Any],
+               records: dict[tuple[str, int], dict[str, Any]]) -> dict[str, list[int]]:  # fmt: skip
+    """Language -> the item indices a task folder's summary covers: the first n of each language (run.json's
+    `selection`). For a run.json written before the selection was kept: the items of the previous summary; without
+    one (an interrupted run), every item in the data."""
+    if "selection" in run:
+        return {lang: list(range(n)) for lang, n in run["selection"].items()}
+    stored = {lang: sorted(i for (t, i) in records if t == e["task"]) for lang, e in run["languages"].items()}
+    if previous.get("languages"):
+        return {lang: stored[lang][: entry["n_items"]] for lang, entry in previous["languages"].items()}
+    return {lang: list(range(e["n_items_available"])) if e.get("n_items_available") else stored[lang]
+            for lang, e in run["languages"].items()}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------- compare
@@ -313,13 +362,17 @@ def compare(runs: list[str | Path], out: str | Path, tier_rule: str | None = Non
         raise CrossliftError("these runs share no evaluated task; nothing to compare")
     lines = [f"# Comparison: {', '.join(labels)}", ""]
     for label, run, summaries in zip(labels, runs, per_run, strict=True):
-        lines.append(f"- **{label}** ({run}): {_model_name(next(iter(summaries.values())))}")
+        partial = "; ".join(f"{task} {text}" for task, s in summaries.items() if (text := incomplete_text(s)))
+        lines.append(f"- **{label}** ({run}): {_model_name(next(iter(summaries.values())))}"
+                     + (f" — **INCOMPLETE** ({partial}): its figures are partial" if partial else ""))
     out.mkdir(parents=True, exist_ok=True)
     for task in shared:
         summaries = [s[task] for s in per_run]
         first = summaries[0]
         lines += ["", f"## {task}", "", f"Tier rule {first['tier_rule']['name']}; means over languages, 95% "
                   "intervals in brackets.", ""]  # fmt: skip
+        said = [f"**{label}: {notice}**" for label, s in zip(labels, summaries, strict=True) for notice in notices(s)]
+        lines += [*said, ""] if said else []
         for key in [k for k in first["metrics"] if all(k in s["metrics"] for s in summaries)]:
             rows = []
             for label, kind, entry in levels(first):
@@ -379,7 +432,10 @@ def print_summary(summary: dict[str, Any], results_dir: Path | None = None) -> N
     from rich.table import Table
 
     key = summary["primary_metric"]
-    table = Table(title=f"{summary['task']}: {key} (tiers: {summary['tier_rule']['name']})", title_justify="left")
+    incomplete = incomplete_text(summary)
+    title = f"{summary['task']}: {key} (tiers: {summary['tier_rule']['name']})"
+    table = Table(title=title + (f" INCOMPLETE, {incomplete}: partial figures" if incomplete else ""),
+                  title_justify="left")  # fmt: skip
     for column in ("", "tier", "items", key, "no answer"):
         table.add_column(column, justify="left" if column in ("", "tier") else "right")
     previous_kind = None
@@ -388,8 +444,8 @@ def print_summary(summary: dict[str, Any], results_dir: Path | None = None) -> N
             table.add_section()
         previous_kind = kind
         if kind == "language":
-            table.add_row(label, entry["tier"] or "–", str(entry["n_items"]), fmt(summary, key, entry["metrics"].get(key)),
-                          str(entry["extraction_failures"]))  # fmt: skip
+            table.add_row(label, entry["tier"] or "–", _items_text(entry),
+                          fmt(summary, key, entry["metrics"].get(key)), str(entry["extraction_failures"]))  # fmt: skip
         else:
             cell = entry["metrics"].get(key) or {}
             tier = label.removeprefix("tier: ") if kind == "tier" else entry.get("tier") or ""
@@ -398,5 +454,7 @@ def print_summary(summary: dict[str, Any], results_dir: Path | None = None) -> N
     for family, keys in _families(summary).items():
         cells = [f"s={summary['metrics'][k]['s']} {fmt(summary, k, summary['overall']['metrics'].get(k))}" for k in keys]
         stdout_console.print(f"{family} (overall): {', '.join(cells)}")
+    for notice in notices(summary):
+        stdout_console.print(notice, style="bold yellow")
     if results_dir is not None:
         stdout_console.print(f"results: {results_dir}")

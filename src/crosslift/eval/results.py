@@ -2,7 +2,9 @@
 
     <output_dir>/eval/<task>/
       run.json        what produced the items: model, and per language the task definition, prompt and
-                      decoding settings (a rerun with different ones is refused, so one folder = one setting)
+                      decoding settings (a rerun with different ones is refused, so one folder = one setting);
+                      the selection (items per language) of the latest run, which tells a finished run from an
+                      interrupted one
       items.jsonl     one line per finished item, appended as it finishes: task, language, index, prompt, raw
                       output, extracted answer, gold, correct, every filter's answer and every item metric
       summary.json    metrics per language, per tier, for English and overall, with intervals and provenance
@@ -12,7 +14,9 @@ A `crosslift judge` folder (judge.json, verdicts.jsonl, summary.json; `crosslift
 folder too: reports recompute and compare it like a task's.
 
 The summary is always recomputed from the raw outputs in items.jsonl with the filters and metrics of run.json,
-so `crosslift report` gives the same numbers as the run, and improved extraction applies to old runs.
+so `crosslift report` gives the same numbers as the run, and improved extraction applies to old runs. A summary
+says whether it covers every selected item (``complete``; ``n_items`` of ``n_items_expected``): the figures of an
+interrupted run are partial, and every report marks them so.
 """
 
 from __future__ import annotations
@@ -125,8 +129,9 @@ def build_summary(run: dict[str, Any], records: dict[tuple[str, int], dict[str, 
         run: the run.json contents.
         records: finished items by (task, index).
         tier_rule: the rule that groups languages into tiers.
-        selected: language -> the item indices this summary covers (default: every record of run.json's languages).
-        **meta: extra top-level fields (provenance, timing).
+        selected: language -> the item indices this summary covers (default: every record of run.json's languages);
+            a selected item without a record makes the summary incomplete.
+        **meta: extra top-level fields (provenance, timing, warnings).
 
     Raises:
         DataError: the languages of one summary have different metric lists.
@@ -148,13 +153,22 @@ def build_summary(run: dict[str, Any], records: dict[tuple[str, int], dict[str, 
         by_language[lang] = [rescore(r, entry["task_spec"]) for r in chosen]
     tiers = {lang: tier_of(tier_rule, lang) for lang in languages}
     body = summarize(by_language, specs, tiers)
+    long_prompts: dict[str, int] = {}
     for lang in languages:
         entry = entries[lang]
+        n_selected = len(selected[lang]) if selected is not None else None
         body["languages"][lang] |= {"name": language_name(lang), "task": entry["task"], "words": entry["words"],
-                                    "stop": entry["generation"]["stop"]}  # fmt: skip
+                                    "stop": entry["generation"]["stop"], "n_items_expected": n_selected}  # fmt: skip
+        actions = [r["long_prompt"]["action"] for r in by_language[lang] if r.get("long_prompt")]
+        if actions:
+            body["languages"][lang]["long_prompts"] = {a: actions.count(a) for a in sorted(set(actions))}
+            for a in actions:
+                long_prompts[a] = long_prompts.get(a, 0) + 1
     if body["english"]:
         body["english"] = body["languages"][body["english"]["language"]] | {"language": body["english"]["language"]}
     first = entries[languages[0]]
+    n_items = sum(len(v) for v in by_language.values())
+    expected = sum(len(v) for v in selected.values()) if selected is not None else n_items
     return {
         "task": run["task"],
         "description": run.get("description"),
@@ -165,7 +179,10 @@ def build_summary(run: dict[str, Any], records: dict[tuple[str, int], dict[str, 
         "metrics": metric_infos(specs, body.pop("expanded_metrics")),
         "generation": {k: v for k, v in first["generation"].items() if k != "stop"},
         "prompt": first["prompt"],
-        "n_items": sum(len(v) for v in by_language.values()),
+        "n_items": n_items,
+        "n_items_expected": expected,
+        "complete": n_items == expected,
+        "long_prompts": {"policy": first.get("long_prompts"), **long_prompts},
         **body,
         **meta,
     }

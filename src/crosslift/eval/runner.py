@@ -1,11 +1,15 @@
 """The evaluation runner. Reads top to bottom:
 
-    plan      resolve the task name to language tasks; read each language's items; build every prompt and the
+    plan      resolve the task name to language tasks (their language codes must be known to the registry); read
+              each language's items (a parallel set's languages must have as many); build every prompt and the
               decoding settings (no model needed yet)
-    check     reopen <output_dir>/eval/<task>/: a different model, prompt or decoding setting there is an error;
-              finished items are skipped (their stored prompt must equal the new one)
+    check     reopen <output_dir>/eval/<task>/: once it holds a result, a different model, prompt or decoding
+              setting there is an error (a start that failed before its first item claims nothing); finished
+              items are skipped (their stored prompt must equal the new one)
     generate  load the model only if something is left; per language, items sorted by prompt length go in fixed
-              chunks of batch_size; each finished chunk is appended to items.jsonl (so kill -9 loses at most a chunk)
+              chunks of batch_size; a prompt longer than the model's context is cut or refused first
+              (`crosslift.eval.context`); each finished chunk is appended to items.jsonl (so kill -9 loses at
+              most a chunk)
     summarize score every selected item from its raw output; write summary.json, report.md and plots atomically
 
 Chunks are fixed by the full item list, not by what is left, so a resumed run feeds the model exactly the batches
@@ -20,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,10 +33,12 @@ from crosslift.console import stderr_console as console
 from crosslift.data.hub import HubSource, is_hub_id
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.eval.config import EvalConfig, EvalModelConfig, EvalTaskConfig
+from crosslift.eval.context import context_window, fit_prompt
 from crosslift.eval.data import load_items
 from crosslift.eval.formatting import progress_bar
 from crosslift.eval.items import Item
 from crosslift.eval.lm_eval_format import write_lm_eval
+from crosslift.eval.metrics import CORPUS_METRICS
 from crosslift.eval.prompts import (
     InstructionWords,
     Prompt,
@@ -56,7 +62,14 @@ from crosslift.eval.results import (
 )
 from crosslift.eval.tasks import LanguageTask, PromptSpec, TaskRegistry
 from crosslift.io import append_jsonl, atomic_write_json, read_jsonl_tolerant, truncate_torn_tail
-from crosslift.languages import DEFAULT_TIER_RULE, TierRule, load_tier_rule, same_language
+from crosslift.languages import (
+    DEFAULT_TIER_RULE,
+    TierRule,
+    UnknownLanguageError,
+    get_language,
+    load_tier_rule,
+    same_language,
+)
 from crosslift.models.generate import load_generator
 from crosslift.models.generation import ChatGenerator, GenerationSettings, Generator, cut_at_stop
 from crosslift.runs import config_differences, provenance
@@ -78,6 +91,7 @@ class LanguagePlan:
     settings: GenerationSettings
     files: list[Path]
     n_available: int | None = None  # the items in the data, before `limit`
+    long_prompts: str = "cut"  # a prompt longer than the context: "cut" or "refuse" (crosslift.eval.context)
 
     @property
     def language(self) -> str:
@@ -88,8 +102,8 @@ class LanguagePlan:
         return {
             "task": self.task.name, "task_spec": self.task.spec(), "prompt": self.prompt_settings.to_dict(),
             "words": asdict(self.words),
-            "generation": self.settings.to_dict(), "data": [str(f) for f in self.files],
-            "n_items_available": self.n_available,
+            "generation": self.settings.to_dict(), "long_prompts": self.long_prompts,
+            "data": [str(f) for f in self.files], "n_items_available": self.n_available,
         }  # fmt: skip
 
 
@@ -100,6 +114,7 @@ class TaskPlan:
     directory: Path
     tier_rule: TierRule
     languages: list[LanguagePlan]
+    warnings: list[str] = field(default_factory=list)  # printed at planning, kept in the summary and report
 
 
 def _safe_name(name: str) -> str:
@@ -180,11 +195,42 @@ def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegist
             raise ConfigError(f"'{task_cfg.name}' has two tasks for language {t.language} ({seen[t.language]}, "
                               f"{t.name}); evaluate them as separate tasks")  # fmt: skip
         seen[t.language] = t.name
+        _check_language(t)
     data_dir = task_cfg.data_dir or config.data_dir
     plans = [_plan_language(t, task_cfg, config, data_dir) for t in tasks]
     name = task_cfg.label or selection.name
     directory = Path(config.output_dir).expanduser() / "eval" / _safe_name(name)
-    return TaskPlan(name, selection.description, directory, tier_rule, plans)
+    return TaskPlan(name, selection.description, directory, tier_rule, plans, _check_parallel(name, plans))
+
+
+def _check_language(task: LanguageTask) -> None:
+    """The registry's rule for a task's language code (`crosslift.languages.get_language`): a code it cannot resolve
+    is an error that suggests close ones; one it resolves through langcodes is evaluated as an unlisted language
+    (tier "unlisted"), with the registry's warning."""
+    try:
+        get_language(task.language)
+    except UnknownLanguageError as e:
+        raise ConfigError(f"task file {task.source}: task '{task.name}': {e}") from None
+
+
+def _check_parallel(name: str, plans: list[LanguagePlan]) -> list[str]:
+    """The languages of one task are one parallel set: item i is the same question in each. Different item counts
+    in their data break that: an error where a metric compares languages question by question (consistency, AC3),
+    else a warning, returned for the summary."""
+    counts = {lp.language: lp.n_available for lp in plans}
+    if len(set(counts.values())) < 2:
+        return []
+    listed = ", ".join(f"{lang} {n}" for lang, n in counts.items())
+    corpus = sorted({m["metric"] for lp in plans for m in lp.task.metric_list if m["metric"] in CORPUS_METRICS})
+    if corpus:
+        raise ConfigError(f"task '{name}': {' and '.join(corpus)} compare each question across languages, but the "
+                          f"languages' data hold different numbers of items ({listed}); give every language the same "
+                          "questions, or evaluate the languages as separate tasks")  # fmt: skip
+    warning = (f"task '{name}': the languages' data hold different numbers of items ({listed}): they are not one "
+               "parallel set, so their figures do not compare question for question")  # fmt: skip
+    if Shards().is_main:
+        console.print(f"warning: {warning}", style="bold yellow")
+    return [warning]
 
 
 def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalConfig, data_dir: str | None) -> LanguagePlan:
@@ -223,7 +269,8 @@ def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalCon
         stop=list(dict.fromkeys(stop)), batch_size=gen.batch_size, seed=config.seed,
         repetition_penalty=gen.repetition_penalty,
     )  # fmt: skip
-    return LanguagePlan(task, items, prompts, prompt_settings, words, settings, files, available)
+    return LanguagePlan(task, items, prompts, prompt_settings, words, settings, files, available,
+                        config.generation.long_prompts)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------- check
@@ -237,20 +284,25 @@ def _model_record(model: EvalModelConfig) -> dict[str, Any]:
     return record
 
 
-def _open_task_dir(plan: TaskPlan, model: EvalModelConfig) -> dict[str, Any]:
-    """Check the folder holds this same evaluation (or nothing yet) and write the merged run.json."""
+def _open_task_dir(plan: TaskPlan, model: EvalModelConfig, claimed: bool) -> dict[str, Any]:
+    """The run.json of this evaluation. A folder `claimed` by a result must hold this same evaluation: its run.json
+    is merged with ours and written. Another folder's run.json is a start that failed before its first item (a wrong
+    model path, a server that was down): it is ignored, and ours is written once the model is loaded."""
     path = plan.directory / RUN
-    run = {"task": plan.name, "description": plan.description, "model": _model_record(model), "languages": {}}
-    if path.is_file():
+    run = {"task": plan.name, "description": plan.description, "model": _model_record(model), "languages": {},
+           "selection": {lp.language: len(lp.items) for lp in plan.languages}}  # fmt: skip
+    if claimed and path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
         changes = config_differences(old.get("model"), run["model"], "model")
         for lp in plan.languages:
             if lp.language in old.get("languages", {}):
                 before, now = old["languages"][lp.language], lp.run_entry()
-                for key in ("prompt", "words", "generation"):
-                    a, b = dict(before[key]), dict(now[key])
+                for key in ("prompt", "words", "generation", "long_prompts"):
+                    if key not in before:  # a run.json written before the setting existed
+                        continue
+                    a, b = before[key], now[key]
                     if key == "generation":  # the batch size does not change what is generated
-                        a.pop("batch_size", None), b.pop("batch_size", None)
+                        a, b = ({k: v for k, v in d.items() if k != "batch_size"} for d in (a, b))
                     changes += config_differences(a, b, f"{lp.language}.{key}")
         if changes:
             raise ConfigError(
@@ -261,7 +313,8 @@ def _open_task_dir(plan: TaskPlan, model: EvalModelConfig) -> dict[str, Any]:
         run["model_id"] = old.get("model_id")
     for lp in plan.languages:
         run["languages"][lp.language] = lp.run_entry()
-    atomic_write_json(path, run)
+    if claimed:
+        atomic_write_json(path, run)
     return run
 
 
@@ -317,24 +370,34 @@ def _chunks(lp: LanguagePlan) -> list[list[int]]:
     return [order[i : i + size] for i in range(0, len(order), size)]
 
 
-def _generate(generator: Generator, lp: LanguagePlan, positions: list[int]) -> list[str]:
-    prompts = [lp.prompts[i] for i in positions]
-    if lp.prompt_settings.chat:
-        if not isinstance(generator, ChatGenerator):
-            raise ConfigError(f"{generator.model_id} cannot take chat prompts; set prompt.chat: false")
-        outputs = generator.generate_chat([p.messages for p in prompts], lp.settings)
-    else:
-        outputs = generator.generate([p.text for p in prompts], lp.settings)
+def _generate(generator: Generator, lp: LanguagePlan,
+              positions: list[int]) -> list[tuple[str, dict[str, Any] | None]]:  # fmt: skip
+    """The output for each position, and the note on a prompt longer than the context (None when it fitted)."""
+    if lp.prompt_settings.chat and not isinstance(generator, ChatGenerator):
+        raise ConfigError(f"{generator.model_id} cannot take chat prompts; set prompt.chat: false")
+    window = context_window(generator, lp.settings.max_new_tokens)
+    fitted = [fit_prompt(window, lp.prompts[i], lp.long_prompts) for i in positions]
+    outputs = [""] * len(positions)  # a refused prompt is not generated: no answer
+    chat = [k for k, f in enumerate(fitted) if f.prompt is not None and f.prompt.messages is not None]
+    text = [k for k, f in enumerate(fitted) if f.prompt is not None and f.prompt.text is not None]
+    if chat:
+        answers = generator.generate_chat([fitted[k].prompt.messages for k in chat], lp.settings)
+        for k, answer in zip(chat, answers, strict=True):
+            outputs[k] = answer
+    if text:  # text prompts, and conversations cut as the text their chat template renders
+        answers = generator.generate([fitted[k].prompt.text for k in text], lp.settings)
+        for k, answer in zip(text, answers, strict=True):
+            outputs[k] = answer
     # Every backend cuts at the stop strings; cutting again here keeps results right with one that does not.
-    return [cut_at_stop(o, lp.settings.stop) for o in outputs]
+    return [(cut_at_stop(o, lp.settings.stop), f.long_prompt) for o, f in zip(outputs, fitted, strict=True)]
 
 
 def run_task(plan: TaskPlan, generator: LazyGenerator, config: EvalConfig) -> dict[str, Any]:
     """Generate what is missing for one task, then write its summary, report and plots. Returns the summary."""
     plan.directory.mkdir(parents=True, exist_ok=True)
-    run = _open_task_dir(plan, config.model)
     truncate_torn_tail(plan.directory / ITEMS)
     records = load_records(plan.directory)
+    run = _open_task_dir(plan, config.model, claimed=bool(records) or any(plan.directory.glob(SHARD_FILES)))
     _check_stored(plan, records)
     started = time.monotonic()
     generated = _generate_missing(plan, run, records, generator)
@@ -344,6 +407,7 @@ def run_task(plan: TaskPlan, generator: LazyGenerator, config: EvalConfig) -> di
         provenance=provenance(seed=config.seed, data_files=sorted({str(f) for lp in plan.languages for f in lp.files}),
                               models={"model": run.get("model_id") or config.model.name_or_path}),
         timing={"seconds": round(time.monotonic() - started, 2), "items_generated": generated},
+        **({"warnings": plan.warnings} if plan.warnings else {}),
     )  # fmt: skip
     write_summary(plan.directory, summary)
     write_report(plan.directory, summary)
@@ -379,9 +443,8 @@ def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
         return 0
     done, correct, generated = len(finished), sum(bool(r.get("correct")) for r in finished), 0
     model = generator.get()
-    if run.get("model_id") != model.model_id:
-        run["model_id"] = model.model_id
-        atomic_write_json(plan.directory / RUN, run)
+    run["model_id"] = model.model_id
+    atomic_write_json(plan.directory / RUN, run)  # the folder is this evaluation's from its first item on
     with progress_bar() as progress:
         bar = progress.add_task(plan.name, total=total, completed=done, acc=_acc(correct, done))
         for lp in plan.languages:
@@ -392,7 +455,7 @@ def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
                     continue
                 outputs = dict(zip(chunk, _generate(model, lp, chunk), strict=True))
                 for i in missing:
-                    record = _record(lp, i, outputs[i], run["languages"][lp.language]["task_spec"])
+                    record = _record(lp, i, *outputs[i], run["languages"][lp.language]["task_spec"])
                     append_jsonl(plan.directory / ITEMS, record)
                     records[(lp.task.name, lp.items[i].index)] = record
                     correct += bool(record["correct"])
@@ -483,10 +546,9 @@ def _generate_sharded(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
                if any((lp.task.name, lp.items[i].index) not in records for i in chunk)]  # fmt: skip
     if pending:
         model = generator.get()
-        if run.get("model_id") != model.model_id:
-            run["model_id"] = model.model_id
-            if shards.is_main:
-                atomic_write_json(plan.directory / RUN, run)
+        run["model_id"] = model.model_id
+        if shards.is_main:
+            atomic_write_json(plan.directory / RUN, run)
         mine = pending[shards.rank :: shards.world]
         shard_file = plan.directory / SHARD_FILES.replace("*", str(shards.rank))
         with progress_bar() as progress:
@@ -497,7 +559,7 @@ def _generate_sharded(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
                 missing = [i for i in chunk if (lp.task.name, lp.items[i].index) not in records]
                 outputs = dict(zip(chunk, _generate(model, lp, chunk), strict=True))
                 for i in missing:
-                    append_jsonl(shard_file, _record(lp, i, outputs[i], run["languages"][lp.language]["task_spec"]))
+                    append_jsonl(shard_file, _record(lp, i, *outputs[i], run["languages"][lp.language]["task_spec"]))
                 progress.advance(bar, len(chunk))
     shards.wait()
     if shards.is_main:
@@ -513,12 +575,15 @@ def _generate_sharded(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
     return len(records) - before
 
 
-def _record(lp: LanguagePlan, position: int, output: str, task_spec: dict[str, Any]) -> dict[str, Any]:
+def _record(lp: LanguagePlan, position: int, output: str, long_prompt: dict[str, Any] | None,
+            task_spec: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     item, prompt = lp.items[position], lp.prompts[position]
     record: dict[str, Any] = {
         "task": lp.task.name, "language": lp.language, "index": item.index, "prompt": _prompt_text(prompt),
         "output": output, "gold": item.answer,
     }  # fmt: skip
+    if long_prompt is not None:  # the prompt above is the one built; the model read its cut tail, or nothing
+        record["long_prompt"] = long_prompt
     # what the scorers and the pairwise judge need without the data files: the item's id (it aligns languages),
     # the question itself (the judge shows it), the options (the choice filter maps answers to them)
     if item.id is not None:
