@@ -52,6 +52,7 @@ from types import MappingProxyType
 import yaml
 
 from crosslift.errors import CrossliftError, DataError
+from crosslift.io import read_text
 
 __all__ = [
     "DEFAULT_TIER_RULE",
@@ -270,7 +271,7 @@ def _extra_files() -> list[Path]:
 def _read_table(path: Path, env: str) -> list[tuple[Language, list[str], list[str]]]:
     if not path.is_file():
         raise CrossliftError(f"language table not found: {path} (from {env} or register_languages)")
-    return _language_rows(path.read_text(encoding="utf-8"), str(path))
+    return _language_rows(read_text(path), str(path))
 
 
 def _override(old: tuple[Language, list[str], list[str]], new: tuple[Language, list[str], list[str]]):
@@ -507,7 +508,7 @@ def load_tier_rule(name_or_path: str | Path) -> TierRule:
         )
     if not path.is_file():
         raise CrossliftError(f"tier rule file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     defaults = {"name": path.stem, "description": f"user tier mapping {path.name}",
                 "source": f"{path.resolve()} (sha256 {digest})"}

@@ -23,11 +23,11 @@ The prompt then shows the paragraph as context, the question and the options (Se
 from __future__ import annotations
 
 import functools
-import json
 import random
 import unicodedata
 from pathlib import Path
 
+from crosslift.data.records import read_json_file
 from crosslift.errors import DataError
 from crosslift.eval.items import LETTERS, Item
 
@@ -45,9 +45,9 @@ def _questions(path: Path) -> tuple[tuple[int, int, str, str, str, str], ...]:
     if not path.is_file():
         raise DataError("file not found (xquad_mc reads the XQuAD release: xquad.<lang>.json)", path=path)
     try:
-        articles = json.loads(path.read_text(encoding="utf-8"))["data"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise DataError(f"not an XQuAD/SQuAD JSON file ({e})", path=path) from None
+        articles = read_json_file(path)["data"]
+    except (KeyError, TypeError) as e:
+        raise DataError(f"not an XQuAD/SQuAD JSON file (no {e} list)", path=path) from None
     out = []
     for a, article in enumerate(articles):
         for p, paragraph in enumerate(article.get("paragraphs", [])):
