@@ -3,8 +3,8 @@
 A result file is either the old version or the new one, never half of each: we write to a temporary file in
 the same directory and `os.replace` it over the target (atomic on POSIX).
 
-A write the disk refuses (read-only, full, over quota, no permission) is a `DiskError` naming the file and what
-to do; `check_writable` finds that out before a command starts its work.
+A write the disk refuses (read-only, full, over quota, no permission) is a `DiskError` naming the file and
+what to do; `check_writable` finds that out before a command starts its work.
 """
 
 from __future__ import annotations
@@ -42,21 +42,21 @@ class DiskError(CrossliftError):
         super().__init__(message)
 
 
+_ELSEWHERE = "or write the output to another disk, then rerun the same command"
 # errno -> (what happened, what to do about it)
 _DISK_FAULTS = {
     errno.EROFS: ("the file system is read-only", "write the output to a folder on a writable disk"),
-    errno.ENOSPC: ("the disk is full", "free some space or write the output to another disk, then rerun the same "
-                   "command"),
-    errno.EDQUOT: ("the disk quota is used up", "free some space or write the output to another disk, then rerun "
-                   "the same command"),
+    errno.ENOSPC: ("the disk is full", f"free some space {_ELSEWHERE}"),
+    errno.EDQUOT: ("the disk quota is used up", f"free some space {_ELSEWHERE}"),
     errno.EFBIG: ("the file is larger than the file system or the file-size limit (ulimit -f) allows",
-                  "raise the limit or write the output to another disk, then rerun the same command"),
+                  f"raise the limit {_ELSEWHERE}"),
     errno.EACCES: ("permission denied", "give this user access to it, or use another folder"),
     errno.EPERM: ("operation not permitted", "give this user access to it, or use another folder"),
     errno.ENOTDIR: ("a part of this path is a file, not a folder", "choose another output path"),
     errno.EISDIR: ("this is a folder where a file was expected", "name a file"),
 }  # fmt: skip
-# Below this much free space, a write that failed without saying why (torch.save's) is put down to a full disk.
+# Below this much free space, a write that failed without saying why (torch.save's) is put down to a full
+# disk.
 _NEARLY_FULL_BYTES = 256 << 20
 
 
@@ -84,8 +84,8 @@ def _error_number(error: BaseException) -> int | None:
 
 
 def _is_torch_write_failure(error: BaseException) -> bool:
-    # torch.save says only that its zip writer failed, e.g.
-    # "[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534" (its readers say PytorchStreamReader)
+    # torch.save says only that its zip writer failed, e.g. "[enforce fail at inline_container.cc:672] .
+    # unexpected pos 576 vs 534" (its readers' errors say PytorchStreamReader)
     text = str(error)
     return isinstance(error, RuntimeError) and (
         "PytorchStreamWriter" in text or ("inline_container.cc" in text and "unexpected pos" in text)
@@ -96,8 +96,8 @@ def disk_error(error: BaseException, path: str | Path | None = None) -> DiskErro
     """The `DiskError` for a write that failed because of the disk, or None when `error` is something else.
 
     Recognises an OSError with errno EROFS, ENOSPC, EDQUOT, EFBIG, EACCES, EPERM, ENOTDIR or EISDIR, a
-    safetensors error that carries one, and torch.save's failed writes, which carry none: with little free space
-    left they are put down to a full disk.
+    safetensors error that carries one, and torch.save's failed writes, which carry none: with little free
+    space left they are put down to a full disk.
 
     Args:
         path: the file or folder being written; default: the file the OSError names.
@@ -108,15 +108,17 @@ def disk_error(error: BaseException, path: str | Path | None = None) -> DiskErro
         return None
     path = path if path is not None else getattr(error, "filename", None)
     where = f"{path}: " if path is not None else ""
-    free = _free_bytes(Path(path).absolute()) if path is not None else None
+    full = number in (None, errno.ENOSPC, errno.EDQUOT)
+    free = _free_bytes(Path(path).absolute()) if full and path is not None else None
     if torch_write:
         if free is None or free >= _NEARLY_FULL_BYTES:
             space = f" with {_size(free)} free" if free is not None else ""
-            return DiskError(f"{where}could not write it{space} ({str(error).strip()}); check the disk and the "
-                             "file-size limit (ulimit -f), then rerun the same command", path=path)  # fmt: skip
+            message = (f"{where}could not write it{space} ({str(error).strip()}); check the disk and the "
+                       "file-size limit (ulimit -f), then rerun the same command")
+            return DiskError(message, path=path)
         number = errno.ENOSPC
     reason, remedy = _DISK_FAULTS[number]
-    if number in (errno.ENOSPC, errno.EDQUOT) and free is not None:
+    if free is not None:
         reason += f" ({_size(free)} free)"
     return DiskError(f"{where}{reason}; {remedy}", path=path, errno=number)
 
@@ -173,7 +175,7 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
-            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; results should be as readable as any new file
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; results are as readable as any new file
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -58,8 +58,9 @@ def output_folders(args: argparse.Namespace) -> list[Path]:
 
             return [] if args.list or args.urls else [args.to or data_cache_dir()]
         return [Path(args.out).parent] if getattr(args, "out", None) is not None else []
-    if verb == "report":
-        return [Path(run) for run in args.runs] + ([Path(args.out or "comparison")] if len(args.runs) > 1 else [])
+    if verb == "report":  # it rewrites each run's reports, and puts several runs side by side in --out
+        comparison = [Path(args.out or "comparison")] if len(args.runs) > 1 else []
+        return [Path(run) for run in args.runs] + comparison
     if verb == "eval" and args.list_tasks:
         return []
     return [Path(args.out)] if getattr(args, "out", None) is not None else []

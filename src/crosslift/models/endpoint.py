@@ -9,13 +9,13 @@ Used by evaluation (`EndpointGenerator`, a `Generator` backend) and by data tran
         ...                                                              # result: str, or the Exception
 
 Reliability: before its first request, a client checks that the server answers at all (``GET /models``, any
-status, within ``health_timeout_s``), so that a server that takes connections but never answers fails in seconds
-rather than after every retry of every request. Every attempt of a request then has one deadline for connecting,
-sending and reading the whole answer (``timeout_s``; a socket timeout alone bounds each read, not their sum);
-429, 5xx, timeouts and connection errors are retried with exponential backoff and jitter, honouring a
-``Retry-After`` header; other errors (400, 401, 404, a malformed response) fail at once with an `EndpointError`
-naming the URL, the status and a short excerpt of the body. Retries, and a wait with no answer for
-`WAIT_NOTICE_S`, are printed as they happen (stderr).
+status, within ``health_timeout_s``: 15 s at most by default), so that a server that takes connections but
+never answers fails in seconds, not after every retry of every request. Every attempt of a request then has
+one deadline for connecting, sending and reading the whole answer (``timeout_s``; a socket timeout alone
+bounds each read, not their sum); 429, 5xx, timeouts and connection errors are retried with exponential
+backoff and jitter, honouring a ``Retry-After`` header; other errors (400, 401, 404, a malformed response)
+fail at once with an `EndpointError` naming the URL, the status and a short excerpt of the body. Retries, and
+waits of `WAIT_NOTICE_S` without any answer, are printed as they happen (stderr).
 
 Security: the API key is read only from an environment variable (``OPENAI_API_KEY`` unless told otherwise), sent
 only in the ``Authorization`` header, and never logged, put in an error message (a server that echoes it back is
@@ -47,6 +47,7 @@ from crosslift.models.generation import GenerationSettings, cut_at_stop
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})  # plus any other 5xx
 WAIT_NOTICE_S = 30.0  # seconds without any answer before (and between) "waiting" lines
+HEALTH_TIMEOUT_S = 15.0  # the longest the first check waits for an answer, unless told otherwise
 FIRST_ANSWER_NOTICE_S = 3.0  # seconds the server may take to answer the first check before a line says so
 _EXCERPT_CHARS = 300
 
@@ -65,8 +66,8 @@ class EndpointError(CrossliftError):
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None, status: int | None = None, body: str = "",
-                 *, timed_out: bool = False):  # fmt: skip
+    def __init__(self, reason: str, retry_after: float | None = None, status: int | None = None,
+                 body: str = "", *, timed_out: bool = False):  # fmt: skip
         self.reason, self.retry_after, self.status, self.body = reason, retry_after, status, body
         self.timed_out = timed_out
         super().__init__(reason)
@@ -172,8 +173,9 @@ class EndpointClient:
         api_key_env: environment variable that holds the API key; unset or empty means no key (local servers).
         timeout_s: seconds one attempt may take, from connecting to the last byte of the answer.
         max_retries: retries after the first attempt for 429, 5xx, timeouts and connection errors.
-        health_timeout_s: seconds the server has to answer the first request's check (``GET /models``), its
-            connection retries included.
+        health_timeout_s: seconds the server has to answer the check before the first request
+            (``GET /models``), its connection retries included; default: `timeout_s`, at most
+            `HEALTH_TIMEOUT_S` (15 s).
         concurrency: most requests in flight at once in `chat_many` / `complete_many`.
         backoff_s: first retry delay; doubles with every retry (with jitter), unless the server sends Retry-After.
         max_backoff_s: cap on any single delay, Retry-After included.
@@ -190,14 +192,17 @@ class EndpointClient:
         concurrency: int = 8,
         backoff_s: float = 1.0,
         max_backoff_s: float = 60.0,
-        health_timeout_s: float = 15.0,
+        health_timeout_s: float | None = None,
     ) -> None:
+        if health_timeout_s is None:
+            health_timeout_s = min(timeout_s, HEALTH_TIMEOUT_S)
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"endpoint URL must start with http:// or https://, got '{base_url}'")
         if timeout_s <= 0 or max_retries < 0 or concurrency < 1 or backoff_s < 0 or health_timeout_s <= 0:
             raise ConfigError(
                 "endpoint needs timeout_s > 0, max_retries >= 0, concurrency >= 1, backoff_s >= 0 and "
-                f"health_timeout_s > 0 (got {timeout_s}, {max_retries}, {concurrency}, {backoff_s}, {health_timeout_s})"
+                f"health_timeout_s > 0 (got {timeout_s}, {max_retries}, {concurrency}, {backoff_s}, "
+                f"{health_timeout_s})"
             )
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -268,9 +273,10 @@ class EndpointClient:
                 while pending:
                     done, pending = wait(pending, timeout=WAIT_NOTICE_S, return_when=FIRST_COMPLETED)
                     if not done:
+                        silent = time.monotonic() - last_answer
                         stderr_console.print(
-                            f"{self.base_url}: no answer for {time.monotonic() - last_answer:.0f} s, {len(pending)} "
-                            f"request(s) waiting (each attempt may take {self.timeout_s:g} s; {self.max_retries} "
+                            f"{self.base_url}: no answer for {silent:.0f} s, {len(pending)} request(s) "
+                            f"waiting (each attempt may take {self.timeout_s:g} s; {self.max_retries} "
                             "retries)"
                         )
                         continue
@@ -304,8 +310,9 @@ class EndpointClient:
         return choices[0]
 
     def _check_answers(self) -> None:
-        """Make sure the server answers before the first request goes out: ``GET /models`` must get a reply,
-        of any status, within `health_timeout_s` (connection errors are retried inside it, as for any request).
+        """Make sure the server answers before the first request goes out: ``GET /models`` must get a
+        reply, of any status, within `health_timeout_s` (connection errors are retried inside it, as for any
+        request).
 
         Raises:
             EndpointError: no reply in time (the server takes connections but hangs, or is still loading), or
@@ -316,8 +323,8 @@ class EndpointClient:
                 return
             url = f"{self.base_url}/models"
             end = time.monotonic() + self.health_timeout_s
-            notice = threading.Timer(FIRST_ANSWER_NOTICE_S, stderr_console.print,
-                                     [f"{url}: waiting for the server to answer (at most {self.health_timeout_s:g} s)"])  # fmt: skip
+            waiting = f"{url}: waiting for the server to answer (at most {self.health_timeout_s:g} s)"
+            notice = threading.Timer(FIRST_ANSWER_NOTICE_S, stderr_console.print, [waiting])
             notice.daemon = True
             notice.start()
             try:
@@ -345,12 +352,12 @@ class EndpointClient:
     def _no_answer(self, url: str, e: _Retryable, attempts: int) -> EndpointError:
         if e.timed_out:
             return EndpointError(
-                f"GET {url}: no answer within {self.health_timeout_s:g} s, though the server takes connections: it "
-                f"is hung or still loading its model; check it (curl {url}) and rerun, or give it longer "
-                "(health_timeout_s)"
+                f"GET {url}: no answer within {self.health_timeout_s:g} s, though the server takes "
+                f"connections: it is hung or still loading its model; check it (curl {url}) and rerun, or "
+                "give it longer (health_timeout_s)"
             )
         return EndpointError(f"GET {url}: {e.reason} (gave up after {attempts} attempts in "
-                             f"{self.health_timeout_s:g} s): is the server running at this address?")  # fmt: skip
+                             f"{self.health_timeout_s:g} s): is the server running at this address?")
 
     def _delay(self, attempt: int, e: _Retryable) -> float:
         delay = e.retry_after
@@ -359,7 +366,8 @@ class EndpointClient:
         return min(delay, self.max_backoff_s)
 
     def _retrying(self, method: str, url: str, e: _Retryable, attempt: int, delay: float) -> None:
-        stderr_console.print(f"{method} {url}: {e.reason}; retry {attempt + 1}/{self.max_retries} in {delay:.1f} s")
+        retry = f"retry {attempt + 1}/{self.max_retries} in {delay:.1f} s"
+        stderr_console.print(f"{method} {url}: {e.reason}; {retry}")
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         self._check_answers()
@@ -420,8 +428,8 @@ class EndpointClient:
         if status >= 400:
             excerpt = self._excerpt(raw)
             if status in RETRY_STATUSES or status >= 500:
-                raise _Retryable(f"HTTP {status}", _retry_after_seconds(response_headers.get("Retry-After")), status,
-                                 excerpt)  # fmt: skip
+                retry_after = _retry_after_seconds(response_headers.get("Retry-After"))
+                raise _Retryable(f"HTTP {status}", retry_after, status, excerpt)
             raise EndpointError(f"{method} {url}: HTTP {status}: {excerpt}", status=status, body=excerpt)
         try:
             return json.loads(raw)

@@ -384,9 +384,9 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
     A run extended to more steps continues with the schedule of its new length (`ScheduleAtResumedStep`).
 
     Raises:
-        DiskError: a checkpoint (or a log) the disk refused to hold, read-only or full (`crosslift.io.disk_error`:
-            torch.save's own message never says so); the cut checkpoint is removed, and the message says which
-            complete one a rerun resumes from.
+        DiskError: a checkpoint (or a log) the disk refused to hold, read-only or full
+            (`crosslift.io.disk_error`: torch.save's own message never says so); the cut checkpoint is
+            removed, and the message says which complete one a rerun resumes from.
     """
     trainer.remove_callback(PrinterCallback)  # its raw log dicts duplicate our progress lines
     last = run.last_checkpoint()
@@ -412,7 +412,7 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
             with contextlib.suppress(OSError):  # the cut save would only hold on to space the user must free
                 run.remove_incomplete_checkpoints()
         complete = run.last_checkpoint()
-        resume = f"{complete.name} is complete: a rerun resumes from it" if complete else "no checkpoint is complete yet"
+        resume = f"{complete.name} is complete: a rerun resumes from it" if complete else "none is complete"
         raise DiskError(f"{error} ({resume})", path=error.path, errno=error.errno) from e
 
 
