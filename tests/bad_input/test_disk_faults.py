@@ -93,6 +93,27 @@ def test_every_verb_checks_its_output_folder_before_it_starts(tmp_path, capsys, 
     assert blocker.read_text() == "not a folder\n"
 
 
+@pytest.mark.parametrize(("error", "expected"), [
+    (OSError(errno.ENOSPC, "No space left on device"), "the disk is full ("),
+    (RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 5 vs 4"), "could not write it"),
+])  # fmt: skip
+def test_a_write_outside_crosslifts_writers_is_one_line_too(tmp_path, capsys, monkeypatch, error, expected):
+    """A library's own write (a plot, a tokenizer, torch.save) that the disk refuses, and that names no file:
+    the line names the command's output folder."""
+    from crosslift.cli import tiny_models
+
+    def write(args):
+        raise error
+
+    monkeypatch.setattr(tiny_models, "run", write)
+    assert main(["tiny-models", "--out", str(tmp_path / "models")]) == 2
+    assert one_error_line(capsys.readouterr().err, "tiny-models").startswith(
+        f"crosslift tiny-models: error: {tmp_path / 'models'}: {expected}")  # fmt: skip
+    monkeypatch.setattr(tiny_models, "run", lambda args: 1 / 0)  # anything else is a bug: its traceback stays
+    with pytest.raises(ZeroDivisionError):
+        main(["tiny-models", "--out", str(tmp_path / "models")])
+
+
 def write_train_config(tmp_path: Path, output_dir: Path, **training) -> Path:
     data = tmp_path / "arith.jsonl"
     rows = [{"instruction": f"What is {a} plus {b}?", "input": "", "output": f"{a} + {b} = {a + b}."}

@@ -350,14 +350,15 @@ class EndpointClient:
             return
 
     def _no_answer(self, url: str, e: _Retryable, attempts: int) -> EndpointError:
+        # Every caller in crosslift (evaluation, judging, translation) keeps what it finished and resumes.
         if e.timed_out:
             return EndpointError(
                 f"GET {url}: no answer within {self.health_timeout_s:g} s, though the server takes "
-                f"connections: it is hung or still loading its model; check it (curl {url}) and rerun, or "
-                "give it longer (health_timeout_s)"
+                f"connections: it is hung or still loading its model; check it (curl {url}), then rerun the "
+                "same command to resume (or give it longer: health_timeout_s)"
             )
-        return EndpointError(f"GET {url}: {e.reason} (gave up after {attempts} attempts in "
-                             f"{self.health_timeout_s:g} s): is the server running at this address?")
+        return EndpointError(f"GET {url}: {e.reason} (gave up after {attempts} attempts): is the server "
+                             "running at this address? Once it is, rerun the same command to resume")
 
     def _delay(self, attempt: int, e: _Retryable) -> float:
         delay = e.retry_after
