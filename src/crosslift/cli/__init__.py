@@ -48,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 def output_folders(args: argparse.Namespace) -> list[Path]:
     """The folders a command will write into, as far as its arguments say.
 
-    `train` and an `eval` without --out take theirs from the config: `crosslift.runs.RunDir.prepare` checks a
-    training run's, and an evaluation writes its run.json before it loads the model.
+    `train`, and `eval` without --out, take theirs from the config: `crosslift.runs.RunDir.prepare` checks a
+    training run's; an evaluation's shows at its first write.
     """
     verb = args.verb
     if verb == "data":
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as e:  # a write outside crosslift.io (a library's, a plot's) that the disk refused
         folders = output_folders(args)
-        error = disk_error(e, None if getattr(e, "filename", None) or len(folders) != 1 else folders[0])
+        names_its_file = getattr(e, "filename", None) is not None
+        error = disk_error(e, folders[0] if len(folders) == 1 and not names_its_file else None)
         if error is None:
             raise
         print(f"crosslift {args.verb}: error: {error}", file=sys.stderr)

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import socket
-import ssl
 import threading
 import time
 import urllib.error
@@ -136,17 +135,18 @@ class _WatchedHTTPSConnection(_WatchedConnection, http.client.HTTPSConnection):
 
 
 class _DeadlineHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
-    """urllib's HTTP(S) handler with watched connections; urllib still does proxies, redirects and TLS."""
+    """urllib's HTTP(S) handler with watched connections; urllib still does proxies, redirects and TLS (with
+    http.client's default context, as `urllib.request.urlopen`)."""
 
-    def __init__(self, deadline: _Deadline, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, deadline: _Deadline) -> None:
         super().__init__()
-        self.deadline, self.tls = deadline, tls
+        self.deadline = deadline
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(_WatchedHTTPConnection, req, deadline=self.deadline)
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_WatchedHTTPSConnection, req, context=self.tls, deadline=self.deadline)
+        return self.do_open(_WatchedHTTPSConnection, req, deadline=self.deadline)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -210,7 +210,6 @@ class EndpointClient:
         self.timeout_s, self.max_retries, self.concurrency = timeout_s, max_retries, concurrency
         self.backoff_s, self.max_backoff_s, self.health_timeout_s = backoff_s, max_backoff_s, health_timeout_s
         self._api_key = os.environ.get(api_key_env) or None
-        self._tls = ssl.create_default_context() if self.base_url.startswith("https://") else None
         self._answers = False  # the server has answered once (`_check_answers`)
         self._answers_lock = threading.Lock()
 
@@ -392,7 +391,7 @@ class EndpointClient:
 
     def _exchange(self, request: urllib.request.Request, deadline: _Deadline) -> tuple[int, Message, bytes]:
         """Send `request` and read its whole answer, of any status: (status, headers, body)."""
-        opener = urllib.request.build_opener(_DeadlineHandler(deadline, self._tls))
+        opener = urllib.request.build_opener(_DeadlineHandler(deadline))
         try:
             with opener.open(request, timeout=deadline.seconds) as response:
                 return response.status, response.headers, response.read()

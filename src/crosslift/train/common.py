@@ -412,7 +412,8 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
             with contextlib.suppress(OSError):  # the cut save would only hold on to space the user must free
                 run.remove_incomplete_checkpoints()
         complete = run.last_checkpoint()
-        resume = f"{complete.name} is complete: a rerun resumes from it" if complete else "none is complete"
+        resume = (f"{complete.name} is complete: a rerun resumes from it" if complete else
+                  "no checkpoint is complete: a rerun starts over")  # fmt: skip
         raise DiskError(f"{error} ({resume})", path=error.path, errno=error.errno) from e
 
 
