@@ -24,7 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,25 +238,13 @@ def test_codeswitch_on_a_full_disk_leaves_no_half_file_and_reruns(disk, codeswit
         "an Apfel", "a Birne", "an Apfel and a Birne"]  # fmt: skip
 
 
-def test_eval_on_a_disk_that_fills_up_stops_with_one_line_and_resumes(disk, tmp_path, capsys):
+def test_eval_on_a_disk_that_fills_up_stops_with_one_line_and_resumes(disk, shared_data, tmp_path, capsys):
     """The issue's case: a raw ENOSPC traceback. Items stored before the disk filled up are kept and not
     generated again; the rerun adds the others."""
-    (tmp_path / "data").mkdir()
-    for lang in ("en", "sw"):
-        rows = [{"q": f"What is {a} + {b}?", "a": str(a + b)} for a, b in [(2, 3), (10, 7), (4, 4)]]
-        (tmp_path / "data" / f"add_{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (tmp_path / "tasks").mkdir()
-    (tmp_path / "tasks" / "addition.yaml").write_text(textwrap.dedent("""\
-        include: parallel_math
-        task: addition
-        languages: [en, sw]
-        dataset: {path: "add_{lang}.jsonl", format: jsonl, question_field: q, answer_field: a}
-    """))
     out = tmp_path / "out"
-    args = ["eval", "--task", "addition", "--include-path", str(tmp_path / "tasks"), "--data-dir",
-            str(tmp_path / "data"), "--model", "tiny:llama", "--max-new-tokens", "4", "--batch-size", "1",
-            "--out", str(out)]  # fmt: skip
-    items = out / "eval" / "addition" / "items.jsonl"
+    args = ["eval", "--task", "mmwp", "--data-dir", str(shared_data / "mmwp"), "--languages", "en,sw", "--limit",
+            "3", "--model", "tiny:llama", "--max-new-tokens", "4", "--batch-size", "1", "--out", str(out)]  # fmt: skip
+    items = out / "eval" / "mmwp" / "items.jsonl"
     disk.fill("items.jsonl", after=2)
     assert main(args) == 2
     line = one_error_line(capsys.readouterr().err, "eval")
