@@ -242,8 +242,9 @@ def test_eval_on_a_disk_that_fills_up_stops_with_one_line_and_resumes(disk, shar
     """The issue's case: a raw ENOSPC traceback. Items stored before the disk filled up are kept and not
     generated again; the rerun adds the others."""
     out = tmp_path / "out"
-    args = ["eval", "--task", "mmwp", "--data-dir", str(shared_data / "mmwp"), "--languages", "en,sw", "--limit",
-            "3", "--model", "tiny:llama", "--max-new-tokens", "4", "--batch-size", "1", "--out", str(out)]  # fmt: skip
+    args = ["eval", "--task", "mmwp", "--data-dir", str(shared_data / "mmwp"), "--languages", "en,sw",
+            "--limit", "3", "--model", "tiny:llama", "--max-new-tokens", "4", "--batch-size", "1",
+            "--out", str(out)]  # fmt: skip
     items = out / "eval" / "mmwp" / "items.jsonl"
     disk.fill("items.jsonl", after=2)
     assert main(args) == 2
