@@ -1,15 +1,24 @@
+import errno
 import json
+import os
+import shutil
+import tempfile
+from types import SimpleNamespace
 
 import pytest
 
 from crosslift.errors import DataError
 from crosslift.io import (
     BAD_BYTE,
+    DiskError,
     append_jsonl,
     atomic_write_json,
+    atomic_write_text,
     bad_byte_in,
     bad_byte_message,
+    check_writable,
     codec_name,
+    disk_error,
     read_jsonl_tolerant,
     read_text,
     sha256_path,
@@ -82,3 +91,89 @@ def test_codec_name_refuses_unknown_encodings():
     with pytest.raises(ValueError, match="unknown encoding 'klingon'"):
         codec_name("klingon")
     assert bad_byte_message(0x81, 3, "cp1252").startswith("not valid cp1252 (byte 0x81 at column 3)")
+
+# ---------------------------------------------------------------------------------------------- disk faults
+
+
+def fail_with(monkeypatch, number: int, name: str = "fsync") -> None:
+    """`os.<name>` fails with errno `number` (io's writers sync what they write; mkstemp creates the file)."""
+
+    def fail(*args, **kwargs):
+        raise OSError(number, os.strerror(number))
+
+    monkeypatch.setattr(os if name == "fsync" else tempfile, name, fail)
+
+
+def test_a_full_disk_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    target = atomic_write_json(tmp_path / "summary.json", {"old": True})
+    fail_with(monkeypatch, errno.ENOSPC)
+    with pytest.raises(DiskError) as e:
+        atomic_write_json(target, {"new": True})
+    assert str(e.value).startswith(f"{target}: the disk is full (")
+    assert str(e.value).endswith("free some space or write the output to another disk, then rerun the same "
+                                 "command")
+    assert e.value.errno == errno.ENOSPC and e.value.path == target
+    assert isinstance(e.value.__cause__, OSError)  # the original, for a debugger
+    assert json.loads(target.read_text()) == {"old": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_an_append_on_a_full_disk_names_the_log(tmp_path, monkeypatch):
+    log = tmp_path / "items.jsonl"
+    append_jsonl(log, {"i": 0})
+    fail_with(monkeypatch, errno.ENOSPC)
+    with pytest.raises(DiskError, match=f"^{log}: the disk is full"):
+        append_jsonl(log, {"i": 1})
+
+
+@pytest.mark.parametrize(("number", "expected"), [
+    (errno.EROFS, "the file system is read-only; write the output to a folder on a writable disk"),
+    (errno.EACCES, "permission denied; give this user access to it, or use another folder"),
+    (errno.EDQUOT, "the disk quota is used up ("),
+    (errno.EFBIG, "the file is larger than the file system or the file-size limit (ulimit -f) allows; raise"),
+])  # fmt: skip
+def test_a_writer_names_the_target_and_what_to_do(tmp_path, monkeypatch, number, expected):
+    fail_with(monkeypatch, number, "mkstemp")
+    with pytest.raises(DiskError) as e:
+        atomic_write_text(tmp_path / "report.md", "x")
+    assert str(e.value).startswith(f"{tmp_path / 'report.md'}: {expected}")
+
+
+def test_other_errors_are_not_disk_errors(tmp_path, monkeypatch):
+    fail_with(monkeypatch, errno.EIO)
+    with pytest.raises(OSError) as e:
+        atomic_write_text(tmp_path / "x.txt", "x")
+    assert not isinstance(e.value, DiskError) and disk_error(e.value) is None
+    assert disk_error(ValueError("no")) is None
+    assert disk_error(RuntimeError("PytorchStreamReader failed reading zip archive")) is None  # a read
+
+
+def test_torch_and_safetensors_write_failures(tmp_path, monkeypatch):
+    """torch.save does not say why a write failed: with little space left it is a full disk, else the message
+    says what to check; safetensors passes the OS error number on."""
+    from safetensors import SafetensorError
+
+    cut = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534")
+    error = disk_error(cut, tmp_path / "checkpoint-4")
+    assert str(error).startswith(f"{tmp_path / 'checkpoint-4'}: could not write it with ")
+    assert "(ulimit -f)" in str(error) and error.errno is None
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(free=10**6))
+    assert str(disk_error(cut, tmp_path)).startswith(f"{tmp_path}: the disk is full (1.0 MB free); free some")
+    written = SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+    assert disk_error(written, tmp_path).errno == errno.ENOSPC
+
+
+def test_check_writable(tmp_path, monkeypatch):
+    assert check_writable(tmp_path / "new" / "run") == tmp_path / "new" / "run"
+    assert list(tmp_path.iterdir()) == []  # nothing created, the probe removed
+    (tmp_path / "file").write_text("")
+    with pytest.raises(DiskError, match=f"^{tmp_path / 'file'}: a part of this path is a file, not a folder"):
+        check_writable(tmp_path / "file" / "run")
+    fail_with(monkeypatch, errno.EROFS, "mkstemp")
+    with pytest.raises(DiskError, match=f"^{tmp_path}: the file system is read-only"):
+        check_writable(tmp_path / "new")  # the folder it would be created in is named
+    monkeypatch.undo()
+    fail_with(monkeypatch, errno.ENOSPC)  # the probe's sync: a full disk is found before the work too
+    with pytest.raises(DiskError, match=f"^{tmp_path}: the disk is full"):
+        check_writable(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]

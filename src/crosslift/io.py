@@ -7,24 +7,29 @@ the same directory and `os.replace` it over the target (atomic on POSIX).
 Every reader of a user's file (data, lexicons, configs, task files, exemplars) decodes it with `read_text`:
 strictly, so a byte that is not UTF-8 (a Latin-1 "é" is 0xe9) is an error naming the file, the line and the
 column, never a silent replacement character nor a bare `UnicodeDecodeError`; a byte-order mark is dropped.
+
+A write the disk refuses (read-only, full, over quota, no permission) is a `DiskError` naming the file and
+what to do; `check_writable` finds that out before a command starts its work.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from crosslift.errors import DataError
+from crosslift.errors import CrossliftError, DataError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -91,21 +96,157 @@ def read_text(path: str | Path, encoding: str = "utf-8", *, keep_bad_bytes: bool
     )
 
 
+class DiskError(CrossliftError):
+    """An output could not be written because of the disk or its permissions, not because of a bug.
+
+    Attributes:
+        path: the file or folder that could not be written (None when nothing named it).
+        errno: the OS error number, or None when the writer did not say (PyTorch's does not).
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None, errno: int | None = None) -> None:
+        self.path, self.errno = path, errno
+        super().__init__(message)
+
+
+_ELSEWHERE = "or write the output to another disk, then rerun the same command"
+# errno -> (what happened, what to do about it)
+_DISK_FAULTS = {
+    errno.EROFS: ("the file system is read-only", "write the output to a folder on a writable disk"),
+    errno.ENOSPC: ("the disk is full", f"free some space {_ELSEWHERE}"),
+    errno.EDQUOT: ("the disk quota is used up", f"free some space {_ELSEWHERE}"),
+    errno.EFBIG: ("the file is larger than the file system or the file-size limit (ulimit -f) allows",
+                  f"raise the limit {_ELSEWHERE}"),
+    errno.EACCES: ("permission denied", "give this user access to it, or use another folder"),
+    errno.EPERM: ("operation not permitted", "give this user access to it, or use another folder"),
+    errno.ENOTDIR: ("a part of this path is a file, not a folder", "choose another output path"),
+    errno.EISDIR: ("this is a folder where a file was expected", "name a file"),
+}  # fmt: skip
+# Below this much free space, a write that failed without saying why (torch.save's) is put down to a full
+# disk.
+_NEARLY_FULL_BYTES = 256 << 20
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
+def _free_bytes(path: Path) -> int | None:
+    """Free space on the disk that holds `path` (or its nearest existing folder)."""
+    for folder in (path, *path.parents):
+        try:
+            return shutil.disk_usage(folder).free
+        except OSError:
+            continue
+    return None
+
+
+def _error_number(error: BaseException) -> int | None:
+    """The errno of a failed write: an OSError's own, or the "(os error N)" of safetensors' message."""
+    if isinstance(error, OSError):
+        return error.errno
+    if type(error).__name__ == "SafetensorError" and (m := re.search(r"\(os error (\d+)\)", str(error))):
+        return int(m.group(1))
+    return None
+
+
+def _is_torch_write_failure(error: BaseException) -> bool:
+    # torch.save says only that its zip writer failed, e.g. "[enforce fail at inline_container.cc:672] .
+    # unexpected pos 576 vs 534" (its readers' errors say PytorchStreamReader)
+    text = str(error)
+    return isinstance(error, RuntimeError) and (
+        "PytorchStreamWriter" in text or ("inline_container.cc" in text and "unexpected pos" in text)
+    )
+
+
+def disk_error(error: BaseException, path: str | Path | None = None) -> DiskError | None:
+    """The `DiskError` for a write that failed because of the disk, or None when `error` is something else.
+
+    Recognises an OSError with errno EROFS, ENOSPC, EDQUOT, EFBIG, EACCES, EPERM, ENOTDIR or EISDIR, a
+    safetensors error that carries one, and torch.save's failed writes, which carry none: with little free
+    space left they are put down to a full disk.
+
+    Args:
+        path: the file or folder being written; default: the file the OSError names.
+    """
+    number = _error_number(error)
+    torch_write = number is None and _is_torch_write_failure(error)
+    if number not in _DISK_FAULTS and not torch_write:
+        return None
+    path = path if path is not None else getattr(error, "filename", None)
+    where = f"{path}: " if path is not None else ""
+    full = number in (None, errno.ENOSPC, errno.EDQUOT)
+    free = _free_bytes(Path(path).absolute()) if full and path is not None else None
+    if torch_write:
+        if free is None or free >= _NEARLY_FULL_BYTES:
+            space = f" with {_size(free)} free" if free is not None else ""
+            message = (f"{where}could not write it{space} ({str(error).strip()}); check the disk and the "
+                       "file-size limit (ulimit -f), then rerun the same command")
+            return DiskError(message, path=path)
+        number = errno.ENOSPC
+    reason, remedy = _DISK_FAULTS[number]
+    if free is not None:
+        reason += f" ({_size(free)} free)"
+    return DiskError(f"{where}{reason}; {remedy}", path=path, errno=number)
+
+
+@contextlib.contextmanager
+def disk_errors(path: str | Path) -> Iterator[None]:
+    """Inside the block, an error the disk caused (`disk_error`) is raised as a `DiskError` naming `path`."""
+    try:
+        yield
+    except Exception as e:
+        if (error := disk_error(e, path)) is None:
+            raise
+        raise error from e
+
+
+def check_writable(folder: str | Path) -> Path:
+    """Make sure files can be written in `folder`, or in the folder it would be created in, before a command
+    starts work whose results it could not keep.
+
+    A small file is written, synced and removed: only a real write also finds a full disk, and a read-only
+    mount for root, whom permissions do not stop.
+
+    Returns:
+        `folder`, as a Path.
+
+    Raises:
+        DiskError: the folder, or the nearest one that exists, cannot be written.
+    """
+    folder = Path(folder)
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    with disk_errors(existing):
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".crosslift-write-check-")
+        try:
+            os.write(fd, bytes(4096))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    return folder
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write `text` to `path` atomically (temp file + fsync + rename); creates parent directories."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; results should be as readable as any new file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; results are as readable as any new file
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return path
 
 
@@ -131,11 +272,13 @@ def append_jsonl(path: str | Path, record: dict[str, Any]) -> None:
     Readers of such files must tolerate a torn last line (see `read_jsonl_tolerant`).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+    with disk_errors(path):  # the part of the line that reached a full disk is a torn tail, cut on resume
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def read_jsonl_tolerant(path: str | Path) -> list[dict[str, Any]]:

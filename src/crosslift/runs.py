@@ -37,7 +37,7 @@ import yaml
 
 from crosslift.catalogue import data_licenses
 from crosslift.errors import ConfigError
-from crosslift.io import atomic_write_json, atomic_write_yaml, known_digest, sha256_path
+from crosslift.io import atomic_write_json, atomic_write_yaml, check_writable, known_digest, sha256_path
 
 TRACKED_PACKAGES = (
     "crosslift", "torch", "transformers", "tokenizers", "peft", "accelerate", "datasets",
@@ -166,8 +166,10 @@ class RunDir:
 
         Raises:
             ConfigError: any other difference, listed.
+            DiskError: the directory cannot be written (`crosslift.io.check_writable`), found before any work.
         """
         run = cls(output_dir)
+        check_writable(run.path)
         if run.config_path.exists():
             previous = yaml.safe_load(run.config_path.read_text(encoding="utf-8"))
             changes = _changes(previous, config)

@@ -1,10 +1,14 @@
 """The OpenAI-compatible client against a real HTTP server on 127.0.0.1 (a thread of this test process):
 success, retries on 429/5xx with backoff and Retry-After, timeouts, malformed JSON, bounded concurrency, and an
-API key that never leaks into errors."""
+API key that never leaks into errors; the first-request check, the whole-answer deadline and the lines that
+show retries and waiting (the verbs against hung and slow servers: tests/bad_input/test_endpoint_faults.py).
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +38,8 @@ class Server(ThreadingHTTPServer):
         self.requests: list[dict] = []
         self.responses: list = []  # consumed one per request; the last one repeats
         self.delay = 0.0
+        self.gets = 0
+        self.get_status = 200  # of GET /models
         self.lock = threading.Lock()
         self.in_flight = self.max_in_flight = 0
 
@@ -57,7 +63,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        self._respond(200, {}, json.dumps({"data": [{"id": "served-model"}]}).encode())
+        with self.server.lock:
+            self.server.gets += 1
+        self._respond(self.server.get_status, {}, json.dumps({"data": [{"id": "served-model"}]}).encode())
 
     def do_POST(self) -> None:
         s = self.server
@@ -218,3 +226,86 @@ def test_bad_options_are_config_errors():
         EndpointClient("localhost:8000/v1", "m")
     with pytest.raises(endpoint.ConfigError):
         EndpointClient("http://x/v1", "m", concurrency=0)
+
+
+def test_the_server_is_checked_once_before_the_first_request(server):
+    server.responses = [ok_chat("a")]
+    c = client(server)
+    assert [reply for _, reply in c.chat_many([[{"role": "user", "content": "x"}]] * 5)] == ["a"] * 5
+    c.chat([])
+    assert server.gets == 1 and len(server.requests) == 6
+
+
+@pytest.mark.parametrize("status", [404, 501, 503])
+def test_an_error_status_still_counts_as_an_answer(server, status):
+    """A server without GET /models, or a busy one, answers: only silence fails the check (not retried)."""
+    server.responses = [ok_chat("fine")]
+    server.get_status = status
+    assert client(server).chat([]) == "fine"
+    assert server.gets == 1
+
+
+def test_retries_are_printed_as_they_happen(server, capsys):
+    server.responses = [(503, {}, b"busy"), ok_chat("done")]
+    assert client(server).chat([]) == "done"
+    err = capsys.readouterr().err
+    assert f"POST {server.url}/chat/completions: HTTP 503; retry 1/4 in " in err
+
+
+def test_a_long_wait_is_printed(server, capsys, monkeypatch):
+    monkeypatch.setattr(endpoint, "WAIT_NOTICE_S", 0.2)
+    server.responses = [(*ok_chat("slow"), 0.7)]
+    assert dict(client(server).chat_many([[{"role": "user", "content": "x"}]])) == {0: "slow"}
+    err = capsys.readouterr().err
+    waiting = r": no answer for \d+ s, 1 request\(s\) waiting \(each attempt may take 60 s; 4 retries\)"
+    assert re.search(re.escape(server.url) + waiting, err)
+
+
+def test_the_deadline_covers_the_whole_answer():
+    """A server that sends its headers, then a byte of the body every 0.1 s, never lets a socket timeout fire;
+    one deadline for the attempt ends it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    def drip(conn: socket.socket) -> None:
+        with conn:
+            request = conn.recv(65536)
+            try:
+                if request.startswith(b"GET"):
+                    body = b'{"data": []}'
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                    return
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                while not stop.is_set():
+                    conn.sendall(b" ")
+                    time.sleep(0.1)
+            except OSError:  # the client hung up
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    started = time.monotonic()
+    try:
+        with pytest.raises(EndpointError, match=r"no response within 0.5 s \(gave up after 1 attempts\)"):
+            EndpointClient(url, "m", timeout_s=0.5, max_retries=0).chat([])
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 2
+
+
+def test_the_check_waits_at_most_the_request_timeout_and_15_s():
+    assert EndpointClient("http://x/v1", "m").health_timeout_s == 15  # default timeout_s 60
+    assert EndpointClient("http://x/v1", "m", timeout_s=120).health_timeout_s == 15  # eval's, judge's default
+    assert EndpointClient("http://x/v1", "m", timeout_s=2).health_timeout_s == 2
+    assert EndpointClient("http://x/v1", "m", timeout_s=120, health_timeout_s=40).health_timeout_s == 40
+    with pytest.raises(endpoint.ConfigError, match="health_timeout_s > 0"):
+        EndpointClient("http://x/v1", "m", health_timeout_s=0)

@@ -1,7 +1,10 @@
 """`crosslift <verb>`: a thin command line. Each verb lives in its own module here, which parses its arguments
 and calls one function of the library; heavy imports (torch, transformers) happen only inside `run`.
 
-A `CrossliftError` (bad config, bad data, missing file) is printed as one message and exits with status 2.
+A `CrossliftError` (bad config, bad data, missing file) is printed as one message and exits with status 2; so
+is a write the disk refuses (read-only, full, no permission: `crosslift.io.disk_error`), wherever it happens.
+Before a verb starts, the folders it will write into are checked (`output_folders`), so that it does not fail
+at its end, after the work.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from crosslift import __version__
 from crosslift.errors import CrossliftError
+from crosslift.io import check_writable, disk_error
 
 # verb -> module under crosslift.cli; each module has `HELP`, `add_arguments(parser)` and `run(args) -> int`.
 VERBS = {
@@ -40,9 +45,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def output_folders(args: argparse.Namespace) -> list[Path]:
+    """The folders a command will write into, as far as its arguments say.
+
+    `train`, and `eval` without --out, take theirs from the config: `crosslift.runs.RunDir.prepare` checks a
+    training run's; an evaluation's shows at its first write.
+    """
+    verb = args.verb
+    if verb == "data":
+        if args.data_command == "download":
+            from crosslift.catalogue import data_cache_dir
+
+            return [] if args.list or args.urls else [args.to or data_cache_dir()]
+        return [Path(args.out).parent] if getattr(args, "out", None) is not None else []
+    if verb == "report":  # it rewrites each run's reports, and puts several runs side by side in --out
+        comparison = [Path(args.out or "comparison")] if len(args.runs) > 1 else []
+        return [Path(run) for run in args.runs] + comparison
+    if verb == "eval" and args.list_tasks:
+        return []
+    return [Path(args.out)] if getattr(args, "out", None) is not None else []
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        for folder in output_folders(args):
+            check_writable(folder)
         return args._run(args) or 0
     except CrossliftError as e:
         print(f"crosslift {args.verb}: error: {e}", file=sys.stderr)
@@ -50,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"crosslift {args.verb}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a write outside crosslift.io (a library's, a plot's) that the disk refused
+        folders = output_folders(args)
+        names_its_file = getattr(e, "filename", None) is not None
+        error = disk_error(e, folders[0] if len(folders) == 1 and not names_its_file else None)
+        if error is None:
+            raise
+        print(f"crosslift {args.verb}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

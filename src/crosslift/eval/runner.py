@@ -61,7 +61,13 @@ from crosslift.eval.results import (
     write_summary,
 )
 from crosslift.eval.tasks import LanguageTask, PromptSpec, TaskRegistry
-from crosslift.io import append_jsonl, atomic_write_json, read_jsonl_tolerant, truncate_torn_tail
+from crosslift.io import (
+    append_jsonl,
+    atomic_write_json,
+    check_writable,
+    read_jsonl_tolerant,
+    truncate_torn_tail,
+)
 from crosslift.languages import (
     DEFAULT_TIER_RULE,
     TierRule,
@@ -623,6 +629,7 @@ def evaluate(config: EvalConfig, generator: Generator | None = None) -> dict[str
     names = [p.name for p in plans]
     if len(set(names)) != len(names):
         raise ConfigError(f"a task is listed twice: {', '.join(names)}")
+    check_writable(config.output_dir)  # a read-only or full disk is said now, not after the model loaded
     lazy = LazyGenerator(config.model, generator)
     summaries = {plan.name: run_task(plan, lazy, config) for plan in plans}
     return summaries | write_medians(config, summaries)

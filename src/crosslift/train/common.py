@@ -15,6 +15,7 @@ only rank 0 writes the run directory and prints.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -35,6 +36,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_group
 from crosslift.config import RunConfig, TrainingConfig
 from crosslift.console import stderr_console
 from crosslift.errors import ConfigError
+from crosslift.io import DiskError, disk_error, disk_errors
 from crosslift.models.packing import PACKED_TOKENS
 from crosslift.runs import RunDir, provenance
 
@@ -380,6 +382,11 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
     Checkpoint folders a kill left half-written are removed first; the Trainer restores model, optimizer,
     scheduler, RNG states and the data position from the checkpoint, so the result matches an uninterrupted run.
     A run extended to more steps continues with the schedule of its new length (`ScheduleAtResumedStep`).
+
+    Raises:
+        DiskError: a checkpoint (or a log) the disk refused to hold, read-only or full
+            (`crosslift.io.disk_error`: torch.save's own message never says so); the cut checkpoint is
+            removed, and the message says which complete one a rerun resumes from.
     """
     trainer.remove_callback(PrinterCallback)  # its raw log dicts duplicate our progress lines
     last = run.last_checkpoint()
@@ -394,7 +401,20 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
         if last is not None:
             stderr_console.print(f"resuming from {last}")
             run.update_manifest(resumed_from=[*run.manifest().get("resumed_from", []), last.name])
-    return trainer.train(resume_from_checkpoint=str(last) if last else None)
+    try:
+        return trainer.train(resume_from_checkpoint=str(last) if last else None)
+    except Exception as e:
+        saving = run.checkpoints / f"checkpoint-{trainer.state.global_step}"
+        error = disk_error(e, getattr(e, "filename", None) or saving)
+        if error is None:
+            raise
+        if trainer.is_world_process_zero():
+            with contextlib.suppress(OSError):  # the cut save would only hold on to space the user must free
+                run.remove_incomplete_checkpoints()
+        complete = run.last_checkpoint()
+        resume = (f"{complete.name} is complete: a rerun resumes from it" if complete else
+                  "no checkpoint is complete: a rerun starts over")  # fmt: skip
+        raise DiskError(f"{error} ({resume})", path=error.path, errno=error.errno) from e
 
 
 def gathered_state_dict(trainer: Trainer) -> dict[str, torch.Tensor] | None:
@@ -510,11 +530,13 @@ class RecipeRun:
         """Write the final model and its tokenizers to run/model (`save_final`).
 
         Call it on every process: weights sharded by FSDP or DeepSpeed ZeRO-3 are gathered from all of them
-        first (ZeRO-3 needs stage3_gather_16bit_weights_on_model_save: true).
+        first (ZeRO-3 needs stage3_gather_16bit_weights_on_model_save: true). A disk that refuses them raises
+        `DiskError`; the last checkpoint stays, so a rerun only saves again.
         """
         state_dict = gathered_state_dict(trainer)
         if self.is_main:
-            save_final(model, tokenizers, self.dir.model, state_dict=state_dict)
+            with disk_errors(self.dir.model):
+                save_final(model, tokenizers, self.dir.model, state_dict=state_dict)
 
     def finish(self, trainer: Trainer, result: Any, what: str, **fields: Any) -> None:
         """Record the training figures (`train_summary`) and `fields` in manifest.json with status
