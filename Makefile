@@ -21,7 +21,7 @@ export TOKENIZERS_PARALLELISM := false
 demo: $(STAMP)
 	$(BIN)/crosslift demo
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
 
 install: $(STAMP)
@@ -32,8 +32,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -c "import torch; print('torch', torch.__version__)"
 	touch $(STAMP)
 
+# The style: ruff's linter and formatter, as configured in pyproject.toml (`make test` runs this first).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

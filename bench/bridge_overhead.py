@@ -47,10 +47,25 @@ def build(preset: str, device: str, lm_layers: int | None) -> BridgeModel:
         return model.to(device)
     from transformers import LlamaConfig, LlamaForCausalLM, MT5Config, MT5EncoderModel
 
-    encoder_config = MT5Config(vocab_size=250112, d_model=2048, d_kv=64, d_ff=5120, num_layers=24, num_heads=32,
-                               feed_forward_proj="gated-gelu", tie_word_embeddings=False)  # mT5-XL  # fmt: skip
-    lm_config = LlamaConfig(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=lm_layers or 32,
-                            num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=4096)  # Llama-2-7B  # fmt: skip
+    encoder_config = MT5Config(
+        vocab_size=250112,
+        d_model=2048,
+        d_kv=64,
+        d_ff=5120,
+        num_layers=24,
+        num_heads=32,
+        feed_forward_proj="gated-gelu",
+        tie_word_embeddings=False,
+    )  # mT5-XL
+    lm_config = LlamaConfig(
+        vocab_size=32000,
+        hidden_size=4096,
+        intermediate_size=11008,
+        num_hidden_layers=lm_layers or 32,
+        num_attention_heads=32,
+        num_key_value_heads=32,
+        max_position_embeddings=4096,
+    )  # Llama-2-7B
     lm_config._attn_implementation = "sdpa"
     encoder_config._attn_implementation = "sdpa"
     torch.manual_seed(0)
@@ -80,11 +95,13 @@ def batches(model: BridgeModel, batch: int, seq_len: int, encoder_len: int, devi
     bridge_labels = bridge_ids.clone()
     bridge_labels[:, 0] = -100
     bridge = {
-        "input_ids": bridge_ids, "attention_mask": torch.ones_like(bridge_ids), "labels": bridge_labels,
+        "input_ids": bridge_ids,
+        "attention_mask": torch.ones_like(bridge_ids),
+        "labels": bridge_labels,
         "prefix_lengths": torch.ones(batch, dtype=torch.long),
         "encoder_input_ids": torch.randint(5, enc_vocab, (batch, encoder_len), generator=g),
         "encoder_attention_mask": torch.ones(batch, encoder_len, dtype=torch.long),
-    }  # fmt: skip
+    }
     move = lambda b: {k: v.to(device) for k, v in b.items()}  # noqa: E731
     return move(plain), move(bridge)
 
@@ -174,11 +191,16 @@ def main() -> int:
         "alignment": sum(p.numel() for p in model.alignment.parameters()),
         "lm": sum(p.numel() for p in model.lm.parameters()),
     }
-    print(f"preset {args.preset} on {args.device} ({torch.get_num_threads()} threads), parameters: "
-          + ", ".join(f"{k} {v / 1e6:,.1f} M" for k, v in params.items()), file=sys.stderr)  # fmt: skip
-    print(f"batch {args.batch} x {args.seq_len} LM positions (bridge: {args.encoder_len} encoder tokens), "
-          f"{args.optimizer}, {args.steps} timed steps after {args.warmup} warm-up, {args.repeats} alternating repeats",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"preset {args.preset} on {args.device} ({torch.get_num_threads()} threads), parameters: "
+        + ", ".join(f"{k} {v / 1e6:,.1f} M" for k, v in params.items()),
+        file=sys.stderr,
+    )
+    print(
+        f"batch {args.batch} x {args.seq_len} LM positions (bridge: {args.encoder_len} encoder tokens), "
+        f"{args.optimizer}, {args.steps} timed steps after {args.warmup} warm-up, {args.repeats} alternating repeats",
+        file=sys.stderr,
+    )
     results = {}
     for setting in args.settings.split(","):
         r = measure(model, setting, plain, bridge, args)
@@ -188,11 +210,22 @@ def main() -> int:
             if args.device.startswith("cuda")
             else ""
         )
-        print(f"{setting}: plain LM {r['plain_s'] * 1000:,.1f} ms/step, bridge {r['bridge_s'] * 1000:,.1f} ms/step, "
-              f"ratio {r['ratio']:.2f}x{mem}")  # fmt: skip
+        print(
+            f"{setting}: plain LM {r['plain_s'] * 1000:,.1f} ms/step, bridge {r['bridge_s'] * 1000:,.1f} ms/step, "
+            f"ratio {r['ratio']:.2f}x{mem}"
+        )
     device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu"
-    print(json.dumps({"preset": args.preset, "device": device_name, "args": vars(args), "parameters": params,
-                      "results": results}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "preset": args.preset,
+                "device": device_name,
+                "args": vars(args),
+                "parameters": params,
+                "results": results,
+            }
+        )
+    )
     return 0
 
 

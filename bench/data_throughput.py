@@ -108,18 +108,24 @@ def main() -> None:
     print(
         f"lexicons {','.join(languages)}: {sum(len(x) for x in lexicons.values()):,} entries, loaded in {load_s:.2f} s"
     )
-    print(f"corpus: GSM8K train questions, {len(texts):,} texts ({sentences:,} sentences, {words:,} words); "
-          f"ratio {args.ratio}; pinned to CPU {cpu}; {args.repeats} passes per side")  # fmt: skip
+    print(
+        f"corpus: GSM8K train questions, {len(texts):,} texts ({sentences:,} sentences, {words:,} words); "
+        f"ratio {args.ratio}; pinned to CPU {cpu}; {args.repeats} passes per side"
+    )
     best = {name: len(texts) / min(ts) for name, ts in times.items()}
     for name, ts in times.items():
         median = len(texts) / statistics.median(ts)
-        print(f"  {name:10s} best {best[name]:9,.0f} texts/s ({best[name] * sentences / len(texts):9,.0f} sentences/s)"
-              f"   median {median:9,.0f} texts/s")  # fmt: skip
+        print(
+            f"  {name:10s} best {best[name]:9,.0f} texts/s ({best[name] * sentences / len(texts):9,.0f} sentences/s)"
+            f"   median {median:9,.0f} texts/s"
+        )
     print(
         f"goal: {GOAL:,} code-switched texts/s (one text = one input record, the strict reading of 'sentence')"
     )
-    print(f"crosslift / goal: {best['crosslift'] / GOAL:.2f}x   records / goal: {best['records'] / GOAL:.2f}x   "
-          f"crosslift / plain: {best['crosslift'] / best['plain']:.2f}x")  # fmt: skip
+    print(
+        f"crosslift / goal: {best['crosslift'] / GOAL:.2f}x   records / goal: {best['records'] / GOAL:.2f}x   "
+        f"crosslift / plain: {best['crosslift'] / best['plain']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -31,12 +31,17 @@ from crosslift.models.generation import GenerationSettings  # noqa: E402
 def synthetic_questions(n: int, seed: int = 0) -> list[str]:
     """Math word problems of varied length (so batches need padding, as real benchmarks do)."""
     rng = random.Random(seed)
-    names, things = ["Ariel", "Roger", "Amina", "Kofi", "Lena", "Ravi"], ["apples", "pencils", "books", "eggs", "coins"]
+    names, things = (
+        ["Ariel", "Roger", "Amina", "Kofi", "Lena", "Ravi"],
+        ["apples", "pencils", "books", "eggs", "coins"],
+    )
     questions = []
     for _ in range(n):
         clauses = [f"{rng.choice(names)} has {rng.randint(2, 90)} {rng.choice(things)}."]
         for _ in range(rng.randint(0, 5)):
-            clauses.append(f"Then {rng.choice(names)} gives {rng.randint(1, 20)} more {rng.choice(things)} to a friend.")
+            clauses.append(
+                f"Then {rng.choice(names)} gives {rng.randint(1, 20)} more {rng.choice(things)} to a friend."
+            )
         clauses.append(f"How many {rng.choice(things)} are there now?")
         questions.append(" ".join(clauses))
     return questions
@@ -60,13 +65,17 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    questions = mmwp_questions(args.data_dir, args.prompts) if args.data_dir else synthetic_questions(args.prompts)
+    questions = (
+        mmwp_questions(args.data_dir, args.prompts) if args.data_dir else synthetic_questions(args.prompts)
+    )
     settings = PromptSettings()  # LinguaLIFT's metamath prompt, as `crosslift eval` sends it
     prompts = [build_prompt(q, settings, instruction_words("en", settings)).text for q in questions]
     generator = HFGenerator.from_pretrained(args.model, dtype="float32")
 
     def decode(batch_size: int) -> GenerationSettings:
-        return GenerationSettings(max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, batch_size=batch_size)
+        return GenerationSettings(
+            max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, batch_size=batch_size
+        )
 
     def batched() -> tuple[list[str], int, float]:
         start_tokens, start = generator.tokens_generated, time.perf_counter()
@@ -87,11 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             out, tokens, seconds = run()
             outputs[name] = out
             rates[name].append(tokens / seconds)
-            print(f"repeat {r + 1} {name:>13}: {tokens} new tokens in {seconds:.2f} s = {tokens / seconds:,.0f} tokens/s")
+            print(
+                f"repeat {r + 1} {name:>13}: {tokens} new tokens in {seconds:.2f} s = {tokens / seconds:,.0f} tokens/s"
+            )
     same = sum(a == b for a, b in zip(outputs["batched"], outputs["one_at_a_time"], strict=True))
     batched_rate, single_rate = statistics.median(rates["batched"]), statistics.median(rates["one_at_a_time"])
-    print(f"\nmodel {args.model}, {len(prompts)} metamath prompts ({'MMWP en' if args.data_dir else 'synthetic'}), "
-          f"{args.new_tokens} new tokens each, greedy, torch threads {torch.get_num_threads()}")  # fmt: skip
+    print(
+        f"\nmodel {args.model}, {len(prompts)} metamath prompts ({'MMWP en' if args.data_dir else 'synthetic'}), "
+        f"{args.new_tokens} new tokens each, greedy, torch threads {torch.get_num_threads()}"
+    )
     print(f"batched (batch {args.batch_size}): {batched_rate:,.0f} tokens/s (median of {args.repeats})")
     print(f"one at a time:       {single_rate:,.0f} tokens/s (median of {args.repeats})")
     print(f"speed-up: {batched_rate / single_rate:.1f}x (goal >= 5x)")

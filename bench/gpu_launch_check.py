@@ -38,28 +38,61 @@ def write_data(folder: Path) -> tuple[Path, Path]:
     with open(sft, "w", encoding="utf-8") as f:
         for a in range(3, 60, 3):
             for b in range(2, 30, 4):
-                f.write(json.dumps({"instruction": f"What is {a} plus {b}?", "output": f"{a} + {b} = {a + b}."}) + "\n")
-    with open(codeswitched, "w", encoding="utf-8") as f:  # code-switched question -> English (stage 1's target)
+                f.write(
+                    json.dumps({"instruction": f"What is {a} plus {b}?", "output": f"{a} + {b} = {a + b}."})
+                    + "\n"
+                )
+    with open(
+        codeswitched, "w", encoding="utf-8"
+    ) as f:  # code-switched question -> English (stage 1's target)
         for i in range(64):
-            f.write(json.dumps({"instruction": f"Tom ana {i} matofaa na {i % 5} vitabu.",
-                                "output": f"Tom has {i} apples and {i % 5} books."}) + "\n")  # fmt: skip
+            f.write(
+                json.dumps(
+                    {
+                        "instruction": f"Tom ana {i} matofaa na {i % 5} vitabu.",
+                        "output": f"Tom has {i} apples and {i % 5} books.",
+                    }
+                )
+                + "\n"
+            )
     return sft, codeswitched
 
 
 def recipe_config(recipe: str, sft_data: Path, cs_data: Path, stage1_run: Path, steps: int) -> dict:
     training = {"max_steps": steps, "batch_size": 4, "save_steps": steps, "logging_steps": 1}
     if recipe == "sft":
-        return {"recipe": "sft", "name": "gpu_sft", "seed": 1, "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
-                "data": {"train": [{"path": str(sft_data)}], "max_length": 128},
-                "training": training | {"learning_rate": 2e-3}}  # fmt: skip
+        return {
+            "recipe": "sft",
+            "name": "gpu_sft",
+            "seed": 1,
+            "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
+            "data": {"train": [{"path": str(sft_data)}], "max_length": 128},
+            "training": training | {"learning_rate": 2e-3},
+        }
     if recipe == "lingualift_stage1":
-        return {"recipe": recipe, "name": "gpu_s1", "seed": 1,
-                "model": {"encoder": "tiny:mt5-encoder", "lm": "tiny:llama", "dtype": "float32", "encoder_max_length": 64},
-                "data": {"train": [{"path": str(cs_data)}], "lm_max_length": 96},
-                "check": {"enabled": False}, "training": training}  # fmt: skip
-    return {"recipe": recipe, "name": "gpu_s2", "seed": 1, "stage1": str(stage1_run), "on_failed_alignment": "warn",
-            "data": {"train": [{"path": str(sft_data)}], "template": "metamath", "lm_max_length": 96},
-            "training": training}  # fmt: skip
+        return {
+            "recipe": recipe,
+            "name": "gpu_s1",
+            "seed": 1,
+            "model": {
+                "encoder": "tiny:mt5-encoder",
+                "lm": "tiny:llama",
+                "dtype": "float32",
+                "encoder_max_length": 64,
+            },
+            "data": {"train": [{"path": str(cs_data)}], "lm_max_length": 96},
+            "check": {"enabled": False},
+            "training": training,
+        }
+    return {
+        "recipe": recipe,
+        "name": "gpu_s2",
+        "seed": 1,
+        "stage1": str(stage1_run),
+        "on_failed_alignment": "warn",
+        "data": {"train": [{"path": str(sft_data)}], "template": "metamath", "lm_max_length": 96},
+        "training": training,
+    }
 
 
 def free_port() -> int:
@@ -68,13 +101,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_one(launch: str, recipe: str, out: Path, data: tuple[Path, Path], num_processes: int, steps: int) -> dict:
+def run_one(
+    launch: str, recipe: str, out: Path, data: tuple[Path, Path], num_processes: int, steps: int
+) -> dict:
     run_dir, config = out / launch / recipe, out / launch / f"{recipe}.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(yaml.safe_dump(recipe_config(recipe, *data, out / launch / "lingualift_stage1", steps)))
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(LAUNCH_CONFIGS / f"{launch}.yaml"),
-               "--num_processes", str(num_processes), "--main_process_port", str(free_port()),
-               "-m", "crosslift", "train", str(config), f"output_dir={run_dir}"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(LAUNCH_CONFIGS / f"{launch}.yaml"),
+        "--num_processes",
+        str(num_processes),
+        "--main_process_port",
+        str(free_port()),
+        "-m",
+        "crosslift",
+        "train",
+        str(config),
+        f"output_dir={run_dir}",
+    ]
     start = time.perf_counter()
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -110,9 +158,12 @@ def run_chain(launch: str, out: Path, data: tuple[Path, Path], num_processes: in
             continue
         results.append(run_one(launch, recipe, out, data, num_processes, steps))
         r = results[-1]
-        print(f"{launch:24} {recipe:18} rc={r['rc']} {r.get('status', '-')} world_size={r.get('world_size')} "
-              f"{r.get('distributed_type')} steps={r.get('global_step')} loss {r.get('first_loss')} -> "
-              f"{r.get('last_loss')} groups={r.get('optimizer_groups')} {r['seconds']} s", flush=True)  # fmt: skip
+        print(
+            f"{launch:24} {recipe:18} rc={r['rc']} {r.get('status', '-')} world_size={r.get('world_size')} "
+            f"{r.get('distributed_type')} steps={r.get('global_step')} loss {r.get('first_loss')} -> "
+            f"{r.get('last_loss')} groups={r.get('optimizer_groups')} {r['seconds']} s",
+            flush=True,
+        )
     return results
 
 
@@ -125,11 +176,16 @@ def main() -> int:
     args = ap.parse_args()
     data = write_data(args.out / "data")
     with ThreadPoolExecutor(len(args.configs)) as pool:
-        chains = pool.map(lambda c: run_chain(c, args.out, data, args.num_processes, args.steps), args.configs)
+        chains = pool.map(
+            lambda c: run_chain(c, args.out, data, args.num_processes, args.steps), args.configs
+        )
         results = [r for chain in chains for r in chain]
     (args.out / "summary.json").write_text(json.dumps(results, indent=1))
     failed = [f"{r['launch']}/{r['recipe']}" for r in results if r["rc"] != 0]
-    print(f"{len(results) - len(failed)}/{len(results)} runs completed" + (f"; failed: {failed}" if failed else ""))
+    print(
+        f"{len(results) - len(failed)}/{len(results)} runs completed"
+        + (f"; failed: {failed}" if failed else "")
+    )
     return 1 if failed else 0
 
 

@@ -38,11 +38,23 @@ from crosslift.train.common import training_arguments  # noqa: E402
 
 PRESETS = {
     # hidden, layers, heads, kv heads, FFN, vocab: 0.47 B parameters (0.44 B that multiply)
-    "0.5b": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, num_key_value_heads=16,
-                 intermediate_size=4096, vocab_size=32000),
-    "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-                 intermediate_size=512, vocab_size=4000),
-}  # fmt: skip
+    "0.5b": dict(
+        hidden_size=1024,
+        num_hidden_layers=24,
+        num_attention_heads=16,
+        num_key_value_heads=16,
+        intermediate_size=4096,
+        vocab_size=32000,
+    ),
+    "tiny": dict(
+        hidden_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        intermediate_size=512,
+        vocab_size=4000,
+    ),
+}
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12}  # dense, no sparsity
 
 
@@ -81,8 +93,12 @@ def peak_flops(device: str) -> tuple[str, float | None]:
 
 
 def measure(args: argparse.Namespace, checkpointing: bool) -> dict[str, float]:
-    config = LlamaConfig(**PRESETS[args.preset], max_position_embeddings=args.seq_len, tie_word_embeddings=False,
-                         attn_implementation="sdpa")  # fmt: skip
+    config = LlamaConfig(
+        **PRESETS[args.preset],
+        max_position_embeddings=args.seq_len,
+        tie_word_embeddings=False,
+        attn_implementation="sdpa",
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
     if args.device == "cuda":
@@ -92,15 +108,32 @@ def measure(args: argparse.Namespace, checkpointing: bool) -> dict[str, float]:
     n_mul = sum(p.numel() for p in model.parameters()) - model.get_input_embeddings().weight.numel()
     flops_per_token = 6 * n_mul + 12 * config.num_hidden_layers * config.hidden_size * args.seq_len
     steps = args.warmup + args.steps
-    cfg = TrainingConfig(max_steps=steps, batch_size=args.batch_size, learning_rate=1e-4, save_steps=10**6,
-                         logging_steps=10**6, precision="bf16" if args.device == "cuda" else "fp32",
-                         gradient_checkpointing=checkpointing, torch_compile=args.compile)  # fmt: skip
+    cfg = TrainingConfig(
+        max_steps=steps,
+        batch_size=args.batch_size,
+        learning_rate=1e-4,
+        save_steps=10**6,
+        logging_steps=10**6,
+        precision="bf16" if args.device == "cuda" else "fp32",
+        gradient_checkpointing=checkpointing,
+        torch_compile=args.compile,
+    )
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as tmp:
-        targs = training_arguments(cfg, RunDir(Path(tmp)), seed=0, save_strategy="no", use_cpu=args.device != "cuda",
-                                   include_num_input_tokens_seen="no")  # fmt: skip
-        trainer = Trainer(model=model, args=targs, callbacks=[timer],
-                          train_dataset=RandomTokens(steps * args.batch_size, args.seq_len, config.vocab_size))  # fmt: skip
+        targs = training_arguments(
+            cfg,
+            RunDir(Path(tmp)),
+            seed=0,
+            save_strategy="no",
+            use_cpu=args.device != "cuda",
+            include_num_input_tokens_seen="no",
+        )
+        trainer = Trainer(
+            model=model,
+            args=targs,
+            callbacks=[timer],
+            train_dataset=RandomTokens(steps * args.batch_size, args.seq_len, config.vocab_size),
+        )
         trainer.remove_callback(PrinterCallback)
         trainer.train()
     step = statistics.median(timer.times[args.warmup :])
@@ -108,8 +141,13 @@ def measure(args: argparse.Namespace, checkpointing: bool) -> dict[str, float]:
     memory = torch.cuda.max_memory_allocated() / 2**30 if args.device == "cuda" else float("nan")
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    return {"params": sum(p.numel() for p in model.parameters()), "step_s": step, "tokens_per_s": tokens / step,
-            "flops_per_s": flops_per_token * tokens / step, "memory_gib": memory}  # fmt: skip
+    return {
+        "params": sum(p.numel() for p in model.parameters()),
+        "step_s": step,
+        "tokens_per_s": tokens / step,
+        "flops_per_s": flops_per_token * tokens / step,
+        "memory_gib": memory,
+    }
 
 
 def main() -> int:
@@ -129,8 +167,10 @@ def main() -> int:
     args = ap.parse_args()
     device, peak = peak_flops(args.device)
     peak = args.peak_tflops * 1e12 if args.peak_tflops else peak
-    print(f"device {device}, preset {args.preset}, batch {args.batch_size} x {args.seq_len}, bf16 "
-          f"{args.device == 'cuda'}, SDPA, torch.compile {args.compile}, {args.steps} timed steps after {args.warmup}")  # fmt: skip
+    print(
+        f"device {device}, preset {args.preset}, batch {args.batch_size} x {args.seq_len}, bf16 "
+        f"{args.device == 'cuda'}, SDPA, torch.compile {args.compile}, {args.steps} timed steps after {args.warmup}"
+    )
     for checkpointing in (False, True):
         r = measure(args, checkpointing)
         mfu = f"{100 * r['flops_per_s'] / peak:.1f}%" if peak else "n/a (no peak figure for this device)"

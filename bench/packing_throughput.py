@@ -64,25 +64,54 @@ def plain_trainer(args: argparse.Namespace, out: Path) -> tuple[int, float]:
         labels = [-100] * len(p_ids) + ids[len(p_ids) :]
         features.append({"input_ids": ids[: args.max_length], "labels": labels[: args.max_length]})
     targs = TrainingArguments(
-        output_dir=str(out), max_steps=args.steps, per_device_train_batch_size=args.batch_size, learning_rate=1e-3,
-        lr_scheduler_type="cosine", warmup_steps=0.05, save_strategy="no", logging_steps=5, report_to="none",
-        use_cpu=True, seed=SEED, data_seed=SEED, disable_tqdm=True, include_num_input_tokens_seen="non_padding",
+        output_dir=str(out),
+        max_steps=args.steps,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=1e-3,
+        lr_scheduler_type="cosine",
+        warmup_steps=0.05,
+        save_strategy="no",
+        logging_steps=5,
+        report_to="none",
+        use_cpu=True,
+        seed=SEED,
+        data_seed=SEED,
+        disable_tqdm=True,
+        include_num_input_tokens_seen="non_padding",
         remove_unused_columns=False,
-    )  # fmt: skip
-    trainer = Trainer(model=model, args=targs, train_dataset=features,
-                      data_collator=DataCollatorForSeq2Seq(tok, label_pad_token_id=-100, padding=True))  # fmt: skip
+    )
+    trainer = Trainer(
+        model=model,
+        args=targs,
+        train_dataset=features,
+        data_collator=DataCollatorForSeq2Seq(tok, label_pad_token_id=-100, padding=True),
+    )
     result = trainer.train()
     return trainer.state.num_input_tokens_seen, result.metrics["train_runtime"]
 
 
 def crosslift_train(args: argparse.Namespace, out: Path, *extra: str) -> tuple[int, float]:
     config = {
-        "recipe": "sft", "name": "bench", "output_dir": str(out), "seed": SEED,
+        "recipe": "sft",
+        "name": "bench",
+        "output_dir": str(out),
+        "seed": SEED,
         "model": {"name_or_path": args.model, "dtype": "float32"},
-        "data": {"train": [{"path": str(DATA), "limit": args.limit}], "template": "alpaca", "max_length": args.max_length},
-        "training": {"max_steps": args.steps, "batch_size": args.batch_size, "learning_rate": 1e-3,
-                     "lr_scheduler": "cosine", "warmup_ratio": 0.05, "save_steps": 10**6, "logging_steps": 5},
-    }  # fmt: skip
+        "data": {
+            "train": [{"path": str(DATA), "limit": args.limit}],
+            "template": "alpaca",
+            "max_length": args.max_length,
+        },
+        "training": {
+            "max_steps": args.steps,
+            "batch_size": args.batch_size,
+            "learning_rate": 1e-3,
+            "lr_scheduler": "cosine",
+            "warmup_ratio": 0.05,
+            "save_steps": 10**6,
+            "logging_steps": 5,
+        },
+    }
     path = out.with_suffix(".yaml")
     path.write_text(json.dumps(config))  # JSON is YAML
     summary = train(path, list(extra)).manifest()["training"]
@@ -123,8 +152,10 @@ def main() -> int:
                 rates[side].append(tokens / seconds)
                 line.append(f"{side} {rates[side][-1]:,.0f} tok/s ({tokens:,} tokens)")
             print(f"repeat {i}: " + " | ".join(line), flush=True)
-    print(f"\nsteps {args.steps}, batch {args.batch_size}, max_length {args.max_length}, {args.limit} examples, "
-          f"model {args.model}")  # fmt: skip
+    print(
+        f"\nsteps {args.steps}, batch {args.batch_size}, max_length {args.max_length}, {args.limit} examples, "
+        f"model {args.model}"
+    )
     for name, pick in (("median", statistics.median), ("best", max)):
         figures = {s: pick(rates[s]) for s in sides}
         text = " | ".join(f"{s} {v:,.0f}" for s, v in figures.items())

@@ -35,21 +35,48 @@ def config(recipe: str, steps: int, batch: int, tmp: Path) -> Path:
     common = {"max_steps": steps, "batch_size": batch, "save_steps": 10**6, "logging_steps": 5}
     if recipe == "sft":
         cfg = {
-            "recipe": "sft", "name": "bench", "output_dir": "unused", "seed": 1234,
+            "recipe": "sft",
+            "name": "bench",
+            "output_dir": "unused",
+            "seed": 1234,
             "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
-            "data": {"train": [{"path": str(GSM8K), "fields": {"instruction": "question", "output": "answer"},
-                                "limit": 512}], "max_length": 512},
+            "data": {
+                "train": [
+                    {
+                        "path": str(GSM8K),
+                        "fields": {"instruction": "question", "output": "answer"},
+                        "limit": 512,
+                    }
+                ],
+                "max_length": 512,
+            },
             "training": common | {"learning_rate": 1e-3},
-        }  # fmt: skip
+        }
     else:
         cfg = {
-            "recipe": "lingualift_stage1", "name": "bench", "output_dir": "unused", "seed": 1234,
-            "model": {"encoder": "tiny:mt5-encoder", "lm": "tiny:llama", "dtype": "float32", "encoder_max_length": 256},
-            "data": {"train": [{"path": str(GSM8K), "fields": {"instruction": "question", "output": "question"},
-                                "limit": 512}], "lm_max_length": 512},
+            "recipe": "lingualift_stage1",
+            "name": "bench",
+            "output_dir": "unused",
+            "seed": 1234,
+            "model": {
+                "encoder": "tiny:mt5-encoder",
+                "lm": "tiny:llama",
+                "dtype": "float32",
+                "encoder_max_length": 256,
+            },
+            "data": {
+                "train": [
+                    {
+                        "path": str(GSM8K),
+                        "fields": {"instruction": "question", "output": "question"},
+                        "limit": 512,
+                    }
+                ],
+                "lm_max_length": 512,
+            },
             "check": {"enabled": False},
             "training": common,
-        }  # fmt: skip
+        }
     path = tmp / f"{recipe}.yaml"
     path.write_text(json.dumps(cfg))  # JSON is YAML
     return path
@@ -67,8 +94,19 @@ def run(processes: int, cfg: Path, batch: int, out: Path) -> float:
         command, threads = [sys.executable, "-m", "crosslift", "train", str(cfg), *overrides], "2"
     else:
         accelerate = Path(sys.executable).with_name("accelerate")
-        command = [str(accelerate), "launch", "--config_file", str(CONFIGS / "accelerate" / "ddp_cpu2.yaml"),
-                   "--main_process_port", str(free_port()), "-m", "crosslift", "train", str(cfg), *overrides]  # fmt: skip
+        command = [
+            str(accelerate),
+            "launch",
+            "--config_file",
+            str(CONFIGS / "accelerate" / "ddp_cpu2.yaml"),
+            "--main_process_port",
+            str(free_port()),
+            "-m",
+            "crosslift",
+            "train",
+            str(cfg),
+            *overrides,
+        ]
         threads = "1"
     env = os.environ | {"OMP_NUM_THREADS": threads, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -101,8 +139,10 @@ def main() -> int:
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
     print(f"\n{args.recipe}, {args.steps} steps, global batch {args.batch_size}")
     print(f"median tokens/s: 1 process {one:,.0f} | 2 processes {two:,.0f} | ratio 2/1 = {two / one:.2f}")
-    print(f"best tokens/s:   1 process {max(rates[1]):,.0f} | 2 processes {max(rates[2]):,.0f} | "
-          f"ratio 2/1 = {max(rates[2]) / max(rates[1]):.2f}")  # fmt: skip
+    print(
+        f"best tokens/s:   1 process {max(rates[1]):,.0f} | 2 processes {max(rates[2]):,.0f} | "
+        f"ratio 2/1 = {max(rates[2]) / max(rates[1]):.2f}"
+    )
     return 0
 
 

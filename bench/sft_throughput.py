@@ -39,7 +39,9 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "sft_tiny.yaml"
 
 
-def plain_trainer(data: Path, limit: int, steps: int, batch: int, max_length: int, lr: float, out: Path) -> tuple[int, float]:
+def plain_trainer(
+    data: Path, limit: int, steps: int, batch: int, max_length: int, lr: float, out: Path
+) -> tuple[int, float]:
     """A hand-written SFT script on plain HF Trainer. Returns (non-padding tokens, train seconds)."""
     tok = load_tokenizer("tiny:llama")
     tok.padding_side = "right"
@@ -56,13 +58,30 @@ def plain_trainer(data: Path, limit: int, steps: int, batch: int, max_length: in
         labels = [-100] * len(p_ids) + ids[len(p_ids) :]
         features.append({"input_ids": ids[:max_length], "labels": labels[:max_length]})
     args = TrainingArguments(
-        output_dir=str(out), max_steps=steps, per_device_train_batch_size=batch, learning_rate=lr,
-        lr_scheduler_type="cosine", warmup_steps=0.05, save_strategy="steps", save_steps=20, save_total_limit=2,
-        logging_steps=5, report_to="none", use_cpu=True, seed=1234, data_seed=1234, disable_tqdm=True,
-        include_num_input_tokens_seen="non_padding", remove_unused_columns=False,
-    )  # fmt: skip
-    trainer = Trainer(model=model, args=args, train_dataset=features,
-                      data_collator=DataCollatorForSeq2Seq(tok, label_pad_token_id=-100, padding=True))  # fmt: skip
+        output_dir=str(out),
+        max_steps=steps,
+        per_device_train_batch_size=batch,
+        learning_rate=lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=0.05,
+        save_strategy="steps",
+        save_steps=20,
+        save_total_limit=2,
+        logging_steps=5,
+        report_to="none",
+        use_cpu=True,
+        seed=1234,
+        data_seed=1234,
+        disable_tqdm=True,
+        include_num_input_tokens_seen="non_padding",
+        remove_unused_columns=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=features,
+        data_collator=DataCollatorForSeq2Seq(tok, label_pad_token_id=-100, padding=True),
+    )
     result = trainer.train()
     return trainer.state.num_input_tokens_seen, result.metrics["train_runtime"]
 
@@ -75,8 +94,16 @@ def crosslift_train(steps: int, limit: int, out: Path) -> tuple[int, float]:
 
 def tree_train(src: Path, steps: int, limit: int, out: Path) -> tuple[int, float]:
     """`python -m crosslift train` with the crosslift package of `src` (a checkout's src/ folder)."""
-    command = [sys.executable, "-m", "crosslift", "train", str(CONFIG), f"output_dir={out}",
-               f"training.max_steps={steps}", f"data.train.0.limit={limit}"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "crosslift",
+        "train",
+        str(CONFIG),
+        f"output_dir={out}",
+        f"training.max_steps={steps}",
+        f"data.train.0.limit={limit}",
+    ]
     env = os.environ | {"PYTHONPATH": str(src), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run(command, env=env, capture_output=True, text=True)
     if proc.returncode:
@@ -91,18 +118,25 @@ def against(ref: str, args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "ref"
         tree.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], capture_output=True, check=True)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", ref, "src"], capture_output=True, check=True
+        )
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
         for i in range(args.repeats):
             tokens, secs = tree_train(REPO / "src", args.steps, args.limit, Path(tmp) / f"ours{i}")
             ours.append(tokens / secs)
             tokens_r, secs_r = tree_train(tree / "src", args.steps, args.limit, Path(tmp) / f"ref{i}")
             theirs.append(tokens_r / secs_r)
-            print(f"repeat {i}: this tree {ours[-1]:,.0f} tok/s ({tokens} tokens) | {ref} {theirs[-1]:,.0f} tok/s "
-                  f"({tokens_r} tokens)", flush=True)  # fmt: skip
+            print(
+                f"repeat {i}: this tree {ours[-1]:,.0f} tok/s ({tokens} tokens) | {ref} {theirs[-1]:,.0f} tok/s "
+                f"({tokens_r} tokens)",
+                flush=True,
+            )
     o, r = statistics.median(ours), statistics.median(theirs)
     print(f"\nmedian tokens/s: this tree {o:,.0f} | {ref} {r:,.0f} | ratio this/{ref} = {o / r:.2f}")
-    print(f"best tokens/s:   this tree {max(ours):,.0f} | {ref} {max(theirs):,.0f} | ratio = {max(ours) / max(theirs):.2f}")
+    print(
+        f"best tokens/s:   this tree {max(ours):,.0f} | {ref} {max(theirs):,.0f} | ratio = {max(ours) / max(theirs):.2f}"
+    )
     return 0
 
 
@@ -111,7 +145,9 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--limit", type=int, default=512)
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--against", metavar="GIT_REF", help="compare with crosslift at this commit instead of plain Trainer")
+    ap.add_argument(
+        "--against", metavar="GIT_REF", help="compare with crosslift at this commit instead of plain Trainer"
+    )
     args = ap.parse_args()
     if args.against:
         return against(args.against, args)
@@ -124,13 +160,21 @@ def main() -> int:
         for i in range(args.repeats):
             tokens, secs = crosslift_train(args.steps, args.limit, Path(tmp) / f"ours{i}")
             ours.append(tokens / secs)
-            tokens_p, secs_p = plain_trainer(data, args.limit, args.steps, 8, 512, 1e-3, Path(tmp) / f"plain{i}")
+            tokens_p, secs_p = plain_trainer(
+                data, args.limit, args.steps, 8, 512, 1e-3, Path(tmp) / f"plain{i}"
+            )
             plain.append(tokens_p / secs_p)
-            print(f"repeat {i}: crosslift {ours[-1]:,.0f} tok/s ({tokens} tokens) | plain Trainer {plain[-1]:,.0f} tok/s ({tokens_p} tokens)")
+            print(
+                f"repeat {i}: crosslift {ours[-1]:,.0f} tok/s ({tokens} tokens) | plain Trainer {plain[-1]:,.0f} tok/s ({tokens_p} tokens)"
+            )
     o, p = statistics.median(ours), statistics.median(plain)
-    print(f"\nmedian tokens/s: crosslift train {o:,.0f} | plain HF Trainer {p:,.0f} | ratio crosslift/plain = {o / p:.2f}")
-    print(f"best tokens/s:   crosslift train {max(ours):,.0f} | plain HF Trainer {max(plain):,.0f} | "
-          f"ratio crosslift/plain = {max(ours) / max(plain):.2f}")
+    print(
+        f"\nmedian tokens/s: crosslift train {o:,.0f} | plain HF Trainer {p:,.0f} | ratio crosslift/plain = {o / p:.2f}"
+    )
+    print(
+        f"best tokens/s:   crosslift train {max(ours):,.0f} | plain HF Trainer {max(plain):,.0f} | "
+        f"ratio crosslift/plain = {max(ours) / max(plain):.2f}"
+    )
     return 0
 
 

@@ -12,8 +12,23 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "crosslift"
 # A package or bottom module may import those of a lower rank only; equal ranks (train, eval) not each other.
-RANK = {"errors": 0, "console": 0, "": 0, "io": 1, "config": 2, "languages": 2, "catalogue": 3, "runs": 4,
-        "models": 5, "data": 6, "train": 7, "eval": 7, "synth": 8, "cli": 9, "__main__": 10}  # fmt: skip
+RANK = {
+    "errors": 0,
+    "console": 0,
+    "": 0,
+    "io": 1,
+    "config": 2,
+    "languages": 2,
+    "catalogue": 3,
+    "runs": 4,
+    "models": 5,
+    "data": 6,
+    "train": 7,
+    "eval": 7,
+    "synth": 8,
+    "cli": 9,
+    "__main__": 10,
+}
 
 
 def module_name(path: Path) -> str:

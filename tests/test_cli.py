@@ -17,7 +17,9 @@ def test_every_verb_has_help(capsys):
 
 
 def test_console_script_runs_and_help_lists_the_verbs():
-    out = subprocess.run([sys.executable, "-m", "crosslift", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "crosslift", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for verb in ("train", "eval", "data", "report", "demo", "tiny-models"):
         assert verb in out
 

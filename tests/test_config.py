@@ -103,7 +103,9 @@ def test_bundled_training_configs_validate():
 
     root = Path(__file__).resolve().parents[1] / "configs"
     # eval/ holds evaluation configs, accelerate/ launch configs (tests/train/test_launch_configs.py)
-    configs = sorted(p for p in root.rglob("*.yaml") if not {"eval", "accelerate"} & set(p.relative_to(root).parts))
+    configs = sorted(
+        p for p in root.rglob("*.yaml") if not {"eval", "accelerate"} & set(p.relative_to(root).parts)
+    )
     assert len(configs) >= 5, "bundled training configs missing"
     for path in configs:
         load_run_config(path)
@@ -115,15 +117,21 @@ def test_max_steps_is_at_least_one_or_unset(tmp_path):
     unset = write(tmp_path, GOOD.replace("  max_steps: 5\n", ""))
     assert load_config(SFTConfig, unset).training.max_steps is None
     for value in ("-5", "0"):
-        with pytest.raises(ConfigError, match=rf"{path}, line 11, key 'training.max_steps': got {value}; "
-                                              r"expected: at least 1, or null \(unset\)"):  # fmt: skip
+        with pytest.raises(
+            ConfigError,
+            match=rf"{path}, line 11, key 'training.max_steps': got {value}; "
+            r"expected: at least 1, or null \(unset\)",
+        ):
             load_config(SFTConfig, write(tmp_path, GOOD.replace("max_steps: 5", f"max_steps: {value}")))
 
 
 def test_no_number_is_nan_or_infinite_and_encodings_are_known(tmp_path):
     with pytest.raises(ConfigError) as e:
-        load_config(SFTConfig, write(tmp_path, GOOD.replace("1.0e-3", ".inf")),
-                    ["lora.dropout=.nan", "data.train.0.encoding=utf-9"])  # fmt: skip
+        load_config(
+            SFTConfig,
+            write(tmp_path, GOOD.replace("1.0e-3", ".inf")),
+            ["lora.dropout=.nan", "data.train.0.encoding=utf-9"],
+        )
     msg = str(e.value)
     assert "line 10, key 'training.learning_rate': got inf; expected: Input should be a finite" in msg
     assert "key 'lora.dropout': got nan" in msg and "unknown encoding 'utf-9'" in msg

@@ -80,8 +80,10 @@ def test_read_text_names_the_line_and_column_of_a_bad_byte(tmp_path):
     kept = read_text(path, keep_bad_bytes=True)
     assert kept.startswith("ok\n") and BAD_BYTE.search(kept)
     assert [bad_byte_in(line) for line in kept.split("\n")] == [
-        None, "not valid UTF-8 (byte 0xe9 at column 10); re-save the file as UTF-8", None
-    ]  # fmt: skip
+        None,
+        "not valid UTF-8 (byte 0xe9 at column 10); re-save the file as UTF-8",
+        None,
+    ]
     path.write_bytes(b"\xef\xbb\xbfbom\n")
     assert read_text(path) == "bom\n"
 
@@ -91,6 +93,7 @@ def test_codec_name_refuses_unknown_encodings():
     with pytest.raises(ValueError, match="unknown encoding 'klingon'"):
         codec_name("klingon")
     assert bad_byte_message(0x81, 3, "cp1252").startswith("not valid cp1252 (byte 0x81 at column 3)")
+
 
 # ---------------------------------------------------------------------------------------------- disk faults
 
@@ -110,8 +113,9 @@ def test_a_full_disk_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, monkey
     with pytest.raises(DiskError) as e:
         atomic_write_json(target, {"new": True})
     assert str(e.value).startswith(f"{target}: the disk is full (")
-    assert str(e.value).endswith("free some space or write the output to another disk, then rerun the same "
-                                 "command")
+    assert str(e.value).endswith(
+        "free some space or write the output to another disk, then rerun the same command"
+    )
     assert e.value.errno == errno.ENOSPC and e.value.path == target
     assert isinstance(e.value.__cause__, OSError)  # the original, for a debugger
     assert json.loads(target.read_text()) == {"old": True}
@@ -126,12 +130,18 @@ def test_an_append_on_a_full_disk_names_the_log(tmp_path, monkeypatch):
         append_jsonl(log, {"i": 1})
 
 
-@pytest.mark.parametrize(("number", "expected"), [
-    (errno.EROFS, "the file system is read-only; write the output to a folder on a writable disk"),
-    (errno.EACCES, "permission denied; give this user access to it, or use another folder"),
-    (errno.EDQUOT, "the disk quota is used up ("),
-    (errno.EFBIG, "the file is larger than the file system or the file-size limit (ulimit -f) allows; raise"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        (errno.EROFS, "the file system is read-only; write the output to a folder on a writable disk"),
+        (errno.EACCES, "permission denied; give this user access to it, or use another folder"),
+        (errno.EDQUOT, "the disk quota is used up ("),
+        (
+            errno.EFBIG,
+            "the file is larger than the file system or the file-size limit (ulimit -f) allows; raise",
+        ),
+    ],
+)
 def test_a_writer_names_the_target_and_what_to_do(tmp_path, monkeypatch, number, expected):
     fail_with(monkeypatch, number, "mkstemp")
     with pytest.raises(DiskError) as e:

@@ -63,7 +63,10 @@ def test_registry_is_a_few_hundred_consistent_rows():
         base, _, suffix = lang.code.partition("-")
         if suffix:  # a variant: its base entry exists and shares its ISO codes
             assert get_language(base).code == base
-            assert (lang.iso639_1, lang.iso639_3) == (get_language(base).iso639_1, get_language(base).iso639_3)
+            assert (lang.iso639_1, lang.iso639_3) == (
+                get_language(base).iso639_1,
+                get_language(base).iso639_3,
+            )
             assert re.fullmatch(r"[A-Z][a-z]{3}|[A-Z]{2}", suffix), lang
         else:  # ISO 639-1 when the language has one, else ISO 639-3
             assert lang.code == (lang.iso639_1 or lang.iso639_3), lang
@@ -72,12 +75,43 @@ def test_registry_is_a_few_hundred_consistent_rows():
 
 @pytest.mark.parametrize(
     ("code", "script"),
-    [("sr", "Cyrl"), ("sr-Latn", "Latn"), ("zh", "Hans"), ("zh-Hant", "Hant"), ("ja", "Jpan"), ("ko", "Hang"),
-     ("yue", "Hant"), ("th", "Thai"), ("hi", "Deva"), ("ne", "Deva"), ("mr", "Deva"), ("bn", "Beng"),
-     ("ta", "Taml"), ("te", "Telu"), ("kn", "Knda"), ("ml", "Mlym"), ("gu", "Gujr"), ("hy", "Armn"),
-     ("ar", "Arab"), ("ru", "Cyrl"), ("uk", "Cyrl"), ("be", "Cyrl"), ("bg", "Cyrl"), ("mk", "Cyrl"),
-     ("el", "Grek"), ("he", "Hebr"), ("sw", "Latn"), ("az", "Latn"), ("uz", "Latn"), ("mn", "Cyrl"),
-     ("pa", "Guru"), ("pnb", "Arab"), ("ms-Arab", "Arab"), ("bm-Nkoo", "Nkoo"), ("ber", "Tfng")],
+    [
+        ("sr", "Cyrl"),
+        ("sr-Latn", "Latn"),
+        ("zh", "Hans"),
+        ("zh-Hant", "Hant"),
+        ("ja", "Jpan"),
+        ("ko", "Hang"),
+        ("yue", "Hant"),
+        ("th", "Thai"),
+        ("hi", "Deva"),
+        ("ne", "Deva"),
+        ("mr", "Deva"),
+        ("bn", "Beng"),
+        ("ta", "Taml"),
+        ("te", "Telu"),
+        ("kn", "Knda"),
+        ("ml", "Mlym"),
+        ("gu", "Gujr"),
+        ("hy", "Armn"),
+        ("ar", "Arab"),
+        ("ru", "Cyrl"),
+        ("uk", "Cyrl"),
+        ("be", "Cyrl"),
+        ("bg", "Cyrl"),
+        ("mk", "Cyrl"),
+        ("el", "Grek"),
+        ("he", "Hebr"),
+        ("sw", "Latn"),
+        ("az", "Latn"),
+        ("uz", "Latn"),
+        ("mn", "Cyrl"),
+        ("pa", "Guru"),
+        ("pnb", "Arab"),
+        ("ms-Arab", "Arab"),
+        ("bm-Nkoo", "Nkoo"),
+        ("ber", "Tfng"),
+    ],
 )
 def test_scripts_checked_by_hand(code, script):
     assert get_language(code).script == script
@@ -97,19 +131,66 @@ def test_uses_spaces():
 @pytest.mark.parametrize(
     ("query", "code"),
     [
-        ("sw", "sw"), ("swh", "sw"), ("swa", "sw"), ("SWH_Latn", "sw"), ("Swahili", "sw"), ("swahili", "sw"),
-        ("cmn", "zh"), ("zho", "zh"), ("zho-CN", "zh"), ("zh_cn", "zh"), ("cmn_Hans", "zh"), ("Chinese", "zh"),
-        ("zho-TW", "zh-Hant"), ("zh-Hant", "zh-Hant"), ("cmn_Hant", "zh-Hant"), ("zh-Hans-TW", "zh"),
-        ("nob", "nb"), ("no", "nb"), ("nor", "nb"), ("Norwegian", "nb"), ("Norwegian Bokmal", "nb"),
-        ("fil", "fil"), ("tl", "fil"), ("tgl", "fil"), ("Tagalog", "fil"),
-        ("npi", "ne"), ("npi_Deva", "ne"), ("arb", "ar"), ("arb_Arab", "ar"), ("zsm", "ms"), ("msa", "ms"),
-        ("pes", "fa"), ("prs", "prs"), ("fa-AF", "prs"),
-        ("eng-GB", "en-GB"), ("eng-US", "en-US"), ("eng", "en"), ("en-AU", "en"),
-        ("por-BR", "pt-BR"), ("pt_br", "pt-BR"), ("pt-PT", "pt"), ("spa-MX", "es-MX"), ("es-419", "es"),
-        ("fra-CA", "fr-CA"), ("srp-Cyrl", "sr"), ("srp_Latn", "sr-Latn"), ("sr-Latn-RS", "sr-Latn"),
-        ("aze-Latn", "az"), ("ckb-Arab", "ckb"), ("kor_Kore", "ko"), ("kor_Hang", "ko"), ("iw", "he"),
-        ("apd-SD", "apd"), ("ar-MA", "ary"), ("pa-Arab", "pnb"), ("bm-Nkoo", "bm-Nkoo"), ("chm", "mhr"),
-        ("  SW  ", "sw"), ("ga", "ga"), ("gaa", "gaa"),
+        ("sw", "sw"),
+        ("swh", "sw"),
+        ("swa", "sw"),
+        ("SWH_Latn", "sw"),
+        ("Swahili", "sw"),
+        ("swahili", "sw"),
+        ("cmn", "zh"),
+        ("zho", "zh"),
+        ("zho-CN", "zh"),
+        ("zh_cn", "zh"),
+        ("cmn_Hans", "zh"),
+        ("Chinese", "zh"),
+        ("zho-TW", "zh-Hant"),
+        ("zh-Hant", "zh-Hant"),
+        ("cmn_Hant", "zh-Hant"),
+        ("zh-Hans-TW", "zh"),
+        ("nob", "nb"),
+        ("no", "nb"),
+        ("nor", "nb"),
+        ("Norwegian", "nb"),
+        ("Norwegian Bokmal", "nb"),
+        ("fil", "fil"),
+        ("tl", "fil"),
+        ("tgl", "fil"),
+        ("Tagalog", "fil"),
+        ("npi", "ne"),
+        ("npi_Deva", "ne"),
+        ("arb", "ar"),
+        ("arb_Arab", "ar"),
+        ("zsm", "ms"),
+        ("msa", "ms"),
+        ("pes", "fa"),
+        ("prs", "prs"),
+        ("fa-AF", "prs"),
+        ("eng-GB", "en-GB"),
+        ("eng-US", "en-US"),
+        ("eng", "en"),
+        ("en-AU", "en"),
+        ("por-BR", "pt-BR"),
+        ("pt_br", "pt-BR"),
+        ("pt-PT", "pt"),
+        ("spa-MX", "es-MX"),
+        ("es-419", "es"),
+        ("fra-CA", "fr-CA"),
+        ("srp-Cyrl", "sr"),
+        ("srp_Latn", "sr-Latn"),
+        ("sr-Latn-RS", "sr-Latn"),
+        ("aze-Latn", "az"),
+        ("ckb-Arab", "ckb"),
+        ("kor_Kore", "ko"),
+        ("kor_Hang", "ko"),
+        ("iw", "he"),
+        ("apd-SD", "apd"),
+        ("ar-MA", "ary"),
+        ("pa-Arab", "pnb"),
+        ("bm-Nkoo", "bm-Nkoo"),
+        ("chm", "mhr"),
+        ("  SW  ", "sw"),
+        ("ga", "ga"),
+        ("gaa", "gaa"),
     ],
 )
 def test_lookup(query, code):
@@ -123,8 +204,12 @@ def test_lookup_of_a_language_object_returns_the_entry():
 
 @pytest.mark.parametrize(
     ("query", "suggestion", "hint"),
-    [("swahli", "sw", "did you mean sw (Swahili)"), ("Portugese", "pt", "pt (Portuguese)"),
-     ("hi-Latn", "hi", "hi (Hindi)"), ("tagalg", "fil", "fil (Filipino)")],
+    [
+        ("swahli", "sw", "did you mean sw (Swahili)"),
+        ("Portugese", "pt", "pt (Portuguese)"),
+        ("hi-Latn", "hi", "hi (Hindi)"),
+        ("tagalg", "fil", "fil (Filipino)"),
+    ],
 )
 def test_unknown_language_suggests_close_matches(query, suggestion, hint):
     with pytest.raises(UnknownLanguageError) as info:
@@ -162,8 +247,12 @@ def test_every_shared_dataset_language_resolves(shared_data, dataset_codes):
                     unknown.append(f"{dataset}: {err}")
     assert unknown == []
     tiers_dir = shared_data / "language_tiers"
-    for path, column in [("mmwp_languages_lingualift.tsv", "code_as_in_source"), ("mmwp_tiers_llama2.tsv", "code"),
-                         ("benchmark_languages.tsv", "code"), ("benchmark_languages.tsv", "iso639_3_script")]:
+    for path, column in [
+        ("mmwp_languages_lingualift.tsv", "code_as_in_source"),
+        ("mmwp_tiers_llama2.tsv", "code"),
+        ("benchmark_languages.tsv", "code"),
+        ("benchmark_languages.tsv", "iso639_3_script"),
+    ]:
         lines = (tiers_dir / path).read_text(encoding="utf-8").splitlines()
         column_index = lines[0].split("\t").index(column)
         for line in lines[1:]:
@@ -176,9 +265,14 @@ def test_every_shared_dataset_language_resolves(shared_data, dataset_codes):
 def test_shared_dataset_codes_that_must_stay_apart_do(shared_data):
     """Within one data set, two files never fold into one registry entry (en-GB vs en-US, por vs por-BR...)."""
     folders = {
-        "ntrex128_sample": r"newstest2019-ref\.(.+)\.txt", "tatoeba_laser": r"tatoeba\.(\w+)-eng\.\1",
-        "gatitos": r"en_(.+)\.tsv", "muse_dictionaries": r"en-(.+)\.txt", "wechsel_dicts": r"en-(.+)\.tsv",
-        "mmwp": r"test_(.+)\.json", "xquad": r"xquad\.(.+)\.json", "mgsm": r"mgsm_(.+)\.tsv",
+        "ntrex128_sample": r"newstest2019-ref\.(.+)\.txt",
+        "tatoeba_laser": r"tatoeba\.(\w+)-eng\.\1",
+        "gatitos": r"en_(.+)\.tsv",
+        "muse_dictionaries": r"en-(.+)\.txt",
+        "wechsel_dicts": r"en-(.+)\.tsv",
+        "mmwp": r"test_(.+)\.json",
+        "xquad": r"xquad\.(.+)\.json",
+        "mgsm": r"mgsm_(.+)\.tsv",
     }
     for folder, pattern in folders.items():
         codes = [m.group(1) for p in (shared_data / folder).iterdir() if (m := re.fullmatch(pattern, p.name))]
@@ -189,14 +283,43 @@ def test_shared_dataset_codes_that_must_stay_apart_do(shared_data):
 
 @pytest.mark.parametrize(
     ("dataset_code", "code"),
-    [("zho-CN", "zh"), ("zho-TW", "zh-Hant"), ("srp-Cyrl", "sr"), ("srp-Latn", "sr-Latn"), ("msa", "ms"),
-     ("swa", "sw"), ("fas", "fa"), ("prs", "prs"), ("nep", "ne"), ("arb", "ar"), ("yue", "yue"),  # NTREX
-     ("cmn", "zh"), ("swh", "sw"), ("zsm", "ms"), ("tgl", "fil"), ("lvs", "lv"), ("ara", "ar"),  # Tatoeba
-     ("kzj", "kzj"), ("dtp", "dtp"), ("kur", "ku"), ("wuu", "wuu"),
-     ("ber-Latn", "ber-Latn"), ("ber", "ber"), ("crh-Latn", "crh-Latn"), ("ndc-ZW", "ndc"),  # GATITOS
-     ("ks-Deva", "ks-Deva"), ("mni-Mtei", "mni-Mtei"), ("jam", "jam"), ("cpf", "cpf"), ("ak", "ak"),
-     ("no", "nb"), ("sh", "sh"),  # MUSE, WECHSEL
-     ("Filipino", "fil"), ("Malay", "ms"), ("Chinese", "zh")],  # SeaEval
+    [
+        ("zho-CN", "zh"),
+        ("zho-TW", "zh-Hant"),
+        ("srp-Cyrl", "sr"),
+        ("srp-Latn", "sr-Latn"),
+        ("msa", "ms"),
+        ("swa", "sw"),
+        ("fas", "fa"),
+        ("prs", "prs"),
+        ("nep", "ne"),
+        ("arb", "ar"),
+        ("yue", "yue"),  # NTREX
+        ("cmn", "zh"),
+        ("swh", "sw"),
+        ("zsm", "ms"),
+        ("tgl", "fil"),
+        ("lvs", "lv"),
+        ("ara", "ar"),  # Tatoeba
+        ("kzj", "kzj"),
+        ("dtp", "dtp"),
+        ("kur", "ku"),
+        ("wuu", "wuu"),
+        ("ber-Latn", "ber-Latn"),
+        ("ber", "ber"),
+        ("crh-Latn", "crh-Latn"),
+        ("ndc-ZW", "ndc"),  # GATITOS
+        ("ks-Deva", "ks-Deva"),
+        ("mni-Mtei", "mni-Mtei"),
+        ("jam", "jam"),
+        ("cpf", "cpf"),
+        ("ak", "ak"),
+        ("no", "nb"),
+        ("sh", "sh"),  # MUSE, WECHSEL
+        ("Filipino", "fil"),
+        ("Malay", "ms"),
+        ("Chinese", "zh"),
+    ],  # SeaEval
 )
 def test_dataset_codes_map_to_the_right_entry(dataset_code, code):
     assert normalize_code(dataset_code) == code
@@ -278,8 +401,12 @@ def test_joshi2020_on_mmwp_is_13_low_12_medium_23_high():
     rule = load_tier_rule("joshi2020")
     on_mmwp = {code: rule.tier_of(code) for code in MMWP_48}
     assert Counter(on_mmwp.values()) == {"low": 13, "medium": 12, "high": 23}
-    assert {c for c, t in on_mmwp.items() if t == "low"} == set("gu ha hy is kn lb mk ml mr nb ne sw te".split())
-    assert {c for c, t in on_mmwp.items() if t == "medium"} == set("af be bg bn da id ro sk sl ta th uk".split())
+    assert {c for c, t in on_mmwp.items() if t == "low"} == set(
+        "gu ha hy is kn lb mk ml mr nb ne sw te".split()
+    )
+    assert {c for c, t in on_mmwp.items() if t == "medium"} == set(
+        "af be bg bn da id ro sk sl ta th uk".split()
+    )
     assert len(rule.tiers) > 200  # every registry language with a class, not only the benchmarks
 
 
@@ -337,7 +464,11 @@ def test_user_tsv_with_header_metadata_and_extra_columns(tmp_path):
         encoding="utf-8",
     )
     rule = load_tier_rule(path)
-    assert (rule.name, rule.description, rule.source) == ("my-split", "three languages by hand", "our paper, Table 2")
+    assert (rule.name, rule.description, rule.source) == (
+        "my-split",
+        "three languages by hand",
+        "our paper, Table 2",
+    )
     assert dict(rule.tiers) == {"sw": "low", "de": "high", "zh": "medium"}
     assert rule.columns["sw"]["note"] == "Kiswahili"
     assert rule.tier_of("Swahili") == "low"
@@ -372,7 +503,12 @@ def test_user_yaml_mapping(tmp_path):
     path = tmp_path / "tiers.yaml"
     path.write_text("sw: low\nno: medium\nen: high\nzh-TW: high\n", encoding="utf-8")
     rule = load_tier_rule(path)
-    assert dict(rule.tiers) == {"sw": "low", "nb": "medium", "en": "high", "zh-Hant": "high"}  # "no" is Norwegian
+    assert dict(rule.tiers) == {
+        "sw": "low",
+        "nb": "medium",
+        "en": "high",
+        "zh-Hant": "high",
+    }  # "no" is Norwegian
     assert rule.name == "tiers"
 
 
@@ -391,7 +527,13 @@ def test_user_yaml_with_metadata(tmp_path):
     ("name", "text", "line", "field", "message"),
     [
         ("bad.tsv", "sw\tlow\nswahli\tlow\n", 2, "code", "did you mean sw (Swahili)"),
-        ("bad.tsv", "# comment\nsw\tmid\n", 2, "tier", "'mid' is not a tier; expected one of low, medium, high"),
+        (
+            "bad.tsv",
+            "# comment\nsw\tmid\n",
+            2,
+            "tier",
+            "'mid' is not a tier; expected one of low, medium, high",
+        ),
         ("bad.tsv", "code\ttier\nsw\n", 2, "tier", "missing tier"),
         ("bad.tsv", "sw\tlow\nen\thigh\nswh\tlow\n", 3, "code", "'swh' is sw, already given on line 1"),
         ("bad.tsv", "\tlow\n", 1, "code", "empty language code"),
@@ -416,8 +558,12 @@ def test_bad_user_file_names_file_line_and_field(tmp_path, name, text, line, fie
 
 @pytest.mark.parametrize(
     ("name", "text", "line"),
-    [("empty.tsv", "# only a comment\n", None), ("empty.yaml", "{}\n", None), ("broken.yaml", "sw: low\n  en: [\n", 2),
-     ("list.yaml", "- sw\n- en\n", 1)],
+    [
+        ("empty.tsv", "# only a comment\n", None),
+        ("empty.yaml", "{}\n", None),
+        ("broken.yaml", "sw: low\n  en: [\n", 2),
+        ("list.yaml", "- sw\n- en\n", 1),
+    ],
 )
 def test_empty_or_malformed_user_file(tmp_path, name, text, line):
     path = tmp_path / name
@@ -459,7 +605,9 @@ def test_a_clashing_language_table_is_refused_and_not_kept(tmp_path, monkeypatch
     monkeypatch.setenv(languages.LANGUAGES_ENV, "")
     monkeypatch.setattr(languages, "_registered_files", [])
     clash = tmp_path / "clash.tsv"
-    clash.write_text("code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\nsw\tsw\tswa\tSwahili\tLatn\t\t\n")
+    clash.write_text(
+        "code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\nsw\tsw\tswa\tSwahili\tLatn\t\t\n"
+    )
     with pytest.raises(CrossliftError, match="clash"):
         languages.register_languages(clash)
     assert languages.get_language("sw").name == "Swahili"
@@ -477,9 +625,17 @@ def test_a_clashing_language_table_is_refused_and_not_kept(tmp_path, monkeypatch
 def test_a_language_outside_the_table_resolves_through_langcodes_as_unlisted():
     from crosslift.languages import UNLISTED_TIER, UnlistedLanguageWarning
 
-    with pytest.warns(UnlistedLanguageWarning, match="'ain' is not in crosslift's registry; resolved through langcodes"):
+    with pytest.warns(
+        UnlistedLanguageWarning, match="'ain' is not in crosslift's registry; resolved through langcodes"
+    ):
         ainu = get_language("ain")
-    assert (ainu.code, ainu.name, ainu.script, ainu.listed, ainu.iso639_3) == ("ain", "Ainu", "Latn", False, "ain")
+    assert (ainu.code, ainu.name, ainu.script, ainu.listed, ainu.iso639_3) == (
+        "ain",
+        "Ainu",
+        "Latn",
+        False,
+        "ain",
+    )
     assert get_language("Cherokee").script == "Cher" and normalize_code("chr_Latn") == "chr-Latn"
     assert get_language("chr-Latn").name == "Cherokee (Latin)"
     for rule in available_tier_rules():
@@ -509,9 +665,11 @@ def test_a_user_table_overrides_entries_and_adds_new_ones(tmp_path, monkeypatch)
     monkeypatch.setenv(languages.OVERRIDES_ENV, "")
     monkeypatch.setattr(languages, "_override_files", [])
     table = tmp_path / "mine.tsv"
-    table.write_text("code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\n"
-                     "sw\t\t\tKiswahili\tLatn\t\tSwahili\n"
-                     "qxz\t\tqxz\tMy Test Language\tCyrl\tmytest\t\n")  # fmt: skip
+    table.write_text(
+        "code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\n"
+        "sw\t\t\tKiswahili\tLatn\t\tSwahili\n"
+        "qxz\t\tqxz\tMy Test Language\tCyrl\tmytest\t\n"
+    )
     try:
         languages.register_languages(table, override=True)
         swahili = get_language("swh")  # the entry keeps its aliases and ISO codes, takes the new name

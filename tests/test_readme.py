@@ -82,9 +82,14 @@ def mmwp_origin(shared_data, tmp_path):
     handler = functools.partial(_Quiet, directory=str(source))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    files = [{"name": f"test_{lang}.json", "bytes": (source / f"test_{lang}.json").stat().st_size,
-              "sha256": hashlib.sha256((source / f"test_{lang}.json").read_bytes()).hexdigest()}
-             for lang in ("en", "sw", "te")]  # fmt: skip
+    files = [
+        {
+            "name": f"test_{lang}.json",
+            "bytes": (source / f"test_{lang}.json").stat().st_size,
+            "sha256": hashlib.sha256((source / f"test_{lang}.json").read_bytes()).hexdigest(),
+        }
+        for lang in ("en", "sw", "te")
+    ]
     entry = get_dataset("mmwp").model_dump(exclude={"name", "files", "base_url"}, exclude_none=True)
     entry |= {"base_url": f"http://127.0.0.1:{server.server_address[1]}/", "files": files}
     catalogue = tmp_path / "catalogue.json"
@@ -114,8 +119,22 @@ def test_every_readme_command_runs(shared_data, mmwp_origin, tmp_path):
     (work / "configs").symlink_to(CONFIGS)
     env = _environment(tmp_path, mmwp_origin)
     # stand-in for the baseline model that `make demo` writes (the demo itself runs in tests/synth/test_demo.py)
-    subprocess.run([sys.executable, "-m", "crosslift", "tiny-models", "--out", str(tmp_path / "tiny"), "--kinds",
-                    "llama"], cwd=work, env=env, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crosslift",
+            "tiny-models",
+            "--out",
+            str(tmp_path / "tiny"),
+            "--kinds",
+            "llama",
+        ],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     (work / DEMO_MODEL).parent.mkdir(parents=True)
     shutil.copytree(tmp_path / "tiny" / "llama", work / DEMO_MODEL)
 

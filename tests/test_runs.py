@@ -9,7 +9,9 @@ from crosslift.runs import RunDir, config_differences, provenance
 
 def _complete_checkpoint(run: RunDir, step: int) -> None:
     (run.checkpoints / f"checkpoint-{step}").mkdir(parents=True)
-    (run.checkpoints / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    (run.checkpoints / f"checkpoint-{step}" / "trainer_state.json").write_text(
+        json.dumps({"global_step": step})
+    )
 
 
 def test_prepare_same_config_reopens_and_different_config_refuses(tmp_path):
@@ -29,7 +31,10 @@ def test_a_start_that_wrote_no_result_does_not_claim_the_directory(tmp_path, cap
     assert not failed.holds_results()
     run = RunDir.prepare(tmp_path / "r", {"model": "tiny:llama"})
     assert yaml.safe_load(run.config_path.read_text()) == {"model": "tiny:llama"}
-    assert run.manifest() == {} and "replacing the config of a run that wrote no result" in capsys.readouterr().err
+    assert (
+        run.manifest() == {}
+        and "replacing the config of a run that wrote no result" in capsys.readouterr().err
+    )
     (run.model).mkdir()
     (run.model / "model.safetensors").write_bytes(b"weights")  # a final model claims it too
     assert run.holds_results()
@@ -38,7 +43,10 @@ def test_a_start_that_wrote_no_result_does_not_claim_the_directory(tmp_path, cap
 
 
 def test_config_differences_list_every_changed_leaf_under_a_prefix():
-    old, new = {"name": "m", "sub": {"a": 1, "b": 2}}, {"name": "m", "sub": {"a": 1, "b": 3, "c": None}, "x": 1}
+    old, new = (
+        {"name": "m", "sub": {"a": 1, "b": 2}},
+        {"name": "m", "sub": {"a": 1, "b": 3, "c": None}, "x": 1},
+    )
     assert config_differences(old, new) == ["sub.b: 2 -> 3", "x: None -> 1"]
     assert config_differences(old, new, "model") == ["model.sub.b: 2 -> 3", "model.x: None -> 1"]
     assert config_differences(None, {"a": 1}, "model") == ["model: None -> {'a': 1}"]
@@ -80,12 +88,19 @@ def test_raising_the_length_extends_the_run_and_anything_else_is_refused(tmp_pat
     RunDir.prepare(tmp_path / "r", longer)
     assert "extending" in capsys.readouterr().err
     (extension,) = run.manifest()["extensions"]
-    assert extension["changes"] == {"training.max_steps": [10, 25]} and extension["continues_from"] == "checkpoint-10"
+    assert (
+        extension["changes"] == {"training.max_steps": [10, 25]}
+        and extension["continues_from"] == "checkpoint-10"
+    )
     assert extension["status_before"] == "completed"
     assert yaml.safe_load(run.config_path.read_text()) == longer
-    with pytest.raises(ConfigError, match=r"training.max_steps: 25 -> 5\n.*may change alone, and only upwards"):
+    with pytest.raises(
+        ConfigError, match=r"training.max_steps: 25 -> 5\n.*may change alone, and only upwards"
+    ):
         RunDir.prepare(tmp_path / "r", {"lr": 1, "training": {"max_steps": 5, "epochs": 1.0}})
-    with pytest.raises(ConfigError, match=r"lr: 1 -> 2\n  training.max_steps: 25 -> 30\n\(training.max_steps may"):
+    with pytest.raises(
+        ConfigError, match=r"lr: 1 -> 2\n  training.max_steps: 25 -> 30\n\(training.max_steps may"
+    ):
         RunDir.prepare(tmp_path / "r", {"lr": 2, "training": {"max_steps": 30, "epochs": 1.0}})
     with pytest.raises(ConfigError, match=r"lr: 1 -> 2\nUse another output_dir"):
         RunDir.prepare(tmp_path / "r", {"lr": 2, "training": {"max_steps": 25, "epochs": 1.0}})

@@ -122,8 +122,12 @@ class Dataset(Section):
 
     def record(self) -> dict[str, Any]:
         """What a run's provenance says about the dataset."""
-        return {"license": self.license, "restrictions": list(self.restrictions), "origin": self.origin,
-                "revision": self.revision}  # fmt: skip
+        return {
+            "license": self.license,
+            "restrictions": list(self.restrictions),
+            "origin": self.origin,
+            "revision": self.revision,
+        }
 
 
 class Catalogue(Section):

@@ -45,7 +45,9 @@ class Section(BaseModel):
 class ModelConfig(Section):
     """Which causal LM to load and how."""
 
-    name_or_path: str = Field(description="local directory, hub id (needs network), or tiny:<kind> for the tiny-model kit")
+    name_or_path: str = Field(
+        description="local directory, hub id (needs network), or tiny:<kind> for the tiny-model kit"
+    )
     revision: str | None = None
     trust_remote_code: bool = False
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -60,27 +62,36 @@ class LoraConfig(Section):
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
     target_modules: list[str] | Literal["all-linear"] = ["q_proj", "k_proj", "v_proj", "o_proj"]
     modules_to_save: list[str] | None = None
-    merge_at_end: bool = Field(False, description="also write merged full weights to model_merged/ (the adapter is "
-                               "always saved to model/)")  # fmt: skip
+    merge_at_end: bool = Field(
+        False,
+        description="also write merged full weights to model_merged/ (the adapter is always saved to model/)",
+    )
 
 
 class DataSourceConfig(Section):
     """One source of instruction data: a file, a saved `datasets` folder, or a hub dataset (hf:ORG/NAME)."""
 
-    path: str = Field(description="a file (json, jsonl, csv, tsv, parquet, arrow), a save_to_disk folder, or "
-                      "hf:ORG/NAME (datasets.load_dataset, from its cache when offline)")  # fmt: skip
+    path: str = Field(
+        description="a file (json, jsonl, csv, tsv, parquet, arrow), a save_to_disk folder, or "
+        "hf:ORG/NAME (datasets.load_dataset, from its cache when offline)"
+    )
     format: Literal["auto", "json", "jsonl", "csv", "tsv", "parquet", "arrow", "hf-disk", "hf"] = "auto"
     subset: str | None = Field(None, description="hub datasets: the subset (config) name")
-    split: str | None = Field(None, description="hub datasets (default train) and saved DatasetDict folders: the split")
+    split: str | None = Field(
+        None, description="hub datasets (default train) and saved DatasetDict folders: the split"
+    )
     revision: str | None = Field(None, description="hub datasets: a branch, tag or commit")
     fields: dict[str, str] = Field(
         default_factory=dict,
         description="map Example field -> field name in the file, e.g. {instruction: question, output: answer}",
     )
     limit: int | None = Field(None, gt=0, description="use only the first N records")
-    columns: list[str] | None = Field(None, description="CSV/TSV without a header row: the column names, in order")
+    columns: list[str] | None = Field(
+        None, description="CSV/TSV without a header row: the column names, in order"
+    )
     quoting: Literal["none", "csv"] | None = Field(
-        None, description="CSV/TSV quoting: none (a quote is a plain character, as in MGSM) or csv; default per format"
+        None,
+        description="CSV/TSV quoting: none (a quote is a plain character, as in MGSM) or csv; default per format",
     )
     build: list[str] | None = Field(
         None,
@@ -119,10 +130,13 @@ class TrainingConfig(Section):
         description="auto: the accelerate launch config's mixed_precision under `accelerate launch`, else fp32; "
         "an explicit value must agree with a launch config's",
     )
-    torch_compile: bool = Field(False, description="torch.compile the model (GPU machines: faster steps after a compile)")
+    torch_compile: bool = Field(
+        False, description="torch.compile the model (GPU machines: faster steps after a compile)"
+    )
     gradient_checkpointing: bool = False
     group_by_length: bool = Field(
-        False, description="batches of similar lengths (less padding; order still random, and reproducible on resume)"
+        False,
+        description="batches of similar lengths (less padding; order still random, and reproducible on resume)",
     )
     packing: bool = Field(
         False,
@@ -130,9 +144,12 @@ class TrainingConfig(Section):
         "attention across them; the loss is the padded one (crosslift.models.packing)",
     )
     deepspeed: str | None = Field(
-        None, description="path to a DeepSpeed JSON config (GPU machines); or launch with configs/accelerate/deepspeed_*.yaml"
+        None,
+        description="path to a DeepSpeed JSON config (GPU machines); or launch with configs/accelerate/deepspeed_*.yaml",
     )
-    fsdp: str | None = Field(None, description="FSDP option string passed to TrainingArguments, e.g. 'full_shard auto_wrap'")
+    fsdp: str | None = Field(
+        None, description="FSDP option string passed to TrainingArguments, e.g. 'full_shard auto_wrap'"
+    )
     dataloader_num_workers: int = Field(0, ge=0)
     report_to: list[Literal["tensorboard", "wandb", "none"]] = Field(
         default_factory=lambda: ["none"],
@@ -140,10 +157,13 @@ class TrainingConfig(Section):
     )
     wandb_project: str = Field("crosslift", description="report_to wandb: the W&B project")
     wandb_mode: Literal["offline", "online"] = Field(
-        "offline", description="report_to wandb: offline writes run/logs/wandb only (upload later: wandb sync DIR)"
+        "offline",
+        description="report_to wandb: offline writes run/logs/wandb only (upload later: wandb sync DIR)",
     )
     eval_steps: int | None = Field(
-        None, gt=0, description="with data.validation: its loss every N optimizer steps (default: save_steps) and at the end"
+        None,
+        gt=0,
+        description="with data.validation: its loss every N optimizer steps (default: save_steps) and at the end",
     )
 
     @field_validator("max_steps")
@@ -212,7 +232,9 @@ def _set_in(tree: Any, keys: list[str], value: Any, text: str) -> None:
         last = i == len(keys) - 1
         if isinstance(node, list):
             if not k.isdigit() or int(k) >= len(node):
-                raise ConfigError(f"override '{text}': '{'.'.join(keys[: i + 1])}' is not an index of a list of {len(node)}")
+                raise ConfigError(
+                    f"override '{text}': '{'.'.join(keys[: i + 1])}' is not an index of a list of {len(node)}"
+                )
             if last:
                 node[int(k)] = value
             else:
@@ -237,8 +259,10 @@ def _key_lines(node: yaml.Node, path: Path, prefix: tuple[str, ...] = ()) -> dic
             key = (*prefix, str(key_node.value))
             line = key_node.start_mark.line + 1
             if key in lines and key_node.value != "<<":  # "<<" is YAML's merge key, which may repeat
-                raise ConfigError(f"{path}, line {line}: key '{'.'.join(key)}' is given twice (also at line "
-                                  f"{lines[key]}); YAML would keep the last one silently")  # fmt: skip
+                raise ConfigError(
+                    f"{path}, line {line}: key '{'.'.join(key)}' is given twice (also at line "
+                    f"{lines[key]}); YAML would keep the last one silently"
+                )
             lines[key] = line
             lines.update(_key_lines(value_node, path, key))
     elif isinstance(node, yaml.SequenceNode):
@@ -284,7 +308,9 @@ class ConfigSource:
             tree, self.lines = read_yaml(self.path)
             tree = {} if tree is None else tree
             if not isinstance(tree, dict):
-                raise ConfigError(f"{self.path}: a config is a mapping of keys to values, got {type(tree).__name__}")
+                raise ConfigError(
+                    f"{self.path}: a config is a mapping of keys to values, got {type(tree).__name__}"
+                )
         for text in overrides:
             keys, value = parse_override(text)
             _set_in(tree, keys, value, text)
@@ -321,7 +347,9 @@ def _sibling_keys(schema: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
         for m in models:
             field = m.model_fields.get(key)
             if field is not None:
-                nxt += [t for t in _unwrap(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+                nxt += [
+                    t for t in _unwrap(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)
+                ]
         models = nxt
     return sorted({name for m in models for name in m.model_fields})
 

@@ -115,13 +115,15 @@ _DISK_FAULTS = {
     errno.EROFS: ("the file system is read-only", "write the output to a folder on a writable disk"),
     errno.ENOSPC: ("the disk is full", f"free some space {_ELSEWHERE}"),
     errno.EDQUOT: ("the disk quota is used up", f"free some space {_ELSEWHERE}"),
-    errno.EFBIG: ("the file is larger than the file system or the file-size limit (ulimit -f) allows",
-                  f"raise the limit {_ELSEWHERE}"),
+    errno.EFBIG: (
+        "the file is larger than the file system or the file-size limit (ulimit -f) allows",
+        f"raise the limit {_ELSEWHERE}",
+    ),
     errno.EACCES: ("permission denied", "give this user access to it, or use another folder"),
     errno.EPERM: ("operation not permitted", "give this user access to it, or use another folder"),
     errno.ENOTDIR: ("a part of this path is a file, not a folder", "choose another output path"),
     errno.EISDIR: ("this is a folder where a file was expected", "name a file"),
-}  # fmt: skip
+}
 # Below this much free space, a write that failed without saying why (torch.save's) is put down to a full
 # disk.
 _NEARLY_FULL_BYTES = 256 << 20
@@ -180,8 +182,10 @@ def disk_error(error: BaseException, path: str | Path | None = None) -> DiskErro
     if torch_write:
         if free is None or free >= _NEARLY_FULL_BYTES:
             space = f" with {_size(free)} free" if free is not None else ""
-            message = (f"{where}could not write it{space} ({str(error).strip()}); check the disk and the "
-                       "file-size limit (ulimit -f), then rerun the same command")
+            message = (
+                f"{where}could not write it{space} ({str(error).strip()}); check the disk and the "
+                "file-size limit (ulimit -f), then rerun the same command"
+            )
             return DiskError(message, path=path)
         number = errno.ENOSPC
     reason, remedy = _DISK_FAULTS[number]

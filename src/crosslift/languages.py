@@ -80,8 +80,26 @@ DEFAULT_TIER_RULE = "mmwp-llama2"
 # Scripts written without spaces between words: whitespace tokenization, word-level code-switching and
 # word-count statistics do not apply to them.
 _SCRIPTS_WITHOUT_SPACES = frozenset(
-    {"Hans", "Hant", "Hani", "Jpan", "Hira", "Kana", "Hrkt", "Thai", "Laoo", "Khmr", "Mymr", "Tibt",
-     "Bali", "Java", "Lana", "Tale", "Talu", "Yiii"}
+    {
+        "Hans",
+        "Hant",
+        "Hani",
+        "Jpan",
+        "Hira",
+        "Kana",
+        "Hrkt",
+        "Thai",
+        "Laoo",
+        "Khmr",
+        "Mymr",
+        "Tibt",
+        "Bali",
+        "Java",
+        "Lana",
+        "Tale",
+        "Talu",
+        "Yiii",
+    }
 )
 # Script subtags that name the same writing as the registry's script for a language: "Kore" (Hangul + Han)
 # is how CLDR tags Korean, the registry uses "Hang" as FLORES and NTREX do.
@@ -278,11 +296,16 @@ def _override(old: tuple[Language, list[str], list[str]], new: tuple[Language, l
     """An overriding row: its non-empty cells replace the entry's; empty ones keep what the entry had."""
     (was, old_aliases, old_names), (now, aliases, names) = old, new
     return (
-        Language(code=was.code, iso639_1=now.iso639_1 or was.iso639_1, iso639_3=now.iso639_3 or was.iso639_3,
-                 name=now.name, script=now.script),
+        Language(
+            code=was.code,
+            iso639_1=now.iso639_1 or was.iso639_1,
+            iso639_3=now.iso639_3 or was.iso639_3,
+            name=now.name,
+            script=now.script,
+        ),
         aliases or old_aliases,
         names or old_names,
-    )  # fmt: skip
+    )
 
 
 @functools.cache
@@ -304,7 +327,9 @@ def _registry() -> _Registry:
         return _Registry(rows)
     except ValueError as e:
         files = ", ".join(str(p) for p in (*_extra_files(), *overrides))
-        raise CrossliftError(f"a registered language table clashes with the registry ({files}): {e}") from None
+        raise CrossliftError(
+            f"a registered language table clashes with the registry ({files}): {e}"
+        ) from None
 
 
 def register_languages(path: str | Path, *, override: bool = False) -> None:
@@ -362,9 +387,13 @@ def get_language(code: str) -> Language:
     suggestions = registry.suggest(code) if isinstance(code, str) else []
     hint = ", ".join(f"{c} ({registry.languages[c].name})" for c in suggestions)
     message = f"unknown language {code!r}"
-    message += f"; did you mean {hint}?" if hint else (
-        f"; none of the registry's {len(registry.languages)} languages is close "
-        "(crosslift.languages.all_languages() lists them)"
+    message += (
+        f"; did you mean {hint}?"
+        if hint
+        else (
+            f"; none of the registry's {len(registry.languages)} languages is close "
+            "(crosslift.languages.all_languages() lists them)"
+        )
     )
     raise UnknownLanguageError(code, suggestions, message)
 
@@ -393,12 +422,20 @@ def _unlisted(text: str, registry_id: int) -> Language | None:
     registry = _registry()
     if registry.codes.get(_code_key(base)) or registry.codes.get(_code_key(tag.to_alpha3())):
         return None
-    likely = langcodes.Language.get(base).maximize().script or "Zyyy"  # the script the language is usually written in
+    likely = (
+        langcodes.Language.get(base).maximize().script or "Zyyy"
+    )  # the script the language is usually written in
     script = tag.script or likely
     code = base if script == likely else f"{base}-{script}"
     name = langcodes.Language.get(code).display_name("en")
-    language = Language(code=code, iso639_1=base if len(base) == 2 else None, iso639_3=tag.to_alpha3(),
-                        name=name, script=script, listed=False)  # fmt: skip
+    language = Language(
+        code=code,
+        iso639_1=base if len(base) == 2 else None,
+        iso639_3=tag.to_alpha3(),
+        name=name,
+        script=script,
+        listed=False,
+    )
     warnings.warn(
         f"language {text!r} is not in crosslift's registry; resolved through langcodes as {code} ({name}, "
         f"script {script}), tier '{UNLISTED_TIER}' under every rule that does not name it. A table of your own "
@@ -510,8 +547,11 @@ def load_tier_rule(name_or_path: str | Path) -> TierRule:
         raise CrossliftError(f"tier rule file not found: {path}")
     text = read_text(path)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-    defaults = {"name": path.stem, "description": f"user tier mapping {path.name}",
-                "source": f"{path.resolve()} (sha256 {digest})"}
+    defaults = {
+        "name": path.stem,
+        "description": f"user tier mapping {path.name}",
+        "source": f"{path.resolve()} (sha256 {digest})",
+    }
     return _parse_rule(text, path, defaults)
 
 
@@ -540,11 +580,19 @@ def _parse_rule(text: str, path: Path, defaults: dict[str, str]) -> TierRule:
         except UnknownLanguageError as err:
             raise DataError(str(err), path=path, line=line, field="code") from None
         if canonical in tiers:
-            raise DataError(f"{code!r} is {canonical}, already given on line {first_line[canonical]}",
-                            path=path, line=line, field="code")
+            raise DataError(
+                f"{code!r} is {canonical}, already given on line {first_line[canonical]}",
+                path=path,
+                line=line,
+                field="code",
+            )
         if tier.strip().lower() not in TIERS:
-            raise DataError(f"{tier!r} is not a tier; expected one of {', '.join(TIERS)}",
-                            path=path, line=line, field="tier")
+            raise DataError(
+                f"{tier!r} is not a tier; expected one of {', '.join(TIERS)}",
+                path=path,
+                line=line,
+                field="tier",
+            )
         tiers[canonical], first_line[canonical] = tier.strip().lower(), line
     if not tiers:
         raise DataError("no language -> tier entries", path=path)
@@ -587,8 +635,12 @@ def _read_tsv_rule(text: str, path: Path) -> tuple[dict[str, str], _Entries, _Co
             raise DataError("missing tier (expected code<TAB>tier)", path=path, line=number, field="tier")
         names = header or ["code", "tier"] + [f"column{i}" for i in range(3, len(cells) + 1)]
         if len(cells) > len(names):
-            raise DataError(f"{len(cells)} fields but the header has {len(names)}", path=path, line=number,
-                            field=f"column{len(names) + 1}")
+            raise DataError(
+                f"{len(cells)} fields but the header has {len(names)}",
+                path=path,
+                line=number,
+                field=f"column{len(names) + 1}",
+            )
         entries.append((number, cells[0], cells[1]))
         columns.append((cells[0], dict(zip(names[2:], cells[2:], strict=False))))
     return meta, entries, columns
@@ -609,34 +661,50 @@ def _read_yaml_rule(text: str, path: Path) -> tuple[dict[str, str], _Entries, _C
         root = yaml.compose(text, Loader=_YamlLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise DataError(f"not valid YAML: {getattr(err, 'problem', err)}", path=path,
-                        line=mark.line + 1 if mark else None) from None
+        raise DataError(
+            f"not valid YAML: {getattr(err, 'problem', err)}", path=path, line=mark.line + 1 if mark else None
+        ) from None
     if not isinstance(root, yaml.MappingNode):
-        raise DataError("expected a mapping {code: tier}", path=path, line=root.start_mark.line + 1 if root else None)
+        raise DataError(
+            "expected a mapping {code: tier}", path=path, line=root.start_mark.line + 1 if root else None
+        )
     pairs = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
     meta: dict[str, str] = {}
     mapping = root
     if "tiers" in pairs:
         for key, value in root.value:
             if key.value not in ("name", "description", "source", "tiers"):
-                raise DataError("unexpected key beside 'tiers' (expected name, description, source)",
-                                path=path, line=key.start_mark.line + 1, field=str(key.value))
+                raise DataError(
+                    "unexpected key beside 'tiers' (expected name, description, source)",
+                    path=path,
+                    line=key.start_mark.line + 1,
+                    field=str(key.value),
+                )
             if key.value != "tiers":
                 if not isinstance(value, yaml.ScalarNode):
-                    raise DataError("expected one line of text", path=path, line=value.start_mark.line + 1,
-                                    field=key.value)
+                    raise DataError(
+                        "expected one line of text",
+                        path=path,
+                        line=value.start_mark.line + 1,
+                        field=key.value,
+                    )
                 meta[key.value] = str(value.value)
         mapping = pairs["tiers"]
         if not isinstance(mapping, yaml.MappingNode):
-            raise DataError("expected a mapping {code: tier}", path=path, line=mapping.start_mark.line + 1,
-                            field="tiers")
+            raise DataError(
+                "expected a mapping {code: tier}", path=path, line=mapping.start_mark.line + 1, field="tiers"
+            )
     entries = []
     for key, value in mapping.value:
         line = key.start_mark.line + 1
         if not isinstance(key, yaml.ScalarNode):
             raise DataError("a language code must be a plain string", path=path, line=line, field="code")
         if not isinstance(value, yaml.ScalarNode):
-            raise DataError(f"the tier of {key.value!r} must be one of {', '.join(TIERS)}", path=path,
-                            line=value.start_mark.line + 1, field="tier")
+            raise DataError(
+                f"the tier of {key.value!r} must be one of {', '.join(TIERS)}",
+                path=path,
+                line=value.start_mark.line + 1,
+                field="tier",
+            )
         entries.append((line, str(key.value), str(value.value)))
     return meta, entries, []

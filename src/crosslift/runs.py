@@ -40,9 +40,20 @@ from crosslift.errors import ConfigError
 from crosslift.io import atomic_write_json, atomic_write_yaml, check_writable, known_digest, sha256_path
 
 TRACKED_PACKAGES = (
-    "crosslift", "torch", "transformers", "tokenizers", "peft", "accelerate", "datasets",
-    "safetensors", "deepspeed", "vllm", "py3langid", "numpy", "pydantic",
-)  # fmt: skip
+    "crosslift",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "peft",
+    "accelerate",
+    "datasets",
+    "safetensors",
+    "deepspeed",
+    "vllm",
+    "py3langid",
+    "numpy",
+    "pydantic",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -64,7 +75,11 @@ def git_state() -> dict[str, Any] | None:
             ["git", "rev-parse", "HEAD"], cwd=src, capture_output=True, text=True, timeout=5, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=src, capture_output=True, text=True, timeout=5
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=src,
+            capture_output=True,
+            text=True,
+            timeout=5,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
@@ -89,11 +104,18 @@ def data_hashes(paths: list[str | Path]) -> dict[str, str]:
     """SHA-256 of each input file or directory, keyed by the path as given; for data that is not a file (a hub
     dataset, ``hf:ORG/NAME``) the hash of its records taken when it was loaded (`crosslift.io.known_digest`)."""
     hashes = {str(p): sha256_path(p) for p in paths if Path(p).exists()}
-    return hashes | {str(p): digest for p in paths if str(p) not in hashes and (digest := known_digest(str(p)))}
+    return hashes | {
+        str(p): digest for p in paths if str(p) not in hashes and (digest := known_digest(str(p)))
+    }
 
 
-def provenance(*, seed: int | None = None, data_files: list[str | Path] = (), models: dict[str, str] | None = None,
-               **extra: Any) -> dict[str, Any]:  # fmt: skip
+def provenance(
+    *,
+    seed: int | None = None,
+    data_files: list[str | Path] = (),
+    models: dict[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The record every result file carries: versions, git commit, hardware, seed, data hashes (and the licenses
     of catalogued data, `crosslift.catalogue.data_licenses`), models."""
     record: dict[str, Any] = {
@@ -178,8 +200,11 @@ class RunDir:
                 print(f"{run.path}: replacing the config of a run that wrote no result", file=sys.stderr)
             elif changes and not _is_extension(changes):
                 lengths = [key for key, _, _ in changes if key in EXTENDABLE]
-                hint = (f"\n({', '.join(lengths)} may change alone, and only upwards: that extends the run)"
-                        if lengths else "")  # fmt: skip
+                hint = (
+                    f"\n({', '.join(lengths)} may change alone, and only upwards: that extends the run)"
+                    if lengths
+                    else ""
+                )
                 changed = "\n  ".join(config_differences(previous, config))
                 raise ConfigError(
                     f"{run.path} already holds a run with a different config:\n  {changed}{hint}"
@@ -201,7 +226,10 @@ class RunDir:
         }
         self.update_manifest(extensions=[*self.manifest().get("extensions", []), extension])
         changed = ", ".join(f"{key} {a} -> {b}" for key, a, b in changes)
-        print(f"extending {self.path} ({changed}) from {extension['continues_from'] or 'the start'}", file=sys.stderr)
+        print(
+            f"extending {self.path} ({changed}) from {extension['continues_from'] or 'the start'}",
+            file=sys.stderr,
+        )
 
     @property
     def resuming(self) -> bool:

@@ -32,8 +32,11 @@ def _error(done: subprocess.CompletedProcess, verb: str) -> str:
 
 def test_validate_lists_bad_lines_and_exits_2(tmp_path):
     data = tmp_path / "data.jsonl"
-    bad = [b'{"instruction": "caf\xe9", "output": "4"}', b'{"instruction": "Hi?", "output": NaN}',
-           b'{"instruction": 7, "output": "4"}']  # fmt: skip
+    bad = [
+        b'{"instruction": "caf\xe9", "output": "4"}',
+        b'{"instruction": "Hi?", "output": NaN}',
+        b'{"instruction": 7, "output": "4"}',
+    ]
     data.write_bytes(GOOD + b"\n".join(bad) + b"\n")
     done = _crosslift("data", "validate", str(data))
     assert "3 invalid record(s)" in _error(done, "data")
@@ -49,8 +52,20 @@ def test_codeswitch_refuses_a_lone_surrogate(tmp_path):
     data.write_bytes(GOOD + b'{"instruction": "Hi \\ud800", "output": "4"}\n')
     (tmp_path / "en-de.txt").write_text("what was\n", encoding="utf-8")
     lexicon, out = tmp_path / "en-de.txt", tmp_path / "o.jsonl"
-    done = _crosslift("data", "codeswitch", "--input", str(data), "--field", "instruction", "--languages",
-                      "de", "--lexicon", f"de={lexicon}", "--out", str(out))  # fmt: skip
+    done = _crosslift(
+        "data",
+        "codeswitch",
+        "--input",
+        str(data),
+        "--field",
+        "instruction",
+        "--languages",
+        "de",
+        "--lexicon",
+        f"de={lexicon}",
+        "--out",
+        str(out),
+    )
     assert f"{data}, line 2, field 'instruction': a lone surrogate \\ud800" in _error(done, "data")
     assert not out.exists()
 
@@ -61,10 +76,12 @@ def test_train_fails_at_load_on_bad_data_or_a_bad_number(bad, tmp_path):
     repeated = b'{"instruction": "Hi?", "output": "4", "output": "5"}\n'
     data.write_bytes(GOOD + (repeated if bad == "data" else GOOD))
     config = tmp_path / "c.yaml"
-    config.write_text(f"recipe: sft\nname: bad\noutput_dir: {tmp_path / 'run'}\n"
-                      f"model: {{name_or_path: tiny:llama}}\ndata:\n  train:\n    - path: {data}\n"
-                      f"training:\n  max_steps: {1 if bad == 'data' else -5}\n",
-                      encoding="utf-8")  # fmt: skip
+    config.write_text(
+        f"recipe: sft\nname: bad\noutput_dir: {tmp_path / 'run'}\n"
+        f"model: {{name_or_path: tiny:llama}}\ndata:\n  train:\n    - path: {data}\n"
+        f"training:\n  max_steps: {1 if bad == 'data' else -5}\n",
+        encoding="utf-8",
+    )
     error = _error(_crosslift("train", str(config)), "train")
     if bad == "data":
         assert f"{data}, line 2, field 'output': this key occurs more than once" in error
@@ -77,7 +94,10 @@ def test_eval_with_a_custom_task_names_the_data_line(tmp_path):
     data = tmp_path / "data.jsonl"
     data.write_bytes(b'{"q": "What is 2 + 3?", "a": "5"}\n{"q": "What is 1 + 1?", "a": Infinity}\n')
     task = tmp_path / "task.yaml"
-    task.write_text(f"include: parallel_math\ntask: custom\nlanguage: en\ndataset:\n  path: {data}\n"
-                    "  format: jsonl\n  question_field: q\n  answer_field: a\n", encoding="utf-8")
+    task.write_text(
+        f"include: parallel_math\ntask: custom\nlanguage: en\ndataset:\n  path: {data}\n"
+        "  format: jsonl\n  question_field: q\n  answer_field: a\n",
+        encoding="utf-8",
+    )
     done = _crosslift("eval", "--task", str(task), "--model", "tiny:llama", "--out", str(tmp_path / "out"))
     assert f"{data}, line 2, field 'a': Infinity is not a JSON value" in _error(done, "eval")

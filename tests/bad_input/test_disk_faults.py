@@ -50,9 +50,22 @@ def codeswitch(tmp_path: Path) -> Callable[[Path], list[str]]:
     (tmp_path / "lex").mkdir()
     (tmp_path / "lex" / "en-de.txt").write_text(LEXICON)
     (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))
-    return lambda out: ["data", "codeswitch", "--input", str(tmp_path / "in.jsonl"), "--field", "text",
-                        "--lexicon", str(tmp_path / "lex"), "--languages", "de", "--ratio", "1",
-                        "--out", str(out)]  # fmt: skip
+    return lambda out: [
+        "data",
+        "codeswitch",
+        "--input",
+        str(tmp_path / "in.jsonl"),
+        "--field",
+        "text",
+        "--lexicon",
+        str(tmp_path / "lex"),
+        "--languages",
+        "de",
+        "--ratio",
+        "1",
+        "--out",
+        str(out),
+    ]
 
 
 # --------------------------------------------------------------------------------------------- through a file
@@ -62,24 +75,65 @@ def verb_args(out: Path, tmp: Path) -> dict[str, list[str]]:
     """Every verb that writes, with its output folder at `out`; none of their inputs exist."""
     missing = str(tmp / "missing.jsonl")
     return {
-        "data codeswitch": ["data", "codeswitch", "--input", missing, "--field", "text", "--lexicon", missing,
-                            "--languages", "de", "--out", str(out / "cs.jsonl")],
+        "data codeswitch": [
+            "data",
+            "codeswitch",
+            "--input",
+            missing,
+            "--field",
+            "text",
+            "--lexicon",
+            missing,
+            "--languages",
+            "de",
+            "--out",
+            str(out / "cs.jsonl"),
+        ],
         "data crossin": ["data", "crossin", "--parallel", f"en={missing}", "--out", str(out / "x.jsonl")],
-        "data plug": ["data", "plug", "--pivot", f"en={missing}", "--target", f"sw={missing}", "--out",
-                      str(out / "p.jsonl")],
+        "data plug": [
+            "data",
+            "plug",
+            "--pivot",
+            f"en={missing}",
+            "--target",
+            f"sw={missing}",
+            "--out",
+            str(out / "p.jsonl"),
+        ],
         "data mix": ["data", "mix", "--source", missing, "--size", "1", "--out", str(out / "m.jsonl")],
-        "data translate": ["data", "translate", "--input", missing, "--language", "sw", "--base-url",
-                           "http://127.0.0.1:9/v1", "--model", "m", "--out", str(out / "t.jsonl")],
+        "data translate": [
+            "data",
+            "translate",
+            "--input",
+            missing,
+            "--language",
+            "sw",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m",
+            "--out",
+            str(out / "t.jsonl"),
+        ],
         "data lexicon-stats": ["data", "lexicon-stats", "--lexicon", missing, "--out", str(out / "s.json")],
         "data validate": ["data", "validate", missing, "--out", str(out / "v.json")],
         "data download": ["data", "download", "mmwp", "--to", str(out)],
         "eval": ["eval", "--task", "mmwp", "--languages", "en", "--model", "tiny:llama", "--out", str(out)],
-        "judge": ["judge", "--a", str(tmp / "a"), "--b", str(tmp / "b"), "--judge", "http://127.0.0.1:9/v1",
-                  "--out", str(out)],
+        "judge": [
+            "judge",
+            "--a",
+            str(tmp / "a"),
+            "--b",
+            str(tmp / "b"),
+            "--judge",
+            "http://127.0.0.1:9/v1",
+            "--out",
+            str(out),
+        ],
         "report": ["report", str(tmp / "a"), str(tmp / "b"), "--out", str(out)],
         "demo": ["demo", "--quick", "--out", str(out)],
         "tiny-models": ["tiny-models", "--out", str(out)],
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize("verb", list(verb_args(Path("o"), Path("t"))))
@@ -92,10 +146,16 @@ def test_every_verb_checks_its_output_folder_before_it_starts(tmp_path, capsys, 
     assert blocker.read_text() == "not a folder\n"
 
 
-@pytest.mark.parametrize(("error", "expected"), [
-    (OSError(errno.ENOSPC, "No space left on device"), "the disk is full ("),
-    (RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 5 vs 4"), "could not write it"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "the disk is full ("),
+        (
+            RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 5 vs 4"),
+            "could not write it",
+        ),
+    ],
+)
 def test_a_write_outside_crosslifts_writers_is_one_line_too(tmp_path, capsys, monkeypatch, error, expected):
     """A library's own write (a plot, a tokenizer, torch.save) that the disk refuses, and that names no file:
     the line names the command's output folder."""
@@ -107,7 +167,8 @@ def test_a_write_outside_crosslifts_writers_is_one_line_too(tmp_path, capsys, mo
     monkeypatch.setattr(tiny_models, "run", write)
     assert main(["tiny-models", "--out", str(tmp_path / "models")]) == 2
     assert one_error_line(capsys.readouterr().err, "tiny-models").startswith(
-        f"crosslift tiny-models: error: {tmp_path / 'models'}: {expected}")  # fmt: skip
+        f"crosslift tiny-models: error: {tmp_path / 'models'}: {expected}"
+    )
     monkeypatch.setattr(tiny_models, "run", lambda args: 1 / 0)  # anything else is a bug: its traceback stays
     with pytest.raises(ZeroDivisionError):
         main(["tiny-models", "--out", str(tmp_path / "models")])
@@ -115,16 +176,30 @@ def test_a_write_outside_crosslifts_writers_is_one_line_too(tmp_path, capsys, mo
 
 def write_train_config(tmp_path: Path, output_dir: Path, **training) -> Path:
     data = tmp_path / "arith.jsonl"
-    rows = [{"instruction": f"What is {a} plus {b}?", "input": "", "output": f"{a} + {b} = {a + b}."}
-            for a in range(3, 30, 3) for b in range(2, 20, 4)]  # fmt: skip
+    rows = [
+        {"instruction": f"What is {a} plus {b}?", "input": "", "output": f"{a} + {b} = {a + b}."}
+        for a in range(3, 30, 3)
+        for b in range(2, 20, 4)
+    ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     config = {
-        "recipe": "sft", "name": "t", "output_dir": str(output_dir), "seed": 3,
+        "recipe": "sft",
+        "name": "t",
+        "output_dir": str(output_dir),
+        "seed": 3,
         "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
         "data": {"train": [{"path": str(data)}], "max_length": 128},
-        "training": {"max_steps": 2, "batch_size": 8, "learning_rate": 2e-3, "save_steps": 2,
-                     "logging_steps": 1, "lr_scheduler": "constant", "save_total_limit": 3} | training,
-    }  # fmt: skip
+        "training": {
+            "max_steps": 2,
+            "batch_size": 8,
+            "learning_rate": 2e-3,
+            "save_steps": 2,
+            "logging_steps": 1,
+            "lr_scheduler": "constant",
+            "save_total_limit": 3,
+        }
+        | training,
+    }
     path = tmp_path / "sft.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -164,17 +239,24 @@ def read_only(tmp_path: Path) -> Iterator[ReadOnly]:
     folder.mkdir()
     if os.geteuid() != 0:
         folder.chmod(0o555)
-        yield ReadOnly(folder, [], "permission denied; give this user access to it, or use another folder",
-                       lambda: folder.chmod(0o755))  # fmt: skip
+        yield ReadOnly(
+            folder,
+            [],
+            "permission denied; give this user access to it, or use another folder",
+            lambda: folder.chmod(0o755),
+        )
         folder.chmod(0o755)
         return
     unshare = shutil.which("unshare")
     if unshare is None or subprocess.run([unshare, "-rm", "true"], capture_output=True).returncode != 0:
         pytest.skip("root, and no user namespaces (unshare -rm) to mount a folder read-only in")
     remount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
-    yield ReadOnly(folder, [unshare, "-rm", "sh", "-c", remount, str(folder)],
-                   "the file system is read-only; write the output to a folder on a writable disk",
-                   lambda: None)  # fmt: skip
+    yield ReadOnly(
+        folder,
+        [unshare, "-rm", "sh", "-c", remount, str(folder)],
+        "the file system is read-only; write the output to a folder on a writable disk",
+        lambda: None,
+    )
 
 
 def test_codeswitch_into_a_read_only_folder_fails_before_the_work(read_only, codeswitch):
@@ -235,16 +317,35 @@ def test_codeswitch_on_a_full_disk_leaves_no_half_file_and_reruns(disk, codeswit
     disk.free()
     assert main(codeswitch(out)) == 0
     assert [json.loads(r)["instruction"] for r in out.read_text().splitlines()] == [
-        "an Apfel", "a Birne", "an Apfel and a Birne"]  # fmt: skip
+        "an Apfel",
+        "a Birne",
+        "an Apfel and a Birne",
+    ]
 
 
 def test_eval_on_a_disk_that_fills_up_stops_with_one_line_and_resumes(disk, shared_data, tmp_path, capsys):
     """The issue's case: a raw ENOSPC traceback. Items stored before the disk filled up are kept and not
     generated again; the rerun adds the others."""
     out = tmp_path / "out"
-    args = ["eval", "--task", "mmwp", "--data-dir", str(shared_data / "mmwp"), "--languages", "en,sw",
-            "--limit", "3", "--model", "tiny:llama", "--max-new-tokens", "4", "--batch-size", "1",
-            "--out", str(out)]  # fmt: skip
+    args = [
+        "eval",
+        "--task",
+        "mmwp",
+        "--data-dir",
+        str(shared_data / "mmwp"),
+        "--languages",
+        "en,sw",
+        "--limit",
+        "3",
+        "--model",
+        "tiny:llama",
+        "--max-new-tokens",
+        "4",
+        "--batch-size",
+        "1",
+        "--out",
+        str(out),
+    ]
     items = out / "eval" / "mmwp" / "items.jsonl"
     disk.fill("items.jsonl", after=2)
     assert main(args) == 2
@@ -271,9 +372,11 @@ def test_train_on_a_full_disk_names_the_checkpoint_and_resumes(tmp_path):
     config = write_train_config(tmp_path, run)
     assert train(config).manifest()["status"] == "completed"  # checkpoint-2, complete
     limit = (run / "model" / "model.safetensors").stat().st_size * 3 // 2
-    child = (f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
-             f"sys.argv = ['crosslift', 'train', {str(config)!r}, 'training.max_steps=4']; "
-             "runpy.run_module('crosslift', run_name='__main__')")  # fmt: skip
+    child = (
+        f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+        f"sys.argv = ['crosslift', 'train', {str(config)!r}, 'training.max_steps=4']; "
+        "runpy.run_module('crosslift', run_name='__main__')"
+    )
     result = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr
     line = one_error_line(result.stderr, "train")

@@ -106,28 +106,62 @@ def addition(tmp_path: Path) -> Path:
         rows = [{"q": f"What is {a} + {b}?", "a": str(a + b)} for a, b in PROBLEMS]
         (tmp_path / "data" / f"add_{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "tasks").mkdir()
-    (tmp_path / "tasks" / "addition.yaml").write_text(textwrap.dedent("""\
+    (tmp_path / "tasks" / "addition.yaml").write_text(
+        textwrap.dedent("""\
         include: parallel_math
         task: addition
         languages: [en, sw]
         dataset: {path: "add_{lang}.jsonl", format: jsonl, question_field: q, answer_field: a}
-    """))
+    """)
+    )
     return tmp_path
 
 
 def eval_args(root: Path, url: str, *overrides: str) -> list[str]:
-    return ["eval", "model.endpoint.timeout_s=1", "model.endpoint.max_retries=2", *overrides,
-            "--task", "addition",
-            "--include-path", str(root / "tasks"), "--data-dir", str(root / "data"), "--model", url,
-            "--max-new-tokens", "16", "--out", str(root / "out")]  # fmt: skip
+    return [
+        "eval",
+        "model.endpoint.timeout_s=1",
+        "model.endpoint.max_retries=2",
+        *overrides,
+        "--task",
+        "addition",
+        "--include-path",
+        str(root / "tasks"),
+        "--data-dir",
+        str(root / "data"),
+        "--model",
+        url,
+        "--max-new-tokens",
+        "16",
+        "--out",
+        str(root / "out"),
+    ]
 
 
 def translate_args(root: Path, url: str) -> list[str]:
-    rows = [{"id": f"i{k}", "instruction": f"Add {a} and {b}.", "output": str(a + b)}
-            for k, (a, b) in enumerate(PROBLEMS)]  # fmt: skip
+    rows = [
+        {"id": f"i{k}", "instruction": f"Add {a} and {b}.", "output": str(a + b)}
+        for k, (a, b) in enumerate(PROBLEMS)
+    ]
     (root / "en.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return ["data", "translate", "--input", str(root / "en.jsonl"), "--language", "sw", "--base-url", url,
-            "--model", "m", "--timeout", "1", "--max-retries", "2", "--out", str(root / "sw.jsonl")]
+    return [
+        "data",
+        "translate",
+        "--input",
+        str(root / "en.jsonl"),
+        "--language",
+        "sw",
+        "--base-url",
+        url,
+        "--model",
+        "m",
+        "--timeout",
+        "1",
+        "--max-retries",
+        "2",
+        "--out",
+        str(root / "sw.jsonl"),
+    ]
 
 
 def one_error_line(err: str, verb: str) -> str:
@@ -151,8 +185,19 @@ def test_a_server_that_never_answers_fails_within_its_timeout(hung_server, addit
 def test_with_default_settings_a_hung_server_fails_within_30_s(hung_server, addition, capsys):
     """The issue's case as a user meets it: no timeout options (eval's request timeout is 120 s, with 4
     retries). Takes 15 s: the first check's default limit."""
-    args = ["eval", "--task", "addition", "--include-path", str(addition / "tasks"), "--data-dir",
-            str(addition / "data"), "--model", hung_server, "--out", str(addition / "out")]  # fmt: skip
+    args = [
+        "eval",
+        "--task",
+        "addition",
+        "--include-path",
+        str(addition / "tasks"),
+        "--data-dir",
+        str(addition / "data"),
+        "--model",
+        hung_server,
+        "--out",
+        str(addition / "out"),
+    ]
     started = time.monotonic()
     assert main(args) == 2
     assert time.monotonic() - started < 30
@@ -190,8 +235,9 @@ def test_a_slow_server_is_retried_then_translate_completes(llm, addition, capsys
         if method == "GET":
             return 0.0, {"data": [{"id": "m"}]}
         prompt = body["messages"][0]["content"]
-        instruction, response = re.search(r"\n\n<\|user\|> (.*) \n\n<\|assistant\|> (.*)$", prompt,
-                                          re.S).groups()
+        instruction, response = re.search(
+            r"\n\n<\|user\|> (.*) \n\n<\|assistant\|> (.*)$", prompt, re.S
+        ).groups()
         text = f"<|user|> sw: {instruction} \n\n<|assistant|> sw: {response}"
         return (2.0 if n == 1 else 0.0), {"choices": [{"message": {"role": "assistant", "content": text}}]}
 

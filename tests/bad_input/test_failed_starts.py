@@ -50,8 +50,21 @@ def task(tmp_path: Path) -> Path:
 
 
 def eval_args(root: Path, model: str) -> list[str]:
-    return ["eval", "--task", "addition", "--include-path", str(root / "addition.yaml"), "--data-dir",
-            str(root / "data"), "--model", model, "--out", str(root / "out"), "--max-new-tokens", "4"]  # fmt: skip
+    return [
+        "eval",
+        "--task",
+        "addition",
+        "--include-path",
+        str(root / "addition.yaml"),
+        "--data-dir",
+        str(root / "data"),
+        "--model",
+        model,
+        "--out",
+        str(root / "out"),
+        "--max-new-tokens",
+        "4",
+    ]
 
 
 def crosslift(*args: str) -> subprocess.CompletedProcess:
@@ -67,11 +80,16 @@ def assert_one_line_error(done: subprocess.CompletedProcess, message: str) -> No
 
 
 def items(root: Path) -> list[dict]:
-    return [json.loads(line) for line in (root / "out" / "eval" / "addition" / "items.jsonl").read_text().splitlines()]
+    return [
+        json.loads(line)
+        for line in (root / "out" / "eval" / "addition" / "items.jsonl").read_text().splitlines()
+    ]
 
 
 def test_eval_with_a_wrong_model_path_then_the_corrected_command(task):
-    assert_one_line_error(crosslift(*eval_args(task, str(task / "no-such-model"))), "model directory not found")
+    assert_one_line_error(
+        crosslift(*eval_args(task, str(task / "no-such-model"))), "model directory not found"
+    )
     assert not (task / "out" / "eval" / "addition" / "run.json").exists()
     done = crosslift(*eval_args(task, "tiny:llama"), "--limit", "1")
     assert done.returncode == 0, done.stderr
@@ -86,9 +104,18 @@ def closed_port() -> int:
 
 def test_eval_with_an_endpoint_down_then_the_corrected_command(task):
     def config(model: str) -> EvalConfig:
-        return load_config(EvalConfig, None, [f"output_dir={task / 'out'}", f"model.name_or_path={model}",
-                                              f"data_dir={task / 'data'}", f"task_paths=[{task / 'addition.yaml'}]",
-                                              "tasks=[{name: addition}]", "model.endpoint.max_retries=0"])  # fmt: skip
+        return load_config(
+            EvalConfig,
+            None,
+            [
+                f"output_dir={task / 'out'}",
+                f"model.name_or_path={model}",
+                f"data_dir={task / 'data'}",
+                f"task_paths=[{task / 'addition.yaml'}]",
+                "tasks=[{name: addition}]",
+                "model.endpoint.max_retries=0",
+            ],
+        )
 
     down = f"http://127.0.0.1:{closed_port()}/v1"
     with pytest.raises(CrossliftError, match="connection failed"):
@@ -99,15 +126,26 @@ def test_eval_with_an_endpoint_down_then_the_corrected_command(task):
 
 
 def test_train_with_a_wrong_model_path_then_the_corrected_command(task, capsys):
-    (task / "train.jsonl").write_text("".join(json.dumps({"instruction": f"What is {a} + {b}?", "output": str(a + b)})
-                                              + "\n" for a, b in PROBLEMS * 4))  # fmt: skip
+    (task / "train.jsonl").write_text(
+        "".join(
+            json.dumps({"instruction": f"What is {a} + {b}?", "output": str(a + b)}) + "\n"
+            for a, b in PROBLEMS * 4
+        )
+    )
     config = task / "sft.yaml"
-    config.write_text(yaml.safe_dump({
-        "recipe": "sft", "name": "t", "output_dir": str(task / "run"), "seed": 1,
-        "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
-        "data": {"train": [{"path": str(task / "train.jsonl")}], "max_length": 128},
-        "training": {"max_steps": 1, "batch_size": 4, "save_steps": 1, "logging_steps": 1},
-    }))  # fmt: skip
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "recipe": "sft",
+                "name": "t",
+                "output_dir": str(task / "run"),
+                "seed": 1,
+                "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
+                "data": {"train": [{"path": str(task / "train.jsonl")}], "max_length": 128},
+                "training": {"max_steps": 1, "batch_size": 4, "save_steps": 1, "logging_steps": 1},
+            }
+        )
+    )
     assert main(["train", str(config), f"model.name_or_path={task / 'no-such-model'}"]) == 2
     assert "model directory not found" in capsys.readouterr().err
     assert (task / "run" / "config.yaml").is_file()  # the failed start got as far as its run directory

@@ -77,22 +77,54 @@ STRICT_JSON = [
     Case("NaN", _record(instruction='"Hi?"', output="NaN"), "NaN is not a JSON value", "output"),
     Case("Infinity", _record(instruction='"Hi?"', output="Infinity"), "Infinity is not a JSON", "output"),
     Case("-Infinity", _record(instruction="-Infinity", output='"4"'), "-Infinity is not", "instruction"),
-    Case("NaN nested in an extra field", _record(instruction='"Hi?"', output='"4"', scores='{"bleu": NaN}'),
-         "NaN is not a JSON value", "scores.bleu"),  # fmt: skip
-    Case("lone high surrogate", _record(instruction='"Hi \\ud800 there"', output='"4"'),
-         r"a lone surrogate \\ud800 \(character 4\)", "instruction"),  # fmt: skip
-    Case("lone low surrogate", _record(instruction='"Hi?"', output='"\\udc00"'),
-         r"a lone surrogate \\udc00", "output"),  # fmt: skip
-    Case("surrogates in the wrong order", _record(instruction='"\\udc00\\ud800"', output='"4"'),
-         r"a lone surrogate \\udc00", "instruction"),  # fmt: skip
-    Case("lone surrogate in a chat turn", _record(messages=CHAT),
-         r"a lone surrogate \\udfff", "messages[0].content"),  # fmt: skip
-    Case("lone surrogate in a key", _record(instruction='"Hi?"', output='"4"', **{"\\ud800": '"x"'}),
-         r"a lone surrogate \\ud800", "\\ud800"),  # fmt: skip
-    Case("repeated key", b'{"id": "b", "instruction": "Hi?", "output": "4", "output": "5"}',
-         "this key occurs more than once in its object", "output"),  # fmt: skip
-    Case("repeated key in a nested object", _record(instruction='"Hi?"', meta='{"a": 1, "a": 2}'),
-         "this key occurs more than once", "meta.a"),  # fmt: skip
+    Case(
+        "NaN nested in an extra field",
+        _record(instruction='"Hi?"', output='"4"', scores='{"bleu": NaN}'),
+        "NaN is not a JSON value",
+        "scores.bleu",
+    ),
+    Case(
+        "lone high surrogate",
+        _record(instruction='"Hi \\ud800 there"', output='"4"'),
+        r"a lone surrogate \\ud800 \(character 4\)",
+        "instruction",
+    ),
+    Case(
+        "lone low surrogate",
+        _record(instruction='"Hi?"', output='"\\udc00"'),
+        r"a lone surrogate \\udc00",
+        "output",
+    ),
+    Case(
+        "surrogates in the wrong order",
+        _record(instruction='"\\udc00\\ud800"', output='"4"'),
+        r"a lone surrogate \\udc00",
+        "instruction",
+    ),
+    Case(
+        "lone surrogate in a chat turn",
+        _record(messages=CHAT),
+        r"a lone surrogate \\udfff",
+        "messages[0].content",
+    ),
+    Case(
+        "lone surrogate in a key",
+        _record(instruction='"Hi?"', output='"4"', **{"\\ud800": '"x"'}),
+        r"a lone surrogate \\ud800",
+        "\\ud800",
+    ),
+    Case(
+        "repeated key",
+        b'{"id": "b", "instruction": "Hi?", "output": "4", "output": "5"}',
+        "this key occurs more than once in its object",
+        "output",
+    ),
+    Case(
+        "repeated key in a nested object",
+        _record(instruction='"Hi?"', meta='{"a": 1, "a": 2}'),
+        "this key occurs more than once",
+        "meta.a",
+    ),
 ]
 # Non-text where text belongs: name -> (line, field, type, what --coerce-types reads a number as).
 TYPES = {
@@ -159,8 +191,11 @@ def _lexicon(tmp_path: Path) -> Path:
 def _task(tmp_path: Path, data: Path) -> Path:
     task = tmp_path / "custom_task.yaml"
     fields = "  format: jsonl\n  question_field: instruction\n  answer_field: output\n"
-    task.write_text(f"include: parallel_math\ntask: custom_{tmp_path.name[-12:]}\nlanguage: en\ndataset:\n"
-                    f"  path: {data}\n{fields}", encoding="utf-8")  # fmt: skip
+    task.write_text(
+        f"include: parallel_math\ntask: custom_{tmp_path.name[-12:]}\nlanguage: en\ndataset:\n"
+        f"  path: {data}\n{fields}",
+        encoding="utf-8",
+    )
     return task
 
 
@@ -170,19 +205,56 @@ def _run(verb: str, data: Path, tmp_path: Path, *options: str) -> tuple[int, Pat
     if verb == "validate":
         argv = ["data", "validate", str(data)]
     elif verb == "codeswitch":
-        argv = ["data", "codeswitch", "--input", str(data), "--field", "instruction", "--ratio", "1",
-                "--lexicon", f"de={_lexicon(tmp_path)}", "--languages", "de", "--out", str(out)]  # fmt: skip
+        argv = [
+            "data",
+            "codeswitch",
+            "--input",
+            str(data),
+            "--field",
+            "instruction",
+            "--ratio",
+            "1",
+            "--lexicon",
+            f"de={_lexicon(tmp_path)}",
+            "--languages",
+            "de",
+            "--out",
+            str(out),
+        ]
     elif verb == "crossin":
-        argv = ["data", "crossin", "--parallel", f"en={_english(tmp_path, data)}", "--parallel", f"de={data}",
-                "--modes", "en2x", "--out", str(out)]  # fmt: skip
+        argv = [
+            "data",
+            "crossin",
+            "--parallel",
+            f"en={_english(tmp_path, data)}",
+            "--parallel",
+            f"de={data}",
+            "--modes",
+            "en2x",
+            "--out",
+            str(out),
+        ]
     elif verb == "plug":
-        argv = ["data", "plug", "--pivot", f"en={_english(tmp_path, data)}", "--target", f"de={data}",
-                "--align", "index", "--out", str(out)]  # fmt: skip
+        argv = [
+            "data",
+            "plug",
+            "--pivot",
+            f"en={_english(tmp_path, data)}",
+            "--target",
+            f"de={data}",
+            "--align",
+            "index",
+            "--out",
+            str(out),
+        ]
     elif verb == "train":
         config = tmp_path / "train.yaml"
-        config.write_text(f"recipe: sft\nname: bad\noutput_dir: {tmp_path / 'run'}\n"
-                          f"model: {{name_or_path: tiny:llama}}\ndata:\n  train:\n    - path: {data}\n"
-                          "training: {max_steps: 1}\n", encoding="utf-8")  # fmt: skip
+        config.write_text(
+            f"recipe: sft\nname: bad\noutput_dir: {tmp_path / 'run'}\n"
+            f"model: {{name_or_path: tiny:llama}}\ndata:\n  train:\n    - path: {data}\n"
+            "training: {max_steps: 1}\n",
+            encoding="utf-8",
+        )
         argv = ["train", str(config)]
     else:
         task = _task(tmp_path, data)
@@ -215,8 +287,10 @@ def test_skip_invalid_drops_only_the_bad_line_and_counts_it(case, tmp_path, caps
     no_ids = tmp_path / "no_ids.jsonl"
     no_ids.write_bytes(re.sub(rb'"id": "[abc]", ', b"", data.read_bytes()))
     examples, report = read_examples(no_ids, skip_invalid=True)
-    assert [(e.id, e.instruction) for e in examples] == [("0", GOOD[0]["instruction"]),
-                                                         ("2", GOOD[1]["instruction"])]  # fmt: skip
+    assert [(e.id, e.instruction) for e in examples] == [
+        ("0", GOOD[0]["instruction"]),
+        ("2", GOOD[1]["instruction"]),
+    ]
     assert sum(report.skipped.values()) == 1
 
 
@@ -237,18 +311,23 @@ def test_validate_lists_every_bad_line_with_the_other_problems(tmp_path, capsys)
 
 _GOOD_LINES = [json.dumps(g).encode() for g in GOOD]
 _SMILE = b'{"id": "b", "instruction": "Smile \\ud83d\\ude00, plus one?", "output": "4"}'
-_SEPARATORS = json.dumps({"id": "b", "instruction": "Line\u2028break\x85plus one?", "output": "4"},
-                         ensure_ascii=False).encode()  # fmt: skip
+_SEPARATORS = json.dumps(
+    {"id": "b", "instruction": "Line\u2028break\x85plus one?", "output": "4"}, ensure_ascii=False
+).encode()
 ACCEPTED = {  # name -> (the file, its (instruction, output) texts)
     "UTF-8 byte-order mark": (BOM + _lines(*_GOOD_LINES), GOOD_TEXTS),
     "CRLF line ends": (_lines(*_GOOD_LINES, newline=b"\r\n"), GOOD_TEXTS),
     "BOM and CRLF": (BOM + _lines(*_GOOD_LINES, newline=b"\r\n"), GOOD_TEXTS),
     "blank lines, no final newline": (_GOOD_LINES[0] + b"\n\n  \n" + _GOOD_LINES[1], GOOD_TEXTS),
-    "escaped surrogate pair": (_lines(_GOOD_LINES[0], _SMILE, _GOOD_LINES[1]),
-                               [GOOD_TEXTS[0], ("Smile \U0001f600, plus one?", "4"), GOOD_TEXTS[1]]),
-    "U+2028 and U+0085 in a text": (_lines(_GOOD_LINES[0], _SEPARATORS, _GOOD_LINES[1]),
-                                    [GOOD_TEXTS[0], ("Line\u2028break\x85plus one?", "4"), GOOD_TEXTS[1]]),
-}  # fmt: skip
+    "escaped surrogate pair": (
+        _lines(_GOOD_LINES[0], _SMILE, _GOOD_LINES[1]),
+        [GOOD_TEXTS[0], ("Smile \U0001f600, plus one?", "4"), GOOD_TEXTS[1]],
+    ),
+    "U+2028 and U+0085 in a text": (
+        _lines(_GOOD_LINES[0], _SEPARATORS, _GOOD_LINES[1]),
+        [GOOD_TEXTS[0], ("Line\u2028break\x85plus one?", "4"), GOOD_TEXTS[1]],
+    ),
+}
 
 
 def _check_outputs(verb: str, out: Path, texts: list[tuple[str, str]]) -> None:
@@ -333,21 +412,39 @@ def test_coerce_types_reads_numbers_as_text_and_counts_them(name, verb, tmp_path
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("array.json", b'[{"instruction": "a", "output": "1"},\n {"instruction": "caf\xe9", "output": "2"}]',
-         r"array.json, line 2: not valid UTF-8 \(byte 0xe9 at column 22\)"),
-        ("array.json", b'[{"instruction": "a", "output": "1"}, {"instruction": "b", "output": NaN}]',
-         r"array.json, record 1, field 'output': NaN is not a JSON value"),
-        ("array.json", b'{"data": [{"instruction": "a", "output": "1"}], "data": []}',
-         r"array.json, field 'data': this key occurs more than once"),
-        ("rows.csv", b"instruction,output\na,1\nb\xff,2\n",
-         r"rows.csv, line 3: not valid UTF-8 \(byte 0xff at column 2\)"),
-        ("rows.tsv", b"instruction\toutput\n\xfe\t1\n",
-         r"rows.tsv, line 2: not valid UTF-8 \(byte 0xfe at column 1\)"),
+        (
+            "array.json",
+            b'[{"instruction": "a", "output": "1"},\n {"instruction": "caf\xe9", "output": "2"}]',
+            r"array.json, line 2: not valid UTF-8 \(byte 0xe9 at column 22\)",
+        ),
+        (
+            "array.json",
+            b'[{"instruction": "a", "output": "1"}, {"instruction": "b", "output": NaN}]',
+            r"array.json, record 1, field 'output': NaN is not a JSON value",
+        ),
+        (
+            "array.json",
+            b'{"data": [{"instruction": "a", "output": "1"}], "data": []}',
+            r"array.json, field 'data': this key occurs more than once",
+        ),
+        (
+            "rows.csv",
+            b"instruction,output\na,1\nb\xff,2\n",
+            r"rows.csv, line 3: not valid UTF-8 \(byte 0xff at column 2\)",
+        ),
+        (
+            "rows.tsv",
+            b"instruction\toutput\n\xfe\t1\n",
+            r"rows.tsv, line 2: not valid UTF-8 \(byte 0xfe at column 1\)",
+        ),
         ("header.csv", b"instr\xfcction,output\na,1\n", r"header.csv, line 1: header: not valid UTF-8"),
-        ("sentences.txt", b"one\ntwo \xe9\n",
-         r"sentences.txt, line 2: not valid UTF-8 \(byte 0xe9 at column 5\)"),
+        (
+            "sentences.txt",
+            b"one\ntwo \xe9\n",
+            r"sentences.txt, line 2: not valid UTF-8 \(byte 0xe9 at column 5\)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_every_text_format_reports_the_line(name, content, message, tmp_path):
     path = tmp_path / name
     path.write_bytes(content)
@@ -359,8 +456,17 @@ def test_parallel_text_for_codeswitching_names_the_bad_line(tmp_path, capsys):
     (tmp_path / "en.txt").write_text("What is two plus three?\n", encoding="utf-8")
     (tmp_path / "de.txt").write_bytes(b"Was ist zwei plus dr\xe9i?\n")
     data = _jsonl(tmp_path / "data.jsonl")
-    status, _ = _run("codeswitch", data, tmp_path, "--parallel", f"en={tmp_path / 'en.txt'}", "--parallel",
-                     f"de={tmp_path / 'de.txt'}", "--sentence-ratio", "1")  # fmt: skip
+    status, _ = _run(
+        "codeswitch",
+        data,
+        tmp_path,
+        "--parallel",
+        f"en={tmp_path / 'en.txt'}",
+        "--parallel",
+        f"de={tmp_path / 'de.txt'}",
+        "--sentence-ratio",
+        "1",
+    )
     assert status == 2
     message = f"{tmp_path / 'de.txt'}, line 1: not valid UTF-8 (byte 0xe9 at column 21)"
     assert message in capsys.readouterr().err
@@ -377,8 +483,22 @@ def test_lexicons_decode_strictly_and_strip_the_bom(tmp_path, capsys):
     lex = read_lexicon_file(lexicon, "de", skip_invalid=True)
     assert lex.entries == {"what": ("was",), "plus": ("und",)} and lex.stats["dropped: not valid UTF-8"] == 1
     data = _jsonl(tmp_path / "data.jsonl")
-    args = ["data", "codeswitch", "--input", str(data), "--field", "instruction", "--lexicon", str(tmp_path),
-            "--languages", "de", "--ratio", "1", "--out", str(tmp_path / "o.jsonl")]  # fmt: skip
+    args = [
+        "data",
+        "codeswitch",
+        "--input",
+        str(data),
+        "--field",
+        "instruction",
+        "--lexicon",
+        str(tmp_path),
+        "--languages",
+        "de",
+        "--ratio",
+        "1",
+        "--out",
+        str(tmp_path / "o.jsonl"),
+    ]
     assert main(args) == 2 and "en-de.txt, line 2: not valid UTF-8" in capsys.readouterr().err
     assert main([*args, "--lexicon-skip-invalid"]) == 0
     first = _read_jsonl(tmp_path / "o.jsonl")[0]
@@ -391,14 +511,20 @@ def test_lexicons_decode_strictly_and_strip_the_bom(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"include: parallel_math\ntask: t\nlanguage: en\ndescription: caf\xe9\n",
-         r"line 4: not valid UTF-8 \(byte 0xe9 at column 17\)"),
-        (b"include: parallel_math\ntask: t\nlanguage: en\nlanguage: sw\n",
-         r"line 4: key 'language' is given twice \(also at line 3\)"),
-        (b"include: parallel_math\ntask: t\nlanguage: en\ndataset:\n  path: x.jsonl\n  options: .nan\n",
-         r"key 'dataset.options': got nan"),
+        (
+            b"include: parallel_math\ntask: t\nlanguage: en\ndescription: caf\xe9\n",
+            r"line 4: not valid UTF-8 \(byte 0xe9 at column 17\)",
+        ),
+        (
+            b"include: parallel_math\ntask: t\nlanguage: en\nlanguage: sw\n",
+            r"line 4: key 'language' is given twice \(also at line 3\)",
+        ),
+        (
+            b"include: parallel_math\ntask: t\nlanguage: en\ndataset:\n  path: x.jsonl\n  options: .nan\n",
+            r"key 'dataset.options': got nan",
+        ),
     ],
-)  # fmt: skip
+)
 def test_task_files_are_read_strictly(content, message, tmp_path, capsys):
     task = tmp_path / "t.yaml"
     task.write_bytes(content)
@@ -424,16 +550,24 @@ def _mgsm_exemplars(tmp_path: Path, text: bytes) -> Path:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b'{"MGSM_EXEMPLARS": {"en": {"1": {"q": "Question: caf\xe9?", "a": "Answer: 4"}}}}',
-         r"line 1: not valid UTF-8 \(byte 0xe9 at column 53\)"),
-        (b'{"MGSM_EXEMPLARS": {"en": {"1": {"q": "Question: 2+2?", "a": NaN}}}}',
-         r"field 'MGSM_EXEMPLARS.en.1.a': NaN is not a JSON value"),
-        (b'{"MGSM_EXEMPLARS": {"en": {"1": {"q": "Q?", "a": "A"}, "1": {"q": "Q2?", "a": "A2"}}}}',
-         r"field 'MGSM_EXEMPLARS.en.1': this key occurs more than once"),
-        (b'{"MGSM_EXEMPLARS": {"en": {"1": {"q": 17, "a": "A"}}}}',
-         r"field 'MGSM_EXEMPLARS.en.1.q': expected a string, got int"),
+        (
+            b'{"MGSM_EXEMPLARS": {"en": {"1": {"q": "Question: caf\xe9?", "a": "Answer: 4"}}}}',
+            r"line 1: not valid UTF-8 \(byte 0xe9 at column 53\)",
+        ),
+        (
+            b'{"MGSM_EXEMPLARS": {"en": {"1": {"q": "Question: 2+2?", "a": NaN}}}}',
+            r"field 'MGSM_EXEMPLARS.en.1.a': NaN is not a JSON value",
+        ),
+        (
+            b'{"MGSM_EXEMPLARS": {"en": {"1": {"q": "Q?", "a": "A"}, "1": {"q": "Q2?", "a": "A2"}}}}',
+            r"field 'MGSM_EXEMPLARS.en.1': this key occurs more than once",
+        ),
+        (
+            b'{"MGSM_EXEMPLARS": {"en": {"1": {"q": 17, "a": "A"}}}}',
+            r"field 'MGSM_EXEMPLARS.en.1.q': expected a string, got int",
+        ),
     ],
-)  # fmt: skip
+)
 def test_mgsm_exemplar_files_are_read_strictly(content, message, tmp_path):
     path = _mgsm_exemplars(tmp_path, content)
     with pytest.raises(DataError, match=f"{re.escape(str(path))}, {message}"):

@@ -16,9 +16,27 @@ def read_jsonl(path):
 
 
 def codeswitch_args(shared, out, *extra):
-    return ["data", "codeswitch", "--input", str(shared / "gsm8k" / "train.jsonl"), "--field", "question",
-            "--lexicon", str(shared / "muse_dictionaries"), "--lexicon", str(shared / "wechsel_dicts"),
-            "--languages", LANGS, "--ratio", "0.4", "--seed", "1", "--out", str(out), *extra]  # fmt: skip
+    return [
+        "data",
+        "codeswitch",
+        "--input",
+        str(shared / "gsm8k" / "train.jsonl"),
+        "--field",
+        "question",
+        "--lexicon",
+        str(shared / "muse_dictionaries"),
+        "--lexicon",
+        str(shared / "wechsel_dicts"),
+        "--languages",
+        LANGS,
+        "--ratio",
+        "0.4",
+        "--seed",
+        "1",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +93,20 @@ def test_codeswitch_same_seed_same_output(shared_data, gsm8k_cs, tmp_path):
 def test_codeswitch_bad_input_names_line_and_field(shared_data, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "She buys apples."}\n{"q": "x"}\n{"question": ""}\n')
-    args = ["data", "codeswitch", "--input", str(bad), "--field", "question", "--lexicon",
-            str(shared_data / "muse_dictionaries"), "--languages", "de", "--out", str(tmp_path / "o.jsonl")]  # fmt: skip
+    args = [
+        "data",
+        "codeswitch",
+        "--input",
+        str(bad),
+        "--field",
+        "question",
+        "--lexicon",
+        str(shared_data / "muse_dictionaries"),
+        "--languages",
+        "de",
+        "--out",
+        str(tmp_path / "o.jsonl"),
+    ]
     assert main(args) == 2
     assert f"{bad}, line 2, field 'question': missing field" in capsys.readouterr().err
     assert main([*args, "--skip-invalid"]) == 0
@@ -89,8 +119,20 @@ def test_codeswitch_bad_lexicon_line(tmp_path, capsys):
     (tmp_path / "lex").mkdir()
     (tmp_path / "lex" / "en-de.txt").write_text("apple Apfel\nbroken line here\n")
     (tmp_path / "in.jsonl").write_text('{"text": "an apple"}\n')
-    args = ["data", "codeswitch", "--input", str(tmp_path / "in.jsonl"), "--field", "text", "--lexicon",
-            str(tmp_path / "lex"), "--languages", "de", "--out", str(tmp_path / "o.jsonl")]  # fmt: skip
+    args = [
+        "data",
+        "codeswitch",
+        "--input",
+        str(tmp_path / "in.jsonl"),
+        "--field",
+        "text",
+        "--lexicon",
+        str(tmp_path / "lex"),
+        "--languages",
+        "de",
+        "--out",
+        str(tmp_path / "o.jsonl"),
+    ]
     assert main(args) == 2
     assert "en-de.txt, line 2: expected 'english translation'" in capsys.readouterr().err
     assert main([*args, "--lexicon-skip-invalid", "--ratio", "1"]) == 0
@@ -99,9 +141,26 @@ def test_codeswitch_bad_lexicon_line(tmp_path, capsys):
 
 def test_codeswitch_tier_weights_and_instruct_style(shared_data, tmp_path):
     out = tmp_path / "w.jsonl"
-    args = ["data", "codeswitch", "--input", str(shared_data / "gsm8k" / "test.jsonl"), "--field", "question",
-            "--lexicon", str(shared_data / "muse_dictionaries"), "--lexicon", str(shared_data / "wechsel_dicts"),
-            "--languages", "sw,de", "--tier-weights", "low=3,high=1", "--style", "instruct", "--out", str(out)]  # fmt: skip
+    args = [
+        "data",
+        "codeswitch",
+        "--input",
+        str(shared_data / "gsm8k" / "test.jsonl"),
+        "--field",
+        "question",
+        "--lexicon",
+        str(shared_data / "muse_dictionaries"),
+        "--lexicon",
+        str(shared_data / "wechsel_dicts"),
+        "--languages",
+        "sw,de",
+        "--tier-weights",
+        "low=3,high=1",
+        "--style",
+        "instruct",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     records = read_jsonl(out)
     share = Counter(r["instruction_lang"] for r in records)["sw"] / len(records)
@@ -112,10 +171,26 @@ def test_codeswitch_tier_weights_and_instruct_style(shared_data, tmp_path):
 def test_codeswitch_sentence_level_ntrex(shared_data, tmp_path):
     d = shared_data / "ntrex128_sample"
     out = tmp_path / "s.jsonl"
-    args = ["data", "codeswitch", "--input", str(d / "newstest2019-src.eng.txt"), "--field", "text",
-            "--lexicon", str(shared_data / "wechsel_dicts"), "--languages", "sw",
-            "--parallel", f"en={d / 'newstest2019-src.eng.txt'}", "--parallel", f"sw={d / 'newstest2019-ref.swa.txt'}",
-            "--sentence-ratio", "0.3", "--out", str(out)]  # fmt: skip
+    args = [
+        "data",
+        "codeswitch",
+        "--input",
+        str(d / "newstest2019-src.eng.txt"),
+        "--field",
+        "text",
+        "--lexicon",
+        str(shared_data / "wechsel_dicts"),
+        "--languages",
+        "sw",
+        "--parallel",
+        f"en={d / 'newstest2019-src.eng.txt'}",
+        "--parallel",
+        f"sw={d / 'newstest2019-ref.swa.txt'}",
+        "--sentence-ratio",
+        "0.3",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     modes = Counter(r["codeswitch"]["mode"] for r in read_jsonl(out))
     assert 100 < modes["sentence"] < 200 and modes["word"] > 300
@@ -124,10 +199,32 @@ def test_codeswitch_sentence_level_ntrex(shared_data, tmp_path):
 def test_crossin_from_mgsm(shared_data, tmp_path):
     mgsm = shared_data / "mgsm"
     out = tmp_path / "crossin.jsonl"
-    args = ["data", "crossin", "--parallel", f"en={mgsm / 'mgsm_en.tsv'}", "--parallel", f"zh={mgsm / 'mgsm_zh.tsv'}",
-            "--parallel", f"es={mgsm / 'mgsm_es.tsv'}", "--columns", "instruction,output",
-            "--base", str(shared_data / "gsm8k" / "train.jsonl"), "--base-fields", "instruction=question,output=answer",
-            "--base-limit", "50", "--modes", "0-1-2-3-4", "--size", "64", "--seed", "0", "--out", str(out)]  # fmt: skip
+    args = [
+        "data",
+        "crossin",
+        "--parallel",
+        f"en={mgsm / 'mgsm_en.tsv'}",
+        "--parallel",
+        f"zh={mgsm / 'mgsm_zh.tsv'}",
+        "--parallel",
+        f"es={mgsm / 'mgsm_es.tsv'}",
+        "--columns",
+        "instruction,output",
+        "--base",
+        str(shared_data / "gsm8k" / "train.jsonl"),
+        "--base-fields",
+        "instruction=question,output=answer",
+        "--base-limit",
+        "50",
+        "--modes",
+        "0-1-2-3-4",
+        "--size",
+        "64",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     records = read_jsonl(out)
     assert Counter(r["crossin"]["mode"] for r in records) == {
@@ -181,8 +278,10 @@ def test_plug_from_parallel_files(tmp_path, capsys):
 
 def test_validate_reports_every_problem(tmp_path, capsys):
     p = tmp_path / "x.jsonl"
-    p.write_text('{"instruction": "a", "output": "b", "instruction_lang": "xx-nope"}\n{"instruction": "a"}\n'
-                 '{"instruction": "c", "output": "d"}\n{"id": "0", "instruction": "e", "output": "f"}\n')  # fmt: skip
+    p.write_text(
+        '{"instruction": "a", "output": "b", "instruction_lang": "xx-nope"}\n{"instruction": "a"}\n'
+        '{"instruction": "c", "output": "d"}\n{"id": "0", "instruction": "e", "output": "f"}\n'
+    )
     assert main(["data", "validate", str(p), "--out", str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err
     assert (
@@ -220,9 +319,27 @@ def test_mix_and_lexicon_stats(shared_data, tmp_path, capsys):
     records = read_jsonl(out)
     assert len(records) == 40 and Counter(r["source"] for r in records) == {str(a): 10, str(b): 30}
     stats = tmp_path / "stats.json"
-    assert main(["data", "lexicon-stats", "--lexicon", str(shared_data / "muse_dictionaries"), "--lexicon",
-                 str(shared_data / "wechsel_dicts"), "--languages", "sw,de", "--corpus",
-                 str(shared_data / "gsm8k" / "test.jsonl"), "--field", "question", "--out", str(stats)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "data",
+                "lexicon-stats",
+                "--lexicon",
+                str(shared_data / "muse_dictionaries"),
+                "--lexicon",
+                str(shared_data / "wechsel_dicts"),
+                "--languages",
+                "sw,de",
+                "--corpus",
+                str(shared_data / "gsm8k" / "test.jsonl"),
+                "--field",
+                "question",
+                "--out",
+                str(stats),
+            ]
+        )
+        == 0
+    )
     figures = json.loads(stats.read_text())["lexicons"]
     assert (
         set(figures) == {"sw", "de"}
@@ -233,9 +350,22 @@ def test_mix_and_lexicon_stats(shared_data, tmp_path, capsys):
 
 def test_codeswitch_alpaca_instructions_keep_the_response(shared_data, tmp_path):
     out = tmp_path / "alpaca_cs.jsonl"
-    args = ["data", "codeswitch", "--input", str(shared_data / "instruction_en_zh" / "alpaca_gpt4_en_demo.json"),
-            "--field", "instruction", "--lexicon", str(shared_data / "muse_dictionaries"), "--languages", "zh",
-            "--limit", "100", "--out", str(out)]  # fmt: skip
+    args = [
+        "data",
+        "codeswitch",
+        "--input",
+        str(shared_data / "instruction_en_zh" / "alpaca_gpt4_en_demo.json"),
+        "--field",
+        "instruction",
+        "--lexicon",
+        str(shared_data / "muse_dictionaries"),
+        "--languages",
+        "zh",
+        "--limit",
+        "100",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     source = json.loads((shared_data / "instruction_en_zh" / "alpaca_gpt4_en_demo.json").read_text())[:100]
     records = read_jsonl(out)

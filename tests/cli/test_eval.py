@@ -14,16 +14,35 @@ def parse(*argv: str):
 
 
 def test_the_shorthand_exactly_as_documented():
-    args = parse("--task", "mmwp", "--data-dir", "../shared/data/mmwp", "--model", "runs/x/model",
-                 "--languages", "en,sw,te", "--limit", "20", "--out", "runs/ev")  # fmt: skip
+    args = parse(
+        "--task",
+        "mmwp",
+        "--data-dir",
+        "../shared/data/mmwp",
+        "--model",
+        "runs/x/model",
+        "--languages",
+        "en,sw,te",
+        "--limit",
+        "20",
+        "--out",
+        "runs/ev",
+    )
     config = build_config(args)
     assert config.output_dir == "runs/ev" and config.model.name_or_path == "runs/x/model"
     (task,) = config.tasks
-    assert (task.name, task.data_dir, task.languages, task.limit) == ("mmwp", "../shared/data/mmwp", ["en", "sw", "te"], 20)
+    assert (task.name, task.data_dir, task.languages, task.limit) == (
+        "mmwp",
+        "../shared/data/mmwp",
+        ["en", "sw", "te"],
+        20,
+    )
 
 
 def test_the_shorthand_with_an_endpoint_url_and_default_output_folder():
-    config = build_config(parse("--task", "mgsm,mmwp_sw", "--model", "http://127.0.0.1:8000/v1", "--limit", "3"))
+    config = build_config(
+        parse("--task", "mgsm,mmwp_sw", "--model", "http://127.0.0.1:8000/v1", "--limit", "3")
+    )
     assert [t.name for t in config.tasks] == ["mgsm", "mmwp_sw"] and all(t.limit == 3 for t in config.tasks)
     assert config.output_dir == "runs/eval-mgsm-mmwp_sw-v1"
 
@@ -31,16 +50,28 @@ def test_the_shorthand_with_an_endpoint_url_and_default_output_folder():
 def test_config_file_overrides_and_flags_layer(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("output_dir: o\nmodel: {name_or_path: tiny:llama}\ntasks: [{name: mmwp, limit: 5}]\n")
-    config = build_config(parse(str(path), "generation.batch_size=4", "--limit", "7", "--chat", "--shots", "2"))
-    assert (config.generation.batch_size, config.tasks[0].limit, config.prompt.chat, config.prompt.shots) == (4, 7, True, 2)
+    config = build_config(
+        parse(str(path), "generation.batch_size=4", "--limit", "7", "--chat", "--shots", "2")
+    )
+    assert (config.generation.batch_size, config.tasks[0].limit, config.prompt.chat, config.prompt.shots) == (
+        4,
+        7,
+        True,
+        2,
+    )
     only_overrides = build_config(parse("output_dir=o2", "model.name_or_path=m", "tasks=[{name: mgsm}]"))
     assert only_overrides.tasks[0].name == "mgsm"
 
 
 def test_errors_name_the_file_line_and_key(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("output_dir: o\nmodel: {name_or_path: m}\ntasks: [{name: mmwp}]\ngeneration:\n  batch_sise: 4\n")
-    with pytest.raises(ConfigError, match=r"c.yaml, line 5: unknown key 'generation.batch_sise' \(did you mean 'generation.batch_size'\?\)"):
+    path.write_text(
+        "output_dir: o\nmodel: {name_or_path: m}\ntasks: [{name: mmwp}]\ngeneration:\n  batch_sise: 4\n"
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"c.yaml, line 5: unknown key 'generation.batch_sise' \(did you mean 'generation.batch_size'\?\)",
+    ):
         build_config(parse(str(path)))
     with pytest.raises(ConfigError, match="command-line override, key 'tasks.0.limit'"):
         build_config(parse("--task", "mmwp", "--model", "m", "--limit", "0"))
@@ -75,26 +106,76 @@ def test_bundled_cross_lingual_configs_are_valid(name):
 
 
 def test_lm_eval_spellings_give_the_same_config_as_ours():
-    ours = build_config(parse("--task", "mmwp", "--model", "runs/x/model", "--shots", "0", "--chat", "--limit", "20",
-                              "--out", "runs/ev", "--batch-size", "4", "--include-path", "extra"))  # fmt: skip
-    theirs = build_config(parse("--tasks", "mmwp", "--model", "hf", "--model_args", "pretrained=runs/x/model",
-                                "--num_fewshot", "0", "--apply_chat_template", "--limit", "20", "--output_path",
-                                "runs/ev", "--batch_size", "4", "--include_path", "extra", "--log_samples"))  # fmt: skip
+    ours = build_config(
+        parse(
+            "--task",
+            "mmwp",
+            "--model",
+            "runs/x/model",
+            "--shots",
+            "0",
+            "--chat",
+            "--limit",
+            "20",
+            "--out",
+            "runs/ev",
+            "--batch-size",
+            "4",
+            "--include-path",
+            "extra",
+        )
+    )
+    theirs = build_config(
+        parse(
+            "--tasks",
+            "mmwp",
+            "--model",
+            "hf",
+            "--model_args",
+            "pretrained=runs/x/model",
+            "--num_fewshot",
+            "0",
+            "--apply_chat_template",
+            "--limit",
+            "20",
+            "--output_path",
+            "runs/ev",
+            "--batch_size",
+            "4",
+            "--include_path",
+            "extra",
+            "--log_samples",
+        )
+    )
     assert theirs.model_dump() == ours.model_dump() | {"model": ours.model.model_dump() | {"backend": "hf"}}
 
 
 @pytest.mark.parametrize(
     ("argv", "model"),
     [
-        (["--model", "hf", "--model_args", "pretrained=base,peft=adapter,dtype=torch.bfloat16,trust_remote_code=True"],
-         {"name_or_path": "adapter", "base_model": "base", "dtype": "bfloat16", "trust_remote_code": True}),
-        (["--model", "vllm", "--model_args", "pretrained=m,dtype=half,device=cuda:1"],
-         {"name_or_path": "m", "backend": "vllm", "dtype": "float16", "device": "cuda:1"}),
-        (["--model", "local-chat-completions", "--model_args", "model=served,base_url=http://h:8000/v1"],
-         {"name_or_path": "http://h:8000/v1", "backend": "endpoint"}),
-        (["--model", "runs/x", "--model_args", "dtype=float32"], {"name_or_path": "runs/x", "dtype": "float32"}),
+        (
+            [
+                "--model",
+                "hf",
+                "--model_args",
+                "pretrained=base,peft=adapter,dtype=torch.bfloat16,trust_remote_code=True",
+            ],
+            {"name_or_path": "adapter", "base_model": "base", "dtype": "bfloat16", "trust_remote_code": True},
+        ),
+        (
+            ["--model", "vllm", "--model_args", "pretrained=m,dtype=half,device=cuda:1"],
+            {"name_or_path": "m", "backend": "vllm", "dtype": "float16", "device": "cuda:1"},
+        ),
+        (
+            ["--model", "local-chat-completions", "--model_args", "model=served,base_url=http://h:8000/v1"],
+            {"name_or_path": "http://h:8000/v1", "backend": "endpoint"},
+        ),
+        (
+            ["--model", "runs/x", "--model_args", "dtype=float32"],
+            {"name_or_path": "runs/x", "dtype": "float32"},
+        ),
     ],
-)  # fmt: skip
+)
 def test_model_args(argv, model):
     config = build_config(parse("--tasks", "mmwp", *argv))
     assert {k: getattr(config.model, k) for k in model} == model
@@ -105,13 +186,19 @@ def test_model_args(argv, model):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--model", "hf", "--model_args", "pretrained=m,revision=main"], "'revision' is not supported; use pretrained"),
+        (
+            ["--model", "hf", "--model_args", "pretrained=m,revision=main"],
+            "'revision' is not supported; use pretrained",
+        ),
         (["--model", "hf", "--model_args", "pretrained"], "'pretrained' is not key=value"),
         (["--model", "hf", "--model_args", "dtype=int8,pretrained=m"], "dtype 'int8' is not one of"),
         (["--model", "hf", "--model_args", "dtype=float32"], "--model_args must name the model"),
         (["--model", "runs/x", "--model_args", "pretrained=m"], "--model is then lm-eval's model type"),
         (["--model", "hf"], "--model hf is lm-eval's model type; name the model with --model_args"),
-        (["--model", "m", "--apply_chat_template", "chatml"], "only the model's own chat template is supported"),
+        (
+            ["--model", "m", "--apply_chat_template", "chatml"],
+            "only the model's own chat template is supported",
+        ),
     ],
 )
 def test_model_args_errors(argv, message, capsys):
@@ -123,6 +210,13 @@ def test_help_lists_the_lm_eval_spellings(capsys):
     with pytest.raises(SystemExit):
         parse("--help")
     out = capsys.readouterr().out
-    for flag in ("--tasks", "--output_path", "--num_fewshot", "--apply_chat_template", "--limit", "--log_samples",
-                 "--model_args"):  # fmt: skip
+    for flag in (
+        "--tasks",
+        "--output_path",
+        "--num_fewshot",
+        "--apply_chat_template",
+        "--limit",
+        "--log_samples",
+        "--model_args",
+    ):
         assert flag in out

@@ -21,7 +21,14 @@ from crosslift.eval.config import EvalConfig
 from crosslift.eval.runner import evaluate
 
 REPO = Path(__file__).resolve().parents[2]
-QUESTIONS = ["Name a colour.", "Say hello.", "Describe rain.", "Give a number.", "Name a fruit.", "Describe snow."]
+QUESTIONS = [
+    "Name a colour.",
+    "Say hello.",
+    "Describe rain.",
+    "Give a number.",
+    "Name a fruit.",
+    "Describe snow.",
+]
 
 
 class Chat:
@@ -38,15 +45,25 @@ class Chat:
 def make_runs(tmp_path: Path) -> tuple[Path, Path]:
     data = tmp_path / "data"
     data.mkdir()
-    (data / "ask_en.jsonl").write_text("".join(json.dumps({"id": f"q{i}", "instruction": q}) + "\n"
-                                               for i, q in enumerate(QUESTIONS)))  # fmt: skip
-    (tmp_path / "ask.yaml").write_text("include: pairwise\ntask: ask\nlanguages: [en]\n"
-                                       "dataset: {path: 'ask_{lang}.jsonl', format: jsonl}\n")  # fmt: skip
+    (data / "ask_en.jsonl").write_text(
+        "".join(json.dumps({"id": f"q{i}", "instruction": q}) + "\n" for i, q in enumerate(QUESTIONS))
+    )
+    (tmp_path / "ask.yaml").write_text(
+        "include: pairwise\ntask: ask\nlanguages: [en]\ndataset: {path: 'ask_{lang}.jsonl', format: jsonl}\n"
+    )
     runs = []
     for name in ("good", "plain"):
-        config = load_config(EvalConfig, None, [f"output_dir={tmp_path / name}", f"model.name_or_path={name}",
-                                                f"data_dir={data}", f"task_paths=[{tmp_path / 'ask.yaml'}]",
-                                                "tasks=[{name: ask}]"])  # fmt: skip
+        config = load_config(
+            EvalConfig,
+            None,
+            [
+                f"output_dir={tmp_path / name}",
+                f"model.name_or_path={name}",
+                f"data_dir={data}",
+                f"task_paths=[{tmp_path / 'ask.yaml'}]",
+                "tasks=[{name: ask}]",
+            ],
+        )
         evaluate(config, Chat(name))
         runs.append(tmp_path / name)
     return runs[0], runs[1]
@@ -104,9 +121,32 @@ def url(httpd) -> str:
 
 
 def test_arguments():
-    args = build_parser().parse_args(["judge", "--a", "ra", "--b", "rb", "--judge", "http://h:1/v1", "--out", "o",
-                                      "--languages", "zh,ko", "--extract-a", "plug", "--no-fluency"])  # fmt: skip
-    assert (args.a, args.b, args.judge, args.out, args.extract_a, args.no_fluency) == ("ra", "rb", "http://h:1/v1", "o", "plug", True)
+    args = build_parser().parse_args(
+        [
+            "judge",
+            "--a",
+            "ra",
+            "--b",
+            "rb",
+            "--judge",
+            "http://h:1/v1",
+            "--out",
+            "o",
+            "--languages",
+            "zh,ko",
+            "--extract-a",
+            "plug",
+            "--no-fluency",
+        ]
+    )
+    assert (args.a, args.b, args.judge, args.out, args.extract_a, args.no_fluency) == (
+        "ra",
+        "rb",
+        "http://h:1/v1",
+        "o",
+        "plug",
+        True,
+    )
     assert args.api_key_env == "OPENAI_API_KEY" and args.extract_b == "auto"
 
 
@@ -115,8 +155,24 @@ def test_end_to_end_and_the_key_is_never_shown(tmp_path, server, capsys, monkeyp
     good, plain = make_runs(tmp_path)
     httpd = server()
     out = tmp_path / "judged"
-    assert main(["judge", "--a", str(good), "--b", str(plain), "--judge", url(httpd), "--out", str(out),
-                 "--api-key-env", "MY_JUDGE_KEY"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "judge",
+                "--a",
+                str(good),
+                "--b",
+                str(plain),
+                "--judge",
+                url(httpd),
+                "--out",
+                str(out),
+                "--api-key-env",
+                "MY_JUDGE_KEY",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr()
     assert "pairwise judge" in printed.out and "100.0" in printed.out
     summary = json.loads((out / "ask" / "summary.json").read_text())
@@ -134,16 +190,53 @@ def test_end_to_end_and_the_key_is_never_shown(tmp_path, server, capsys, monkeyp
 def test_errors_are_one_message(tmp_path, server, capsys):
     good, _ = make_runs(tmp_path)
     httpd = server()
-    assert main(["judge", "--a", str(good), "--b", str(tmp_path / "nothing"), "--judge", url(httpd),
-                 "--out", str(tmp_path / "o")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "judge",
+                "--a",
+                str(good),
+                "--b",
+                str(tmp_path / "nothing"),
+                "--judge",
+                url(httpd),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "no evaluation results" in capsys.readouterr().err
-    assert main(["judge", "--a", str(good), "--b", str(good), "--judge", "ftp://x", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            ["judge", "--a", str(good), "--b", str(good), "--judge", "ftp://x", "--out", str(tmp_path / "o")]
+        )
+        == 2
+    )
     assert "must start with http" in capsys.readouterr().err
     refused = ThreadingHTTPServer(("127.0.0.1", 0), Judge)  # bound, never serving: connection errors
     port = refused.server_address[1]
     refused.server_close()
-    assert main(["judge", "--a", str(good), "--b", str(good), "--judge", f"http://127.0.0.1:{port}/v1",
-                 "--judge-model", "j", "--max-retries", "0", "--out", str(tmp_path / "o")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "judge",
+                "--a",
+                str(good),
+                "--b",
+                str(good),
+                "--judge",
+                f"http://127.0.0.1:{port}/v1",
+                "--judge-model",
+                "j",
+                "--max-retries",
+                "0",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "rerun the same command to resume" in capsys.readouterr().err
 
 
@@ -152,13 +245,29 @@ def test_kill_9_mid_judging_then_rerun_judges_each_pair_once(tmp_path, server):
     good, plain = make_runs(tmp_path)
     httpd = server(delay=0.3)
     out = tmp_path / "judged"
-    command = [sys.executable, "-c", "import sys; from crosslift.cli import main; sys.exit(main())", "judge", "--a",
-               str(good), "--b", str(plain), "--judge", url(httpd), "--out", str(out), "--concurrency", "1"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from crosslift.cli import main; sys.exit(main())",
+        "judge",
+        "--a",
+        str(good),
+        "--b",
+        str(plain),
+        "--judge",
+        url(httpd),
+        "--out",
+        str(out),
+        "--concurrency",
+        "1",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     verdicts = out / "ask" / "verdicts.jsonl"
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (not verdicts.exists() or len(verdicts.read_text().splitlines()) < 2):
+    while time.monotonic() < deadline and (
+        not verdicts.exists() or len(verdicts.read_text().splitlines()) < 2
+    ):
         if process.poll() is not None:
             pytest.fail("the judge finished before it could be killed")
         time.sleep(0.02)
@@ -170,7 +279,9 @@ def test_kill_9_mid_judging_then_rerun_judges_each_pair_once(tmp_path, server):
     assert subprocess.run(command, env=env, capture_output=True, timeout=120).returncode == 0
     keys = [json.loads(line)["key"] for line in verdicts.read_text().splitlines()]
     assert sorted(keys) == sorted(f"q{i}" for i in range(len(QUESTIONS)))  # every pair once
-    assert len(httpd.requests) - sent_before == 2 * (len(QUESTIONS) - before)  # only the missing pairs were asked
+    assert len(httpd.requests) - sent_before == 2 * (
+        len(QUESTIONS) - before
+    )  # only the missing pairs were asked
     assert json.loads((out / "ask" / "summary.json").read_text())["outcomes"]["win"] == len(QUESTIONS)
 
 
@@ -184,19 +295,61 @@ def run_cli(*argv: str) -> subprocess.CompletedProcess:
 def test_end_to_end_from_two_tiny_models_to_a_judged_comparison(shared_data, tmp_path, server):
     """The documented path: `crosslift eval` on X-AlpacaEval's instructions with two models, then `crosslift judge`."""
     data = shared_data / "alpaca_eval_en"
-    qwen = run_cli("eval", "--task", "xalpacaeval", "--data-dir", str(data), "--languages", "en", "--limit", "3",
-                   "--model", "tiny:qwen2", "--max-new-tokens", "8", "--out", str(tmp_path / "qwen"))  # fmt: skip
+    qwen = run_cli(
+        "eval",
+        "--task",
+        "xalpacaeval",
+        "--data-dir",
+        str(data),
+        "--languages",
+        "en",
+        "--limit",
+        "3",
+        "--model",
+        "tiny:qwen2",
+        "--max-new-tokens",
+        "8",
+        "--out",
+        str(tmp_path / "qwen"),
+    )
     assert qwen.returncode == 0, qwen.stderr
-    llama = run_cli("eval", "--task", "xalpacaeval", "--data-dir", str(data), "--languages", "en", "--limit", "3",
-                    "--model", "tiny:llama", "--max-new-tokens", "8", "--out", str(tmp_path / "llama"),
-                    "prompt.chat=false")  # a base model without a chat template: the instruction as plain text  # fmt: skip
+    llama = run_cli(
+        "eval",
+        "--task",
+        "xalpacaeval",
+        "--data-dir",
+        str(data),
+        "--languages",
+        "en",
+        "--limit",
+        "3",
+        "--model",
+        "tiny:llama",
+        "--max-new-tokens",
+        "8",
+        "--out",
+        str(tmp_path / "llama"),
+        "prompt.chat=false",
+    )  # a base model without a chat template: the instruction as plain text
     assert llama.returncode == 0, llama.stderr
-    records = [json.loads(line) for line in (tmp_path / "qwen" / "eval" / "xalpacaeval" / "items.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line)
+        for line in (tmp_path / "qwen" / "eval" / "xalpacaeval" / "items.jsonl").read_text().splitlines()
+    ]
     assert [r["id"] for r in sorted(records, key=lambda r: r["index"])] == ["1", "2", "3"]
     assert records[0]["question"] in (shared_data / "alpaca_eval_en" / "alpaca_eval_en.json").read_text()
     httpd = server()
-    judged = run_cli("judge", "--a", str(tmp_path / "qwen"), "--b", str(tmp_path / "llama"), "--judge", url(httpd),
-                     "--out", str(tmp_path / "judged"))  # fmt: skip
+    judged = run_cli(
+        "judge",
+        "--a",
+        str(tmp_path / "qwen"),
+        "--b",
+        str(tmp_path / "llama"),
+        "--judge",
+        url(httpd),
+        "--out",
+        str(tmp_path / "judged"),
+    )
     assert judged.returncode == 0, judged.stderr
     summary = json.loads((tmp_path / "judged" / "xalpacaeval" / "summary.json").read_text())
     assert summary["n_items"] == 3 and len(httpd.requests) == 6

@@ -19,11 +19,36 @@ def lexicon(lang, pairs):
     return lex
 
 
-DE = lexicon("de", {"apple": "Apfel", "red": "rot", "she": "sie", "buys": "kauft", "may": "Mai", "mark": "Marke",
-                    "the": "der", "every": "jeden", "day": "Tag", "price": "Preis", "cat": "Katze"})  # fmt: skip
+DE = lexicon(
+    "de",
+    {
+        "apple": "Apfel",
+        "red": "rot",
+        "she": "sie",
+        "buys": "kauft",
+        "may": "Mai",
+        "mark": "Marke",
+        "the": "der",
+        "every": "jeden",
+        "day": "Tag",
+        "price": "Preis",
+        "cat": "Katze",
+    },
+)
 ZH = lexicon("zh", {"she": "她", "buys": "买", "red": "红", "apple": "苹果", "every": "每", "day": "天"})
-SW = lexicon("sw", {"a lot of": "mengi", "a lot": "sana", "a": "moja", "how many": "ngapi", "how": "vipi",
-                    "many": "nyingi", "apples": "matofaa", "cat": "paka"})  # fmt: skip
+SW = lexicon(
+    "sw",
+    {
+        "a lot of": "mengi",
+        "a lot": "sana",
+        "a": "moja",
+        "how many": "ngapi",
+        "how": "vipi",
+        "many": "nyingi",
+        "apples": "matofaa",
+        "cat": "paka",
+    },
+)
 
 
 def test_ratio_one_switches_every_covered_word_and_keeps_the_rest():
@@ -167,10 +192,34 @@ def test_example_styles_and_kept_fields():
 # ---------------------------------------------------------------------------------------------- properties
 
 _DIGITS = re.compile(r"\d+")
-words = st.sampled_from(["she", "buys", "the", "red", "apple", "every", "day", "Mark", "May", "cat's", "price",
-                         "a", "lot", "of", "how", "many", "apples", "x"])  # fmt: skip
-tokens = st.one_of(words, st.integers(0, 10**6).map(str), st.sampled_from(["3rd", "5-year", "1,000", "2.5", "$12"]),
-                   st.sampled_from([" ", "  ", ", ", ". ", "! ", "\n", "-", "'"]))  # fmt: skip
+words = st.sampled_from(
+    [
+        "she",
+        "buys",
+        "the",
+        "red",
+        "apple",
+        "every",
+        "day",
+        "Mark",
+        "May",
+        "cat's",
+        "price",
+        "a",
+        "lot",
+        "of",
+        "how",
+        "many",
+        "apples",
+        "x",
+    ]
+)
+tokens = st.one_of(
+    words,
+    st.integers(0, 10**6).map(str),
+    st.sampled_from(["3rd", "5-year", "1,000", "2.5", "$12"]),
+    st.sampled_from([" ", "  ", ", ", ". ", "! ", "\n", "-", "'"]),
+)
 
 
 @settings(max_examples=300, deadline=None)

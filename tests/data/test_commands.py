@@ -17,8 +17,19 @@ def test_build_writes_the_examples_and_their_manifest(tmp_path):
     for lang, text in (("en", "Say hi."), ("zh", "打个招呼。")):
         (tmp_path / f"{lang}.json").write_text(json.dumps([{"id": "a", "instruction": text, "output": text}]))
     out = tmp_path / "plug.jsonl"
-    manifest = build(parse_command(["plug", "--pivot", f"en={tmp_path / 'en.json'}", "--target",
-                                    f"zh={tmp_path / 'zh.json'}", "--out", str(out)]))  # fmt: skip
+    manifest = build(
+        parse_command(
+            [
+                "plug",
+                "--pivot",
+                f"en={tmp_path / 'en.json'}",
+                "--target",
+                f"zh={tmp_path / 'zh.json'}",
+                "--out",
+                str(out),
+            ]
+        )
+    )
     assert json.loads(manifest_path(out).read_text()) == json.loads(json.dumps(manifest, default=str))
     assert (manifest["records"], manifest["items"], manifest["languages"]) == (1, 1, {"zh->zh": 1})
     assert json.loads(out.read_text())["id"] == "a-zh"

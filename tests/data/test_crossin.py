@@ -14,12 +14,18 @@ LANGS = ["en", "zh", "vi", "es"]
 def parallel(n: int = 5) -> ParallelSet:
     items = {
         str(i): {
-            lang: Example(id=str(i), instruction=f"ins{i}-{lang}", input=f"in{i}-{lang}" if i % 2 else "",
-                          output=f"out{i}-{lang}", instruction_lang=lang, output_lang=lang)
+            lang: Example(
+                id=str(i),
+                instruction=f"ins{i}-{lang}",
+                input=f"in{i}-{lang}" if i % 2 else "",
+                output=f"out{i}-{lang}",
+                instruction_lang=lang,
+                output_lang=lang,
+            )
             for lang in LANGS
         }
         for i in range(n)
-    }  # fmt: skip
+    }
     return ParallelSet(languages=LANGS, ids=list(items), items=items)
 
 

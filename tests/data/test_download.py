@@ -45,7 +45,7 @@ def write_catalogue(path: Path, base: str, *, override: dict | None = None) -> P
         "mmwp": [
             {"name": f"test_{lang}.json", "bytes": len(mmwp_file(lang)), "sha256": sha(mmwp_file(lang))}
             for lang in ("en", "sw")
-        ],  # fmt: skip
+        ],
         "toymuse": [
             {
                 "name": "en-sw.txt",
@@ -54,7 +54,7 @@ def write_catalogue(path: Path, base: str, *, override: dict | None = None) -> P
                 "transform": "muse_from_hunalign",
                 "inputs": [{"source": "dict/en-sw.dict", "bytes": len(HUNALIGN), "sha256": sha(HUNALIGN)}],
             }
-        ],  # fmt: skip
+        ],
         "blob": [
             {"name": "big.bin", "source": "upstream/big-file.bin", "bytes": len(BIG), "sha256": sha(BIG)}
         ],
@@ -67,12 +67,20 @@ def write_catalogue(path: Path, base: str, *, override: dict | None = None) -> P
             "license": "CC BY-NC 4.0",
             "restrictions": ["non-commercial"],
             "aliases": ["toy_dictionaries"],
-        },  # fmt: skip
+        },
         "blob": {"kind": "training", "license": "MIT"},
     }
-    datasets = {name: meta[name] | {"title": f"test {name}", "origin": "https://example.org/repo", "revision": COMMIT,
-                                    "base_url": f"{base}/{name}/{COMMIT}/", "files": files[name]}
-                for name in meta}  # fmt: skip
+    datasets = {
+        name: meta[name]
+        | {
+            "title": f"test {name}",
+            "origin": "https://example.org/repo",
+            "revision": COMMIT,
+            "base_url": f"{base}/{name}/{COMMIT}/",
+            "files": files[name],
+        }
+        for name in meta
+    }
     path.write_text(json.dumps({"version": 1, "datasets": datasets}, indent=1))  # JSON is YAML
     return path
 
@@ -133,9 +141,23 @@ def test_a_rerun_fetches_nothing_and_replaces_a_corrupted_file(origin):
 def test_a_transform_makes_the_file_and_its_hash_is_checked(origin):
     fetch_datasets(["toymuse"])
     assert (origin.root / "toymuse" / "en-sw.txt").read_text().splitlines()[:2] == ["dog mbwa", "cat paka"]
-    write_catalogue(origin.catalogue, origin.server.url, override={"toymuse": [
-        {"name": "en-sw.txt", "bytes": 10, "sha256": "0" * 64, "transform": "muse_from_hunalign",
-         "inputs": [{"source": "dict/en-sw.dict", "bytes": len(HUNALIGN), "sha256": sha(HUNALIGN)}]}]})  # fmt: skip
+    write_catalogue(
+        origin.catalogue,
+        origin.server.url,
+        override={
+            "toymuse": [
+                {
+                    "name": "en-sw.txt",
+                    "bytes": 10,
+                    "sha256": "0" * 64,
+                    "transform": "muse_from_hunalign",
+                    "inputs": [
+                        {"source": "dict/en-sw.dict", "bytes": len(HUNALIGN), "sha256": sha(HUNALIGN)}
+                    ],
+                }
+            ]
+        },
+    )
     target = origin.tmp / "elsewhere"
     with pytest.raises(
         DataError,
@@ -278,8 +300,13 @@ def test_transforms_on_small_inputs():
         dl.muse_from_hunalign([b"die @ the\nbroken\n"])
     code = b'"""x"""\nA = [1, 2]\nB = {"en": {"1": {"q": "\\u0041?", "a": "b"}}}\nprint("never run")\n'
     assert json.loads(dl.mgsm_exemplars([code])) == {"A": [1, 2], "B": {"en": {"1": {"q": "A?", "a": "b"}}}}
-    log = [{lang: {"question": lang, "answer": "(A) x", "model_input": "p", "model_prediction": "q"}
-            for lang in reversed(dl.SEAEVAL_LANGUAGES)} | {"id": "test_1"}]  # fmt: skip
+    log = [
+        {
+            lang: {"question": lang, "answer": "(A) x", "model_input": "p", "model_prediction": "q"}
+            for lang in reversed(dl.SEAEVAL_LANGUAGES)
+        }
+        | {"id": "test_1"}
+    ]
     items = json.loads(dl.seaeval_items([json.dumps(log).encode()]))
     assert list(items[0]) == ["id", *dl.SEAEVAL_LANGUAGES] and items[0]["Malay"] == {
         "question": "Malay",
@@ -328,8 +355,14 @@ def test_transforms_rebuild_the_shared_files_byte_for_byte(shared_data):
 
     for name in ("cross_mmlu.json", "cross_logiqa.json"):
         items = json.loads((_shared_folder(shared_data, "seaeval") / name).read_text(encoding="utf-8"))
-        log = [{lang: item[lang] | {"model_input": "?", "model_prediction": "?"}
-                for lang in reversed(dl.SEAEVAL_LANGUAGES)} | {"id": item["id"]} for item in items]  # fmt: skip
+        log = [
+            {
+                lang: item[lang] | {"model_input": "?", "model_prediction": "?"}
+                for lang in reversed(dl.SEAEVAL_LANGUAGES)
+            }
+            | {"id": item["id"]}
+            for item in items
+        ]
         assert (
             sha(dl.seaeval_items([json.dumps(log, indent=4).encode()]))
             == get_dataset("seaeval").file(name).sha256
@@ -408,8 +441,19 @@ def tiny_llama_cache(origin, monkeypatch):
     return origin
 
 
-EVAL = ["eval", "--task", "mmwp", "--languages", "en,sw", "--model", "tiny:llama", "--limit", "2",
-        "--max-new-tokens", "4"]  # fmt: skip
+EVAL = [
+    "eval",
+    "--task",
+    "mmwp",
+    "--languages",
+    "en,sw",
+    "--model",
+    "tiny:llama",
+    "--limit",
+    "2",
+    "--max-new-tokens",
+    "4",
+]
 
 
 @pytest.mark.slow
@@ -450,8 +494,22 @@ def test_a_task_file_the_dataset_lacks_is_named(origin, capsys, tmp_path):
 def test_lexicons_named_by_dataset_in_codeswitch(origin, tmp_path, capsys):
     corpus = tmp_path / "en.jsonl"
     corpus.write_text('{"text": "The dog drank water near the house."}\n')
-    args = ["data", "codeswitch", "--input", str(corpus), "--field", "text", "--lexicon", "toymuse",
-            "--languages", "sw", "--ratio", "1.0", "--out", str(tmp_path / "cs.jsonl")]  # fmt: skip
+    args = [
+        "data",
+        "codeswitch",
+        "--input",
+        str(corpus),
+        "--field",
+        "text",
+        "--lexicon",
+        "toymuse",
+        "--languages",
+        "sw",
+        "--ratio",
+        "1.0",
+        "--out",
+        str(tmp_path / "cs.jsonl"),
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert (

@@ -175,13 +175,23 @@ def test_parquet_and_saved_datasets(tmp_path):
 
 
 def test_sharegpt_and_messages(tmp_path):
-    sharegpt = {"conversations": [
-        {"from": "system", "value": "Be brief."},
-        {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"},
-        {"from": "human", "value": "2+2?"}, {"from": "gpt", "value": "4"},
-    ], "source": "demo"}  # fmt: skip
-    messages = {"id": "m1", "messages": [{"role": "user", "content": "Name a colour."},
-                                         {"role": "assistant", "content": "Blue."}]}  # fmt: skip
+    sharegpt = {
+        "conversations": [
+            {"from": "system", "value": "Be brief."},
+            {"from": "human", "value": "Hi"},
+            {"from": "gpt", "value": "Hello"},
+            {"from": "human", "value": "2+2?"},
+            {"from": "gpt", "value": "4"},
+        ],
+        "source": "demo",
+    }
+    messages = {
+        "id": "m1",
+        "messages": [
+            {"role": "user", "content": "Name a colour."},
+            {"role": "assistant", "content": "Blue."},
+        ],
+    }
     exs, _ = read_examples(write_jsonl(tmp_path / "c.jsonl", [sharegpt, messages]))
     a, b = exs
     assert (a.instruction, a.output, a.meta) == (
@@ -229,10 +239,20 @@ def test_alpaca_history_is_validated(tmp_path):
 
 def test_write_then_read_gives_equal_examples(tmp_path):
     exs = [
-        Example(id="7", instruction="Sema jambo", output="Jambo", input="", instruction_lang="sw", output_lang="sw",
-                source="x.json", meta={"answer": 3, "codeswitch": {"lang": "sw"}}),
-        Example(id="8", instruction="q", output="a", meta={"system": "s", "history": [["u", "v"]]}, source="y"),
-    ]  # fmt: skip
+        Example(
+            id="7",
+            instruction="Sema jambo",
+            output="Jambo",
+            input="",
+            instruction_lang="sw",
+            output_lang="sw",
+            source="x.json",
+            meta={"answer": 3, "codeswitch": {"lang": "sw"}},
+        ),
+        Example(
+            id="8", instruction="q", output="a", meta={"system": "s", "history": [["u", "v"]]}, source="y"
+        ),
+    ]
     path = write_examples(tmp_path / "out" / "ex.jsonl", exs)
     back, _ = read_examples(path)
     assert back == exs
@@ -245,10 +265,20 @@ def test_write_then_read_gives_equal_examples(tmp_path):
 
 
 def test_parallel_by_index_and_by_id(tmp_path):
-    write_jsonl(tmp_path / "en.jsonl", [{"id": "a", "instruction": "Hi", "output": "Hello"},
-                                        {"id": "b", "instruction": "Bye", "output": "Goodbye"}])  # fmt: skip
-    write_jsonl(tmp_path / "sw.jsonl", [{"id": "b", "instruction": "Kwaheri", "output": "Kwaheri sana"},
-                                        {"id": "a", "instruction": "Jambo", "output": "Hujambo"}])  # fmt: skip
+    write_jsonl(
+        tmp_path / "en.jsonl",
+        [
+            {"id": "a", "instruction": "Hi", "output": "Hello"},
+            {"id": "b", "instruction": "Bye", "output": "Goodbye"},
+        ],
+    )
+    write_jsonl(
+        tmp_path / "sw.jsonl",
+        [
+            {"id": "b", "instruction": "Kwaheri", "output": "Kwaheri sana"},
+            {"id": "a", "instruction": "Jambo", "output": "Hujambo"},
+        ],
+    )
     by_id = read_parallel({"en": tmp_path / "en.jsonl", "swh": tmp_path / "sw.jsonl"}, align="id")
     assert by_id.languages == ["en", "sw"] and by_id.ids == ["a", "b"]
     assert by_id.get("a", "sw").instruction == "Jambo" and by_id.get("a", "sw").instruction_lang == "sw"
@@ -258,8 +288,13 @@ def test_parallel_by_index_and_by_id(tmp_path):
 
 
 def test_parallel_errors_name_the_file(tmp_path):
-    write_jsonl(tmp_path / "en.jsonl", [{"id": "a", "instruction": "Hi", "output": "Hello"},
-                                        {"id": "b", "instruction": "Bye", "output": "Goodbye"}])  # fmt: skip
+    write_jsonl(
+        tmp_path / "en.jsonl",
+        [
+            {"id": "a", "instruction": "Hi", "output": "Hello"},
+            {"id": "b", "instruction": "Bye", "output": "Goodbye"},
+        ],
+    )
     write_jsonl(tmp_path / "zh.jsonl", [{"id": "a", "instruction": "你好", "output": "你好"}])
     write_jsonl(tmp_path / "dup.jsonl", [{"id": "a", "instruction": "x", "output": "y"}] * 2)
     with pytest.raises(DataError, match=r"zh.jsonl: has 1 records but .*en.jsonl has 2"):

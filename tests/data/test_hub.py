@@ -22,8 +22,14 @@ PROBLEMS = [(2, 3), (10, 7), (4, 4), (6, 9)]
 
 
 def rows(lang: str) -> list[dict]:
-    return [{"question": LANGS[lang][1].format(a=a, b=b), "answer": f"{a} + {b} = {a + b}. The answer is {a + b}.",
-             "gold": str(a + b)} for a, b in PROBLEMS]  # fmt: skip
+    return [
+        {
+            "question": LANGS[lang][1].format(a=a, b=b),
+            "answer": f"{a} + {b} = {a + b}. The answer is {a + b}.",
+            "gold": str(a + b),
+        }
+        for a, b in PROBLEMS
+    ]
 
 
 def cache_hub_dataset(cache: Path, repo: str, configs: dict[str, dict[str, list[dict]]], work: Path) -> None:
@@ -39,8 +45,14 @@ def cache_hub_dataset(cache: Path, repo: str, configs: dict[str, dict[str, list[
         for split, records in splits.items():
             files[split] = str(work / f"{config}-{split}.parquet")
             pq.write_table(pa.Table.from_pylist(records), files[split])
-        builder = Parquet(config_name=config, config_id=config, dataset_name=name, cache_dir=str(work / "build"),
-                          hash="0123456789abcdef", data_files=files)  # fmt: skip
+        builder = Parquet(
+            config_name=config,
+            config_id=config,
+            dataset_name=name,
+            cache_dir=str(work / "build"),
+            hash="0123456789abcdef",
+            data_files=files,
+        )
         builder.download_and_prepare()
         shutil.copytree(work / "build" / name / config, cache / f"{org}___{name}" / config)
 
@@ -55,18 +67,21 @@ def hub(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
     work = tmp_path / "hub_work"
     work.mkdir()
-    cache_hub_dataset(cache, "acme/mini_math", {lang: {"train": rows(lang), "test": rows(lang)[:3]} for lang in LANGS},
-                      work)  # fmt: skip
+    cache_hub_dataset(
+        cache, "acme/mini_math", {lang: {"train": rows(lang), "test": rows(lang)[:3]} for lang in LANGS}, work
+    )
     return cache
 
 
 def test_a_cached_hub_dataset_reads_offline_by_subset_and_split(hub):
-    examples, report = read_examples("hf:acme/mini_math", subset="sw", fields={"instruction": "question",
-                                                                             "output": "answer"})  # fmt: skip
+    examples, report = read_examples(
+        "hf:acme/mini_math", subset="sw", fields={"instruction": "question", "output": "answer"}
+    )
     assert len(examples) == 4 and examples[0].instruction == "Ni kiasi gani 2 jumlisha 3?"
     assert report.read == 4 and examples[0].meta == {"gold": "5"}
-    test, _ = read_examples("hf:acme/mini_math", subset="en", split="test", fields={"instruction": "question",
-                                                                                  "output": "answer"})  # fmt: skip
+    test, _ = read_examples(
+        "hf:acme/mini_math", subset="en", split="test", fields={"instruction": "question", "output": "answer"}
+    )
     assert len(test) == 3
     # a hub dataset has no file: its records' hash is what provenance reports under its id
     assert (
@@ -137,16 +152,23 @@ def _forms(tmp_path: Path, hub: Path) -> dict[str, tuple[list[str], str]]:
     data.mkdir()
     for lang, (name, _) in LANGS.items():
         Dataset.from_list(rows(lang)).to_parquet(str(data / f"train_{name}.parquet"))
-        DatasetDict({"train": Dataset.from_list(rows(lang)), "test": Dataset.from_list(rows(lang)[:3])}).save_to_disk(
-            str(data / f"saved_{lang}"))  # fmt: skip
+        DatasetDict(
+            {"train": Dataset.from_list(rows(lang)), "test": Dataset.from_list(rows(lang)[:3])}
+        ).save_to_disk(str(data / f"saved_{lang}"))
     return {
-        "parquet": ([f"data.train.0.path={data / 'train_English.parquet'}"],
-                    f"{{path: '{data}/train_{{lang_name}}.parquet', question_field: question, answer_field: gold}}"),
-        "save_to_disk": ([f"data.train.0.path={data / 'saved_en'}", "data.train.0.split=train"],
-                         f"{{path: '{data}/saved_{{lang}}', split: test, question_field: question, answer_field: gold}}"),
-        "hub": (["data.train.0.path=hf:acme/mini_math", "data.train.0.subset=en"],
-                "{path: 'hf:acme/mini_math', subset: '{lang}', question_field: question, answer_field: gold}"),
-    }  # fmt: skip
+        "parquet": (
+            [f"data.train.0.path={data / 'train_English.parquet'}"],
+            f"{{path: '{data}/train_{{lang_name}}.parquet', question_field: question, answer_field: gold}}",
+        ),
+        "save_to_disk": (
+            [f"data.train.0.path={data / 'saved_en'}", "data.train.0.split=train"],
+            f"{{path: '{data}/saved_{{lang}}', split: test, question_field: question, answer_field: gold}}",
+        ),
+        "hub": (
+            ["data.train.0.path=hf:acme/mini_math", "data.train.0.subset=en"],
+            "{path: 'hf:acme/mini_math', subset: '{lang}', question_field: question, answer_field: gold}",
+        ),
+    }
 
 
 @pytest.mark.slow
@@ -156,8 +178,17 @@ def test_sft_tiny_trains_and_evaluates_on_each_form(form, hub, tmp_path):
     from crosslift.train import train
 
     overrides, dataset = _forms(tmp_path, hub)[form]
-    run = train(SFT_TINY, [*overrides, f"output_dir={tmp_path / 'run'}", "data.train.0.limit=4",
-                             "training.max_steps=2", "training.save_steps=2", "training.batch_size=2"])  # fmt: skip
+    run = train(
+        SFT_TINY,
+        [
+            *overrides,
+            f"output_dir={tmp_path / 'run'}",
+            "data.train.0.limit=4",
+            "training.max_steps=2",
+            "training.save_steps=2",
+            "training.batch_size=2",
+        ],
+    )
     manifest = run.manifest()
     assert manifest["status"] == "completed" and manifest["data_stats"]["used"] == 4
     source = overrides[0].split("=", 1)[1]
@@ -172,9 +203,17 @@ def test_sft_tiny_trains_and_evaluates_on_each_form(form, hub, tmp_path):
         dataset: {dataset}
         """)
     )
-    config = load_eval_config(None, [f"output_dir={tmp_path / 'eval'}", f"model.name_or_path={run.model}",
-                                     f"task_paths=[{tasks}]", "tasks=[{name: mini_math, limit: 2}]",
-                                     "generation.max_new_tokens=4", "prompt.instruction_language=en"])  # fmt: skip
+    config = load_eval_config(
+        None,
+        [
+            f"output_dir={tmp_path / 'eval'}",
+            f"model.name_or_path={run.model}",
+            f"task_paths=[{tasks}]",
+            "tasks=[{name: mini_math, limit: 2}]",
+            "generation.max_new_tokens=4",
+            "prompt.instruction_language=en",
+        ],
+    )
     summary = evaluate(config)["mini_math"]
     assert summary["n_items"] == 4 and set(summary["languages"]) == {"en", "sw"}
     items = [

@@ -82,8 +82,15 @@ def test_tiny_config_end_to_end(method, shared_data, tmp_path, monkeypatch):
     argv[out + 1] = str(tmp_path / f"{method}.jsonl")
     argv = [a.replace("../shared/data", str(shared_data)) for a in argv]
     assert main(argv) == 0
-    run = train(config, [f"data.train.0.path={tmp_path / f'{method}.jsonl'}", f"output_dir={tmp_path / 'run'}",
-                         "training.max_steps=2", "training.save_steps=2"])  # fmt: skip
+    run = train(
+        config,
+        [
+            f"data.train.0.path={tmp_path / f'{method}.jsonl'}",
+            f"output_dir={tmp_path / 'run'}",
+            "training.max_steps=2",
+            "training.save_steps=2",
+        ],
+    )
     manifest = run.manifest()
     assert manifest["status"] == "completed" and manifest["training"]["global_step"] == 2
     assert manifest["data_stats"]["left_out_no_response_within_max_length"] == 0

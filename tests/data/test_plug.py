@@ -78,17 +78,24 @@ def test_round_trip_every_registry_language(lang):
 def test_build_extract_round_trip(lang, instruction, pivot_response, response, with_instruction):
     markers = {response_marker(lang), response_marker("en"), *RESPONSE_MARKERS.values()}
     assume(not any(m in s for m in markers for s in (instruction, pivot_response, response)))
-    target = build_target(instruction, pivot_response, response, lang,
-                          pivot_instruction_label="English instruction:" if with_instruction else None)  # fmt: skip
+    target = build_target(
+        instruction,
+        pivot_response,
+        response,
+        lang,
+        pivot_instruction_label="English instruction:" if with_instruction else None,
+    )
     got = extract_target(target, lang)
     assert got.status == "ok" and got.text == response.strip()
 
 
 def test_build_plug_from_parallel_set():
     items = {
-        "7": {"en": Example(id="7", instruction="Add 2 and 3.", input="Show work.", output="5"),
-              "zh": Example(id="7", instruction="把2和3相加。", input="写出过程。", output="五")},
-    }  # fmt: skip
+        "7": {
+            "en": Example(id="7", instruction="Add 2 and 3.", input="Show work.", output="5"),
+            "zh": Example(id="7", instruction="把2和3相加。", input="写出过程。", output="五"),
+        },
+    }
     ps = ParallelSet(languages=["en", "zh"], ids=["7"], items=items)
     (ex,) = build_plug(ps)
     assert (ex.id, ex.instruction, ex.input, ex.instruction_lang, ex.output_lang) == (

@@ -44,10 +44,13 @@ def test_headerless_rows_are_lists_or_named_by_columns(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
-    [("e.jsonl", "", "e.jsonl: file is empty"), ("e.json", "  \n", "e.json: file is empty"),
-     ("e.json", "[]", "e.json: file holds no records"),
-     ("e.csv", "a,b\n1,2,3\n", "e.csv, line 2: expected 2 columns")],
-)  # fmt: skip
+    [
+        ("e.jsonl", "", "e.jsonl: file is empty"),
+        ("e.json", "  \n", "e.json: file is empty"),
+        ("e.json", "[]", "e.json: file holds no records"),
+        ("e.csv", "a,b\n1,2,3\n", "e.csv, line 2: expected 2 columns"),
+    ],
+)
 def test_empty_files_and_ragged_rows_are_errors(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_text(content)

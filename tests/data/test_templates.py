@@ -61,8 +61,13 @@ def test_every_mmwp_language_has_a_question_word(shared_data):
 
 
 def test_tulu_format_is_plugs():
-    ex = Example(id="1", instruction="Hi", input="there", output="Hello!",
-                 meta={"system": "Be kind.", "history": [["Q1", "A1"]]})  # fmt: skip
+    ex = Example(
+        id="1",
+        instruction="Hi",
+        input="there",
+        output="Hello!",
+        meta={"system": "Be kind.", "history": [["Q1", "A1"]]},
+    )
     r = get_template("tulu").render(ex)
     assert (
         r.prompt
@@ -105,8 +110,14 @@ def test_chat_template_splits_exactly(qwen):
         == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nAdd 2 and 3.<|im_end|>\n<|im_start|>assistant\n"
     )
     assert r.target == "5<|im_end|>\n"
-    enc = encode_prompt_target(qwen, r.prompt, r.target, max_length=128,
-                               add_special_tokens=template.add_special_tokens, append_eos=template.append_eos)  # fmt: skip
+    enc = encode_prompt_target(
+        qwen,
+        r.prompt,
+        r.target,
+        max_length=128,
+        add_special_tokens=template.add_special_tokens,
+        append_eos=template.append_eos,
+    )
     learned = [t for t, label in zip(enc.input_ids, enc.labels, strict=True) if label != IGNORE_INDEX]
     assert qwen.decode(learned) == "5<|im_end|>\n"
     assert enc.input_ids.count(qwen.convert_tokens_to_ids("<|im_end|>")) == 3  # no extra EOS appended
@@ -141,14 +152,19 @@ def test_metamath_en_shows_the_english_question_word_for_every_language():
 
 def test_multi_turn_templates_locate_every_earlier_reply(qwen, llama):
     """A 3-turn conversation: the earlier replies' spans (with their end-of-turn text) inside the prompt."""
-    ex = Example(id="1", instruction="Q three", output="A three",
-                 meta={"system": "Be brief.", "history": [["Q one", "A one"], ["Q two", "A two"]]})  # fmt: skip
+    ex = Example(
+        id="1",
+        instruction="Q three",
+        output="A three",
+        meta={"system": "Be brief.", "history": [["Q one", "A one"], ["Q two", "A two"]]},
+    )
     chat = get_template("chat", tokenizer=qwen).render(ex)
     assert [chat.prompt[a:b] for a, b in chat.earlier_replies] == ["A one<|im_end|>\n", "A two<|im_end|>\n"]
     tulu = get_template("tulu", tokenizer=llama).render(ex)
     assert [tulu.prompt[a:b] for a, b in tulu.earlier_replies] == ["A one</s>", "A two</s>"]
-    enc = encode_prompt_target(llama, tulu.prompt, tulu.target, max_length=256,
-                               learned_prompt_spans=tulu.earlier_replies)  # fmt: skip
+    enc = encode_prompt_target(
+        llama, tulu.prompt, tulu.target, max_length=256, learned_prompt_spans=tulu.earlier_replies
+    )
     runs, current = [], []
     for token, label in [*zip(enc.input_ids, enc.labels, strict=True), (None, IGNORE_INDEX)]:
         if label != IGNORE_INDEX:
@@ -167,8 +183,10 @@ def test_a_chat_template_that_rewrites_earlier_turns_cannot_learn_them(qwen):
 
         def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=False):
             last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
-            text = "".join(f"<{m['role']}>{'...' if m['role'] == 'assistant' and i < last_user else m['content']}\n"
-                           for i, m in enumerate(messages))  # fmt: skip
+            text = "".join(
+                f"<{m['role']}>{'...' if m['role'] == 'assistant' and i < last_user else m['content']}\n"
+                for i, m in enumerate(messages)
+            )
             return text + ("<assistant>" if add_generation_prompt else "")
 
     ex = Example(id="1", instruction="Q2", output="A2", meta={"history": [["Q1", "A1"]]}, source="chat.jsonl")

@@ -11,8 +11,10 @@ def tokenizer(request):
 
 
 def target_text(tok, enc):
-    return tok.decode([t for t, label in zip(enc.input_ids, enc.labels, strict=True) if label != IGNORE_INDEX],
-                      skip_special_tokens=True)  # fmt: skip
+    return tok.decode(
+        [t for t, label in zip(enc.input_ids, enc.labels, strict=True) if label != IGNORE_INDEX],
+        skip_special_tokens=True,
+    )
 
 
 @pytest.mark.parametrize(

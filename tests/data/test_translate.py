@@ -62,15 +62,34 @@ def server():
 
 
 def write_input(path, instructions):
-    rows = [{"id": f"i{k}", "instruction": ins, "input": "ctx" if k == 0 else "", "output": f"answer {k}"}
-            for k, ins in enumerate(instructions)]  # fmt: skip
+    rows = [
+        {"id": f"i{k}", "instruction": ins, "input": "ctx" if k == 0 else "", "output": f"answer {k}"}
+        for k, ins in enumerate(instructions)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
 
 def translate_args(server, src, out, *extra):
-    return ["data", "translate", "--input", str(src), "--language", "zh", "--base-url", server, "--model", "fake-1",
-            "--max-retries", "2", "--concurrency", "3", "--out", str(out), *extra]  # fmt: skip
+    return [
+        "data",
+        "translate",
+        "--input",
+        str(src),
+        "--language",
+        "zh",
+        "--base-url",
+        server,
+        "--model",
+        "fake-1",
+        "--max-retries",
+        "2",
+        "--concurrency",
+        "3",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def read_jsonl(path):

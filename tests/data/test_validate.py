@@ -25,8 +25,10 @@ def test_every_problem_is_counted_and_the_first_ones_listed(tmp_path):
 
 def test_unreadable_lines_are_problems_like_the_others(tmp_path):
     p = tmp_path / "x.jsonl"
-    p.write_bytes(b'{"instruction": "a", "output": 1}\n{"instruction": "caf\xe9", "output": "b"}\n'
-                  b'{"instruction": "c", "output": NaN}\n{"instruction": "d", "output": "e"}\n')  # fmt: skip
+    p.write_bytes(
+        b'{"instruction": "a", "output": 1}\n{"instruction": "caf\xe9", "output": "b"}\n'
+        b'{"instruction": "c", "output": NaN}\n{"instruction": "d", "output": "e"}\n'
+    )
     report = validate_file(p)
     assert (report["valid"], report["invalid"]) == (1, 3)
     assert report["problems"] == [

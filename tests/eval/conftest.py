@@ -54,13 +54,15 @@ def dataset(tmp_path: Path) -> Path:
         (data / f"add_{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     tasks = tmp_path / "tasks"
     tasks.mkdir()
-    (tasks / "addition.yaml").write_text(textwrap.dedent("""\
+    (tasks / "addition.yaml").write_text(
+        textwrap.dedent("""\
         include: parallel_math
         task: addition
         languages: [en, sw, te]
         dataset: {path: "add_{lang}.jsonl", format: jsonl, question_field: q, answer_field: a}
         tier_rule: mmwp-llama2
-    """))
+    """)
+    )
     (tasks / "addition_low.yaml").write_text("group: addition_low\ntask: [addition]\ntier: low\n")
     return tmp_path
 
@@ -75,8 +77,14 @@ def eval_config(dataset: Path):
     """make(*overrides, task="addition"): the config evaluating a task of `dataset` into dataset/out (batch 2)."""
 
     def make(*overrides: str, task: str = "addition") -> EvalConfig:
-        base = [f"output_dir={dataset / 'out'}", "model.name_or_path=scripted", f"data_dir={dataset / 'data'}",
-                f"task_paths=[{dataset / 'tasks'}]", f"tasks=[{{name: {task}}}]", "generation.batch_size=2"]  # fmt: skip
+        base = [
+            f"output_dir={dataset / 'out'}",
+            "model.name_or_path=scripted",
+            f"data_dir={dataset / 'data'}",
+            f"task_paths=[{dataset / 'tasks'}]",
+            f"tasks=[{{name: {task}}}]",
+            "generation.batch_size=2",
+        ]
         return load_config(EvalConfig, None, [*base, *overrides])
 
     return make
@@ -85,10 +93,27 @@ def eval_config(dataset: Path):
 # ---------------------------------------------------------------------------------------------------- pairwise
 
 INSTRUCTIONS = {
-    "en": ["Name three colours.", "Say hello politely.", "Describe the sea.", "Count to three.",
-           "Give a proverb.", "Explain rain.", "Suggest a book.", "Describe a cat."],
-    "zh": ["说出三种颜色。", "礼貌地打招呼。", "描述大海。", "数到三。", "说一句谚语。", "解释下雨。", "推荐一本书。", "描述一只猫。"],
-}  # fmt: skip
+    "en": [
+        "Name three colours.",
+        "Say hello politely.",
+        "Describe the sea.",
+        "Count to three.",
+        "Give a proverb.",
+        "Explain rain.",
+        "Suggest a book.",
+        "Describe a cat.",
+    ],
+    "zh": [
+        "说出三种颜色。",
+        "礼貌地打招呼。",
+        "描述大海。",
+        "数到三。",
+        "说一句谚语。",
+        "解释下雨。",
+        "推荐一本书。",
+        "描述一只猫。",
+    ],
+}
 
 
 class ScriptedChat:
@@ -98,11 +123,16 @@ class ScriptedChat:
         self.model_id = name
         self.answer = answer or (lambda instruction, system: f"{name}'s answer to: {instruction}")
 
-    def generate(self, prompts, settings):  # text prompts (the tulu template): the instruction is the user turn
+    def generate(
+        self, prompts, settings
+    ):  # text prompts (the tulu template): the instruction is the user turn
         return [self.answer(p.split("<|user|>\n", 1)[-1].split("\n<|assistant|>", 1)[0], p) for p in prompts]
 
     def generate_chat(self, conversations, settings):
-        return [self.answer(c[-1]["content"], c[0]["content"] if c[0]["role"] == "system" else None) for c in conversations]
+        return [
+            self.answer(c[-1]["content"], c[0]["content"] if c[0]["role"] == "system" else None)
+            for c in conversations
+        ]
 
 
 @pytest.fixture
@@ -118,19 +148,28 @@ def instruction_runs(tmp_path: Path):
         (data / f"instr_{lang}.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     tasks = tmp_path / "instruction_tasks"
     tasks.mkdir(exist_ok=True)
-    (tasks / "instr.yaml").write_text("include: pairwise\ntask: instr\nlanguages: [en, zh]\n"
-                                      "dataset: {path: 'instr_{lang}.json'}\n")  # fmt: skip
+    (tasks / "instr.yaml").write_text(
+        "include: pairwise\ntask: instr\nlanguages: [en, zh]\ndataset: {path: 'instr_{lang}.json'}\n"
+    )
     (tasks / "instr_plug.yaml").write_text(
         "include: instr.yaml\ntask: instr_plug\nlanguages: [zh]\nprompt: {template: tulu, chat: false, system: "
         "'Please interpret the instruction in English, and then respond both in English and in {language}.'}\n"
         "filter_list: [{name: response, filter: [{function: plug_target}]}]\n"
-    )  # fmt: skip
+    )
 
     def make(name: str, generator, task: str = "instr", languages: str = "en,zh") -> Path:
         out = tmp_path / name
-        config = load_config(EvalConfig, None, [f"output_dir={out}", f"model.name_or_path={name}",
-                                                f"data_dir={data}", f"task_paths=[{tasks}]",
-                                                f"tasks=[{{name: {task}, languages: [{languages}]}}]"])  # fmt: skip
+        config = load_config(
+            EvalConfig,
+            None,
+            [
+                f"output_dir={out}",
+                f"model.name_or_path={name}",
+                f"data_dir={data}",
+                f"task_paths=[{tasks}]",
+                f"tasks=[{{name: {task}, languages: [{languages}]}}]",
+            ],
+        )
         evaluate(config, generator)
         return out
 
@@ -173,9 +212,13 @@ class JudgeServer:
                 request["authorization"] = self.headers.get("Authorization")
                 server.requests.append(request)
                 user = request["messages"][-1]["content"]
-                m = re.match(r"\[User Question\]\n(.*)\n\n\[The Start of Assistant A's Answer\]\n(.*)\n\[The End of "
-                             r"Assistant A's Answer\]\n\n\[The Start of Assistant B's Answer\]\n(.*)\n\[The End of "
-                             r"Assistant B's Answer\]$", user, re.DOTALL)  # fmt: skip
+                m = re.match(
+                    r"\[User Question\]\n(.*)\n\n\[The Start of Assistant A's Answer\]\n(.*)\n\[The End of "
+                    r"Assistant A's Answer\]\n\n\[The Start of Assistant B's Answer\]\n(.*)\n\[The End of "
+                    r"Assistant B's Answer\]$",
+                    user,
+                    re.DOTALL,
+                )
                 game = m.groups()
                 server.attempts[game] = server.attempts.get(game, 0) + 1
                 reply = server.policy(*game, server.attempts[game])

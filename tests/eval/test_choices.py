@@ -59,9 +59,13 @@ def test_the_last_answer_phrase_wins_and_a_leading_label_first():
 def test_option_texts_whole_words_and_containment():
     # "fun" must not match inside "funny"; a longer option that contains a shorter one wins
     assert map_choice("It is fun", ("fun run", "sun", "funny", "moon")).letter is None
-    assert map_choice("The great wall of china", ("wall", "great wall of china", "china", "sea")).letter == "B"
+    assert (
+        map_choice("The great wall of china", ("wall", "great wall of china", "china", "sea")).letter == "B"
+    )
     # scripts without spaces match inside text
-    assert map_choice("我认为是有趣的选项", ("负责任的", "有趣的", "善于交际的", "追随者"), "zh").letter == "B"
+    assert (
+        map_choice("我认为是有趣的选项", ("负责任的", "有趣的", "善于交际的", "追随者"), "zh").letter == "B"
+    )
 
 
 def test_letters_beyond_the_options_are_not_labels():

@@ -19,8 +19,10 @@ from crosslift.eval.tasks import TaskRegistry
 
 
 def records(answers: list[str | None], gold: list[str]) -> list[dict]:
-    return [{"index": i, "filtered": {"choice": a}, "extracted": a, "metrics": {"accuracy": float(a == g)}}
-            for i, (a, g) in enumerate(zip(answers, gold, strict=True))]  # fmt: skip
+    return [
+        {"index": i, "filtered": {"choice": a}, "extracted": a, "metrics": {"accuracy": float(a == g)}}
+        for i, (a, g) in enumerate(zip(answers, gold, strict=True))
+    ]
 
 
 GOLD = ["A", "A", "A", "B"]
@@ -38,8 +40,10 @@ def test_hand_computed_example_with_missing_answers():
     assert consistency(HAND) == {"2": pytest.approx(5 / 12), "3": pytest.approx(1 / 4)}
     # accuracy pooled over the 12 answers: 3 + 2 + 2 + 1 = 8 correct -> 2/3; AC3 = 2ac/(a+c)
     acc, c2, c3 = Fraction(2, 3), Fraction(5, 12), Fraction(1, 4)
-    assert ac3(HAND) == {"2": pytest.approx(float(2 * acc * c2 / (acc + c2))),
-                         "3": pytest.approx(float(2 * acc * c3 / (acc + c3)))}  # fmt: skip
+    assert ac3(HAND) == {
+        "2": pytest.approx(float(2 * acc * c2 / (acc + c2))),
+        "3": pytest.approx(float(2 * acc * c3 / (acc + c3))),
+    }
     assert float(2 * acc * c2 / (acc + c2)) == pytest.approx(20 / 39)
 
 
@@ -57,8 +61,13 @@ def test_ties_between_options_and_between_accuracy_and_consistency():
 
 
 def test_items_align_by_id_and_a_missing_record_counts_as_missing():
-    en = [{"id": "q1", "index": 0, "filtered": {"choice": "A"}}, {"id": "q2", "index": 1, "filtered": {"choice": "B"}}]
-    zh = [{"id": "q2", "index": 0, "filtered": {"choice": "B"}}]  # q1 absent in zh, and q2 at another position
+    en = [
+        {"id": "q1", "index": 0, "filtered": {"choice": "A"}},
+        {"id": "q2", "index": 1, "filtered": {"choice": "B"}},
+    ]
+    zh = [
+        {"id": "q2", "index": 0, "filtered": {"choice": "B"}}
+    ]  # q1 absent in zh, and q2 at another position
     assert answers_by_item({"en": en, "zh": zh}, "choice") == {"q1": ["A", None], "q2": ["B", "B"]}
     assert consistency({"en": en, "zh": zh}) == {"2": 0.5}
 
@@ -71,15 +80,22 @@ def test_fewer_than_two_languages_has_no_consistency():
 def test_counting_equals_enumerating_every_subset(seed):
     rng = random.Random(seed)
     n_languages, n_items = rng.randint(2, 7), rng.randint(1, 30)
-    table = {str(i): [rng.choice("ABCD") if rng.random() > 0.15 else None for _ in range(n_languages)]
-             for i in range(n_items)}  # fmt: skip
+    table = {
+        str(i): [rng.choice("ABCD") if rng.random() > 0.15 else None for _ in range(n_languages)]
+        for i in range(n_items)
+    }
     fast = consistency_scores(table, n_languages)
     for s in range(2, n_languages + 1):
         subsets = list(itertools.combinations(range(n_languages), s))
         brute = sum(
-            sum(1 for row in table.values() if None not in (vals := [row[c] for c in subset]) and len(set(vals)) == 1)
-            / n_items for subset in subsets
-        ) / len(subsets)  # fmt: skip
+            sum(
+                1
+                for row in table.values()
+                if None not in (vals := [row[c] for c in subset]) and len(set(vals)) == 1
+            )
+            / n_items
+            for subset in subsets
+        ) / len(subsets)
         assert fast[s] == pytest.approx(brute, abs=1e-12)
 
 
@@ -118,24 +134,41 @@ def seaeval_scores(data: list[dict], languages: list[str], outputs: dict[tuple[s
     out = {"accuracy": accuracy}
     for s in range(2, len(languages) + 1):
         combos = list(itertools.combinations(languages, s))
-        c = sum(sum(len({mapped[lang][i] for lang in combo}) == 1 for i in range(len(data))) / len(data)
-                for combo in combos) / len(combos)  # fmt: skip
+        c = sum(
+            sum(len({mapped[lang][i] for lang in combo}) == 1 for i in range(len(data))) / len(data)
+            for combo in combos
+        ) / len(combos)
         out[f"consistency_{s}"] = c
         out[f"ac3_{s}"] = 2 * c * accuracy / (c + accuracy + 1e-9)
     return out
 
 
-NAMES = {"en": "English", "zh": "Chinese", "id": "Indonesian", "vi": "Vietnamese", "es": "Spanish", "ms": "Malay",
-         "fil": "Filipino"}  # fmt: skip
+NAMES = {
+    "en": "English",
+    "zh": "Chinese",
+    "id": "Indonesian",
+    "vi": "Vietnamese",
+    "es": "Spanish",
+    "ms": "Malay",
+    "fil": "Filipino",
+}
 
 
 @pytest.mark.parametrize("name", ["cross_mmlu", "cross_logiqa"])
 def test_equal_to_seaeval_on_the_real_items(shared_data, tmp_path, name):
     data = json.loads((shared_data / "seaeval_cross" / f"{name}.json").read_text(encoding="utf-8"))
     by_id = {item["id"]: item for item in data}
-    config = load_config(EvalConfig, None, [f"output_dir={tmp_path}", "model.name_or_path=synthetic",
-                                            f"data_dir={shared_data / 'seaeval_cross'}", f"tasks=[{{name: {name}}}]",
-                                            "generation.batch_size=64"])  # fmt: skip
+    config = load_config(
+        EvalConfig,
+        None,
+        [
+            f"output_dir={tmp_path}",
+            "model.name_or_path=synthetic",
+            f"data_dir={shared_data / 'seaeval_cross'}",
+            f"tasks=[{{name: {name}}}]",
+            "generation.batch_size=64",
+        ],
+    )
     plan = plan_task(config.tasks[0], config, TaskRegistry())
     # Synthetic answers: one "belief" per question that each language follows with probability 0.6, written as
     # "(B)", "B)" or SeaEval's own "(B) option text" - outputs that SeaEval and we both map without ambiguity.
@@ -166,5 +199,9 @@ def test_equal_to_seaeval_on_the_real_items(shared_data, tmp_path, name):
     assert overall["accuracy"]["value"] == pytest.approx(expected["accuracy"], abs=1e-12)
     for s in range(2, 8):
         assert overall[f"consistency_{s}"]["value"] == pytest.approx(expected[f"consistency_{s}"], abs=1e-12)
-        assert overall[f"ac3_{s}"]["value"] == pytest.approx(expected[f"ac3_{s}"], abs=1e-8)  # SeaEval's +1e-9
-    assert 0.05 < expected["consistency_3"] < 0.9  # the synthetic answers are neither all equal nor independent
+        assert overall[f"ac3_{s}"]["value"] == pytest.approx(
+            expected[f"ac3_{s}"], abs=1e-8
+        )  # SeaEval's +1e-9
+    assert (
+        0.05 < expected["consistency_3"] < 0.9
+    )  # the synthetic answers are neither all equal nor independent

@@ -31,7 +31,9 @@ def test_the_window_is_the_models_context_less_the_answer(llama):
     found = context_window(llama, max_new_tokens=48)
     assert found.limit == llama.model.config.max_position_embeddings - 48 == 2000
     assert context_window(object(), 48) is None  # a backend that shows no tokenizer and window (an endpoint)
-    with pytest.raises(ConfigError, match="max_new_tokens 2048 leaves no room for a prompt in the 2048-token context"):
+    with pytest.raises(
+        ConfigError, match="max_new_tokens 2048 leaves no room for a prompt in the 2048-token context"
+    ):
         context_window(llama, max_new_tokens=2048)
 
 
@@ -57,24 +59,41 @@ def test_a_long_prompt_is_cut_from_the_left_to_a_suffix_that_fits(kind, llama, q
     fitted = limits.fit(Prompt(text=text), "cut")
     cut = fitted.prompt.text
     assert text.endswith(cut) and cut.endswith("What is 2 + 3?")
-    assert limits.count(cut) <= limits.limit == 64 and limits.count(cut) >= limits.limit - 3  # as much as fits
+    assert (
+        limits.count(cut) <= limits.limit == 64 and limits.count(cut) >= limits.limit - 3
+    )  # as much as fits
     note = fitted.long_prompt
-    assert note == {"tokens": limits.count(text), "limit": 64, "action": "cut", "chars_cut": len(text) - len(cut)}
-    offsets = generator.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    assert note == {
+        "tokens": limits.count(text),
+        "limit": 64,
+        "action": "cut",
+        "chars_cut": len(text) - len(cut),
+    }
+    offsets = generator.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)[
+        "offset_mapping"
+    ]
     assert len(text) - len(cut) in {start for start, _ in offsets}  # cut at a token boundary
 
 
 def test_a_refused_prompt_is_not_sent(llama):
     fitted = window(llama, 64, 16).fit(Prompt(text="many words " * 100), "refuse")
-    assert fitted.prompt is None and fitted.long_prompt["action"] == "refused" and fitted.long_prompt["limit"] == 48
+    assert (
+        fitted.prompt is None
+        and fitted.long_prompt["action"] == "refused"
+        and fitted.long_prompt["limit"] == 48
+    )
 
 
 def test_a_conversation_is_measured_and_cut_as_its_chat_template_renders_it(qwen):
     limits = window(qwen, 80, 16)
     short = Prompt(messages=[{"role": "user", "content": "What is 2 + 3?"}])
     assert limits.fit(short, "cut").prompt is short
-    long = Prompt(messages=[{"role": "system", "content": "Be brief. " * 60},
-                            {"role": "user", "content": "What is 2 + 3?"}])  # fmt: skip
+    long = Prompt(
+        messages=[
+            {"role": "system", "content": "Be brief. " * 60},
+            {"role": "user", "content": "What is 2 + 3?"},
+        ]
+    )
     fitted = limits.fit(long, "cut")
     rendered = qwen.render_chat(long.messages)
     assert fitted.prompt.messages is None and rendered.endswith(fitted.prompt.text)

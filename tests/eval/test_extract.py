@@ -99,9 +99,17 @@ def test_extract_answer(text, language, expected, method):
 
 @pytest.mark.parametrize(
     ("gold", "value"),
-    [("5 ", "5"), ("0.9", "0.9"), ("2,125", "2125"), ("114,200", "114200"), ("18", "18"), ("-3", "-3"),
-     ("42.33", "42.33"), (" 7\n", "7")],
-)  # fmt: skip
+    [
+        ("5 ", "5"),
+        ("0.9", "0.9"),
+        ("2,125", "2125"),
+        ("114,200", "114200"),
+        ("18", "18"),
+        ("-3", "-3"),
+        ("42.33", "42.33"),
+        (" 7\n", "7"),
+    ],
+)
 def test_parse_number_reads_gold_answers(gold, value):
     assert parse_number(gold) == Decimal(value)
 
@@ -112,10 +120,21 @@ def test_parse_number_needs_exactly_one_number(text):
 
 
 def test_numbers_lists_every_number_in_order():
-    assert numbers("Roger had 5 balls, bought 2 cans of 3: 5 + 6 = 11.") == [Decimal(n) for n in "5 2 3 5 6 11".split()]
+    assert numbers("Roger had 5 balls, bought 2 cans of 3: 5 + 6 = 11.") == [
+        Decimal(n) for n in "5 2 3 5 6 11".split()
+    ]
 
 
-@pytest.mark.parametrize(("value", "text"), [("1.05E+3", "1050"), ("0.90", "0.9"), ("-0", "0"), ("-3.50", "-3.5"),
-                                             ("100", "100"), ("2.0000001", "2")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("1.05E+3", "1050"),
+        ("0.90", "0.9"),
+        ("-0", "0"),
+        ("-3.50", "-3.5"),
+        ("100", "100"),
+        ("2.0000001", "2"),
+    ],
+)
 def test_canonical(value, text):
     assert canonical(Decimal(value)) == text

@@ -9,8 +9,24 @@ from crosslift.eval.fidelity import detect_language, lang_fidelity, supported
 from crosslift.eval.scored import Scored
 
 # NTREX file code -> the code a task would use (normalised through the language registry by the metric)
-NTREX = {"eng-US": "en", "swa": "swh", "tel": "te", "ben": "bn", "tha": "th", "zho-CN": "zh", "fra": "fr", "jpn": "ja",
-         "rus": "ru", "deu": "de", "spa": "es", "hin": "hi", "amh": "am", "yor": "yo", "fil": "tl", "vie": "vi"}  # fmt: skip
+NTREX = {
+    "eng-US": "en",
+    "swa": "swh",
+    "tel": "te",
+    "ben": "bn",
+    "tha": "th",
+    "zho-CN": "zh",
+    "fra": "fr",
+    "jpn": "ja",
+    "rus": "ru",
+    "deu": "de",
+    "spa": "es",
+    "hin": "hi",
+    "amh": "am",
+    "yor": "yo",
+    "fil": "tl",
+    "vie": "vi",
+}
 SENTENCES = 40
 
 

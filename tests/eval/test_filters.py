@@ -25,12 +25,22 @@ PLUG = [{"function": "plug_target"}]
         ("English response: Red.\n\nRisposta in italiano: Rosso.", "it", "Rosso.", "ok"),
         ("English response: Red.", "zh", None, "marker_missing"),
         # PLUG's own extraction keeps everything after the first target marker, even an English part that follows
-        ("中文回复：红色。\n\nEnglish response: Red.", "zh", "红色。\n\nEnglish response: Red.", "wrong_order"),
-        ("English response: Habari.\n\nSwahili response: Nyekundu.", "sw", "Nyekundu.", "ok"),  # the "<Name> response:" rule
+        (
+            "中文回复：红色。\n\nEnglish response: Red.",
+            "zh",
+            "红色。\n\nEnglish response: Red.",
+            "wrong_order",
+        ),
+        (
+            "English response: Habari.\n\nSwahili response: Nyekundu.",
+            "sw",
+            "Nyekundu.",
+            "ok",
+        ),  # the "<Name> response:" rule
         ("English response: Red.", "en", "Red.", "pivot"),
         ("Just red.", "en", "Just red.", "pivot"),
     ],
-)  # fmt: skip
+)
 def test_plug_target(output, language, text, status):
     assert plug_target(output, language=language) == Filtered(text, status)
     assert run_pipeline(PLUG, output, language) == (text, status)
@@ -41,10 +51,14 @@ def test_plug_target(output, language, text, status):
     [
         ("中文回复：红色。\n\nEnglish response: Red.", "红色。\n\nEnglish response: Red.", "红色。"),
         # a target part before and after the English one: PLUG starts at the first, the cut rule after the English
-        ("中文回复：好。\nEnglish response: Red.\n中文回复：红色。", "好。\nEnglish response: Red.\n中文回复：红色。", "红色。"),
+        (
+            "中文回复：好。\nEnglish response: Red.\n中文回复：红色。",
+            "好。\nEnglish response: Red.\n中文回复：红色。",
+            "红色。",
+        ),
         ("English response: Red.\n\n中文回复：红色。", "红色。", "红色。"),
     ],
-)  # fmt: skip
+)
 def test_plug_target_modes(output, original, cut):
     assert plug_target(output, language="zh").text == original
     assert plug_target(output, language="zh", mode="original").text == original
@@ -52,10 +66,14 @@ def test_plug_target_modes(output, original, cut):
 
 
 def test_statuses_per_pipeline_and_a_pipeline_stops_at_none():
-    filter_list = [{"name": "response", "filter": [*PLUG, {"function": "strip"}]},
-                   {"name": "raw", "filter": [{"function": "strip"}]}]  # fmt: skip
+    filter_list = [
+        {"name": "response", "filter": [*PLUG, {"function": "strip"}]},
+        {"name": "raw", "filter": [{"function": "strip"}]},
+    ]
     answers, statuses = apply_filters(filter_list, "English response: Red.", "zh")
-    assert answers == {"response": None, "raw": "English response: Red."} and statuses == {"response": "marker_missing"}
+    assert answers == {"response": None, "raw": "English response: Red."} and statuses == {
+        "response": "marker_missing"
+    }
 
 
 def test_the_choice_filter_reads_the_items_options():
@@ -67,7 +85,9 @@ def test_the_choice_filter_reads_the_items_options():
 
 
 def test_check_pipeline():
-    check_pipeline([{"function": "plug_target", "pivot": "en", "order": "target_first"}, {"function": "choice"}])
+    check_pipeline(
+        [{"function": "plug_target", "pivot": "en", "order": "target_first"}, {"function": "choice"}]
+    )
     with pytest.raises(ConfigError, match="'item' is the record"):
         check_pipeline([{"function": "choice", "item": {}}])
     with pytest.raises(ConfigError, match="plug_target"):

@@ -31,9 +31,17 @@ def test_winner_maps_positions_back_to_runs():
 
 
 def test_plug_aggregation_table():
-    expected = {("a", "a"): "win", ("b", "b"): "loss", ("a", "tie"): "slight_win", ("tie", "a"): "slight_win",
-                ("b", "tie"): "slight_loss", ("tie", "b"): "slight_loss", ("a", "b"): "tie", ("b", "a"): "tie",
-                ("tie", "tie"): "tie"}  # fmt: skip
+    expected = {
+        ("a", "a"): "win",
+        ("b", "b"): "loss",
+        ("a", "tie"): "slight_win",
+        ("tie", "a"): "slight_win",
+        ("b", "tie"): "slight_loss",
+        ("tie", "b"): "slight_loss",
+        ("a", "b"): "tie",
+        ("b", "a"): "tie",
+        ("tie", "tie"): "tie",
+    }
     for first, second in itertools.product(("a", "b", "tie", "error"), repeat=2):
         want = "error" if "error" in (first, second) else expected[(first, second)]
         assert aggregate(first, second) == want, (first, second)
@@ -41,13 +49,20 @@ def test_plug_aggregation_table():
 
 def test_the_prompt_is_pair_v2_with_plugs_fluency_sentence():
     prompt = system_prompt()
-    assert prompt.startswith("Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants")
-    assert ("level of detail of their responses. Pay special attention to whether the assistant's response contains any "
-            "unnatural language use, sentences that are not fluent, or grammatical problems, especially when answering "
-            "in languages other than English. Begin your evaluation") in prompt  # fmt: skip
-    assert prompt.endswith('"[[A]]" if assistant A is better, "[[B]]" if assistant B is better, and "[[C]]" for a tie.')
+    assert prompt.startswith(
+        "Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants"
+    )
+    assert (
+        "level of detail of their responses. Pay special attention to whether the assistant's response contains any "
+        "unnatural language use, sentences that are not fluent, or grammatical problems, especially when answering "
+        "in languages other than English. Begin your evaluation"
+    ) in prompt
+    assert prompt.endswith(
+        '"[[A]]" if assistant A is better, "[[B]]" if assistant B is better, and "[[C]]" for a tie.'
+    )
     assert FLUENCY_SENTENCE.strip() not in system_prompt(fluency=False)
     assert USER_TEMPLATE.format(question="Q", answer_a="x", answer_b="y") == (
         "[User Question]\nQ\n\n[The Start of Assistant A's Answer]\nx\n[The End of Assistant A's Answer]\n\n"
-        "[The Start of Assistant B's Answer]\ny\n[The End of Assistant B's Answer]")  # fmt: skip
+        "[The Start of Assistant B's Answer]\ny\n[The End of Assistant B's Answer]"
+    )
     assert prompt_version() != prompt_version(fluency=False)

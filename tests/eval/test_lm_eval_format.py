@@ -19,11 +19,37 @@ from crosslift.eval.runner import evaluate
 STAMP = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(\.\d+)?$"
 )  # datetime.isoformat() with ":" -> "-", as lm-eval
-RESULTS_KEYS = {"results", "groups", "group_subtasks", "configs", "versions", "n-shot", "higher_is_better",
-                "n-samples", "config", "git_hash", "date", "model_name", "model_name_sanitized", "model_source",
-                "task_hashes", "total_evaluation_time_seconds"}  # fmt: skip
-SAMPLE_KEYS = {"doc_id", "doc", "target", "arguments", "resps", "filtered_resps", "filter", "metrics", "doc_hash",
-               "prompt_hash", "target_hash"}  # fmt: skip
+RESULTS_KEYS = {
+    "results",
+    "groups",
+    "group_subtasks",
+    "configs",
+    "versions",
+    "n-shot",
+    "higher_is_better",
+    "n-samples",
+    "config",
+    "git_hash",
+    "date",
+    "model_name",
+    "model_name_sanitized",
+    "model_source",
+    "task_hashes",
+    "total_evaluation_time_seconds",
+}
+SAMPLE_KEYS = {
+    "doc_id",
+    "doc",
+    "target",
+    "arguments",
+    "resps",
+    "filtered_resps",
+    "filter",
+    "metrics",
+    "doc_hash",
+    "prompt_hash",
+    "target_hash",
+}
 
 
 def lm_eval_files(task_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
@@ -67,15 +93,20 @@ def test_results_and_samples_read_back_in_lm_evals_layout(dataset, eval_config, 
         assert results["results"][task]["acc_stderr,strict"] == pytest.approx(mean_stderr(values))
     # the evaluated set and its tiers are groups, with crosslift's (macro) figures
     assert set(results["groups"]) == {"addition", "addition_low", "addition_high"}
-    assert results["group_subtasks"] == {"addition": tasks, "addition_low": ["addition_sw", "addition_te"],
-                                         "addition_high": ["addition_en"]}  # fmt: skip
+    assert results["group_subtasks"] == {
+        "addition": tasks,
+        "addition_low": ["addition_sw", "addition_te"],
+        "addition_high": ["addition_en"],
+    }
     overall = results["groups"]["addition"]
     assert overall["acc,strict"] == pytest.approx(summary["overall"]["metrics"]["accuracy_strict"]["value"])
     assert overall["sample_len"] == 15 and results["results"]["addition"] == overall
     errors = [results["results"][t]["acc_stderr,strict"] for t in tasks]
     assert overall["acc_stderr,strict"] == pytest.approx(math.sqrt(sum(e * e for e in errors)) / 3)
     assert results["n-shot"]["addition_sw"] == 0 and results["higher_is_better"]["addition_sw"] == {
-        "acc": True, "lang_fidelity": True}  # fmt: skip
+        "acc": True,
+        "lang_fidelity": True,
+    }
     assert results["n-samples"]["addition_sw"] == {"original": 6, "effective": 5}
     config = results["configs"]["addition_sw"]
     assert config["output_type"] == "generate_until" and config["num_fewshot"] == 0
@@ -153,9 +184,11 @@ def test_an_unlisted_language_is_evaluated_in_the_unlisted_tier(dataset, eval_co
     """Hawaiian is not in crosslift's table: it resolves through langcodes, with a warning, tier "unlisted"."""
     for name in ("en", "sw"):
         (dataset / "data" / f"add_{'haw' if name == 'sw' else name}.jsonl").write_text(
-            (dataset / "data" / f"add_{name}.jsonl").read_text())  # fmt: skip
+            (dataset / "data" / f"add_{name}.jsonl").read_text()
+        )
     (dataset / "tasks" / "addition_haw.yaml").write_text(
-        "include: addition.yaml\ntask: addition2\nlanguages: [en, haw]\n")  # fmt: skip
+        "include: addition.yaml\ntask: addition2\nlanguages: [en, haw]\n"
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         summary = evaluate(eval_config("tasks.0.limit=2", task="addition2"), scripted())["addition2"]

@@ -32,12 +32,18 @@ from crosslift.eval.tasks import TaskRegistry
 
 # regex_pattern of each language's strict-match filter (lm_eval/tasks/mgsm/native_cot/mgsm_native_cot_<lang>.yaml)
 STRICT = {
-    "en": r"The answer is (\-?[0-9\.\,]+)", "es": r"La respuesta es (\-?[0-9\.\,]+)",
-    "fr": r"La réponse est (\-?[0-9\.\,]+)", "de": r"Die Antwort lautet (\-?[0-9\.\,]+)",
-    "ru": r"Ответ — (\-?[0-9\.\,]+)", "zh": r"答案是 (\-?[0-9\.\,]+)。", "ja": r"答えは(\-?[0-9\.\,]+)です。",
-    "th": r"คำตอบคือ (\-?[0-9\.\,]+)", "sw": r"Jibu ni (\-?[0-9\.\,]+)", "bn": r"উত্তর হল (\-?[0-9\.\,]+)",
+    "en": r"The answer is (\-?[0-9\.\,]+)",
+    "es": r"La respuesta es (\-?[0-9\.\,]+)",
+    "fr": r"La réponse est (\-?[0-9\.\,]+)",
+    "de": r"Die Antwort lautet (\-?[0-9\.\,]+)",
+    "ru": r"Ответ — (\-?[0-9\.\,]+)",
+    "zh": r"答案是 (\-?[0-9\.\,]+)。",
+    "ja": r"答えは(\-?[0-9\.\,]+)です。",
+    "th": r"คำตอบคือ (\-?[0-9\.\,]+)",
+    "sw": r"Jibu ni (\-?[0-9\.\,]+)",
+    "bn": r"উত্তর হল (\-?[0-9\.\,]+)",
     "te": r"సమాధానం (\-?[0-9\.\,]+)",
-}  # fmt: skip
+}
 FLEXIBLE = r"(-?[$0-9.,]{2,})|(-?[0-9]+)"
 
 # Why the two scorers may disagree; each is justified in docs/evaluation.md ("Differences from lm-evaluation-harness").
@@ -50,7 +56,7 @@ DIFFERENCES = {
     "space_grouping": "we read '1 000' as 1000 in languages that group with spaces; lm-eval takes '000'",
     "dot_is_decimal_in_english": "we read '1.500' in English as 1.5; lm-eval deletes the dot and reads 1500",
     "fractions": "we read '9/10' as 0.9 (right when it is the answer, wrong when a fraction of a quantity ends the "
-                 "text); lm-eval takes the denominator",
+    "text); lm-eval takes the denominator",
 }
 
 # (id, language, raw output, gold, the kind of difference expected, or None when both must agree)
@@ -83,8 +89,11 @@ CASES = [
 
 def lm_eval_correct(output: str, gold: str, language: str, pipeline: str) -> bool:
     """lm-eval's score of one generation: its regex filter, take_first, exact_match (case and punctuation ignored)."""
-    step = ({"function": "regex", "regex_pattern": STRICT[language]} if pipeline == "strict-match" else
-            {"function": "regex", "regex_pattern": FLEXIBLE, "group_select": -1})  # fmt: skip
+    step = (
+        {"function": "regex", "regex_pattern": STRICT[language]}
+        if pipeline == "strict-match"
+        else {"function": "regex", "regex_pattern": FLEXIBLE, "group_select": -1}
+    )
     answer = apply_pipeline([step | {"fallback": "[invalid]"}], output, language)
     return exact_match(answer, gold, language=language, ignore_case=True, ignore_punctuation=True) == 1.0
 
@@ -100,7 +109,9 @@ def our_correct(output: str, gold: str, language: str, specs) -> bool:
     return rescore(record, specs[language])["metrics"]["accuracy_flexible"] == 1.0
 
 
-@pytest.mark.parametrize(("case", "language", "output", "gold", "difference"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("case", "language", "output", "gold", "difference"), CASES, ids=[c[0] for c in CASES]
+)
 def test_crafted_outputs(case, language, output, gold, difference, mgsm_specs):
     ours = our_correct(output, gold, language, mgsm_specs)
     theirs = lm_eval_correct(output, gold, language, "flexible-extract")

@@ -64,8 +64,13 @@ def registry():
 @pytest.mark.parametrize("task", ["mmwp_de", "mgsm_de", "mgsm_en", "mmwp_sw"])
 def test_every_math_task_reports_both_figures_with_the_papers_as_headline(registry, task):
     spec = registry.resolve(task).tasks[0].spec()
-    record = {"task": task, "language": spec["language"], "index": 0, "gold": "11",
-              "output": "The answer is 11. It took 2 steps."}  # fmt: skip
+    record = {
+        "task": task,
+        "language": spec["language"],
+        "index": 0,
+        "gold": "11",
+        "output": "The answer is 11. It took 2 steps.",
+    }
     scored = rescore(record, spec)
     assert scored["filtered"] == {"strict": "2", "flexible": "11"}
     assert scored["metrics"]["accuracy_strict"] == 0.0 and scored["metrics"]["accuracy_flexible"] == 1.0
@@ -73,8 +78,10 @@ def test_every_math_task_reports_both_figures_with_the_papers_as_headline(regist
 
 
 def test_a_custom_parallel_math_set_gets_both_figures_too(tmp_path):
-    (tmp_path / "set.yaml").write_text("include: parallel_math\ntask: myset\nlanguages: [en, sw]\n"
-                                       "dataset: {path: 'x_{lang}.jsonl', format: jsonl}\n")  # fmt: skip
+    (tmp_path / "set.yaml").write_text(
+        "include: parallel_math\ntask: myset\nlanguages: [en, sw]\n"
+        "dataset: {path: 'x_{lang}.jsonl', format: jsonl}\n"
+    )
     task = TaskRegistry([tmp_path / "set.yaml"]).resolve("myset_sw").tasks[0]
     assert [m["name"] for m in task.metric_list] == ["accuracy_strict", "accuracy_flexible"]
 

@@ -17,8 +17,16 @@ from .conftest import INSTRUCTIONS, ScriptedChat
 
 # ---------------------------------------------------------------------------------------------------- a server
 
-SCENARIOS = ["a_better", "b_better", "first_position", "tie", "a_then_tie", "malformed_once", "malformed_always",
-             "late_then_b_then_tie"]  # item i + 1 of each language  # fmt: skip
+SCENARIOS = [
+    "a_better",
+    "b_better",
+    "first_position",
+    "tie",
+    "a_then_tie",
+    "malformed_once",
+    "malformed_always",
+    "late_then_b_then_tie",
+]  # item i + 1 of each language
 EXPECTED = ["win", "loss", "tie", "tie", "slight_win", "win", "error", "slight_loss"]
 
 
@@ -55,7 +63,9 @@ def test_judging_two_runs_aggregates_exactly(two_runs, judge_server, tmp_path, m
     monkeypatch.setenv("JUDGE_KEY", "sk-judge-secret")
     run_a, run_b = two_runs
     server = judge_server(scenario_policy)
-    settings = JudgeSettings(url=server.url, api_key_env="JUDGE_KEY", timeout_s=0.5, max_retries=2, concurrency=8)
+    settings = JudgeSettings(
+        url=server.url, api_key_env="JUDGE_KEY", timeout_s=0.5, max_retries=2, concurrency=8
+    )
     summary = run_judge(run_a, run_b, tmp_path / "judged", settings)
     folder = tmp_path / "judged" / "instr"
     verdicts = [json.loads(line) for line in (folder / "verdicts.jsonl").read_text().splitlines()]
@@ -65,17 +75,29 @@ def test_judging_two_runs_aggregates_exactly(two_runs, judge_server, tmp_path, m
         assert [g["order"] for g in v["games"]] == ["ab", "ba"]
     for lang in ("en", "zh"):
         entry = summary["languages"][lang]
-        assert entry["outcomes"] == {"win": 2, "slight_win": 1, "tie": 2, "slight_loss": 1, "loss": 1, "error": 1}
+        assert entry["outcomes"] == {
+            "win": 2,
+            "slight_win": 1,
+            "tie": 2,
+            "slight_loss": 1,
+            "loss": 1,
+            "error": 1,
+        }
         metrics = {k: entry["metrics"][k]["value"] for k in ("win", "tie", "loss", "error")}
         assert metrics == {"win": 3 / 8, "tie": 2 / 8, "loss": 2 / 8, "error": 1 / 8}
-        assert entry["judge"]["malformed_first_try"] == 4  # 2 games of "malformed_once", 2 of "malformed_always"
+        assert (
+            entry["judge"]["malformed_first_try"] == 4
+        )  # 2 games of "malformed_once", 2 of "malformed_always"
         assert entry["judge"]["malformed_after_retry"] == 2
         # the same winner in both orders: a_better, b_better, tie, malformed_once - of the 7 pairs without error
         assert entry["judge"]["orders_agree"] == pytest.approx(4 / 7)
     assert summary["overall"]["metrics"]["win"]["value"] == pytest.approx(3 / 8)
     assert summary["english"]["language"] == "en" and summary["tiers"]["high"]["languages"] == ["en", "zh"]
     # what the judge was sent: both orders, the instruction and the two answers, temperature 0, the key in the header
-    games = {(r["messages"][-1]["content"].split("\n")[1], r["messages"][-1]["content"].split("\n")[4][:1]) for r in server.requests}
+    games = {
+        (r["messages"][-1]["content"].split("\n")[1], r["messages"][-1]["content"].split("\n")[4][:1])
+        for r in server.requests
+    }
     assert ("Name three colours.", "A") in games and ("Name three colours.", "B") in games
     first = server.requests[0]
     assert first["model"] == "judge-1" and first["temperature"] == 0.0 and first["max_tokens"] == 2048
@@ -83,16 +105,24 @@ def test_judging_two_runs_aggregates_exactly(two_runs, judge_server, tmp_path, m
     assert {r["authorization"] for r in server.requests} == {"Bearer sk-judge-secret"}
     # malformed verdicts were asked again exactly once, late answers once more; every other game once
     retried = {game for game, n in server.attempts.items() if n == 2}
-    assert max(server.attempts.values()) == 2 and len(retried) == 2 * 2 * 3  # 3 scenarios x 2 orders x 2 languages
+    assert (
+        max(server.attempts.values()) == 2 and len(retried) == 2 * 2 * 3
+    )  # 3 scenarios x 2 orders x 2 languages
     for name in ("judge.json", "verdicts.jsonl", "summary.json", "report.md"):
         text = (folder / name).read_text()
         assert "sk-judge-secret" not in text
     setting = json.loads((folder / "judge.json").read_text())
     assert setting["judge"]["model"] == "judge-1" and setting["judge"]["api_key_env"] == "JUDGE_KEY"
     assert setting["runs"]["a"]["model_id"] == "A" and setting["runs"]["b"]["model_id"] == "B"
-    assert summary["provenance"]["models"]["judge"] == "judge-1" and summary["judge"]["prompt_version"] == prompt_version()
+    assert (
+        summary["provenance"]["models"]["judge"] == "judge-1"
+        and summary["judge"]["prompt_version"] == prompt_version()
+    )
     report = (folder / "report.md").read_text()
-    assert "| en | English | high | 8 | 37.5" in report and (folder / "outcomes.png").read_bytes()[:4] == b"\x89PNG"
+    assert (
+        "| en | English | high | 8 | 37.5" in report
+        and (folder / "outcomes.png").read_bytes()[:4] == b"\x89PNG"
+    )
 
 
 def test_resume_after_the_endpoint_fails_sends_only_what_is_missing(two_runs, judge_server, tmp_path):
@@ -130,7 +160,14 @@ def test_a_folder_of_another_setting_is_refused(two_runs, judge_server, tmp_path
     server = judge_server(lambda *a: "[[C]]")
     run_judge(run_a, run_b, tmp_path / "j", JudgeSettings(url=server.url), languages=["en"], limit=2)
     with pytest.raises(ConfigError, match="another judging setting"):
-        run_judge(run_a, run_b, tmp_path / "j", JudgeSettings(url=server.url, fluency=False), languages=["en"], limit=2)
+        run_judge(
+            run_a,
+            run_b,
+            tmp_path / "j",
+            JudgeSettings(url=server.url, fluency=False),
+            languages=["en"],
+            limit=2,
+        )
     other = judge_server(lambda *a: "[[C]]", model="judge-2")
     with pytest.raises(ConfigError, match="judge.model"):
         run_judge(run_a, run_b, tmp_path / "j", JudgeSettings(url=other.url), languages=["en"], limit=2)
@@ -166,8 +203,9 @@ def test_plug_runs_are_judged_on_their_target_language_part(instruction_runs, ju
     run_plug = instruction_runs("plug", ScriptedChat("plug", plug_answer), task="instr_plug", languages="zh")
     run_mono = instruction_runs("mono", ScriptedChat("mono", lambda i, s: f"单语回答：{i}"), languages="zh")
     server = judge_server(lambda q, f, s, n: "[[C]]")
-    summary = run_judge(run_plug, run_mono, tmp_path / "j", JudgeSettings(url=server.url), task_a="instr_plug",
-                        task_b="instr")  # fmt: skip
+    summary = run_judge(
+        run_plug, run_mono, tmp_path / "j", JudgeSettings(url=server.url), task_a="instr_plug", task_b="instr"
+    )
     entry = summary["languages"]["zh"]
     assert entry["extraction"]["a"] == {"ok": 6, "marker_missing": 1, "wrong_order": 1}
     assert entry["extraction"]["b"] == {} and entry["extraction_failures"] == 1
@@ -176,12 +214,26 @@ def test_plug_runs_are_judged_on_their_target_language_part(instruction_runs, ju
     # wrong-order answer (target first) still shows its English part
     assert sum("English response" in text for text in shown) == 2  # one pair, judged in both orders
     assert any("[The Start of Assistant A's Answer]\n回答2。\n" in text for text in shown)
-    assert any("[The Start of Assistant A's Answer]\n\n[The End of Assistant A's Answer]" in text for text in shown)  # missing: empty
-    assert any("[The Start of Assistant A's Answer]\n你好！\n\nEnglish response: Hello!\n" in text for text in shown)
-    assert summary["task"] == "instr_plug vs instr" and (tmp_path / "j" / "instr_plug_vs_instr" / "summary.json").is_file()
+    assert any(
+        "[The Start of Assistant A's Answer]\n\n[The End of Assistant A's Answer]" in text for text in shown
+    )  # missing: empty
+    assert any(
+        "[The Start of Assistant A's Answer]\n你好！\n\nEnglish response: Hello!\n" in text for text in shown
+    )
+    assert (
+        summary["task"] == "instr_plug vs instr"
+        and (tmp_path / "j" / "instr_plug_vs_instr" / "summary.json").is_file()
+    )
     # forcing raw output shows the whole bilingual answer
-    raw = run_judge(run_plug, run_mono, tmp_path / "raw", JudgeSettings(url=server.url), task_a="instr_plug",
-                    task_b="instr", extract_a="raw")  # fmt: skip
+    raw = run_judge(
+        run_plug,
+        run_mono,
+        tmp_path / "raw",
+        JudgeSettings(url=server.url),
+        task_a="instr_plug",
+        task_b="instr",
+        extract_a="raw",
+    )
     assert raw["languages"]["zh"]["extraction"]["a"] == {}
     assert any("English response: Answer 2." in r["messages"][-1]["content"] for r in server.requests)
 

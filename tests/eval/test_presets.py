@@ -50,8 +50,11 @@ def test_paper_presets_load_validate_and_cite_their_table(name):
 
 
 def test_lingualift_preset_scores_the_papers_way(shared_data):
-    config = load_config(EvalConfig, resolve_config("lingualift_paper"),
-                         [f"tasks.0.data_dir={shared_data / 'mmwp'}", f"tasks.1.data_dir={shared_data / 'mgsm'}"])  # fmt: skip
+    config = load_config(
+        EvalConfig,
+        resolve_config("lingualift_paper"),
+        [f"tasks.0.data_dir={shared_data / 'mmwp'}", f"tasks.1.data_dir={shared_data / 'mgsm'}"],
+    )
     registry = TaskRegistry()
     for entry in config.tasks:
         plan = plan_task(entry, config, registry)
@@ -65,9 +68,15 @@ def test_lingualift_preset_scores_the_papers_way(shared_data):
 
 
 def test_crossin_preset_runs_five_wordings_in_four_languages(shared_data):
-    config = load_config(EvalConfig, resolve_config("crossin_paper"),
-                         [f"tasks.0.data_dir={shared_data / 'xquad'}", f"tasks.1.data_dir={shared_data / 'seaeval_cross'}",
-                          f"tasks.2.data_dir={shared_data / 'seaeval_cross'}"])  # fmt: skip
+    config = load_config(
+        EvalConfig,
+        resolve_config("crossin_paper"),
+        [
+            f"tasks.0.data_dir={shared_data / 'xquad'}",
+            f"tasks.1.data_dir={shared_data / 'seaeval_cross'}",
+            f"tasks.2.data_dir={shared_data / 'seaeval_cross'}",
+        ],
+    )
     registry = TaskRegistry()
     for entry in config.tasks:
         variants = expand_variants(entry)
@@ -82,13 +91,19 @@ def test_crossin_preset_runs_five_wordings_in_four_languages(shared_data):
 
 def test_seaeval_wordings_are_sealeval_v01s():
     mmlu, logiqa, xquad = (SEAEVAL_PROMPTS[k] for k in ("cross_mmlu", "cross_logiqa", "cross_xquad"))
-    assert mmlu[0] == ("Respond to the question by selecting the most appropriate answer. Simply select the answer, no "
-                       "explanations required.\n\nQuestion:\n{question}\n\nChoices:\n{choices}\n\nAnswer:\n")  # fmt: skip
-    assert logiqa[1] == ("Kindly choose the correct answer from the options provided for the multiple-choice question. "
-                         "Simply select the answer, no explanations required.\nContext:\n{context}\nQuestion:\n"
-                         "{question}\nChoices:\n{choices}\nAnswer:\n")  # fmt: skip
-    assert xquad[0].startswith("Respond to the question by selecting the most appropriate answer. Simply select the "
-                               "choice, no explanations required.\n\nContext:")  # fmt: skip
+    assert mmlu[0] == (
+        "Respond to the question by selecting the most appropriate answer. Simply select the answer, no "
+        "explanations required.\n\nQuestion:\n{question}\n\nChoices:\n{choices}\n\nAnswer:\n"
+    )
+    assert logiqa[1] == (
+        "Kindly choose the correct answer from the options provided for the multiple-choice question. "
+        "Simply select the answer, no explanations required.\nContext:\n{context}\nQuestion:\n"
+        "{question}\nChoices:\n{choices}\nAnswer:\n"
+    )
+    assert xquad[0].startswith(
+        "Respond to the question by selecting the most appropriate answer. Simply select the "
+        "choice, no explanations required.\n\nContext:"
+    )
     assert xquad[1:] == logiqa[1:] and all(len(v) == 5 for v in SEAEVAL_PROMPTS.values())
     settings = PromptSettings(template="mcq", cot=False, mcq_prompt=5)
     prompt = build_prompt("Why?", settings, instruction_words("en", settings), choices=("a", "b"))
@@ -120,16 +135,28 @@ def test_prompt_variants_are_reported_as_their_median(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     for lang in ("en", "zh", "vi"):
-        rows = [{"id": f"q{i}", "q": f"Question {i} ({lang})?", "options": ["one", "two", "three"], "gold": "A"}
-                for i in range(4)]  # fmt: skip
+        rows = [
+            {"id": f"q{i}", "q": f"Question {i} ({lang})?", "options": ["one", "two", "three"], "gold": "A"}
+            for i in range(4)
+        ]
         (data / f"mc_{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (tmp_path / "mc.yaml").write_text("include: cross_mc\ntask: mc\nlanguages: [en, zh, vi]\ndataset: {path: 'mc_{lang}.jsonl', "
-                                      "format: jsonl, question_field: q, choices_field: options, answer_field: gold, "
-                                      "id_field: id}\n")  # fmt: skip
+    (tmp_path / "mc.yaml").write_text(
+        "include: cross_mc\ntask: mc\nlanguages: [en, zh, vi]\ndataset: {path: 'mc_{lang}.jsonl', "
+        "format: jsonl, question_field: q, choices_field: options, answer_field: gold, "
+        "id_field: id}\n"
+    )
     variants = "[" + ", ".join(f"{{mcq_prompt: {k}}}" for k in range(1, 6)) + "]"
-    config = load_config(EvalConfig, None, [f"output_dir={tmp_path / 'out'}", "model.name_or_path=m", f"data_dir={data}",
-                                            f"task_paths=[{tmp_path / 'mc.yaml'}]",
-                                            f"tasks=[{{name: mc, prompt_variants: {variants}}}]"])  # fmt: skip
+    config = load_config(
+        EvalConfig,
+        None,
+        [
+            f"output_dir={tmp_path / 'out'}",
+            "model.name_or_path=m",
+            f"data_dir={data}",
+            f"task_paths=[{tmp_path / 'mc.yaml'}]",
+            f"tasks=[{{name: mc, prompt_variants: {variants}}}]",
+        ],
+    )
     summaries = evaluate(config, ByWording())
     assert list(summaries) == ["mc_p1", "mc_p2", "mc_p3", "mc_p4", "mc_p5", "mc_median"]
     accuracy = [summaries[f"mc_p{k}"]["overall"]["metrics"]["accuracy"]["value"] for k in range(1, 6)]

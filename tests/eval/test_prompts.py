@@ -16,7 +16,9 @@ def test_metamath_prompt_is_the_training_template_with_the_question_verbatim():
     settings = PromptSettings()
     words = instruction_words("sw", settings)
     prompt = build_prompt(QUESTION, settings, words)
-    expected = get_template("metamath", lang="sw").render(Example(id="x", instruction=QUESTION, output="")).prompt
+    expected = (
+        get_template("metamath", lang="sw").render(Example(id="x", instruction=QUESTION, output="")).prompt
+    )
     assert prompt.text == expected
     assert f"Swali: {QUESTION}\n\n### Response: Let's think step by step." in prompt.text
     assert (words.question, words.localized) == ("Swali:", True)
@@ -38,12 +40,17 @@ def test_qa_template_zero_shot_direct_and_cot():
     direct = PromptSettings(template="qa", cot=False)
     assert build_prompt("2+3?", direct, instruction_words("en", direct)).text == "Question: 2+3?\nAnswer:"
     cot = PromptSettings(template="qa", words="mgsm")
-    assert build_prompt("2+3?", cot, instruction_words("sw", cot)).text == "Swali: 2+3?\nJibu la Hatua kwa Hatua:"
+    assert (
+        build_prompt("2+3?", cot, instruction_words("sw", cot)).text
+        == "Swali: 2+3?\nJibu la Hatua kwa Hatua:"
+    )
 
 
 def test_chat_prompt_has_shots_as_turns():
     settings = PromptSettings(chat=True, system="Be brief.", shots=1)
-    prompt = build_prompt("2+3?", settings, instruction_words("en", settings), [Exemplar("1+1?", "2. The answer is 2.")])
+    prompt = build_prompt(
+        "2+3?", settings, instruction_words("en", settings), [Exemplar("1+1?", "2. The answer is 2.")]
+    )
     assert prompt.text is None
     assert prompt.messages == [
         {"role": "system", "content": "Be brief."},
@@ -53,7 +60,9 @@ def test_chat_prompt_has_shots_as_turns():
     ]
 
 
-@pytest.mark.parametrize("bad", [{"shots": 2}, {"cot": False}, {"template": "alpaca"}, {"words": "xx"}, {"shots": -1}])
+@pytest.mark.parametrize(
+    "bad", [{"shots": 2}, {"cot": False}, {"template": "alpaca"}, {"words": "xx"}, {"shots": -1}]
+)
 def test_invalid_prompt_settings(bad):
     with pytest.raises(ConfigError):
         PromptSettings(**bad)
@@ -78,7 +87,9 @@ def test_exemplar_errors(tmp_path, shared_data):
     with pytest.raises(DataError, match="not found"):
         read_exemplars(tmp_path / "shots_{lang}.jsonl", format="jsonl", language="sw")
     (tmp_path / "shots_sw.jsonl").write_text('{"question": "1+1?", "answer": "2"}\n')
-    assert read_exemplars(tmp_path / "shots_{lang}.jsonl", format="jsonl", language="sw") == [Exemplar("1+1?", "2")]
+    assert read_exemplars(tmp_path / "shots_{lang}.jsonl", format="jsonl", language="sw") == [
+        Exemplar("1+1?", "2")
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------- zero-shot
@@ -90,7 +101,8 @@ def test_mcq_is_seaevals_prompt_with_lettered_options():
     prompt = build_prompt("根据阿德勒的说法", settings, words, choices=("负责任的", "有趣的"), language="zh")
     assert prompt.text == (
         "Respond to the question by selecting the most appropriate answer. Simply select the answer, no "
-        "explanations required.\n\nQuestion:\n根据阿德勒的说法\n\nChoices:\n(A) 负责任的\n(B) 有趣的\n\nAnswer:\n")  # fmt: skip
+        "explanations required.\n\nQuestion:\n根据阿德勒的说法\n\nChoices:\n(A) 负责任的\n(B) 有趣的\n\nAnswer:\n"
+    )
     with_context = build_prompt("Q?", settings, words, choices=("a", "b"), context="Passage.").text
     assert "\n\nContext:\nPassage.\n\nQuestion:\nQ?\n\nChoices:\n(A) a\n(B) b\n\nAnswer:\n" in with_context
     own = PromptSettings(template="mcq", cot=False, mcq_format="{question}\n{choices}\nAnswer:")
@@ -102,24 +114,36 @@ def test_mcq_is_seaevals_prompt_with_lettered_options():
 
 
 def test_instruction_and_tulu_templates_with_a_system_prompt_in_the_items_language():
-    system = "Please interpret the instruction in English, and then respond both in English and in {language}."
+    system = (
+        "Please interpret the instruction in English, and then respond both in English and in {language}."
+    )
     chat = PromptSettings(template="instruction", chat=True, cot=False, system=system)
     prompt = build_prompt("  说出三种颜色。", chat, instruction_words("zh", chat), language="zh")
     assert prompt.messages == [
-        {"role": "system", "content": "Please interpret the instruction in English, and then respond both in English and in Chinese."},
-        {"role": "user", "content": "  说出三种颜色。"}]  # fmt: skip
+        {
+            "role": "system",
+            "content": "Please interpret the instruction in English, and then respond both in English and in Chinese.",
+        },
+        {"role": "user", "content": "  说出三种颜色。"},
+    ]
     tulu = PromptSettings(template="tulu", cot=False, system=system)
     text = build_prompt("说出三种颜色。", tulu, instruction_words("zh", tulu), language="zh").text
-    assert text == ("<|system|>\nPlease interpret the instruction in English, and then respond both in English and in "
-                    "Chinese.\n<|user|>\n说出三种颜色。\n<|assistant|>\n")  # fmt: skip
+    assert text == (
+        "<|system|>\nPlease interpret the instruction in English, and then respond both in English and in "
+        "Chinese.\n<|user|>\n说出三种颜色。\n<|assistant|>\n"
+    )
     plain = PromptSettings(template="instruction", cot=False)
     assert build_prompt("Say hi.", plain, instruction_words("en", plain)).text == "Say hi."
 
 
 @pytest.mark.parametrize(
     "bad",
-    [{"template": "mcq", "shots": 2}, {"template": "instruction", "system": "s"}, {"template": "mcq", "mcq_format": "{question}"}],
-)  # fmt: skip
+    [
+        {"template": "mcq", "shots": 2},
+        {"template": "instruction", "system": "s"},
+        {"template": "mcq", "mcq_format": "{question}"},
+    ],
+)
 def test_invalid_zero_shot_settings(bad):
     with pytest.raises(ConfigError):
         PromptSettings(**bad)

@@ -38,7 +38,9 @@ def test_recompute_applies_the_current_filters_to_old_outputs(run):
     (task_dir,) = task_dirs(out)
     spec = json.loads((task_dir / RUN).read_text())
     for entry in spec["languages"].values():  # score the Swahili outputs as lm-eval's strict-match would
-        entry["task_spec"]["filter_list"] = [{"name": "strict", "filter": [{"function": "regex", "regex_pattern": "Jibu ni (\\d+)"}]}]
+        entry["task_spec"]["filter_list"] = [
+            {"name": "strict", "filter": [{"function": "regex", "regex_pattern": "Jibu ni (\\d+)"}]}
+        ]
         entry["task_spec"]["metric_list"] = [{"metric": "accuracy"}]
     (task_dir / RUN).write_text(json.dumps(spec))
     summary = recompute(task_dir)
@@ -53,16 +55,26 @@ def test_regroup_with_another_tier_rule(run, tmp_path):
     summary = recompute(task_dirs(out)[0], str(rule))
     assert summary["tier_rule"]["name"] == "mine" and summary["tiers"]["low"]["languages"] == ["en"]
     assert summary["untiered"] == ["te"]
-    assert "Not covered by the tier rule (in overall only): te" in (task_dirs(out)[0] / "report.md").read_text()
+    assert (
+        "Not covered by the tier rule (in overall only): te" in (task_dirs(out)[0] / "report.md").read_text()
+    )
 
 
 def test_report_tables_show_every_metric_of_a_summary(run):
     _, summary = run
     extra = dict(summary)
-    extra["metrics"] = summary["metrics"] | {"fidelity": {"kind": "item", "interval": None, "metric": "fidelity"}}
-    extra["languages"] = {c: e | {"metrics": e["metrics"] | {"fidelity": {"value": 0.5}}} for c, e in summary["languages"].items()}
+    extra["metrics"] = summary["metrics"] | {
+        "fidelity": {"kind": "item", "interval": None, "metric": "fidelity"}
+    }
+    extra["languages"] = {
+        c: e | {"metrics": e["metrics"] | {"fidelity": {"value": 0.5}}}
+        for c, e in summary["languages"].items()
+    }
     text = render_markdown(extra)
-    assert "| code | language | tier | items | accuracy_strict | accuracy_flexible | fidelity |" in text and "0.500" in text
+    assert (
+        "| code | language | tier | items | accuracy_strict | accuracy_flexible | fidelity |" in text
+        and "0.500" in text
+    )
 
 
 def test_compare_runs_side_by_side(tmp_path, eval_config, scripted):
@@ -70,9 +82,16 @@ def test_compare_runs_side_by_side(tmp_path, eval_config, scripted):
     evaluate(eval_config(f"output_dir={tmp_path / 'tuned'}", "tasks.0.limit=4"), scripted())
     path = compare([tmp_path / "base", tmp_path / "tuned"], tmp_path / "cmp")
     text = path.read_text()
-    assert "| | base | tuned |" in text.replace("|  |", "| |") and "| tier: low |" in text and "| sw (low) |" in text
+    assert (
+        "| | base | tuned |" in text.replace("|  |", "| |")
+        and "| tier: low |" in text
+        and "| sw (low) |" in text
+    )
     assert (tmp_path / "cmp" / "addition.png").read_bytes()[:8] == PNG
-    assert main(["report", str(tmp_path / "base"), str(tmp_path / "tuned"), "--out", str(tmp_path / "cmp2")]) == 0
+    assert (
+        main(["report", str(tmp_path / "base"), str(tmp_path / "tuned"), "--out", str(tmp_path / "cmp2")])
+        == 0
+    )
     with pytest.raises(CrossliftError, match="no evaluation results"):
         compare([tmp_path / "base", tmp_path], tmp_path / "cmp3")
 
@@ -91,12 +110,16 @@ def test_consistency_and_fidelity_side_by_side(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     for lang in ("en", "zh", "vi"):
-        rows = [{"id": f"q{i}", "q": f"Question {i} ({lang})?", "options": ["one", "two", "three"], "gold": "A"}
-                for i in range(4)]  # fmt: skip
+        rows = [
+            {"id": f"q{i}", "q": f"Question {i} ({lang})?", "options": ["one", "two", "three"], "gold": "A"}
+            for i in range(4)
+        ]
         (data / f"mc_{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (tmp_path / "mc.yaml").write_text("include: cross_mc\ntask: mc\nlanguages: [en, zh, vi]\ndataset: {path: 'mc_{lang}.jsonl', "
-                                      "format: jsonl, question_field: q, choices_field: options, answer_field: gold, "
-                                      "id_field: id}\n")  # fmt: skip
+    (tmp_path / "mc.yaml").write_text(
+        "include: cross_mc\ntask: mc\nlanguages: [en, zh, vi]\ndataset: {path: 'mc_{lang}.jsonl', "
+        "format: jsonl, question_field: q, choices_field: options, answer_field: gold, "
+        "id_field: id}\n"
+    )
 
     class Answers:
         model_id = "answers"
@@ -108,9 +131,17 @@ def test_consistency_and_fidelity_side_by_side(tmp_path):
             return [self.pick(p) for p in prompts]
 
     def run(name, pick):
-        config = load_config(EvalConfig, None, [f"output_dir={tmp_path / name}", f"model.name_or_path={name}",
-                                                f"data_dir={data}", f"task_paths=[{tmp_path / 'mc.yaml'}]",
-                                                "tasks=[{name: mc}]"])  # fmt: skip
+        config = load_config(
+            EvalConfig,
+            None,
+            [
+                f"output_dir={tmp_path / name}",
+                f"model.name_or_path={name}",
+                f"data_dir={data}",
+                f"task_paths=[{tmp_path / 'mc.yaml'}]",
+                "tasks=[{name: mc}]",
+            ],
+        )
         return evaluate(config, Answers(pick))["mc"]
 
     same = run("same", lambda p: "(A)")  # always the same option: consistent and right
@@ -123,17 +154,25 @@ def test_consistency_and_fidelity_side_by_side(tmp_path):
     assert "### ac3_3" in text and "### accuracy" in text
 
 
-def test_an_interrupted_run_is_reported_as_incomplete_never_as_final(dataset, eval_config, scripted, tmp_path, capsys):
+def test_an_interrupted_run_is_reported_as_incomplete_never_as_final(
+    dataset, eval_config, scripted, tmp_path, capsys
+):
     with pytest.raises(KeyboardInterrupt):
         evaluate(eval_config(), scripted(fail_after_calls=4))  # 4 batches of 2: en 6 items, sw 2, te none
     (task_dir,) = task_dirs(dataset / "out")
     summary = recompute(task_dir)
     assert (summary["complete"], summary["n_items"], summary["n_items_expected"]) == (False, 8, 18)
     by = summary["languages"]
-    assert [(by[c]["n_items"], by[c]["n_items_expected"]) for c in ("en", "sw", "te")] == [(6, 6), (2, 6), (0, 6)]
+    assert [(by[c]["n_items"], by[c]["n_items_expected"]) for c in ("en", "sw", "te")] == [
+        (6, 6),
+        (2, 6),
+        (0, 6),
+    ]
     report = (task_dir / "report.md").read_text()
     assert "**INCOMPLETE: 8 of 18 items. The evaluation was interrupted: every figure is partial" in report
-    assert "8 of 18 items in 3 languages" in report and "## Summary (partial: the run is incomplete)" in report
+    assert (
+        "8 of 18 items in 3 languages" in report and "## Summary (partial: the run is incomplete)" in report
+    )
     assert "| sw | Swahili | low | 2 of 6 |" in report and "| en | English | high | 6 |" in report
     assert not list(task_dir.glob("results_*.json"))  # lm-eval's files cannot say "partial": none are written
     assert main(["report", str(dataset / "out")]) == 0
@@ -141,7 +180,9 @@ def test_an_interrupted_run_is_reported_as_incomplete_never_as_final(dataset, ev
     assert "INCOMPLETE, 8 of 18 items: partial figures" in printed and "INCOMPLETE: 8 of 18 items." in printed
     evaluate(eval_config(f"output_dir={tmp_path / 'done'}"), scripted())
     text = compare([dataset / "out", tmp_path / "done"], tmp_path / "cmp").read_text()
-    assert "- **out** (" in text and "**INCOMPLETE** (addition 8 of 18 items): its figures are partial" in text
+    assert (
+        "- **out** (" in text and "**INCOMPLETE** (addition 8 of 18 items): its figures are partial" in text
+    )
     assert "**out: INCOMPLETE: 8 of 18 items." in text and "**done:" not in text
     finished = evaluate(eval_config(), scripted())["addition"]  # the same command finishes it
     assert finished["complete"] and "INCOMPLETE" not in (task_dir / "report.md").read_text()

@@ -34,11 +34,16 @@ def test_evaluate_writes_items_summary_report_and_plots(dataset, eval_config, sc
     items = read_items(dataset)
     assert len(items) == 18
     first = next(r for r in items if r["language"] == "en" and r["index"] == 2)
-    assert first["output"] == "1000 + 25 = 1,025. The answer is 1,025.\n"  # cut at the stop string "Question:"
+    assert (
+        first["output"] == "1000 + 25 = 1,025. The answer is 1,025.\n"
+    )  # cut at the stop string "Question:"
     assert (first["extracted"], first["gold"], first["correct"]) == ("1025", "1025", True)
     assert first["prompt"].endswith("Question: What is 1000 + 25?\n\n### Response: Let's think step by step.")
     by = summary["languages"]
-    assert by["en"]["metrics"]["accuracy_strict"]["value"] == 1.0 and by["sw"]["metrics"]["accuracy_strict"]["value"] == 0.0
+    assert (
+        by["en"]["metrics"]["accuracy_strict"]["value"] == 1.0
+        and by["sw"]["metrics"]["accuracy_strict"]["value"] == 0.0
+    )
     assert by["te"]["extraction_failures"] == 6 and by["sw"]["extraction_failures"] == 0
     assert (by["sw"]["tier"], by["en"]["tier"]) == ("low", "high")
     assert by["sw"]["words"]["question"] == "Swali:" and "Swali:" in by["sw"]["stop"]
@@ -46,8 +51,14 @@ def test_evaluate_writes_items_summary_report_and_plots(dataset, eval_config, sc
     assert summary["english"]["metrics"]["accuracy_strict"]["value"] == 1.0
     assert summary["overall"]["metrics"]["accuracy_strict"]["value"] == pytest.approx(1 / 3)
     # both figures, the paper's (strict, the headline) and the flexible one, for every language
-    assert summary["primary_metric"] == "accuracy_strict" and by["en"]["metrics"]["accuracy_flexible"]["value"] == 1.0
-    assert {r["language"]: r["filtered"] for r in items if r["index"] == 2}["en"] == {"strict": "1025", "flexible": "1025"}
+    assert (
+        summary["primary_metric"] == "accuracy_strict"
+        and by["en"]["metrics"]["accuracy_flexible"]["value"] == 1.0
+    )
+    assert {r["language"]: r["filtered"] for r in items if r["index"] == 2}["en"] == {
+        "strict": "1025",
+        "flexible": "1025",
+    }
     assert summary["tier_rule"]["name"] == "mmwp-llama2" and summary["generation"]["do_sample"] is False
     assert summary["provenance"]["models"] == {"model": "scripted"} and "versions" in summary["provenance"]
     assert json.loads((task_dir / "summary.json").read_text())["overall"] == summary["overall"]
@@ -95,25 +106,34 @@ def test_interrupted_run_resumes_to_the_same_summary_and_batches(dataset, tmp_pa
 
 def test_a_different_decoding_setting_in_the_same_folder_is_refused(dataset, eval_config, scripted):
     evaluate(eval_config(), scripted())
-    with pytest.raises(ConfigError, match=r"different evaluation:\n  en.generation.max_new_tokens: 1024 -> 64"):
+    with pytest.raises(
+        ConfigError, match=r"different evaluation:\n  en.generation.max_new_tokens: 1024 -> 64"
+    ):
         evaluate(eval_config("generation.max_new_tokens=64"), scripted())
     evaluate(eval_config("generation.batch_size=4"), scripted())  # batch size changes nothing
 
 
 def test_a_start_that_failed_before_its_first_item_does_not_claim_the_folder(dataset, eval_config, scripted):
     with pytest.raises(CrossliftError, match="model directory not found"):
-        evaluate(eval_config(f"model.name_or_path={dataset / 'no-such-model'}", "generation.max_new_tokens=64"))
+        evaluate(
+            eval_config(f"model.name_or_path={dataset / 'no-such-model'}", "generation.max_new_tokens=64")
+        )
     task_dir = dataset / "out" / "eval" / "addition"
     assert not (task_dir / "run.json").exists() and not (task_dir / ITEMS).exists()
-    (task_dir / "run.json").write_text(json.dumps({"task": "addition", "model": {"name_or_path": "old"},
-                                                   "languages": {}}))  # an older crosslift's failed start  # fmt: skip
+    (task_dir / "run.json").write_text(
+        json.dumps({"task": "addition", "model": {"name_or_path": "old"}, "languages": {}})
+    )  # an older crosslift's failed start
     assert evaluate(eval_config(), scripted())["addition"]["n_items"] == 18  # the corrected command runs
     assert json.loads((task_dir / "run.json").read_text())["model"]["name_or_path"] == "scripted"
-    with pytest.raises(ConfigError, match="different evaluation:\n  model.name_or_path: 'scripted' -> 'other'"):
+    with pytest.raises(
+        ConfigError, match="different evaluation:\n  model.name_or_path: 'scripted' -> 'other'"
+    ):
         evaluate(eval_config("model.name_or_path=other"), scripted())  # its results claim it now
 
 
-def test_languages_with_different_item_counts_warn_or_fail_for_consistency(dataset, eval_config, scripted, capsys):
+def test_languages_with_different_item_counts_warn_or_fail_for_consistency(
+    dataset, eval_config, scripted, capsys
+):
     path = dataset / "data" / "add_sw.jsonl"
     path.write_text("".join(path.read_text().splitlines(keepends=True)[:4]))
     summary = evaluate(eval_config(), scripted())["addition"]
@@ -121,14 +141,21 @@ def test_languages_with_different_item_counts_warn_or_fail_for_consistency(datas
     assert warning in " ".join(capsys.readouterr().err.split())
     assert any(warning in w for w in summary["warnings"]) and summary["languages"]["sw"]["n_items"] == 4
     assert warning in (dataset / "out" / "eval" / "addition" / "report.md").read_text()
-    rows = [{"id": f"q{i}", "q": f"What is {i} + 1?", "options": ["one", "two"], "gold": "A"} for i in range(5)]
+    rows = [
+        {"id": f"q{i}", "q": f"What is {i} + 1?", "options": ["one", "two"], "gold": "A"} for i in range(5)
+    ]
     for lang, n in (("en", 5), ("sw", 3)):
         (dataset / "data" / f"mc_{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:n]))
-    (dataset / "tasks" / "mc.yaml").write_text("include: cross_mc\ntask: mc\nlanguages: [en, sw]\ndataset: {path: "
-                                               "'mc_{lang}.jsonl', format: jsonl, question_field: q, choices_field: "
-                                               "options, answer_field: gold, id_field: id}\n")  # fmt: skip
-    with pytest.raises(ConfigError, match=r"task 'mc': ac3 and consistency compare each question across languages, "
-                       r"but the languages' data hold different numbers of items \(en 5, sw 3\)"):  # fmt: skip
+    (dataset / "tasks" / "mc.yaml").write_text(
+        "include: cross_mc\ntask: mc\nlanguages: [en, sw]\ndataset: {path: "
+        "'mc_{lang}.jsonl', format: jsonl, question_field: q, choices_field: "
+        "options, answer_field: gold, id_field: id}\n"
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"task 'mc': ac3 and consistency compare each question across languages, "
+        r"but the languages' data hold different numbers of items \(en 5, sw 3\)",
+    ):
         evaluate(eval_config(task="mc"), scripted())
     assert not (dataset / "out" / "eval" / "mc").exists()  # refused before anything was written
 
@@ -138,12 +165,19 @@ def test_a_language_code_follows_the_registrys_rule(dataset, eval_config, script
         (dataset / "data" / f"add_{code}.jsonl").write_text((dataset / "data" / "add_sw.jsonl").read_text())
     task = dataset / "tasks" / "odd.yaml"
     task.write_text("include: addition.yaml\ntask: odd\nlanguages: [en, swahilli]\n")
-    with pytest.raises(ConfigError, match=rf"task file {task}: task 'odd_swahilli': unknown language 'swahilli'; "
-                       r"did you mean sw \(Swahili\)"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=rf"task file {task}: task 'odd_swahilli': unknown language 'swahilli'; "
+        r"did you mean sw \(Swahili\)",
+    ):
         evaluate(eval_config(task="odd"), scripted())
-    task.write_text("include: addition.yaml\ntask: odd\nlanguages: [en, tlh]\n")  # unlisted, known to langcodes
+    task.write_text(
+        "include: addition.yaml\ntask: odd\nlanguages: [en, tlh]\n"
+    )  # unlisted, known to langcodes
     summary = evaluate(eval_config(task="odd"), scripted())["odd"]
-    assert summary["languages"]["tlh"]["tier"] == "unlisted" and summary["tiers"]["unlisted"]["languages"] == ["tlh"]
+    assert summary["languages"]["tlh"]["tier"] == "unlisted" and summary["tiers"]["unlisted"][
+        "languages"
+    ] == ["tlh"]
 
 
 def test_changed_data_in_the_same_folder_is_refused(dataset, eval_config, scripted):
@@ -157,8 +191,9 @@ def test_changed_data_in_the_same_folder_is_refused(dataset, eval_config, script
 def test_tier_group_and_language_selection(dataset, eval_config, scripted):
     summary = evaluate(eval_config(task="addition_low"), scripted())["addition_low"]
     assert list(summary["languages"]) == ["sw", "te"] and summary["english"] is None
-    summary = evaluate(eval_config("tasks.0.languages=[swh, en]", "output_dir=" + str(dataset / "o2")),
-                       scripted())["addition"]  # fmt: skip
+    summary = evaluate(
+        eval_config("tasks.0.languages=[swh, en]", "output_dir=" + str(dataset / "o2")), scripted()
+    )["addition"]
     assert list(summary["languages"]) == ["en", "sw"]  # ISO 639-3 swh is Swahili
     with pytest.raises(ConfigError, match="has no language fr"):
         evaluate(eval_config("tasks.0.languages=[fr]"), scripted())
@@ -203,8 +238,14 @@ def test_evaluate_through_an_endpoint_url(dataset, eval_config, monkeypatch):
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        summary = evaluate(eval_config(f"model.name_or_path={url}", "model.endpoint.api_key_env=ADDER_KEY",
-                                       "model.endpoint.concurrency=2", "tasks.0.limit=2"))["addition"]  # fmt: skip
+        summary = evaluate(
+            eval_config(
+                f"model.name_or_path={url}",
+                "model.endpoint.api_key_env=ADDER_KEY",
+                "model.endpoint.concurrency=2",
+                "tasks.0.limit=2",
+            )
+        )["addition"]
     finally:
         server.shutdown()
         server.server_close()
@@ -220,15 +261,36 @@ def test_evaluate_through_an_endpoint_url(dataset, eval_config, monkeypatch):
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-            "PYTHONPATH": str(REPO / "src")}  # fmt: skip
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONPATH": str(REPO / "src"),
+    }
 
 
 @pytest.mark.slow
 def test_cli_shorthand_end_to_end_on_mmwp_with_the_tiny_model(shared_data, tmp_path):
     out = tmp_path / "run"
-    command = [*CROSSLIFT, "eval", "--task", "mmwp", "--data-dir", str(shared_data / "mmwp"), "--model",
-               "tiny:llama", "--languages", "en,sw,te", "--limit", "5", "--out", str(out), "--max-new-tokens", "24"]  # fmt: skip
+    command = [
+        *CROSSLIFT,
+        "eval",
+        "--task",
+        "mmwp",
+        "--data-dir",
+        str(shared_data / "mmwp"),
+        "--model",
+        "tiny:llama",
+        "--languages",
+        "en,sw,te",
+        "--limit",
+        "5",
+        "--out",
+        str(out),
+        "--max-new-tokens",
+        "24",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=600)
     assert done.returncode == 0, done.stderr
     task_dir = out / "eval" / "mmwp"
@@ -238,20 +300,41 @@ def test_cli_shorthand_end_to_end_on_mmwp_with_the_tiny_model(shared_data, tmp_p
     assert summary["model"]["name_or_path"] == "tiny:llama" and summary["n_items"] == 15
     assert set(summary["tiers"]) == {"low", "high"} and summary["english"]["n_items"] == 5
     assert "## By language" in (task_dir / "report.md").read_text()
-    assert (task_dir / "accuracy_by_language.png").stat().st_size > 1000 and (task_dir / "tier_gap.png").is_file()
+    assert (task_dir / "accuracy_by_language.png").stat().st_size > 1000 and (
+        task_dir / "tier_gap.png"
+    ).is_file()
     assert "overall" in done.stdout
 
 
 @pytest.mark.slow
 def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_summary(shared_data, tmp_path):
     def command(out: Path) -> list[str]:
-        return [*CROSSLIFT, "eval", "--task", "mmwp", "--data-dir", str(shared_data / "mmwp"), "--model",
-                "tiny:llama", "--languages", "en,sw", "--limit", "8", "--out", str(out), "--max-new-tokens", "24",
-                "--batch-size", "2"]  # fmt: skip
+        return [
+            *CROSSLIFT,
+            "eval",
+            "--task",
+            "mmwp",
+            "--data-dir",
+            str(shared_data / "mmwp"),
+            "--model",
+            "tiny:llama",
+            "--languages",
+            "en,sw",
+            "--limit",
+            "8",
+            "--out",
+            str(out),
+            "--max-new-tokens",
+            "24",
+            "--batch-size",
+            "2",
+        ]
 
     killed = tmp_path / "killed"
     items = killed / "eval" / "mmwp" / ITEMS
-    process = subprocess.Popen(command(killed), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command(killed), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and (not items.exists() or len(items.read_text().splitlines()) < 4):
         if process.poll() is not None:
@@ -263,25 +346,39 @@ def test_kill_9_mid_run_then_rerun_gives_the_uninterrupted_summary(shared_data, 
     assert 4 <= done_before < 16
     assert subprocess.run(command(killed), env=_env(), capture_output=True, timeout=600).returncode == 0
     uninterrupted = tmp_path / "uninterrupted"
-    assert subprocess.run(command(uninterrupted), env=_env(), capture_output=True, timeout=600).returncode == 0
+    assert (
+        subprocess.run(command(uninterrupted), env=_env(), capture_output=True, timeout=600).returncode == 0
+    )
     a = json.loads((killed / "eval" / "mmwp" / "summary.json").read_text())
     b = json.loads((uninterrupted / "eval" / "mmwp" / "summary.json").read_text())
     for key in ("languages", "tiers", "english", "overall", "n_items"):
         assert a[key] == b[key], key
-    outputs = lambda p: sorted((r["task"], r["index"], r["output"]) for r in map(json.loads, p.read_text().splitlines()))  # noqa: E731
+
+    def outputs(p):
+        return sorted(
+            (r["task"], r["index"], r["output"]) for r in map(json.loads, p.read_text().splitlines())
+        )
+
     assert outputs(items) == outputs(uninterrupted / "eval" / "mmwp" / ITEMS)
 
 
 # ---------------------------------------------------------------------------------------------------- cross-lingual
 
 
-def test_math_answers_get_response_language_fidelity_without_their_final_number(dataset, eval_config, scripted):
+def test_math_answers_get_response_language_fidelity_without_their_final_number(
+    dataset, eval_config, scripted
+):
     summary = evaluate(eval_config(), scripted())["addition"]
     by = summary["languages"]
-    assert by["te"]["metrics"]["lang_fidelity"]["value"] == 1.0 and by["te"]["labels"]["lang_fidelity"] == {"te": 6}
+    assert by["te"]["metrics"]["lang_fidelity"]["value"] == 1.0 and by["te"]["labels"]["lang_fidelity"] == {
+        "te": 6
+    }
     assert by["en"]["labels"]["lang_fidelity"] == {"en": 6}
     assert summary["metrics"]["lang_fidelity"]["implicit"] and summary["primary_metric"] == "accuracy_strict"
-    assert "lang_fidelity" in summary["overall"]["metrics"] and "lang_fidelity" in summary["tiers"]["low"]["metrics"]
+    assert (
+        "lang_fidelity" in summary["overall"]["metrics"]
+        and "lang_fidelity" in summary["tiers"]["low"]["metrics"]
+    )
     record = read_items(dataset)[0]
     assert "lang_fidelity" in record["metrics"] and record["question"].startswith("What is")
     assert "| lang_fidelity (detected) |" in (dataset / "out" / "eval" / "addition" / "report.md").read_text()
@@ -309,23 +406,41 @@ def test_cross_mc_end_to_end_on_seaeval_items(shared_data, tmp_path):
     from crosslift.eval.config import EvalConfig
     from crosslift.eval.report import recompute
 
-    config = load_config(EvalConfig, None, [f"output_dir={tmp_path}", "model.name_or_path=mc",
-                                            f"data_dir={shared_data / 'seaeval_cross'}",
-                                            "tasks=[{name: cross_mmlu, limit: 1}]"])  # fmt: skip
+    config = load_config(
+        EvalConfig,
+        None,
+        [
+            f"output_dir={tmp_path}",
+            "model.name_or_path=mc",
+            f"data_dir={shared_data / 'seaeval_cross'}",
+            "tasks=[{name: cross_mmlu, limit: 1}]",
+        ],
+    )
     summary = evaluate(config, MultipleChoice())["cross_mmlu"]
     by = summary["languages"]
     assert by["en"]["metrics"]["accuracy"]["value"] == 1.0 and by["zh"]["metrics"]["accuracy"]["value"] == 0.0
     assert by["ms"]["extraction_failures"] == 1 and by["ms"]["filter_status"] == {"choice": {"unmappable": 1}}
-    assert by["zh"]["filter_status"] == {"choice": {"answer_phrase": 1}} and "lang_fidelity" not in by["en"]["metrics"]
+    assert (
+        by["zh"]["filter_status"] == {"choice": {"answer_phrase": 1}}
+        and "lang_fidelity" not in by["en"]["metrics"]
+    )
     # 7 languages, 1 question: en says A, ms nothing, the other five B. Pairs agreeing: C(5,2) = 10 of C(7,2) = 21.
     overall = summary["overall"]["metrics"]
     assert overall["consistency_2"]["value"] == pytest.approx(10 / 21)
-    assert overall["consistency_5"]["value"] == pytest.approx(1 / 21) and overall["consistency_7"]["value"] == 0.0
+    assert (
+        overall["consistency_5"]["value"] == pytest.approx(1 / 21)
+        and overall["consistency_7"]["value"] == 0.0
+    )
     accuracy = 1 / 7
     assert overall["ac3_2"]["value"] == pytest.approx(2 * accuracy * (10 / 21) / (accuracy + 10 / 21))
-    assert summary["metrics"]["consistency_3"]["family"] == "consistency" and summary["metrics"]["consistency_3"]["s"] == 3
+    assert (
+        summary["metrics"]["consistency_3"]["family"] == "consistency"
+        and summary["metrics"]["consistency_3"]["s"] == 3
+    )
     assert summary["tiers"]["medium"]["languages"] == ["id", "ms", "fil"]  # joshi2020
-    assert summary["tiers"]["medium"]["metrics"]["consistency_2"]["value"] == pytest.approx(1 / 3)  # only (id, fil)
+    assert summary["tiers"]["medium"]["metrics"]["consistency_2"]["value"] == pytest.approx(
+        1 / 3
+    )  # only (id, fil)
     assert "consistency_4" not in summary["tiers"]["medium"]["metrics"]
     task_dir = tmp_path / "eval" / "cross_mmlu"
     record = json.loads((task_dir / ITEMS).read_text().splitlines()[0])
@@ -339,7 +454,9 @@ def test_cross_mc_end_to_end_on_seaeval_items(shared_data, tmp_path):
 def plug_output(prompt: str) -> str:
     if "礼貌" in prompt:
         return "English response: Hello."
-    return "English instruction: ...\n\nEnglish response: Red, green and blue.\n\n中文回复：红色、绿色和蓝色。"
+    return (
+        "English instruction: ...\n\nEnglish response: Red, green and blue.\n\n中文回复：红色、绿色和蓝色。"
+    )
 
 
 def test_plug_filter_statuses_and_fidelity_of_the_extracted_part(instruction_runs):
@@ -347,12 +464,19 @@ def test_plug_filter_statuses_and_fidelity_of_the_extracted_part(instruction_run
         model_id = "plug"
 
         def generate(self, prompts, settings):
-            assert all(p.startswith("<|system|>\nPlease interpret the instruction in English") for p in prompts)
+            assert all(
+                p.startswith("<|system|>\nPlease interpret the instruction in English") for p in prompts
+            )
             return [plug_output(p) for p in prompts]
 
     out = instruction_runs("plug", Plug(), task="instr_plug", languages="zh")
     summary = json.loads((out / "eval" / "instr_plug" / "summary.json").read_text())
     zh = summary["languages"]["zh"]
-    assert zh["filter_status"] == {"response": {"ok": 7, "marker_missing": 1}} and zh["extraction_failures"] == 1
-    assert zh["metrics"]["lang_fidelity"]["value"] == 1.0 and zh["labels"]["lang_fidelity"] == {"zh": 7, "no_text": 1}
+    assert (
+        zh["filter_status"] == {"response": {"ok": 7, "marker_missing": 1}} and zh["extraction_failures"] == 1
+    )
+    assert zh["metrics"]["lang_fidelity"]["value"] == 1.0 and zh["labels"]["lang_fidelity"] == {
+        "zh": 7,
+        "no_text": 1,
+    }
     assert "| response: how found |" in (out / "eval" / "instr_plug" / "report.md").read_text()

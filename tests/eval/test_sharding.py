@@ -24,9 +24,16 @@ CROSSLIFT = [sys.executable, "-m", "crosslift"]
 
 
 def overrides(dataset: Path, out: str) -> list[str]:
-    return [f"output_dir={dataset / out}", "model.name_or_path=tiny:llama", "model.dtype=float32",
-            f"data_dir={dataset / 'data'}", f"task_paths=[{dataset / 'tasks'}]", "tasks=[{name: addition}]",
-            "generation.batch_size=2", "generation.max_new_tokens=8"]  # fmt: skip
+    return [
+        f"output_dir={dataset / out}",
+        "model.name_or_path=tiny:llama",
+        "model.dtype=float32",
+        f"data_dir={dataset / 'data'}",
+        f"task_paths=[{dataset / 'tasks'}]",
+        "tasks=[{name: addition}]",
+        "generation.batch_size=2",
+        "generation.max_new_tokens=8",
+    ]
 
 
 def comparable(summary: dict) -> dict:
@@ -36,11 +43,17 @@ def comparable(summary: dict) -> dict:
 @pytest.mark.slow
 def test_two_processes_write_what_one_process_writes(dataset):
     env = os.environ | {"OMP_NUM_THREADS": "1"}  # the same kernels in both runs: identical greedy outputs
-    one = subprocess.run([*CROSSLIFT, "eval", *overrides(dataset, "one")], env=env, capture_output=True, text=True,
-                         timeout=300)  # fmt: skip
+    one = subprocess.run(
+        [*CROSSLIFT, "eval", *overrides(dataset, "one")], env=env, capture_output=True, text=True, timeout=300
+    )
     assert one.returncode == 0, one.stderr[-3000:]
-    two = subprocess.run([*CROSSLIFT, "eval", *overrides(dataset, "two"), "--num-processes", "2"], env=env,
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    two = subprocess.run(
+        [*CROSSLIFT, "eval", *overrides(dataset, "two"), "--num-processes", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert two.returncode == 0, two.stderr[-3000:]
     a, b = dataset / "one" / "eval" / "addition", dataset / "two" / "eval" / "addition"
     assert (a / ITEMS).read_bytes() == (b / ITEMS).read_bytes()
@@ -73,9 +86,21 @@ def test_the_processes_wait_for_each_other_on_a_cpu_machine(tmp_path):
     # then returned at once, and the merge raced the other process (the two-process test failed by timing alone)
     worker = tmp_path / "worker.py"
     worker.write_text(BARRIER_WORKER)
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           str(worker), str(tmp_path / "flag")], env=os.environ | {"OMP_NUM_THREADS": "1"},
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            str(worker),
+            str(tmp_path / "flag"),
+        ],
+        env=os.environ | {"OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
@@ -131,14 +156,24 @@ def fake_vllm(monkeypatch):
 def test_vllm_engine_options_come_from_the_config(fake_vllm, tmp_path):
     from crosslift.eval.config import VLLMOptions
 
-    options = VLLMOptions(tensor_parallel_size=4, gpu_memory_utilization=0.8, max_model_len=4096,
-                          engine_args={"enforce_eager": True})  # fmt: skip
+    options = VLLMOptions(
+        tensor_parallel_size=4,
+        gpu_memory_utilization=0.8,
+        max_model_len=4096,
+        engine_args={"enforce_eager": True},
+    )
     gen = load_generator(
         "vllm:/models/llama", backend="vllm", dtype="bfloat16", **options.model_dump(exclude_none=True)
     )
-    assert fake_vllm["llm"] == {"model": "/models/llama", "trust_remote_code": False, "dtype": "bfloat16",
-                                "tensor_parallel_size": 4, "gpu_memory_utilization": 0.8, "max_model_len": 4096,
-                                "enforce_eager": True}  # fmt: skip
+    assert fake_vllm["llm"] == {
+        "model": "/models/llama",
+        "trust_remote_code": False,
+        "dtype": "bfloat16",
+        "tensor_parallel_size": 4,
+        "gpu_memory_utilization": 0.8,
+        "max_model_len": 4096,
+        "enforce_eager": True,
+    }
     assert gen.generate(["q"], GenerationSettings(max_new_tokens=4)) == [" 42"]
     assert fake_vllm["generate"] == {}
 

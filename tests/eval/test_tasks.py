@@ -18,14 +18,25 @@ def test_builtin_families_and_groups(registry):
     assert len(mmwp.tasks) == 48 and mmwp.tier_rule == "mmwp-llama2" and mmwp.tier is None
     assert [t.language for t in registry.resolve("mgsm").tasks] == "en es fr de ru zh ja th sw bn te".split()
     sw = registry.resolve("mmwp_sw").tasks[0]
-    assert (sw.language, sw.dataset.path, sw.dataset.format, sw.prompt.template) == ("sw", "test_{lang}.json", "json", "metamath")
+    assert (sw.language, sw.dataset.path, sw.dataset.format, sw.prompt.template) == (
+        "sw",
+        "test_{lang}.json",
+        "json",
+        "metamath",
+    )
     assert [p["name"] for p in sw.filter_list] == ["strict", "flexible"]
-    assert sw.metric_list == [{"metric": "accuracy", "name": "accuracy_strict", "filter": "strict", "tolerance": 0.001},
-                              {"metric": "accuracy", "name": "accuracy_flexible", "filter": "flexible", "tolerance": 0.001}]
+    assert sw.metric_list == [
+        {"metric": "accuracy", "name": "accuracy_strict", "filter": "strict", "tolerance": 0.001},
+        {"metric": "accuracy", "name": "accuracy_flexible", "filter": "flexible", "tolerance": 0.001},
+    ]
     assert sw.generation.max_new_tokens == 1024  # LinguaLIFT's (its lm-eval wrapper's default)
     mgsm = registry.resolve("mgsm_te").tasks[0]
     assert (mgsm.dataset.format, mgsm.dataset.question_field, mgsm.prompt.words, mgsm.fewshot.format) == (
-        "tsv", 0, "mgsm", "mgsm_exemplars")
+        "tsv",
+        0,
+        "mgsm",
+        "mgsm_exemplars",
+    )
     assert registry.resolve("mmwp_low").tier == "low"
 
 
@@ -41,7 +52,8 @@ def test_unknown_name_suggests_close_ones(registry):
 
 
 def test_a_new_parallel_math_set_is_one_yaml_file(tmp_path):
-    (tmp_path / "msvamp.yaml").write_text(textwrap.dedent("""\
+    (tmp_path / "msvamp.yaml").write_text(
+        textwrap.dedent("""\
         include: parallel_math
         task: msvamp
         languages: [en, sw, "no"]
@@ -50,7 +62,8 @@ def test_a_new_parallel_math_set_is_one_yaml_file(tmp_path):
           format: jsonl
           question_field: m_query
           answer_field: response
-    """))
+    """)
+    )
     registry = TaskRegistry([tmp_path])
     selection = registry.resolve("msvamp")
     assert [t.name for t in selection.tasks] == ["msvamp_en", "msvamp_sw", "msvamp_no"]
@@ -67,14 +80,17 @@ def _write(path, text):
 
 
 def test_errors_name_file_line_and_key(tmp_path):
-    _write(tmp_path / "bad.yaml", """\
+    _write(
+        tmp_path / "bad.yaml",
+        """\
         include: parallel_math
         task: bad
         language: sw
         dataset:
           path: x_{lang}.json
           formt: json
-    """)
+    """,
+    )
     with pytest.raises(ConfigError) as err:
         TaskRegistry([tmp_path])
     assert "bad.yaml, line 6: unknown key 'dataset.formt' (did you mean 'dataset.format'?)" in str(err.value)
@@ -83,17 +99,22 @@ def test_errors_name_file_line_and_key(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("include: parallel_math\ntask: t\nlanguage: sw\ndataset: {path: a}\nfilter_list:\n"
-         "  - name: f\n    filter: [{function: nope}]\n", "unknown filter function 'nope'"),
-        ("include: parallel_math\ntask: t\nlanguage: sw\ndataset: {path: a}\nmetric_list: [{metric: bleu}]\n",
-         "unknown metric 'bleu'"),
+        (
+            "include: parallel_math\ntask: t\nlanguage: sw\ndataset: {path: a}\nfilter_list:\n"
+            "  - name: f\n    filter: [{function: nope}]\n",
+            "unknown filter function 'nope'",
+        ),
+        (
+            "include: parallel_math\ntask: t\nlanguage: sw\ndataset: {path: a}\nmetric_list: [{metric: bleu}]\n",
+            "unknown metric 'bleu'",
+        ),
         ("include: parallel_math\ntask: t\ndataset: {path: a}\n", "set exactly one of 'language'"),
         ("include: nowhere\ntask: t\n", "include 'nowhere' is neither"),
         ("include: me.yaml\ntask: t\n", "include cycle"),
         ("include: parallel_math\ntask: mmwp_sw\nlanguage: sw\ndataset: {path: a}\n", "already defined in"),
         ("group: g\ntask: [mmwp_sw, missing_task]\n", None),
     ],
-)  # fmt: skip
+)
 def test_bad_task_files(tmp_path, text, message):
     _write(tmp_path / "me.yaml", text)
     if message is None:  # a group with an unknown member fails when it is resolved
@@ -119,27 +140,39 @@ def test_cross_lingual_and_pairwise_families(registry):
     mmlu = registry.resolve("cross_mmlu")
     assert [t.language for t in mmlu.tasks] == ["en", "zh", "id", "vi", "es", "ms", "fil"]
     task = mmlu.tasks[0]
-    assert (task.dataset.format, task.dataset.answer_type, task.prompt.template) == ("seaeval_cross", "choice", "mcq")
+    assert (task.dataset.format, task.dataset.answer_type, task.prompt.template) == (
+        "seaeval_cross",
+        "choice",
+        "mcq",
+    )
     assert [m["metric"] for m in task.metric_list] == ["exact_match", "consistency", "ac3"]
     assert task.fidelity_spec() is None  # letters are in no language
     xquad = registry.resolve("cross_xquad")
-    assert [t.language for t in xquad.tasks] == ["en", "zh", "vi", "es"] and xquad.tasks[0].dataset.format == "xquad_mc"
+    assert [t.language for t in xquad.tasks] == ["en", "zh", "vi", "es"] and xquad.tasks[
+        0
+    ].dataset.format == "xquad_mc"
     assert len(registry.resolve("xquad_mc").tasks) == 12
     plug = registry.resolve("xalpacaeval_plug_zh").tasks[0]
     assert plug.prompt.template == "tulu" and "{language}" in plug.prompt.system
     assert plug.filter_list[0]["filter"][0]["function"] == "plug_target"
     assert [t.language for t in registry.resolve("xalpacaeval").tasks] == ["en", "zh", "ko", "it", "es"]
-    assert registry.resolve("mmwp_sw").tasks[0].fidelity_spec() == {"filter": None, "drop_final_number": True,
-                                                                    "candidates": []}  # fmt: skip
+    assert registry.resolve("mmwp_sw").tasks[0].fidelity_spec() == {
+        "filter": None,
+        "drop_final_number": True,
+        "candidates": [],
+    }
 
 
 @pytest.mark.parametrize(
     ("fidelity", "message"),
-    [("{filter: nope}", "fidelity scores filter 'nope', which is not in filter_list"),
-     ("{candidates: [xx-notalanguage]}", "fidelity.candidates: unknown language")],
-)  # fmt: skip
+    [
+        ("{filter: nope}", "fidelity scores filter 'nope', which is not in filter_list"),
+        ("{candidates: [xx-notalanguage]}", "fidelity.candidates: unknown language"),
+    ],
+)
 def test_bad_fidelity_settings(tmp_path, fidelity, message):
-    (tmp_path / "t.yaml").write_text(f"include: parallel_math\ntask: t\nlanguages: [en]\ndataset: {{path: x}}\n"
-                                     f"fidelity: {fidelity}\n")  # fmt: skip
+    (tmp_path / "t.yaml").write_text(
+        f"include: parallel_math\ntask: t\nlanguages: [en]\ndataset: {{path: x}}\nfidelity: {fidelity}\n"
+    )
     with pytest.raises(ConfigError, match=message):
         TaskRegistry([tmp_path])

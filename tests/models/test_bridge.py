@@ -42,9 +42,14 @@ def bridge(
     torch.manual_seed(0)
     pattern = INSTRUCTION if variant == "insert" else None
     model, processor = build_bridge(
-        encoder, lm, dtype="float32", alignment=alignment, variant=variant, encoder_pattern=pattern,
+        encoder,
+        lm,
+        dtype="float32",
+        alignment=alignment,
+        variant=variant,
+        encoder_pattern=pattern,
         begin_boundary=alignment == "ffn",
-    )  # fmt: skip
+    )
     # A realistic scale for the boundaries (N(0, 1) would drown the tiny LM's embeddings).
     model.alignment.reset_parameters(boundary_std=0.02)
     return model, processor

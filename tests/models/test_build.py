@@ -121,14 +121,21 @@ def test_pickled_weights_are_refused(tiny_dirs, tmp_path):
 
 
 def test_remote_code_never_runs_by_default(tmp_path):
-    for name, default in [(n, p.default) for f in (load_tokenizer, load_causal_lm, load_encoder)
-                          for n, p in inspect.signature(f).parameters.items() if n == "trust_remote_code"]:  # fmt: skip
+    for name, default in [
+        (n, p.default)
+        for f in (load_tokenizer, load_causal_lm, load_encoder)
+        for n, p in inspect.signature(f).parameters.items()
+        if n == "trust_remote_code"
+    ]:
         assert default is False, name
     repo = tmp_path / "custom"
     repo.mkdir()
     sentinel = tmp_path / "code-ran"
-    code_map = {"AutoConfig": "configuration_x.XConfig", "AutoModel": "modeling_x.XModel",
-                "AutoModelForCausalLM": "modeling_x.XModel"}  # fmt: skip
+    code_map = {
+        "AutoConfig": "configuration_x.XConfig",
+        "AutoModel": "modeling_x.XModel",
+        "AutoModelForCausalLM": "modeling_x.XModel",
+    }
     (repo / "config.json").write_text(json.dumps({"model_type": "x-custom", "auto_map": code_map}))
     (repo / "tokenizer_config.json").write_text(
         json.dumps({"auto_map": {"AutoTokenizer": ["tokenization_x.XTok", None]}})
@@ -180,8 +187,17 @@ def test_load_encoder_reads_only_the_encoder_of_a_t5(tiny_dirs, tmp_path):
 def test_load_encoder_takes_the_encoder_half_of_other_encoder_decoders(tmp_path):
     from transformers import BartConfig, BartForConditionalGeneration
 
-    config = BartConfig(vocab_size=300, d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-                        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64)  # fmt: skip
+    config = BartConfig(
+        vocab_size=300,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+    )
     torch.manual_seed(0)
     full = BartForConditionalGeneration(config).eval()
     full.save_pretrained(tmp_path / "bart")

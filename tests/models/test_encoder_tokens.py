@@ -31,15 +31,23 @@ def t5_encoder_dir(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("t5_encoder")
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(builtin_corpus()[:3000]), model_prefix=str(path / "spiece"), vocab_size=800,
-        model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1, normalization_rule_name="nmt_nfkc",
+        sentence_iterator=iter(builtin_corpus()[:3000]),
+        model_prefix=str(path / "spiece"),
+        vocab_size=800,
+        model_type="unigram",
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        normalization_rule_name="nmt_nfkc",
         minloglevel=2,
-    )  # fmt: skip
+    )
     (path / "spiece.vocab").unlink()
     tok = T5Tokenizer.from_pretrained(path, extra_ids=0, legacy=False)
     torch.manual_seed(0)
-    config = MT5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=1, num_heads=4,
-                       decoder_start_token_id=0)  # fmt: skip
+    config = MT5Config(
+        vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=1, num_heads=4, decoder_start_token_id=0
+    )
     MT5EncoderModel(config).save_pretrained(path)
     tok.save_pretrained(path)
     return path

@@ -109,8 +109,12 @@ def test_chat_success_sends_model_messages_fields_and_the_key(server):
     assert reply == "Jibu ni 5."
     (request,) = server.requests
     assert request["path"] == "/v1/chat/completions" and request["auth"] == f"Bearer {KEY}"
-    assert request["body"] == {"model": "m", "messages": [{"role": "user", "content": "2+3?"}], "max_tokens": 16,
-                               "temperature": 0}  # fmt: skip
+    assert request["body"] == {
+        "model": "m",
+        "messages": [{"role": "user", "content": "2+3?"}],
+        "max_tokens": 16,
+        "temperature": 0,
+    }
 
 
 def test_completion_success(server):
@@ -120,8 +124,12 @@ def test_completion_success(server):
 
 
 def test_429_and_500_are_retried(server):
-    server.responses = [(429, {"Retry-After": "0"}, b'{"error": "slow down"}'), (500, {}, b"oops"),
-                        (503, {}, b"busy"), ok_chat("done")]  # fmt: skip
+    server.responses = [
+        (429, {"Retry-After": "0"}, b'{"error": "slow down"}'),
+        (500, {}, b"oops"),
+        (503, {}, b"busy"),
+        ok_chat("done"),
+    ]
     assert client(server).chat([{"role": "user", "content": "x"}]) == "done"
     assert len(server.requests) == 4
 
@@ -135,7 +143,9 @@ def test_retry_after_is_honoured_and_backoff_doubles(server, monkeypatch):
     assert delays == [7.0, 1.0, 2.0]  # Retry-After, then backoff_s * 2**attempt
 
 
-@pytest.mark.parametrize(("header", "seconds"), [("3", 3.0), ("0.5", 0.5), ("-2", 0.0), ("soon", None), (None, None)])
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("3", 3.0), ("0.5", 0.5), ("-2", 0.0), ("soon", None), (None, None)]
+)
 def test_retry_after_parsing(header, seconds):
     assert _retry_after_seconds(header) == seconds
     in_two_days = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 172800))
@@ -170,7 +180,9 @@ def test_timeout_then_success(server):
     assert client(server, timeout_s=0.3, max_retries=2).chat([]) == "fast"
 
 
-@pytest.mark.parametrize("body", [b"not json at all", b'{"choices": []}', b'{"choices": [{"message": null}]}'])
+@pytest.mark.parametrize(
+    "body", [b"not json at all", b'{"choices": []}', b'{"choices": [{"message": null}]}']
+)
 def test_malformed_responses_fail_clearly(server, body):
     server.responses = [(200, {}, body)]
     with pytest.raises(EndpointError, match="not valid JSON|unexpected response"):
@@ -188,9 +200,16 @@ def test_connection_refused_is_retried_then_fails(monkeypatch):
 
 def test_chat_many_bounds_concurrency_and_reports_failures_per_item(server):
     server.delay = 0.05
-    server.responses = [lambda body: (400, {}, b"bad") if body["messages"][0]["content"] == "3" else ok_chat(
-        body["messages"][0]["content"] * 2)]  # fmt: skip
-    results = dict(client(server, concurrency=3).chat_many([[{"role": "user", "content": str(i)}] for i in range(12)]))
+    server.responses = [
+        lambda body: (
+            (400, {}, b"bad")
+            if body["messages"][0]["content"] == "3"
+            else ok_chat(body["messages"][0]["content"] * 2)
+        )
+    ]
+    results = dict(
+        client(server, concurrency=3).chat_many([[{"role": "user", "content": str(i)}] for i in range(12)])
+    )
     assert sorted(results) == list(range(12))
     assert isinstance(results[3], EndpointError)
     assert all(results[i] == str(i) * 2 for i in range(12) if i != 3)
@@ -207,7 +226,12 @@ def test_endpoint_generator_finds_the_served_model_and_maps_settings(server):
     assert generator.generate(["a", "b"], settings) == [" 5\n", " 7"]  # cut at the stop string here too
     fields = server.requests[0]["body"]
     assert {k: fields[k] for k in ("max_tokens", "temperature", "top_p", "seed", "stop")} == {
-        "max_tokens": 8, "temperature": 0.0, "top_p": 1.0, "seed": 3, "stop": ["Question:"]}
+        "max_tokens": 8,
+        "temperature": 0.0,
+        "top_p": 1.0,
+        "seed": 3,
+        "stop": ["Question:"],
+    }
     assert "repetition_penalty" not in fields and "min_tokens" not in fields
 
 
@@ -217,7 +241,9 @@ def test_endpoint_generator_chat(server):
     assert generator.generate(["2+2?"], GenerationSettings()) == ["4"]
     assert server.requests[-1]["body"]["messages"] == [{"role": "user", "content": "2+2?"}]
     conversation = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}]
-    assert generator.generate_chat([conversation], GenerationSettings(do_sample=True, temperature=0.7)) == ["4"]
+    assert generator.generate_chat([conversation], GenerationSettings(do_sample=True, temperature=0.7)) == [
+        "4"
+    ]
     assert server.requests[-1]["body"]["temperature"] == 0.7
 
 

@@ -48,8 +48,16 @@ def test_vllm_sampling_fields_map_greedy_to_temperature_zero():
     from crosslift.models.vllm_backend import sampling_fields
 
     fields = sampling_fields(GenerationSettings(max_new_tokens=7, stop=["Q:"], seed=2))
-    assert fields | {} == {"n": 1, "max_tokens": 7, "min_tokens": 0, "temperature": 0.0, "top_p": 1.0, "seed": 2,
-                           "stop": ["Q:"], "repetition_penalty": 1.0}  # fmt: skip
+    assert fields | {} == {
+        "n": 1,
+        "max_tokens": 7,
+        "min_tokens": 0,
+        "temperature": 0.0,
+        "top_p": 1.0,
+        "seed": 2,
+        "stop": ["Q:"],
+        "repetition_penalty": 1.0,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +78,9 @@ def test_batched_greedy_equals_one_at_a_time_in_input_order(llama):
 
 def test_stop_strings_cut_the_output(llama):
     free = llama.generate([PROMPTS[0]], GenerationSettings(max_new_tokens=16))[0]
-    stop = free[len(free) // 2 : len(free) // 2 + 2]  # a piece from the middle of the model's own continuation
+    stop = free[
+        len(free) // 2 : len(free) // 2 + 2
+    ]  # a piece from the middle of the model's own continuation
     assert stop.strip(), free
     cut = llama.generate([PROMPTS[0]], GenerationSettings(max_new_tokens=16, stop=[stop]))[0]
     assert cut == free[: free.index(stop)]
@@ -112,8 +122,9 @@ def test_lora_adapter_directory_loads_on_its_base(tmp_path, llama):
     peft_model.save_pretrained(tmp_path)  # a fresh adapter is zero: outputs must equal the base model's
     config = json.loads((tmp_path / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"]
-    generator = load_generator(str(tmp_path), dtype="float32", device="cpu", base_model="tiny:llama",
-                               attn_implementation=None)  # the options `crosslift eval` passes
+    generator = load_generator(
+        str(tmp_path), dtype="float32", device="cpu", base_model="tiny:llama", attn_implementation=None
+    )  # the options `crosslift eval` passes
     assert "+lora:" in generator.model_id
     settings = GenerationSettings(max_new_tokens=8)
     assert generator.generate(PROMPTS[:2], settings) == llama.generate(PROMPTS[:2], settings)

@@ -14,24 +14,44 @@ from crosslift.models.generation import GenerationSettings, cut_at_stop, generat
 
 @pytest.mark.parametrize(
     "bad",
-    [{"max_new_tokens": 0}, {"batch_size": 0}, {"do_sample": True, "temperature": 0}, {"top_p": 0},
-     {"stop": [""]}, {"min_new_tokens": 9, "max_new_tokens": 8}, {"repetition_penalty": 0}],
-)  # fmt: skip
+    [
+        {"max_new_tokens": 0},
+        {"batch_size": 0},
+        {"do_sample": True, "temperature": 0},
+        {"top_p": 0},
+        {"stop": [""]},
+        {"min_new_tokens": 9, "max_new_tokens": 8},
+        {"repetition_penalty": 0},
+    ],
+)
 def test_invalid_settings_are_config_errors(bad):
     with pytest.raises(ConfigError):
         GenerationSettings(**bad)
 
 
 def test_settings_record_everything():
-    assert set(GenerationSettings().to_dict()) == {"max_new_tokens", "do_sample", "temperature", "top_p", "stop",
-                                                   "batch_size", "seed", "repetition_penalty", "min_new_tokens"}  # fmt: skip
+    assert set(GenerationSettings().to_dict()) == {
+        "max_new_tokens",
+        "do_sample",
+        "temperature",
+        "top_p",
+        "stop",
+        "batch_size",
+        "seed",
+        "repetition_penalty",
+        "min_new_tokens",
+    }
 
 
 @pytest.mark.parametrize(
     ("text", "stop", "expected"),
-    [("a Question: b", ["Question:"], "a "), ("abc", [], "abc"), ("x [END] y </s>", ["</s>", "[END]"], "x "),
-     ("no stop", ["Q:"], "no stop")],
-)  # fmt: skip
+    [
+        ("a Question: b", ["Question:"], "a "),
+        ("abc", [], "abc"),
+        ("x [END] y </s>", ["</s>", "[END]"], "x "),
+        ("no stop", ["Q:"], "no stop"),
+    ],
+)
 def test_cut_at_stop_takes_the_earliest(text, stop, expected):
     assert cut_at_stop(text, stop) == expected
 

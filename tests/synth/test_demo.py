@@ -21,8 +21,13 @@ pytestmark = pytest.mark.slow
 def quick_demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     env = {**__import__("os").environ, "CROSSLIFT_CACHE": str(out / "cache")}
-    result = subprocess.run([sys.executable, "-m", "crosslift", "demo", "--quick", "--out", str(out / "run")],
-                            capture_output=True, text=True, env=env, timeout=900)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "crosslift", "demo", "--quick", "--out", str(out / "run")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out / "run", result.stdout
 

@@ -40,10 +40,19 @@ def main(out: Path) -> None:
     optimizer = torch.optim.AdamW(parameter_groups(bridge, OptimConfig(), decay))  # built before wrapping
     old_ptr = {n: p.data_ptr() for n, p in bridge.named_parameters()}
 
-    plugin = FullyShardedDataParallelPlugin(fsdp_version=2, auto_wrap_policy="transformer_based_wrap",
-                                            reshard_after_forward=True, state_dict_type="SHARDED_STATE_DICT")  # fmt: skip
-    accelerator = SimpleNamespace(state=SimpleNamespace(fsdp_plugin=plugin), mixed_precision="no",
-                                  device=torch.device("cpu"), is_main_process=rank == 0, torch_device_mesh=None)  # fmt: skip
+    plugin = FullyShardedDataParallelPlugin(
+        fsdp_version=2,
+        auto_wrap_policy="transformer_based_wrap",
+        reshard_after_forward=True,
+        state_dict_type="SHARDED_STATE_DICT",
+    )
+    accelerator = SimpleNamespace(
+        state=SimpleNamespace(fsdp_plugin=plugin),
+        mixed_precision="no",
+        device=torch.device("cpu"),
+        is_main_process=rank == 0,
+        torch_device_mesh=None,
+    )
     # as Accelerator._prepare_fsdp2 does: the optimizer's entries keep the original data_ptr, fully_shard replaces
     # the parameters, and the optimizer is switched onto the sharded ones by name
     for group in optimizer.param_groups:
@@ -53,8 +62,15 @@ def main(out: Path) -> None:
     model = fsdp2_prepare_model(accelerator, bridge)
     fsdp2_switch_optimizer_parameters(optimizer, {old_ptr[n]: p for n, p in model.named_parameters()})
     by_id = {id(p): n for n, p in model.named_parameters()}
-    groups = [{"part": g["part"], "lr": g["lr"], "names": sorted(by_id[id(p)] for p in g["params"]),
-               "sharded": all(isinstance(p, DTensor) for p in g["params"])} for g in optimizer.param_groups]  # fmt: skip
+    groups = [
+        {
+            "part": g["part"],
+            "lr": g["lr"],
+            "names": sorted(by_id[id(p)] for p in g["params"]),
+            "sharded": all(isinstance(p, DTensor) for p in g["params"]),
+        }
+        for g in optimizer.param_groups
+    ]
 
     prompts = [f"Tom ana {i + rank} matofaa." for i in range(4)]  # each process its own batch, as DDP would
     batch = processor.collate(
@@ -71,11 +87,19 @@ def main(out: Path) -> None:
     full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
     if rank == 0:
         report = {
-            "groups": groups, "losses": losses, "trainable": sorted(trainable), "full_keys": sorted(full),
+            "groups": groups,
+            "losses": losses,
+            "trainable": sorted(trainable),
+            "full_keys": sorted(full),
             "changed": sorted(n for n in before if n in full and not torch.equal(full[n], before[n])),
-            "tied": [torch.equal(full[a], full[b]) for a, b in (("lm.lm_head.weight", "lm.model.embed_tokens.weight"),
-                                                                  ("encoder.shared.weight", "encoder.encoder.embed_tokens.weight"))],
-        }  # fmt: skip
+            "tied": [
+                torch.equal(full[a], full[b])
+                for a, b in (
+                    ("lm.lm_head.weight", "lm.model.embed_tokens.weight"),
+                    ("encoder.shared.weight", "encoder.encoder.embed_tokens.weight"),
+                )
+            ],
+        }
         (out / "report.json").write_text(json.dumps(report))
         unwrapped = build_bridge("tiny:mt5-encoder", "tiny:llama", dtype="float32")[
             0

@@ -97,9 +97,12 @@ def test_ddp_cpu2_starts_two_cpu_processes_over_the_multi_process_launcher():
 
 @pytest.mark.parametrize(
     "name, stage, offload, gather_on_save",
-    [("deepspeed_zero2", 2, "none", False), ("deepspeed_zero3", 3, "none", True),
-     ("deepspeed_zero3_offload", 3, "cpu", True)],
-)  # fmt: skip
+    [
+        ("deepspeed_zero2", 2, "none", False),
+        ("deepspeed_zero3", 3, "none", True),
+        ("deepspeed_zero3_offload", 3, "cpu", True),
+    ],
+)
 def test_deepspeed_configs_generate_the_zero_setting(launched, name, stage, offload, gather_on_save):
     env = launched(name)
     assert env["ACCELERATE_USE_DEEPSPEED"] == "true"
@@ -172,7 +175,9 @@ def test_precision_auto_follows_the_launch_config(launched, tmp_path, name):
     # DeepSpeed refuses TrainingArguments whose bf16 disagrees with the launch config (seen on a GPU machine before
     # training.precision had `auto`): the default must take the launch config's mixed precision.
     if name.startswith("deepspeed"):
-        pytest.importorskip("deepspeed", reason="the deepspeed extra is not installed (pip install -e '.[deepspeed]')")
+        pytest.importorskip(
+            "deepspeed", reason="the deepspeed extra is not installed (pip install -e '.[deepspeed]')"
+        )
     launched(name)
     args = training_arguments(TrainingConfig(max_steps=2), RunDir(tmp_path), seed=1)
     precision = EXPECTED[name][2]

@@ -37,13 +37,43 @@ CONFIGS = REPO / "src" / "crosslift" / "configs" / "lingualift"
 NAMES = ["Tom", "Ana", "Ravi", "Mei"]
 ITEMS = ["apples", "books", "cows", "pens"]
 LEXICON = {
-    "sw": {"has": "ana", "and": "na", "buys": "ananunua", "more": "zaidi", "how": "vipi", "many": "ngapi",
-           "does": "je", "have": "kuwa", "now": "sasa", "apples": "matofaa", "books": "vitabu", "cows": "ngombe",
-           "pens": "kalamu", "then": "kisha", "gives": "anatoa", "away": "mbali"},
-    "de": {"has": "hat", "and": "und", "buys": "kauft", "more": "mehr", "how": "wie", "many": "viele",
-           "does": "tut", "have": "haben", "now": "jetzt", "apples": "Äpfel", "books": "Bücher", "cows": "Kühe",
-           "pens": "Stifte", "then": "dann", "gives": "gibt", "away": "weg"},
-}  # fmt: skip
+    "sw": {
+        "has": "ana",
+        "and": "na",
+        "buys": "ananunua",
+        "more": "zaidi",
+        "how": "vipi",
+        "many": "ngapi",
+        "does": "je",
+        "have": "kuwa",
+        "now": "sasa",
+        "apples": "matofaa",
+        "books": "vitabu",
+        "cows": "ngombe",
+        "pens": "kalamu",
+        "then": "kisha",
+        "gives": "anatoa",
+        "away": "mbali",
+    },
+    "de": {
+        "has": "hat",
+        "and": "und",
+        "buys": "kauft",
+        "more": "mehr",
+        "how": "wie",
+        "many": "viele",
+        "does": "tut",
+        "have": "haben",
+        "now": "jetzt",
+        "apples": "Äpfel",
+        "books": "Bücher",
+        "cows": "Kühe",
+        "pens": "Stifte",
+        "then": "dann",
+        "gives": "gibt",
+        "away": "weg",
+    },
+}
 
 
 # Words the questions never use: the alignment check's lexicon has them too, so that the entries held out of
@@ -79,8 +109,13 @@ def data(tmp_path_factory) -> dict[str, Path]:
         (lexdir / f"en-{lang}.tsv").write_text("".join(f"{e}\t{f}\n" for e, f in (pairs | extra).items()))
     switcher = CodeSwitcher(load_lexicons([lexdir], ["sw", "de"]), ratio=0.5, seed=1, holdout_share=0.5)
     records = problems(72)
-    write_examples(root / "cs.jsonl", (codeswitch_example(r, i, field="question", switcher=switcher, source="t")
-                                       for i, r in enumerate(records)))  # fmt: skip
+    write_examples(
+        root / "cs.jsonl",
+        (
+            codeswitch_example(r, i, field="question", switcher=switcher, source="t")
+            for i, r in enumerate(records)
+        ),
+    )
     with open(root / "en.jsonl", "w") as f:
         for r in records:
             f.write(json.dumps({"instruction": r["question"], "output": r["answer"]}) + "\n")
@@ -89,27 +124,56 @@ def data(tmp_path_factory) -> dict[str, Path]:
 
 def stage1_config(path: Path, data: dict[str, Path], out: Path, **training) -> Path:
     cfg = {
-        "recipe": "lingualift_stage1", "name": "s1", "output_dir": str(out), "seed": 7,
-        "model": {"encoder": "tiny:mt5-encoder", "lm": "tiny:llama", "dtype": "float32", "encoder_max_length": 96},
+        "recipe": "lingualift_stage1",
+        "name": "s1",
+        "output_dir": str(out),
+        "seed": 7,
+        "model": {
+            "encoder": "tiny:mt5-encoder",
+            "lm": "tiny:llama",
+            "dtype": "float32",
+            "encoder_max_length": 96,
+        },
         "data": {"train": [{"path": str(data["cs"])}], "target": "continue", "lm_max_length": 160},
         "optim": {"alignment": {"lr": 3e-3}},
-        "check": {"holdout": 8, "lexicons": [str(data["lexicons"])], "words_per_language": 10, "batch_size": 8},
-        "training": {"max_steps": 24, "batch_size": 8, "save_steps": 12, "logging_steps": 4, "lr_scheduler": "constant"}
+        "check": {
+            "holdout": 8,
+            "lexicons": [str(data["lexicons"])],
+            "words_per_language": 10,
+            "batch_size": 8,
+        },
+        "training": {
+            "max_steps": 24,
+            "batch_size": 8,
+            "save_steps": 12,
+            "logging_steps": 4,
+            "lr_scheduler": "constant",
+        }
         | training,
-    }  # fmt: skip
+    }
     path.write_text(yaml.safe_dump(cfg))
     return path
 
 
 def stage2_config(path: Path, data: dict[str, Path], stage1: Path, out: Path, **training) -> Path:
     cfg = {
-        "recipe": "lingualift_stage2", "name": "s2", "output_dir": str(out), "seed": 7, "stage1": str(stage1),
+        "recipe": "lingualift_stage2",
+        "name": "s2",
+        "output_dir": str(out),
+        "seed": 7,
+        "stage1": str(stage1),
         "model": {"dtype": "float32"},
         "data": {"train": [{"path": str(data["en"])}], "template": "metamath", "lm_max_length": 192},
         "optim": {"lm": {"lr": 2e-3}},
-        "training": {"max_steps": 16, "batch_size": 8, "save_steps": 8, "logging_steps": 4, "lr_scheduler": "cosine"}
+        "training": {
+            "max_steps": 16,
+            "batch_size": 8,
+            "save_steps": 8,
+            "logging_steps": 4,
+            "lr_scheduler": "cosine",
+        }
         | training,
-    }  # fmt: skip
+    }
     path.write_text(yaml.safe_dump(cfg))
     return path
 
@@ -141,10 +205,18 @@ def tiny_bridge():
 def one_step(model, processor, tmp_path: Path, optim: OptimConfig | None = None) -> BridgeTrainer:
     triples = [(r["id"], r["question"], r["answer"]) for r in problems(8)]
     features, _ = encode_pairs(processor, triples, lm_max_length=128)
-    args = training_arguments(BridgeTrainingConfig(max_steps=1, batch_size=8, save_steps=1, logging_steps=1),
-                              RunDir(tmp_path), seed=0)  # fmt: skip
-    trainer = BridgeTrainer(model=model, args=args, train_dataset=features, data_collator=processor.collate,
-                            optim=optim or OptimConfig())  # fmt: skip
+    args = training_arguments(
+        BridgeTrainingConfig(max_steps=1, batch_size=8, save_steps=1, logging_steps=1),
+        RunDir(tmp_path),
+        seed=0,
+    )
+    trainer = BridgeTrainer(
+        model=model,
+        args=args,
+        train_dataset=features,
+        data_collator=processor.collate,
+        optim=optim or OptimConfig(),
+    )
     trainer.train()
     return trainer
 
@@ -196,8 +268,11 @@ def test_stage2_lora_step_changes_only_adapters(tmp_path):
 def test_parameter_groups_take_their_own_learning_rates_and_decay(tmp_path):
     model, processor = tiny_bridge()
     model.set_trainable(alignment=True, lm=True, encoder_embeddings=True)
-    optim = OptimConfig(alignment=GroupConfig(lr=1e-3), lm=GroupConfig(lr=1e-5, weight_decay=0.01),
-                        encoder_embeddings=GroupConfig(lr=3e-5, weight_decay=0.1))  # fmt: skip
+    optim = OptimConfig(
+        alignment=GroupConfig(lr=1e-3),
+        lm=GroupConfig(lr=1e-5, weight_decay=0.01),
+        encoder_embeddings=GroupConfig(lr=3e-5, weight_decay=0.1),
+    )
     trainer = one_step(model, processor, tmp_path, optim)
     groups = {(g["part"], g["weight_decay"]): g["initial_lr"] for g in trainer.optimizer.param_groups}
     assert groups == {
@@ -301,8 +376,17 @@ def test_stage2_refuses_a_stage1_that_failed_its_check(tmp_path, data, stage1_ru
 def test_insert_variant_trains_both_stages(tmp_path, data):
     pattern = r"### Instruction:\n(.*?)\n\n### Response"
     s1 = stage1_config(tmp_path / "s1.yaml", data, tmp_path / "s1", max_steps=2, save_steps=2)
-    run1 = train(s1, ["model.variant=insert", f"model.encoder_pattern='{pattern}'", "data.template=metamath",
-                      "check.lexicons=[]", "init.method=least_squares", "init.texts=16"])  # fmt: skip
+    run1 = train(
+        s1,
+        [
+            "model.variant=insert",
+            f"model.encoder_pattern='{pattern}'",
+            "data.template=metamath",
+            "check.lexicons=[]",
+            "init.method=least_squares",
+            "init.texts=16",
+        ],
+    )
     assert run1.manifest()["least_squares_init"]["pairs"] > 100
     assert json.loads((run1.model / "config.json").read_text())["encoder_pattern"] == pattern
     assert json.loads((run1.path / "alignment_check.json").read_text())["word_retrieval"] is None

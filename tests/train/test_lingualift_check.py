@@ -73,9 +73,16 @@ def test_word_pairs_are_filtered_sampled_and_seeded(tmp_path):
 
 
 def fake_loss(ratio: float):
-    return lambda *a, **k: {"bridge": ratio * 2.0, "english_tokens": 2.0, "no_prompt": 3.0, "ratio": ratio,
-                            "gap_closed": (3.0 - ratio * 2.0) / 1.0, "english_prompt_helps": True,
-                            "examples": 3, "target_tokens": 9}  # fmt: skip
+    return lambda *a, **k: {
+        "bridge": ratio * 2.0,
+        "english_tokens": 2.0,
+        "no_prompt": 3.0,
+        "ratio": ratio,
+        "gap_closed": (3.0 - ratio * 2.0) / 1.0,
+        "english_prompt_helps": True,
+        "examples": 3,
+        "target_tokens": 9,
+    }
 
 
 @pytest.mark.parametrize("ratio, passed", [(1.05, True), (1.2, False)])
@@ -118,8 +125,12 @@ def test_retrieval_pairs_are_held_out_of_code_switching(tmp_path):
     from crosslift.errors import ConfigError
 
     rng = random.Random(0)
-    words = sorted({"".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 8)))
-                    for _ in range(1500)})  # fmt: skip
+    words = sorted(
+        {
+            "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 8)))
+            for _ in range(1500)
+        }
+    )
     for lang in ("sw", "de"):
         (tmp_path / f"en-{lang}.tsv").write_text("".join(f"{w}\t{w[::-1]}{lang}\n" for w in words))
     lexicons = load_lexicons([tmp_path], ["sw", "de"])
@@ -138,8 +149,9 @@ def test_retrieval_pairs_are_held_out_of_code_switching(tmp_path):
     assert not any(is_held_out(w, lang, 0.2, 3) for lang, w in switched)  # never switched
     specs = training_holdout(examples)
     assert specs == [{"share": 0.2, "seed": 3}]
-    chosen = check_words(CheckConfig(lexicons=[str(tmp_path)], words_per_language=200), ["sw", "de"], seed=0,
-                         held_out=specs)  # fmt: skip
+    chosen = check_words(
+        CheckConfig(lexicons=[str(tmp_path)], words_per_language=200), ["sw", "de"], seed=0, held_out=specs
+    )
     assert chosen["word_pairs"] == "held_out" and all(
         len(chosen["pairs"][lang]) == 200 for lang in ("sw", "de")
     )

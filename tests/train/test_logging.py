@@ -25,12 +25,26 @@ def config(tmp_path: Path):
 
     def make(*report_to: str) -> Path:
         cfg = {
-            "recipe": "sft", "name": "logged", "output_dir": str(tmp_path / "run"), "seed": 1,
+            "recipe": "sft",
+            "name": "logged",
+            "output_dir": str(tmp_path / "run"),
+            "seed": 1,
             "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
-            "data": {"train": [{"path": str(data)}], "validation": [{"path": str(data), "limit": 8}], "max_length": 128},
-            "training": {"max_steps": 3, "batch_size": 8, "learning_rate": 2e-3, "save_steps": 3, "logging_steps": 1,
-                         "eval_steps": 2, "report_to": list(report_to)},
-        }  # fmt: skip
+            "data": {
+                "train": [{"path": str(data)}],
+                "validation": [{"path": str(data), "limit": 8}],
+                "max_length": 128,
+            },
+            "training": {
+                "max_steps": 3,
+                "batch_size": 8,
+                "learning_rate": 2e-3,
+                "save_steps": 3,
+                "logging_steps": 1,
+                "eval_steps": 2,
+                "report_to": list(report_to),
+            },
+        }
         path = tmp_path / "c.yaml"
         path.write_text(yaml.safe_dump(cfg))
         return path
@@ -85,11 +99,24 @@ def test_pretrain_logs_its_validation_loss_too(tmp_path):
         "".join(json.dumps({"text": f"Tom has {i} apples and {i + 2} pens. " * 4}) + "\n" for i in range(40))
     )
     cfg = {
-        "recipe": "pretrain", "name": "pre", "output_dir": str(tmp_path / "run"), "seed": 1,
+        "recipe": "pretrain",
+        "name": "pre",
+        "output_dir": str(tmp_path / "run"),
+        "seed": 1,
         "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
-        "data": {"train": [{"path": str(docs)}], "validation": [{"path": str(docs), "limit": 6}], "block_size": 32},
-        "training": {"max_steps": 2, "batch_size": 4, "save_steps": 2, "logging_steps": 1, "report_to": "tensorboard"},
-    }  # fmt: skip
+        "data": {
+            "train": [{"path": str(docs)}],
+            "validation": [{"path": str(docs), "limit": 6}],
+            "block_size": 32,
+        },
+        "training": {
+            "max_steps": 2,
+            "batch_size": 4,
+            "save_steps": 2,
+            "logging_steps": 1,
+            "report_to": "tensorboard",
+        },
+    }
     path = tmp_path / "pre.yaml"
     path.write_text(yaml.safe_dump(cfg))
     run = train(path)

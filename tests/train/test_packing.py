@@ -237,8 +237,10 @@ def test_length_grouped_order_depends_only_on_seed_and_epoch():
     assert list(b) == first and sorted(first) == list(range(200))
     b.set_epoch(1)
     assert list(b) != first
-    spread = [max(lengths[i] for i in first[k : k + 8]) - min(lengths[i] for i in first[k : k + 8])
-              for k in range(0, 200, 8)]  # fmt: skip
+    spread = [
+        max(lengths[i] for i in first[k : k + 8]) - min(lengths[i] for i in first[k : k + 8])
+        for k in range(0, 200, 8)
+    ]
     assert sum(spread) / len(spread) < 20  # batches of similar lengths (random batches spread ~75)
 
 
@@ -257,12 +259,27 @@ def sft_data(tmp_path: Path) -> Path:
 
 def sft_config(tmp_path: Path, data: Path, name: str, **training) -> Path:
     cfg = {
-        "recipe": "sft", "name": name, "output_dir": str(tmp_path / name), "seed": 5,
+        "recipe": "sft",
+        "name": name,
+        "output_dir": str(tmp_path / name),
+        "seed": 5,
         "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
-        "data": {"train": [{"path": str(data)}], "validation": [{"path": str(data), "limit": 12}], "max_length": 256},
-        "training": {"max_steps": 3, "batch_size": 8, "learning_rate": 2e-3, "save_steps": 3, "logging_steps": 1,
-                     "eval_steps": 2, "lr_scheduler": "constant"} | training,
-    }  # fmt: skip
+        "data": {
+            "train": [{"path": str(data)}],
+            "validation": [{"path": str(data), "limit": 12}],
+            "max_length": 256,
+        },
+        "training": {
+            "max_steps": 3,
+            "batch_size": 8,
+            "learning_rate": 2e-3,
+            "save_steps": 3,
+            "logging_steps": 1,
+            "eval_steps": 2,
+            "lr_scheduler": "constant",
+        }
+        | training,
+    }
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path

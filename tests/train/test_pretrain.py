@@ -13,8 +13,12 @@ from crosslift.train.pretrain import TextSourceConfig, pack_blocks, read_documen
 
 
 def _corpus(path, n=60):
-    path.write_text("".join(json.dumps({"text": f"Tom has {i % 9} apples and Ana has {i % 7} pears."}) + "\n"
-                            for i in range(n)))  # fmt: skip
+    path.write_text(
+        "".join(
+            json.dumps({"text": f"Tom has {i % 9} apples and Ana has {i % 7} pears."}) + "\n"
+            for i in range(n)
+        )
+    )
     return path
 
 

@@ -39,8 +39,19 @@ def free_port() -> int:
 
 
 def launch(config: Path, out: Path) -> list[str]:
-    return [str(ACCELERATE), "launch", "--config_file", str(DDP_CPU2), "--main_process_port", str(free_port()),
-            "-m", "crosslift", "train", str(config), f"output_dir={out}"]  # fmt: skip
+    return [
+        str(ACCELERATE),
+        "launch",
+        "--config_file",
+        str(DDP_CPU2),
+        "--main_process_port",
+        str(free_port()),
+        "-m",
+        "crosslift",
+        "train",
+        str(config),
+        f"output_dir={out}",
+    ]
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
@@ -66,12 +77,22 @@ def sft_config(tmp_path: Path) -> Path:
                     + "\n"
                 )
     cfg = {
-        "recipe": "sft", "name": "ddp", "output_dir": str(tmp_path / "unused"), "seed": 3,
+        "recipe": "sft",
+        "name": "ddp",
+        "output_dir": str(tmp_path / "unused"),
+        "seed": 3,
         "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
         "data": {"train": [{"path": str(data)}], "max_length": 128},
-        "training": {"max_steps": 12, "batch_size": 4, "learning_rate": 2e-3, "save_steps": 3, "logging_steps": 3,
-                     "lr_scheduler": "cosine", "packing": True},
-    }  # fmt: skip
+        "training": {
+            "max_steps": 12,
+            "batch_size": 4,
+            "learning_rate": 2e-3,
+            "save_steps": 3,
+            "logging_steps": 3,
+            "lr_scheduler": "cosine",
+            "packing": True,
+        },
+    }
     path = tmp_path / "sft.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -80,10 +101,16 @@ def sft_config(tmp_path: Path) -> Path:
 @pytest.mark.slow
 def test_sft_two_processes_killed_and_resumed_matches_uninterrupted(tmp_path, sft_config):
     straight_dir, killed_dir = tmp_path / "straight", tmp_path / "killed"
-    straight = subprocess.Popen(launch(sft_config, straight_dir), env=ENV, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)  # fmt: skip
-    killed = subprocess.Popen(launch(sft_config, killed_dir), env=ENV, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
+    straight = subprocess.Popen(
+        launch(sft_config, straight_dir),
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killed = subprocess.Popen(
+        launch(sft_config, killed_dir), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while not (killed_dir / "checkpoints" / "checkpoint-6" / "trainer_state.json").exists():
         assert killed.poll() is None, "training ended before it could be killed"
@@ -119,15 +146,34 @@ def test_lingualift_stage1_two_processes(tmp_path):
     data = tmp_path / "cs.jsonl"
     with open(data, "w") as f:  # code-switched question -> English question (stage 1's reconstruct target)
         for i in range(32):
-            f.write(json.dumps({"instruction": f"Tom ana {i} matofaa na {i % 5} vitabu.",
-                                "output": f"Tom has {i} apples and {i % 5} books."}) + "\n")  # fmt: skip
+            f.write(
+                json.dumps(
+                    {
+                        "instruction": f"Tom ana {i} matofaa na {i % 5} vitabu.",
+                        "output": f"Tom has {i} apples and {i % 5} books.",
+                    }
+                )
+                + "\n"
+            )
     cfg = {
-        "recipe": "lingualift_stage1", "name": "s1", "output_dir": str(tmp_path / "unused"), "seed": 7,
-        "model": {"encoder": "tiny:mt5-encoder", "lm": "tiny:llama", "dtype": "float32", "encoder_max_length": 64},
-        "data": {"train": [{"path": str(data)}], "validation": [{"path": str(data), "limit": 8}], "lm_max_length": 96},
+        "recipe": "lingualift_stage1",
+        "name": "s1",
+        "output_dir": str(tmp_path / "unused"),
+        "seed": 7,
+        "model": {
+            "encoder": "tiny:mt5-encoder",
+            "lm": "tiny:llama",
+            "dtype": "float32",
+            "encoder_max_length": 64,
+        },
+        "data": {
+            "train": [{"path": str(data)}],
+            "validation": [{"path": str(data), "limit": 8}],
+            "lm_max_length": 96,
+        },
         "check": {"enabled": False},
         "training": {"max_steps": 4, "batch_size": 4, "save_steps": 4, "logging_steps": 2, "packing": True},
-    }  # fmt: skip
+    }
     config = tmp_path / "s1.yaml"
     config.write_text(yaml.safe_dump(cfg))
     out = tmp_path / "run"

@@ -22,7 +22,12 @@ def data_file(tmp_path: Path) -> Path:
     path = tmp_path / "arith.jsonl"
     with open(path, "w") as f:
         for a, b in ARITH:
-            f.write(json.dumps({"instruction": f"What is {a} plus {b}?", "input": "", "output": f"{a} + {b} = {a + b}."}) + "\n")
+            f.write(
+                json.dumps(
+                    {"instruction": f"What is {a} plus {b}?", "input": "", "output": f"{a} + {b} = {a + b}."}
+                )
+                + "\n"
+            )
     return path
 
 
@@ -34,8 +39,15 @@ def write_config(tmp_path: Path, data_file: Path, **training) -> Path:
         "seed": 3,
         "model": {"name_or_path": "tiny:llama", "dtype": "float32"},
         "data": {"train": [{"path": str(data_file)}], "max_length": 128},
-        "training": {"max_steps": 4, "batch_size": 8, "learning_rate": 2e-3, "save_steps": 2, "logging_steps": 1,
-                     "lr_scheduler": "constant"} | training,  # fmt: skip
+        "training": {
+            "max_steps": 4,
+            "batch_size": 8,
+            "learning_rate": 2e-3,
+            "save_steps": 2,
+            "logging_steps": 1,
+            "lr_scheduler": "constant",
+        }
+        | training,
     }
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -69,7 +81,10 @@ def test_lora_saves_only_the_adapter(tmp_path, data_file):
         (None, "file not found"),
         ("", "file is empty"),
         ('{"instruction": "a", "output": "b"}\n{"instruction": \n', "line 2: not valid JSON"),
-        ('{"instruction": "a", "output": "b"}\n{"instruction": "a"}\n', "line 2, field 'output': missing field"),
+        (
+            '{"instruction": "a", "output": "b"}\n{"instruction": "a"}\n',
+            "line 2, field 'output': missing field",
+        ),
     ],
 )
 def test_bad_data_fails_before_any_work(tmp_path, capsys, content, expected):
@@ -97,7 +112,9 @@ def test_unknown_recipe(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data_file, killed_and_resumed):
-    config = write_config(tmp_path, data_file, max_steps=40, save_steps=5, logging_steps=5, lr_scheduler="cosine")
+    config = write_config(
+        tmp_path, data_file, max_steps=40, save_steps=5, logging_steps=5, lr_scheduler="cosine"
+    )
     _, killed = killed_and_resumed(tmp_path, config, 10)  # asserts the kill, "resuming from", resumed_from
     manifest = json.loads((killed / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["resumed_from"]
@@ -116,9 +133,21 @@ def test_two_process_ddp_on_cpu(tmp_path, data_file):
     out = tmp_path / "ddp"
     torchrun = Path(sys.executable).with_name("torchrun")
     proc = subprocess.run(
-        [str(torchrun), "--nproc_per_node", "2", "-m", "crosslift", "train", str(config), f"output_dir={out}"],
-        capture_output=True, text=True, env=os.environ | {"OMP_NUM_THREADS": "1"}, timeout=300,
-    )  # fmt: skip
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "crosslift",
+            "train",
+            str(config),
+            f"output_dir={out}",
+        ],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "model" / "model.safetensors").exists()
     manifest = json.loads((out / "manifest.json").read_text())
@@ -136,7 +165,9 @@ def test_raising_max_steps_extends_a_finished_run_with_the_longer_schedule(tmp_p
     manifest = run.manifest()
     assert manifest["status"] == "completed" and manifest["training"]["global_step"] == 8
     assert manifest["extensions"][0]["changes"] == {"training.max_steps": [4, 8]}
-    assert manifest["extensions"][0]["continues_from"] == "checkpoint-4" and manifest["resumed_from"] == ["checkpoint-4"]
+    assert manifest["extensions"][0]["continues_from"] == "checkpoint-4" and manifest["resumed_from"] == [
+        "checkpoint-4"
+    ]
     state = json.loads((run.checkpoints / "checkpoint-8" / "trainer_state.json").read_text())
     assert state["max_steps"] == 8
     # the rate each step used (logged with it) follows the 8-step cosine from the resumed step on, the first one too
@@ -154,9 +185,20 @@ def test_every_assistant_turn_is_learned_unless_asked_for_the_last_only():
     from crosslift.train.sft import SFTDataConfig, tokenize_examples
 
     tokenizer = load_tokenizer("tiny:qwen2")
-    turns = [("system", "Be brief."), ("user", "Q one"), ("assistant", "A one"), ("user", "Q two"),
-             ("assistant", "A two"), ("user", "Q three"), ("assistant", "A three")]  # fmt: skip
-    record = {"conversations": [{"from": {"user": "human", "assistant": "gpt"}.get(r, r), "value": t} for r, t in turns]}
+    turns = [
+        ("system", "Be brief."),
+        ("user", "Q one"),
+        ("assistant", "A one"),
+        ("user", "Q two"),
+        ("assistant", "A two"),
+        ("user", "Q three"),
+        ("assistant", "A three"),
+    ]
+    record = {
+        "conversations": [
+            {"from": {"user": "human", "assistant": "gpt"}.get(r, r), "value": t} for r, t in turns
+        ]
+    }
     example = record_to_example(record, path="chat.jsonl", location={"line": 1})
 
     def learned(assistant_turns: str) -> list[str]:

@@ -28,8 +28,11 @@ def test_bridge_groups_frozen_parts_and_tied_weights_survive_zero3(tmp_path):
     )
     proc = subprocess.run(
         [str(TORCHRUN), "--nproc_per_node", "2", "--standalone", str(WORKER), str(tmp_path)],
-        env=os.environ | {"OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=400,
-    )  # fmt: skip
+        env=os.environ | {"OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["partitioned"]  # each process holds a part of every LM weight

@@ -22,10 +22,13 @@ from crosslift.train.common import save_final
 from crosslift.train.lingualift.common import OptimConfig, parameter_groups
 
 CONFIG = {
-    "train_micro_batch_size_per_gpu": 4, "gradient_accumulation_steps": 1, "gradient_clipping": 1.0,
+    "train_micro_batch_size_per_gpu": 4,
+    "gradient_accumulation_steps": 1,
+    "gradient_clipping": 1.0,
     "zero_optimization": {"stage": 3, "stage3_gather_16bit_weights_on_model_save": True},
-    "zero_allow_untested_optimizer": True, "steps_per_print": 10**6,
-}  # fmt: skip
+    "zero_allow_untested_optimizer": True,
+    "steps_per_print": 10**6,
+}
 
 
 def main(out: Path) -> None:
@@ -58,9 +61,13 @@ def main(out: Path) -> None:
     full = engine._zero3_consolidated_16bit_state_dict()  # what the Trainer's final save gathers (collective)
     if rank == 0:
         report = {
-            "groups": groups, "partitioned": partitioned, "losses": losses, "trainable": trainable,
-            "full_keys": sorted(full), "changed": sorted(n for n in full if not torch.equal(full[n], before[n])),
-        }  # fmt: skip
+            "groups": groups,
+            "partitioned": partitioned,
+            "losses": losses,
+            "trainable": trainable,
+            "full_keys": sorted(full),
+            "changed": sorted(n for n in full if not torch.equal(full[n], before[n])),
+        }
         (out / "report.json").write_text(json.dumps(report))
         unwrapped = build_bridge("tiny:mt5-encoder", "tiny:llama", dtype="float32")[0]
         save_final(unwrapped, processor.tokenizers(), out / "model", state_dict=full)

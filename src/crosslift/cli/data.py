@@ -33,8 +33,14 @@ def run_codeswitch(args: argparse.Namespace) -> int:
         title=f"codeswitch -> {args.out}",
     )
     for lang, s in manifest["codeswitch"].items():
-        table.add_row(lang, str(s.get("records", 0)), str(s.get("covered_words", 0)), str(s.get("switched_words", 0)),
-                      f"{s['switched_fraction']:.3f}", str(s.get("sentences", 0)))  # fmt: skip
+        table.add_row(
+            lang,
+            str(s.get("records", 0)),
+            str(s.get("covered_words", 0)),
+            str(s.get("switched_words", 0)),
+            f"{s['switched_fraction']:.3f}",
+            str(s.get("sentences", 0)),
+        )
     stderr_console.print(table)
     stderr_console.print(manifest["read"])
     return 0
@@ -58,8 +64,10 @@ def run_plug(args: argparse.Namespace) -> int:
 
     manifest = build(args)
     languages = len(manifest["languages"])  # every target language gives examples of its own, lang->lang
-    stderr_console.print(f"plug -> {args.out}: {manifest['records']} examples "
-                         f"({manifest['items']} items x {languages} languages)")  # fmt: skip
+    stderr_console.print(
+        f"plug -> {args.out}: {manifest['records']} examples "
+        f"({manifest['items']} items x {languages} languages)"
+    )
     for line in manifest["read"]:
         stderr_console.print(line)
     return 0
@@ -96,9 +104,9 @@ def run_translate(args: argparse.Namespace) -> int:
         f"translate -> {args.out}: {report['translated']} translated now, {report['resumed']} from before, "
         f"{failed} failed ({report['failed_splits'] or ''}{report['failed_requests'] or ''}) "
         f"in {report['seconds']:.1f} s; rerun the command to retry the failed ones"
-        if failed else
-        f"translate -> {args.out}: {report['translated']} translated now, {report['resumed']} from before, in {report['seconds']:.1f} s"
-    )  # fmt: skip
+        if failed
+        else f"translate -> {args.out}: {report['translated']} translated now, {report['resumed']} from before, in {report['seconds']:.1f} s"
+    )
     return 0
 
 
@@ -115,9 +123,16 @@ def run_lexicon_stats(args: argparse.Namespace) -> int:
     for lang, f in figures.items():
         dropped = sum(n for k, n in f["stats"].items() if k.startswith("dropped"))
         cov = f.get("coverage")
-        table.add_row(lang, f"{f['entries']:,}", f"{f['phrases']:,}", f"{f['translations']:,}", f"{dropped:,}",
-                      f"{cov['token_coverage']:.3f}" if cov else "-", f"{cov['type_coverage']:.3f}" if cov else "-",
-                      ", ".join(Path(p).name for p in f["files"]))  # fmt: skip
+        table.add_row(
+            lang,
+            f"{f['entries']:,}",
+            f"{f['phrases']:,}",
+            f"{f['translations']:,}",
+            f"{dropped:,}",
+            f"{cov['token_coverage']:.3f}" if cov else "-",
+            f"{cov['type_coverage']:.3f}" if cov else "-",
+            ", ".join(Path(p).name for p in f["files"]),
+        )
     stderr_console.print(table)
     return 0
 
@@ -134,8 +149,10 @@ def run_validate(args: argparse.Namespace) -> int:
     for line in report["problems"]:
         stderr_console.print(f"  {line}")
     if report["duplicate_ids"]:
-        stderr_console.print(f"  note: {report['duplicate_ids']} id(s) occur more than once "
-                             f"(e.g. {', '.join(report['duplicate_id_sample'][:3])})")  # fmt: skip
+        stderr_console.print(
+            f"  note: {report['duplicate_ids']} id(s) occur more than once "
+            f"(e.g. {', '.join(report['duplicate_id_sample'][:3])})"
+        )
     stderr_console.print("  languages: " + ", ".join(f"{k} {n}" for k, n in report["languages"].items()))
     if report["coerced"]:
         fields = ", ".join(f"{n} in {key}" for key, n in report["coerced"].items())
@@ -155,12 +172,27 @@ def run_download(args: argparse.Namespace) -> int:
     if args.list:
         from rich.table import Table
 
-        table = Table("name", "kind", "files", "MB", "license", "restrictions", "downloaded",
-                      title=f"data catalogue (downloads in {args.to or data_cache_dir()})")  # fmt: skip
+        table = Table(
+            "name",
+            "kind",
+            "files",
+            "MB",
+            "license",
+            "restrictions",
+            "downloaded",
+            title=f"data catalogue (downloads in {args.to or data_cache_dir()})",
+        )
         for row in catalogue_rows(args.to):
             license = row.license if len(row.license) <= 40 else row.license[:37] + "..."
-            table.add_row(row.name, row.kind, str(row.files), f"{row.bytes / 1e6:.1f}", license,
-                          ", ".join(row.restrictions), "yes" if row.downloaded else "")  # fmt: skip
+            table.add_row(
+                row.name,
+                row.kind,
+                str(row.files),
+                f"{row.bytes / 1e6:.1f}",
+                license,
+                ", ".join(row.restrictions),
+                "yes" if row.downloaded else "",
+            )
         stderr_console.print(table)
         return 0
     if not args.names:

@@ -19,8 +19,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seeds", default=None, help="comma-separated seeds, e.g. 0,1,2 (mean and spread reported)"
     )
-    p.add_argument("--split", choices=("test", "dev"), default=None,
-                   help="evaluate on the test split (default) or the dev split (for calibration)")  # fmt: skip
+    p.add_argument(
+        "--split",
+        choices=("test", "dev"),
+        default=None,
+        help="evaluate on the test split (default) or the dev split (for calibration)",
+    )
     p.add_argument("--out", default="runs/demo", help="output folder (rerunning resumes; default runs/demo)")
 
 

@@ -28,52 +28,123 @@ HELP = "Evaluate a model on benchmarks (MMWP, MGSM, any parallel math set); repo
 
 # lm-eval's --model names a model type; with --model_args the model itself is in pretrained=... (or base_url=...)
 LM_EVAL_MODEL_TYPES = {
-    "hf": ("hf", None), "hf-auto": ("hf", None), "huggingface": ("hf", None), "vllm": ("vllm", None),
-    "local-completions": ("endpoint", "completions"), "openai-completions": ("endpoint", "completions"),
-    "local-chat-completions": ("endpoint", "chat"), "openai-chat-completions": ("endpoint", "chat"),
-}  # fmt: skip
-MODEL_ARGS = ("pretrained", "peft", "dtype", "trust_remote_code", "device", "attn_implementation", "base_url", "model")
-_DTYPES = {"auto": "auto", "float32": "float32", "fp32": "float32", "float": "float32", "float16": "float16",
-           "fp16": "float16", "half": "float16", "bfloat16": "bfloat16", "bf16": "bfloat16"}  # fmt: skip
+    "hf": ("hf", None),
+    "hf-auto": ("hf", None),
+    "huggingface": ("hf", None),
+    "vllm": ("vllm", None),
+    "local-completions": ("endpoint", "completions"),
+    "openai-completions": ("endpoint", "completions"),
+    "local-chat-completions": ("endpoint", "chat"),
+    "openai-chat-completions": ("endpoint", "chat"),
+}
+MODEL_ARGS = (
+    "pretrained",
+    "peft",
+    "dtype",
+    "trust_remote_code",
+    "device",
+    "attn_implementation",
+    "base_url",
+    "model",
+)
+_DTYPES = {
+    "auto": "auto",
+    "float32": "float32",
+    "fp32": "float32",
+    "float": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", nargs="?", help="an eval config YAML, or the name of a bundled one (e.g. mmwp_tiny)")
+    p.add_argument(
+        "config", nargs="?", help="an eval config YAML, or the name of a bundled one (e.g. mmwp_tiny)"
+    )
     p.add_argument("overrides", nargs="*", metavar="key.sub=value", help="override config values")
-    p.add_argument("--task", "--tasks", dest="task", action="append",
-                   help="task or group (repeat, or comma-separate, for several)")  # fmt: skip
-    p.add_argument("--data-dir", help="folder with the task's data files (default: the download cache, see `crosslift data download`)")
-    p.add_argument("--download", action="store_true", default=None,
-                   help="without --data-dir, download the task's dataset into the cache if it is not there")  # fmt: skip
-    p.add_argument("--model", help="model directory, LoRA adapter directory, tiny:llama, vllm:<dir>, or http(s)://host:port/v1 "
-                   "(with --model_args: lm-eval's model type, hf | vllm | local-completions | local-chat-completions)")
+    p.add_argument(
+        "--task",
+        "--tasks",
+        dest="task",
+        action="append",
+        help="task or group (repeat, or comma-separate, for several)",
+    )
+    p.add_argument(
+        "--data-dir",
+        help="folder with the task's data files (default: the download cache, see `crosslift data download`)",
+    )
+    p.add_argument(
+        "--download",
+        action="store_true",
+        default=None,
+        help="without --data-dir, download the task's dataset into the cache if it is not there",
+    )
+    p.add_argument(
+        "--model",
+        help="model directory, LoRA adapter directory, tiny:llama, vllm:<dir>, or http(s)://host:port/v1 "
+        "(with --model_args: lm-eval's model type, hf | vllm | local-completions | local-chat-completions)",
+    )
     p.add_argument("--languages", help="comma-separated language codes (default: all of the task's)")
     p.add_argument("--limit", type=int, help="evaluate the first N items per language")
-    p.add_argument("--out", "--output_path", dest="out", help="output folder (results go to OUT/eval/<task>/)")
+    p.add_argument(
+        "--out", "--output_path", dest="out", help="output folder (results go to OUT/eval/<task>/)"
+    )
     p.add_argument("--backend", choices=["auto", "hf", "endpoint", "vllm"], help="force a generation backend")
     p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, help="generation batch size")
     p.add_argument("--max-new-tokens", type=int, help="most new tokens per answer")
     p.add_argument("--shots", "--num_fewshot", dest="shots", type=int, help="few-shot exemplars per prompt")
-    p.add_argument("--chat", action="store_true", default=None, help="prompt through the model's chat template / chat API")
+    p.add_argument(
+        "--chat",
+        action="store_true",
+        default=None,
+        help="prompt through the model's chat template / chat API",
+    )
     p.add_argument("--tier-rule", help="tier rule name or mapping file for the report (default: the task's)")
-    p.add_argument("--include-path", "--include_path", dest="include_path", action="append",
-                   help="extra folder or file of task YAMLs")  # fmt: skip
-    p.add_argument("--list-tasks", action="store_true", help="list the registered tasks and groups, then exit")
-    p.add_argument("--num-processes", type=int, metavar="N",
-                   help="evaluate in N processes (one per GPU), each generating a share of the items; the results equal "
-                   "a one-process run's (same as: accelerate launch --num_processes N -m crosslift eval ...)")  # fmt: skip
+    p.add_argument(
+        "--include-path",
+        "--include_path",
+        dest="include_path",
+        action="append",
+        help="extra folder or file of task YAMLs",
+    )
+    p.add_argument(
+        "--list-tasks", action="store_true", help="list the registered tasks and groups, then exit"
+    )
+    p.add_argument(
+        "--num-processes",
+        type=int,
+        metavar="N",
+        help="evaluate in N processes (one per GPU), each generating a share of the items; the results equal "
+        "a one-process run's (same as: accelerate launch --num_processes N -m crosslift eval ...)",
+    )
     lm_eval = p.add_argument_group(
         "lm-evaluation-harness spellings",
         "--tasks = --task, --output_path = --out, --num_fewshot = --shots, --batch_size = --batch-size, "
         "--include_path = --include-path, --limit as above (a count of items per language), and:",
     )
-    lm_eval.add_argument("--model_args", metavar="KEY=VALUE,...",
-                         help=f"the model as lm-eval takes it: {', '.join(MODEL_ARGS)} (e.g. "
-                         "pretrained=DIR,dtype=bfloat16; peft=ADAPTER with pretrained=BASE; base_url=URL for an endpoint)")  # fmt: skip
-    lm_eval.add_argument("--apply_chat_template", nargs="?", const=True, default=None, metavar="TEMPLATE",
-                         help="= --chat: prompt through the model's own chat template (a named template is not supported)")  # fmt: skip
-    lm_eval.add_argument("--log_samples", "-s", action="store_true",
-                         help="accepted and ignored: every item is always kept (items.jsonl, samples_<task>_<time>.jsonl)")  # fmt: skip
+    lm_eval.add_argument(
+        "--model_args",
+        metavar="KEY=VALUE,...",
+        help=f"the model as lm-eval takes it: {', '.join(MODEL_ARGS)} (e.g. "
+        "pretrained=DIR,dtype=bfloat16; peft=ADAPTER with pretrained=BASE; base_url=URL for an endpoint)",
+    )
+    lm_eval.add_argument(
+        "--apply_chat_template",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="TEMPLATE",
+        help="= --chat: prompt through the model's own chat template (a named template is not supported)",
+    )
+    lm_eval.add_argument(
+        "--log_samples",
+        "-s",
+        action="store_true",
+        help="accepted and ignored: every item is always kept (items.jsonl, samples_<task>_<time>.jsonl)",
+    )
 
 
 def resolve_config(name_or_path: str) -> Path:
@@ -81,7 +152,12 @@ def resolve_config(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.exists():
         return path
-    bundled = Path(__file__).resolve().parent.parent / "configs" / "eval" / f"{name_or_path.removesuffix('.yaml')}.yaml"
+    bundled = (
+        Path(__file__).resolve().parent.parent
+        / "configs"
+        / "eval"
+        / f"{name_or_path.removesuffix('.yaml')}.yaml"
+    )
     return bundled if bundled.exists() else path
 
 
@@ -103,22 +179,34 @@ def _flag_values(args: argparse.Namespace, tree: dict[str, Any]) -> dict[tuple[s
             for i in range(task_count):
                 values[("tasks", str(i), key)] = value
     simple = {
-        ("model", "name_or_path"): args.model, ("model", "backend"): args.backend, ("output_dir",): args.out,
-        ("generation", "batch_size"): args.batch_size, ("generation", "max_new_tokens"): args.max_new_tokens,
-        ("prompt", "shots"): args.shots, ("prompt", "chat"): args.chat, ("tier_rule",): args.tier_rule,
+        ("model", "name_or_path"): args.model,
+        ("model", "backend"): args.backend,
+        ("output_dir",): args.out,
+        ("generation", "batch_size"): args.batch_size,
+        ("generation", "max_new_tokens"): args.max_new_tokens,
+        ("prompt", "shots"): args.shots,
+        ("prompt", "chat"): args.chat,
+        ("tier_rule",): args.tier_rule,
         ("download",): args.download,
-    }  # fmt: skip
+    }
     values.update({k: v for k, v in simple.items() if v is not None})
     if args.apply_chat_template is not None:
-        if args.apply_chat_template is not True and args.apply_chat_template.lower() not in ("true", "default"):
-            raise ConfigError(f"--apply_chat_template {args.apply_chat_template}: only the model's own chat template "
-                              "is supported; give the flag without a value")  # fmt: skip
+        if args.apply_chat_template is not True and args.apply_chat_template.lower() not in (
+            "true",
+            "default",
+        ):
+            raise ConfigError(
+                f"--apply_chat_template {args.apply_chat_template}: only the model's own chat template "
+                "is supported; give the flag without a value"
+            )
         values[("prompt", "chat")] = True
     if args.model_args is not None:
         values.update(_model_args(args.model_args, args.model))
     elif args.model in LM_EVAL_MODEL_TYPES:
-        raise ConfigError(f"--model {args.model} is lm-eval's model type; name the model with --model_args "
-                          "pretrained=DIR_OR_ID (or give the model itself to --model)")  # fmt: skip
+        raise ConfigError(
+            f"--model {args.model} is lm-eval's model type; name the model with --model_args "
+            "pretrained=DIR_OR_ID (or give the model itself to --model)"
+        )
     if args.include_path:
         values[("task_paths",)] = list(tree.get("task_paths") or []) + args.include_path
     return values
@@ -143,13 +231,17 @@ def _model_args(text: str, model: str | None) -> dict[tuple[str, ...], Any]:
         if api:
             values[("model", "endpoint", "api")] = api
     elif model is not None and ("pretrained" in pairs or "base_url" in pairs):
-        raise ConfigError(f"--model {model} with --model_args naming the model: --model is then lm-eval's model type "
-                          f"({', '.join(LM_EVAL_MODEL_TYPES)})")  # fmt: skip
+        raise ConfigError(
+            f"--model {model} with --model_args naming the model: --model is then lm-eval's model type "
+            f"({', '.join(LM_EVAL_MODEL_TYPES)})"
+        )
     name = pairs.get("peft") or pairs.get("pretrained") or pairs.get("base_url")
     if name:
         values[("model", "name_or_path")] = name
     elif model is None or model in LM_EVAL_MODEL_TYPES:
-        raise ConfigError("--model_args must name the model: pretrained=DIR_OR_ID (or base_url=URL for an endpoint)")
+        raise ConfigError(
+            "--model_args must name the model: pretrained=DIR_OR_ID (or base_url=URL for an endpoint)"
+        )
     if "peft" in pairs and "pretrained" in pairs:
         values[("model", "base_model")] = pairs["pretrained"]
     if "base_url" in pairs and "model" in pairs:
@@ -162,7 +254,9 @@ def _model_args(text: str, model: str | None) -> dict[tuple[str, ...], Any]:
     if "trust_remote_code" in pairs:
         flag = pairs["trust_remote_code"].lower()
         if flag not in ("true", "false", "1", "0"):
-            raise ConfigError(f"--model_args: trust_remote_code '{pairs['trust_remote_code']}' is not True or False")
+            raise ConfigError(
+                f"--model_args: trust_remote_code '{pairs['trust_remote_code']}' is not True or False"
+            )
         values[("model", "trust_remote_code")] = flag in ("true", "1")
     for key in ("device", "attn_implementation"):
         if key in pairs:
@@ -203,8 +297,12 @@ def _list_tasks(include_paths: list[str]) -> None:
     table = Table("name", "kind", "languages", "description")
     for row in list_tasks(TaskRegistry(include_paths)):
         langs = " ".join(row.languages)
-        table.add_row(row.name, row.kind, langs if len(langs) < 60 else f"{len(row.languages)} languages",
-                      row.description or "")  # fmt: skip
+        table.add_row(
+            row.name,
+            row.kind,
+            langs if len(langs) < 60 else f"{len(row.languages)} languages",
+            row.description or "",
+        )
     stdout_console.print(table)
 
 
@@ -234,6 +332,15 @@ def _launch(config: Any, processes: int) -> int:
 
     with tempfile.TemporaryDirectory(prefix="crosslift-eval-") as tmp:
         path = atomic_write_yaml(Path(tmp) / "eval.yaml", config.model_dump(mode="json", exclude_unset=True))
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-                   "-m", "crosslift", "eval", str(path)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={processes}",
+            "-m",
+            "crosslift",
+            "eval",
+            str(path),
+        ]
         return subprocess.run(command).returncode

@@ -18,21 +18,42 @@ HELP = "Judge two evaluation runs' answers pairwise with an LLM (PLUG's X-Alpaca
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--a", required=True, metavar="RUN_A", help="run folder of `crosslift eval` (the system under test)")
-    p.add_argument("--b", required=True, metavar="RUN_B", help="run folder to compare with (e.g. the baseline)")
-    p.add_argument("--judge", required=True, metavar="URL", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1")
-    p.add_argument("--out", required=True, help="judging folder (verdicts.jsonl, summary.json, report.md); reruns resume")
-    p.add_argument("--judge-model", help="the judge model's name on the server (default: the only one it lists)")
+    p.add_argument(
+        "--a", required=True, metavar="RUN_A", help="run folder of `crosslift eval` (the system under test)"
+    )
+    p.add_argument(
+        "--b", required=True, metavar="RUN_B", help="run folder to compare with (e.g. the baseline)"
+    )
+    p.add_argument(
+        "--judge",
+        required=True,
+        metavar="URL",
+        help="OpenAI-compatible API root, e.g. http://localhost:8000/v1",
+    )
+    p.add_argument(
+        "--out", required=True, help="judging folder (verdicts.jsonl, summary.json, report.md); reruns resume"
+    )
+    p.add_argument(
+        "--judge-model", help="the judge model's name on the server (default: the only one it lists)"
+    )
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
     p.add_argument("--task", help="the task to judge in both runs (when a run holds several)")
     p.add_argument("--task-a", help="the task of run A, when it differs from run B's (e.g. xalpacaeval_plug)")
     p.add_argument("--task-b", help="the task of run B")
     p.add_argument("--languages", help="comma-separated language codes (default: all both runs answered)")
     p.add_argument("--limit", type=int, help="judge the first N shared items per language")
-    p.add_argument("--extract-a", choices=["auto", "plug", "raw"], default="auto",
-                   help="run A's answer: auto (the task's filter, e.g. PLUG extraction), plug, or raw output")
-    p.add_argument("--extract-b", choices=["auto", "plug", "raw"], default="auto", help="run B's answer, likewise")
-    p.add_argument("--no-fluency", action="store_true", help="plain MT-bench pair-v2, without PLUG's fluency sentence")
+    p.add_argument(
+        "--extract-a",
+        choices=["auto", "plug", "raw"],
+        default="auto",
+        help="run A's answer: auto (the task's filter, e.g. PLUG extraction), plug, or raw output",
+    )
+    p.add_argument(
+        "--extract-b", choices=["auto", "plug", "raw"], default="auto", help="run B's answer, likewise"
+    )
+    p.add_argument(
+        "--no-fluency", action="store_true", help="plain MT-bench pair-v2, without PLUG's fluency sentence"
+    )
     p.add_argument("--max-tokens", type=int, default=2048, help="most tokens per judgment")
     p.add_argument("--concurrency", type=int, default=8, help="judge requests in flight")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per request before it is retried")
@@ -47,13 +68,31 @@ def run(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
-    settings = JudgeSettings(url=args.judge, model=args.judge_model, api_key_env=args.api_key_env,
-                             fluency=not args.no_fluency, max_tokens=args.max_tokens, timeout_s=args.timeout,
-                             max_retries=args.max_retries, concurrency=args.concurrency)  # fmt: skip
+    settings = JudgeSettings(
+        url=args.judge,
+        model=args.judge_model,
+        api_key_env=args.api_key_env,
+        fluency=not args.no_fluency,
+        max_tokens=args.max_tokens,
+        timeout_s=args.timeout,
+        max_retries=args.max_retries,
+        concurrency=args.concurrency,
+    )
     languages = [c.strip() for c in args.languages.split(",") if c.strip()] if args.languages else None
-    summary = run_judge(args.a, args.b, args.out, settings, task=args.task, task_a=args.task_a, task_b=args.task_b,
-                        languages=languages, limit=args.limit, extract_a=args.extract_a, extract_b=args.extract_b,
-                        tier_rule=args.tier_rule)  # fmt: skip
+    summary = run_judge(
+        args.a,
+        args.b,
+        args.out,
+        settings,
+        task=args.task,
+        task_a=args.task_a,
+        task_b=args.task_b,
+        languages=languages,
+        limit=args.limit,
+        extract_a=args.extract_a,
+        extract_b=args.extract_b,
+        tier_rule=args.tier_rule,
+    )
     print_judge_summary(summary, stdout_console)
     return 0
 
@@ -63,12 +102,21 @@ def print_judge_summary(summary: dict, console) -> None:
 
     from crosslift.eval.formatting import fmt, levels
 
-    table = Table(title=f"{summary['model']['name_or_path']}: pairwise judge (A's view, tiers: "
-                        f"{summary['tier_rule']['name']})", title_justify="left")  # fmt: skip
+    table = Table(
+        title=f"{summary['model']['name_or_path']}: pairwise judge (A's view, tiers: "
+        f"{summary['tier_rule']['name']})",
+        title_justify="left",
+    )
     for column in ("", "pairs", "win", "tie", "loss", "error"):
         table.add_column(column, justify="left" if not column else "right")
     for label, kind, entry in levels(summary):
         n = entry["n_items"] if kind in ("language", "english") else entry["metrics"]["win"].get("n", "")
-        table.add_row(label, str(n), *[fmt(summary, k, entry["metrics"].get(k), interval=False)
-                                       for k in ("win", "tie", "loss", "error")])  # fmt: skip
+        table.add_row(
+            label,
+            str(n),
+            *[
+                fmt(summary, k, entry["metrics"].get(k), interval=False)
+                for k in ("win", "tie", "loss", "error")
+            ],
+        )
     console.print(table)

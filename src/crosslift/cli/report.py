@@ -16,12 +16,18 @@ HELP = "Recompute evaluation reports from items.jsonl (no generation), and compa
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("runs", nargs="+", metavar="RUN", help="a run folder, its eval/ folder, or one task's results folder")
+    p.add_argument(
+        "runs", nargs="+", metavar="RUN", help="a run folder, its eval/ folder, or one task's results folder"
+    )
     p.add_argument("--out", help="where several runs' comparison goes (default: ./comparison)")
     p.add_argument("--tier-rule", help="regroup languages with this tier rule (name or mapping file)")
-    p.add_argument("--format", choices=["crosslift", "lm-eval"], default="crosslift",
-                   help="lm-eval: also write lm-evaluation-harness's results_<time>.json and samples_<task>_<time>.jsonl "
-                   "into each task folder (new runs always have them)")  # fmt: skip
+    p.add_argument(
+        "--format",
+        choices=["crosslift", "lm-eval"],
+        default="crosslift",
+        help="lm-eval: also write lm-evaluation-harness's results_<time>.json and samples_<task>_<time>.jsonl "
+        "into each task folder (new runs always have them)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

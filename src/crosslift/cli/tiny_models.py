@@ -11,7 +11,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output directory; one sub-folder per model")
     p.add_argument("--kinds", default=None, help="comma-separated subset of: llama, qwen2, mt5-encoder, xlmr")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--corpus", action="append", default=[], help="extra text file(s) to train the tokenizers on")
+    p.add_argument(
+        "--corpus", action="append", default=[], help="extra text file(s) to train the tokenizers on"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

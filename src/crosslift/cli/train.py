@@ -18,7 +18,9 @@ def resolve_config(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.exists():
         return path
-    bundled = Path(__file__).resolve().parent.parent / "configs" / f"{name_or_path.removesuffix('.yaml')}.yaml"
+    bundled = (
+        Path(__file__).resolve().parent.parent / "configs" / f"{name_or_path.removesuffix('.yaml')}.yaml"
+    )
     return bundled if bundled.exists() else path  # a missing path fails in the loader with its name
 
 

@@ -219,8 +219,11 @@ class CodeSwitcher:
             # Single-word lexicons (MUSE): comprehensions do it, without a Python loop over the words.
             units = [(i, 1, key) for i, key in enumerate(low) if key in entries]
             if "'" in text or "’" in text:  # possessives: switch the noun, keep the 's
-                units += [(i, 1, key[:-2]) for i, key in enumerate(low)
-                          if key[-2:] in _POSSESSIVE and key not in entries and key[:-2] in entries]  # fmt: skip
+                units += [
+                    (i, 1, key[:-2])
+                    for i, key in enumerate(low)
+                    if key[-2:] in _POSSESSIVE and key not in entries and key[:-2] in entries
+                ]
                 units.sort()
             if blocked:
                 units = [u for u in units if u[0] not in blocked]
@@ -359,11 +362,17 @@ def codeswitch_example(
     sw = switcher.switch(english, index)
     meta = {(f"orig_{k}" if k in EXAMPLE_KEYS else k): v for k, v in record.items() if k not in (field, "id")}
     meta["codeswitch"] = {
-        "lang": sw.lang, "field": field, "mode": sw.mode, "ratio": switcher.ratio,
-        "covered_units": sw.covered_units, "switched_units": sw.switched_units,
-        "covered_words": sw.covered_words, "switched_words": sw.switched_words, "sentences": sw.sentences,
+        "lang": sw.lang,
+        "field": field,
+        "mode": sw.mode,
+        "ratio": switcher.ratio,
+        "covered_units": sw.covered_units,
+        "switched_units": sw.switched_units,
+        "covered_words": sw.covered_words,
+        "switched_words": sw.switched_words,
+        "sentences": sw.sentences,
         "replacements": [list(r) for r in sw.replacements],
-    }  # fmt: skip
+    }
     if switcher.holdout is not None:
         meta["codeswitch"]["held_out"] = switcher.holdout
     if style == "plain":
@@ -411,8 +420,14 @@ def codeswitch_file(
     """
     report = ReadReport(path=str(path))
     examples = []
-    records = iter_records(path, format, columns=columns, quoting=quoting, encoding=encoding,
-                           on_error=report.skip if skip_invalid else None)  # fmt: skip
+    records = iter_records(
+        path,
+        format,
+        columns=columns,
+        quoting=quoting,
+        encoding=encoding,
+        on_error=report.skip if skip_invalid else None,
+    )
     for location, record in records:
         index = len(examples) + sum(report.skipped.values())  # its place in the file, skipped ones included
         if limit is not None and index >= limit:
@@ -422,8 +437,13 @@ def codeswitch_file(
                 raise DataError(f"expected an object, got {type(record).__name__}", **location)
             if record.get(field) is None:
                 raise DataError("missing field", field=field, **location)
-            text = text_field(record[field], where=location, key=field, allow_empty=True,
-                              coerced=report.coerced if coerce_types else None)  # fmt: skip
+            text = text_field(
+                record[field],
+                where=location,
+                key=field,
+                allow_empty=True,
+                coerced=report.coerced if coerce_types else None,
+            )
             if not text.strip():
                 raise DataError("expected a non-empty string", field=field, **location)
             example = codeswitch_example(
@@ -445,11 +465,20 @@ def switching_stats(examples: Sequence[Example]) -> dict[str, dict[str, Any]]:
     for ex in examples:
         cs = ex.meta["codeswitch"]
         c = per_lang.setdefault(cs["lang"], Counter())
-        c.update(records=1, covered_words=cs["covered_words"], switched_words=cs["switched_words"],
-                 covered_units=cs["covered_units"], switched_units=cs["switched_units"], sentences=cs["sentences"])  # fmt: skip
+        c.update(
+            records=1,
+            covered_words=cs["covered_words"],
+            switched_words=cs["switched_words"],
+            covered_units=cs["covered_units"],
+            switched_units=cs["switched_units"],
+            sentences=cs["sentences"],
+        )
     total = sum(per_lang.values(), Counter())
-    stats = {lang: dict(c) | {"switched_fraction": c["switched_words"] / c["covered_words"] if c["covered_words"] else 0.0}
-             for lang, c in sorted(per_lang.items())}  # fmt: skip
+    stats = {
+        lang: dict(c)
+        | {"switched_fraction": c["switched_words"] / c["covered_words"] if c["covered_words"] else 0.0}
+        for lang, c in sorted(per_lang.items())
+    }
     stats["all"] = dict(total) | {
         "switched_fraction": total["switched_words"] / max(total["covered_words"], 1)
     }

@@ -65,11 +65,18 @@ def _text_options(
 ) -> None:
     """The encoding of a data file and, for files of examples (`records`), whether numbers in text fields are
     read as text."""
-    p.add_argument(f"--{prefix}encoding", type=_encoding, default="utf-8",
-                   help=f"text encoding of the {what}, e.g. latin-1 (default: utf-8)")  # fmt: skip
+    p.add_argument(
+        f"--{prefix}encoding",
+        type=_encoding,
+        default="utf-8",
+        help=f"text encoding of the {what}, e.g. latin-1 (default: utf-8)",
+    )
     if records:
-        p.add_argument(f"--{prefix}coerce-types", action="store_true",
-                       help=f"read numbers in text fields of the {what} as text (counted)")  # fmt: skip
+        p.add_argument(
+            f"--{prefix}coerce-types",
+            action="store_true",
+            help=f"read numbers in text fields of the {what} as text (counted)",
+        )
 
 
 def _input_options(
@@ -78,35 +85,62 @@ def _input_options(
     """How to read a data file: format, field mapping, CSV/TSV rules, limit, and `_text_options`."""
     p.add_argument(f"--{prefix}format", default="auto", help=f"format of the {what} (auto: by extension)")
     _text_options(p, prefix, what, records=records)
-    p.add_argument(f"--{prefix}fields", default=None, metavar="EXAMPLE=KEY,...",
-                   help=f"map Example fields to the {what}'s keys, e.g. instruction=question,output=answer")  # fmt: skip
-    p.add_argument(f"--{prefix}columns", default=None, metavar="NAME,...",
-                   help=f"CSV/TSV {what} without a header row: its column names")  # fmt: skip
-    p.add_argument(f"--{prefix}quoting", choices=("none", "csv"), default=None,
-                   help="CSV/TSV quoting: none (a \" is a plain character; TSV default) or csv (RFC 4180; CSV default)")  # fmt: skip
-    p.add_argument(f"--{prefix}limit", type=_at_least(1), default=None,
-                   help=f"read only the first N records of the {what}")  # fmt: skip
+    p.add_argument(
+        f"--{prefix}fields",
+        default=None,
+        metavar="EXAMPLE=KEY,...",
+        help=f"map Example fields to the {what}'s keys, e.g. instruction=question,output=answer",
+    )
+    p.add_argument(
+        f"--{prefix}columns",
+        default=None,
+        metavar="NAME,...",
+        help=f"CSV/TSV {what} without a header row: its column names",
+    )
+    p.add_argument(
+        f"--{prefix}quoting",
+        choices=("none", "csv"),
+        default=None,
+        help='CSV/TSV quoting: none (a " is a plain character; TSV default) or csv (RFC 4180; CSV default)',
+    )
+    p.add_argument(
+        f"--{prefix}limit",
+        type=_at_least(1),
+        default=None,
+        help=f"read only the first N records of the {what}",
+    )
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="output JSONL (a manifest is written beside it)")
-    p.add_argument("--skip-invalid", action="store_true",
-                   help="skip (and count, by reason) invalid input records instead of stopping at the first")  # fmt: skip
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="skip (and count, by reason) invalid input records instead of stopping at the first",
+    )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="data_command", metavar="COMMAND", required=True)
 
-    c = sub.add_parser("codeswitch", help="LinguaLIFT stage-1 data: code-switched text -> original English",
-                       description=_doc("codeswitch"))  # fmt: skip
+    c = sub.add_parser(
+        "codeswitch",
+        help="LinguaLIFT stage-1 data: code-switched text -> original English",
+        description=_doc("codeswitch"),
+    )
     c.add_argument(
         "--input", required=True, type=Path, help="English records (JSONL, JSON, CSV, TSV, parquet, ...)"
     )
     c.add_argument("--field", required=True, help="the field holding the English text, e.g. question")
     _input_options(c)
-    c.add_argument("--lexicon", action="append", required=True, metavar="PATH",
-                   help="lexicon directory or file, or a downloaded catalogue lexicon (muse, wechsel, gatitos); repeat, "
-                        "highest priority first; xx=FILE names a file's language")  # fmt: skip
+    c.add_argument(
+        "--lexicon",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="lexicon directory or file, or a downloaded catalogue lexicon (muse, wechsel, gatitos); repeat, "
+        "highest priority first; xx=FILE names a file's language",
+    )
     c.add_argument(
         "--download", action="store_true", help="download a catalogue lexicon named by --lexicon if missing"
     )
@@ -115,32 +149,62 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     c.add_argument("--languages", required=True, help="target languages, e.g. sw,te,bn,th,zh,de")
     c.add_argument("--weights", default=None, metavar="LANG=W,...", help="language weights (default uniform)")
-    c.add_argument("--tier-weights", default=None, metavar="TIER=W,...",
-                   help="weights by resource tier, e.g. low=3,medium=2,high=1 (see --tier-rule)")  # fmt: skip
+    c.add_argument(
+        "--tier-weights",
+        default=None,
+        metavar="TIER=W,...",
+        help="weights by resource tier, e.g. low=3,medium=2,high=1 (see --tier-rule)",
+    )
     c.add_argument("--tier-rule", default=None, help="tier rule for --tier-weights (default: mmwp-llama2)")
     c.add_argument("--ratio", type=float, default=0.4, help="fraction of lexicon-covered words to switch")
     c.add_argument("--seed", type=_at_least(0), default=0)
     c.add_argument(
         "--pick", choices=("random", "first"), default="random", help="which translation of a word"
     )
-    c.add_argument("--style", choices=("plain", "instruct"), default="plain",
-                   help="plain: instruction = code-switched text; instruct: 'Translate the following code-switched "
-                        "<Language> sentence to pure English:' with the text as input")  # fmt: skip
+    c.add_argument(
+        "--style",
+        choices=("plain", "instruct"),
+        default="plain",
+        help="plain: instruction = code-switched text; instruct: 'Translate the following code-switched "
+        "<Language> sentence to pure English:' with the text as input",
+    )
     c.add_argument(
         "--no-protect-names", action="store_true", help="also switch capitalised words inside sentences"
     )
-    c.add_argument("--protect", action="append", default=None, metavar="REGEX",
-                   help="never switch matches of this pattern (repeat; replaces the defaults: URLs, <<...>>)")  # fmt: skip
-    c.add_argument("--parallel", action="append", default=[], metavar="LANG=FILE",
-                   help="line-aligned parallel text for sentence-level switching (needs en=FILE too)")  # fmt: skip
+    c.add_argument(
+        "--protect",
+        action="append",
+        default=None,
+        metavar="REGEX",
+        help="never switch matches of this pattern (repeat; replaces the defaults: URLs, <<...>>)",
+    )
+    c.add_argument(
+        "--parallel",
+        action="append",
+        default=[],
+        metavar="LANG=FILE",
+        help="line-aligned parallel text for sentence-level switching (needs en=FILE too)",
+    )
     c.add_argument("--parallel-field", default="text", help="field of the parallel records (not .txt files)")
-    c.add_argument("--sentence-ratio", type=float, default=0.0,
-                   help="probability of rendering a sentence whole when parallel text has it")  # fmt: skip
-    c.add_argument("--holdout-share", type=float, default=0.05,
-                   help="share of each lexicon never switched, so that LinguaLIFT's alignment check tests word "
-                        "retrieval on unseen pairs (0: none)")  # fmt: skip
-    c.add_argument("--holdout-seed", type=_at_least(0), default=None,
-                   help="seed of the held-out choice (default: --seed)")  # fmt: skip
+    c.add_argument(
+        "--sentence-ratio",
+        type=float,
+        default=0.0,
+        help="probability of rendering a sentence whole when parallel text has it",
+    )
+    c.add_argument(
+        "--holdout-share",
+        type=float,
+        default=0.05,
+        help="share of each lexicon never switched, so that LinguaLIFT's alignment check tests word "
+        "retrieval on unseen pairs (0: none)",
+    )
+    c.add_argument(
+        "--holdout-seed",
+        type=_at_least(0),
+        default=None,
+        help="seed of the held-out choice (default: --seed)",
+    )
     c.add_argument(
         "--lexicon-skip-invalid", action="store_true", help="count malformed lexicon lines instead of failing"
     )
@@ -149,8 +213,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     x = sub.add_parser(
         "crossin", help="CrossIn mixes from a parallel instruction set", description=_doc("crossin")
     )
-    x.add_argument("--parallel", action="append", default=[], metavar="LANG=FILE",
-                   help="one file per language of the parallel instruction set (repeat; en=FILE required)")  # fmt: skip
+    x.add_argument(
+        "--parallel",
+        action="append",
+        default=[],
+        metavar="LANG=FILE",
+        help="one file per language of the parallel instruction set (repeat; en=FILE required)",
+    )
     x.add_argument("--align", choices=("index", "id"), default="index", help="how parallel files line up")
     _input_options(x, what="parallel files")
     x.add_argument(
@@ -160,15 +229,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     x.add_argument(
         "--modes", default="base,en2x,x2en,trans", help="modes (names or stage numbers 0-3), e.g. 0-1-3"
     )
-    x.add_argument("--size", type=_at_least(0), default=None,
-                   help="examples per parallel mode (default: size of the set)")  # fmt: skip
+    x.add_argument(
+        "--size",
+        type=_at_least(0),
+        default=None,
+        help="examples per parallel mode (default: size of the set)",
+    )
     x.add_argument(
         "--targets", default=None, help="the languages x (default: all non-English parallel languages)"
     )
     x.add_argument("--seed", type=_at_least(0), default=0)
-    x.add_argument("--sampling", choices=("coupled", "independent"), default="coupled",
-                   help="coupled: one (item, language) draw per example shared by every mode, as released; "
-                        "independent: each mode draws its own")  # fmt: skip
+    x.add_argument(
+        "--sampling",
+        choices=("coupled", "independent"),
+        default="coupled",
+        help="coupled: one (item, language) draw per example shared by every mode, as released; "
+        "independent: each mode draws its own",
+    )
     _output_options(x)
 
     g = sub.add_parser(
@@ -205,8 +282,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _text_options(m, what="sources")
     _output_options(m)
 
-    t = sub.add_parser("translate", help="translate instruction + response jointly through an LLM endpoint",
-                       description=_doc("translate"))  # fmt: skip
+    t = sub.add_parser(
+        "translate",
+        help="translate instruction + response jointly through an LLM endpoint",
+        description=_doc("translate"),
+    )
     t.add_argument("--input", required=True, type=Path, help="English instruction data")
     _input_options(t)
     t.add_argument("--language", required=True, help="target language")
@@ -216,8 +296,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--model", required=True, help="model name at the endpoint")
     t.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
     t.add_argument("--concurrency", type=_at_least(1), default=8)
-    t.add_argument("--max-retries", type=_at_least(0), default=4,
-                   help="retries per request (HTTP errors and failed splits)")  # fmt: skip
+    t.add_argument(
+        "--max-retries",
+        type=_at_least(0),
+        default=4,
+        help="retries per request (HTTP errors and failed splits)",
+    )
     t.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     t.add_argument("--temperature", type=float, default=0.0)
     t.add_argument("--max-tokens", type=_at_least(1), default=2048)
@@ -227,8 +311,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s = sub.add_parser(
         "lexicon-stats", help="entries and corpus coverage of lexicons", description=_doc("lexicon-stats")
     )
-    s.add_argument("--lexicon", action="append", required=True, metavar="PATH",
-                   help="lexicon directory or file, or a downloaded catalogue lexicon (muse, wechsel, gatitos); repeat")  # fmt: skip
+    s.add_argument(
+        "--lexicon",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="lexicon directory or file, or a downloaded catalogue lexicon (muse, wechsel, gatitos); repeat",
+    )
     s.add_argument(
         "--download", action="store_true", help="download a catalogue lexicon named by --lexicon if missing"
     )
@@ -248,14 +337,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     v.add_argument("--max-errors", type=_at_least(0), default=20, help="list at most this many problems")
     v.add_argument("--out", type=Path, default=None, help="also write the report as JSON")
 
-    d = sub.add_parser("download", help="fetch catalogued benchmarks and lexicons into the cache, verified",
-                       description=_doc("download"))  # fmt: skip
-    d.add_argument("names", nargs="*", metavar="NAME", help="datasets: mmwp, mgsm, xquad, seaeval, gsm8k, alpaca_eval, "
-                   "muse, wechsel, gatitos, ntrex (--list shows them all)")  # fmt: skip
-    d.add_argument("--to", type=Path, default=None,
-                   help="data folder (default: $CROSSLIFT_CACHE/data, else ~/.cache/crosslift/data)")  # fmt: skip
-    d.add_argument("--from", dest="from_dir", type=Path, default=None, metavar="DIR",
-                   help="take the files from DIR (fetched elsewhere) instead of the network; verified the same way")  # fmt: skip
+    d = sub.add_parser(
+        "download",
+        help="fetch catalogued benchmarks and lexicons into the cache, verified",
+        description=_doc("download"),
+    )
+    d.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="datasets: mmwp, mgsm, xquad, seaeval, gsm8k, alpaca_eval, "
+        "muse, wechsel, gatitos, ntrex (--list shows them all)",
+    )
+    d.add_argument(
+        "--to",
+        type=Path,
+        default=None,
+        help="data folder (default: $CROSSLIFT_CACHE/data, else ~/.cache/crosslift/data)",
+    )
+    d.add_argument(
+        "--from",
+        dest="from_dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="take the files from DIR (fetched elsewhere) instead of the network; verified the same way",
+    )
     d.add_argument("--urls", action="store_true", help="print the upstream URLs of the datasets and exit")
     d.add_argument(
         "--list", action="store_true", help="list the catalogue: licenses, sizes, what is downloaded"
@@ -349,8 +456,16 @@ def manifest_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.manifest.json")
 
 
-def _manifest(out: Path, examples: list[Example], *, command: str, args: argparse.Namespace, inputs: list,
-              seed: int | None = None, **extra: Any) -> dict[str, Any]:  # fmt: skip
+def _manifest(
+    out: Path,
+    examples: list[Example],
+    *,
+    command: str,
+    args: argparse.Namespace,
+    inputs: list,
+    seed: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The manifest of a written example file: provenance, the command's parameters, counts per language."""
     from crosslift.runs import provenance
 
@@ -423,24 +538,50 @@ def codeswitch_data(args: argparse.Namespace) -> tuple[list[Example], dict[str, 
         else None
     )
     switcher = CodeSwitcher(
-        lexicons, ratio=args.ratio, languages=languages, weights=_weights(args, languages), seed=args.seed,
-        pick=args.pick, protect_names=not args.no_protect_names,
-        protect=DEFAULT_PROTECT if args.protect is None else args.protect, parallel=parallel,
-        sentence_ratio=args.sentence_ratio, holdout_share=args.holdout_share, holdout_seed=args.holdout_seed,
-    )  # fmt: skip
+        lexicons,
+        ratio=args.ratio,
+        languages=languages,
+        weights=_weights(args, languages),
+        seed=args.seed,
+        pick=args.pick,
+        protect_names=not args.no_protect_names,
+        protect=DEFAULT_PROTECT if args.protect is None else args.protect,
+        parallel=parallel,
+        sentence_ratio=args.sentence_ratio,
+        holdout_share=args.holdout_share,
+        holdout_seed=args.holdout_seed,
+    )
     kw = _read_kwargs(args)
     examples, report = codeswitch_file(
-        args.input, field=args.field, switcher=switcher, style=args.style, skip_invalid=args.skip_invalid,
-        limit=kw["limit"], format=kw["format"], columns=kw["columns"], quoting=kw["quoting"],
-        encoding=kw["encoding"], coerce_types=kw["coerce_types"],
-    )  # fmt: skip
+        args.input,
+        field=args.field,
+        switcher=switcher,
+        style=args.style,
+        skip_invalid=args.skip_invalid,
+        limit=kw["limit"],
+        format=kw["format"],
+        columns=kw["columns"],
+        quoting=kw["quoting"],
+        encoding=kw["encoding"],
+        coerce_types=kw["coerce_types"],
+    )
     manifest = _manifest(
-        args.out, examples, command="codeswitch", args=args, seed=args.seed,
+        args.out,
+        examples,
+        command="codeswitch",
+        args=args,
+        seed=args.seed,
         inputs=[args.input, *[f for lex in lexicons.values() for f in lex.files], *parallel_files.values()],
-        read=report.summary(), skipped=dict(report.skipped), codeswitch=switching_stats(examples),
-        held_out=switcher.holdout and switcher.holdout | {"entries": {k: len(v) for k, v in switcher.held_out.items()}},
-        lexicons={lang: {"entries": len(lex), "files": lex.files, "stats": dict(lex.stats)} for lang, lex in lexicons.items()},
-    )  # fmt: skip
+        read=report.summary(),
+        skipped=dict(report.skipped),
+        codeswitch=switching_stats(examples),
+        held_out=switcher.holdout
+        and switcher.holdout | {"entries": {k: len(v) for k, v in switcher.held_out.items()}},
+        lexicons={
+            lang: {"entries": len(lex), "files": lex.files, "stats": dict(lex.stats)}
+            for lang, lex in lexicons.items()
+        },
+    )
     return examples, manifest
 
 
@@ -463,14 +604,23 @@ def crossin_data(args: argparse.Namespace) -> tuple[list[Example], dict[str, Any
         base += got
         reports.append(report.summary())
     targets = [normalize_code(t) for t in args.targets.split(",")] if args.targets else None
-    examples = build_crossin(parallel, base, modes=modes, size=args.size, targets=targets, seed=args.seed,
-                             sampling=args.sampling)  # fmt: skip
+    examples = build_crossin(
+        parallel, base, modes=modes, size=args.size, targets=targets, seed=args.seed, sampling=args.sampling
+    )
     counts = Counter(ex.meta["crossin"]["mode"] for ex in examples)
     parallel_read = [r.summary() for r in parallel.reports] if parallel else []
-    manifest = _manifest(args.out, examples, command="crossin", args=args, seed=args.seed,
-                         inputs=[*files.values(), *args.base], modes=dict(counts),
-                         parallel_items=len(parallel) if parallel else 0, base_read=reports,
-                         parallel_read=parallel_read)  # fmt: skip
+    manifest = _manifest(
+        args.out,
+        examples,
+        command="crossin",
+        args=args,
+        seed=args.seed,
+        inputs=[*files.values(), *args.base],
+        modes=dict(counts),
+        parallel_items=len(parallel) if parallel else 0,
+        base_read=reports,
+        parallel_read=parallel_read,
+    )
     return examples, manifest
 
 
@@ -486,11 +636,21 @@ def plug_data(args: argparse.Namespace) -> tuple[list[Example], dict[str, Any]]:
     files = pivot | targets
     parallel = read_parallel(files, align=args.align, **_read_kwargs(args))
     examples = build_plug(
-        parallel, targets=list(targets), pivot=next(iter(pivot)), monolingual=args.monolingual,
+        parallel,
+        targets=list(targets),
+        pivot=next(iter(pivot)),
+        monolingual=args.monolingual,
         pivot_instruction_label=None if args.no_pivot_instruction else args.pivot_label,
-    )  # fmt: skip
-    manifest = _manifest(args.out, examples, command="plug", args=args, inputs=list(files.values()),
-                         items=len(parallel), read=[r.summary() for r in parallel.reports])  # fmt: skip
+    )
+    manifest = _manifest(
+        args.out,
+        examples,
+        command="plug",
+        args=args,
+        inputs=list(files.values()),
+        items=len(parallel),
+        read=[r.summary() for r in parallel.reports],
+    )
     return examples, manifest
 
 
@@ -504,16 +664,25 @@ def mix_data(args: argparse.Namespace) -> tuple[list[Example], dict[str, Any]]:
         path, sep, weight = spec.rpartition(":")
         if not sep or not _is_number(weight):
             path, weight = spec, "1"
-        examples, report = read_examples(path, skip_invalid=args.skip_invalid, encoding=args.encoding,
-                                         coerce_types=args.coerce_types)  # fmt: skip
+        examples, report = read_examples(
+            path, skip_invalid=args.skip_invalid, encoding=args.encoding, coerce_types=args.coerce_types
+        )
         sources.append(examples)
         weights.append(float(weight))
         paths.append(Path(path))
         reports.append(report.summary())
     examples = mix_epochs(sources, weights, size=args.size, epochs=args.epochs, seed=args.seed)
     counts = Counter(ex.source for ex in examples)
-    manifest = _manifest(args.out, examples, command="mix", args=args, seed=args.seed, inputs=paths,
-                         per_source=dict(counts), read=reports)  # fmt: skip
+    manifest = _manifest(
+        args.out,
+        examples,
+        command="mix",
+        args=args,
+        seed=args.seed,
+        inputs=paths,
+        per_source=dict(counts),
+        read=reports,
+    )
     return examples, manifest
 
 
@@ -535,22 +704,45 @@ def translate_data(
 
     lang = normalize_code(args.language)
     kw = _read_kwargs(args)
-    examples, read_report = read_examples(args.input, skip_invalid=args.skip_invalid, instruction_lang="en",
-                                          output_lang="en", **kw)  # fmt: skip
-    client = EndpointClient(args.base_url, args.model, api_key_env=args.api_key_env, timeout_s=args.timeout,
-                            max_retries=args.max_retries, concurrency=args.concurrency)  # fmt: skip
+    examples, read_report = read_examples(
+        args.input, skip_invalid=args.skip_invalid, instruction_lang="en", output_lang="en", **kw
+    )
+    client = EndpointClient(
+        args.base_url,
+        args.model,
+        api_key_env=args.api_key_env,
+        timeout_s=args.timeout,
+        max_retries=args.max_retries,
+        concurrency=args.concurrency,
+    )
     report = translate_examples(
-        examples, lang, client, args.out, split_retries=args.max_retries, progress=progress,
-        temperature=args.temperature, max_tokens=args.max_tokens,
-    )  # fmt: skip
+        examples,
+        lang,
+        client,
+        args.out,
+        split_retries=args.max_retries,
+        progress=progress,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+    )
     manifest = provenance(
-        data_files=[args.input], output=str(args.out), data_command="translate", language=lang,
-        models={"translator": args.model}, endpoint=args.base_url,
-        prompt=PROMPTS.get(lang, GENERIC_PROMPT), generation={"temperature": args.temperature, "max_tokens": args.max_tokens},
-        read=read_report.summary(), records=report.resumed + report.translated,
-        report=vars(report) | {"failed_splits": dict(report.failed_splits), "failed_requests": dict(report.failed_requests),
-                               "failed_ids": report.failed_ids[:100]},
-    )  # fmt: skip
+        data_files=[args.input],
+        output=str(args.out),
+        data_command="translate",
+        language=lang,
+        models={"translator": args.model},
+        endpoint=args.base_url,
+        prompt=PROMPTS.get(lang, GENERIC_PROMPT),
+        generation={"temperature": args.temperature, "max_tokens": args.max_tokens},
+        read=read_report.summary(),
+        records=report.resumed + report.translated,
+        report=vars(report)
+        | {
+            "failed_splits": dict(report.failed_splits),
+            "failed_requests": dict(report.failed_requests),
+            "failed_ids": report.failed_ids[:100],
+        },
+    )
     return report, manifest
 
 
@@ -615,15 +807,20 @@ def lexicon_stats(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                 break
             value = record.get(args.field) if isinstance(record, dict) else None
             if not isinstance(value, str):
-                raise DataError("missing field" if value is None else "expected a string", field=args.field,
-                                **location)  # fmt: skip
+                raise DataError(
+                    "missing field" if value is None else "expected a string", field=args.field, **location
+                )
             texts.append(value)
     figures = {}
     for lang, lex in sorted(lexicons.items()):
         figures[lang] = {
-            "entries": len(lex), "phrases": lex.phrases, "translations": sum(map(len, lex.entries.values())),
-            "max_words": lex.max_words, "files": lex.files, "stats": dict(lex.stats),
-        }  # fmt: skip
+            "entries": len(lex),
+            "phrases": lex.phrases,
+            "translations": sum(map(len, lex.entries.values())),
+            "max_words": lex.max_words,
+            "files": lex.files,
+            "stats": dict(lex.stats),
+        }
         if texts:
             figures[lang]["coverage"] = coverage(lex, texts)
     if args.out is not None:

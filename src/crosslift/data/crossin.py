@@ -94,8 +94,15 @@ def build_crossin(
     if "base" in modes:
         if not base:
             raise DataError("mode 'base' needs the English complex-task examples (base)")
-        examples += [replace(ex, meta=ex.meta | {"crossin": {"mode": "base"}}, instruction_lang=ex.instruction_lang or pivot,
-                             output_lang=ex.output_lang or pivot) for ex in base]  # fmt: skip
+        examples += [
+            replace(
+                ex,
+                meta=ex.meta | {"crossin": {"mode": "base"}},
+                instruction_lang=ex.instruction_lang or pivot,
+                output_lang=ex.output_lang or pivot,
+            )
+            for ex in base
+        ]
     parallel_modes = [m for m in modes if m != "base"]
     if not parallel_modes:
         return examples
@@ -106,8 +113,10 @@ def build_crossin(
     targets = list(targets or [lang for lang in parallel.languages if lang != pivot])
     missing = [t for t in targets if t not in parallel.languages or t == pivot]
     if missing or not targets:
-        raise DataError(f"target languages {missing or targets} are not non-{pivot} languages of the parallel set "
-                        f"({', '.join(parallel.languages)})")  # fmt: skip
+        raise DataError(
+            f"target languages {missing or targets} are not non-{pivot} languages of the parallel set "
+            f"({', '.join(parallel.languages)})"
+        )
     sizes = {}
     for mode in parallel_modes:
         n = size.get(mode) if isinstance(size, Mapping) else size

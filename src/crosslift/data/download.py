@@ -239,8 +239,10 @@ def lexicon_dir(name: str, *, download: bool = False) -> Path | None:
     try:
         return dataset_dir(dataset.name, download=download)
     except NotDownloaded as e:
-        raise DataError(f"lexicon '{name}' is not downloaded (looked in {e.directory}); get it with:  {e.command}"
-                        "  (or pass --download, or give the lexicon's folder as a path)") from None  # fmt: skip
+        raise DataError(
+            f"lexicon '{name}' is not downloaded (looked in {e.directory}); get it with:  {e.command}"
+            "  (or pass --download, or give the lexicon's folder as a path)"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------------- downloading
@@ -271,9 +273,11 @@ def _offline() -> str | None:
 def _url_list(dataset: Dataset, urls: list[str]) -> str:
     shown = "\n".join(f"  {u}" for u in urls[:URLS_SHOWN])
     more = f"\n  ... and {len(urls) - URLS_SHOWN} more" if len(urls) > URLS_SHOWN else ""
-    return (f"Fetch these {len(urls)} file(s) where there is network access (`crosslift data download {dataset.name} "
-            f"--urls` lists them all), put them in one folder, and place them with\n"
-            f"  crosslift data download {dataset.name} --from DIR\n{shown}{more}")  # fmt: skip
+    return (
+        f"Fetch these {len(urls)} file(s) where there is network access (`crosslift data download {dataset.name} "
+        f"--urls` lists them all), put them in one folder, and place them with\n"
+        f"  crosslift data download {dataset.name} --from DIR\n{shown}{more}"
+    )
 
 
 def _hash_mismatch(what: str, expected: str, actual: str, extra: str = "") -> DataError:
@@ -283,8 +287,15 @@ def _hash_mismatch(what: str, expected: str, actual: str, extra: str = "") -> Da
 class _Fetcher:
     """HTTP(S) downloads into partial files, resumed with Range requests; progress in bytes."""
 
-    def __init__(self, dataset: Dataset, urls: list[str], progress: Callable[[int], None], *, timeout: float,
-                 retries: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        dataset: Dataset,
+        urls: list[str],
+        progress: Callable[[int], None],
+        *,
+        timeout: float,
+        retries: int,
+    ) -> None:
         self.dataset, self.urls, self.progress = dataset, urls, progress
         self.timeout, self.retries = timeout, retries
         self.received = 0  # bytes over the wire, restarts included
@@ -309,12 +320,16 @@ class _Fetcher:
             except HTTPError as e:
                 if e.code == 416 and have:  # nothing left past `have`: let the hash decide
                     return
-                raise DownloadError(f"{self.dataset.name}: HTTP {e.code} {e.reason} for {url}\n"
-                                    + _url_list(self.dataset, self.urls)) from None  # fmt: skip
+                raise DownloadError(
+                    f"{self.dataset.name}: HTTP {e.code} {e.reason} for {url}\n"
+                    + _url_list(self.dataset, self.urls)
+                ) from None
             except (URLError, OSError, http.client.HTTPException) as e:
                 reason = getattr(e, "reason", e)
-                raise DownloadError(f"{self.dataset.name}: cannot reach {url} ({reason})\n"
-                                    + _url_list(self.dataset, self.urls)) from None  # fmt: skip
+                raise DownloadError(
+                    f"{self.dataset.name}: cannot reach {url} ({reason})\n"
+                    + _url_list(self.dataset, self.urls)
+                ) from None
             try:
                 with response:
                     # A server that ignores the range answers 200 with the whole file: start the file over.
@@ -333,9 +348,11 @@ class _Fetcher:
                 cuts += 1
                 if cuts > self.retries:
                     size = part.stat().st_size if part.exists() else 0
-                    raise DownloadError(f"{self.dataset.name}: the connection to {url} broke {cuts} times ({e!r}); "
-                                        f"{size} of {source.bytes} bytes are kept in {part}: rerun the command to "
-                                        "resume") from None  # fmt: skip
+                    raise DownloadError(
+                        f"{self.dataset.name}: the connection to {url} broke {cuts} times ({e!r}); "
+                        f"{size} of {source.bytes} bytes are kept in {part}: rerun the command to "
+                        "resume"
+                    ) from None
 
 
 def _verified(path: Path, expected: SourceFile | CatalogueFile, *, what: str | None = None) -> None:
@@ -377,8 +394,16 @@ def _look_for(folder: Path, source: str) -> Path | None:
 class _Job:
     """Bring one dataset into its folder: reuse verified files, fetch or copy the rest, transform, mark."""
 
-    def __init__(self, dataset: Dataset, root: Path, from_dir: Path | None, console: Console, *, timeout: float,
-                 retries: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        dataset: Dataset,
+        root: Path,
+        from_dir: Path | None,
+        console: Console,
+        *,
+        timeout: float,
+        retries: int,
+    ) -> None:
         self.dataset, self.console = dataset, console
         self.directory = root / dataset.name
         self.staging = root / ".partial" / dataset.name
@@ -411,11 +436,18 @@ class _Job:
                 self._copy(todo)
             else:
                 self._download(todo)
-        atomic_write_json(self.directory / MARKER, {
-            "dataset": self.dataset.name, "title": self.dataset.title, "license": self.dataset.license,
-            "restrictions": self.dataset.restrictions, "origin": self.dataset.origin, "revision": self.dataset.revision,
-            "files": {f.name: f.sha256 for f in self.dataset.files},
-        })  # fmt: skip
+        atomic_write_json(
+            self.directory / MARKER,
+            {
+                "dataset": self.dataset.name,
+                "title": self.dataset.title,
+                "license": self.dataset.license,
+                "restrictions": self.dataset.restrictions,
+                "origin": self.dataset.origin,
+                "revision": self.dataset.revision,
+                "files": {f.name: f.sha256 for f in self.dataset.files},
+            },
+        )
         shutil.rmtree(self.staging, ignore_errors=True)
         with contextlib.suppress(OSError):
             self.staging.parent.rmdir()  # only when no other dataset is half-way
@@ -442,9 +474,12 @@ class _Job:
                     self.dataset.url(s.source) for s, p in zip(f.sources(), found, strict=True) if p is None
                 ]
         if absent:
-            raise DataError(f"{len(absent)} file(s) of dataset '{self.dataset.name}' are not in the folder "
-                            f"(looked for the cache's file names and for the upstream file names):\n"
-                            + "\n".join(f"  {u}" for u in absent), path=self.source_dir)  # fmt: skip
+            raise DataError(
+                f"{len(absent)} file(s) of dataset '{self.dataset.name}' are not in the folder "
+                f"(looked for the cache's file names and for the upstream file names):\n"
+                + "\n".join(f"  {u}" for u in absent),
+                path=self.source_dir,
+            )
         for f, ready, inputs in plans:
             if ready is not None:
                 _verified(ready, f)
@@ -473,19 +508,31 @@ class _Job:
         urls = list(dict.fromkeys(self.dataset.url(s.source) for f in todo for s in f.sources()))
         offline = _offline()
         if offline:
-            raise DownloadError(f"{self.dataset.name}: offline ({offline}={os.environ[offline]}), nothing is "
-                                f"downloaded; unset {offline} to download here.\n" + _url_list(self.dataset, urls))  # fmt: skip
+            raise DownloadError(
+                f"{self.dataset.name}: offline ({offline}={os.environ[offline]}), nothing is "
+                f"downloaded; unset {offline} to download here.\n" + _url_list(self.dataset, urls)
+            )
         sources = list({s.source: s for f in todo for s in f.sources()}.values())
         parts = {s.source: self.staging / quote(s.source, safe="") for s in sources}
         total = sum(s.bytes for s in sources)
-        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                   TimeRemainingColumn())  # fmt: skip
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, console=self.console, transient=False) as progress:
             bar = progress.add_task(self.dataset.name, total=total)
             done = sum(min(p.stat().st_size, s.bytes) for s in sources if (p := parts[s.source]).exists())
             progress.update(bar, completed=done)
-            fetcher = _Fetcher(self.dataset, urls, lambda n: progress.advance(bar, n), timeout=self.timeout,
-                               retries=self.retries)  # fmt: skip
+            fetcher = _Fetcher(
+                self.dataset,
+                urls,
+                lambda n: progress.advance(bar, n),
+                timeout=self.timeout,
+                retries=self.retries,
+            )
             fetched: set[str] = set()
             for f in todo:
                 progress.update(bar, description=f"{self.dataset.name}: {f.name}")
@@ -503,9 +550,13 @@ class _Job:
                                 if f.transform is None
                                 else f"{Path(s.source).name} (the input of {f.name})"
                             )
-                            raise _hash_mismatch(f"{self.dataset.name}/{what}", s.sha256, actual,
-                                                 f" (downloaded from {self.dataset.url(s.source)}; the download was "
-                                                 "discarded)")  # fmt: skip
+                            raise _hash_mismatch(
+                                f"{self.dataset.name}/{what}",
+                                s.sha256,
+                                actual,
+                                f" (downloaded from {self.dataset.url(s.source)}; the download was "
+                                "discarded)",
+                            )
                         fetched.add(s.source)
                         self.report.fetched += 1
                     paths.append(part)
@@ -524,17 +575,25 @@ class _Job:
         else:
             transform = TRANSFORMS.get(f.transform)
             if transform is None:
-                raise DataError(f"unknown transform '{f.transform}' (known: {', '.join(TRANSFORMS)})",
-                                path=f"{self.dataset.name}/{f.name}")  # fmt: skip
+                raise DataError(
+                    f"unknown transform '{f.transform}' (known: {', '.join(TRANSFORMS)})",
+                    path=f"{self.dataset.name}/{f.name}",
+                )
             try:
                 data = transform([p.read_bytes() for p in inputs], **self.dataset.transform_args)
             except (ValueError, KeyError, TypeError, SyntaxError) as e:
-                raise DataError(f"transform {f.transform} failed on {', '.join(map(str, inputs))}: {e!r}",
-                                path=f"{self.dataset.name}/{f.name}") from None  # fmt: skip
+                raise DataError(
+                    f"transform {f.transform} failed on {', '.join(map(str, inputs))}: {e!r}",
+                    path=f"{self.dataset.name}/{f.name}",
+                ) from None
         actual = hashlib.sha256(data).hexdigest()
         if actual != f.sha256:
-            raise _hash_mismatch(f"{self.dataset.name}/{f.name}", f.sha256, actual,
-                                 f" (made by {f.transform} from {', '.join(map(str, inputs))}; not placed)")  # fmt: skip
+            raise _hash_mismatch(
+                f"{self.dataset.name}/{f.name}",
+                f.sha256,
+                actual,
+                f" (made by {f.transform} from {', '.join(map(str, inputs))}; not placed)",
+            )
         _place(data, self.directory / f.name)
 
 
@@ -572,11 +631,19 @@ def fetch_datasets(
             console.print(
                 f"  note: {dataset.notice()}. Runs that read it record this license in their provenance."
             )
-        job = _Job(dataset, base, Path(from_dir).expanduser() if from_dir is not None else None, console,
-                   timeout=timeout, retries=retries)  # fmt: skip
+        job = _Job(
+            dataset,
+            base,
+            Path(from_dir).expanduser() if from_dir is not None else None,
+            console,
+            timeout=timeout,
+            retries=retries,
+        )
         report = job.run()
-        console.print(f"  {dataset.name} -> {report.directory}: {len(report.files)} files verified "
-                      f"({report.kept} already there, {report.fetched} downloaded, {report.copied} from --from)")  # fmt: skip
+        console.print(
+            f"  {dataset.name} -> {report.directory}: {len(report.files)} files verified "
+            f"({report.kept} already there, {report.fetched} downloaded, {report.copied} from --from)"
+        )
         reports.append(report)
     return reports
 
@@ -602,5 +669,16 @@ class CatalogueRow:
 
 def catalogue_rows(root: str | Path | None = None) -> list[CatalogueRow]:
     base = _root(root)
-    return [CatalogueRow(d.name, d.kind, len(d.files), sum(f.bytes for f in d.files), d.license, list(d.restrictions),
-                         is_complete(d, base / d.name), d.title) for d in load_catalogue().values()]  # fmt: skip
+    return [
+        CatalogueRow(
+            d.name,
+            d.kind,
+            len(d.files),
+            sum(f.bytes for f in d.files),
+            d.license,
+            list(d.restrictions),
+            is_complete(d, base / d.name),
+            d.title,
+        )
+        for d in load_catalogue().values()
+    ]

@@ -37,9 +37,14 @@ EXAMPLE_KEYS = ("id", "instruction", "input", "output", "instruction_lang", "out
 # Chat roles as they are spelled in the wild -> ours.
 _ROLES = {
     "system": "system",
-    "user": "user", "human": "user",
-    "assistant": "assistant", "gpt": "assistant", "bot": "assistant", "model": "assistant", "chatgpt": "assistant",
-}  # fmt: skip
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "gpt": "assistant",
+    "bot": "assistant",
+    "model": "assistant",
+    "chatgpt": "assistant",
+}
 
 
 @dataclass
@@ -118,8 +123,9 @@ def text_field(
         value = str(value)
     if not isinstance(value, str):
         hint = " (numbers are read as text only with --coerce-types, or a source's coerce_types: true)"
-        raise DataError(f"expected a string, got {type(value).__name__}{hint if number else ''}", field=key,
-                        **where)  # fmt: skip
+        raise DataError(
+            f"expected a string, got {type(value).__name__}{hint if number else ''}", field=key, **where
+        )
     if not allow_empty and not value.strip():
         raise DataError("empty value", field=key, **where)
     return value
@@ -141,8 +147,9 @@ def _chat_turns(
         if role is None:
             raise DataError(
                 f"unknown role {turn.get(role_key)!r} (expected one of {', '.join(sorted(_ROLES))})",
-                field=f"{turn_key}.{role_key}", **where,
-            )  # fmt: skip
+                field=f"{turn_key}.{role_key}",
+                **where,
+            )
         content = text_field(turn.get(text_key), where=where, key=f"{turn_key}.{text_key}", coerced=coerced)
         if role == "system":
             if i != 0:
@@ -195,8 +202,9 @@ def record_to_example(
     used = {fields.get(n, n) for n in (*EXAMPLE_KEYS, "messages")}
     meta = {k: v for k, v in record.items() if k not in used}
     if chat_key is not None and fields.get("instruction", "instruction") not in record:
-        system, history, instruction, output = _chat_turns(record[chat_key], key=chat_key, where=where,
-                                                           coerced=coerced)  # fmt: skip
+        system, history, instruction, output = _chat_turns(
+            record[chat_key], key=chat_key, where=where, coerced=coerced
+        )
         values = {"instruction": instruction, "input": "", "output": output}
         meta.pop(chat_key, None)
         if system is not None:
@@ -213,8 +221,9 @@ def record_to_example(
                     values[name] = ""
                     continue
                 raise DataError("missing field", field=key, **where)
-            values[name] = text_field(value, where=where, key=key, allow_empty=name == "input",
-                                      coerced=coerced)  # fmt: skip
+            values[name] = text_field(
+                value, where=where, key=key, allow_empty=name == "input", coerced=coerced
+            )
         _check_history(meta.get("history"), where=where)
     ex_id = record.get(fields.get("id", "id"))
     langs = {}
@@ -279,9 +288,17 @@ def read_examples(
     """
     report = ReadReport(path=str(path))
     examples: list[Example] = []
-    records = iter_records(path, format, columns=columns, quoting=quoting, subset=subset, split=split,
-                           revision=revision, encoding=encoding,
-                           on_error=report.skip if skip_invalid else None)  # fmt: skip
+    records = iter_records(
+        path,
+        format,
+        columns=columns,
+        quoting=quoting,
+        subset=subset,
+        split=split,
+        revision=revision,
+        encoding=encoding,
+        on_error=report.skip if skip_invalid else None,
+    )
     for location, record in records:
         if limit is not None and len(examples) >= limit:
             break
@@ -297,7 +314,7 @@ def read_examples(
                     instruction_lang=instruction_lang,
                     output_lang=output_lang,
                     coerced=report.coerced if coerce_types else None,
-                )  # fmt: skip
+                )
             )
         except DataError as e:
             if not skip_invalid:
@@ -379,9 +396,17 @@ def read_parallel(
         code = normalize_code(lang)
         if code in per_lang:
             raise DataError(f"language '{code}' given twice ({per_lang[code][0]} and {path})", path=path)
-        examples, report = read_examples(path, format=format, fields=fields, columns=columns, quoting=quoting,
-                                         instruction_lang=code, output_lang=code, encoding=encoding,
-                                         coerce_types=coerce_types)  # fmt: skip
+        examples, report = read_examples(
+            path,
+            format=format,
+            fields=fields,
+            columns=columns,
+            quoting=quoting,
+            instruction_lang=code,
+            output_lang=code,
+            encoding=encoding,
+            coerce_types=coerce_types,
+        )
         reports.append(report)
         if align == "index":
             for i, ex in enumerate(examples):
@@ -398,8 +423,11 @@ def read_parallel(
     items: dict[str, dict[str, Example]] = {i: {} for i in ids}
     for lang, (path, examples) in per_lang.items():
         if align == "index" and len(examples) != len(first):
-            raise DataError(f"has {len(examples)} records but {first_path} has {len(first)}; index alignment "
-                            "needs files of equal length", path=path)  # fmt: skip
+            raise DataError(
+                f"has {len(examples)} records but {first_path} has {len(first)}; index alignment "
+                "needs files of equal length",
+                path=path,
+            )
         by_id = {ex.id: ex for ex in examples}
         missing = [i for i in ids if i not in by_id]
         if missing:

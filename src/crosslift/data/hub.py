@@ -68,8 +68,14 @@ class HubSource:
 
 
 def _offline() -> str | None:
-    return next((v for v in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")
-                 if os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")), None)  # fmt: skip
+    return next(
+        (
+            v
+            for v in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")
+            if os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+        ),
+        None,
+    )
 
 
 def load_hub_rows(source: HubSource) -> list[dict[str, Any]]:
@@ -88,11 +94,17 @@ def load_hub_rows(source: HubSource) -> list[dict[str, Any]]:
         )
     except (ConnectionError, DatasetNotFoundError, FileNotFoundError) as e:
         offline = _offline()
-        why = (f"{offline}=1 is set, so only the local cache ({datasets.config.HF_DATASETS_CACHE}) is read, and it "
-               "does not hold it" if offline else f"the hub cannot be reached or has no such dataset ({e})")  # fmt: skip
-        raise DataError(f"cannot load the Hugging Face dataset '{source.repo}': {why}. Load it once with network "
-                        "access (it is then cached), or copy its folder from another machine's datasets cache",
-                        path=str(source)) from None  # fmt: skip
+        why = (
+            f"{offline}=1 is set, so only the local cache ({datasets.config.HF_DATASETS_CACHE}) is read, and it "
+            "does not hold it"
+            if offline
+            else f"the hub cannot be reached or has no such dataset ({e})"
+        )
+        raise DataError(
+            f"cannot load the Hugging Face dataset '{source.repo}': {why}. Load it once with network "
+            "access (it is then cached), or copy its folder from another machine's datasets cache",
+            path=str(source),
+        ) from None
     except ValueError as e:  # unknown subset or split: datasets lists the available ones
         raise DataError(
             f"Hugging Face dataset '{source.repo}': {e}".replace("\n", " "), path=str(source)
@@ -172,8 +184,11 @@ def _read_saved(path: Path, split: str | None) -> list[dict[str, Any]]:
         raise DataError(f"not a saved datasets directory ({e})", path=path) from None
     if isinstance(loaded, DatasetDict):
         if split is None:
-            raise DataError(f"holds a DatasetDict with splits {', '.join(loaded)}; choose one with split "
-                            f"(e.g. split: {next(iter(loaded))})", path=path)  # fmt: skip
+            raise DataError(
+                f"holds a DatasetDict with splits {', '.join(loaded)}; choose one with split "
+                f"(e.g. split: {next(iter(loaded))})",
+                path=path,
+            )
         if split not in loaded:
             raise DataError(f"has no split '{split}' (it has {', '.join(loaded)})", path=path)
         loaded = loaded[split]

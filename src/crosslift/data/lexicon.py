@@ -240,8 +240,11 @@ def source_files(
         else:
             m = _FILE_NAME.match(path.name)
             if not m:
-                raise DataError("cannot tell the language from the file name (expected en-xx.txt, en-xx.tsv or "
-                                "en_xx.tsv); give it as xx=PATH", path=path)  # fmt: skip
+                raise DataError(
+                    "cannot tell the language from the file name (expected en-xx.txt, en-xx.tsv or "
+                    "en_xx.tsv); give it as xx=PATH",
+                    path=path,
+                )
             per_lang = {normalize_code(m["code"]): [path]}
         for code, paths in per_lang.items():
             if wanted is None or code in wanted:
@@ -320,8 +323,10 @@ def split_held_out(lexicon: Lexicon, share: float, seed: int) -> tuple[Lexicon, 
     """
     if not 0 <= share < 1:
         raise DataError(f"the held-out share must be in [0, 1), got {share}")
-    parts: tuple[Lexicon, Lexicon] = (Lexicon(lang=lexicon.lang, files=list(lexicon.files)),
-                                      Lexicon(lang=lexicon.lang, files=list(lexicon.files)))  # fmt: skip
+    parts: tuple[Lexicon, Lexicon] = (
+        Lexicon(lang=lexicon.lang, files=list(lexicon.files)),
+        Lexicon(lang=lexicon.lang, files=list(lexicon.files)),
+    )
     for key, translations in lexicon.entries.items():
         parts[is_held_out(key, lexicon.lang, share, seed)].entries[key] = translations
     for part in parts:

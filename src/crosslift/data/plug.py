@@ -126,10 +126,18 @@ def build_plug(
         _check_pair(lang, pivot)
         for item_id in parallel.ids:
             src, tgt = parallel.items[item_id][pivot], parallel.items[item_id][lang]
-            output = tgt.output if monolingual else build_target(
-                user_text(src), src.output, tgt.output, lang, pivot=pivot,
-                pivot_instruction_label=pivot_instruction_label,
-            )  # fmt: skip
+            output = (
+                tgt.output
+                if monolingual
+                else build_target(
+                    user_text(src),
+                    src.output,
+                    tgt.output,
+                    lang,
+                    pivot=pivot,
+                    pivot_instruction_label=pivot_instruction_label,
+                )
+            )
             examples.append(
                 Example(
                     id=f"{item_id}-{lang}",
@@ -143,7 +151,7 @@ def build_plug(
                         "system": plug_system(lang, monolingual=monolingual),
                         "plug": {"lang": lang, "pivot": pivot, "item": item_id, "monolingual": monolingual},
                     },
-                )  # fmt: skip
+                )
             )
     return examples
 

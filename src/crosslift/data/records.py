@@ -55,9 +55,17 @@ from crosslift.io import BAD_BYTE, bad_byte_in, read_text
 
 FORMATS = ("auto", "json", "jsonl", "csv", "tsv", "parquet", "arrow", "hf-disk", "hf", "txt")
 EXTENSIONS = {
-    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
-    ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow", ".txt": "txt",
-}  # fmt: skip
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".txt": "txt",
+}
 
 
 class _NonFinite(str):
@@ -126,14 +134,16 @@ class StrictJSON:
                 value.encode("utf-8")
             except UnicodeEncodeError as e:
                 surrogate = f"\\u{ord(value[e.start]):04x} (character {e.start + 1})"
-                raise DataError(f"a lone surrogate {surrogate} is not Unicode text (no tokenizer reads it)",
-                                field=field) from None  # fmt: skip
+                raise DataError(
+                    f"a lone surrogate {surrogate} is not Unicode text (no tokenizer reads it)", field=field
+                ) from None
         elif isinstance(value, dict):
             if isinstance(value, _RepeatedKeys):
                 repeated = value.repeated.encode("utf-8", "backslashreplace").decode("utf-8")
                 key = f"{field}.{repeated}" if field else repeated
-                raise DataError("this key occurs more than once in its object (JSON keys must be unique)",
-                                field=key)  # fmt: skip
+                raise DataError(
+                    "this key occurs more than once in its object (JSON keys must be unique)", field=key
+                )
             for key, item in value.items() if deep else ():
                 printable = key.encode("utf-8", "backslashreplace").decode("utf-8")  # a key may hold one
                 name = f"{field}.{printable}" if field else printable
@@ -327,8 +337,16 @@ def iter_records(
         if bad_bytes:
             lines = enumerate(text.split("\n"), start=1)
             bad_lines = {n: message for n, line in lines if (message := bad_byte_in(line, encoding))}
-        yield from _iter_delimited(path, text, fmt, header=header, columns=columns, quoting=quoting,
-                                   bad_lines=bad_lines, refuse=refuse)  # fmt: skip
+        yield from _iter_delimited(
+            path,
+            text,
+            fmt,
+            header=header,
+            columns=columns,
+            quoting=quoting,
+            bad_lines=bad_lines,
+            refuse=refuse,
+        )
 
 
 def _iter_delimited(

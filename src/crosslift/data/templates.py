@@ -191,9 +191,13 @@ class ChatTemplate:
                 "this chat template renders the conversation differently once the reply is added (e.g. it "
                 "drops reasoning), so prompt and target cannot be split exactly; use the tulu or alpaca template"
             )
-        return Rendered(prompt=prompt, target=full[len(prompt) :], earlier_replies=self._earlier_replies(messages, prompt))
+        return Rendered(
+            prompt=prompt, target=full[len(prompt) :], earlier_replies=self._earlier_replies(messages, prompt)
+        )
 
-    def _earlier_replies(self, messages: list[dict[str, str]], prompt: str) -> tuple[tuple[int, int], ...] | None:
+    def _earlier_replies(
+        self, messages: list[dict[str, str]], prompt: str
+    ) -> tuple[tuple[int, int], ...] | None:
         """Where each earlier assistant reply (and its end-of-turn text) sits in `prompt`: the conversation up to
         that reply, rendered with and without it, must both be prefixes of the whole prompt."""
         apply = self.tokenizer.apply_chat_template
@@ -240,8 +244,11 @@ def get_template(name: str, tokenizer: Any = None, **options: Any):
 @functools.cache
 def _question_words() -> dict[str, dict[str, str]]:
     text = resources.files("crosslift.resources").joinpath("question_words.tsv").read_text(encoding="utf-8")
-    rows = csv.DictReader((line for line in text.splitlines() if not line.startswith("#")), delimiter="\t",
-                          quoting=csv.QUOTE_NONE)  # fmt: skip
+    rows = csv.DictReader(
+        (line for line in text.splitlines() if not line.startswith("#")),
+        delimiter="\t",
+        quoting=csv.QUOTE_NONE,
+    )
     return {row["code"]: row for row in rows}
 
 

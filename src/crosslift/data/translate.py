@@ -117,8 +117,10 @@ def translate_examples(
     done = {r["id"]: r for r in read_jsonl_tolerant(out)}
     foreign = [i for i, r in done.items() if i not in set(ids) or r.get("instruction_lang") != lang]
     if foreign:
-        raise CrossliftError(f"{out} already holds {len(foreign)} record(s) that are not translations of this input "
-                             f"into {lang} (e.g. id {foreign[0]!r}); use another --out")  # fmt: skip
+        raise CrossliftError(
+            f"{out} already holds {len(foreign)} record(s) that are not translations of this input "
+            f"into {lang} (e.g. id {foreign[0]!r}); use another --out"
+        )
     report.resumed = sum(i in done for i in ids)
     pending = [ex for ex in examples if ex.id not in done]
     total = len(examples)
@@ -127,8 +129,10 @@ def translate_examples(
             break
         report.requested += len(pending)
         report.split_retries += len(pending) if attempt else 0
-        conversations = [[{"role": "user", "content": translation_prompt(user_text(ex), ex.output, lang)}]
-                         for ex in pending]  # fmt: skip
+        conversations = [
+            [{"role": "user", "content": translation_prompt(user_text(ex), ex.output, lang)}]
+            for ex in pending
+        ]
         retry = []
         for i, reply in client.chat_many(conversations, **generation):
             ex = pending[i]
@@ -145,9 +149,15 @@ def translate_examples(
                     report.failed_splits[split] += 1
                     report.failed_ids.append(ex.id)
                 continue
-            record = Example(id=ex.id, instruction=split[0], output=split[1], instruction_lang=lang, output_lang=lang,
-                             source=ex.source, meta={"translation": {"from": "en", "model": client.model,
-                                                                     "attempts": attempt + 1}})  # fmt: skip
+            record = Example(
+                id=ex.id,
+                instruction=split[0],
+                output=split[1],
+                instruction_lang=lang,
+                output_lang=lang,
+                source=ex.source,
+                meta={"translation": {"from": "en", "model": client.model, "attempts": attempt + 1}},
+            )
             append_jsonl(out, record.to_record())
             done[ex.id] = record.to_record()
             report.translated += 1

@@ -65,15 +65,22 @@ def validate_file(
         if len(problems) < max_errors:
             problems.append(str(error))
 
-    records = iter_records(path, format, columns=columns, quoting=quoting, encoding=encoding,
-                           on_error=problem)  # fmt: skip
+    records = iter_records(
+        path, format, columns=columns, quoting=quoting, encoding=encoding, on_error=problem
+    )
     for location, record in records:
         if checked_all():
             break
         index = valid + sum(reasons.values())  # its place in the file, unreadable records included
         try:
-            ex = record_to_example(record, path=path, location=location, fields=fields, index=index,
-                                   coerced=coerced if coerce_types else None)  # fmt: skip
+            ex = record_to_example(
+                record,
+                path=path,
+                location=location,
+                fields=fields,
+                index=index,
+                coerced=coerced if coerce_types else None,
+            )
             _check_example(ex, location)
         except DataError as e:
             problem(e)
@@ -83,10 +90,16 @@ def validate_file(
         langs[f"{ex.instruction_lang}->{ex.output_lang}"] += 1
     duplicates = {i: n for i, n in ids.items() if n > 1}
     return {
-        "path": str(path), "valid": valid, "invalid": sum(reasons.values()), "reasons": dict(reasons),
-        "problems": problems, "duplicate_ids": len(duplicates), "duplicate_id_sample": list(duplicates)[:10],
-        "languages": dict(sorted(langs.items())), "coerced": dict(coerced),
-    }  # fmt: skip
+        "path": str(path),
+        "valid": valid,
+        "invalid": sum(reasons.values()),
+        "reasons": dict(reasons),
+        "problems": problems,
+        "duplicate_ids": len(duplicates),
+        "duplicate_id_sample": list(duplicates)[:10],
+        "languages": dict(sorted(langs.items())),
+        "coerced": dict(coerced),
+    }
 
 
 def _check_example(ex: Example, location: dict[str, Any]) -> None:

@@ -38,7 +38,9 @@ from crosslift.errors import ConfigError
 from crosslift.eval.items import question_key
 
 
-def answers_by_item(records_by_language: dict[str, list[dict[str, Any]]], filter: str) -> dict[str, list[str | None]]:
+def answers_by_item(
+    records_by_language: dict[str, list[dict[str, Any]]], filter: str
+) -> dict[str, list[str | None]]:
     """Question -> the answer in each language (None: unmappable or absent), from items.jsonl records."""
     languages = list(records_by_language)
     table: dict[str, list[str | None]] = {}
@@ -71,21 +73,30 @@ def harmonic_mean(accuracy: float, consistency: float) -> float:
 
 def pooled_accuracy(records_by_language: dict[str, list[dict[str, Any]]], key: str) -> float | None:
     """Mean of the item metric `key` over every record of every language (None when no record has it)."""
-    values = [r["metrics"][key] for records in records_by_language.values() for r in records
-              if (r.get("metrics") or {}).get(key) is not None]  # fmt: skip
+    values = [
+        r["metrics"][key]
+        for records in records_by_language.values()
+        for r in records
+        if (r.get("metrics") or {}).get(key) is not None
+    ]
     if not values and any(records_by_language.values()):
-        raise ConfigError(f"ac3 needs the item metric '{key}' (name its key with `accuracy:` in the metric entry)")
+        raise ConfigError(
+            f"ac3 needs the item metric '{key}' (name its key with `accuracy:` in the metric entry)"
+        )
     return sum(values) / len(values) if values else None
 
 
-def consistency(records_by_language: dict[str, list[dict[str, Any]]], filter: str = "choice") -> dict[str, float] | None:
+def consistency(
+    records_by_language: dict[str, list[dict[str, Any]]], filter: str = "choice"
+) -> dict[str, float] | None:
     """Consistency_s for every s from 2 to the number of languages, as ``{"2": ..., "3": ...}``."""
     scores = consistency_scores(answers_by_item(records_by_language, filter), len(records_by_language))
     return {str(s): v for s, v in scores.items()} or None
 
 
-def ac3(records_by_language: dict[str, list[dict[str, Any]]], filter: str = "choice",
-        accuracy: str = "accuracy") -> dict[str, float] | None:  # fmt: skip
+def ac3(
+    records_by_language: dict[str, list[dict[str, Any]]], filter: str = "choice", accuracy: str = "accuracy"
+) -> dict[str, float] | None:
     """AC3_s for every s from 2 to the number of languages; `accuracy` names the item metric holding correctness."""
     acc = pooled_accuracy(records_by_language, accuracy)
     scores = consistency_scores(answers_by_item(records_by_language, filter), len(records_by_language))

@@ -66,12 +66,15 @@ class ContextWindow:
         ConfigError: `max_new_tokens` leaves no room for a prompt.
     """
 
-    def __init__(self, tokenizer: Any, context_length: int, max_new_tokens: int, render_chat: Any,
-                 model_id: str) -> None:  # fmt: skip
+    def __init__(
+        self, tokenizer: Any, context_length: int, max_new_tokens: int, render_chat: Any, model_id: str
+    ) -> None:
         self.limit = context_length - max_new_tokens
         if self.limit < 1:
-            raise ConfigError(f"generation.max_new_tokens {max_new_tokens} leaves no room for a prompt in the "
-                              f"{context_length}-token context of {model_id}; lower it")  # fmt: skip
+            raise ConfigError(
+                f"generation.max_new_tokens {max_new_tokens} leaves no room for a prompt in the "
+                f"{context_length}-token context of {model_id}; lower it"
+            )
         self.tokenizer, self.render_chat = tokenizer, render_chat
 
     def count(self, text: str) -> int:
@@ -95,7 +98,10 @@ class ContextWindow:
 
     def _cut(self, text: str) -> str:
         """The longest suffix of `text` that starts at a token boundary and fits the limit."""
-        keep, span = self.limit, 4 * self.limit  # about 4 characters a token: only the tail is tokenized again
+        keep, span = (
+            self.limit,
+            4 * self.limit,
+        )  # about 4 characters a token: only the tail is tokenized again
         while keep > 0:
             tail = max(0, len(text) - span)
             encoded = self.tokenizer(text[tail:], add_special_tokens=False, return_offsets_mapping=True)
@@ -106,7 +112,9 @@ class ContextWindow:
             if not offsets:
                 break
             cut = text[tail + offsets[-min(keep, len(offsets))][0] :]
-            over = self.count(cut) - self.limit  # special tokens, and tokens that merge differently at the new start
+            over = (
+                self.count(cut) - self.limit
+            )  # special tokens, and tokens that merge differently at the new start
             if over <= 0:
                 return cut
             keep -= over
@@ -131,7 +139,9 @@ def context_window(generator: Generator, max_new_tokens: int) -> ContextWindow |
     length = context_length(generator.model.config, generator.tokenizer)
     if length is None:
         return None
-    return ContextWindow(generator.tokenizer, length, max_new_tokens, generator.render_chat, generator.model_id)
+    return ContextWindow(
+        generator.tokenizer, length, max_new_tokens, generator.render_chat, generator.model_id
+    )
 
 
 def fit_prompt(window: ContextWindow | None, prompt: Prompt, policy: str) -> Fitted:

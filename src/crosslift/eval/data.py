@@ -40,9 +40,12 @@ def get_field(record: Any, field: str | int, where: dict[str, Any]) -> Any:
         return record[field]
     except (KeyError, IndexError, TypeError):
         if isinstance(record, dict):
-            raise DataError(f"missing field (fields here: {', '.join(map(str, record))})", field=str(field),
-                            **where) from None  # fmt: skip
-        raise DataError(f"no column {field} (the row has {len(record)} columns)", field=str(field), **where) from None
+            raise DataError(
+                f"missing field (fields here: {', '.join(map(str, record))})", field=str(field), **where
+            ) from None
+        raise DataError(
+            f"no column {field} (the row has {len(record)} columns)", field=str(field), **where
+        ) from None
 
 
 def read_items(
@@ -87,11 +90,15 @@ def read_items(
     if format not in FORMATS:
         raise DataError(f"unknown format '{format}'; expected one of: {', '.join(FORMATS)}", path=path)
     if answer_type not in ANSWER_TYPES:
-        raise DataError(f"unknown answer_type '{answer_type}'; expected one of: {', '.join(ANSWER_TYPES)}", path=path)
+        raise DataError(
+            f"unknown answer_type '{answer_type}'; expected one of: {', '.join(ANSWER_TYPES)}", path=path
+        )
     if answer_type == "choice" and choices_field is None:
         raise DataError("answer_type 'choice' needs choices_field (the list of options)", path=path)
     if isinstance(path, HubSource) and format not in ("hf", "auto"):
-        raise DataError(f"a hub dataset is read as a table, not as {format}: leave dataset.format unset", path=path)
+        raise DataError(
+            f"a hub dataset is read as a table, not as {format}: leave dataset.format unset", path=path
+        )
     if not isinstance(path, HubSource) and not path.exists():
         raise DataError("file not found", path=path)
     if format == "auto":
@@ -111,25 +118,41 @@ def read_items(
         else:
             answer = get_field(record, answer_field, where)
             if isinstance(answer, bool) or not isinstance(answer, str | int | float):
-                raise DataError(f"the answer must be a number or a string, got {answer!r}", field=str(answer_field),
-                                **where)  # fmt: skip
+                raise DataError(
+                    f"the answer must be a number or a string, got {answer!r}",
+                    field=str(answer_field),
+                    **where,
+                )
             answer = str(answer)
             if pattern is not None:
                 m = pattern.search(answer)
                 if not m:
-                    raise DataError(f"answer_regex {pattern.pattern!r} does not match {answer[-80:]!r}",
-                                    field=str(answer_field), **where)  # fmt: skip
+                    raise DataError(
+                        f"answer_regex {pattern.pattern!r} does not match {answer[-80:]!r}",
+                        field=str(answer_field),
+                        **where,
+                    )
                 answer = m.group(1)
             if answer_type == "choice":
-                choices = parse_choices(get_field(record, choices_field, where), {**where, "field": str(choices_field)})
+                choices = parse_choices(
+                    get_field(record, choices_field, where), {**where, "field": str(choices_field)}
+                )
                 answer = gold_letter(answer, choices, {**where, "field": str(answer_field)})
             elif parse_number(answer) is None:
                 raise DataError(f"the answer {answer!r} is not a number", field=str(answer_field), **where)
         item_id = None
         if id_field is not None:
             item_id = str(get_field(record, id_field, where))
-        items.append(Item(index=len(items), question=question, answer=answer, id=item_id, choices=choices,
-                          context=context))  # fmt: skip
+        items.append(
+            Item(
+                index=len(items),
+                question=question,
+                answer=answer,
+                id=item_id,
+                choices=choices,
+                context=context,
+            )
+        )
     if not items:
         raise DataError("no records", path=path)
     _check_unique_ids(items, path)
@@ -154,8 +177,14 @@ def _check_unique_ids(items: list[Item], path: Path) -> None:
 
 def parse_choices(value: Any, where: dict[str, Any]) -> tuple[str, ...]:
     """Options as texts: a list of strings; SeaEval's "(A) text" labels are removed when every option has its own."""
-    if not isinstance(value, list) or len(value) < 2 or not all(isinstance(c, str) and c.strip() for c in value):
-        raise DataError(f"expected a list of at least two non-empty option texts, got {value!r}"[:300], **where)
+    if (
+        not isinstance(value, list)
+        or len(value) < 2
+        or not all(isinstance(c, str) and c.strip() for c in value)
+    ):
+        raise DataError(
+            f"expected a list of at least two non-empty option texts, got {value!r}"[:300], **where
+        )
     if len(value) > len(LETTERS):
         raise DataError(f"{len(value)} options; at most {len(LETTERS)} are supported", **where)
     labels = [_LABELLED.match(c) for c in value]
@@ -174,15 +203,19 @@ def gold_letter(answer: str, choices: tuple[str, ...], where: dict[str, Any]) ->
     if text.isdigit() and int(text) < len(choices):
         return letters[int(text)]
     labelled = _LABELLED.match(text)
-    if labelled and labelled.group(1) in letters and (
-        text[labelled.end() :].strip() == choices[letters.index(labelled.group(1))].strip()
+    if (
+        labelled
+        and labelled.group(1) in letters
+        and (text[labelled.end() :].strip() == choices[letters.index(labelled.group(1))].strip())
     ):
         return labelled.group(1)
     matches = [i for i, c in enumerate(choices) if c.strip() == text]
     if len(matches) == 1:
         return letters[matches[0]]
-    raise DataError(f"the answer {answer!r} is not one of the {len(choices)} options (a letter, index or option text)",
-                    **where)  # fmt: skip
+    raise DataError(
+        f"the answer {answer!r} is not one of the {len(choices)} options (a letter, index or option text)",
+        **where,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- cross sets
@@ -223,26 +256,39 @@ def read_seaeval_cross(path: str | Path, language: str) -> list[Item]:
             raise DataError("expected an object with question, choices and answer", **where, field=key)
         missing = [k for k in ("question", "choices", "answer") if k not in entry]
         if missing:
-            raise DataError(f"missing field (fields here: {', '.join(entry)})", **where, field=f"{key}.{missing[0]}")
+            raise DataError(
+                f"missing field (fields here: {', '.join(entry)})", **where, field=f"{key}.{missing[0]}"
+            )
         fields = {k: entry[k] for k in ("question", "choices", "answer")}
         question = _text(fields["question"], f"{key}.question", where, "question")
         choices = parse_choices(fields["choices"], {**where, "field": f"{key}.choices"})
         if not isinstance(fields["answer"], str):
-            raise DataError(f"expected the answer text, got {fields['answer']!r}", **where, field=f"{key}.answer")
+            raise DataError(
+                f"expected the answer text, got {fields['answer']!r}", **where, field=f"{key}.answer"
+            )
         answer = gold_letter(fields["answer"], choices, {**where, "field": f"{key}.answer"})
         context = entry.get("context")
         if context is not None:
             context = _text(context, f"{key}.context", where, "context")
-        items.append(Item(index=len(items), question=question, answer=answer, id=str(get_field(record, "id", where)),
-                          choices=choices, context=context))  # fmt: skip
+        items.append(
+            Item(
+                index=len(items),
+                question=question,
+                answer=answer,
+                id=str(get_field(record, "id", where)),
+                choices=choices,
+                context=context,
+            )
+        )
     if not items:
         raise DataError("no records", path=path)
     _check_unique_ids(items, path)
     return items
 
 
-def load_items(dataset: Any, language: str,
-               path_of: Callable[[str], Path | HubSource]) -> tuple[list[Item], list[Path | HubSource]]:  # fmt: skip
+def load_items(
+    dataset: Any, language: str, path_of: Callable[[str], Path | HubSource]
+) -> tuple[list[Item], list[Path | HubSource]]:
     """The items of one language of a task, read according to its ``dataset`` spec (`crosslift.eval.tasks.DatasetSpec`).
 
     Args:
@@ -255,15 +301,25 @@ def load_items(dataset: Any, language: str,
     """
     path = path_of(language)
     if isinstance(path, HubSource) and dataset.format in ("seaeval_cross", "xquad_mc"):
-        raise DataError(f"format {dataset.format} reads its JSON file; a hub dataset cannot be read as it", path=path)
+        raise DataError(
+            f"format {dataset.format} reads its JSON file; a hub dataset cannot be read as it", path=path
+        )
     if dataset.format == "seaeval_cross":
         return read_seaeval_cross(path, language), [path]
     if dataset.format == "xquad_mc":
         reference = path_of(dataset.reference_language)
         items = read_xquad_mc(path, reference=reference, options=dataset.options, seed=dataset.seed)
         return items, list(dict.fromkeys([path, reference]))
-    return read_items(path, format=dataset.format, question_field=dataset.question_field,
-                      answer_field=dataset.answer_field, header=dataset.header, answer_regex=dataset.answer_regex,
-                      answer_type=dataset.answer_type, id_field=dataset.id_field,
-                      choices_field=dataset.choices_field, context_field=dataset.context_field,
-                      split=None if isinstance(path, HubSource) else dataset.split), [path]  # fmt: skip
+    return read_items(
+        path,
+        format=dataset.format,
+        question_field=dataset.question_field,
+        answer_field=dataset.answer_field,
+        header=dataset.header,
+        answer_regex=dataset.answer_regex,
+        answer_type=dataset.answer_type,
+        id_field=dataset.id_field,
+        choices_field=dataset.choices_field,
+        context_field=dataset.context_field,
+        split=None if isinstance(path, HubSource) else dataset.split,
+    ), [path]

@@ -55,29 +55,27 @@ from crosslift.eval.fidelity import detect_language, supported
 
 # Look-alikes of ASCII number punctuation. No-break, narrow no-break and thin spaces appear between digits only
 # as thousands separators, so they become one internal group mark (thin space); a plain space does not.
-_CHAR_MAP = str.maketrans({
-    "\uff0c": ",",       # ， full-width comma
-    "\uff0e": ".",       # ． full-width full stop
-    "\u066b": ".",       # ٫ Arabic decimal separator
-    "\u066c": ",",       # ٬ Arabic thousands separator
-    "\u2212": "-",       # − minus sign
-    "\uff0d": "-",       # － full-width hyphen-minus
-    "\ufe63": "-",       # ﹣ small hyphen-minus
-    "\u2019": "'",       # ’ Swiss 1’000
-    "\u00a0": "\u2009",  # no-break space
-    "\u202f": "\u2009",  # narrow no-break space
-    "\uff0f": "/",       # ／ full-width solidus
-})  # fmt: skip
+_CHAR_MAP = str.maketrans(
+    {
+        "\uff0c": ",",  # ， full-width comma
+        "\uff0e": ".",  # ． full-width full stop
+        "\u066b": ".",  # ٫ Arabic decimal separator
+        "\u066c": ",",  # ٬ Arabic thousands separator
+        "\u2212": "-",  # − minus sign
+        "\uff0d": "-",  # － full-width hyphen-minus
+        "\ufe63": "-",  # ﹣ small hyphen-minus
+        "\u2019": "'",  # ’ Swiss 1’000
+        "\u00a0": "\u2009",  # no-break space
+        "\u202f": "\u2009",  # narrow no-break space
+        "\uff0f": "/",  # ／ full-width solidus
+    }
+)
 _GROUP = "\u2009"
 
 # Languages whose convention groups thousands with a dot (CLDR): here "1.500" is 1500, not 1.5.
-DOT_GROUPING = frozenset(
-    "ca da de el es eu hr id is it lb mk nl pt ro sl sr tr vi".split()
-)
+DOT_GROUPING = frozenset("ca da de el es eu hr id is it lb mk nl pt ro sl sr tr vi".split())
 # Languages that group thousands with a (no-break) space: here "1 500" is one number, 1500.
-SPACE_GROUPING = frozenset(
-    "af be bg cs et fi fr hu hy ka kk lt lv nb nn no pl ru sk sq sv uk".split()
-)
+SPACE_GROUPING = frozenset("af be bg cs et fi fr hu hy ka kk lt lv nb nn no pl ru sk sq sv uk".split())
 
 # "The answer is" in the answer's own language. Native phrases are those of the MGSM chain-of-thought exemplars
 # (human translations); English phrases are tried in every language. Matched case-insensitively.
@@ -282,7 +280,9 @@ def _find(text: str, phrase_language: str, number_language: str, rule: str) -> _
             found = numbers(_FRAC.sub(r"\1/\2", content), number_language)
             if found:
                 return _Found(found[-1], start, start + len(content), "boxed")
-        pattern = _PHRASES.get(phrase_language) or _PHRASES.setdefault(phrase_language, _phrase_pattern(phrase_language))
+        pattern = _PHRASES.get(phrase_language) or _PHRASES.setdefault(
+            phrase_language, _phrase_pattern(phrase_language)
+        )
         for m in reversed(list(pattern.finditer(text))):
             window = text[m.end() : m.end() + _PHRASE_WINDOW].split("\n", 1)[0]
             hit = _phrase_number(window, number_language)
@@ -337,7 +337,11 @@ def extract_answer(text: str, language: str | None = None, *, rule: Rule = "flex
     reading = lang or None
     if lang and _conventions(lang) != _conventions("en"):
         english = _find(text, lang, "en", rule)
-        if english is not None and english.value != found.value and answer_language(_line_of(text, found), lang) == "en":
+        if (
+            english is not None
+            and english.value != found.value
+            and answer_language(_line_of(text, found), lang) == "en"
+        ):
             found, reading = english, "en"
     return Extraction(found.value, canonical(found.value), found.method, reading)
 

@@ -96,12 +96,31 @@ def detect_language(text: str, candidates: list[str] | tuple[str, ...] = ()) -> 
 
 # ISO 15924 code -> the first word of the Unicode character names of that script's letters.
 _SCRIPT_NAMES = {
-    "Latn": "LATIN", "Cyrl": "CYRILLIC", "Grek": "GREEK", "Armn": "ARMENIAN", "Geor": "GEORGIAN",
-    "Deva": "DEVANAGARI", "Beng": "BENGALI", "Ethi": "ETHIOPIC", "Arab": "ARABIC", "Hebr": "HEBREW",
-    "Thai": "THAI", "Taml": "TAMIL", "Telu": "TELUGU", "Knda": "KANNADA", "Mlym": "MALAYALAM",
-    "Gujr": "GUJARATI", "Guru": "GURMUKHI", "Orya": "ORIYA", "Sinh": "SINHALA", "Khmr": "KHMER",
-    "Mymr": "MYANMAR", "Tibt": "TIBETAN", "Hang": "HANGUL", "Cher": "CHEROKEE",
-}  # fmt: skip
+    "Latn": "LATIN",
+    "Cyrl": "CYRILLIC",
+    "Grek": "GREEK",
+    "Armn": "ARMENIAN",
+    "Geor": "GEORGIAN",
+    "Deva": "DEVANAGARI",
+    "Beng": "BENGALI",
+    "Ethi": "ETHIOPIC",
+    "Arab": "ARABIC",
+    "Hebr": "HEBREW",
+    "Thai": "THAI",
+    "Taml": "TAMIL",
+    "Telu": "TELUGU",
+    "Knda": "KANNADA",
+    "Mlym": "MALAYALAM",
+    "Gujr": "GUJARATI",
+    "Guru": "GURMUKHI",
+    "Orya": "ORIYA",
+    "Sinh": "SINHALA",
+    "Khmr": "KHMER",
+    "Mymr": "MYANMAR",
+    "Tibt": "TIBETAN",
+    "Hang": "HANGUL",
+    "Cher": "CHEROKEE",
+}
 
 
 def dominant_script(text: str) -> str | None:

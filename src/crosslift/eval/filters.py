@@ -88,8 +88,9 @@ def check_pipeline(steps: list[dict[str, Any]]) -> None:
                 raise ConfigError(f"filter '{step['function']}': {e}") from None
 
 
-def run_pipeline(steps: list[dict[str, Any]], text: str, language: str,
-                 item: dict[str, Any] | None = None) -> tuple[str | None, str | None]:  # fmt: skip
+def run_pipeline(
+    steps: list[dict[str, Any]], text: str, language: str, item: dict[str, Any] | None = None
+) -> tuple[str | None, str | None]:
     """Run one pipeline over a raw output; returns the answer (None: none found) and the last status reported."""
     value: str | None = text
     status = None
@@ -106,14 +107,16 @@ def run_pipeline(steps: list[dict[str, Any]], text: str, language: str,
     return value, status
 
 
-def apply_pipeline(steps: list[dict[str, Any]], text: str, language: str,
-                   item: dict[str, Any] | None = None) -> str | None:  # fmt: skip
+def apply_pipeline(
+    steps: list[dict[str, Any]], text: str, language: str, item: dict[str, Any] | None = None
+) -> str | None:
     """Run one pipeline over a raw output."""
     return run_pipeline(steps, text, language, item)[0]
 
 
-def apply_filters(filter_list: list[dict[str, Any]], text: str, language: str,
-                  item: dict[str, Any] | None = None) -> tuple[dict[str, str | None], dict[str, str]]:  # fmt: skip
+def apply_filters(
+    filter_list: list[dict[str, Any]], text: str, language: str, item: dict[str, Any] | None = None
+) -> tuple[dict[str, str | None], dict[str, str]]:
     """Every pipeline over one output: the answers, and ``{pipeline name: status}`` for pipelines that report one."""
     answers, statuses = {}, {}
     for p in filter_list:
@@ -139,8 +142,9 @@ def math_answer(text: str, *, language: str, rule: str = "flexible") -> str | No
 
 
 @register_filter("regex")
-def regex(text: str, *, language: str, regex_pattern: str, group_select: int = 0,
-          fallback: str | None = None) -> str | None:  # fmt: skip
+def regex(
+    text: str, *, language: str, regex_pattern: str, group_select: int = 0, fallback: str | None = None
+) -> str | None:
     """lm-evaluation-harness's regex filter: the `group_select`-th match (``findall``), its first non-empty group.
 
     `fallback` is returned when nothing matches (lm-eval's default is the string "[invalid]"; ours, None, counts
@@ -171,14 +175,17 @@ def choice(text: str, *, language: str, item: dict[str, Any]) -> Filtered:
 
     choices = item.get("choices")
     if not choices:
-        raise ConfigError("the 'choice' filter needs items with options (a multiple-choice task: answer_type choice)")
+        raise ConfigError(
+            "the 'choice' filter needs items with options (a multiple-choice task: answer_type choice)"
+        )
     match = map_choice(text, choices, language)
     return Filtered(match.letter, match.status)
 
 
 @register_filter("plug_target")
-def plug_target(text: str, *, language: str, pivot: str = "en", order: str = "pivot_first",
-                mode: str = "original") -> Filtered:  # fmt: skip
+def plug_target(
+    text: str, *, language: str, pivot: str = "en", order: str = "pivot_first", mode: str = "original"
+) -> Filtered:
     """PLUG: the target-language part of a bilingual (pivot, then target) answer, via `crosslift.data.plug`.
 
     `mode`: "original" (PLUG's extraction: everything after the first target marker) or "cut_at_pivot"
@@ -191,8 +198,10 @@ def plug_target(text: str, *, language: str, pivot: str = "en", order: str = "pi
     from crosslift.languages import get_language
 
     if order not in ORDERS or mode not in EXTRACTION_MODES:
-        raise ConfigError(f"plug_target: order must be one of {', '.join(ORDERS)} and mode one of "
-                          f"{', '.join(EXTRACTION_MODES)}; got order={order!r}, mode={mode!r}")  # fmt: skip
+        raise ConfigError(
+            f"plug_target: order must be one of {', '.join(ORDERS)} and mode one of "
+            f"{', '.join(EXTRACTION_MODES)}; got order={order!r}, mode={mode!r}"
+        )
     if get_language(language).base_code == get_language(pivot).base_code:
         marker = response_marker(pivot)
         return Filtered(text.split(marker, 1)[1].strip() if marker in text else text.strip(), "pivot")

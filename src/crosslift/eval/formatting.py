@@ -80,7 +80,12 @@ def pyplot():
 def progress_bar(stat_label: str = "acc", stat_field: str = "acc") -> Progress:
     """Items done/total, a running figure (task field `stat_field`), elapsed time and ETA."""
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
         TextColumn(f"{stat_label} {{task.fields[{stat_field}]}}"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=stderr_console,
-    )  # fmt: skip
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=stderr_console,
+    )

@@ -67,7 +67,7 @@ OUTCOMES = ("win", "slight_win", "tie", "slight_loss", "loss", "error")
 
 
 def parse_verdict(judgment: str) -> str | None:
-    """"A", "B" or "tie" from a judgment's *last* [[A]]/[[B]]/[[C]] (a judge may quote the format before its
+    """ "A", "B" or "tie" from a judgment's *last* [[A]]/[[B]]/[[C]] (a judge may quote the format before its
     verdict; FastChat takes the first it finds, checking [[A]] first); None when there is none (malformed)."""
     found = _VERDICT.findall(judgment or "")
     if not found:

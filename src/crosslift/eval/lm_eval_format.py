@@ -82,9 +82,15 @@ def _model_fields(model: dict[str, Any], model_id: str | None) -> tuple[str, str
     return source, ",".join(args), name
 
 
-def write_lm_eval(task_dir: Path, run: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]],
-                  summary: dict[str, Any], selected: dict[str, list[int]] | None = None, *,
-                  timestamp: str | None = None) -> list[Path]:  # fmt: skip
+def write_lm_eval(
+    task_dir: Path,
+    run: dict[str, Any],
+    records: dict[tuple[str, int], dict[str, Any]],
+    summary: dict[str, Any],
+    selected: dict[str, list[int]] | None = None,
+    *,
+    timestamp: str | None = None,
+) -> list[Path]:
     """Write results_<timestamp>.json and one samples_<task>_<timestamp>.jsonl per language into `task_dir`.
 
     Args:
@@ -149,8 +155,11 @@ def write_lm_eval(task_dir: Path, run: dict[str, Any], records: dict[tuple[str, 
     keys = metric_keys(specs)
     for name, level in levels:
         members = [language_tasks[lang] for lang in level["languages"]]
-        row = {"name": name, "alias": name if name == group else f" - {name}",
-               "sample_len": sum(results[t]["sample_len"] for t in members)}  # fmt: skip
+        row = {
+            "name": name,
+            "alias": name if name == group else f" - {name}",
+            "sample_len": sum(results[t]["sample_len"] for t in members),
+        }
         for s in specs:
             metric, filt = keys[s.key]
             if s.corpus:  # one figure for the languages together (consistency, AC3): a group-level metric
@@ -161,8 +170,9 @@ def write_lm_eval(task_dir: Path, run: dict[str, Any], records: dict[tuple[str, 
                 continue
             cell = level["metrics"].get(s.key, {})
             row[f"{metric},{filt}"] = cell.get("value")
-            row[f"{metric}_stderr,{filt}"] = _group_stderr(s, level["languages"], language_stderr, records, run,
-                                                           language_tasks, selected)  # fmt: skip
+            row[f"{metric}_stderr,{filt}"] = _group_stderr(
+                s, level["languages"], language_stderr, records, run, language_tasks, selected
+            )
         groups[name] = row
         results[name] = row
         subtasks[name] = members
@@ -197,7 +207,7 @@ def write_lm_eval(task_dir: Path, run: dict[str, Any], records: dict[tuple[str, 
             "numpy_seed": provenance.get("seed"),
             "torch_seed": provenance.get("seed"),
             "fewshot_seed": provenance.get("seed"),
-        },  # fmt: skip
+        },
         "git_hash": ((provenance.get("git") or {}).get("commit") or "")[:7] or None,
         "date": datetime.now().timestamp(),
         "transformers_version": (provenance.get("versions") or {}).get("transformers"),
@@ -220,7 +230,7 @@ def write_lm_eval(task_dir: Path, run: dict[str, Any], records: dict[tuple[str, 
             "versions": provenance.get("versions"),
             "data": provenance.get("data"),
             "model_id": run.get("model_id"),
-        },  # fmt: skip
+        },
     }
     results_file = atomic_write_json(task_dir / f"results_{stamp}.json", document)
     written = [results_file, *samples_files]
@@ -236,8 +246,15 @@ def _records_of(records: dict[tuple[str, int], dict[str, Any]], task: str, indic
     return sorted((r for (t, _), r in records.items() if t == task), key=lambda r: r["index"])
 
 
-def _group_stderr(spec: MetricSpec, languages: list[str], stderr: dict[str, dict[str, float | str]],
-                  records, run, language_tasks, selected) -> float | str:  # fmt: skip
+def _group_stderr(
+    spec: MetricSpec,
+    languages: list[str],
+    stderr: dict[str, dict[str, float | str]],
+    records,
+    run,
+    language_tasks,
+    selected,
+) -> float | str:
     """The standard error of a group's figure: of the mean of the languages' means (macro), or over the pooled
     items (micro_mean)."""
     if spec.aggregation == "micro_mean":
@@ -278,7 +295,7 @@ def _task_config(task: str, entry: dict[str, Any]) -> dict[str, Any]:
             "do_sample": generation.get("do_sample"),
             "temperature": generation.get("temperature"),
             "top_p": generation.get("top_p"),
-        },  # fmt: skip
+        },
         "filter_list": [{"name": p["name"], "filter": p["filter"]} for p in spec["filter_list"]],
         "metric_list": [
             {
@@ -288,7 +305,7 @@ def _task_config(task: str, entry: dict[str, Any]) -> dict[str, Any]:
             }
             for s in specs_of(entry)
             if not s.corpus
-        ],  # fmt: skip
+        ],
         "metadata": {
             "version": spec.get("version"),
             "language": spec.get("language"),
@@ -297,15 +314,20 @@ def _task_config(task: str, entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _samples(record: dict[str, Any], entry: dict[str, Any], specs: list[MetricSpec],
-             keys: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:  # fmt: skip
+def _samples(
+    record: dict[str, Any], entry: dict[str, Any], specs: list[MetricSpec], keys: dict[str, tuple[str, str]]
+) -> list[dict[str, Any]]:
     """One lm-eval sample per filter (the raw output is the filter "none") for one scored item."""
     doc = {"question": record.get("question"), "answer": record.get("gold"), "language": record["language"]}
     doc |= {k: record[k] for k in ("id", "choices") if k in record}
     target = "" if record.get("gold") is None else str(record["gold"])
     generation = entry["generation"]
-    gen_kwargs = {"until": generation.get("stop", []), "max_gen_toks": generation.get("max_new_tokens"),
-                  "do_sample": generation.get("do_sample"), "temperature": generation.get("temperature")}  # fmt: skip
+    gen_kwargs = {
+        "until": generation.get("stop", []),
+        "max_gen_toks": generation.get("max_new_tokens"),
+        "do_sample": generation.get("do_sample"),
+        "temperature": generation.get("temperature"),
+    }
     base = {
         "doc_id": int(record["index"]),
         "doc": doc,
@@ -319,8 +341,11 @@ def _samples(record: dict[str, Any], entry: dict[str, Any], specs: list[MetricSp
     out = []
     for name in filters:
         answer = record["output"] if name == NO_FILTER else record["filtered"].get(name)
-        values = {keys[s.key][0]: float(record["metrics"][s.key]) for s in specs
-                  if not s.corpus and (s.filter or NO_FILTER) == name and record["metrics"].get(s.key) is not None}  # fmt: skip
+        values = {
+            keys[s.key][0]: float(record["metrics"][s.key])
+            for s in specs
+            if not s.corpus and (s.filter or NO_FILTER) == name and record["metrics"].get(s.key) is not None
+        }
         sample = base | {
             "filtered_resps": [INVALID if answer is None else str(answer)],
             "filter": name,

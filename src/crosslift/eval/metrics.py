@@ -66,7 +66,9 @@ def register_metric(name: str, *, binary: bool, higher_is_better: bool = True, d
     """Decorator: register an item metric ``fn(prediction, gold, *, language, **arguments) -> float | None``."""
 
     def register(fn):
-        ITEM_METRICS[name] = ItemMetric(name, fn, binary, higher_is_better, description or (fn.__doc__ or "").strip())
+        ITEM_METRICS[name] = ItemMetric(
+            name, fn, binary, higher_is_better, description or (fn.__doc__ or "").strip()
+        )
         return fn
 
     return register
@@ -76,7 +78,9 @@ def register_corpus_metric(name: str, *, higher_is_better: bool = True, descript
     """Decorator: register a corpus metric ``fn(records_by_language, **arguments) -> float | None``."""
 
     def register(fn):
-        CORPUS_METRICS[name] = CorpusMetric(name, fn, higher_is_better, description or (fn.__doc__ or "").strip())
+        CORPUS_METRICS[name] = CorpusMetric(
+            name, fn, higher_is_better, description or (fn.__doc__ or "").strip()
+        )
         return fn
 
     return register
@@ -97,8 +101,10 @@ def check_entry(entry: dict[str, Any], pipelines: list[str]) -> None:
         known = sorted([*ITEM_METRICS, *CORPUS_METRICS])
         raise ConfigError(f"unknown metric '{metric}'; registered: {', '.join(known)}")
     if entry.get("filter") is not None and entry["filter"] not in pipelines:
-        raise ConfigError(f"metric '{metric}' scores filter '{entry['filter']}', which is not in filter_list "
-                          f"({', '.join(pipelines)})")  # fmt: skip
+        raise ConfigError(
+            f"metric '{metric}' scores filter '{entry['filter']}', which is not in filter_list "
+            f"({', '.join(pipelines)})"
+        )
     if entry.get("aggregation", "macro_mean") not in AGGREGATIONS:
         raise ConfigError(f"metric '{metric}': aggregation must be one of {', '.join(AGGREGATIONS)}")
     keywords = {"language": "en"} if metric in ITEM_METRICS else {}
@@ -123,8 +129,15 @@ def accuracy(prediction: str | None, gold: str, *, language: str, tolerance: flo
 
 
 @register_metric("exact_match", binary=True)
-def exact_match(prediction: str | None, gold: str, *, language: str, ignore_case: bool = False,
-                ignore_punctuation: bool = False, regexes_to_ignore: list[str] = ()) -> float:  # fmt: skip
+def exact_match(
+    prediction: str | None,
+    gold: str,
+    *,
+    language: str,
+    ignore_case: bool = False,
+    ignore_punctuation: bool = False,
+    regexes_to_ignore: list[str] = (),
+) -> float:
     """1 when the answer equals the gold string (lm-evaluation-harness's exact_match options), else 0."""
     if prediction is None:
         return 0.0
@@ -138,14 +151,23 @@ def exact_match(prediction: str | None, gold: str, *, language: str, ignore_case
     return float(texts[0] == texts[1])
 
 
-register_corpus_metric("consistency", description="Consistency_s: share of language subsets of size s that chose "
-                       "the same option, averaged over subsets and questions (CrossIn/SeaEval); missing answers "
-                       "agree with nothing")(consistency.consistency)  # fmt: skip
-register_corpus_metric("ac3", description="AC3_s: harmonic mean of accuracy (pooled over the languages) and "
-                       "Consistency_s (CrossIn)")(consistency.ac3)  # fmt: skip
-register_metric("lang_fidelity", binary=True, description="share of answers written in the expected "
-                "language (py3langid restricted to the expected language, English and the task's "
-                "candidates)")(fidelity.lang_fidelity)  # fmt: skip
+register_corpus_metric(
+    "consistency",
+    description="Consistency_s: share of language subsets of size s that chose "
+    "the same option, averaged over subsets and questions (CrossIn/SeaEval); missing answers "
+    "agree with nothing",
+)(consistency.consistency)
+register_corpus_metric(
+    "ac3",
+    description="AC3_s: harmonic mean of accuracy (pooled over the languages) and Consistency_s (CrossIn)",
+)(consistency.ac3)
+register_metric(
+    "lang_fidelity",
+    binary=True,
+    description="share of answers written in the expected "
+    "language (py3langid restricted to the expected language, English and the task's "
+    "candidates)",
+)(fidelity.lang_fidelity)
 
 
 # ---------------------------------------------------------------------------------------------------- scoring
@@ -169,31 +191,55 @@ class MetricSpec:
     def info(self) -> dict[str, Any]:
         meta = CORPUS_METRICS[self.metric] if self.corpus else ITEM_METRICS[self.metric]
         return {
-            "metric": self.metric, "filter": self.filter, "aggregation": self.aggregation,
-            "arguments": self.arguments, "higher_is_better": meta.higher_is_better, "description": meta.description,
+            "metric": self.metric,
+            "filter": self.filter,
+            "aggregation": self.aggregation,
+            "arguments": self.arguments,
+            "higher_is_better": meta.higher_is_better,
+            "description": meta.description,
             "kind": "corpus" if self.corpus else "item",
             "interval": None if self.corpus else ("wilson" if meta.binary else "normal"),
-        } | ({"implicit": True} if self.implicit else {})  # fmt: skip
+        } | ({"implicit": True} if self.implicit else {})
 
 
 FIDELITY_KEY = "lang_fidelity"
 
 
-def metric_specs(metric_list: list[dict[str, Any]], filter_list: list[dict[str, Any]],
-                 fidelity: dict[str, Any] | None = None) -> list[MetricSpec]:  # fmt: skip
+def metric_specs(
+    metric_list: list[dict[str, Any]],
+    filter_list: list[dict[str, Any]],
+    fidelity: dict[str, Any] | None = None,
+) -> list[MetricSpec]:
     """Resolve a task's metric_list (default filter: the first pipeline), plus response-language fidelity when the
     task's resolved `fidelity` settings turn it on (scored in `crosslift.eval.results.rescore`)."""
     primary = filter_list[0]["name"]
-    specs = [MetricSpec(e.get("name") or e["metric"], e["metric"], e.get("filter") or primary,
-                        e.get("aggregation", "macro_mean"), _arguments(e)) for e in metric_list]  # fmt: skip
+    specs = [
+        MetricSpec(
+            e.get("name") or e["metric"],
+            e["metric"],
+            e.get("filter") or primary,
+            e.get("aggregation", "macro_mean"),
+            _arguments(e),
+        )
+        for e in metric_list
+    ]
     if fidelity is not None and FIDELITY_KEY not in {s.key for s in specs}:
-        specs.append(MetricSpec(FIDELITY_KEY, "lang_fidelity", fidelity.get("filter"), "macro_mean",
-                                {"candidates": list(fidelity.get("candidates") or [])}, implicit=True))  # fmt: skip
+        specs.append(
+            MetricSpec(
+                FIDELITY_KEY,
+                "lang_fidelity",
+                fidelity.get("filter"),
+                "macro_mean",
+                {"candidates": list(fidelity.get("candidates") or [])},
+                implicit=True,
+            )
+        )
     return specs
 
 
-def score_item(specs: list[MetricSpec], filtered: dict[str, str | None], gold: str | None,
-               language: str) -> tuple[dict[str, float | None], dict[str, str]]:  # fmt: skip
+def score_item(
+    specs: list[MetricSpec], filtered: dict[str, str | None], gold: str | None, language: str
+) -> tuple[dict[str, float | None], dict[str, str]]:
     """Item metric values for one item, and the labels of metrics that return `Scored` (corpus metrics are
     computed in `summarize`)."""
     values: dict[str, float | None] = {}
@@ -248,8 +294,7 @@ def macro_mean(stats: list[dict[str, Any]], binary: bool) -> dict[str, Any]:
     mean = sum(s["value"] for s in stats) / k
     half = Z95 * math.sqrt(sum(s["_var"] for s in stats)) / k
     low, high = (max(0.0, mean - half), min(1.0, mean + half)) if binary else (mean - half, mean + half)
-    return {"value": mean, "ci_low": low, "ci_high": high, "n_languages": k,
-            "n": sum(s["n"] for s in stats)}  # fmt: skip
+    return {"value": mean, "ci_low": low, "ci_high": high, "n_languages": k, "n": sum(s["n"] for s in stats)}
 
 
 def _micro(values: list[float], binary: bool) -> dict[str, Any]:
@@ -258,8 +303,11 @@ def _micro(values: list[float], binary: bool) -> dict[str, Any]:
     return stats
 
 
-def summarize(records_by_language: dict[str, list[dict[str, Any]]], specs: list[MetricSpec],
-              tiers: dict[str, str | None]) -> dict[str, Any]:  # fmt: skip
+def summarize(
+    records_by_language: dict[str, list[dict[str, Any]]],
+    specs: list[MetricSpec],
+    tiers: dict[str, str | None],
+) -> dict[str, Any]:
     """Metrics per language, per tier, for English and overall.
 
     Args:
@@ -306,8 +354,12 @@ def summarize(records_by_language: dict[str, list[dict[str, Any]]], specs: list[
                 else:
                     out[s.key] = {"value": value, "n_languages": len(langs)}
             elif s.aggregation == "micro_mean":
-                values = [r["metrics"][s.key] for lang in langs for r in records_by_language[lang]
-                          if r["metrics"].get(s.key) is not None]  # fmt: skip
+                values = [
+                    r["metrics"][s.key]
+                    for lang in langs
+                    for r in records_by_language[lang]
+                    if r["metrics"].get(s.key) is not None
+                ]
                 out[s.key] = _micro(values, ITEM_METRICS[s.metric].binary) | {"n_languages": len(langs)}
             else:
                 out[s.key] = macro_mean([stats[lang][s.key] for lang in langs], ITEM_METRICS[s.metric].binary)
@@ -315,12 +367,15 @@ def summarize(records_by_language: dict[str, list[dict[str, Any]]], specs: list[
 
     return {
         **roll_up(languages, aggregate),
-        "expanded_metrics": {k: dict(sorted(v.items(), key=lambda kv: _suffix_order(kv[1]))) for k, v in family.items()},
+        "expanded_metrics": {
+            k: dict(sorted(v.items(), key=lambda kv: _suffix_order(kv[1]))) for k, v in family.items()
+        },
     }
 
 
-def roll_up(languages: dict[str, dict[str, Any]],
-            aggregate: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+def roll_up(
+    languages: dict[str, dict[str, Any]], aggregate: Callable[[list[str]], dict[str, Any]]
+) -> dict[str, Any]:
     """The levels of a summary above its languages: every tier, English on its own, and overall.
 
     Args:
@@ -365,4 +420,3 @@ def _counts(records: list[dict[str, Any]], field: str) -> dict[str, dict[str, in
             out.setdefault(name, {})
             out[name][label] = out[name].get(label, 0) + 1
     return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in out.items()}
-

@@ -83,8 +83,13 @@ class RunSide:
         return self.run["task"]
 
     def describe(self) -> dict[str, Any]:
-        return {"path": str(self.path), "task": self.task, "model": self.run["model"].get("name_or_path"),
-                "model_id": self.run.get("model_id"), "extract": self.extract}  # fmt: skip
+        return {
+            "path": str(self.path),
+            "task": self.task,
+            "model": self.run["model"].get("name_or_path"),
+            "model_id": self.run.get("model_id"),
+            "extract": self.extract,
+        }
 
 
 EXTRACT_MODES = ("auto", "plug", "raw")
@@ -119,13 +124,15 @@ def _answer(side: RunSide, record: dict[str, Any]) -> tuple[str, str | None]:
     return scored["extracted"] or "", scored.get("filter_status", {}).get(primary)
 
 
-def pair_items(a: RunSide, b: RunSide, languages: list[str] | None = None,
-               limit: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def pair_items(
+    a: RunSide, b: RunSide, languages: list[str] | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     """The items both runs answered, as pairs to judge: same language, same item, same instruction.
 
     Raises:
         DataError: the two runs asked different questions for the same item, or a record lacks its question.
     """
+
     def by_language(side: RunSide) -> dict[str, dict[str, dict[str, Any]]]:
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for record in sorted(side.records.values(), key=lambda r: r["index"]):
@@ -137,7 +144,9 @@ def pair_items(a: RunSide, b: RunSide, languages: list[str] | None = None,
     if languages:
         unknown = [c for c in languages if not any(same_language(c, lang) for lang in shared)]
         if unknown:
-            raise ConfigError(f"both runs must have answers in {', '.join(unknown)}; shared: {', '.join(shared)}")
+            raise ConfigError(
+                f"both runs must have answers in {', '.join(unknown)}; shared: {', '.join(shared)}"
+            )
         shared = [lang for lang in shared if any(same_language(c, lang) for c in languages)]
     if not shared:
         raise ConfigError(f"{a.path} ({a.task}) and {b.path} ({b.task}) share no language")
@@ -147,16 +156,31 @@ def pair_items(a: RunSide, b: RunSide, languages: list[str] | None = None,
         for key in keys:
             ra, rb = side_a[lang][key], side_b[lang][key]
             if "question" not in ra or "question" not in rb:
-                raise DataError(f"item {key} ({lang}) has no question in items.jsonl; rerun `crosslift eval` with "
-                                "this version", path=(a.task_dir if "question" not in ra else b.task_dir) / "items.jsonl")  # fmt: skip
+                raise DataError(
+                    f"item {key} ({lang}) has no question in items.jsonl; rerun `crosslift eval` with "
+                    "this version",
+                    path=(a.task_dir if "question" not in ra else b.task_dir) / "items.jsonl",
+                )
             if ra["question"] != rb["question"]:
-                raise DataError(f"item {key} ({lang}): the runs asked different questions ({ra['question'][:60]!r} "
-                                f"vs {rb['question'][:60]!r}); judge runs of the same instructions", path=b.task_dir)  # fmt: skip
+                raise DataError(
+                    f"item {key} ({lang}): the runs asked different questions ({ra['question'][:60]!r} "
+                    f"vs {rb['question'][:60]!r}); judge runs of the same instructions",
+                    path=b.task_dir,
+                )
             answer_a, status_a = _answer(a, ra)
             answer_b, status_b = _answer(b, rb)
-            pairs.append({"language": lang, "key": key, "index": ra["index"], "question": ra["question"],
-                          "answer_a": answer_a, "answer_b": answer_b, "extraction_a": status_a,
-                          "extraction_b": status_b})  # fmt: skip
+            pairs.append(
+                {
+                    "language": lang,
+                    "key": key,
+                    "index": ra["index"],
+                    "question": ra["question"],
+                    "answer_a": answer_a,
+                    "answer_b": answer_b,
+                    "extraction_a": status_a,
+                    "extraction_b": status_b,
+                }
+            )
     return pairs
 
 
@@ -193,14 +217,21 @@ VERDICTS = "verdicts.jsonl"
 def _client(settings: JudgeSettings):
     from crosslift.models.endpoint import EndpointClient
 
-    client = EndpointClient(settings.url, settings.model or "", api_key_env=settings.api_key_env,
-                            timeout_s=settings.timeout_s, max_retries=settings.max_retries,
-                            concurrency=settings.concurrency)  # fmt: skip
+    client = EndpointClient(
+        settings.url,
+        settings.model or "",
+        api_key_env=settings.api_key_env,
+        timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries,
+        concurrency=settings.concurrency,
+    )
     if not settings.model:
         models = client.list_models()
         if len(models) != 1:
-            raise ConfigError(f"{settings.url} serves {len(models)} models ({', '.join(models) or 'none'}); name the "
-                              "judge with --judge-model")  # fmt: skip
+            raise ConfigError(
+                f"{settings.url} serves {len(models)} models ({', '.join(models) or 'none'}); name the "
+                "judge with --judge-model"
+            )
         client.model = models[0]
     return client
 
@@ -212,8 +243,13 @@ def _setting(settings: JudgeSettings, model: str, a: RunSide, b: RunSide, tier_r
         "prompt_version": prompt_version(settings.fluency),
         "system_prompt": system_prompt(settings.fluency),
         "user_template": USER_TEMPLATE,
-        "judge": {"url": settings.url, "model": model, "max_tokens": settings.max_tokens,
-                  "temperature": settings.temperature, "api_key_env": settings.api_key_env},  # fmt: skip
+        "judge": {
+            "url": settings.url,
+            "model": model,
+            "max_tokens": settings.max_tokens,
+            "temperature": settings.temperature,
+            "api_key_env": settings.api_key_env,
+        },
         "runs": {"a": a.describe() | {"label": a.label}, "b": b.describe() | {"label": b.label}},
         "tier_rule": tier_rule,
     }
@@ -226,8 +262,11 @@ def _open_dir(directory: Path, setting: dict[str, Any]) -> None:
         keep = ("prompt_version", "judge", "runs")
         changes = [d for k in keep for d in config_differences(_stable(old.get(k)), _stable(setting[k]), k)]
         if changes:
-            raise ConfigError(f"{directory} holds verdicts of another judging setting:\n  " + "\n  ".join(changes)
-                              + "\nUse another --out folder, or delete that one to start over.")  # fmt: skip
+            raise ConfigError(
+                f"{directory} holds verdicts of another judging setting:\n  "
+                + "\n  ".join(changes)
+                + "\nUse another --out folder, or delete that one to start over."
+            )
     atomic_write_json(path, setting)
 
 
@@ -257,9 +296,15 @@ def judge_pairs(pairs: list[dict[str, Any]], directory: Path, settings: JudgeSet
         done.setdefault((record["language"], record["key"]), record)
     for pair in pairs:
         old = done.get(_pair_key(pair))
-        if old and (old["answer_a"], old["answer_b"], old["question"]) != (pair["answer_a"], pair["answer_b"], pair["question"]):
-            raise ConfigError(f"{path} judged item {pair['key']} ({pair['language']}) with other answers than the runs "
-                              "hold now; use another --out folder")  # fmt: skip
+        if old and (old["answer_a"], old["answer_b"], old["question"]) != (
+            pair["answer_a"],
+            pair["answer_b"],
+            pair["question"],
+        ):
+            raise ConfigError(
+                f"{path} judged item {pair['key']} ({pair['language']}) with other answers than the runs "
+                "hold now; use another --out folder"
+            )
     pending = [p for p in pairs if _pair_key(p) not in done]
     if not pending:
         return 0
@@ -272,30 +317,42 @@ def judge_pairs(pairs: list[dict[str, Any]], directory: Path, settings: JudgeSet
         for start in range(0, len(pending), chunk_size):
             chunk = pending[start : start + chunk_size]
             games = [(p, order) for p in chunk for order in ("ab", "ba")]
-            conversations = [judge_messages(p["question"], *((p["answer_a"], p["answer_b"]) if order == "ab"
-                                            else (p["answer_b"], p["answer_a"])), settings.fluency)
-                             for p, order in games]  # fmt: skip
+            conversations = [
+                judge_messages(
+                    p["question"],
+                    *((p["answer_a"], p["answer_b"]) if order == "ab" else (p["answer_b"], p["answer_a"])),
+                    settings.fluency,
+                )
+                for p, order in games
+            ]
             replies: dict[int, list[str]] = {i: [] for i in range(len(games))}
             failed = _ask(client, conversations, range(len(games)), replies, fields)
             malformed = [i for i, texts in replies.items() if texts and parse_verdict(texts[-1]) is None]
-            failed |= _ask(client, conversations, malformed, replies, fields)  # one more try for a malformed verdict
+            failed |= _ask(
+                client, conversations, malformed, replies, fields
+            )  # one more try for a malformed verdict
             for n, pair in enumerate(chunk):
                 if failed.keys() & {2 * n, 2 * n + 1}:
                     continue  # a request failed for good: not judged; a rerun asks again
-                record = _verdict_record(pair, [(order, replies[i]) for i, (_, order) in enumerate(games)
-                                                if i in (2 * n, 2 * n + 1)])  # fmt: skip
+                record = _verdict_record(
+                    pair,
+                    [(order, replies[i]) for i, (_, order) in enumerate(games) if i in (2 * n, 2 * n + 1)],
+                )
                 append_jsonl(path, record)
                 judged += 1
                 wins += record["outcome"] in ("win", "slight_win")
                 progress.update(bar, advance=1, wins=wins)
             if failed:
-                raise CrossliftError(f"the judge endpoint failed ({failed[min(failed)]}); {len(done) + judged} pairs "
-                                     f"are judged in {path}; rerun the same command to resume")  # fmt: skip
+                raise CrossliftError(
+                    f"the judge endpoint failed ({failed[min(failed)]}); {len(done) + judged} pairs "
+                    f"are judged in {path}; rerun the same command to resume"
+                )
     return judged
 
 
-def _ask(client: Any, conversations: list, indices, replies: dict[int, list[str]],
-         fields: dict[str, Any]) -> dict[int, str]:  # fmt: skip
+def _ask(
+    client: Any, conversations: list, indices, replies: dict[int, list[str]], fields: dict[str, Any]
+) -> dict[int, str]:
     """Send the conversations at `indices`; append each reply to ``replies[i]``; return {i: error} of failures."""
     indices = list(indices)
     failed = {}
@@ -311,8 +368,13 @@ def _verdict_record(pair: dict[str, Any], games: list[tuple[str, list[str]]]) ->
     out = []
     for order, texts in games:
         verdict = parse_verdict(texts[-1])
-        game = {"order": order, "verdict": verdict, "winner": winner(verdict, order), "attempts": len(texts),
-                "judgment": texts[-1]}  # fmt: skip
+        game = {
+            "order": order,
+            "verdict": verdict,
+            "winner": winner(verdict, order),
+            "attempts": len(texts),
+            "judgment": texts[-1],
+        }
         if len(texts) > 1:
             game["malformed"] = texts[0]  # the first judgment, which had no verdict
         out.append(game)
@@ -322,7 +384,10 @@ def _verdict_record(pair: dict[str, Any], games: list[tuple[str, list[str]]]) ->
 # ---------------------------------------------------------------------------------------------------- summary
 
 JUDGE_METRICS = {
-    "win": ("share of pairs run A wins (in both orders, or once with a tie in the other: PLUG's slight win)", True),
+    "win": (
+        "share of pairs run A wins (in both orders, or once with a tie in the other: PLUG's slight win)",
+        True,
+    ),
     "tie": ("share of pairs tied (two ties, or opposite winners in the two orders)", None),
     "loss": ("share of pairs run A loses (both orders, or once with a tie)", False),
     "error": ("share of pairs with a verdict that stayed malformed after one retry", False),
@@ -337,17 +402,21 @@ def summarize_verdicts(records: list[dict[str, Any]], setting: dict[str, Any], t
     languages, stats = {}, {}
     for lang, rs in by_language.items():
         outcomes = {o: sum(r["outcome"] == o for r in rs) for o in OUTCOMES}
-        shares = {"win": [float(r["outcome"] in ("win", "slight_win")) for r in rs],
-                  "tie": [float(r["outcome"] == "tie") for r in rs],
-                  "loss": [float(r["outcome"] in ("loss", "slight_loss")) for r in rs],
-                  "error": [float(r["outcome"] == "error") for r in rs]}  # fmt: skip
+        shares = {
+            "win": [float(r["outcome"] in ("win", "slight_win")) for r in rs],
+            "tie": [float(r["outcome"] == "tie") for r in rs],
+            "loss": [float(r["outcome"] in ("loss", "slight_loss")) for r in rs],
+            "error": [float(r["outcome"] == "error") for r in rs],
+        }
         stats[lang] = {k: item_stats(v, binary=True) for k, v in shares.items()}
         games = [g for r in rs for g in r["games"]]
         decided = [g for g in games if g["verdict"] in ("A", "B")]
         languages[lang] = {
-            "name": language_name(lang), "tier": tier_of(tier_rule, lang), "n_items": len(rs),
+            "name": language_name(lang),
+            "tier": tier_of(tier_rule, lang),
+            "n_items": len(rs),
             "extraction_failures": sum(r.get("extraction_a") == "marker_missing" for r in rs)
-                                   + sum(r.get("extraction_b") == "marker_missing" for r in rs),
+            + sum(r.get("extraction_b") == "marker_missing" for r in rs),
             "metrics": {k: {x: y for x, y in v.items() if x != "_var"} for k, v in stats[lang].items()},
             "outcomes": outcomes,
             "extraction": {side: _count(r.get(f"extraction_{side}") for r in rs) for side in ("a", "b")},
@@ -355,12 +424,17 @@ def summarize_verdicts(records: list[dict[str, Any]], setting: dict[str, Any], t
                 "games": len(games),
                 "malformed_first_try": sum(g["attempts"] > 1 for g in games),
                 "malformed_after_retry": sum(g["verdict"] is None for g in games),
-                "first_position_preferred": (sum(g["verdict"] == "A" for g in decided) / len(decided)) if decided else None,
+                "first_position_preferred": (sum(g["verdict"] == "A" for g in decided) / len(decided))
+                if decided
+                else None,
                 # among pairs with two verdicts: the same winner (or tie) in both orders; low = position-driven judge
-                "orders_agree": (sum(r["games"][0]["winner"] == r["games"][1]["winner"] for r in valid) / len(valid)
-                                 if (valid := [r for r in rs if r["outcome"] != "error"]) else None),
+                "orders_agree": (
+                    sum(r["games"][0]["winner"] == r["games"][1]["winner"] for r in valid) / len(valid)
+                    if (valid := [r for r in rs if r["outcome"] != "error"])
+                    else None
+                ),
             },
-        }  # fmt: skip
+        }
 
     def aggregate_levels(langs: list[str]) -> dict[str, Any]:
         return {k: macro_mean([stats[lang][k] for lang in langs], binary=True) for k in JUDGE_METRICS}
@@ -368,20 +442,35 @@ def summarize_verdicts(records: list[dict[str, Any]], setting: dict[str, Any], t
     runs = setting["runs"]
     return {
         "kind": "pairwise",
-        "task": f"{runs['a']['task']} vs {runs['b']['task']}" if runs["a"]["task"] != runs["b"]["task"] else runs["a"]["task"],
+        "task": f"{runs['a']['task']} vs {runs['b']['task']}"
+        if runs["a"]["task"] != runs["b"]["task"]
+        else runs["a"]["task"],
         "description": f"Pairwise judge: A = {runs['a']['label']} ({runs['a']['model']}), B = {runs['b']['label']} "
-                       f"({runs['b']['model']}); judge {setting['judge']['model']}",
+        f"({runs['b']['model']}); judge {setting['judge']['model']}",
         "model": {"name_or_path": f"{runs['a']['label']} vs {runs['b']['label']}"},
-        "tier_rule": {"name": tier_rule.name, "description": tier_rule.description, "source": tier_rule.source},
+        "tier_rule": {
+            "name": tier_rule.name,
+            "description": tier_rule.description,
+            "source": tier_rule.source,
+        },
         "primary_metric": "win",
-        "metrics": {k: {"metric": k, "kind": "item", "interval": "wilson", "description": d, "higher_is_better": h,
-                        "aggregation": "macro_mean"} for k, (d, h) in JUDGE_METRICS.items()},
+        "metrics": {
+            k: {
+                "metric": k,
+                "kind": "item",
+                "interval": "wilson",
+                "description": d,
+                "higher_is_better": h,
+                "aggregation": "macro_mean",
+            }
+            for k, (d, h) in JUDGE_METRICS.items()
+        },
         "n_items": len(records),
         "outcomes": {o: sum(r["outcome"] == o for r in records) for o in OUTCOMES},
         **roll_up(languages, aggregate_levels),
         "judge": setting["judge"] | {"prompt_version": setting["prompt_version"]},
         "runs": runs,
-    }  # fmt: skip
+    }
 
 
 def _count(values) -> dict[str, int]:
@@ -396,18 +485,26 @@ def render_markdown(summary: dict[str, Any]) -> str:
     """report.md of a judging run."""
     runs, judge = summary["runs"], summary["judge"]
     rule = summary["tier_rule"]
-    out = [f"# Pairwise judge: {summary['model']['name_or_path']}", "",
-           f"- **A** = {runs['a']['label']}: {runs['a']['model']} (task {runs['a']['task']}, {runs['a']['path']}, "
-           f"answers: {runs['a']['extract']})",
-           f"- **B** = {runs['b']['label']}: {runs['b']['model']} (task {runs['b']['task']}, {runs['b']['path']}, "
-           f"answers: {runs['b']['extract']})",
-           f"- judge: {judge['model']} at {judge['url']}, temperature {judge['temperature']}, prompt "
-           f"{judge['prompt_version']}", "",
-           f"{summary['n_items']} pairs, each judged in both orders. PLUG's aggregation: the same winner twice is a "
-           "win, a win and a tie a slight win (counted as a win), opposite winners a tie; a verdict still malformed "
-           "after one retry makes the pair an error. Shares are of all pairs (errors included).", "",
-           f"Tiers follow the rule **{rule['name']}**: {rule['description']}. Tier and overall figures average over "
-           "languages; brackets hold 95% intervals.", "", "## Summary (A's view)", ""]  # fmt: skip
+    out = [
+        f"# Pairwise judge: {summary['model']['name_or_path']}",
+        "",
+        f"- **A** = {runs['a']['label']}: {runs['a']['model']} (task {runs['a']['task']}, {runs['a']['path']}, "
+        f"answers: {runs['a']['extract']})",
+        f"- **B** = {runs['b']['label']}: {runs['b']['model']} (task {runs['b']['task']}, {runs['b']['path']}, "
+        f"answers: {runs['b']['extract']})",
+        f"- judge: {judge['model']} at {judge['url']}, temperature {judge['temperature']}, prompt "
+        f"{judge['prompt_version']}",
+        "",
+        f"{summary['n_items']} pairs, each judged in both orders. PLUG's aggregation: the same winner twice is a "
+        "win, a win and a tie a slight win (counted as a win), opposite winners a tie; a verdict still malformed "
+        "after one retry makes the pair an error. Shares are of all pairs (errors included).",
+        "",
+        f"Tiers follow the rule **{rule['name']}**: {rule['description']}. Tier and overall figures average over "
+        "languages; brackets hold 95% intervals.",
+        "",
+        "## Summary (A's view)",
+        "",
+    ]
     keys = list(summary["metrics"])
     rows = []
     for label, kind, entry in levels(summary):
@@ -420,14 +517,39 @@ def render_markdown(summary: dict[str, Any]) -> str:
     for code, e in summary["languages"].items():
         o, j = e["outcomes"], e["judge"]
         bias = _percent(j["first_position_preferred"])
-        rows.append([code, e["name"], e["tier"] or "–", str(e["n_items"]),
-                     *[fmt(summary, k, e["metrics"].get(k)) for k in keys],
-                     " / ".join(str(o[x]) for x in OUTCOMES), _percent(j["orders_agree"]), bias,
-                     f"{j['malformed_first_try']} / {j['malformed_after_retry']}",
-                     _status_text(e["extraction"]["a"]), _status_text(e["extraction"]["b"])])  # fmt: skip
-    out.append(markdown_table(["code", "language", "tier", "pairs", *keys, "win / slight win / tie / slight loss / loss / error",
-                       "orders agree", "judge prefers first", "malformed (first try / after retry)",
-                       "A extraction", "B extraction"], rows))  # fmt: skip
+        rows.append(
+            [
+                code,
+                e["name"],
+                e["tier"] or "–",
+                str(e["n_items"]),
+                *[fmt(summary, k, e["metrics"].get(k)) for k in keys],
+                " / ".join(str(o[x]) for x in OUTCOMES),
+                _percent(j["orders_agree"]),
+                bias,
+                f"{j['malformed_first_try']} / {j['malformed_after_retry']}",
+                _status_text(e["extraction"]["a"]),
+                _status_text(e["extraction"]["b"]),
+            ]
+        )
+    out.append(
+        markdown_table(
+            [
+                "code",
+                "language",
+                "tier",
+                "pairs",
+                *keys,
+                "win / slight win / tie / slight loss / loss / error",
+                "orders agree",
+                "judge prefers first",
+                "malformed (first try / after retry)",
+                "A extraction",
+                "B extraction",
+            ],
+            rows,
+        )
+    )
     out += ["", "![outcomes](outcomes.png)", ""]
     return "\n".join(out)
 
@@ -443,14 +565,25 @@ def _status_text(counts: dict[str, int]) -> str:
 def plot_outcomes(summary: dict[str, Any], path: Path) -> None:
     """Stacked bars per language: win, slight win, tie, slight loss, loss, error (shares of pairs)."""
     plt = pyplot()
-    colours = {"win": "#1b9e77", "slight_win": "#8fd3b6", "tie": "#bbbbbb", "slight_loss": "#f4a582",
-               "loss": "#d95f02", "error": "#444444"}  # fmt: skip
+    colours = {
+        "win": "#1b9e77",
+        "slight_win": "#8fd3b6",
+        "tie": "#bbbbbb",
+        "slight_loss": "#f4a582",
+        "loss": "#d95f02",
+        "error": "#444444",
+    }
     codes = list(summary["languages"])
     fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(codes) + 2.5), 4.0))
     bottom = [0.0] * len(codes)
     for outcome in OUTCOMES:
-        heights = [100 * summary["languages"][c]["outcomes"][outcome] / summary["languages"][c]["n_items"] for c in codes]
-        ax.bar(range(len(codes)), heights, bottom=bottom, color=colours[outcome], label=outcome.replace("_", " "))
+        heights = [
+            100 * summary["languages"][c]["outcomes"][outcome] / summary["languages"][c]["n_items"]
+            for c in codes
+        ]
+        ax.bar(
+            range(len(codes)), heights, bottom=bottom, color=colours[outcome], label=outcome.replace("_", " ")
+        )
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     ax.set_xticks(range(len(codes)), codes)
     ax.set_ylabel("% of pairs (A's view)")
@@ -476,7 +609,11 @@ def recompute(directory: Path, tier_rule: str | None = None) -> dict[str, Any]:
     if not path.is_file():
         raise DataError(f"no {JUDGE} here: not a crosslift judging folder", path=directory)
     setting = json.loads(path.read_text(encoding="utf-8"))
-    previous = json.loads((directory / SUMMARY).read_text(encoding="utf-8")) if (directory / SUMMARY).is_file() else {}
+    previous = (
+        json.loads((directory / SUMMARY).read_text(encoding="utf-8"))
+        if (directory / SUMMARY).is_file()
+        else {}
+    )
     records = read_jsonl_tolerant(directory / VERDICTS)
     if not records:
         raise DataError("no verdicts yet", path=directory / VERDICTS)
@@ -490,10 +627,21 @@ def recompute(directory: Path, tier_rule: str | None = None) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------- entry
 
 
-def run_judge(a: str | Path, b: str | Path, out: str | Path, settings: JudgeSettings, *, task: str | None = None,
-              task_a: str | None = None, task_b: str | None = None, languages: list[str] | None = None,
-              limit: int | None = None, extract_a: str = "auto", extract_b: str = "auto",
-              tier_rule: str | None = None) -> dict[str, Any]:  # fmt: skip
+def run_judge(
+    a: str | Path,
+    b: str | Path,
+    out: str | Path,
+    settings: JudgeSettings,
+    *,
+    task: str | None = None,
+    task_a: str | None = None,
+    task_b: str | None = None,
+    languages: list[str] | None = None,
+    limit: int | None = None,
+    extract_a: str = "auto",
+    extract_b: str = "auto",
+    tier_rule: str | None = None,
+) -> dict[str, Any]:
     """Judge run `a` against run `b`; write verdicts.jsonl, summary.json, report.md and outcomes.png under `out`.
 
     Args:
@@ -520,7 +668,9 @@ def run_judge(a: str | Path, b: str | Path, out: str | Path, settings: JudgeSett
     first_spec = next(iter(side_a.run["languages"].values()))["task_spec"]
     rule = load_tier_rule(tier_rule or first_spec.get("tier_rule") or DEFAULT_TIER_RULE)
     client = _client(settings)
-    setting = _setting(settings, client.model, side_a, side_b, rule.name if tier_rule is None else str(tier_rule))
+    setting = _setting(
+        settings, client.model, side_a, side_b, rule.name if tier_rule is None else str(tier_rule)
+    )
     name = side_a.task if side_a.task == side_b.task else f"{side_a.task}_vs_{side_b.task}"
     directory = Path(out) / name
     directory.mkdir(parents=True, exist_ok=True)
@@ -530,11 +680,17 @@ def run_judge(a: str | Path, b: str | Path, out: str | Path, settings: JudgeSett
     wanted = {_pair_key(p) for p in pairs}
     records = [r for r in read_jsonl_tolerant(directory / VERDICTS) if (r["language"], r["key"]) in wanted]
     summary = summarize_verdicts(records, setting, rule)
-    summary["provenance"] = provenance(models={"judge": client.model, "a": str(side_a.run.get("model_id")),
-                                               "b": str(side_b.run.get("model_id"))},
-                                       data_files=[side_a.task_dir / "items.jsonl", side_b.task_dir / "items.jsonl"],
-                                       prompt_version=setting["prompt_version"],
-                                       runs={"a": str(side_a.task_dir), "b": str(side_b.task_dir)},
-                                       judged_now=judged, seconds=round(time.monotonic() - started, 2))  # fmt: skip
+    summary["provenance"] = provenance(
+        models={
+            "judge": client.model,
+            "a": str(side_a.run.get("model_id")),
+            "b": str(side_b.run.get("model_id")),
+        },
+        data_files=[side_a.task_dir / "items.jsonl", side_b.task_dir / "items.jsonl"],
+        prompt_version=setting["prompt_version"],
+        runs={"a": str(side_a.task_dir), "b": str(side_b.task_dir)},
+        judged_now=judged,
+        seconds=round(time.monotonic() - started, 2),
+    )
     write_outputs(directory, summary)
     return summary

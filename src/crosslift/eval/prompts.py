@@ -62,14 +62,21 @@ _SEAEVAL_WORDINGS = (
     ("Kindly choose the correct answer from the options provided for the multiple-choice question.", "\n"),
     ("Solve the multi-choice question by selecting the accurate answer.", "\n"),
     ("Please answer the following multiple-choice question by selecting the correct option.", "\n\n"),
-    ("As an expert, your task is to solve the following multiple-choice question. Identify the correct response "
-     "among the given choices.", "\n\n"),
-)  # fmt: skip
+    (
+        "As an expert, your task is to solve the following multiple-choice question. Identify the correct response "
+        "among the given choices.",
+        "\n\n",
+    ),
+)
 
 
 def _seaeval_prompt(k: int, context: bool, select: str = "answer") -> str:
     instruction, sep = _SEAEVAL_WORDINGS[k]
-    blocks = (["Context:\n{context}"] if context else []) + ["Question:\n{question}", "Choices:\n{choices}", "Answer:\n"]
+    blocks = (["Context:\n{context}"] if context else []) + [
+        "Question:\n{question}",
+        "Choices:\n{choices}",
+        "Answer:\n",
+    ]
     return f"{instruction} Simply select the {select}, no explanations required.{sep}" + sep.join(blocks)
 
 
@@ -77,7 +84,9 @@ SEAEVAL_PROMPTS: dict[str, tuple[str, ...]] = {
     "cross_mmlu": tuple(_seaeval_prompt(k, context=False) for k in range(5)),
     "cross_logiqa": tuple(_seaeval_prompt(k, context=True) for k in range(5)),
     # cross_xquad's first wording says "Simply select the choice"
-    "cross_xquad": tuple(_seaeval_prompt(k, context=True, select="choice" if k == 0 else "answer") for k in range(5)),
+    "cross_xquad": tuple(
+        _seaeval_prompt(k, context=True, select="choice" if k == 0 else "answer") for k in range(5)
+    ),
 }
 MCQ_PROMPT_SETS = tuple(SEAEVAL_PROMPTS)
 MCQ_FORMAT = SEAEVAL_PROMPTS["cross_mmlu"][0]
@@ -118,7 +127,9 @@ class PromptSettings:
 
     def __post_init__(self) -> None:
         if self.template not in TEMPLATES:
-            raise ConfigError(f"unknown prompt template '{self.template}'; expected one of: {', '.join(TEMPLATES)}")
+            raise ConfigError(
+                f"unknown prompt template '{self.template}'; expected one of: {', '.join(TEMPLATES)}"
+            )
         if self.instruction_language not in ("native", "en") or self.fewshot_language not in ("native", "en"):
             raise ConfigError("instruction_language and fewshot_language must be 'native' or 'en'")
         if self.words not in WORD_TABLES:
@@ -126,20 +137,30 @@ class PromptSettings:
         if self.shots < 0:
             raise ConfigError(f"shots must be >= 0 (got {self.shots})")
         if self.template in ZERO_SHOT_TEMPLATES and self.shots:
-            raise ConfigError(f"the {self.template} template is zero-shot; few-shot prompts exist for the math "
-                              "templates (qa, chat) only")  # fmt: skip
+            raise ConfigError(
+                f"the {self.template} template is zero-shot; few-shot prompts exist for the math "
+                "templates (qa, chat) only"
+            )
         if self.template in ("mcq", "instruction") and self.system and not self.chat:
-            raise ConfigError(f"a system prompt with the {self.template} template needs chat: true "
-                              "(or template: tulu, which writes it into the prompt)")  # fmt: skip
+            raise ConfigError(
+                f"a system prompt with the {self.template} template needs chat: true "
+                "(or template: tulu, which writes it into the prompt)"
+            )
         if not 1 <= self.mcq_prompt <= len(_SEAEVAL_WORDINGS):
-            raise ConfigError(f"mcq_prompt must be 1-{len(_SEAEVAL_WORDINGS)} (SeaEval's wordings), got {self.mcq_prompt}")
+            raise ConfigError(
+                f"mcq_prompt must be 1-{len(_SEAEVAL_WORDINGS)} (SeaEval's wordings), got {self.mcq_prompt}"
+            )
         if self.mcq_prompt_set is not None and self.mcq_prompt_set not in MCQ_PROMPT_SETS:
-            raise ConfigError(f"mcq_prompt_set must be one of {', '.join(MCQ_PROMPT_SETS)}, not '{self.mcq_prompt_set}'")
-        if self.mcq_format is not None and not {"{question}", "{choices}"} <= set(re.findall(r"\{\w+\}", self.mcq_format)):
+            raise ConfigError(
+                f"mcq_prompt_set must be one of {', '.join(MCQ_PROMPT_SETS)}, not '{self.mcq_prompt_set}'"
+            )
+        if self.mcq_format is not None and not {"{question}", "{choices}"} <= set(
+            re.findall(r"\{\w+\}", self.mcq_format)
+        ):
             raise ConfigError("mcq_format must contain {question} and {choices}")
         if self.template == "metamath" and not self.chat and (self.shots or not self.cot):
             raise ConfigError(
-                "the metamath template is zero-shot chain of thought (it ends with \"Let's think step by step.\"); "
+                'the metamath template is zero-shot chain of thought (it ends with "Let\'s think step by step."); '
                 "for few-shot or direct answers use template: qa, or chat: true"
             )
 
@@ -202,9 +223,13 @@ def instruction_words(language: str, settings: PromptSettings) -> InstructionWor
                 except CrossliftError:
                     answer = templates.answer_word("en")
             return InstructionWords(found[0], answer, language, found[1], localized=True)
-    return InstructionWords(templates.question_word("en", source=settings.words),
-                            templates.answer_word("en") if settings.cot else direct, "en", settings.words,
-                            localized=language.lower().startswith("en"))  # fmt: skip
+    return InstructionWords(
+        templates.question_word("en", source=settings.words),
+        templates.answer_word("en") if settings.cot else direct,
+        "en",
+        settings.words,
+        localized=language.lower().startswith("en"),
+    )
 
 
 def _after(word: str, text: str) -> str:
@@ -212,8 +237,15 @@ def _after(word: str, text: str) -> str:
     return f"{word}{text}" if word.endswith("：") else f"{word} {text}"
 
 
-def render_mcq(question: str, choices: tuple[str, ...], context: str | None, mcq_format: str | None = None,
-               *, prompt: int = 1, prompt_set: str | None = None) -> str:  # fmt: skip
+def render_mcq(
+    question: str,
+    choices: tuple[str, ...],
+    context: str | None,
+    mcq_format: str | None = None,
+    *,
+    prompt: int = 1,
+    prompt_set: str | None = None,
+) -> str:
     """A multiple-choice prompt: options as "(A) text" lines, in SeaEval's wording `prompt` (1-5) of `prompt_set`
     (default: cross_logiqa's with a passage, else cross_mmlu's) unless `mcq_format` is given."""
     lines = "\n".join(f"({LETTERS[i]}) {c}" for i, c in enumerate(choices))
@@ -232,9 +264,16 @@ def _system(settings: PromptSettings, language: str | None) -> str | None:
     return settings.system
 
 
-def build_prompt(question: str, settings: PromptSettings, words: InstructionWords, exemplars: list[Exemplar] = (),
-                 *, choices: tuple[str, ...] = (), context: str | None = None,
-                 language: str | None = None) -> Prompt:  # fmt: skip
+def build_prompt(
+    question: str,
+    settings: PromptSettings,
+    words: InstructionWords,
+    exemplars: list[Exemplar] = (),
+    *,
+    choices: tuple[str, ...] = (),
+    context: str | None = None,
+    language: str | None = None,
+) -> Prompt:
     """The prompt for one question; `exemplars` are the few-shot examples (already in the right language).
 
     Args:
@@ -247,28 +286,42 @@ def build_prompt(question: str, settings: PromptSettings, words: InstructionWord
         if settings.template == "mcq":
             if not choices:
                 raise ConfigError("the mcq template needs items with options (dataset answer_type: choice)")
-            user = render_mcq(question, choices, context, settings.mcq_format, prompt=settings.mcq_prompt,
-                              prompt_set=settings.mcq_prompt_set)  # fmt: skip
+            user = render_mcq(
+                question,
+                choices,
+                context,
+                settings.mcq_format,
+                prompt=settings.mcq_prompt,
+                prompt_set=settings.mcq_prompt_set,
+            )
         else:
             user = question
         if settings.chat:
-            return Prompt(messages=([{"role": "system", "content": system}] if system else [])
-                          + [{"role": "user", "content": user}])  # fmt: skip
+            return Prompt(
+                messages=([{"role": "system", "content": system}] if system else [])
+                + [{"role": "user", "content": user}]
+            )
         if settings.template == "tulu":
-            example = Example(id="eval", instruction=user, output="", meta={"system": system} if system else {})
+            example = Example(
+                id="eval", instruction=user, output="", meta={"system": system} if system else {}
+            )
             return Prompt(text=templates.get_template(settings.template).render(example).prompt)
         return Prompt(text=user)
     if settings.chat:
         messages = [{"role": "system", "content": system}] if system else []
         for ex in exemplars:
-            messages += [{"role": "user", "content": _after(words.question, ex.question)},
-                         {"role": "assistant", "content": ex.answer}]  # fmt: skip
+            messages += [
+                {"role": "user", "content": _after(words.question, ex.question)},
+                {"role": "assistant", "content": ex.answer},
+            ]
         final = _after(words.question, question) + (f"\n{settings.cot_trigger}" if settings.cot else "")
         return Prompt(messages=[*messages, {"role": "user", "content": final}])
     if settings.template == "metamath":
         template = templates.get_template("metamath", lang=words.language, source=words.table)
         return Prompt(text=template.render(Example(id="eval", instruction=question, output="")).prompt)
-    shots = "".join(f"{_after(words.question, ex.question)}\n{_after(words.answer, ex.answer)}\n\n" for ex in exemplars)
+    shots = "".join(
+        f"{_after(words.question, ex.question)}\n{_after(words.answer, ex.answer)}\n\n" for ex in exemplars
+    )
     return Prompt(text=f"{shots}{_after(words.question, question)}\n{words.answer}")
 
 
@@ -284,8 +337,15 @@ def _strip_prefix(text: str) -> str:
     return _PREFIX.sub("", text, count=1)
 
 
-def read_exemplars(path: str | Path, *, format: str, language: str, question_field: str | int = "question",
-                   answer_field: str | int = "answer", header: bool = False) -> list[Exemplar]:  # fmt: skip
+def read_exemplars(
+    path: str | Path,
+    *,
+    format: str,
+    language: str,
+    question_field: str | int = "question",
+    answer_field: str | int = "answer",
+    header: bool = False,
+) -> list[Exemplar]:
     """Few-shot exemplars for one language.
 
     Args:
@@ -303,17 +363,23 @@ def read_exemplars(path: str | Path, *, format: str, language: str, question_fie
         raise DataError("few-shot exemplar file not found", path=path)
     if format != "mgsm_exemplars":
         # An answer may be a number (a direct answer), as a benchmark's gold answer may; a question is text.
-        return [Exemplar(text_field(get_field(r, question_field, w), where=w, key=str(question_field)),
-                         text_field(get_field(r, answer_field, w), where=w, key=str(answer_field),
-                                    coerced=Counter()))
-                for w, r in iter_records(path, format, header=header)]  # fmt: skip
+        return [
+            Exemplar(
+                text_field(get_field(r, question_field, w), where=w, key=str(question_field)),
+                text_field(get_field(r, answer_field, w), where=w, key=str(answer_field), coerced=Counter()),
+            )
+            for w, r in iter_records(path, format, header=header)
+        ]
     data = read_json_file(path)
     by_language = data.get("MGSM_EXEMPLARS") if isinstance(data, dict) else None
     if not isinstance(by_language, dict):
         raise DataError("expected an object with MGSM_EXEMPLARS", path=path, field="MGSM_EXEMPLARS")
     if language not in by_language:
-        raise DataError(f"no exemplars for '{language}' (it has: {', '.join(sorted(by_language))})", path=path,
-                        field=f"MGSM_EXEMPLARS.{language}")  # fmt: skip
+        raise DataError(
+            f"no exemplars for '{language}' (it has: {', '.join(sorted(by_language))})",
+            path=path,
+            field=f"MGSM_EXEMPLARS.{language}",
+        )
     exemplars = []
     for key in sorted(by_language[language], key=int):
         record = by_language[language][key]
@@ -324,4 +390,3 @@ def read_exemplars(path: str | Path, *, format: str, language: str, question_fie
         question, answer = (text_field(record[k], where=where, key=f"{field}.{k}") for k in ("q", "a"))
         exemplars.append(Exemplar(_strip_prefix(question), _strip_prefix(answer)))
     return exemplars
-

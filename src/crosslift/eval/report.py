@@ -36,8 +36,14 @@ from crosslift.io import atomic_write_text
 from crosslift.languages import DEFAULT_TIER_RULE, REPORT_TIERS, load_tier_rule
 
 TIER_ORDER = REPORT_TIERS  # low, medium, high, unlisted (languages outside the registry)
-TIER_COLOURS = {"low": "#d95f02", "medium": "#e6ab02", "high": "#1b9e77", "unlisted": "#7570b3", None: "#999999",
-                "English": "#4c4c4c"}  # fmt: skip
+TIER_COLOURS = {
+    "low": "#d95f02",
+    "medium": "#e6ab02",
+    "high": "#1b9e77",
+    "unlisted": "#7570b3",
+    None: "#999999",
+    "English": "#4c4c4c",
+}
 
 # ---------------------------------------------------------------------------------------------------- formatting
 
@@ -52,13 +58,17 @@ _NO_ANSWER = {"choice": "unmappable", "none": "empty answer"}  # by answer type;
 
 def _settings_line(summary: dict[str, Any]) -> str:
     g, p = summary["generation"], summary["prompt"]
-    decoding = "greedy" if not g["do_sample"] else f"sampling (temperature {g['temperature']}, top_p {g['top_p']})"
+    decoding = (
+        "greedy" if not g["do_sample"] else f"sampling (temperature {g['temperature']}, top_p {g['top_p']})"
+    )
     if p["template"] in _ZERO_SHOT:
         prompt = f"Prompt: {p['template']}{' (chat)' if p['chat'] else ''}, zero-shot"
-        prompt += f", system prompt \"{p['system']}\". " if p.get("system") else ". "
+        prompt += f', system prompt "{p["system"]}". ' if p.get("system") else ". "
     else:
-        prompt = (f"Prompt: {'chat' if p['chat'] else p['template']}, {'chain of thought' if p['cot'] else 'direct'}, "
-                  f"{p['shots']}-shot, {p['instruction_language']} instruction words ({p['words']} table). ")  # fmt: skip
+        prompt = (
+            f"Prompt: {'chat' if p['chat'] else p['template']}, {'chain of thought' if p['cot'] else 'direct'}, "
+            f"{p['shots']}-shot, {p['instruction_language']} instruction words ({p['words']} table). "
+        )
     return f"{prompt}Decoding: {decoding}, at most {g['max_new_tokens']} new tokens, seed {g['seed']}."
 
 
@@ -81,26 +91,39 @@ def incomplete_text(summary: dict[str, Any]) -> str | None:
 def _items_text(entry: dict[str, Any]) -> str:
     """A language's item count, '3 of 6' when some of its items are missing."""
     expected = entry.get("n_items_expected")
-    return f"{entry['n_items']} of {expected}" if expected not in (None, entry["n_items"]) else str(entry["n_items"])
+    return (
+        f"{entry['n_items']} of {expected}"
+        if expected not in (None, entry["n_items"])
+        else str(entry["n_items"])
+    )
 
 
-_LONG_PROMPT_ACTIONS = {"cut": "were cut from the left to fit", "refused": "were refused (not generated, scored as "
-                        "unanswered)"}  # fmt: skip
+_LONG_PROMPT_ACTIONS = {
+    "cut": "were cut from the left to fit",
+    "refused": "were refused (not generated, scored as unanswered)",
+}
 
 
 def notices(summary: dict[str, Any]) -> list[str]:
     """What a reader must know before the figures: an interrupted run, warnings, prompts longer than the context."""
     out = []
     if incomplete := incomplete_text(summary):
-        out.append(f"INCOMPLETE: {incomplete}. The evaluation was interrupted: every figure is partial, not a "
-                   "result. Rerun the same crosslift eval command to finish it.")  # fmt: skip
+        out.append(
+            f"INCOMPLETE: {incomplete}. The evaluation was interrupted: every figure is partial, not a "
+            "result. Rerun the same crosslift eval command to finish it."
+        )
     out += [f"Warning: {w}." for w in summary.get("warnings", [])]
     for action, what in _LONG_PROMPT_ACTIONS.items():
-        counts = {code: e["long_prompts"][action] for code, e in summary["languages"].items()
-                  if (e.get("long_prompts") or {}).get(action)}  # fmt: skip
+        counts = {
+            code: e["long_prompts"][action]
+            for code, e in summary["languages"].items()
+            if (e.get("long_prompts") or {}).get(action)
+        }
         if counts:
-            out.append(f"{sum(counts.values())} prompt(s) longer than the model's context (less max_new_tokens for "
-                       f"the answer) {what}: {_counts_text(counts, limit=len(counts))}.")  # fmt: skip
+            out.append(
+                f"{sum(counts.values())} prompt(s) longer than the model's context (less max_new_tokens for "
+                f"the answer) {what}: {_counts_text(counts, limit=len(counts))}."
+            )
     return out
 
 
@@ -165,18 +188,37 @@ def render_markdown(summary: dict[str, Any]) -> str:
         note = words.get("question", "") + ("" if words.get("localized", True) else " (English fallback)")
         extra = [_counts_text((entry.get("filter_status") or {}).get(p)) for p in statuses]
         extra += [_with_labels(summary, k, entry) for k in implicit]
-        rows.append([code, entry.get("name", code), entry["tier"] or "–", _items_text(entry),
-                     *[_with_labels(summary, k, entry) for k in item_keys],
-                     str(entry["extraction_failures"]), *extra]
-                    + ([note] if summary["prompt"].get("template") not in _ZERO_SHOT else []))  # fmt: skip
-    header = ["code", "language", "tier", "items", *item_keys, no_answer, *[f"{p}: how found" for p in statuses],
-              *[f"{k} (detected)" for k in implicit]]  # fmt: skip
+        rows.append(
+            [
+                code,
+                entry.get("name", code),
+                entry["tier"] or "–",
+                _items_text(entry),
+                *[_with_labels(summary, k, entry) for k in item_keys],
+                str(entry["extraction_failures"]),
+                *extra,
+            ]
+            + ([note] if summary["prompt"].get("template") not in _ZERO_SHOT else [])
+        )
+    header = [
+        "code",
+        "language",
+        "tier",
+        "items",
+        *item_keys,
+        no_answer,
+        *[f"{p}: how found" for p in statuses],
+        *[f"{k} (detected)" for k in implicit],
+    ]
     if summary["prompt"].get("template") not in _ZERO_SHOT:
         header.append("question word")
     out.append(markdown_table(header, rows))
     if "lang_fidelity" in summary["metrics"]:
-        out += ["", "Response-language fidelity: the share of answers in the language asked (py3langid restricted to "
-                "that language, English and the task's candidates); answers without letters do not count."]  # fmt: skip
+        out += [
+            "",
+            "Response-language fidelity: the share of answers in the language asked (py3langid restricted to "
+            "that language, English and the task's candidates); answers without letters do not count.",
+        ]
     out += ["", "![by language](accuracy_by_language.png)", "", "![tier gap](tier_gap.png)", ""]
     return "\n".join(out)
 
@@ -189,30 +231,46 @@ def _with_labels(summary: dict[str, Any], key: str, entry: dict[str, Any]) -> st
 
 def _cross_lingual_section(summary: dict[str, Any], families: dict[str, list[str]]) -> list[str]:
     """Consistency_s and AC3_s (and any other metric family) per tier and overall, one column per s."""
-    out = ["## Cross-lingual consistency", "",
-           "Consistency_s: the share of questions answered with the same option in every language of a subset of "
-           "s languages, averaged over all such subsets; an unmappable answer agrees with nothing. AC3_s: the "
-           "harmonic mean of accuracy (pooled over the languages) and Consistency_s. Tiers are computed within "
-           "their own languages.", ""]  # fmt: skip
+    out = [
+        "## Cross-lingual consistency",
+        "",
+        "Consistency_s: the share of questions answered with the same option in every language of a subset of "
+        "s languages, averaged over all such subsets; an unmappable answer agrees with nothing. AC3_s: the "
+        "harmonic mean of accuracy (pooled over the languages) and Consistency_s. Tiers are computed within "
+        "their own languages.",
+        "",
+    ]
     for family, keys in families.items():
         sizes = [summary["metrics"][k]["s"] for k in keys]
         rows = []
         for label, kind, entry in levels(summary):
             if kind in ("language", "english"):
                 continue
-            rows.append([label, str(len(entry["languages"])), *[fmt(summary, k, entry["metrics"].get(k)) for k in keys]])
+            rows.append(
+                [
+                    label,
+                    str(len(entry["languages"])),
+                    *[fmt(summary, k, entry["metrics"].get(k)) for k in keys],
+                ]
+            )
         out += [f"### {family}", "", markdown_table(["", "languages", *[f"s={s}" for s in sizes]], rows), ""]
     return out
 
 
-def _bars(ax, labels: list[str], cells: list[dict[str, Any]], colours: list[str], scale: float) -> list[float]:
+def _bars(
+    ax, labels: list[str], cells: list[dict[str, Any]], colours: list[str], scale: float
+) -> list[float]:
     """Bars with asymmetric 95% error bars; returns the bar heights."""
     values = [scale * c["value"] for c in cells]
     # max(0, ...): a Wilson bound at 0% or 100% can sit a rounding error beyond the value itself
-    low = [max(0.0, v - scale * c["ci_low"]) if c.get("ci_low") is not None else 0.0
-           for v, c in zip(values, cells, strict=True)]  # fmt: skip
-    high = [max(0.0, scale * c["ci_high"] - v) if c.get("ci_high") is not None else 0.0
-            for v, c in zip(values, cells, strict=True)]  # fmt: skip
+    low = [
+        max(0.0, v - scale * c["ci_low"]) if c.get("ci_low") is not None else 0.0
+        for v, c in zip(values, cells, strict=True)
+    ]
+    high = [
+        max(0.0, scale * c["ci_high"] - v) if c.get("ci_high") is not None else 0.0
+        for v, c in zip(values, cells, strict=True)
+    ]
     ax.bar(range(len(values)), values, yerr=[low, high], capsize=2, color=colours)
     ax.set_xticks(range(len(values)), labels, rotation=90 if len(values) > 12 else 0)
     return values
@@ -224,16 +282,28 @@ def plot_languages(summary: dict[str, Any], path: Path) -> None:
     key = summary["primary_metric"]
     scale = display_scale(summary, key)
     rank = {t: i for i, t in enumerate(TIER_ORDER)}
-    rows = [(code, e) for code, e in summary["languages"].items() if e["metrics"].get(key, {}).get("value") is not None]
+    rows = [
+        (code, e)
+        for code, e in summary["languages"].items()
+        if e["metrics"].get(key, {}).get("value") is not None
+    ]
     rows.sort(key=lambda r: (rank.get(r[1]["tier"], len(rank)), -r[1]["metrics"][key]["value"]))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * len(rows) + 2), 4.2))
-    _bars(ax, [c for c, _ in rows], [e["metrics"][key] for _, e in rows], [TIER_COLOURS[e["tier"]] for _, e in rows],
-          scale)  # fmt: skip
+    _bars(
+        ax,
+        [c for c, _ in rows],
+        [e["metrics"][key] for _, e in rows],
+        [TIER_COLOURS[e["tier"]] for _, e in rows],
+        scale,
+    )
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=TIER_COLOURS[t], label=t or "no tier") for t in (*TIER_ORDER, None)
-               if any(e["tier"] == t for _, e in rows)]  # fmt: skip
+    handles = [
+        Patch(color=TIER_COLOURS[t], label=t or "no tier")
+        for t in (*TIER_ORDER, None)
+        if any(e["tier"] == t for _, e in rows)
+    ]
     english = (summary.get("english") or {}).get("metrics", {}).get(key, {}).get("value")
     if english is not None:
         ax.axhline(scale * english, color="black", linestyle="--", linewidth=1)
@@ -252,8 +322,11 @@ def plot_tier_gap(summary: dict[str, Any], path: Path) -> None:
     plt = pyplot()
     key = summary["primary_metric"]
     scale = display_scale(summary, key)
-    bars = [(t, summary["tiers"][t]["metrics"][key]) for t in TIER_ORDER
-            if summary["tiers"].get(t, {}).get("metrics", {}).get(key, {}).get("value") is not None]  # fmt: skip
+    bars = [
+        (t, summary["tiers"][t]["metrics"][key])
+        for t in TIER_ORDER
+        if summary["tiers"].get(t, {}).get("metrics", {}).get(key, {}).get("value") is not None
+    ]
     english = (summary.get("english") or {}).get("metrics", {}).get(key)
     if english and english.get("value") is not None:
         bars.append(("English", english))
@@ -262,8 +335,15 @@ def plot_tier_gap(summary: dict[str, Any], path: Path) -> None:
     if english and english.get("value") is not None:
         for i, (_, cell) in enumerate(bars[:-1]):
             top = scale * (cell["ci_high"] if cell.get("ci_high") is not None else cell["value"])
-            ax.annotate(f"{values[i] - scale * english['value']:+.1f}", (i, top), ha="center", va="bottom",
-                        xytext=(0, 3), textcoords="offset points", fontsize=9)  # fmt: skip
+            ax.annotate(
+                f"{values[i] - scale * english['value']:+.1f}",
+                (i, top),
+                ha="center",
+                va="bottom",
+                xytext=(0, 3),
+                textcoords="offset points",
+                fontsize=9,
+            )
     ax.margins(y=0.12)
     ax.set_ylabel(f"{key}{' (%)' if scale == 100 else ''}, mean over languages")
     ax.set_title(f"{summary['task']}: gap to English by tier ({summary['tier_rule']['name']})", fontsize=10)
@@ -322,8 +402,9 @@ def recompute(task_dir: Path, tier_rule: str | None = None, *, lm_eval: bool = F
     return summary
 
 
-def _selection(run: dict[str, Any], previous: dict[str, Any],
-               records: dict[tuple[str, int], dict[str, Any]]) -> dict[str, list[int]]:  # fmt: skip
+def _selection(
+    run: dict[str, Any], previous: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]]
+) -> dict[str, list[int]]:
     """Language -> the item indices a task folder's summary covers: the first n of each language (run.json's
     `selection`). For a run.json written before the selection was kept: the items of the previous summary; without
     one (an interrupted run), every item in the data."""
@@ -332,8 +413,10 @@ def _selection(run: dict[str, Any], previous: dict[str, Any],
     stored = {lang: sorted(i for (t, i) in records if t == e["task"]) for lang, e in run["languages"].items()}
     if previous.get("languages"):
         return {lang: stored[lang][: entry["n_items"]] for lang, entry in previous["languages"].items()}
-    return {lang: list(range(e["n_items_available"])) if e.get("n_items_available") else stored[lang]
-            for lang, e in run["languages"].items()}  # fmt: skip
+    return {
+        lang: list(range(e["n_items_available"])) if e.get("n_items_available") else stored[lang]
+        for lang, e in run["languages"].items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------------- compare
@@ -363,23 +446,46 @@ def compare(runs: list[str | Path], out: str | Path, tier_rule: str | None = Non
     lines = [f"# Comparison: {', '.join(labels)}", ""]
     for label, run, summaries in zip(labels, runs, per_run, strict=True):
         partial = "; ".join(f"{task} {text}" for task, s in summaries.items() if (text := incomplete_text(s)))
-        lines.append(f"- **{label}** ({run}): {_model_name(next(iter(summaries.values())))}"
-                     + (f" — **INCOMPLETE** ({partial}): its figures are partial" if partial else ""))
+        lines.append(
+            f"- **{label}** ({run}): {_model_name(next(iter(summaries.values())))}"
+            + (f" — **INCOMPLETE** ({partial}): its figures are partial" if partial else "")
+        )
     out.mkdir(parents=True, exist_ok=True)
     for task in shared:
         summaries = [s[task] for s in per_run]
         first = summaries[0]
-        lines += ["", f"## {task}", "", f"Tier rule {first['tier_rule']['name']}; means over languages, 95% "
-                  "intervals in brackets.", ""]  # fmt: skip
-        said = [f"**{label}: {notice}**" for label, s in zip(labels, summaries, strict=True) for notice in notices(s)]
+        lines += [
+            "",
+            f"## {task}",
+            "",
+            f"Tier rule {first['tier_rule']['name']}; means over languages, 95% intervals in brackets.",
+            "",
+        ]
+        said = [
+            f"**{label}: {notice}**"
+            for label, s in zip(labels, summaries, strict=True)
+            for notice in notices(s)
+        ]
         lines += [*said, ""] if said else []
         for key in [k for k in first["metrics"] if all(k in s["metrics"] for s in summaries)]:
             rows = []
             for label, kind, entry in levels(first):
                 cells = [_find(s, kind, label, entry) for s in summaries]
                 name = f"{label} ({entry['tier'] or '–'})" if kind == "language" else label
-                rows.append([name, *[fmt(s, key, c.get("metrics", {}).get(key) if c else None, interval=kind != "language")
-                                     for s, c in zip(summaries, cells, strict=True)]])  # fmt: skip
+                rows.append(
+                    [
+                        name,
+                        *[
+                            fmt(
+                                s,
+                                key,
+                                c.get("metrics", {}).get(key) if c else None,
+                                interval=kind != "language",
+                            )
+                            for s, c in zip(summaries, cells, strict=True)
+                        ],
+                    ]
+                )
             lines += [f"### {key}", "", markdown_table(["", *labels], rows), ""]
         png = out / f"{''.join(c if c.isalnum() or c in '-_.' else '_' for c in task)}.png"
         _plot_runs(summaries, labels, png)
@@ -434,8 +540,10 @@ def print_summary(summary: dict[str, Any], results_dir: Path | None = None) -> N
     key = summary["primary_metric"]
     incomplete = incomplete_text(summary)
     title = f"{summary['task']}: {key} (tiers: {summary['tier_rule']['name']})"
-    table = Table(title=title + (f" INCOMPLETE, {incomplete}: partial figures" if incomplete else ""),
-                  title_justify="left")  # fmt: skip
+    table = Table(
+        title=title + (f" INCOMPLETE, {incomplete}: partial figures" if incomplete else ""),
+        title_justify="left",
+    )
     for column in ("", "tier", "items", key, "no answer"):
         table.add_column(column, justify="left" if column in ("", "tier") else "right")
     previous_kind = None
@@ -444,15 +552,23 @@ def print_summary(summary: dict[str, Any], results_dir: Path | None = None) -> N
             table.add_section()
         previous_kind = kind
         if kind == "language":
-            table.add_row(label, entry["tier"] or "–", _items_text(entry),
-                          fmt(summary, key, entry["metrics"].get(key)), str(entry["extraction_failures"]))  # fmt: skip
+            table.add_row(
+                label,
+                entry["tier"] or "–",
+                _items_text(entry),
+                fmt(summary, key, entry["metrics"].get(key)),
+                str(entry["extraction_failures"]),
+            )
         else:
             cell = entry["metrics"].get(key) or {}
             tier = label.removeprefix("tier: ") if kind == "tier" else entry.get("tier") or ""
             table.add_row(label, tier, str(cell.get("n", "")), fmt(summary, key, cell), "")
     stdout_console.print(table)
     for family, keys in _families(summary).items():
-        cells = [f"s={summary['metrics'][k]['s']} {fmt(summary, k, summary['overall']['metrics'].get(k))}" for k in keys]
+        cells = [
+            f"s={summary['metrics'][k]['s']} {fmt(summary, k, summary['overall']['metrics'].get(k))}"
+            for k in keys
+        ]
         stdout_console.print(f"{family} (overall): {', '.join(cells)}")
     for notice in notices(summary):
         stdout_console.print(notice, style="bold yellow")

@@ -61,8 +61,9 @@ def load_records(task_dir: Path) -> dict[tuple[str, int], dict[str, Any]]:
         try:
             records.setdefault(item_key(record), record)
         except (KeyError, TypeError, ValueError):
-            raise DataError("not an items.jsonl record (needs task and index)", path=task_dir / ITEMS,
-                            line=number) from None  # fmt: skip
+            raise DataError(
+                "not an items.jsonl record (needs task and index)", path=task_dir / ITEMS, line=number
+            ) from None
     return records
 
 
@@ -121,8 +122,13 @@ def tier_of(rule: TierRule, code: str) -> str | None:
         return None
 
 
-def build_summary(run: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]], tier_rule: TierRule,
-                  selected: dict[str, list[int]] | None = None, **meta: Any) -> dict[str, Any]:  # fmt: skip
+def build_summary(
+    run: dict[str, Any],
+    records: dict[tuple[str, int], dict[str, Any]],
+    tier_rule: TierRule,
+    selected: dict[str, list[int]] | None = None,
+    **meta: Any,
+) -> dict[str, Any]:
     """Score the records and aggregate them.
 
     Args:
@@ -143,8 +149,11 @@ def build_summary(run: dict[str, Any], records: dict[tuple[str, int], dict[str, 
     for lang in languages:
         entry = entries[lang]
         if [s.key for s in specs_of(entry)] != [s.key for s in specs]:
-            raise DataError(f"languages {languages[0]} and {lang} are scored with different metrics; summarize "
-                            "them as separate tasks", path=RUN)  # fmt: skip
+            raise DataError(
+                f"languages {languages[0]} and {lang} are scored with different metrics; summarize "
+                "them as separate tasks",
+                path=RUN,
+            )
         task = entry["task"]
         if selected is not None:
             chosen = [records[(task, i)] for i in selected[lang] if (task, i) in records]
@@ -157,15 +166,22 @@ def build_summary(run: dict[str, Any], records: dict[tuple[str, int], dict[str, 
     for lang in languages:
         entry = entries[lang]
         n_selected = len(selected[lang]) if selected is not None else None
-        body["languages"][lang] |= {"name": language_name(lang), "task": entry["task"], "words": entry["words"],
-                                    "stop": entry["generation"]["stop"], "n_items_expected": n_selected}  # fmt: skip
+        body["languages"][lang] |= {
+            "name": language_name(lang),
+            "task": entry["task"],
+            "words": entry["words"],
+            "stop": entry["generation"]["stop"],
+            "n_items_expected": n_selected,
+        }
         actions = [r["long_prompt"]["action"] for r in by_language[lang] if r.get("long_prompt")]
         if actions:
             body["languages"][lang]["long_prompts"] = {a: actions.count(a) for a in sorted(set(actions))}
             for a in actions:
                 long_prompts[a] = long_prompts.get(a, 0) + 1
     if body["english"]:
-        body["english"] = body["languages"][body["english"]["language"]] | {"language": body["english"]["language"]}
+        body["english"] = body["languages"][body["english"]["language"]] | {
+            "language": body["english"]["language"]
+        }
     first = entries[languages[0]]
     n_items = sum(len(v) for v in by_language.values())
     expected = sum(len(v) for v in selected.values()) if selected is not None else n_items
@@ -173,7 +189,11 @@ def build_summary(run: dict[str, Any], records: dict[tuple[str, int], dict[str, 
         "task": run["task"],
         "description": run.get("description"),
         "model": run["model"],
-        "tier_rule": {"name": tier_rule.name, "description": tier_rule.description, "source": tier_rule.source},
+        "tier_rule": {
+            "name": tier_rule.name,
+            "description": tier_rule.description,
+            "source": tier_rule.source,
+        },
         "answer_type": first["task_spec"]["dataset"].get("answer_type", "number"),
         "primary_metric": specs[0].key,
         "metrics": metric_infos(specs, body.pop("expanded_metrics")),

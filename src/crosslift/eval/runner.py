@@ -106,11 +106,15 @@ class LanguagePlan:
     def run_entry(self) -> dict[str, Any]:
         """This language's part of run.json."""
         return {
-            "task": self.task.name, "task_spec": self.task.spec(), "prompt": self.prompt_settings.to_dict(),
+            "task": self.task.name,
+            "task_spec": self.task.spec(),
+            "prompt": self.prompt_settings.to_dict(),
             "words": asdict(self.words),
-            "generation": self.settings.to_dict(), "long_prompts": self.long_prompts,
-            "data": [str(f) for f in self.files], "n_items_available": self.n_available,
-        }  # fmt: skip
+            "generation": self.settings.to_dict(),
+            "long_prompts": self.long_prompts,
+            "data": [str(f) for f in self.files],
+            "n_items_available": self.n_available,
+        }
 
 
 @dataclass
@@ -141,14 +145,21 @@ def _with_language(pattern: str, language: str) -> str:
     return pattern.replace("{lang}", language)
 
 
-def _data_path(pattern: str, data_dir: str | None, language: str, task: LanguageTask, what: str,
-               download: bool = False) -> Path | HubSource:  # fmt: skip
+def _data_path(
+    pattern: str, data_dir: str | None, language: str, task: LanguageTask, what: str, download: bool = False
+) -> Path | HubSource:
     if is_hub_id(pattern):
         if what != "data":
-            raise ConfigError(f"task '{task.name}': the {what} are read from a file, not from a hub dataset ({pattern})")
+            raise ConfigError(
+                f"task '{task.name}': the {what} are read from a file, not from a hub dataset ({pattern})"
+            )
         spec = task.dataset
-        return HubSource.parse(_with_language(pattern, language), split=_with_language(spec.split or "test", language),
-                               subset=spec.subset and _with_language(spec.subset, language), revision=spec.revision)  # fmt: skip
+        return HubSource.parse(
+            _with_language(pattern, language),
+            split=_with_language(spec.split or "test", language),
+            subset=spec.subset and _with_language(spec.subset, language),
+            revision=spec.revision,
+        )
     path = Path(_with_language(pattern, language)).expanduser()
     if path.is_absolute():
         return path
@@ -169,15 +180,19 @@ def _cached_dataset_dir(task: LanguageTask, path: Path, what: str, download: boo
 
     dataset = get_dataset(str(task.dataset.source))
     if dataset.file(str(path)) is None:
-        raise ConfigError(f"task '{task.name}' reads its {what} from {path}, which dataset '{dataset.name}' of the data "
-                          "catalogue does not have: pass --data-dir (or data_dir in the config) with the folder that "
-                          "holds it")  # fmt: skip
+        raise ConfigError(
+            f"task '{task.name}' reads its {what} from {path}, which dataset '{dataset.name}' of the data "
+            "catalogue does not have: pass --data-dir (or data_dir in the config) with the folder that "
+            "holds it"
+        )
     try:
         return dataset_dir(dataset.name, download=download)
     except NotDownloaded as e:
-        raise ConfigError(f"task '{task.name}' reads its {what} from dataset '{dataset.name}', which is not downloaded "
-                          f"(looked in {e.directory}). Get it with one command:\n  {e.command}\nor rerun with --download "
-                          f"(download: true in a config), or pass --data-dir with the folder that holds {path}") from None  # fmt: skip
+        raise ConfigError(
+            f"task '{task.name}' reads its {what} from dataset '{dataset.name}', which is not downloaded "
+            f"(looked in {e.directory}). Get it with one command:\n  {e.command}\nor rerun with --download "
+            f"(download: true in a config), or pass --data-dir with the folder that holds {path}"
+        ) from None
 
 
 def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegistry) -> TaskPlan:
@@ -190,16 +205,22 @@ def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegist
     if task_cfg.languages:
         unknown = [c for c in task_cfg.languages if not any(same_language(c, t.language) for t in tasks)]
         if unknown:
-            raise ConfigError(f"task '{task_cfg.name}' has no language {', '.join(unknown)}; it has: "
-                              f"{', '.join(t.language for t in tasks)}")  # fmt: skip
+            raise ConfigError(
+                f"task '{task_cfg.name}' has no language {', '.join(unknown)}; it has: "
+                f"{', '.join(t.language for t in tasks)}"
+            )
         tasks = [t for t in tasks if any(same_language(c, t.language) for c in task_cfg.languages)]
     if not tasks:
-        raise ConfigError(f"task '{task_cfg.name}' selects no language (tier {selection.tier} under {tier_rule.name})")
+        raise ConfigError(
+            f"task '{task_cfg.name}' selects no language (tier {selection.tier} under {tier_rule.name})"
+        )
     seen: dict[str, str] = {}
     for t in tasks:
         if t.language in seen:
-            raise ConfigError(f"'{task_cfg.name}' has two tasks for language {t.language} ({seen[t.language]}, "
-                              f"{t.name}); evaluate them as separate tasks")  # fmt: skip
+            raise ConfigError(
+                f"'{task_cfg.name}' has two tasks for language {t.language} ({seen[t.language]}, "
+                f"{t.name}); evaluate them as separate tasks"
+            )
         seen[t.language] = t.name
         _check_language(t)
     data_dir = task_cfg.data_dir or config.data_dir
@@ -227,23 +248,33 @@ def _check_parallel(name: str, plans: list[LanguagePlan]) -> list[str]:
     if len(set(counts.values())) < 2:
         return []
     listed = ", ".join(f"{lang} {n}" for lang, n in counts.items())
-    corpus = sorted({m["metric"] for lp in plans for m in lp.task.metric_list if m["metric"] in CORPUS_METRICS})
+    corpus = sorted(
+        {m["metric"] for lp in plans for m in lp.task.metric_list if m["metric"] in CORPUS_METRICS}
+    )
     if corpus:
-        raise ConfigError(f"task '{name}': {' and '.join(corpus)} compare each question across languages, but the "
-                          f"languages' data hold different numbers of items ({listed}); give every language the same "
-                          "questions, or evaluate the languages as separate tasks")  # fmt: skip
-    warning = (f"task '{name}': the languages' data hold different numbers of items ({listed}): they are not one "
-               "parallel set, so their figures do not compare question for question")  # fmt: skip
+        raise ConfigError(
+            f"task '{name}': {' and '.join(corpus)} compare each question across languages, but the "
+            f"languages' data hold different numbers of items ({listed}); give every language the same "
+            "questions, or evaluate the languages as separate tasks"
+        )
+    warning = (
+        f"task '{name}': the languages' data hold different numbers of items ({listed}): they are not one "
+        "parallel set, so their figures do not compare question for question"
+    )
     if Shards().is_main:
         console.print(f"warning: {warning}", style="bold yellow")
     return [warning]
 
 
-def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalConfig, data_dir: str | None) -> LanguagePlan:
+def _plan_language(
+    task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalConfig, data_dir: str | None
+) -> LanguagePlan:
     lang = task.language
-    items, files = load_items(task.dataset, lang,
-                              lambda code: _data_path(task.dataset.path, data_dir, code, task, "data",
-                                                      config.download))  # fmt: skip
+    items, files = load_items(
+        task.dataset,
+        lang,
+        lambda code: _data_path(task.dataset.path, data_dir, code, task, "data", config.download),
+    )
     available = len(items)
     if task_cfg.limit:
         items = items[: task_cfg.limit]
@@ -253,30 +284,65 @@ def _plan_language(task: LanguageTask, task_cfg: EvalTaskConfig, config: EvalCon
     if prompt_settings.shots:
         fewshot = task_cfg.fewshot or task.fewshot
         if fewshot is None:
-            raise ConfigError(f"task '{task.name}' has no few-shot exemplars; set fewshot (path, format) for it "
-                              "in the config, or use shots: 0")  # fmt: skip
+            raise ConfigError(
+                f"task '{task.name}' has no few-shot exemplars; set fewshot (path, format) for it "
+                "in the config, or use shots: 0"
+            )
         source_lang = lang if prompt_settings.fewshot_language == "native" else "en"
         path = _data_path(fewshot.path, data_dir, source_lang, task, "few-shot exemplars", config.download)
-        exemplars = read_exemplars(path, format=fewshot.format, language=source_lang,
-                                   question_field=fewshot.question_field, answer_field=fewshot.answer_field,
-                                   header=fewshot.header)  # fmt: skip
+        exemplars = read_exemplars(
+            path,
+            format=fewshot.format,
+            language=source_lang,
+            question_field=fewshot.question_field,
+            answer_field=fewshot.answer_field,
+            header=fewshot.header,
+        )
         if len(exemplars) < prompt_settings.shots:
-            raise ConfigError(f"{path} has {len(exemplars)} exemplars for '{source_lang}'; "
-                              f"{prompt_settings.shots} shots asked for")  # fmt: skip
+            raise ConfigError(
+                f"{path} has {len(exemplars)} exemplars for '{source_lang}'; "
+                f"{prompt_settings.shots} shots asked for"
+            )
         exemplars = exemplars[: prompt_settings.shots]
         files.append(path)
-    prompts = [build_prompt(item.question, prompt_settings, words, exemplars, choices=item.choices,
-                            context=item.context, language=lang) for item in items]  # fmt: skip
-    stop = [s.replace("{question_word}", words.question) for s in task.generation.until] + config.generation.stop
+    prompts = [
+        build_prompt(
+            item.question,
+            prompt_settings,
+            words,
+            exemplars,
+            choices=item.choices,
+            context=item.context,
+            language=lang,
+        )
+        for item in items
+    ]
+    stop = [
+        s.replace("{question_word}", words.question) for s in task.generation.until
+    ] + config.generation.stop
     gen = config.generation
     settings = GenerationSettings(
         max_new_tokens=gen.max_new_tokens or task.generation.max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
-        min_new_tokens=gen.min_new_tokens, do_sample=gen.do_sample, temperature=gen.temperature, top_p=gen.top_p,
-        stop=list(dict.fromkeys(stop)), batch_size=gen.batch_size, seed=config.seed,
+        min_new_tokens=gen.min_new_tokens,
+        do_sample=gen.do_sample,
+        temperature=gen.temperature,
+        top_p=gen.top_p,
+        stop=list(dict.fromkeys(stop)),
+        batch_size=gen.batch_size,
+        seed=config.seed,
         repetition_penalty=gen.repetition_penalty,
-    )  # fmt: skip
-    return LanguagePlan(task, items, prompts, prompt_settings, words, settings, files, available,
-                        config.generation.long_prompts)  # fmt: skip
+    )
+    return LanguagePlan(
+        task,
+        items,
+        prompts,
+        prompt_settings,
+        words,
+        settings,
+        files,
+        available,
+        config.generation.long_prompts,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- check
@@ -295,8 +361,13 @@ def _open_task_dir(plan: TaskPlan, model: EvalModelConfig, claimed: bool) -> dic
     is merged with ours and written. Another folder's run.json is a start that failed before its first item (a wrong
     model path, a server that was down): it is ignored, and ours is written once the model is loaded."""
     path = plan.directory / RUN
-    run = {"task": plan.name, "description": plan.description, "model": _model_record(model), "languages": {},
-           "selection": {lp.language: len(lp.items) for lp in plan.languages}}  # fmt: skip
+    run = {
+        "task": plan.name,
+        "description": plan.description,
+        "model": _model_record(model),
+        "languages": {},
+        "selection": {lp.language: len(lp.items) for lp in plan.languages},
+    }
     if claimed and path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
         changes = config_differences(old.get("model"), run["model"], "model")
@@ -312,7 +383,8 @@ def _open_task_dir(plan: TaskPlan, model: EvalModelConfig, claimed: bool) -> dic
                     changes += config_differences(a, b, f"{lp.language}.{key}")
         if changes:
             raise ConfigError(
-                f"{plan.directory} holds results of a different evaluation:\n  " + "\n  ".join(changes)
+                f"{plan.directory} holds results of a different evaluation:\n  "
+                + "\n  ".join(changes)
                 + "\nUse another output folder, or delete that one to start over."
             )
         run["languages"] = old.get("languages", {})
@@ -350,22 +422,34 @@ class LazyGenerator:
     def get(self) -> Generator:
         if self._generator is None:
             m = self.config
-            if m.backend == "endpoint" or (m.backend == "auto" and m.name_or_path.startswith(("http://", "https://"))):
+            if m.backend == "endpoint" or (
+                m.backend == "auto" and m.name_or_path.startswith(("http://", "https://"))
+            ):
                 options = m.endpoint.model_dump()
             elif m.backend == "vllm" or m.name_or_path.startswith("vllm:"):
                 if Shards().world > 1:
-                    raise ConfigError("the vLLM backend schedules its own batches over its GPUs: evaluate with one "
-                                      "process and set model.vllm.tensor_parallel_size instead of launching several")  # fmt: skip
+                    raise ConfigError(
+                        "the vLLM backend schedules its own batches over its GPUs: evaluate with one "
+                        "process and set model.vllm.tensor_parallel_size instead of launching several"
+                    )
                 options = m.vllm.model_dump(exclude_none=True) | {"base_model": m.base_model}
             else:
                 device = m.device
                 if device == "auto" and Shards().world > 1:
                     device = str(Shards().state().device)  # this process's GPU (cuda:LOCAL_RANK), or the CPU
-                options = {"device": device, "attn_implementation": m.attn_implementation,
-                           "base_model": m.base_model}  # fmt: skip
+                options = {
+                    "device": device,
+                    "attn_implementation": m.attn_implementation,
+                    "base_model": m.base_model,
+                }
             console.print(f"loading {m.name_or_path} ...")
-            self._generator = load_generator(m.name_or_path, trust_remote_code=m.trust_remote_code, dtype=m.dtype,
-                                             backend=m.backend, **options)  # fmt: skip
+            self._generator = load_generator(
+                m.name_or_path,
+                trust_remote_code=m.trust_remote_code,
+                dtype=m.dtype,
+                backend=m.backend,
+                **options,
+            )
         return self._generator
 
 
@@ -376,8 +460,9 @@ def _chunks(lp: LanguagePlan) -> list[list[int]]:
     return [order[i : i + size] for i in range(0, len(order), size)]
 
 
-def _generate(generator: Generator, lp: LanguagePlan,
-              positions: list[int]) -> list[tuple[str, dict[str, Any] | None]]:  # fmt: skip
+def _generate(
+    generator: Generator, lp: LanguagePlan, positions: list[int]
+) -> list[tuple[str, dict[str, Any] | None]]:
     """The output for each position, and the note on a prompt longer than the context (None when it fitted)."""
     if lp.prompt_settings.chat and not isinstance(generator, ChatGenerator):
         raise ConfigError(f"{generator.model_id} cannot take chat prompts; set prompt.chat: false")
@@ -409,12 +494,18 @@ def run_task(plan: TaskPlan, generator: LazyGenerator, config: EvalConfig) -> di
     generated = _generate_missing(plan, run, records, generator)
     selected = {lp.language: [item.index for item in lp.items] for lp in plan.languages}
     summary = build_summary(
-        run, records, plan.tier_rule, selected,
-        provenance=provenance(seed=config.seed, data_files=sorted({str(f) for lp in plan.languages for f in lp.files}),
-                              models={"model": run.get("model_id") or config.model.name_or_path}),
+        run,
+        records,
+        plan.tier_rule,
+        selected,
+        provenance=provenance(
+            seed=config.seed,
+            data_files=sorted({str(f) for lp in plan.languages for f in lp.files}),
+            models={"model": run.get("model_id") or config.model.name_or_path},
+        ),
         timing={"seconds": round(time.monotonic() - started, 2), "items_generated": generated},
         **({"warnings": plan.warnings} if plan.warnings else {}),
-    )  # fmt: skip
+    )
     write_summary(plan.directory, summary)
     write_report(plan.directory, summary)
     write_lm_eval(plan.directory, run, records, summary, selected)
@@ -426,15 +517,21 @@ def _check_stored(plan: TaskPlan, records: dict[tuple[str, int], dict[str, Any]]
     for lp in plan.languages:
         for item, prompt in zip(lp.items, lp.prompts, strict=True):
             old = records.get((lp.task.name, item.index))
-            if old is not None and (old.get("prompt") != _prompt_text(prompt) or old.get("gold") != item.answer):
+            if old is not None and (
+                old.get("prompt") != _prompt_text(prompt) or old.get("gold") != item.answer
+            ):
                 raise ConfigError(
                     f"{plan.directory / ITEMS} holds {lp.task.name} item {item.index} with a different prompt or "
                     "gold answer (the data file or the prompt settings changed); use another output folder"
                 )
 
 
-def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]],
-                      generator: LazyGenerator) -> int:  # fmt: skip
+def _generate_missing(
+    plan: TaskPlan,
+    run: dict[str, Any],
+    records: dict[tuple[str, int], dict[str, Any]],
+    generator: LazyGenerator,
+) -> int:
     """Generate, score and append every item not in `records` (updated in place); returns how many."""
     shards = Shards()
     if shards.world > 1:
@@ -469,9 +566,13 @@ def _generate_missing(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
                 progress.update(bar, completed=done, acc=_acc(correct, done))
             # one line per language, which also reaches logs where the live bar does not (CI, nohup)
             ours = [records[k] for k in keys[lp.language]]
-            primary = next((s.key for s in specs_of(run["languages"][lp.language]) if not s.corpus), "accuracy")
-            progress.console.print(f"{plan.name} ({lp.language}): {len(ours)} items, {primary} "
-                                   f"{_acc(sum(bool(r.get('correct')) for r in ours), len(ours))}")  # fmt: skip
+            primary = next(
+                (s.key for s in specs_of(run["languages"][lp.language]) if not s.corpus), "accuracy"
+            )
+            progress.console.print(
+                f"{plan.name} ({lp.language}): {len(ours)} items, {primary} "
+                f"{_acc(sum(bool(r.get('correct')) for r in ours), len(ours))}"
+            )
     return generated
 
 
@@ -529,7 +630,9 @@ def _merge_shards(plan: TaskPlan, records: dict[tuple[str, int], dict[str, Any]]
     for path in paths:
         for record in read_jsonl_tolerant(path):
             found.setdefault(item_key(record), record)
-    order = [(lp.task.name, lp.items[i].index) for lp in plan.languages for chunk in _chunks(lp) for i in chunk]
+    order = [
+        (lp.task.name, lp.items[i].index) for lp in plan.languages for chunk in _chunks(lp) for i in chunk
+    ]
     truncate_torn_tail(plan.directory / ITEMS)
     for key in dict.fromkeys([*order, *found]):  # items of an earlier, larger selection last
         if key in found and key not in records:
@@ -539,8 +642,13 @@ def _merge_shards(plan: TaskPlan, records: dict[tuple[str, int], dict[str, Any]]
         path.unlink()
 
 
-def _generate_sharded(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]],
-                      generator: LazyGenerator, shards: Shards) -> int:  # fmt: skip
+def _generate_sharded(
+    plan: TaskPlan,
+    run: dict[str, Any],
+    records: dict[tuple[str, int], dict[str, Any]],
+    generator: LazyGenerator,
+    shards: Shards,
+) -> int:
     """`_generate_missing` over several processes (`Shards`): `records` ends complete on every process."""
     if shards.is_main:
         _merge_shards(plan, records)
@@ -548,8 +656,12 @@ def _generate_sharded(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
     records.update(load_records(plan.directory))
     _check_stored(plan, records)
     before = len(records)
-    pending = [(lp, chunk) for lp in plan.languages for chunk in _chunks(lp)
-               if any((lp.task.name, lp.items[i].index) not in records for i in chunk)]  # fmt: skip
+    pending = [
+        (lp, chunk)
+        for lp in plan.languages
+        for chunk in _chunks(lp)
+        if any((lp.task.name, lp.items[i].index) not in records for i in chunk)
+    ]
     if pending:
         model = generator.get()
         run["model_id"] = model.model_id
@@ -559,13 +671,18 @@ def _generate_sharded(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
         shard_file = plan.directory / SHARD_FILES.replace("*", str(shards.rank))
         with progress_bar() as progress:
             progress.disable = not shards.is_main  # the main process shows its own share
-            bar = progress.add_task(f"{plan.name} (process 1 of {shards.world})", acc="-",
-                                    total=sum(len(chunk) for _, chunk in mine))  # fmt: skip
+            bar = progress.add_task(
+                f"{plan.name} (process 1 of {shards.world})",
+                acc="-",
+                total=sum(len(chunk) for _, chunk in mine),
+            )
             for lp, chunk in mine:
                 missing = [i for i in chunk if (lp.task.name, lp.items[i].index) not in records]
                 outputs = dict(zip(chunk, _generate(model, lp, chunk), strict=True))
                 for i in missing:
-                    append_jsonl(shard_file, _record(lp, i, *outputs[i], run["languages"][lp.language]["task_spec"]))
+                    append_jsonl(
+                        shard_file, _record(lp, i, *outputs[i], run["languages"][lp.language]["task_spec"])
+                    )
                 progress.advance(bar, len(chunk))
     shards.wait()
     if shards.is_main:
@@ -575,19 +692,32 @@ def _generate_sharded(plan: TaskPlan, run: dict[str, Any], records: dict[tuple[s
     if shards.is_main and pending:
         for lp in plan.languages:
             ours = [records[(lp.task.name, item.index)] for item in lp.items]
-            primary = next((s.key for s in specs_of(run["languages"][lp.language]) if not s.corpus), "accuracy")
-            console.print(f"{plan.name} ({lp.language}): {len(ours)} items, {primary} "
-                          f"{_acc(sum(bool(r.get('correct')) for r in ours), len(ours))}")  # fmt: skip
+            primary = next(
+                (s.key for s in specs_of(run["languages"][lp.language]) if not s.corpus), "accuracy"
+            )
+            console.print(
+                f"{plan.name} ({lp.language}): {len(ours)} items, {primary} "
+                f"{_acc(sum(bool(r.get('correct')) for r in ours), len(ours))}"
+            )
     return len(records) - before
 
 
-def _record(lp: LanguagePlan, position: int, output: str, long_prompt: dict[str, Any] | None,
-            task_spec: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+def _record(
+    lp: LanguagePlan,
+    position: int,
+    output: str,
+    long_prompt: dict[str, Any] | None,
+    task_spec: dict[str, Any],
+) -> dict[str, Any]:
     item, prompt = lp.items[position], lp.prompts[position]
     record: dict[str, Any] = {
-        "task": lp.task.name, "language": lp.language, "index": item.index, "prompt": _prompt_text(prompt),
-        "output": output, "gold": item.answer,
-    }  # fmt: skip
+        "task": lp.task.name,
+        "language": lp.language,
+        "index": item.index,
+        "prompt": _prompt_text(prompt),
+        "output": output,
+        "gold": item.answer,
+    }
     if long_prompt is not None:  # the prompt above is the one built; the model read its cut tail, or nothing
         record["long_prompt"] = long_prompt
     # what the scorers and the pairwise judge need without the data files: the item's id (it aligns languages),

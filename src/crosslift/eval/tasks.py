@@ -58,28 +58,41 @@ from crosslift.eval import metrics as metric_registry
 
 
 class DatasetSpec(Section):
-    path: str = Field(description="file pattern with {lang} (code) or {lang_name} (English name), relative to "
-                      "data_dir (or absolute); or hf:ORG/NAME, a Hugging Face hub dataset")  # fmt: skip
+    path: str = Field(
+        description="file pattern with {lang} (code) or {lang_name} (English name), relative to "
+        "data_dir (or absolute); or hf:ORG/NAME, a Hugging Face hub dataset"
+    )
     subset: str | None = Field(None, description="hf: the subset (config) name; {lang} / {lang_name} allowed")
-    split: str | None = Field(None, description="hf: the split (default test); saved DatasetDict folders: the split")
+    split: str | None = Field(
+        None, description="hf: the split (default test); saved DatasetDict folders: the split"
+    )
     revision: str | None = Field(None, description="hf: a branch, tag or commit of the dataset repository")
-    source: str | None = Field(None, description="the data catalogue's dataset holding the files (crosslift data "
-                               "download NAME): read from the download cache when no data_dir is given")  # fmt: skip
-    format: Literal["auto", "json", "jsonl", "tsv", "csv", "parquet", "arrow", "hf-disk", "seaeval_cross",
-                    "xquad_mc"] = Field("auto", description="auto: hf: ids, folders (hf-disk) and file extensions")  # fmt: skip
+    source: str | None = Field(
+        None,
+        description="the data catalogue's dataset holding the files (crosslift data "
+        "download NAME): read from the download cache when no data_dir is given",
+    )
+    format: Literal[
+        "auto", "json", "jsonl", "tsv", "csv", "parquet", "arrow", "hf-disk", "seaeval_cross", "xquad_mc"
+    ] = Field("auto", description="auto: hf: ids, folders (hf-disk) and file extensions")
     question_field: str | int = "question"
     answer_field: str | int = "answer"
     header: bool = False
     answer_regex: str | None = None
     answer_type: Literal["number", "choice", "none"] = Field(
-        "number", description="number (math), choice (an option letter, index or text), none (no gold: instructions)"
+        "number",
+        description="number (math), choice (an option letter, index or text), none (no gold: instructions)",
     )
-    id_field: str | int | None = Field(None, description="an item id shared across languages (default: the position)")
+    id_field: str | int | None = Field(
+        None, description="an item id shared across languages (default: the position)"
+    )
     choices_field: str | int | None = Field(None, description="answer_type choice: the list of options")
     context_field: str | int | None = Field(None, description="a passage shown before the question")
     options: int = Field(4, ge=2, le=26, description="xquad_mc: options per question")
     seed: int = Field(0, description="xquad_mc: seed of the distractor choice and the gold position")
-    reference_language: str = Field("en", description="xquad_mc: the language whose answers pick distinct distractors")
+    reference_language: str = Field(
+        "en", description="xquad_mc: the language whose answers pick distinct distractors"
+    )
 
 
 class FewshotSpec(Section):
@@ -102,10 +115,13 @@ class PromptSpec(Section):
     system: str | None = None
     cot_trigger: str | None = None
     fewshot_language: Literal["native", "en"] | None = None
-    mcq_format: str | None = Field(None, description="mcq: the prompt, with {question}, {choices} and {context}")
+    mcq_format: str | None = Field(
+        None, description="mcq: the prompt, with {question}, {choices} and {context}"
+    )
     mcq_prompt: int | None = Field(None, ge=1, le=5, description="mcq: SeaEval's wording 1-5 (default 1)")
     mcq_prompt_set: Literal["cross_mmlu", "cross_logiqa", "cross_xquad"] | None = Field(
-        None, description="mcq: whose SeaEval wordings (default: cross_logiqa's with a passage, else cross_mmlu's)"
+        None,
+        description="mcq: whose SeaEval wordings (default: cross_logiqa's with a passage, else cross_mmlu's)",
     )
 
 
@@ -134,10 +150,16 @@ class MetricEntry(BaseModel):
 class FidelitySpec(Section):
     """Response-language fidelity of a task's answers (`crosslift.eval.fidelity`); on for every generative task."""
 
-    enabled: bool | None = Field(None, description="default: on, except for multiple choice (answers are letters)")
-    filter: str | None = Field(None, description="score this filter pipeline's answer (default: the raw output)")
+    enabled: bool | None = Field(
+        None, description="default: on, except for multiple choice (answers are letters)"
+    )
+    filter: str | None = Field(
+        None, description="score this filter pipeline's answer (default: the raw output)"
+    )
     drop_final_number: bool = Field(False, description="remove the final number first (math answers)")
-    candidates: list[str] = Field(default_factory=list, description="languages besides the expected one and English")
+    candidates: list[str] = Field(
+        default_factory=list, description="languages besides the expected one and English"
+    )
 
 
 class TaskFile(Section):
@@ -195,12 +217,18 @@ class LanguageTask:
     def spec(self) -> dict[str, Any]:
         """The task definition as plain data (stored with results, so reports can re-score without the YAML)."""
         return {
-            "name": self.name, "language": self.language, "source": self.source,
-            "dataset": self.dataset.model_dump(), "fewshot": self.fewshot.model_dump() if self.fewshot else None,
-            "prompt": self.prompt.model_dump(), "generation_kwargs": self.generation.model_dump(),
-            "filter_list": self.filter_list, "metric_list": self.metric_list, "tier_rule": self.tier_rule,
+            "name": self.name,
+            "language": self.language,
+            "source": self.source,
+            "dataset": self.dataset.model_dump(),
+            "fewshot": self.fewshot.model_dump() if self.fewshot else None,
+            "prompt": self.prompt.model_dump(),
+            "generation_kwargs": self.generation.model_dump(),
+            "filter_list": self.filter_list,
+            "metric_list": self.metric_list,
+            "tier_rule": self.tier_rule,
             "fidelity": self.fidelity_spec(),
-        }  # fmt: skip
+        }
 
 
 @dataclass(frozen=True)
@@ -281,7 +309,9 @@ class TaskRegistry:
         if not target.is_file():
             target = builtin_task_dir() / str(include) / "_template.yaml"
         if not target.is_file():
-            raise ConfigError(f"{path}: include '{include}' is neither a file next to it nor a built-in family")
+            raise ConfigError(
+                f"{path}: include '{include}' is neither a file next to it nor a built-in family"
+            )
         return _merge(self._read(target, (*seen, path)), tree)
 
     def _validate(self, schema: type[BaseModel], path: Path, tree: dict[str, Any]) -> Any:
@@ -303,26 +333,53 @@ class TaskRegistry:
         tree = self._read(path)
         if "group" in tree:
             spec = self._validate(GroupFile, path, tree)
-            self._add("group", spec.group, _Group(spec.group, spec.task, str(path), spec.tier, spec.tier_rule,
-                                                   spec.description), str(path))  # fmt: skip
+            self._add(
+                "group",
+                spec.group,
+                _Group(spec.group, spec.task, str(path), spec.tier, spec.tier_rule, spec.description),
+                str(path),
+            )
             return spec.group
         spec: TaskFile = self._validate(TaskFile, path, tree)
         if (spec.language is None) == (spec.languages is None):
-            raise ConfigError(f"task file {path}: set exactly one of 'language' (one task) or 'languages' (a set)")
+            raise ConfigError(
+                f"task file {path}: set exactly one of 'language' (one task) or 'languages' (a set)"
+            )
         self._check_registered(spec, path)
-        pairs = [(spec.task, spec.language)] if spec.language else [(f"{spec.task}_{lang}", lang)
-                                                                    for lang in spec.languages]  # fmt: skip
+        pairs = (
+            [(spec.task, spec.language)]
+            if spec.language
+            else [(f"{spec.task}_{lang}", lang) for lang in spec.languages]
+        )
         for name, language in pairs:
             task = LanguageTask(
-                name=name, language=str(language), dataset=spec.dataset, fewshot=spec.fewshot, prompt=spec.prompt,
-                generation=spec.generation_kwargs, filter_list=[p.model_dump() for p in spec.filter_list],
-                metric_list=[m.model_dump(exclude_none=True) for m in spec.metric_list], tier_rule=spec.tier_rule,
-                source=str(path), description=spec.description, fidelity=spec.fidelity,
-            )  # fmt: skip
+                name=name,
+                language=str(language),
+                dataset=spec.dataset,
+                fewshot=spec.fewshot,
+                prompt=spec.prompt,
+                generation=spec.generation_kwargs,
+                filter_list=[p.model_dump() for p in spec.filter_list],
+                metric_list=[m.model_dump(exclude_none=True) for m in spec.metric_list],
+                tier_rule=spec.tier_rule,
+                source=str(path),
+                description=spec.description,
+                fidelity=spec.fidelity,
+            )
             self._add("task", name, task, str(path))
         if spec.languages:
-            self._add("group", spec.task, _Group(spec.task, [n for n, _ in pairs], str(path),
-                                                 tier_rule=spec.tier_rule, description=spec.description), str(path))  # fmt: skip
+            self._add(
+                "group",
+                spec.task,
+                _Group(
+                    spec.task,
+                    [n for n, _ in pairs],
+                    str(path),
+                    tier_rule=spec.tier_rule,
+                    description=spec.description,
+                ),
+                str(path),
+            )
         return spec.task
 
     @staticmethod
@@ -330,11 +387,15 @@ class TaskRegistry:
         """Filters and metrics must exist and accept the arguments given (checked now, not after generating)."""
         hub = spec.dataset.path.startswith("hf:")
         if (spec.dataset.subset or spec.dataset.revision) and not hub:
-            raise ConfigError(f"task file {path}: dataset.subset and dataset.revision apply to hub datasets "
-                              f"(path: hf:ORG/NAME), not to '{spec.dataset.path}'")  # fmt: skip
+            raise ConfigError(
+                f"task file {path}: dataset.subset and dataset.revision apply to hub datasets "
+                f"(path: hf:ORG/NAME), not to '{spec.dataset.path}'"
+            )
         if hub and spec.dataset.format != "auto":
-            raise ConfigError(f"task file {path}: a hub dataset is read as a table; leave dataset.format unset "
-                              f"(it is '{spec.dataset.format}')")  # fmt: skip
+            raise ConfigError(
+                f"task file {path}: a hub dataset is read as a table; leave dataset.format unset "
+                f"(it is '{spec.dataset.format}')"
+            )
         if spec.dataset.source is not None:
             from crosslift.catalogue import get_dataset
 
@@ -344,8 +405,10 @@ class TaskRegistry:
                 raise ConfigError(f"task file {path}: dataset.source: {e}") from None
         pipelines = [p.name for p in spec.filter_list]
         if spec.fidelity.filter is not None and spec.fidelity.filter not in pipelines:
-            raise ConfigError(f"task file {path}: fidelity scores filter '{spec.fidelity.filter}', which is not in "
-                              f"filter_list ({', '.join(pipelines)})")  # fmt: skip
+            raise ConfigError(
+                f"task file {path}: fidelity scores filter '{spec.fidelity.filter}', which is not in "
+                f"filter_list ({', '.join(pipelines)})"
+            )
         from crosslift.languages import UnknownLanguageError, get_language
 
         for code in spec.fidelity.candidates:
@@ -384,7 +447,9 @@ class TaskRegistry:
             description = group.description or next((t.description for t in tasks if t.description), None)
             return Selection(name, tasks, tier=self._tier(name), tier_rule=rule, description=description)
         close = difflib.get_close_matches(name, [*self.tasks, *self.groups], n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `crosslift eval --list-tasks` lists them"
+        hint = (
+            f"; did you mean {', '.join(close)}?" if close else "; `crosslift eval --list-tasks` lists them"
+        )
         raise ConfigError(f"unknown task or group '{name}'{hint}")
 
     def _tier(self, name: str) -> str | None:

@@ -47,10 +47,15 @@ def expand_variants(task_cfg: EvalTaskConfig) -> list[EvalTaskConfig]:
         return [task_cfg]
     own = task_cfg.prompt.model_dump(exclude_none=True)
     return [
-        task_cfg.model_copy(update={"label": label, "prompt_variants": None,
-                                    "prompt": type(task_cfg.prompt)(**(own | variant.model_dump(exclude_none=True)))})
+        task_cfg.model_copy(
+            update={
+                "label": label,
+                "prompt_variants": None,
+                "prompt": type(task_cfg.prompt)(**(own | variant.model_dump(exclude_none=True))),
+            }
+        )
         for label, variant in zip(variant_labels(task_cfg), task_cfg.prompt_variants, strict=True)
-    ]  # fmt: skip
+    ]
 
 
 def _median_cell(cells: list[dict[str, Any] | None], first: dict[str, Any]) -> dict[str, Any]:
@@ -79,8 +84,9 @@ def median_summary(name: str, summaries: dict[str, dict[str, Any]]) -> dict[str,
     first = copy.deepcopy(variants[0])
     out = {k: v for k, v in first.items() if k not in ("timing",)}
     out["task"] = name
-    out["languages"] = {lang: _median_entry([s["languages"].get(lang, {}) for s in variants])
-                        for lang in first["languages"]}  # fmt: skip
+    out["languages"] = {
+        lang: _median_entry([s["languages"].get(lang, {}) for s in variants]) for lang in first["languages"]
+    }
     out["tiers"] = {
         tier: _median_entry([s["tiers"].get(tier, {}) for s in variants]) for tier in first["tiers"]
     }

@@ -64,8 +64,9 @@ def _questions(path: Path) -> tuple[tuple[int, int, str, str, str, str], ...]:
     return tuple(out)
 
 
-def option_sources(path: str | Path, *, reference: str | Path, options: int = 4,
-                   seed: int = 0) -> list[tuple[str, list[str]]]:  # fmt: skip
+def option_sources(
+    path: str | Path, *, reference: str | Path, options: int = 4, seed: int = 0
+) -> list[tuple[str, list[str]]]:
     """For every question of `path`: its id and the ids of the questions whose answers are its options, in order
     (its own id at the gold's position). See the module docstring for the rules; `read_xquad_mc` turns this
     into items.
@@ -76,8 +77,10 @@ def option_sources(path: str | Path, *, reference: str | Path, options: int = 4,
     """
     rows, ref_rows = _questions(Path(path)), _questions(Path(reference))
     if [r[:3] for r in rows] != [r[:3] for r in ref_rows]:
-        raise DataError(f"not parallel to the reference file {reference} (different question ids or paragraphs)",
-                        path=path)  # fmt: skip
+        raise DataError(
+            f"not parallel to the reference file {reference} (different question ids or paragraphs)",
+            path=path,
+        )
     answers = {r[2]: r[5] for r in rows}
     ref_answers = {r[2]: r[5] for r in ref_rows}
     by_paragraph: dict[tuple[int, int], list[str]] = {}
@@ -104,14 +107,16 @@ def option_sources(path: str | Path, *, reference: str | Path, options: int = 4,
             if len(distractors) == options - 1:
                 break
         if len(distractors) < options - 1:
-            raise DataError(f"question {qid}: its article has only {len(distractors) + 1} distinct answers, "
-                            f"{options} options asked for", path=path)  # fmt: skip
+            raise DataError(
+                f"question {qid}: its article has only {len(distractors) + 1} distinct answers, "
+                f"{options} options asked for",
+                path=path,
+            )
         plan.append((qid, distractors[:gold_at] + [qid] + distractors[gold_at:]))
     return plan
 
 
-def read_xquad_mc(path: str | Path, *, reference: str | Path, options: int = 4,
-                  seed: int = 0) -> list[Item]:  # fmt: skip
+def read_xquad_mc(path: str | Path, *, reference: str | Path, options: int = 4, seed: int = 0) -> list[Item]:
     """One language of the multiple-choice set built from XQuAD (see the module docstring).
 
     Args:
@@ -130,6 +135,14 @@ def read_xquad_mc(path: str | Path, *, reference: str | Path, options: int = 4,
     for index, ((_, _, qid, question, context, _), (_, sources)) in enumerate(
         zip(rows, option_sources(path, reference=reference, options=options, seed=seed), strict=True)
     ):
-        items.append(Item(index=index, question=question, answer=LETTERS[sources.index(qid)], id=qid,
-                          choices=tuple(answers[s] for s in sources), context=context))  # fmt: skip
+        items.append(
+            Item(
+                index=index,
+                question=question,
+                answer=LETTERS[sources.index(qid)],
+                id=qid,
+                choices=tuple(answers[s] for s in sources),
+                context=context,
+            )
+        )
     return items

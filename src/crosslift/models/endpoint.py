@@ -65,8 +65,15 @@ class EndpointError(CrossliftError):
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None, status: int | None = None,
-                 body: str = "", *, timed_out: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        reason: str,
+        retry_after: float | None = None,
+        status: int | None = None,
+        body: str = "",
+        *,
+        timed_out: bool = False,
+    ):
         self.reason, self.retry_after, self.status, self.body = reason, retry_after, status, body
         self.timed_out = timed_out
         super().__init__(reason)
@@ -356,8 +363,10 @@ class EndpointClient:
                 f"connections: it is hung or still loading its model; check it (curl {url}), then rerun the "
                 "same command to resume (or give it longer: health_timeout_s)"
             )
-        return EndpointError(f"GET {url}: {e.reason} (gave up after {attempts} attempts): is the server "
-                             "running at this address? Once it is, rerun the same command to resume")
+        return EndpointError(
+            f"GET {url}: {e.reason} (gave up after {attempts} attempts): is the server "
+            "running at this address? Once it is, rerun the same command to resume"
+        )
 
     def _delay(self, attempt: int, e: _Retryable) -> float:
         delay = e.retry_after
@@ -504,8 +513,11 @@ class EndpointGenerator:
     def generate_chat(
         self, conversations: list[list[dict[str, str]]], settings: GenerationSettings
     ) -> list[str]:
-        return self._collect(self.client.chat_many(conversations, **self.request_fields(settings)),
-                             len(conversations), settings.stop)  # fmt: skip
+        return self._collect(
+            self.client.chat_many(conversations, **self.request_fields(settings)),
+            len(conversations),
+            settings.stop,
+        )
 
     @staticmethod
     def _collect(results: Iterator[tuple[int, str | Exception]], n: int, stop: list[str]) -> list[str]:

@@ -118,8 +118,9 @@ class HFGenerator:
             trust_remote_code=trust_remote_code,
             padding_side="left",
         )
-        model = load_causal_lm(base, dtype=dtype, trust_remote_code=trust_remote_code,
-                               attn_implementation=attn_implementation)  # fmt: skip
+        model = load_causal_lm(
+            base, dtype=dtype, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation
+        )
         if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tokenizer))  # the adapter was trained with added tokens
         model = PeftModel.from_pretrained(model, str(adapter_dir))

@@ -111,17 +111,24 @@ def least_squares_pairs(
     for start in range(0, len(texts), batch_size):
         chunk = texts[start : start + batch_size]
         try:
-            enc = enc_tok(chunk, padding=True, truncation=True, max_length=model.config.encoder_max_length,
-                          return_offsets_mapping=True, return_tensors="pt")  # fmt: skip
+            enc = enc_tok(
+                chunk,
+                padding=True,
+                truncation=True,
+                max_length=model.config.encoder_max_length,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
             lm = lm_tok(chunk, add_special_tokens=False, return_offsets_mapping=True)
         except NotImplementedError as e:
             raise CrossliftError(
                 f"least-squares init needs fast tokenizers with character offsets: {e}"
             ) from None
         out = model.encoder(
-            input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device),
+            input_ids=enc["input_ids"].to(device),
+            attention_mask=enc["attention_mask"].to(device),
             output_hidden_states=layer != -1,
-        )  # fmt: skip
+        )
         hidden = out.last_hidden_state if layer == -1 else out.hidden_states[layer]
         for row in range(len(chunk)):
             lm_spans = [tuple(s) for s in lm["offset_mapping"][row]]

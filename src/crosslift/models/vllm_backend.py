@@ -81,8 +81,9 @@ class VLLMGenerator:
 
             self.lora = LoRARequest(adapter.name, 1, str(adapter.resolve()))
             model = base
-        self.llm = vllm.LLM(model=resolve_model_path(model), trust_remote_code=trust_remote_code, dtype=dtype,
-                            **llm_options)  # fmt: skip
+        self.llm = vllm.LLM(
+            model=resolve_model_path(model), trust_remote_code=trust_remote_code, dtype=dtype, **llm_options
+        )
 
     def _params(self, settings: GenerationSettings) -> Any:
         return self._vllm.SamplingParams(**sampling_fields(settings))

@@ -71,8 +71,13 @@ class Stage1Settings(Steps):
     examples: int = Field(
         4000, gt=0, description="code-switched questions built from the English instructions"
     )
-    holdout_share: float = Field(0.2, ge=0, lt=1, description="dictionary entries never switched: the alignment "
-                                 "check's word retrieval is measured on them")  # fmt: skip
+    holdout_share: float = Field(
+        0.2,
+        ge=0,
+        lt=1,
+        description="dictionary entries never switched: the alignment "
+        "check's word retrieval is measured on them",
+    )
     restarts: int = Field(2, ge=0, description="stage-1 restarts (new seed) when the alignment check fails")
 
 
@@ -117,10 +122,16 @@ def _write_config(path: Path, tree: dict[str, Any], header: str) -> Path:
 def _training(steps: Steps, save_steps: int | None = None) -> dict[str, Any]:
     every = max((steps.max_steps or 500) // 10, 1)
     return {
-        "max_steps": steps.max_steps, "epochs": steps.epochs, "batch_size": steps.batch_size,
-        "learning_rate": steps.learning_rate, "lr_scheduler": steps.lr_scheduler, "warmup_ratio": steps.warmup_ratio,
-        "save_steps": save_steps or 5 * every, "save_total_limit": 1, "logging_steps": every,
-    }  # fmt: skip
+        "max_steps": steps.max_steps,
+        "epochs": steps.epochs,
+        "batch_size": steps.batch_size,
+        "learning_rate": steps.learning_rate,
+        "lr_scheduler": steps.lr_scheduler,
+        "warmup_ratio": steps.warmup_ratio,
+        "save_steps": save_steps or 5 * every,
+        "save_total_limit": 1,
+        "logging_steps": every,
+    }
 
 
 def _cache_root() -> Path:
@@ -179,20 +190,29 @@ def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]
             model.save_pretrained(init / name)
             tokenizer.save_pretrained(init / name)
     jobs = []
-    for name, corpus, steps in (("llm", world.pretrain_corpus, cfg.pretrain.llm),
-                                ("encoder", world.encoder_corpus, cfg.pretrain.encoder)):  # fmt: skip
+    for name, corpus, steps in (
+        ("llm", world.pretrain_corpus, cfg.pretrain.llm),
+        ("encoder", world.encoder_corpus, cfg.pretrain.encoder),
+    ):
         # The corpus is copied beside the runs, so their configs are the same whichever folder the world is in.
         cached_corpus = root / "corpus" / corpus.name
         if not cached_corpus.is_file():
             atomic_write_text(cached_corpus, corpus.read_text(encoding="utf-8"))
         corpus = cached_corpus
         run_dir = root / name
-        config = _write_config(root / "configs" / f"pretrain_{name}.yaml", {
-            "recipe": "pretrain", "name": f"synth_{name}", "output_dir": str(run_dir), "seed": 0,
-            "model": {"name_or_path": str(init / name), "dtype": "float32"},
-            "data": {"train": [{"path": str(corpus)}], "block_size": cfg.pretrain.block_size},
-            "training": _training(steps),
-        }, f"pretraining of the synthetic world's {name}")  # fmt: skip
+        config = _write_config(
+            root / "configs" / f"pretrain_{name}.yaml",
+            {
+                "recipe": "pretrain",
+                "name": f"synth_{name}",
+                "output_dir": str(run_dir),
+                "seed": 0,
+                "model": {"name_or_path": str(init / name), "dtype": "float32"},
+                "data": {"train": [{"path": str(corpus)}], "block_size": cfg.pretrain.block_size},
+                "training": _training(steps),
+            },
+            f"pretraining of the synthetic world's {name}",
+        )
         jobs.append(
             Job(f"pretrain-{name}", [["train", str(config)]], root / "logs" / f"{name}.log", configs=[config])
         )
@@ -221,16 +241,28 @@ def build_method_data(world: World, cfg: DemoConfig, seed: int, out: Path) -> di
 
     # Stage 1: English questions, words switched by the world's dictionaries; a sentence is rendered whole in a
     # language where that language's translated data has it (as much as CrossIn and PLUG get: falls with tier).
-    parallel = {lang: read_parallel({lang: world.instructions(lang), "en": english_path}, align="id")
-                for lang in targets}  # fmt: skip
-    tables = {lang: {p.items[i]["en"].instruction: p.items[i][lang].instruction for i in p.ids}
-              for lang, p in parallel.items()}  # fmt: skip
-    switcher = CodeSwitcher(load_lexicons([world.dictionaries], targets), ratio=cfg.stage1.ratio, seed=seed,
-                            languages=targets, parallel=tables, sentence_ratio=cfg.stage1.sentence_ratio,
-                            holdout_share=cfg.stage1.holdout_share)  # fmt: skip
+    parallel = {
+        lang: read_parallel({lang: world.instructions(lang), "en": english_path}, align="id")
+        for lang in targets
+    }
+    tables = {
+        lang: {p.items[i]["en"].instruction: p.items[i][lang].instruction for i in p.ids}
+        for lang, p in parallel.items()
+    }
+    switcher = CodeSwitcher(
+        load_lexicons([world.dictionaries], targets),
+        ratio=cfg.stage1.ratio,
+        seed=seed,
+        languages=targets,
+        parallel=tables,
+        sentence_ratio=cfg.stage1.sentence_ratio,
+        holdout_share=cfg.stage1.holdout_share,
+    )
     records = [{"id": ex.id, "question": ex.instruction, "answer": ex.output} for ex in english]
-    switched = [codeswitch_example(r, i, field="question", switcher=switcher)
-                for i, r in enumerate(records[: cfg.stage1.examples])]  # fmt: skip
+    switched = [
+        codeswitch_example(r, i, field="question", switcher=switcher)
+        for i, r in enumerate(records[: cfg.stage1.examples])
+    ]
     write_examples(paths["stage1"], switched)
 
     # CrossIn: the English base, then en2x / x2en / trans per language, as many as its translated data allows.
@@ -240,8 +272,17 @@ def build_method_data(world: World, cfg: DemoConfig, seed: int, out: Path) -> di
     write_examples(paths["crossin"], crossin)
 
     # PLUG: pivot-first targets per language; English items answer in English (PLUG's monolingual prompt).
-    plug = [Example(id=ex.id, instruction=ex.instruction, output=ex.output, instruction_lang="en", output_lang="en",
-                    meta={"system": MONOLINGUAL_SYSTEM.format(language="English")}) for ex in english]  # fmt: skip
+    plug = [
+        Example(
+            id=ex.id,
+            instruction=ex.instruction,
+            output=ex.output,
+            instruction_lang="en",
+            output_lang="en",
+            meta={"system": MONOLINGUAL_SYSTEM.format(language="English")},
+        )
+        for ex in english
+    ]
     for lang, p in parallel.items():
         plug += build_plug(p, targets=[lang], pivot="en")
     write_examples(paths["plug"], plug)
@@ -254,9 +295,17 @@ def build_method_data(world: World, cfg: DemoConfig, seed: int, out: Path) -> di
 def stage1_as_sft(stage1: Path, out: Path) -> Path:
     """The control's first step: the stage-1 pairs (code-switched question -> English CoT) as plain SFT data."""
     if not out.is_file():
-        rows = [{"id": r["id"], "instruction": r["instruction"], "input": "", "output": r["answer"],
-                 "instruction_lang": r.get("instruction_lang"), "output_lang": "en"}
-                for r in read_jsonl_tolerant(stage1)]  # fmt: skip
+        rows = [
+            {
+                "id": r["id"],
+                "instruction": r["instruction"],
+                "input": "",
+                "output": r["answer"],
+                "instruction_lang": r.get("instruction_lang"),
+                "output_lang": "en",
+            }
+            for r in read_jsonl_tolerant(stage1)
+        ]
         atomic_write_jsonl(out, rows)
     return out
 
@@ -269,26 +318,43 @@ def _task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
     base_path = world.task_yaml(cfg.split)
     base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
     resolved = TaskRegistry().resolve(str(base_path)).tasks[0]
-    plug = {**base, "task": f"{base['task']}_plug", "languages": [x for x in base["languages"] if x != "en"],
-            "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": PLUG_SYSTEM},
-            "filter_list": [{"name": f["name"], "filter": [{"function": "plug_target", "pivot": "en"}, *f["filter"]]}
-                            for f in resolved.filter_list]}  # fmt: skip
+    plug = {
+        **base,
+        "task": f"{base['task']}_plug",
+        "languages": [x for x in base["languages"] if x != "en"],
+        "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": PLUG_SYSTEM},
+        "filter_list": [
+            {"name": f["name"], "filter": [{"function": "plug_target", "pivot": "en"}, *f["filter"]]}
+            for f in resolved.filter_list
+        ],
+    }
     plug_en = {
         **base,
         "task": f"{base['task']}_plug_en",
         "languages": ["en"],
         "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": MONOLINGUAL_SYSTEM},
     }
-    files = {"base": base_path, "plug": out / "tasks" / f"{plug['task']}.yaml",
-             "plug_en": out / "tasks" / f"{plug_en['task']}.yaml"}  # fmt: skip
+    files = {
+        "base": base_path,
+        "plug": out / "tasks" / f"{plug['task']}.yaml",
+        "plug_en": out / "tasks" / f"{plug_en['task']}.yaml",
+    }
     for key, tree in (("plug", plug), ("plug_en", plug_en)):
         header = "# PLUG's variant of the world's math task, written by `crosslift demo`\n"
         atomic_write_text(files[key], header + yaml.safe_dump(tree, sort_keys=False, allow_unicode=True))
     return files
 
 
-def method_jobs(world: World, cfg: DemoConfig, models: dict[str, Path], seed: int, out: Path,
-                data: dict[str, Path], tasks: dict[str, Path], stage1_attempt: int = 0) -> dict[str, Any]:  # fmt: skip
+def method_jobs(
+    world: World,
+    cfg: DemoConfig,
+    models: dict[str, Path],
+    seed: int,
+    out: Path,
+    data: dict[str, Path],
+    tasks: dict[str, Path],
+    stage1_attempt: int = 0,
+) -> dict[str, Any]:
     """The configs and jobs of one seed: each method trains and is evaluated in one job.
 
     Returns {"first": jobs that need only the pretrained models, "stage1": its job, "stage2": LinguaLIFT's stage 2
@@ -297,14 +363,29 @@ def method_jobs(world: World, cfg: DemoConfig, models: dict[str, Path], seed: in
     configs, runs = out / "configs" / f"seed{seed}", out / f"seed{seed}"
     llm, encoder, max_length = str(models["llm"]), str(models["encoder"]), cfg.max_length
 
-    def sft(name: str, model: str, train: Path, template: str, header: str, length: int = max_length,
-            steps: Steps | None = None) -> Path:  # fmt: skip
-        return _write_config(configs / f"{name}.yaml", {
-            "recipe": "sft", "name": name, "output_dir": str(runs / name), "seed": seed,
-            "model": {"name_or_path": model, "dtype": "float32"}, "lora": None,
-            "data": {"train": [{"path": str(train)}], "template": template, "max_length": length},
-            "training": _training(steps or cfg.sft),
-        }, header)  # fmt: skip
+    def sft(
+        name: str,
+        model: str,
+        train: Path,
+        template: str,
+        header: str,
+        length: int = max_length,
+        steps: Steps | None = None,
+    ) -> Path:
+        return _write_config(
+            configs / f"{name}.yaml",
+            {
+                "recipe": "sft",
+                "name": name,
+                "output_dir": str(runs / name),
+                "seed": seed,
+                "model": {"name_or_path": model, "dtype": "float32"},
+                "lora": None,
+                "data": {"train": [{"path": str(train)}], "template": template, "max_length": length},
+                "training": _training(steps or cfg.sft),
+            },
+            header,
+        )
 
     evals: dict[str, list[Path]] = {}
 
@@ -312,66 +393,172 @@ def method_jobs(world: World, cfg: DemoConfig, models: dict[str, Path], seed: in
         task = yaml.safe_load(tasks[key].read_text(encoding="utf-8"))["task"]
         result_dir = runs / "eval" / method
         evals.setdefault(method, []).append(result_dir / "eval" / task)
-        return _write_config(configs / f"eval_{method}_{key}.yaml", {
-            "output_dir": str(result_dir), "seed": seed, "model": {"name_or_path": str(model), "dtype": "float32"},
-            "data_dir": str(world.math("test", "en").parent), "tasks": [{"name": str(tasks[key])}],
-            "generation": {"batch_size": cfg.eval_batch_size,
-                           "max_new_tokens": cfg.max_new_tokens * (3 if key == "plug" else 1)},
-            "tier_rule": str(world.tier_rule),
-        }, f"evaluation of {method} on the world's {cfg.split} split")  # fmt: skip
+        return _write_config(
+            configs / f"eval_{method}_{key}.yaml",
+            {
+                "output_dir": str(result_dir),
+                "seed": seed,
+                "model": {"name_or_path": str(model), "dtype": "float32"},
+                "data_dir": str(world.math("test", "en").parent),
+                "tasks": [{"name": str(tasks[key])}],
+                "generation": {
+                    "batch_size": cfg.eval_batch_size,
+                    "max_new_tokens": cfg.max_new_tokens * (3 if key == "plug" else 1),
+                },
+                "tier_rule": str(world.tier_rule),
+            },
+            f"evaluation of {method} on the world's {cfg.split} split",
+        )
 
     def job(name: str, steps: list[tuple[str, Path]], after: list[str] = ()) -> Job:
-        return Job(name, [[verb, str(path)] for verb, path in steps], runs / "logs" / f"{name}.log", list(after),
-                   configs=[path for _, path in steps])  # fmt: skip
+        return Job(
+            name,
+            [[verb, str(path)] for verb, path in steps],
+            runs / "logs" / f"{name}.log",
+            list(after),
+            configs=[path for _, path in steps],
+        )
 
     stage1 = f"lingualift_stage1_try{stage1_attempt}" if stage1_attempt else "lingualift_stage1"
     s1 = cfg.stage1
-    stage1_config = _write_config(configs / f"{stage1}.yaml", {
-        "recipe": "lingualift_stage1", "name": stage1, "output_dir": str(runs / stage1),
-        "seed": seed + 1000 * stage1_attempt,
-        "model": {"encoder": encoder, "lm": llm, "dtype": "float32", "alignment": "linear",
-                  "encoder_layer": s1.encoder_layer, "encoder_max_length": max_length},
-        "init": {"method": "least_squares", "texts": 256},
-        "data": {"train": [{"path": str(data["stage1"])}], "template": "metamath_en", "target": "continue",
-                 "answer_field": "answer", "lm_max_length": max_length},
-        "optim": {"alignment": {"lr": s1.learning_rate, "weight_decay": 0.0}},
-        "check": {"holdout": 64, "max_loss_ratio": 1.10, "lexicons": [str(world.dictionaries)],
-                  "words_per_language": 100},
-        "training": {k: v for k, v in _training(s1).items() if k != "learning_rate"},
-    }, "LinguaLIFT stage 1: the alignment layer on code-switched questions -> English chain of thought")  # fmt: skip
-    stage2_config = _write_config(configs / "lingualift_stage2.yaml", {
-        "recipe": "lingualift_stage2", "name": "lingualift_stage2", "output_dir": str(runs / "lingualift_stage2"),
-        "seed": seed, "stage1": str(runs / stage1), "on_failed_alignment": "warn",
-        "model": {"dtype": "float32"}, "lora": None,
-        "data": {"train": [{"path": str(data["english"])}], "template": "metamath_en", "lm_max_length": max_length},
-        "optim": {"lm": {"lr": cfg.sft.learning_rate, "weight_decay": 0.0}},
-        "training": {k: v for k, v in _training(cfg.sft).items() if k != "learning_rate"},
-    }, "LinguaLIFT stage 2: the LM on English instructions through the frozen bridge")  # fmt: skip
+    stage1_config = _write_config(
+        configs / f"{stage1}.yaml",
+        {
+            "recipe": "lingualift_stage1",
+            "name": stage1,
+            "output_dir": str(runs / stage1),
+            "seed": seed + 1000 * stage1_attempt,
+            "model": {
+                "encoder": encoder,
+                "lm": llm,
+                "dtype": "float32",
+                "alignment": "linear",
+                "encoder_layer": s1.encoder_layer,
+                "encoder_max_length": max_length,
+            },
+            "init": {"method": "least_squares", "texts": 256},
+            "data": {
+                "train": [{"path": str(data["stage1"])}],
+                "template": "metamath_en",
+                "target": "continue",
+                "answer_field": "answer",
+                "lm_max_length": max_length,
+            },
+            "optim": {"alignment": {"lr": s1.learning_rate, "weight_decay": 0.0}},
+            "check": {
+                "holdout": 64,
+                "max_loss_ratio": 1.10,
+                "lexicons": [str(world.dictionaries)],
+                "words_per_language": 100,
+            },
+            "training": {k: v for k, v in _training(s1).items() if k != "learning_rate"},
+        },
+        "LinguaLIFT stage 1: the alignment layer on code-switched questions -> English chain of thought",
+    )
+    stage2_config = _write_config(
+        configs / "lingualift_stage2.yaml",
+        {
+            "recipe": "lingualift_stage2",
+            "name": "lingualift_stage2",
+            "output_dir": str(runs / "lingualift_stage2"),
+            "seed": seed,
+            "stage1": str(runs / stage1),
+            "on_failed_alignment": "warn",
+            "model": {"dtype": "float32"},
+            "lora": None,
+            "data": {
+                "train": [{"path": str(data["english"])}],
+                "template": "metamath_en",
+                "lm_max_length": max_length,
+            },
+            "optim": {"lm": {"lr": cfg.sft.learning_rate, "weight_decay": 0.0}},
+            "training": {k: v for k, v in _training(cfg.sft).items() if k != "learning_rate"},
+        },
+        "LinguaLIFT stage 2: the LM on English instructions through the frozen bridge",
+    )
     model = {
         name: runs / name / "model"
         for name in ("baseline", "crossin", "plug", "control", "lingualift_stage2")
     }
     first = [
-        job("control_stage1", [("train", sft("control_stage1", llm, data["stage1_sft"], "metamath_en",
-                                              "control, step 1: the LLM itself on the stage-1 pairs (no encoder)"))]),
-        job("baseline", [("train", sft("baseline", llm, data["english"], "metamath_en", "baseline: English-only SFT")),
-                         ("eval", evaluate("baseline", model["baseline"]))]),
-        job("crossin", [("train", sft("crossin", llm, data["crossin"], "metamath_en",
-                                      "CrossIn: English + mixed-language data", steps=cfg.crossin)),
-                        ("eval", evaluate("crossin", model["crossin"]))]),
-        job("plug", [("train", sft("plug", llm, data["plug"], "tulu", "PLUG: pivot-first targets", 2 * max_length)),
-                     ("eval", evaluate("plug", model["plug"], "plug")),
-                     ("eval", evaluate("plug", model["plug"], "plug_en"))]),
-        job("control", [("train", sft("control", str(runs / "control_stage1" / "model"), data["english"],
-                                      "metamath_en", "control, step 2: the same English SFT as the baseline")),
-                        ("eval", evaluate("control", model["control"]))], after=["control_stage1"]),
-    ]  # fmt: skip
+        job(
+            "control_stage1",
+            [
+                (
+                    "train",
+                    sft(
+                        "control_stage1",
+                        llm,
+                        data["stage1_sft"],
+                        "metamath_en",
+                        "control, step 1: the LLM itself on the stage-1 pairs (no encoder)",
+                    ),
+                )
+            ],
+        ),
+        job(
+            "baseline",
+            [
+                ("train", sft("baseline", llm, data["english"], "metamath_en", "baseline: English-only SFT")),
+                ("eval", evaluate("baseline", model["baseline"])),
+            ],
+        ),
+        job(
+            "crossin",
+            [
+                (
+                    "train",
+                    sft(
+                        "crossin",
+                        llm,
+                        data["crossin"],
+                        "metamath_en",
+                        "CrossIn: English + mixed-language data",
+                        steps=cfg.crossin,
+                    ),
+                ),
+                ("eval", evaluate("crossin", model["crossin"])),
+            ],
+        ),
+        job(
+            "plug",
+            [
+                (
+                    "train",
+                    sft("plug", llm, data["plug"], "tulu", "PLUG: pivot-first targets", 2 * max_length),
+                ),
+                ("eval", evaluate("plug", model["plug"], "plug")),
+                ("eval", evaluate("plug", model["plug"], "plug_en")),
+            ],
+        ),
+        job(
+            "control",
+            [
+                (
+                    "train",
+                    sft(
+                        "control",
+                        str(runs / "control_stage1" / "model"),
+                        data["english"],
+                        "metamath_en",
+                        "control, step 2: the same English SFT as the baseline",
+                    ),
+                ),
+                ("eval", evaluate("control", model["control"])),
+            ],
+            after=["control_stage1"],
+        ),
+    ]
     return {
-        "stage1": job(stage1, [("train", stage1_config)]), "first": first, "stage1_dir": runs / stage1,
-        "stage2": job("lingualift", [("train", stage2_config),
-                                     ("eval", evaluate("lingualift", model["lingualift_stage2"]))]),
+        "stage1": job(stage1, [("train", stage1_config)]),
+        "first": first,
+        "stage1_dir": runs / stage1,
+        "stage2": job(
+            "lingualift",
+            [("train", stage2_config), ("eval", evaluate("lingualift", model["lingualift_stage2"]))],
+        ),
         "evals": evals,
-    }  # fmt: skip
+    }
 
 
 # ---------------------------------------------------------------------------------------------------- run
@@ -411,14 +598,20 @@ def run_demo(cfg: DemoConfig, out: str | Path, *, echo=print) -> Path:
         restarts = 0
         while not _check_passed(plan["stage1_dir"]) and restarts < cfg.stage1.restarts:
             restarts += 1
-            echo(f"seed {seed}: stage 1 failed its alignment check; restarting it with another seed "
-                 f"({restarts}/{cfg.stage1.restarts}), as the check advises")  # fmt: skip
+            echo(
+                f"seed {seed}: stage 1 failed its alignment check; restarting it with another seed "
+                f"({restarts}/{cfg.stage1.restarts}), as the check advises"
+            )
             plan = method_jobs(world, cfg, models, seed, out, data, tasks, stage1_attempt=restarts)
             done |= run_jobs([plan["stage1"]], echo=echo, quiet_lines=quiet)
         done |= run_jobs([plan["stage2"]], echo=echo, quiet_lines=quiet)
         timings |= {f"seed{seed}:{k}": v for k, v in done.items() if v}
-        results[seed] = {"task_dirs": plan["evals"], "stage1": str(plan["stage1_dir"]), "stage1_restarts": restarts,
-                         "stage1_passed": _check_passed(plan["stage1_dir"])}  # fmt: skip
+        results[seed] = {
+            "task_dirs": plan["evals"],
+            "stage1": str(plan["stage1_dir"]),
+            "stage1_restarts": restarts,
+            "stage1_passed": _check_passed(plan["stage1_dir"]),
+        }
     timings["total"] = time.monotonic() - started
     return write_report(world, cfg, out, results, timings)
 

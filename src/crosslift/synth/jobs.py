@@ -56,8 +56,14 @@ class JobFailed(CrossliftError):
     """A step of the demo exited with an error; its log is named in the message."""
 
 
-def run_jobs(jobs: list[Job], *, slots: int = 2, echo: Callable[[str], None] = print,
-             quiet_lines: tuple[str, ...] = (), finished_before: tuple[str, ...] = ()) -> dict[str, float]:  # fmt: skip
+def run_jobs(
+    jobs: list[Job],
+    *,
+    slots: int = 2,
+    echo: Callable[[str], None] = print,
+    quiet_lines: tuple[str, ...] = (),
+    finished_before: tuple[str, ...] = (),
+) -> dict[str, float]:
     """Run the jobs, `slots` at a time, each as soon as the jobs it names are finished.
 
     A job that is `done()` is skipped (its result is reused); `finished_before` names jobs of an earlier call
@@ -105,8 +111,11 @@ def run_jobs(jobs: list[Job], *, slots: int = 2, echo: Callable[[str], None] = p
                 echo(f"[{job.name}] runs: crosslift {' '.join(command)}")
             process = subprocess.Popen(
                 [sys.executable, "-m", "crosslift.cli.sequence", json.dumps(job.commands)],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-            )  # fmt: skip
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
+            )
             thread = threading.Thread(target=pump, args=(job, process), daemon=True)
             thread.start()
             running[job.name] = (process, thread, time.monotonic())
@@ -124,10 +133,14 @@ def run_jobs(jobs: list[Job], *, slots: int = 2, echo: Callable[[str], None] = p
                 failed.append(name)
                 continue
             finished[name] = time.monotonic() - began
-            atomic_write_text(next(j for j in jobs if j.name == name).stamp,
-                              next(j for j in jobs if j.name == name).config_hash())  # fmt: skip
-            echo(f"[{name}] finished in {_format_duration(finished[name])} "
-                 f"({len(finished)}/{total} steps, {_format_duration(time.monotonic() - start)} so far)")  # fmt: skip
+            atomic_write_text(
+                next(j for j in jobs if j.name == name).stamp,
+                next(j for j in jobs if j.name == name).config_hash(),
+            )
+            echo(
+                f"[{name}] finished in {_format_duration(finished[name])} "
+                f"({len(finished)}/{total} steps, {_format_duration(time.monotonic() - start)} so far)"
+            )
     if failed:
         logs = ", ".join(str(j.log) for j in jobs if j.name in failed)
         raise JobFailed(f"step(s) {', '.join(failed)} failed; see {logs}")

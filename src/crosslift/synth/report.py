@@ -29,8 +29,13 @@ from crosslift.runs import provenance
 
 TIERS = ("english", "high", "medium", "low")
 METHODS = ("baseline", "lingualift", "crossin", "plug", "control")
-METHOD_LABELS = {"baseline": "baseline (English SFT)", "lingualift": "LinguaLIFT", "crossin": "CrossIn",
-                 "plug": "PLUG", "control": "control (no encoder)"}  # fmt: skip
+METHOD_LABELS = {
+    "baseline": "baseline (English SFT)",
+    "lingualift": "LinguaLIFT",
+    "crossin": "CrossIn",
+    "plug": "PLUG",
+    "control": "control (no encoder)",
+}
 _EQUATION = re.compile(r"(\d+)\s*([-+*×x/])\s*(\d+)\s*=")
 
 
@@ -67,8 +72,10 @@ def score_items(task_dir: Path, method: str, gold: dict[tuple[str, str], list[li
 
 def _stats(values_by_language: dict[str, list[float]], tiers: dict[str, str]) -> dict[str, Any]:
     languages = {lang: item_stats(values, binary=True) for lang, values in values_by_language.items()}
-    per_tier = {tier: macro_mean([s for lang, s in languages.items() if tiers[lang] == tier], binary=True)
-                for tier in TIERS}  # fmt: skip
+    per_tier = {
+        tier: macro_mean([s for lang, s in languages.items() if tiers[lang] == tier], binary=True)
+        for tier in TIERS
+    }
     for stats in languages.values():
         stats.pop("_var")
     return {"per_language": languages, "per_tier": per_tier}
@@ -153,53 +160,77 @@ def write_report(
         "seeds": seeds,
         "methods": {
             method: {
-                "per_language": {lang: mean_over_seeds(method, "accuracy", "per_language", lang)
-                                 for lang in world.languages},
+                "per_language": {
+                    lang: mean_over_seeds(method, "accuracy", "per_language", lang)
+                    for lang in world.languages
+                },
                 "per_tier": {t: mean_over_seeds(method, "accuracy", "per_tier", t) for t in TIERS},
                 "structure_per_tier": {t: mean_over_seeds(method, "structure", "per_tier", t) for t in TIERS},
             }
-            for method in METHODS if method in figures
+            for method in METHODS
+            if method in figures
         },
-    }  # fmt: skip
+    }
     atomic_write_json(out / "comparison.json", comparison)
-    details = {"seeds": {str(s): {m: figures[m][s] for m in figures} for s in seeds},
-               "stage1": {str(s): {k: results[s][k] for k in ("stage1", "stage1_restarts", "stage1_passed")}
-                          for s in seeds},
-               "timings_s": timings, "split": cfg.split, "config": cfg.model_dump(mode="json"),
-               "world": {"root": str(world.root), "hash": world.hash},
-               **provenance(seed=seeds[0], data_files=[world.root / "world.json"])}  # fmt: skip
+    details = {
+        "seeds": {str(s): {m: figures[m][s] for m in figures} for s in seeds},
+        "stage1": {
+            str(s): {k: results[s][k] for k in ("stage1", "stage1_restarts", "stage1_passed")} for s in seeds
+        },
+        "timings_s": timings,
+        "split": cfg.split,
+        "config": cfg.model_dump(mode="json"),
+        "world": {"root": str(world.root), "hash": world.hash},
+        **provenance(seed=seeds[0], data_files=[world.root / "world.json"]),
+    }
     atomic_write_json(out / "details.json", details)
     _plot(comparison, out / "accuracy_by_tier.png", cfg.split)
 
     lines = [
-        "# crosslift demo: the tier gap in a synthetic world, and what each method does to it", "",
+        "# crosslift demo: the tier gap in a synthetic world, and what each method does to it",
+        "",
         f"World `{cfg.world}` (hash {world.hash[:12]}), {cfg.split} split, seeds {', '.join(map(str, seeds))}. "
         "Figures are % of items. Tiers: English alone, then the unweighted mean over each tier's languages. "
         "With one seed each cell shows the figure and its 95% interval; with several, the mean over seeds and "
-        "the range (min–max) of the seeds' figures.", "",
-    ]  # fmt: skip
-    for metric, title in (("accuracy", "Accuracy (final answer)"), ("structure", "Structure (equations right)"),
-                          ("fidelity", "Response-language fidelity")):  # fmt: skip
-        lines += [f"## {title} by tier", "", "| method | " + " | ".join(TIERS) + " |",
-                  "|---|" + "---|" * len(TIERS)]  # fmt: skip
+        "the range (min–max) of the seeds' figures.",
+        "",
+    ]
+    for metric, title in (
+        ("accuracy", "Accuracy (final answer)"),
+        ("structure", "Structure (equations right)"),
+        ("fidelity", "Response-language fidelity"),
+    ):
+        lines += [
+            f"## {title} by tier",
+            "",
+            "| method | " + " | ".join(TIERS) + " |",
+            "|---|" + "---|" * len(TIERS),
+        ]
         for method in comparison["methods"]:
             if len(seeds) == 1:
                 cells = [_cell(figures[method][seeds[0]][metric]["per_tier"][t]) for t in TIERS]
             else:
-                cells = [_seed_cell([figures[method][s][metric]["per_tier"][t]["value"] for s in seeds])
-                         for t in TIERS]  # fmt: skip
+                cells = [
+                    _seed_cell([figures[method][s][metric]["per_tier"][t]["value"] for s in seeds])
+                    for t in TIERS
+                ]
             lines.append(f"| {METHOD_LABELS[method]} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["## Accuracy and structure per language", "",
-              "| method | " + " | ".join(f"{lang} ({tiers[lang]})" for lang in world.languages) + " |",
-              "|---|" + "---|" * len(world.languages)]  # fmt: skip
+    lines += [
+        "## Accuracy and structure per language",
+        "",
+        "| method | " + " | ".join(f"{lang} ({tiers[lang]})" for lang in world.languages) + " |",
+        "|---|" + "---|" * len(world.languages),
+    ]
     for method in comparison["methods"]:
         cells = []
         for lang in world.languages:
-            acc = _seed_cell([figures[method][s]["accuracy"]["per_language"].get(lang, {}).get("value")
-                              for s in seeds])  # fmt: skip
-            struct = _seed_cell([figures[method][s]["structure"]["per_language"].get(lang, {}).get("value")
-                                 for s in seeds])  # fmt: skip
+            acc = _seed_cell(
+                [figures[method][s]["accuracy"]["per_language"].get(lang, {}).get("value") for s in seeds]
+            )
+            struct = _seed_cell(
+                [figures[method][s]["structure"]["per_language"].get(lang, {}).get("value") for s in seeds]
+            )
             cells.append(f"{acc} / {struct}")
         lines.append(f"| {METHOD_LABELS[method]} | " + " | ".join(cells) + " |")
     lines += [
@@ -213,12 +244,17 @@ def write_report(
     lines += ["", "## LinguaLIFT stage 1", ""]
     for s in seeds:
         r = results[s]
-        lines.append(f"- seed {s}: alignment check {'passed' if r['stage1_passed'] else 'FAILED'} after "
-                     f"{r['stage1_restarts']} restart(s) ({r['stage1']}/alignment_check.json)")  # fmt: skip
+        lines.append(
+            f"- seed {s}: alignment check {'passed' if r['stage1_passed'] else 'FAILED'} after "
+            f"{r['stage1_restarts']} restart(s) ({r['stage1']}/alignment_check.json)"
+        )
     lines += ["", "## Time", ""] + [f"- {k}: {v:.0f} s" for k, v in timings.items() if v]
-    lines += ["", "Files: comparison.json (the figures above), details.json (per seed, per language, with "
-              "intervals and provenance), accuracy_by_tier.png; every step's config under configs/ and its run "
-              "folder under seed*/."]  # fmt: skip
+    lines += [
+        "",
+        "Files: comparison.json (the figures above), details.json (per seed, per language, with "
+        "intervals and provenance), accuracy_by_tier.png; every step's config under configs/ and its run "
+        "folder under seed*/.",
+    ]
     report = out / "report.md"
     atomic_write_text(report, "\n".join(lines) + "\n")
     return report
@@ -236,13 +272,16 @@ def verdicts(comparison: dict[str, Any]) -> list[str]:
         if value is None:
             continue
         word = "lifts" if value > base else "does not lift"
-        lines.append(f"- {METHOD_LABELS[method]} {word} the low tier over the baseline: "
-                     f"{_pct(value)} vs {_pct(base)}")  # fmt: skip
+        lines.append(
+            f"- {METHOD_LABELS[method]} {word} the low tier over the baseline: {_pct(value)} vs {_pct(base)}"
+        )
     if "lingualift" in methods and "control" in methods:
         ours, control = (methods[m]["structure_per_tier"]["low"] for m in ("lingualift", "control"))
         if ours is not None and control is not None:
             word = "beats" if ours > control else "does not beat"
-            lines.append(f"- the encoder: LinguaLIFT {word} the no-encoder control on the low tier: "
-                         f"{_pct(ours)} vs {_pct(control)}")  # fmt: skip
+            lines.append(
+                f"- the encoder: LinguaLIFT {word} the no-encoder control on the low tier: "
+                f"{_pct(ours)} vs {_pct(control)}"
+            )
     lines.append("- compare the intervals above before reading a difference as real.")
     return lines

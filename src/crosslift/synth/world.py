@@ -519,8 +519,13 @@ def _math_text(problem: Problem, lang: WorldLanguage) -> tuple[str, str]:
     return lang.render(question), lang.render(cot)
 
 
-def corpus(rng: random.Random, counts: dict[str, int], math_share: float, langs: dict[str, WorldLanguage],
-           problems: ProblemSampler) -> list[dict[str, str]]:  # fmt: skip
+def corpus(
+    rng: random.Random,
+    counts: dict[str, int],
+    math_share: float,
+    langs: dict[str, WorldLanguage],
+    problems: ProblemSampler,
+) -> list[dict[str, str]]:
     """Documents {"text", "lang"}: a `math_share` of them a math problem + CoT, the others 2-5 sentences."""
     plan = []
     for code, n in counts.items():
@@ -595,10 +600,15 @@ def generate(config: WorldConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         for code in codes:
             texts = [_math_text(problem, langs[code]) for problem in problems]
             files[f"math/{split}_{code}.json"] = [
-                {"id": f"{split}-{i:04d}", "question": q, "answer": p.answer, "cot": c,
-                 "equations": [[e.a, e.op, e.b] for e in p.equations()]}
+                {
+                    "id": f"{split}-{i:04d}",
+                    "question": q,
+                    "answer": p.answer,
+                    "cot": c,
+                    "equations": [[e.a, e.op, e.b] for e in p.equations()],
+                }
                 for i, (p, (q, c)) in enumerate(zip(problems, texts, strict=True))
-            ]  # fmt: skip
+            ]
         files[f"math/{TASK_NAMES[split]}.yaml"] = _task_yaml(config, split, codes)
 
     instructions = ProblemSampler(random.Random(f"{seed}/instructions"), set(held), unique=True)

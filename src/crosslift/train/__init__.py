@@ -32,7 +32,9 @@ def load_run_config(path: str | Path, overrides: list[str] = ()):
     source = ConfigSource(path, list(overrides))
     name = source.tree.get("recipe")
     if not isinstance(name, str):
-        raise ConfigError(f"{source.where(('recipe',))}: missing key 'recipe' (one of: {', '.join(sorted(RECIPES))})")
+        raise ConfigError(
+            f"{source.where(('recipe',))}: missing key 'recipe' (one of: {', '.join(sorted(RECIPES))})"
+        )
     return recipe_module(name), validate_config(recipe_module(name).Config, source)
 
 

@@ -200,7 +200,9 @@ class ScheduleAtResumedStep(TrainerCallback):
         if optimizer is None or not isinstance(lr_scheduler, torch.optim.lr_scheduler.LambdaLR):
             return  # DeepSpeed's own schedulers restore themselves
         step = lr_scheduler.last_epoch
-        rates = [base * fn(step) for base, fn in zip(lr_scheduler.base_lrs, lr_scheduler.lr_lambdas, strict=True)]
+        rates = [
+            base * fn(step) for base, fn in zip(lr_scheduler.base_lrs, lr_scheduler.lr_lambdas, strict=True)
+        ]
         for group, rate in zip(optimizer.param_groups, rates, strict=True):
             group["lr"] = rate
         lr_scheduler._last_lr = rates
@@ -234,7 +236,9 @@ class _FinalEvaluation(TrainerCallback):
             self.wandb_run = None
 
 
-def report_callbacks(cfg: TrainingConfig, run: RunDir, config: dict[str, Any] | None = None) -> list[TrainerCallback]:
+def report_callbacks(
+    cfg: TrainingConfig, run: RunDir, config: dict[str, Any] | None = None
+) -> list[TrainerCallback]:
     """The callbacks for `training.report_to`, logging under run/logs (on the main process only).
 
     TensorBoard: run/logs/tensorboard. W&B: run/logs/wandb, offline unless `wandb_mode: online` (an offline run
@@ -255,8 +259,15 @@ def report_callbacks(cfg: TrainingConfig, run: RunDir, config: dict[str, Any] | 
         run.update_manifest(wandb_run_id=run_id)
         (run.path / "logs").mkdir(parents=True, exist_ok=True)
         # Opened here, so that Trainer's WandbCallback logs into this run instead of opening its own.
-        wandb_run = wandb.init(project=cfg.wandb_project, mode=cfg.wandb_mode, dir=str(run.path / "logs"),
-                               name=run.path.name, id=run_id, resume="allow", config=config)  # fmt: skip
+        wandb_run = wandb.init(
+            project=cfg.wandb_project,
+            mode=cfg.wandb_mode,
+            dir=str(run.path / "logs"),
+            name=run.path.name,
+            id=run_id,
+            resume="allow",
+            config=config,
+        )
     return [*callbacks, _FinalEvaluation(wandb_run)]
 
 
@@ -293,8 +304,13 @@ class RecipeTrainer(Trainer):
             loss is computed exactly as without packing.
     """
 
-    def __init__(self, *args: Any, lengths: Callable[[dict[str, Any]], int] | None = None,
-                 eval_collator: Callable | None = None, **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *args: Any,
+        lengths: Callable[[dict[str, Any]], int] | None = None,
+        eval_collator: Callable | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.feature_length = lengths or (lambda f: len(f["input_ids"]))
         self.eval_collator = eval_collator
         super().__init__(*args, **kwargs)
@@ -304,8 +320,11 @@ class RecipeTrainer(Trainer):
         if self.args.train_sampling_strategy != "group_by_length" or dataset is None:
             return super()._get_train_sampler(train_dataset)
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-        return SeededLengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
-                                          [self.feature_length(f) for f in dataset], seed)  # fmt: skip
+        return SeededLengthGroupedSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            [self.feature_length(f) for f in dataset],
+            seed,
+        )
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
         if self.eval_collator is None:
@@ -320,7 +339,9 @@ class RecipeTrainer(Trainer):
         if PACKED_TOKENS in inputs:
             inputs = {k: v for k, v in inputs.items() if k != PACKED_TOKENS}
             inputs["use_cache"] = False  # with a cache, transformers would not find the example boundaries
-        return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        return super().compute_loss(
+            model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+        )
 
     def _track_num_input_tokens(self, inputs: dict[str, Any]) -> None:
         # A packed batch has no attention mask; it says how many of its positions are real tokens.
@@ -412,8 +433,11 @@ def train_with_resume(trainer: Trainer, run: RunDir) -> Any:
             with contextlib.suppress(OSError):  # the cut save would only hold on to space the user must free
                 run.remove_incomplete_checkpoints()
         complete = run.last_checkpoint()
-        resume = (f"{complete.name} is complete: a rerun resumes from it" if complete else
-                  "no checkpoint is complete: a rerun starts over")  # fmt: skip
+        resume = (
+            f"{complete.name} is complete: a rerun resumes from it"
+            if complete
+            else "no checkpoint is complete: a rerun starts over"
+        )
         raise DiskError(f"{error} ({resume})", path=error.path, errno=error.errno) from e
 
 
@@ -430,7 +454,11 @@ def gathered_state_dict(trainer: Trainer) -> dict[str, torch.Tensor] | None:
 
 
 def save_final(
-    model: PreTrainedModel, tokenizers: dict[str, Any], target: Path, *, state_dict: dict[str, Any] | None = None
+    model: PreTrainedModel,
+    tokenizers: dict[str, Any],
+    target: Path,
+    *,
+    state_dict: dict[str, Any] | None = None,
 ) -> Path:
     """Write final weights (safetensors) and tokenizer(s) to `target`, atomically (temp dir, then rename).
 

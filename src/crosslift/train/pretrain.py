@@ -88,8 +88,12 @@ def pack_blocks(documents: list[str], tokenizer, block_size: int) -> tuple[torch
     if rows == 0:
         raise DataError(f"the documents hold {len(ids)} tokens, fewer than one block of {block_size}")
     blocks = torch.tensor(ids[: rows * block_size]).view(rows, block_size)
-    return blocks, {"documents": len(documents), "tokens": len(ids), "blocks": rows,
-                    "dropped_tokens": len(ids) - rows * block_size}  # fmt: skip
+    return blocks, {
+        "documents": len(documents),
+        "tokens": len(ids),
+        "blocks": rows,
+        "dropped_tokens": len(ids) - rows * block_size,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------- run
@@ -102,8 +106,10 @@ def run(cfg: PretrainConfig) -> RunDir:
     run = RecipeRun(cfg)
     tokenizer = load_tokenizer(cfg.model.name_or_path, trust_remote_code=cfg.model.trust_remote_code)
     blocks, data_stats = pack_blocks(documents, tokenizer, cfg.data.block_size)
-    print_main(f"data: {data_stats['documents']:,} documents, {data_stats['tokens']:,} tokens, "
-               f"{data_stats['blocks']:,} blocks of {cfg.data.block_size}")  # fmt: skip
+    print_main(
+        f"data: {data_stats['documents']:,} documents, {data_stats['tokens']:,} tokens, "
+        f"{data_stats['blocks']:,} blocks of {cfg.data.block_size}"
+    )
     features = [{"input_ids": row, "labels": row} for row in blocks]
     validation = None
     if held_out:

@@ -37,15 +37,19 @@ from crosslift.train.common import RecipeRun, RecipeTrainer, print_main, save_fi
 class SFTDataConfig(Section):
     train: list[DataSourceConfig] = Field(min_length=1)
     validation: list[DataSourceConfig] | None = Field(
-        None, description="held-out data whose loss is logged every training.eval_steps and kept in the manifest"
+        None,
+        description="held-out data whose loss is logged every training.eval_steps and kept in the manifest",
     )
-    template: str = Field("alpaca", description="alpaca | metamath | tulu | chat (the tokenizer's own chat template)")
+    template: str = Field(
+        "alpaca", description="alpaca | metamath | tulu | chat (the tokenizer's own chat template)"
+    )
     max_length: int = Field(512, gt=8)
     skip_invalid: bool = Field(False, description="skip (and count) invalid records instead of failing")
     assistant_turns: Literal["all", "last"] = Field(
-        "all", description="multi-turn (messages / ShareGPT) data: learn every assistant turn (as TRL's "
+        "all",
+        description="multi-turn (messages / ShareGPT) data: learn every assistant turn (as TRL's "
         "assistant_only_loss), or only the last one (earlier turns are context)",
-    )  # fmt: skip
+    )
 
     @field_validator("template")
     @classmethod
@@ -77,8 +81,9 @@ def tokenize_examples(examples: list[Example], tokenizer, data: SFTDataConfig) -
             raise DataError(
                 f"example {ex.id}: the {data.template} template renders earlier turns differently once the "
                 "conversation goes on, so they cannot be learned exactly; set data.assistant_turns: last (learn the "
-                "last reply only) or use the tulu template", path=ex.source,
-            )  # fmt: skip
+                "last reply only) or use the tulu template",
+                path=ex.source,
+            )
         multi_turn += bool(earlier)
         enc = encode_prompt_target(
             tokenizer,
@@ -116,7 +121,9 @@ def run(cfg: SFTConfig) -> RunDir:
     """Set up, train (resuming if the run directory has a checkpoint) and save. Returns the run directory."""
     # -- data (first: bad data fails before anything is written or loaded)
     examples, _, summaries = read_sources(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
-    held_out, _, held_out_summaries = read_sources(cfg.data.validation or [], skip_invalid=cfg.data.skip_invalid)
+    held_out, _, held_out_summaries = read_sources(
+        cfg.data.validation or [], skip_invalid=cfg.data.skip_invalid
+    )
     run = RecipeRun(cfg)
     for line in summaries:
         print_main(f"data: {line}")
@@ -130,7 +137,9 @@ def run(cfg: SFTConfig) -> RunDir:
         f"({data_stats['truncated']} truncated, {data_stats['left_out_no_response_within_max_length']} left out: "
         f"no response token within max_length)"
     )
-    validation, validation_stats = tokenize_examples(held_out, tokenizer, cfg.data) if held_out else (None, None)
+    validation, validation_stats = (
+        tokenize_examples(held_out, tokenizer, cfg.data) if held_out else (None, None)
+    )
 
     # -- model
     set_seed(cfg.seed)

@@ -36,8 +36,28 @@ class _Script:
 
 def _ethiopic_syllables() -> tuple[str, ...]:
     # Ethiopic is a syllabary: each consonant row holds 7-8 vowel orders (ሀ ሁ ሂ ሃ ሄ ህ ሆ).
-    rows = [0x1200, 0x1208, 0x1218, 0x1228, 0x1230, 0x1238, 0x1240, 0x1260, 0x1270, 0x1290, 0x12A0,
-            0x12A8, 0x12C8, 0x12D8, 0x12E8, 0x12F0, 0x1308, 0x1320, 0x1338, 0x1348]  # fmt: skip
+    rows = [
+        0x1200,
+        0x1208,
+        0x1218,
+        0x1228,
+        0x1230,
+        0x1238,
+        0x1240,
+        0x1260,
+        0x1270,
+        0x1290,
+        0x12A0,
+        0x12A8,
+        0x12C8,
+        0x12D8,
+        0x12E8,
+        0x12F0,
+        0x1308,
+        0x1320,
+        0x1338,
+        0x1348,
+    ]
     return tuple(chr(row + order) for row in rows for order in range(7))
 
 
@@ -100,14 +120,29 @@ def _word_lists() -> dict[str, tuple[str, ...]]:
 def _english_line(rng: random.Random, w: dict[str, tuple[str, ...]]) -> str:
     pick = rng.choice
     templates = (
-        lambda: f"The {pick(w['adjectives'])} {pick(w['nouns'])} {pick(w['verbs'])} {pick(('the', 'a', 'my', 'our'))} {pick(w['nouns'])}.",
-        lambda: f"{pick(w['names'])} {pick(w['verbs'])} the {pick(w['nouns'])} {pick(('in', 'at', 'near', 'behind'))} the {pick(w['nouns'])} every {pick(('day', 'week', 'morning', 'night'))}.",
-        lambda: f"{pick(('Why', 'When', 'Where', 'How'))} did {pick(w['names'])} see the {pick(w['adjectives'])} {pick(w['nouns'])}?",
-        lambda: f"Write a short story about a {pick(w['adjectives'])} {pick(w['nouns'])} and a {pick(w['nouns'])}.",
-        lambda: f"Translate the sentence into English: {pick(w['names'])} {pick(w['verbs'])} {rng.randint(2, 9)} {pick(w['items'])}.",
+        lambda: (
+            f"The {pick(w['adjectives'])} {pick(w['nouns'])} {pick(w['verbs'])} {pick(('the', 'a', 'my', 'our'))} {pick(w['nouns'])}."
+        ),
+        lambda: (
+            f"{pick(w['names'])} {pick(w['verbs'])} the {pick(w['nouns'])} {pick(('in', 'at', 'near', 'behind'))} the {pick(w['nouns'])} every {pick(('day', 'week', 'morning', 'night'))}."
+        ),
+        lambda: (
+            f"{pick(('Why', 'When', 'Where', 'How'))} did {pick(w['names'])} see the {pick(w['adjectives'])} {pick(w['nouns'])}?"
+        ),
+        lambda: (
+            f"Write a short story about a {pick(w['adjectives'])} {pick(w['nouns'])} and a {pick(w['nouns'])}."
+        ),
+        lambda: (
+            f"Translate the sentence into English: {pick(w['names'])} {pick(w['verbs'])} {rng.randint(2, 9)} {pick(w['items'])}."
+        ),
         # Loose word salad over the common function words keeps them frequent (they are most of real text).
-        lambda: " ".join(pick(w["function"] + w["nouns"] + w["adjectives"]) for _ in range(rng.randint(5, 12))).capitalize() + ".",
-    )  # fmt: skip
+        lambda: (
+            " ".join(
+                pick(w["function"] + w["nouns"] + w["adjectives"]) for _ in range(rng.randint(5, 12))
+            ).capitalize()
+            + "."
+        ),
+    )
     return pick(templates)()
 
 
@@ -117,14 +152,28 @@ def _math_line(rng: random.Random, w: dict[str, tuple[str, ...]]) -> str:
     a, b = rng.randint(2, 30), rng.randint(2, 20)
     big = rng.randint(10, 999)
     templates = (
-        lambda: f"{name} has {a} {item} and buys {b} more. How many {item} does {name} have? {a} + {b} = {a + b}. The answer is {a + b}.",
-        lambda: f"{name} had {a + b} {item} and gave {b} to {other}. How many {item} are left? {a + b} - {b} = {a}. The answer is {a}.",
-        lambda: f"There are {a} {box}s with {b} {item} in each {box}. How many {item} are there in total? {a} * {b} = {a * b}. The answer is {a * b}.",
-        lambda: f"{name} shares {a * b} {item} equally among {b} friends. Each friend gets {a * b} / {b} = {a} {item}. The answer is {a}.",
-        lambda: f"Question: What is {big} + {a}? Answer: Let's think step by step. {big} + {a} = {big + a}. The answer is {big + a}.",
-        lambda: f"Question: {name} saves {a} dollars a week for {b} weeks. How much does {name} save? Answer: {a} x {b} = {a * b} dollars.",
-        lambda: f"{big} - {a} = {big - a}, {a} * {b} = {a * b}, {a * b} / {a} = {b}, {a}.5 + {b}.5 = {a + b + 1}",
-    )  # fmt: skip
+        lambda: (
+            f"{name} has {a} {item} and buys {b} more. How many {item} does {name} have? {a} + {b} = {a + b}. The answer is {a + b}."
+        ),
+        lambda: (
+            f"{name} had {a + b} {item} and gave {b} to {other}. How many {item} are left? {a + b} - {b} = {a}. The answer is {a}."
+        ),
+        lambda: (
+            f"There are {a} {box}s with {b} {item} in each {box}. How many {item} are there in total? {a} * {b} = {a * b}. The answer is {a * b}."
+        ),
+        lambda: (
+            f"{name} shares {a * b} {item} equally among {b} friends. Each friend gets {a * b} / {b} = {a} {item}. The answer is {a}."
+        ),
+        lambda: (
+            f"Question: What is {big} + {a}? Answer: Let's think step by step. {big} + {a} = {big + a}. The answer is {big + a}."
+        ),
+        lambda: (
+            f"Question: {name} saves {a} dollars a week for {b} weeks. How much does {name} save? Answer: {a} x {b} = {a * b} dollars."
+        ),
+        lambda: (
+            f"{big} - {a} = {big - a}, {a} * {b} = {a * b}, {a * b} / {a} = {b}, {a}.5 + {b}.5 = {a + b + 1}"
+        ),
+    )
     return rng.choice(templates)()
 
 

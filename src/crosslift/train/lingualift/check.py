@@ -207,9 +207,11 @@ def word_pairs(
         candidates = sorted(
             (word, translations[0])
             for word, translations in lexicon.entries.items()
-            if word.isalpha() and len(word) >= 3 and translations[0].lower() != word
+            if word.isalpha()
+            and len(word) >= 3
+            and translations[0].lower() != word
             and all(is_held_out(word, lexicon.lang, h["share"], h["seed"]) for h in held_out or ())
-        )  # fmt: skip
+        )
         rng = random.Random(f"{seed}:{lang}")
         pairs[lang] = rng.sample(candidates, min(per_language, len(candidates)))
     return pairs
@@ -227,13 +229,19 @@ def check_words(
     if not config.lexicons:
         return None
     if config.word_pairs == "held_out" and not held_out:
-        raise ConfigError("check.word_pairs 'held_out' needs the held-out settings of the stage-1 data "
-                          "(training_holdout); set check.word_pairs: all to use every lexicon entry")  # fmt: skip
+        raise ConfigError(
+            "check.word_pairs 'held_out' needs the held-out settings of the stage-1 data "
+            "(training_holdout); set check.word_pairs: all to use every lexicon entry"
+        )
     languages = config.languages or sorted({lang for lang in data_languages if lang and lang != "en"})
     chosen = held_out if config.word_pairs == "held_out" else None
     pairs = word_pairs(config.lexicons, languages, config.words_per_language, seed, held_out=chosen)
-    return {"pairs": pairs, "no_lexicon": [lang for lang in languages if lang not in pairs],
-            "word_pairs": config.word_pairs, "held_out": chosen}  # fmt: skip
+    return {
+        "pairs": pairs,
+        "no_lexicon": [lang for lang in languages if lang not in pairs],
+        "word_pairs": config.word_pairs,
+        "held_out": chosen,
+    }
 
 
 @torch.no_grad()
@@ -292,9 +300,13 @@ def word_retrieval(
     all_english = sorted({e for lang_pairs in pairs.values() for e, _ in lang_pairs})
     sample = random.Random(0).sample(all_english, min(len(all_english), 500))
     self_p1 = (
-        precision_at_1(bridge_word_vectors(model, processor, sample, batch_size), lm_word_vectors(model, processor, sample))
-        if len(sample) >= 2 else None
-    )  # fmt: skip
+        precision_at_1(
+            bridge_word_vectors(model, processor, sample, batch_size),
+            lm_word_vectors(model, processor, sample),
+        )
+        if len(sample) >= 2
+        else None
+    )
     return {
         "languages": by_lang,
         "mean_p_at_1": sum(v["p_at_1"] for v in by_lang.values()) / len(by_lang) if by_lang else None,

@@ -190,8 +190,14 @@ class BridgeTrainer(RecipeTrainer):
             most `row_tokens` positions (None: one row).
     """
 
-    def __init__(self, *args: Any, optim: OptimConfig, packing: bool = False, row_tokens: int | None = None,
-                 **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *args: Any,
+        optim: OptimConfig,
+        packing: bool = False,
+        row_tokens: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.optim_config = optim
         self.packing, self.row_tokens = packing, row_tokens
         if packing:
@@ -203,7 +209,9 @@ class BridgeTrainer(RecipeTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.packing:
             inputs = {**inputs, "packed": True, "row_tokens": self.row_tokens}
-        return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        return super().compute_loss(
+            model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+        )
 
     def create_optimizer(self, model: Any = None) -> torch.optim.Optimizer:
         if self.optimizer is None:
@@ -286,10 +294,14 @@ def bridge_trainer(
 def group_summary(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
     """Per part: parameter count, learning rate and weight decay, for the manifest."""
     return [
-        {"part": g["part"], "parameters": sum(p.numel() for p in g["params"]), "lr": g["initial_lr"] if "initial_lr" in g else g["lr"],
-         "weight_decay": g["weight_decay"]}
+        {
+            "part": g["part"],
+            "parameters": sum(p.numel() for p in g["params"]),
+            "lr": g["initial_lr"] if "initial_lr" in g else g["lr"],
+            "weight_decay": g["weight_decay"],
+        }
         for g in optimizer.param_groups
-    ]  # fmt: skip
+    ]
 
 
 def parameter_counts(model: BridgeModel) -> dict[str, int]:

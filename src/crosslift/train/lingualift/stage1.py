@@ -106,8 +106,13 @@ class BridgeBuildConfig(Section):
     @model_validator(mode="after")
     def _consistent(self) -> BridgeBuildConfig:
         try:
-            check_bridge_options(alignment=self.alignment, variant=self.variant, encoder_pattern=self.encoder_pattern,
-                                 encoder_layer=self.encoder_layer, encoder_layers=None)  # fmt: skip
+            check_bridge_options(
+                alignment=self.alignment,
+                variant=self.variant,
+                encoder_pattern=self.encoder_pattern,
+                encoder_layer=self.encoder_layer,
+                encoder_layers=None,
+            )
         except ConfigError as e:
             raise ValueError(str(e)) from None
         if self.boundary_init == "zeros" and self.boundary_init_std is not None:
@@ -117,11 +122,16 @@ class BridgeBuildConfig(Section):
     def bridge_options(self) -> dict:
         begin = self.begin_boundary if self.begin_boundary is not None else self.alignment == "ffn"
         return {
-            "alignment": self.alignment, "alignment_hidden_size": self.alignment_hidden_size, "begin_boundary": begin,
-            "end_boundary": self.end_boundary, "variant": self.variant, "encoder_pattern": self.encoder_pattern,
-            "encoder_layer": self.encoder_layer, "encoder_max_length": self.encoder_max_length,
+            "alignment": self.alignment,
+            "alignment_hidden_size": self.alignment_hidden_size,
+            "begin_boundary": begin,
+            "end_boundary": self.end_boundary,
+            "variant": self.variant,
+            "encoder_pattern": self.encoder_pattern,
+            "encoder_layer": self.encoder_layer,
+            "encoder_max_length": self.encoder_max_length,
             "encoder_new_line_tokens": self.encoder_new_line_tokens,
-        }  # fmt: skip
+        }
 
 
 class InitConfig(Section):
@@ -178,8 +188,10 @@ def stage1_pairs(
                 raise DataError(
                     f"example {ex.id}: data.target is 'continue' but the record has no English answer in "
                     f"'{data.answer_field}' (set data.answer_field, or use target: reconstruct)",
-                    path=path, record=index, field=data.answer_field,
-                )  # fmt: skip
+                    path=path,
+                    record=index,
+                    field=data.answer_field,
+                )
             target = answer
         else:
             target = ex.output
@@ -197,8 +209,9 @@ def run(cfg: Stage1Config) -> RunDir:
     # -- data (first: bad data fails before anything is written or loaded)
     examples, origins, summaries = read_sources(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
     pairs = stage1_pairs(examples, origins, cfg.data)
-    validation_pairs = stage1_pairs(*read_sources(cfg.data.validation or [], skip_invalid=cfg.data.skip_invalid)[:2],
-                                    cfg.data)  # fmt: skip
+    validation_pairs = stage1_pairs(
+        *read_sources(cfg.data.validation or [], skip_invalid=cfg.data.skip_invalid)[:2], cfg.data
+    )
     holdout = cfg.check.holdout if cfg.check.enabled else 0
     if holdout >= len(pairs):
         raise ConfigError(f"check.holdout={holdout} leaves no training pair out of {len(pairs)}; lower it")
@@ -221,8 +234,14 @@ def run(cfg: Stage1Config) -> RunDir:
     # -- model
     set_seed(cfg.seed)
     m = cfg.model
-    bridge, processor = build_bridge(m.encoder, m.lm, dtype=m.dtype, trust_remote_code=m.trust_remote_code,
-                                     attn_implementation=m.attn_implementation, **m.bridge_options())  # fmt: skip
+    bridge, processor = build_bridge(
+        m.encoder,
+        m.lm,
+        dtype=m.dtype,
+        trust_remote_code=m.trust_remote_code,
+        attn_implementation=m.attn_implementation,
+        **m.bridge_options(),
+    )
     if m.boundary_init == "zeros":
         std = 0.0
     else:
@@ -248,12 +267,17 @@ def run(cfg: Stage1Config) -> RunDir:
     validation, validation_stats = None, None
     if validation_pairs:
         validation, validation_stats = encode_pairs(
-            processor, [(p.id, render_prompt(p.switched, cfg.data.template, tok), p.target) for p in validation_pairs],
+            processor,
+            [(p.id, render_prompt(p.switched, cfg.data.template, tok), p.target) for p in validation_pairs],
             cfg.data.lm_max_length,
-        )  # fmt: skip
+        )
     run.start(
-        models={"encoder": m.encoder, "encoder_path": resolve_model_path(m.encoder),
-                "lm": m.lm, "lm_path": resolve_model_path(m.lm)},  # fmt: skip
+        models={
+            "encoder": m.encoder,
+            "encoder_path": resolve_model_path(m.encoder),
+            "lm": m.lm,
+            "lm_path": resolve_model_path(m.lm),
+        },
         data_stats=data_stats | {"held_out_for_check": len(check_pairs)},
         **({"validation_stats": validation_stats} if validation_stats else {}),
         parameters=parameter_counts(bridge),
@@ -272,10 +296,14 @@ def run(cfg: Stage1Config) -> RunDir:
     check = None
     if check_pairs:
         check_input = [
-            CheckPair(render_prompt(p.switched, cfg.data.template, tok), render_prompt(p.english, cfg.data.template, tok),
-                      p.target, p.switched.instruction_lang)
+            CheckPair(
+                render_prompt(p.switched, cfg.data.template, tok),
+                render_prompt(p.english, cfg.data.template, tok),
+                p.target,
+                p.switched.instruction_lang,
+            )
             for p in check_pairs
-        ]  # fmt: skip
+        ]
         check = run_check(bridge, processor, check_input, cfg.check, words)
         print_main(summary_line(check), style="green" if check["passed"] else "bold red")
         if not check["passed"]:

@@ -82,8 +82,13 @@ class Stage2Config(RunConfig):
     def _pattern(cls, v: Stage2ModelConfig) -> Stage2ModelConfig:
         if v.encoder_pattern is not None:
             try:
-                check_bridge_options(alignment="ffn", variant="insert", encoder_pattern=v.encoder_pattern,
-                                     encoder_layer=-1, encoder_layers=None)  # fmt: skip
+                check_bridge_options(
+                    alignment="ffn",
+                    variant="insert",
+                    encoder_pattern=v.encoder_pattern,
+                    encoder_layer=-1,
+                    encoder_layers=None,
+                )
             except ConfigError as e:
                 raise ValueError(str(e)) from None
         return v
@@ -135,8 +140,12 @@ def run(cfg: Stage2Config) -> RunDir:
     # -- model
     set_seed(cfg.seed)
     m = cfg.model
-    bridge, processor = load_bridge(model_dir, dtype=m.dtype, trust_remote_code=m.trust_remote_code,
-                                    attn_implementation=m.attn_implementation)  # fmt: skip
+    bridge, processor = load_bridge(
+        model_dir,
+        dtype=m.dtype,
+        trust_remote_code=m.trust_remote_code,
+        attn_implementation=m.attn_implementation,
+    )
     if m.encoder_pattern is not None:
         if bridge.config.variant != "insert":
             raise ConfigError(
@@ -149,8 +158,14 @@ def run(cfg: Stage2Config) -> RunDir:
     )
     if cfg.lora is not None:
         lora = cfg.lora
-        bridge.lm = apply_lora(bridge.lm, r=lora.r, alpha=lora.alpha, dropout=lora.dropout,
-                               target_modules=lora.target_modules, modules_to_save=lora.modules_to_save)  # fmt: skip
+        bridge.lm = apply_lora(
+            bridge.lm,
+            r=lora.r,
+            alpha=lora.alpha,
+            dropout=lora.dropout,
+            target_modules=lora.target_modules,
+            modules_to_save=lora.modules_to_save,
+        )
         bridge.train(bridge.training)
 
     tok = processor.lm_tokenizer
@@ -160,19 +175,23 @@ def run(cfg: Stage2Config) -> RunDir:
     validation, validation_stats = None, None
     if held_out:
         validation, validation_stats = encode_pairs(
-            processor, [(ex.id, render_prompt(ex, cfg.data.template, tok), ex.output) for ex in held_out],
+            processor,
+            [(ex.id, render_prompt(ex, cfg.data.template, tok), ex.output) for ex in held_out],
             cfg.data.lm_max_length,
-        )  # fmt: skip
+        )
     run.start(
-        models={"stage1": str(model_dir), "encoder": bridge.config.encoder_name_or_path,
-                "lm": bridge.config.lm_name_or_path},  # fmt: skip
+        models={
+            "stage1": str(model_dir),
+            "encoder": bridge.config.encoder_name_or_path,
+            "lm": bridge.config.lm_name_or_path,
+        },
         stage1={
             "model": str(model_dir),
             "run": str(stage1_run) if stage1_run else None,
             "alignment_check": None
             if check is None
             else {"passed": check["passed"], "loss_ratio": check["loss"]["ratio"]},
-        },  # fmt: skip
+        },
         data_stats=data_stats,
         **({"validation_stats": validation_stats} if validation_stats else {}),
         parameters=parameter_counts(bridge),
