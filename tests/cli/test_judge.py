@@ -295,43 +295,11 @@ def run_cli(*argv: str) -> subprocess.CompletedProcess:
 def test_end_to_end_from_two_tiny_models_to_a_judged_comparison(shared_data, tmp_path, server):
     """The documented path: `crosslift eval` on X-AlpacaEval's instructions with two models, then `crosslift judge`."""
     data = shared_data / "alpaca_eval_en"
-    qwen = run_cli(
-        "eval",
-        "--task",
-        "xalpacaeval",
-        "--data-dir",
-        str(data),
-        "--languages",
-        "en",
-        "--limit",
-        "3",
-        "--model",
-        "tiny:qwen2",
-        "--max-new-tokens",
-        "8",
-        "--out",
-        str(tmp_path / "qwen"),
-    )
-    assert qwen.returncode == 0, qwen.stderr
-    llama = run_cli(
-        "eval",
-        "--task",
-        "xalpacaeval",
-        "--data-dir",
-        str(data),
-        "--languages",
-        "en",
-        "--limit",
-        "3",
-        "--model",
-        "tiny:llama",
-        "--max-new-tokens",
-        "8",
-        "--out",
-        str(tmp_path / "llama"),
-        "prompt.chat=false",
-    )  # a base model without a chat template: the instruction as plain text
-    assert llama.returncode == 0, llama.stderr
+    # a base model without a chat template (tiny:llama) gets the instruction as plain text
+    for name, model, extra in (("qwen", "tiny:qwen2", []), ("llama", "tiny:llama", ["prompt.chat=false"])):
+        options = f"--task xalpacaeval --languages en --limit 3 --model {model} --max-new-tokens 8".split()
+        evaluated = run_cli("eval", *options, "--data-dir", str(data), "--out", str(tmp_path / name), *extra)
+        assert evaluated.returncode == 0, evaluated.stderr
     records = [
         json.loads(line)
         for line in (tmp_path / "qwen" / "eval" / "xalpacaeval" / "items.jsonl").read_text().splitlines()
