@@ -24,7 +24,7 @@ def qwen():
 
 
 def window(generator, context: int, answer: int) -> ContextWindow:
-    return ContextWindow(generator.tokenizer, context, answer, generator.render_chat, generator.model_id)
+    return ContextWindow(generator, context, answer)
 
 
 def test_the_window_is_the_models_context_less_the_answer(llama):

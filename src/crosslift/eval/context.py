@@ -53,36 +53,34 @@ class Fitted:
 
 
 class ContextWindow:
-    """The prompt tokens a model can take with room left for its answer, counted with its tokenizer.
+    """The prompt tokens a model can take with room left for its answer, counted as the model encodes them.
 
     Args:
-        tokenizer: the model's tokenizer (a fast one: cutting needs its character offsets).
+        generator: the local model (its `encode`, its chat template, and its tokenizer, a fast one: cutting needs
+            character offsets).
         context_length: the model's context window in tokens.
         max_new_tokens: the room kept for the answer.
-        render_chat: the text a conversation is rendered to for the model (its chat template).
-        model_id: the model's name, for messages.
 
     Raises:
         ConfigError: `max_new_tokens` leaves no room for a prompt.
     """
 
-    def __init__(
-        self, tokenizer: Any, context_length: int, max_new_tokens: int, render_chat: Any, model_id: str
-    ) -> None:
+    def __init__(self, generator: HFGenerator, context_length: int, max_new_tokens: int) -> None:
         self.limit = context_length - max_new_tokens
         if self.limit < 1:
             raise ConfigError(
                 f"generation.max_new_tokens {max_new_tokens} leaves no room for a prompt in the "
-                f"{context_length}-token context of {model_id}; lower it"
+                f"{context_length}-token context of {generator.model_id}; lower it"
             )
-        self.tokenizer, self.render_chat = tokenizer, render_chat
+        self.generator, self.tokenizer, self.render_chat = (
+            generator,
+            generator.tokenizer,
+            generator.render_chat,
+        )
 
     def count(self, text: str) -> int:
-        """The tokens the model reads for `text`: with its special tokens, unless the text already starts with BOS
-        (a rendered chat template), as `HFGenerator` encodes it."""
-        bos = self.tokenizer.bos_token
-        special = not (bos and text.startswith(bos))
-        return len(self.tokenizer(text, add_special_tokens=special, verbose=False)["input_ids"])
+        """The tokens the model reads for `text`."""
+        return len(self.generator.encode(text))
 
     def fit(self, prompt: Prompt, policy: str) -> Fitted:
         """`prompt` as it is sent under `policy` ("cut" or "refuse")."""
@@ -139,9 +137,7 @@ def context_window(generator: Generator, max_new_tokens: int) -> ContextWindow |
     length = context_length(generator.model.config, generator.tokenizer)
     if length is None:
         return None
-    return ContextWindow(
-        generator.tokenizer, length, max_new_tokens, generator.render_chat, generator.model_id
-    )
+    return ContextWindow(generator, length, max_new_tokens)
 
 
 def fit_prompt(window: ContextWindow | None, prompt: Prompt, policy: str) -> Fitted:

@@ -147,7 +147,7 @@ class HFGenerator:
     def generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
         import torch
 
-        encoded = [self._encode(p) for p in prompts]
+        encoded = [self.encode(p) for p in prompts]
         config = _generation_config(self.model.generation_config, settings, self.tokenizer.pad_token_id)
 
         def generate_batch(indices: list[int]) -> list[str]:
@@ -164,7 +164,8 @@ class HFGenerator:
 
         return generate_in_batches([len(ids) for ids in encoded], settings, generate_batch)
 
-    def _encode(self, prompt: str) -> list[int]:
+    def encode(self, prompt: str) -> list[int]:
+        """The token ids the model reads for `prompt` (evaluation counts prompts against the context with it)."""
         # A prompt rendered by a chat template already starts with BOS; adding another would change the input.
         bos = self.tokenizer.bos_token
         add_special = not (bos and prompt.startswith(bos))
