@@ -49,7 +49,7 @@ def output_folders(args: argparse.Namespace) -> list[Path]:
     """The folders a command will write into, as far as its arguments say.
 
     `train`, and `eval` without --out, take theirs from the config: `crosslift.runs.RunDir.prepare` checks a
-    training run's; an evaluation's shows at its first write.
+    training run's, `crosslift.eval.runner.evaluate` an evaluation's (before the model loads).
     """
     verb = args.verb
     if verb == "data":
