@@ -13,6 +13,7 @@ steps after `--warmup` steps (CUDA synchronised). MFU = model FLOPs per second /
     python bench/mfu.py --device cuda                                   # H100: 0.5B Llama, seq 2048
     python bench/mfu.py --device cuda --batch-size 4 --seq-len 4096
     python bench/mfu.py --device cuda --batch-size 16 --compile         # torch.compile (training.torch_compile)
+    python bench/mfu.py --device cuda --batch-size 16 --compile --liger # + Liger kernels (training.use_liger_kernel)
     .venv/bin/python bench/mfu.py --preset tiny --steps 3 --warmup 1    # CPU smoke run (the MFU figure is meaningless there)
 """
 
@@ -117,6 +118,7 @@ def measure(args: argparse.Namespace, checkpointing: bool) -> dict[str, float]:
         precision="bf16" if args.device == "cuda" else "fp32",
         gradient_checkpointing=checkpointing,
         torch_compile=args.compile,
+        use_liger_kernel=args.liger,
     )
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,6 +163,10 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=20, help="timed steps (after the warm-up)")
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps first (with --compile: compilation)")
     ap.add_argument("--compile", action="store_true", help="training.torch_compile: true")
+    ap.add_argument("--liger", action="store_true", help="training.use_liger_kernel: true (fused kernels)")
+    ap.add_argument(
+        "--checkpointing", choices=["off", "on", "both"], default="both", help="gradient checkpointing"
+    )
     ap.add_argument(
         "--peak-tflops", type=float, help="the device's peak dense bf16 TFLOP/s (default: from its name)"
     )
@@ -169,9 +175,9 @@ def main() -> int:
     peak = args.peak_tflops * 1e12 if args.peak_tflops else peak
     print(
         f"device {device}, preset {args.preset}, batch {args.batch_size} x {args.seq_len}, bf16 "
-        f"{args.device == 'cuda'}, SDPA, torch.compile {args.compile}, {args.steps} timed steps after {args.warmup}"
+        f"{args.device == 'cuda'}, SDPA, torch.compile {args.compile}, Liger {args.liger}, {args.steps} timed steps after {args.warmup}"
     )
-    for checkpointing in (False, True):
+    for checkpointing in {"off": (False,), "on": (True,), "both": (False, True)}[args.checkpointing]:
         r = measure(args, checkpointing)
         mfu = f"{100 * r['flops_per_s'] / peak:.1f}%" if peak else "n/a (no peak figure for this device)"
         print(

@@ -134,6 +134,11 @@ class TrainingConfig(Section):
         False, description="torch.compile the model (GPU machines: faster steps after a compile)"
     )
     gradient_checkpointing: bool = False
+    use_liger_kernel: bool = Field(
+        False,
+        description="Liger's Triton kernels (fused linear + cross-entropy, RMSNorm, SwiGLU, RoPE) for the model "
+        "types Liger supports (GPU machines; pip install crosslift[liger])",
+    )
     group_by_length: bool = Field(
         False,
         description="batches of similar lengths (less padding; order still random, and reproducible on resume)",

@@ -16,6 +16,7 @@ only rank 0 writes the run directory and prints.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
 import os
 import shutil
@@ -91,6 +92,17 @@ def training_arguments(
             "configures DeepSpeed (its deepspeed_config section): set training.deepspeed=null to use the launch "
             "config, or launch with a config without DeepSpeed (e.g. configs/accelerate/ddp.yaml, or torchrun)"
         )
+    if cfg.use_liger_kernel and cfg.torch_compile:
+        raise ConfigError(
+            "training.use_liger_kernel and training.torch_compile cannot be combined: torch.compile cannot trace "
+            "Liger's fused cross-entropy (measured with torch 2.11 and Liger 0.8.5); use one of them (Liger alone "
+            "was the faster on an H100, BENCHMARKS.md)"
+        )
+    if cfg.use_liger_kernel and importlib.util.find_spec("liger_kernel") is None:
+        raise ConfigError(
+            "training.use_liger_kernel is true but Liger is not installed: pip install 'crosslift[liger]' "
+            "(GPU machines: its kernels are written in Triton), or set training.use_liger_kernel=false"
+        )
     precision = resolve_precision(cfg.precision)
     kwargs: dict[str, Any] = dict(
         output_dir=str(run.checkpoints),
@@ -110,6 +122,7 @@ def training_arguments(
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         torch_compile=cfg.torch_compile,
+        use_liger_kernel=cfg.use_liger_kernel,
         activation_checkpointing=cfg.gradient_checkpointing,
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         deepspeed=cfg.deepspeed,
