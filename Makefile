@@ -21,8 +21,10 @@ export TOKENIZERS_PARALLELISM := false
 demo: $(STAMP)
 	$(BIN)/crosslift demo
 
+# The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 install: $(STAMP)
 

@@ -20,7 +20,7 @@ def test_alpaca_is_unchanged():
 
 def test_single_turn_templates_refuse_chat_extras():
     chat = Example(id="3", instruction="q", output="a", meta={"system": "Be brief."})
-    for name in ("alpaca", "metamath"):
+    for name in ("alpaca", "metamath", "qa"):
         with pytest.raises(DataError, match=f"example 3 has system, which the {name} template cannot show"):
             get_template(name).render(chat)
 
@@ -35,6 +35,17 @@ def test_metamath_uses_the_examples_language():
     assert "Question: Add 2 and 3." in get_template("metamath").render(EX).prompt  # no language: English
     assert "Frage: Ni ngapi?" in get_template("metamath", lang="de").render(sw).prompt
     assert "问题： Ni ngapi?" in get_template("metamath", lang="zh", source="mgsm").render(sw).prompt
+
+
+def test_qa_trains_on_the_prompt_evaluation_shows():
+    from crosslift.eval.prompts import PromptSettings, build_prompt, instruction_words
+
+    r = get_template("qa").render(EX)
+    assert (r.prompt, r.target) == ("Question: Add 2 and 3.\nAnswer:", "5")
+    settings = PromptSettings(template="qa", cot=False, instruction_language="en")
+    assert build_prompt(EX.instruction, settings, instruction_words("sw", settings)).text == r.prompt
+    zh = get_template("qa", question_word="问题：", answer_word="答案：").render(EX)
+    assert zh.prompt == "问题：Add 2 and 3.\n答案："  # no space after a full-width colon, as MGSM writes it
 
 
 def test_question_and_answer_words():
@@ -79,7 +90,8 @@ def test_tulu_format_is_plugs():
 
 def test_unknown_template():
     with pytest.raises(
-        ConfigError, match="unknown template 'vicuna'; available: alpaca, chat, metamath, metamath_en, tulu"
+        ConfigError,
+        match="unknown template 'vicuna'; available: alpaca, chat, metamath, metamath_en, qa, tulu",
     ):
         get_template("vicuna")
 

@@ -5,14 +5,32 @@ from __future__ import annotations
 import pytest
 
 from crosslift.synth.jobs import Job, JobFailed, run_jobs
-from crosslift.synth.report import equations
+from crosslift.synth.report import equations, same_structure
 
 
-def test_equations_read_any_digits_and_ignore_results():
-    assert equations("Tom has 3 + 4 = 7 apples. Then 7 * 2 = 15.") == [["3", "+", "4"], ["7", "*", "2"]]
-    assert equations("३ + ४ = ७") == [["3", "+", "4"]]
+def test_equations_read_any_digits_and_their_results():
+    assert equations("Tom has 3 + 4 = 7 apples. Then 7 * 2 = 15.") == [
+        ["3", "+", "4", "7"],
+        ["7", "*", "2", "15"],
+    ]
+    assert equations("३ + ४ = ७") == [["3", "+", "4", "7"]]
     assert equations("The answer is 7.") == []
-    assert equations("10-5=5") == [["10", "-", "5"]]
+    assert equations("10-5=05") == [["10", "-", "5", "5"]]
+    assert equations("2 * 3 = and then") == [["2", "*", "3", ""]]
+
+
+def test_structure_forgives_a_slip_carried_forward_and_nothing_else():
+    gold = equations("16 * 6 = 96. 96 + 3 = 99.")
+    assert same_structure(equations("16 * 6 = 96. 96 + 3 = 99."), gold)
+    assert same_structure(
+        equations("16 * 6 = 78. 78 + 3 = 81."), gold
+    )  # one slip, carried on: structure right
+    assert not same_structure(equations("16 * 6 = 78. 96 + 3 = 99."), gold)  # did not use its own result
+    assert not same_structure(equations("16 * 6 = 78. 78 - 3 = 75."), gold)  # wrong operator
+    assert not same_structure(equations("16 * 6 = 96. 96 + 4 = 100."), gold)  # wrong operand
+    assert not same_structure(equations("16 * 6 = 96."), gold)  # a step missing
+    assert not same_structure(equations("16 + 6 = 22."), equations("16 * 6 = 96."))
+    assert same_structure(equations("16 * 6 = 95."), equations("16 * 6 = 96."))
 
 
 def test_jobs_run_in_dependency_order_and_are_reused_while_their_config_is_unchanged(tmp_path):
@@ -52,3 +70,29 @@ def test_unknown_dependency_is_refused(tmp_path):
         run_jobs(
             [Job("a", [["eval", "--list-tasks"]], tmp_path / "a.log", after=["nope"])], echo=lambda line: None
         )
+
+
+def test_a_job_can_add_the_jobs_that_follow_it_when_it_finishes(tmp_path):
+    """The demo's stage 1 adds stage 2 (or a restart of itself) while the other jobs keep running."""
+    lines: list[str] = []
+    listing = ["eval", "--list-tasks"]
+    asked: list[str] = []
+
+    def after_first() -> list[Job]:
+        asked.append("first")
+        return [Job("added", [listing], tmp_path / "added.log", after=["first", "other"])]
+
+    jobs = [
+        Job("first", [listing], tmp_path / "first.log", then=after_first),
+        Job("other", [listing], tmp_path / "other.log"),
+    ]
+    timings = run_jobs(jobs, echo=lines.append)
+    assert set(timings) == {"first", "other", "added"} and asked == ["first"]
+    assert any(line.startswith("[added] finished") and "(3/3 steps" in line for line in lines)
+    # reused jobs still hand over their successors
+    jobs[0].then = after_first
+    assert set(run_jobs(jobs[:1] + [Job("other", [listing], tmp_path / "other.log")], echo=lines.append)) == {
+        "first",
+        "other",
+        "added",
+    }

@@ -137,6 +137,7 @@ def test_two_process_ddp_on_cpu(tmp_path, data_file):
             str(torchrun),
             "--nproc_per_node",
             "2",
+            "--standalone",  # a free port: another launch may hold torchrun's default one
             "-m",
             "crosslift",
             "train",

@@ -5,6 +5,8 @@ can be set exactly at the boundary between the two (see `crosslift.data.tokenize
     metamath   LinguaLIFT's evaluation/training prompt (methods.md §1.5) with the "Question:" word of the
                example's language (`question_word`)
     metamath_en  the same prompt with the English "Question:" for every language
+    qa         MGSM's zero-shot question/answer format, "Question: {question}\nAnswer:" (the prompt `crosslift eval`
+               shows with `template: qa`): five tokens of scaffold, for small models (`crosslift.synth`)
     tulu       `<|system|>\\n...\\n<|user|>\\n...\\n<|assistant|>\\n` + response (open-instruct/TULU, used by PLUG);
                the system prompt comes from `example.meta["system"]`, earlier turns from `meta["history"]`
     chat       the tokenizer's own chat template (`get_template("chat", tokenizer=tok)`)
@@ -124,6 +126,32 @@ class EnglishMetamathTemplate(MetamathTemplate):
         super().__init__(lang="en", source=source)
 
 
+def after_word(word: str, text: str) -> str:
+    """`word` then `text`: a full-width colon (Chinese, Japanese) is followed by no space, as MGSM writes it."""
+    return f"{word}{text}" if word.endswith("：") else f"{word} {text}"
+
+
+class QATemplate:
+    """MGSM's question/answer format without exemplars: `{question_word} {question}\n{answer_word}`.
+
+    Args:
+        question_word, answer_word: the words around the question (English by default; `crosslift.eval.prompts`
+            passes the localised ones of a task).
+    """
+
+    name = "qa"
+    add_special_tokens = True
+    append_eos = True
+
+    def __init__(self, question_word: str = "Question:", answer_word: str = "Answer:") -> None:
+        self.question_word, self.answer_word = question_word, answer_word
+
+    def render(self, example: Example) -> Rendered:
+        _single_turn(example, self.name)
+        prompt = f"{after_word(self.question_word, user_text(example))}\n{self.answer_word}"
+        return Rendered(prompt=prompt, target=example.output)
+
+
 class TuluTemplate:
     """open-instruct's (TULU) message format, which PLUG trains and infers with (methods.md §3.3).
 
@@ -217,6 +245,7 @@ TEMPLATES = {
     "alpaca": AlpacaTemplate,
     "metamath": MetamathTemplate,
     "metamath_en": EnglishMetamathTemplate,
+    "qa": QATemplate,
     "tulu": TuluTemplate,
     "chat": ChatTemplate,
 }

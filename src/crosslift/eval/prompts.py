@@ -232,11 +232,6 @@ def instruction_words(language: str, settings: PromptSettings) -> InstructionWor
     )
 
 
-def _after(word: str, text: str) -> str:
-    """`word` then `text`: a full-width colon (Chinese, Japanese) is followed by no space, as MGSM writes it."""
-    return f"{word}{text}" if word.endswith("：") else f"{word} {text}"
-
-
 def render_mcq(
     question: str,
     choices: tuple[str, ...],
@@ -311,18 +306,24 @@ def build_prompt(
         messages = [{"role": "system", "content": system}] if system else []
         for ex in exemplars:
             messages += [
-                {"role": "user", "content": _after(words.question, ex.question)},
+                {"role": "user", "content": templates.after_word(words.question, ex.question)},
                 {"role": "assistant", "content": ex.answer},
             ]
-        final = _after(words.question, question) + (f"\n{settings.cot_trigger}" if settings.cot else "")
+        final = templates.after_word(words.question, question) + (
+            f"\n{settings.cot_trigger}" if settings.cot else ""
+        )
         return Prompt(messages=[*messages, {"role": "user", "content": final}])
     if settings.template == "metamath":
         template = templates.get_template("metamath", lang=words.language, source=words.table)
         return Prompt(text=template.render(Example(id="eval", instruction=question, output="")).prompt)
     shots = "".join(
-        f"{_after(words.question, ex.question)}\n{_after(words.answer, ex.answer)}\n\n" for ex in exemplars
+        f"{templates.after_word(words.question, ex.question)}\n{templates.after_word(words.answer, ex.answer)}\n\n"
+        for ex in exemplars
     )
-    return Prompt(text=f"{shots}{_after(words.question, question)}\n{words.answer}")
+    final = templates.QATemplate(words.question, words.answer).render(
+        Example(id="eval", instruction=question, output="")
+    )
+    return Prompt(text=shots + final.prompt)
 
 
 # ---------------------------------------------------------------------------------------------------- exemplars

@@ -92,7 +92,20 @@ class DemoConfig(Section):
     crossin: Steps | None = Field(
         None, description="CrossIn's own schedule (default: as sft); its mix is ~3x larger"
     )
+    plug: Steps | None = Field(
+        None, description="PLUG's own schedule (default: as sft); its examples answer twice, ~2x longer"
+    )
     stage1: Stage1Settings
+    template: Literal["qa", "metamath_en"] = Field(
+        "qa",
+        description="the prompt every method but PLUG trains and is evaluated with: qa ('Question: ...\\nAnswer:') "
+        "or LinguaLIFT's metamath prompt (~3x the tokens of a question in this world)",
+    )
+    packing: bool = Field(
+        True,
+        description="padding-free batches in every fine-tuning step (training.packing): the padded loss, without "
+        "computing on padding (random batches of this world's mixes are up to half padding)",
+    )
     max_length: int = Field(256, gt=16)
     eval_batch_size: int = Field(64, gt=0)
     max_new_tokens: int = Field(64, gt=0)
@@ -119,9 +132,10 @@ def _write_config(path: Path, tree: dict[str, Any], header: str) -> Path:
     return path
 
 
-def _training(steps: Steps, save_steps: int | None = None) -> dict[str, Any]:
+def _training(steps: Steps, save_steps: int | None = None, packing: bool = False) -> dict[str, Any]:
     every = max((steps.max_steps or 500) // 10, 1)
     return {
+        "packing": packing,
         "max_steps": steps.max_steps,
         "epochs": steps.epochs,
         "batch_size": steps.batch_size,
@@ -144,13 +158,16 @@ def _cache_root() -> Path:
 
 
 def _scaffold_lines() -> list[str]:
-    """The prompt templates' fixed English text, so the tokenizer has tokens for it (it is in every prompt)."""
+    """The prompt templates' fixed English text, so the tokenizer has whole-word tokens for it, as a real LLM's
+    tokenizer has for common English. It is in every prompt; at 50 copies among the corpus's ~26k lines BPE left
+    "Below" in five pieces and the metamath prompt cost 112 tokens for a 21-token question (500 copies: 44)."""
     from crosslift.data.plug import PIVOT_INSTRUCTION_LABEL
     from crosslift.data.templates import MetamathTemplate
 
-    text = MetamathTemplate.prompt.format(question_word="Question:", question="")
+    metamath = MetamathTemplate.prompt.format(question_word="Question:", question="")
     tulu = "<|system|>\n<|user|>\n<|assistant|>\n"
-    return [text, tulu, PLUG_SYSTEM, MONOLINGUAL_SYSTEM, PIVOT_INSTRUCTION_LABEL, "English response:"] * 50
+    lines = [metamath, "Question:\nAnswer:", tulu, PLUG_SYSTEM, MONOLINGUAL_SYSTEM, PIVOT_INSTRUCTION_LABEL]
+    return [*lines, "English response:"] * 500
 
 
 def _tokenizer_lines(world: World) -> list[str]:
@@ -176,7 +193,7 @@ def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]
     from crosslift.models.tiny.tokenizers import train_llama_tokenizer
 
     key = hashlib.sha256(
-        json.dumps([world.hash, cfg.pretrain.model_dump()], sort_keys=True).encode()
+        json.dumps([world.hash, cfg.pretrain.model_dump(), _scaffold_lines()[:7]], sort_keys=True).encode()
     ).hexdigest()
     root = _cache_root() / key[:16]
     init = root / "init"
@@ -311,13 +328,18 @@ def stage1_as_sft(stage1: Path, out: Path) -> Path:
 
 
 def _task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
-    """The world's task YAML for the split, and PLUG's variants of it: PLUG's prompt (tulu + its system prompt),
-    and the target-language part of the bilingual answer extracted before every filter (`plug_target`)."""
+    """The world's task YAML for the split with the demo's prompt (`template`), and PLUG's variants of it: PLUG's
+    prompt (tulu + its system prompt), and the target-language part of the bilingual answer extracted before every
+    filter (`plug_target`)."""
     from crosslift.eval.tasks import TaskRegistry
 
     base_path = world.task_yaml(cfg.split)
     base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
     resolved = TaskRegistry().resolve(str(base_path)).tasks[0]
+    # The evaluation's form of each training template: qa without chain of thought says "Answer:" (with it,
+    # MGSM's "Step-by-Step Answer:"); metamath with the English "Question:" (the task's instruction_language: en)
+    prompt = {"qa": {"template": "qa", "cot": False}, "metamath_en": {"template": "metamath", "cot": True}}
+    main = {**base, "prompt": {**base.get("prompt", {}), **prompt[cfg.template]}}
     plug = {
         **base,
         "task": f"{base['task']}_plug",
@@ -335,12 +357,16 @@ def _task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
         "prompt": {**base.get("prompt", {}), "template": "tulu", "cot": False, "system": MONOLINGUAL_SYSTEM},
     }
     files = {
-        "base": base_path,
+        "base": out / "tasks" / f"{main['task']}.yaml",
         "plug": out / "tasks" / f"{plug['task']}.yaml",
         "plug_en": out / "tasks" / f"{plug_en['task']}.yaml",
     }
-    for key, tree in (("plug", plug), ("plug_en", plug_en)):
-        header = "# PLUG's variant of the world's math task, written by `crosslift demo`\n"
+    headers = {
+        "base": f"# The world's math task with the demo's prompt ({cfg.template}), written by `crosslift demo`\n",
+        "plug": "# PLUG's variant of the world's math task, written by `crosslift demo`\n",
+    }
+    for key, tree in (("base", main), ("plug", plug), ("plug_en", plug_en)):
+        header = headers.get(key, headers["plug"])
         atomic_write_text(files[key], header + yaml.safe_dump(tree, sort_keys=False, allow_unicode=True))
     return files
 
@@ -382,7 +408,7 @@ def method_jobs(
                 "model": {"name_or_path": model, "dtype": "float32"},
                 "lora": None,
                 "data": {"train": [{"path": str(train)}], "template": template, "max_length": length},
-                "training": _training(steps or cfg.sft),
+                "training": _training(steps or cfg.sft, packing=cfg.packing),
             },
             header,
         )
@@ -439,7 +465,7 @@ def method_jobs(
             "init": {"method": "least_squares", "texts": 256},
             "data": {
                 "train": [{"path": str(data["stage1"])}],
-                "template": "metamath_en",
+                "template": cfg.template,
                 "target": "continue",
                 "answer_field": "answer",
                 "lm_max_length": max_length,
@@ -451,7 +477,7 @@ def method_jobs(
                 "lexicons": [str(world.dictionaries)],
                 "words_per_language": 100,
             },
-            "training": {k: v for k, v in _training(s1).items() if k != "learning_rate"},
+            "training": {k: v for k, v in _training(s1, packing=cfg.packing).items() if k != "learning_rate"},
         },
         "LinguaLIFT stage 1: the alignment layer on code-switched questions -> English chain of thought",
     )
@@ -468,11 +494,13 @@ def method_jobs(
             "lora": None,
             "data": {
                 "train": [{"path": str(data["english"])}],
-                "template": "metamath_en",
+                "template": cfg.template,
                 "lm_max_length": max_length,
             },
             "optim": {"lm": {"lr": cfg.sft.learning_rate, "weight_decay": 0.0}},
-            "training": {k: v for k, v in _training(cfg.sft).items() if k != "learning_rate"},
+            "training": {
+                k: v for k, v in _training(cfg.sft, packing=cfg.packing).items() if k != "learning_rate"
+            },
         },
         "LinguaLIFT stage 2: the LM on English instructions through the frozen bridge",
     )
@@ -490,7 +518,7 @@ def method_jobs(
                         "control_stage1",
                         llm,
                         data["stage1_sft"],
-                        "metamath_en",
+                        cfg.template,
                         "control, step 1: the LLM itself on the stage-1 pairs (no encoder)",
                     ),
                 )
@@ -499,7 +527,7 @@ def method_jobs(
         job(
             "baseline",
             [
-                ("train", sft("baseline", llm, data["english"], "metamath_en", "baseline: English-only SFT")),
+                ("train", sft("baseline", llm, data["english"], cfg.template, "baseline: English-only SFT")),
                 ("eval", evaluate("baseline", model["baseline"])),
             ],
         ),
@@ -512,7 +540,7 @@ def method_jobs(
                         "crossin",
                         llm,
                         data["crossin"],
-                        "metamath_en",
+                        cfg.template,
                         "CrossIn: English + mixed-language data",
                         steps=cfg.crossin,
                     ),
@@ -525,7 +553,15 @@ def method_jobs(
             [
                 (
                     "train",
-                    sft("plug", llm, data["plug"], "tulu", "PLUG: pivot-first targets", 2 * max_length),
+                    sft(
+                        "plug",
+                        llm,
+                        data["plug"],
+                        "tulu",
+                        "PLUG: pivot-first targets",
+                        2 * max_length,
+                        steps=cfg.plug,
+                    ),
                 ),
                 ("eval", evaluate("plug", model["plug"], "plug")),
                 ("eval", evaluate("plug", model["plug"], "plug_en")),
@@ -540,7 +576,7 @@ def method_jobs(
                         "control",
                         str(runs / "control_stage1" / "model"),
                         data["english"],
-                        "metamath_en",
+                        cfg.template,
                         "control, step 2: the same English SFT as the baseline",
                     ),
                 ),
@@ -590,30 +626,52 @@ def run_demo(cfg: DemoConfig, out: str | Path, *, echo=print) -> Path:
     results: dict[int, dict[str, Any]] = {}
     for seed in cfg.seeds:
         echo(f"seed {seed}: training and evaluating the five methods ({len(cfg.seeds)} seed(s) in all)")
-        data = build_method_data(world, cfg, seed, out / f"seed{seed}" / "data")
-        data["stage1_sft"] = stage1_as_sft(data["stage1"], out / f"seed{seed}" / "data" / "stage1_sft.jsonl")
-        plan = method_jobs(world, cfg, models, seed, out, data, tasks)
-        # stage 1 first: it is the longest, and whether it passed decides what runs next
-        done = run_jobs([plan["stage1"], *plan["first"]], echo=echo, quiet_lines=quiet)
-        restarts = 0
-        while not _check_passed(plan["stage1_dir"]) and restarts < cfg.stage1.restarts:
-            restarts += 1
-            echo(
-                f"seed {seed}: stage 1 failed its alignment check; restarting it with another seed "
-                f"({restarts}/{cfg.stage1.restarts}), as the check advises"
-            )
-            plan = method_jobs(world, cfg, models, seed, out, data, tasks, stage1_attempt=restarts)
-            done |= run_jobs([plan["stage1"]], echo=echo, quiet_lines=quiet)
-        done |= run_jobs([plan["stage2"]], echo=echo, quiet_lines=quiet)
+        done, results[seed] = _run_seed(world, cfg, models, seed, out, tasks, echo=echo, quiet=quiet)
         timings |= {f"seed{seed}:{k}": v for k, v in done.items() if v}
-        results[seed] = {
-            "task_dirs": plan["evals"],
-            "stage1": str(plan["stage1_dir"]),
-            "stage1_restarts": restarts,
-            "stage1_passed": _check_passed(plan["stage1_dir"]),
-        }
     timings["total"] = time.monotonic() - started
     return write_report(world, cfg, out, results, timings)
+
+
+def _run_seed(
+    world: World,
+    cfg: DemoConfig,
+    models: dict[str, Path],
+    seed: int,
+    out: Path,
+    tasks: dict[str, Path],
+    *,
+    echo,
+    quiet: tuple[str, ...],
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Every method of one seed: (job -> wall seconds, where its results and its stage 1 are)."""
+    data = build_method_data(world, cfg, seed, out / f"seed{seed}" / "data")
+    data["stage1_sft"] = stage1_as_sft(data["stage1"], out / f"seed{seed}" / "data" / "stage1_sft.jsonl")
+    plan = method_jobs(world, cfg, models, seed, out, data, tasks)
+    restarts = 0
+
+    def after_stage1() -> list[Job]:
+        """Stage 2 once stage 1 passed its check (or ran out of restarts), else stage 1 again."""
+        nonlocal plan, restarts
+        if _check_passed(plan["stage1_dir"]) or restarts >= cfg.stage1.restarts:
+            return [plan["stage2"]]
+        restarts += 1
+        echo(
+            f"seed {seed}: stage 1 failed its alignment check; restarting it with another seed "
+            f"({restarts}/{cfg.stage1.restarts}), as the check advises"
+        )
+        plan = method_jobs(world, cfg, models, seed, out, data, tasks, stage1_attempt=restarts)
+        plan["stage1"].then = after_stage1
+        return [plan["stage1"]]
+
+    # stage 1 first: it and stage 2 after it are the longest chain; the other methods fill the second slot
+    plan["stage1"].then = after_stage1
+    done = run_jobs([plan["stage1"], *plan["first"]], echo=echo, quiet_lines=quiet)
+    return done, {
+        "task_dirs": plan["evals"],
+        "stage1": str(plan["stage1_dir"]),
+        "stage1_restarts": restarts,
+        "stage1_passed": _check_passed(plan["stage1_dir"]),
+    }
 
 
 def _check_passed(stage1_run: Path) -> bool:

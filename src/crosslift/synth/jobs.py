@@ -27,7 +27,8 @@ class Job:
     """One `crosslift ...` command; `after` names the jobs it needs.
 
     A job that finished is stamped (``<log>.done`` holds the sha256 of its `configs` files); while they are
-    unchanged, a later run skips it and reuses its result.
+    unchanged, a later run skips it and reuses its result. `then`, when set, is called once the job is finished
+    (or reused) and returns the jobs to run next: a step whose successor depends on its result.
     """
 
     name: str
@@ -35,6 +36,7 @@ class Job:
     log: Path
     after: list[str] = field(default_factory=list)
     configs: list[Path] = field(default_factory=list)
+    then: Callable[[], list[Job]] | None = None
 
     @property
     def stamp(self) -> Path:
@@ -81,6 +83,7 @@ def run_jobs(
     if unknown:
         raise ValueError(f"jobs name unknown dependencies: {unknown}")
     pending = list(jobs)
+    by_name = {job.name: job for job in jobs}
     running: dict[str, tuple[subprocess.Popen, threading.Thread, float]] = {}
     finished: dict[str, float] = dict.fromkeys(finished_before, 0.0)
     failed: list[str] = []
@@ -97,6 +100,21 @@ def run_jobs(
                         echo(f"[{job.name}] {text}")
 
     total, start = len(jobs) + len(finished_before), time.monotonic()
+
+    def follow(job: Job) -> None:
+        """Queue the jobs `job.then` adds ahead of those waiting: they continue a chain that others do not wait on."""
+        nonlocal total
+        successors = job.then() if job.then else []
+        for successor in successors:
+            if successor.name in by_name or any(dep not in names for dep in successor.after):
+                raise ValueError(
+                    f"job {job.name} adds {successor.name}, a name taken or with unknown dependencies"
+                )
+            by_name[successor.name] = successor
+            names.add(successor.name)
+        pending[:0] = successors
+        total += len(successors)
+
     while pending or running:
         for job in [j for j in pending if all(d in finished for d in j.after)]:
             if failed or len(running) >= slots:
@@ -105,6 +123,7 @@ def run_jobs(
             if job.done():
                 finished[job.name] = 0.0
                 echo(f"[{job.name}] already done, reused ({len(finished)}/{total})")
+                follow(job)
                 continue
             job.log.parent.mkdir(parents=True, exist_ok=True)
             for command in job.commands:
@@ -133,15 +152,13 @@ def run_jobs(
                 failed.append(name)
                 continue
             finished[name] = time.monotonic() - began
-            atomic_write_text(
-                next(j for j in jobs if j.name == name).stamp,
-                next(j for j in jobs if j.name == name).config_hash(),
-            )
+            atomic_write_text(by_name[name].stamp, by_name[name].config_hash())
             echo(
                 f"[{name}] finished in {_format_duration(finished[name])} "
                 f"({len(finished)}/{total} steps, {_format_duration(time.monotonic() - start)} so far)"
             )
+            follow(by_name[name])
     if failed:
-        logs = ", ".join(str(j.log) for j in jobs if j.name in failed)
+        logs = ", ".join(str(by_name[name].log) for name in failed)
         raise JobFailed(f"step(s) {', '.join(failed)} failed; see {logs}")
     return finished

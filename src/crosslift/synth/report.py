@@ -5,7 +5,9 @@ Three figures per item, all recomputed from the stored raw outputs (items.jsonl)
     accuracy    the extracted final number equals the gold answer (the evaluation harness's `correct`)
     structure   the chain of thought's equations have the gold's operands and operators, in order, whatever
                 their results: whether the model understood the question, apart from a 1M-parameter model's
-                arithmetic slips
+                arithmetic slips. A step that carries on from the previous result must carry the model's own
+                result ("16 * 6 = 78. 78 + 3 = 81" has the structure of "16 * 6 = 96. 96 + 3 = 99"): a slip is
+                an arithmetic error once, not a structure error in every later step
     fidelity    the answer is written in the question's language (by script for the synthetic languages)
 
 A PLUG model answers twice (English, then the target language); its target-language part is what is scored.
@@ -22,6 +24,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from crosslift.errors import DataError
 from crosslift.eval.fidelity import lang_fidelity
 from crosslift.eval.metrics import item_stats, macro_mean
 from crosslift.io import atomic_write_json, atomic_write_text
@@ -36,13 +39,32 @@ METHOD_LABELS = {
     "plug": "PLUG",
     "control": "control (no encoder)",
 }
-_EQUATION = re.compile(r"(\d+)\s*([-+*×x/])\s*(\d+)\s*=")
+_EQUATION = re.compile(r"(\d+)\s*([-+*×x/])\s*(\d+)\s*=\s*(\d*)")
 
 
 def equations(text: str) -> list[list[str]]:
-    """The `a op b =` equations of a text, digits of any script read as ASCII."""
+    """The `a op b = c` equations of a text as [a, op, b, c], digits of any script read as ASCII ("" where no
+    result is written)."""
     ascii_digits = "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in text)
-    return [[a.lstrip("0") or "0", op, b.lstrip("0") or "0"] for a, op, b in _EQUATION.findall(ascii_digits)]
+    return [[_number(a), op, _number(b), _number(c)] for a, op, b, c in _EQUATION.findall(ascii_digits)]
+
+
+def _number(digits: str) -> str:
+    return digits.lstrip("0") or ("0" if digits else "")
+
+
+def same_structure(answer: list[list[str]], gold: list[list[str]]) -> bool:
+    """Whether `answer`'s equations have `gold`'s operators and operands, in order, whatever their results.
+
+    Where the gold carries the previous step's result into a step, the answer must carry its own previous result.
+    """
+    if len(answer) != len(gold):
+        return False
+    for i, ((a, op, b, _), (gold_a, gold_op, gold_b, _)) in enumerate(zip(answer, gold, strict=True)):
+        carried = i > 0 and gold_a == gold[i - 1][3]
+        if op != gold_op or b != gold_b or a != (answer[i - 1][3] if carried else gold_a):
+            return False
+    return True
 
 
 def _answer_part(record: dict[str, Any], method: str) -> str:
@@ -63,7 +85,7 @@ def score_items(task_dir: Path, method: str, gold: dict[tuple[str, str], list[li
         lang, text = record["language"], _answer_part(record, method)
         scores = by_language.setdefault(lang, {"accuracy": [], "structure": [], "fidelity": []})
         scores["accuracy"].append(float(bool(record.get("correct"))))
-        scores["structure"].append(float(equations(text) == gold[(lang, str(record["id"]))]))
+        scores["structure"].append(float(same_structure(equations(text), gold[(lang, str(record["id"]))])))
         fidelity = lang_fidelity(text, None, language=lang).value
         if fidelity is not None:
             scores["fidelity"].append(fidelity)
@@ -84,8 +106,17 @@ def _stats(values_by_language: dict[str, list[float]], tiers: dict[str, str]) ->
 def _gold(world, split: str) -> dict[tuple[str, str], list[list[str]]]:
     gold = {}
     for lang in world.languages:
-        for item in json.loads(world.math(split, lang).read_text(encoding="utf-8")):
-            gold[(lang, str(item["id"]))] = [[str(x) for x in eq] for eq in item["equations"]]
+        path = world.math(split, lang)
+        for index, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
+            steps = equations(item["cot"])
+            if [step[:3] for step in steps] != [[str(x) for x in eq] for eq in item["equations"]]:
+                raise DataError(
+                    "the chain of thought's equations are not the item's",
+                    path=path,
+                    record=index,
+                    field="cot",
+                )
+            gold[(lang, str(item["id"]))] = steps
     return gold
 
 
