@@ -96,3 +96,16 @@ def test_a_job_can_add_the_jobs_that_follow_it_when_it_finishes(tmp_path):
         "other",
         "added",
     }
+
+
+def test_added_jobs_go_ahead_of_the_waiting_ones(tmp_path):
+    lines: list[str] = []
+    listing = ["eval", "--list-tasks"]
+    jobs = [
+        Job("first", [listing], tmp_path / "first.log"),
+        Job("waiting", [listing], tmp_path / "waiting.log"),
+    ]
+    jobs[0].then = lambda: [Job("added", [listing], tmp_path / "added.log", after=["first"])]
+    run_jobs(jobs, slots=1, echo=lines.append)
+    started = [line.split("]")[0][1:] for line in lines if "runs: crosslift" in line]
+    assert started == ["first", "added", "waiting"]
