@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"split={args.split}")
     config = load_demo_config(args.config or ("quick" if args.quick else "default"), overrides)
     report = run_demo(config, args.out)
-    print("\n" + report.read_text(encoding="utf-8").split("## Structure")[0].strip())
+    # the method x tier tables of accuracy and structure (the calibration bars are on structure)
+    print("\n" + report.read_text(encoding="utf-8").split("## Response-language fidelity")[0].strip())
     print(
         f"\nreport: {report}  (also comparison.json, details.json, accuracy_by_tier.png in {report.parent})"
     )

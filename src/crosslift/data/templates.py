@@ -6,7 +6,7 @@ can be set exactly at the boundary between the two (see `crosslift.data.tokenize
                example's language (`question_word`)
     metamath_en  the same prompt with the English "Question:" for every language
     qa         MGSM's zero-shot question/answer format, "Question: {question}\nAnswer:" (the prompt `crosslift eval`
-               shows with `template: qa`): five tokens of scaffold, for small models (`crosslift.synth`)
+               shows with `template: qa`): a few tokens of scaffold, for small models (`crosslift.synth`)
     tulu       `<|system|>\\n...\\n<|user|>\\n...\\n<|assistant|>\\n` + response (open-instruct/TULU, used by PLUG);
                the system prompt comes from `example.meta["system"]`, earlier turns from `meta["history"]`
     chat       the tokenizer's own chat template (`get_template("chat", tokenizer=tok)`)
