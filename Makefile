@@ -21,11 +21,10 @@ export TOKENIZERS_PARALLELISM := false
 demo: $(STAMP)
 	$(BIN)/crosslift demo
 
-# The suite runs on every core (pytest-xdist; an idle worker takes tests queued for a busy one, so the long
-# end-to-end tests do not serialise at the end); TEST_WORKERS=0 runs it in one process.
+# The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 install: $(STAMP)
 
