@@ -99,7 +99,7 @@ class DemoConfig(Section):
     template: Literal["qa", "metamath_en"] = Field(
         "qa",
         description="the prompt every method but PLUG trains and is evaluated with: qa ('Question: ...\\nAnswer:') "
-        "or LinguaLIFT's metamath prompt (~3x the tokens of a question in this world)",
+        "or LinguaLIFT's metamath prompt (44 tokens with a 21-token question in this world; qa: 26)",
     )
     packing: bool = Field(
         True,
@@ -157,17 +157,21 @@ def _cache_root() -> Path:
 # ---------------------------------------------------------------------------------------------------- pretrain
 
 
-def _scaffold_lines() -> list[str]:
+# How often the tokenizer sees the templates' text: at 50 copies among the corpus's ~26k lines BPE left "Below" in
+# five pieces and the metamath prompt cost 112 tokens for a 21-token question; at 500, 44.
+SCAFFOLD_COPIES = 500
+
+
+def _scaffold_texts() -> list[str]:
     """The prompt templates' fixed English text, so the tokenizer has whole-word tokens for it, as a real LLM's
-    tokenizer has for common English. It is in every prompt; at 50 copies among the corpus's ~26k lines BPE left
-    "Below" in five pieces and the metamath prompt cost 112 tokens for a 21-token question (500 copies: 44)."""
+    tokenizer has for common English (it is in every prompt)."""
     from crosslift.data.plug import PIVOT_INSTRUCTION_LABEL
     from crosslift.data.templates import MetamathTemplate
 
     metamath = MetamathTemplate.prompt.format(question_word="Question:", question="")
+    qa = "Question:\nAnswer:"
     tulu = "<|system|>\n<|user|>\n<|assistant|>\n"
-    lines = [metamath, "Question:\nAnswer:", tulu, PLUG_SYSTEM, MONOLINGUAL_SYSTEM, PIVOT_INSTRUCTION_LABEL]
-    return [*lines, "English response:"] * 500
+    return [metamath, qa, tulu, PLUG_SYSTEM, MONOLINGUAL_SYSTEM, PIVOT_INSTRUCTION_LABEL, "English response:"]
 
 
 def _tokenizer_lines(world: World) -> list[str]:
@@ -193,12 +197,14 @@ def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]
     from crosslift.models.tiny.tokenizers import train_llama_tokenizer
 
     key = hashlib.sha256(
-        json.dumps([world.hash, cfg.pretrain.model_dump(), _scaffold_lines()[:7]], sort_keys=True).encode()
+        json.dumps(
+            [world.hash, cfg.pretrain.model_dump(), _scaffold_texts(), SCAFFOLD_COPIES], sort_keys=True
+        ).encode()
     ).hexdigest()
     root = _cache_root() / key[:16]
     init = root / "init"
     if not (init / "encoder" / "config.json").is_file():
-        lines = _tokenizer_lines(world) + _scaffold_lines()
+        lines = _tokenizer_lines(world) + _scaffold_texts() * SCAFFOLD_COPIES
         for language in world.languages[1:]:  # PLUG's response markers name the languages
             lines += [response_marker(language)] * 20
         tokenizer = train_llama_tokenizer(lines, vocab_size=cfg.pretrain.vocab_size)
