@@ -1,12 +1,14 @@
 """The import rules of docs/architecture.md, checked on the source: imports run one way between packages
 (`cli → synth → train, eval → data → models → runs → catalogue → config, languages → io → errors`), no module
-imports itself back through others (no circles), and no module imports another module's `_private` name.
+imports itself back through others (no circles), and no module imports another module's `_private` name. One more
+rule keeps one resolver: only `crosslift.config` finds the bundled configs (crosslift/configs/) in the package.
 
 Every import counts, also one inside a function: a lazy import still ties the two modules together."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -106,3 +108,52 @@ def test_no_module_imports_a_private_name_of_another():
         if name and name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
     )
     assert not private
+
+
+# ---------------------------------------------------------------------------------------------------- one resolver
+
+# Calls that find a file by the package's location: importlib.resources.files / as_file, pkgutil.get_data,
+# pkg_resources.resource_filename (with `__file__`, the other way to find one).
+PACKAGE_FILE_CALLS = {"files", "as_file", "get_data", "resource_filename"}
+
+
+def _scopes(tree: ast.Module) -> list[tuple[str, list[ast.AST]]]:
+    """(name, nodes) of the module's code outside functions, and of each function (with the functions in it)."""
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    top, todo = [], list(ast.iter_child_nodes(tree))
+    while todo:
+        node = todo.pop()
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            top.append(node)
+            todo += ast.iter_child_nodes(node)
+    return [("module level", top), *((f.name, list(ast.walk(f))) for f in functions)]
+
+
+def _finds_package_files(node: ast.AST) -> bool:
+    if isinstance(node, ast.Name) and node.id == "__file__":
+        return True
+    func = node.func if isinstance(node, ast.Call) else None
+    return getattr(func, "attr", getattr(func, "id", None)) in PACKAGE_FILE_CALLS
+
+
+def _names_the_configs_folder(node: ast.AST) -> bool:
+    """A path string with a `configs` part ("configs", "configs/eval", "crosslift.configs"); prose (with spaces)
+    is not a path."""
+    text = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+    return text is not None and not re.search(r"\s", text) and "configs" in re.split(r"[/\\.]", text)
+
+
+def modules_locating_bundled_configs() -> list[str]:
+    """'module: scope' for each scope that finds a package file and names the configs folder."""
+    found = []
+    for module, path in sorted(MODULES.items()):
+        for scope, nodes in _scopes(ast.parse(path.read_text(encoding="utf-8"))):
+            if any(map(_finds_package_files, nodes)) and any(map(_names_the_configs_folder, nodes)):
+                found.append(f"{module}: {scope}")
+    return found
+
+
+def test_only_the_config_module_locates_bundled_configs():
+    """`crosslift.config.resolve_config` is the one way to a bundled config (by path or by name)."""
+    assert [m for m in modules_locating_bundled_configs() if m.split(":")[0] != "crosslift.config"] == []
+    assert "crosslift.config: bundled_configs" in modules_locating_bundled_configs()  # the check sees it

@@ -2,7 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from crosslift.config import LoraConfig, load_config, parse_override, read_yaml
+from crosslift.config import (
+    LoraConfig,
+    bundled_configs,
+    load_config,
+    parse_override,
+    read_yaml,
+    resolve_config,
+)
 from crosslift.errors import ConfigError
 from crosslift.train.sft import SFTConfig
 
@@ -101,11 +108,7 @@ def test_override_into_a_missing_list_index(tmp_path):
 def test_bundled_training_configs_validate():
     from crosslift.train import load_run_config
 
-    root = Path(__file__).resolve().parents[1] / "configs"
-    # eval/ holds evaluation configs, accelerate/ launch configs (tests/train/test_launch_configs.py)
-    configs = sorted(
-        p for p in root.rglob("*.yaml") if not {"eval", "accelerate"} & set(p.relative_to(root).parts)
-    )
+    configs = list(bundled_configs("train").values())
     assert len(configs) >= 5, "bundled training configs missing"
     for path in configs:
         load_run_config(path)
@@ -152,3 +155,39 @@ def test_read_yaml_is_strict_about_bytes_and_repeated_keys(tmp_path):
         read_yaml(path)
     path.write_bytes(b"base: &b {x: 1}\nuse:\n  <<: *b\n  <<: *b\n")  # YAML's merge key may repeat
     assert read_yaml(path)[0]["use"] == {"x": 1}
+
+
+# ---------------------------------------------------------------------------------------------- bundled configs
+
+
+def test_bundled_configs_by_kind():
+    root = Path(__file__).resolve().parents[1] / "src" / "crosslift" / "configs"
+    train = bundled_configs("train")
+    assert train["sft_tiny"] == root / "sft_tiny.yaml"
+    assert train["crossin/tiny"] == root / "crossin" / "tiny.yaml"
+    # the other kinds' folders and the accelerate launch configs are not train configs
+    assert not [name for name in train if name.split("/")[0] in ("eval", "demo", "world", "accelerate")]
+    assert bundled_configs("eval")["mmwp_tiny"] == root / "eval" / "mmwp_tiny.yaml"
+    assert list(bundled_configs("demo")) == list(bundled_configs("world")) == ["default", "quick"]
+    every_yaml = {p for p in root.rglob("*.yaml") if p.parent.name != "accelerate"}
+    assert every_yaml == {
+        p for kind in ("train", "eval", "demo", "world") for p in bundled_configs(kind).values()
+    }
+
+
+def test_resolve_config_takes_a_path_as_given_else_a_bundled_name(tmp_path, monkeypatch):
+    assert resolve_config("quick", "world") == bundled_configs("world")["quick"]
+    assert resolve_config("crossin/tiny.yaml", "train") == bundled_configs("train")["crossin/tiny"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "quick").write_text("name: mine\n")
+    assert resolve_config("quick", "world") == Path("quick")  # a file of that name wins
+    path = write(tmp_path, GOOD)
+    assert resolve_config(path, "train") == path
+    with pytest.raises(
+        ConfigError,
+        match=r"config file not found: nope\.yaml is neither a bundled train config nor a file "
+        r"\(bundled: crossin/paper_llama2_7b_lora, crossin/tiny, .*, sft_tiny\)",
+    ):
+        resolve_config("nope.yaml", "train")
+    with pytest.raises(ConfigError, match=r"bundled: default, quick\)"):
+        resolve_config("mmwp_tiny", "demo")  # a name of another kind is not found

@@ -23,6 +23,8 @@ import difflib
 import importlib.util
 import types
 import typing
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -392,3 +394,58 @@ def load_config(schema: type[BaseModel], path: str | Path | None, overrides: lis
 def config_to_dict(config: BaseModel) -> dict[str, Any]:
     """The resolved config as plain data, the form written to a run directory's config.yaml."""
     return config.model_dump(mode="json")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Bundled configs: the one place that knows where crosslift/configs/ is and how it is laid out
+
+ConfigKind = Literal["train", "eval", "demo", "world"]
+# Every kind but train has its own folder of crosslift/configs/; train configs are the rest of the tree
+# (sft_tiny, crossin/tiny, ...) except accelerate/, whose launch configs are named by path.
+_KIND_FOLDERS = ("eval", "demo", "world")
+_NOT_A_KIND = ("accelerate",)
+
+
+def _yaml_names(folder: Traversable, prefix: str = "") -> dict[str, Traversable]:
+    """name (folder/stem below `folder`) -> file, for every YAML file under `folder`."""
+    found: dict[str, Traversable] = {}
+    for entry in folder.iterdir():
+        if entry.is_dir():
+            found |= _yaml_names(entry, f"{prefix}{entry.name}/")
+        elif entry.name.endswith(".yaml"):
+            found[prefix + entry.name.removesuffix(".yaml")] = entry
+    return found
+
+
+def bundled_configs(kind: ConfigKind) -> dict[str, Path]:
+    """The configs of `kind` shipped with crosslift, by name: {"sft_tiny": .../configs/sft_tiny.yaml, ...}.
+
+    Read through importlib.resources, so an installed wheel finds them as a checkout does.
+    """
+    root = resources.files("crosslift").joinpath("configs")
+    if kind == "train":
+        skipped = (*_KIND_FOLDERS, *_NOT_A_KIND)
+        files = {n: f for n, f in _yaml_names(root).items() if n.split("/")[0] not in skipped}
+    else:
+        files = _yaml_names(root.joinpath(kind))
+    return {name: Path(str(files[name])) for name in sorted(files)}
+
+
+def resolve_config(name_or_path: str | Path, kind: ConfigKind) -> Path:
+    """`name_or_path` as given when it is a file, else the bundled config of `kind` of that name (".yaml" may
+    be left off): `resolve_config("sft_tiny", "train")`, `resolve_config("quick", "world")`.
+
+    Raises:
+        ConfigError: neither a file nor a bundled name; the message lists the bundled configs of `kind`.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    bundled = bundled_configs(kind)
+    name = str(name_or_path).removesuffix(".yaml")
+    if name in bundled:
+        return bundled[name]
+    raise ConfigError(
+        f"config file not found: {name_or_path} is neither a bundled {kind} config nor a file "
+        f"(bundled: {', '.join(bundled)})"
+    )

@@ -3,8 +3,8 @@
 import pytest
 
 from crosslift.cli import build_parser, main
-from crosslift.cli.eval import build_config, resolve_config
-from crosslift.config import load_config
+from crosslift.cli.eval import build_config
+from crosslift.config import load_config, resolve_config
 from crosslift.errors import ConfigError
 from crosslift.eval.config import EvalConfig
 
@@ -79,7 +79,7 @@ def test_errors_name_the_file_line_and_key(tmp_path):
 
 @pytest.mark.parametrize("name", ["mmwp_tiny", "mgsm_native_cot_8shot", "mmwp_endpoint"])
 def test_bundled_configs_are_valid(name):
-    path = resolve_config(name)
+    path = resolve_config(name, "eval")
     assert path.is_file()
     config = load_config(EvalConfig, path)
     assert config.tasks and config.output_dir.startswith("runs/")
@@ -97,7 +97,7 @@ def test_a_bad_task_is_one_message_and_status_2(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["cross_mc_tiny", "cross_mc", "xalpacaeval_pairwise"])
 def test_bundled_cross_lingual_configs_are_valid(name):
-    config = load_config(EvalConfig, resolve_config(name))
+    config = load_config(EvalConfig, resolve_config(name, "eval"))
     assert config.tasks and config.output_dir.startswith("runs/")
     assert all(t.data_dir or config.data_dir for t in config.tasks)
 

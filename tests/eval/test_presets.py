@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from crosslift.cli.eval import resolve_config
-from crosslift.config import load_config
+from crosslift.config import load_config, resolve_config
 from crosslift.eval.config import EvalConfig
 from crosslift.eval.prompts import SEAEVAL_PROMPTS, PromptSettings, build_prompt, instruction_words
 from crosslift.eval.runner import _prompt_settings, evaluate, plan_task
@@ -30,7 +29,7 @@ def header(path) -> str:
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_paper_presets_load_validate_and_cite_their_table(name):
     arxiv, max_new_tokens, tasks = PRESETS[name]
-    path = resolve_config(name)
+    path = resolve_config(name, "eval")
     text = header(path)
     assert f"arXiv {arxiv}" in text
     assert "table" in text and "methods.md" in text
@@ -52,7 +51,7 @@ def test_paper_presets_load_validate_and_cite_their_table(name):
 def test_lingualift_preset_scores_the_papers_way(shared_data):
     config = load_config(
         EvalConfig,
-        resolve_config("lingualift_paper"),
+        resolve_config("lingualift_paper", "eval"),
         [f"tasks.0.data_dir={shared_data / 'mmwp'}", f"tasks.1.data_dir={shared_data / 'mgsm'}"],
     )
     registry = TaskRegistry()
@@ -70,7 +69,7 @@ def test_lingualift_preset_scores_the_papers_way(shared_data):
 def test_crossin_preset_runs_five_wordings_in_four_languages(shared_data):
     config = load_config(
         EvalConfig,
-        resolve_config("crossin_paper"),
+        resolve_config("crossin_paper", "eval"),
         [
             f"tasks.0.data_dir={shared_data / 'xquad'}",
             f"tasks.1.data_dir={shared_data / 'seaeval_cross'}",

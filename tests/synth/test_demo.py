@@ -76,3 +76,31 @@ def test_demo_config_errors_name_the_key(tmp_path):
         load_demo_config("quick", ["sft.max_steps=0"])
     with pytest.raises(ConfigError, match="bundled: default, quick"):
         load_demo_config("no-such-demo")
+
+
+def test_a_step_config_is_validated_before_it_is_written(tmp_path):
+    from crosslift.errors import ConfigError
+    from crosslift.synth.demo import write_step_config
+    from crosslift.train import load_run_config
+
+    path = tmp_path / "configs" / "baseline.yaml"
+    tree = {
+        "recipe": "sft",
+        "name": "baseline",
+        "output_dir": str(tmp_path / "baseline"),
+        "model": {"name_or_path": "tiny:llama"},
+        "data": {"train": [{"path": "english.jsonl"}], "template": "qa"},
+        "training": {"batch_size": 0},
+    }
+    with pytest.raises(ConfigError, match=r"baseline\.yaml, key 'training\.batch_size': got 0"):
+        write_step_config("train", path, tree, "baseline")
+    assert not path.exists()
+    tree["training"]["batch_size"] = 4
+    write_step_config("train", path, tree, "baseline: English-only SFT")
+    assert path.read_text().startswith("# baseline: English-only SFT\n# Written by `crosslift demo`; rerun")
+    assert f"crosslift train {path}" in path.read_text()
+    assert load_run_config(path)[1].training.batch_size == 4
+    with pytest.raises(ConfigError, match=r"eval\.yaml: missing required key 'tasks'"):
+        write_step_config(
+            "eval", tmp_path / "eval.yaml", {"output_dir": "o", "model": {"name_or_path": "m"}}, "e"
+        )

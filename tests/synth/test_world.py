@@ -8,13 +8,13 @@ import os
 import random
 import re
 import unicodedata
-from importlib import resources
 from pathlib import Path
 
 import pytest
 import yaml
 
 from crosslift import languages as registry
+from crosslift.config import resolve_config
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.synth.world import (
     ENGLISH,
@@ -373,7 +373,7 @@ def test_config_errors_name_the_key(overrides, message):
 
 
 def test_config_errors_in_a_file_give_its_line(tmp_path):
-    quick = resources.files("crosslift.synth").joinpath("worlds", "quick.yaml").read_text(encoding="utf-8")
+    quick = resolve_config("quick", "world").read_text(encoding="utf-8")
     tree = yaml.safe_load(quick)
     tree["languages"][3]["code"] = "qhb"  # the code of languages.1 again
     path = tmp_path / "world.yaml"

@@ -147,20 +147,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def resolve_config(name_or_path: str) -> Path:
-    """A path as given, else a bundled eval config of that name (crosslift/configs/eval/<name>.yaml)."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    bundled = (
-        Path(__file__).resolve().parent.parent
-        / "configs"
-        / "eval"
-        / f"{name_or_path.removesuffix('.yaml')}.yaml"
-    )
-    return bundled if bundled.exists() else path
-
-
 def _slug(text: str) -> str:
     tail = text.rstrip("/").split("/")[-1] or "model"
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in tail)
@@ -266,13 +252,13 @@ def _model_args(text: str, model: str | None) -> dict[tuple[str, ...], Any]:
 
 def build_config(args: argparse.Namespace):
     """The validated EvalConfig from the config file, its overrides and the shorthand flags."""
-    from crosslift.config import ConfigSource, validate_config
+    from crosslift.config import ConfigSource, resolve_config, validate_config
     from crosslift.eval.config import EvalConfig
 
     config, overrides = args.config, list(args.overrides)
     if config is not None and "=" in config and not Path(config).exists():
         config, overrides = None, [config, *overrides]  # only overrides were given
-    source = ConfigSource(resolve_config(config) if config else None, overrides)
+    source = ConfigSource(resolve_config(config, "eval") if config else None, overrides)
     for keys, value in _flag_values(args, source.tree).items():
         node = source.tree
         for k in keys[:-1]:

@@ -1,4 +1,4 @@
 """A synthetic multilingual world for `crosslift demo`: generated languages, corpora, dictionaries and benchmarks.
 
-`crosslift.synth.world` generates the world from a seed and a YAML config (`synth/worlds/*.yaml`).
+`crosslift.synth.world` generates the world from a seed and a YAML config (`configs/world/*.yaml`).
 """

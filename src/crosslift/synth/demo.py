@@ -26,22 +26,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import Field
 
-from crosslift.config import Section, load_config
+from crosslift.config import ConfigSource, Section, load_config, resolve_config, validate_config
 from crosslift.data.plug import MONOLINGUAL_SYSTEM, PLUG_SYSTEM, response_marker
-from crosslift.errors import ConfigError
 from crosslift.io import atomic_write_jsonl, atomic_write_text, read_jsonl_tolerant
 from crosslift.languages import register_languages
 from crosslift.synth.jobs import Job, run_jobs
 from crosslift.synth.world import World, build_world, load_world_config
-
-DEMOS_DIR = Path(__file__).resolve().parent / "demos"
-
 
 # ---------------------------------------------------------------------------------------------------- config
 
@@ -113,22 +110,29 @@ class DemoConfig(Section):
 
 def load_demo_config(name_or_path: str | Path, overrides: list[str] = ()) -> DemoConfig:
     """A bundled demo config by name ("default", "quick") or a YAML path, with `key=value` overrides."""
-    path = Path(name_or_path)
-    if not path.exists() and (DEMOS_DIR / f"{name_or_path}.yaml").exists():
-        path = DEMOS_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        bundled = ", ".join(p.stem for p in sorted(DEMOS_DIR.glob("*.yaml")))
-        raise ConfigError(f"demo config not found: {name_or_path} (bundled: {bundled})")
-    return load_config(DemoConfig, path, list(overrides))
+    return load_config(DemoConfig, resolve_config(name_or_path, "demo"), list(overrides))
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
 
 
-def _write_config(path: Path, tree: dict[str, Any], header: str) -> Path:
-    """A step's config as a YAML file a user can rerun with `crosslift train` / `crosslift eval`."""
-    text = f"# {header}\n# Written by `crosslift demo`; rerun this step alone with: crosslift <train|eval> {path}\n"
-    atomic_write_text(path, text + yaml.safe_dump(tree, sort_keys=False, allow_unicode=True))
+def write_step_config(verb: Literal["train", "eval"], path: Path, tree: dict[str, Any], header: str) -> Path:
+    """A step's config, built as the object `crosslift <verb>` loads (the recipe's `Config`, or `EvalConfig`) and
+    written to `path` as YAML a user can rerun with that command.
+
+    Raises:
+        ConfigError: the config is invalid (naming `path` and the key): the demo stops before any step runs.
+    """
+    from crosslift.eval.config import EvalConfig
+    from crosslift.train import recipe_module
+
+    schema = recipe_module(tree["recipe"]).Config if verb == "train" else EvalConfig
+    source = ConfigSource(None)
+    source.path, source.tree = path, tree  # validated as if read from the file it becomes
+    config = validate_config(schema, source)
+    text = f"# {header}\n# Written by `crosslift demo`; rerun this step alone with: crosslift {verb} {path}\n"
+    dumped = config.model_dump(mode="json", exclude_unset=True)
+    atomic_write_text(path, text + yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True))
     return path
 
 
@@ -223,7 +227,8 @@ def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]
             atomic_write_text(cached_corpus, corpus.read_text(encoding="utf-8"))
         corpus = cached_corpus
         run_dir = root / name
-        config = _write_config(
+        config = write_step_config(
+            "train",
             root / "configs" / f"pretrain_{name}.yaml",
             {
                 "recipe": "pretrain",
@@ -245,18 +250,27 @@ def prepare_pretraining(world: World, cfg: DemoConfig) -> tuple[Path, list[Job]]
 # ---------------------------------------------------------------------------------------------------- data
 
 
-def build_method_data(world: World, cfg: DemoConfig, seed: int, out: Path) -> dict[str, Path]:
-    """The training files of every method for one seed, built with crosslift's own data builders."""
+# The training files build_method_data writes; stage1_as_sft adds "stage1_sft"
+METHOD_DATA = ("english", "stage1", "crossin", "plug")
+
+
+def method_data_files(out: Path, seed: int) -> dict[str, Path]:
+    """Where one seed's training files are (known before they are built: the step configs name them)."""
+    folder = out / f"seed{seed}" / "data"
+    return {name: folder / f"{name}.jsonl" for name in (*METHOD_DATA, "stage1_sft")}
+
+
+def build_method_data(world: World, cfg: DemoConfig, seed: int, paths: dict[str, Path]) -> None:
+    """The training files of every method for one seed (`method_data_files`), built with crosslift's own data
+    builders."""
     from crosslift.data.codeswitch import CodeSwitcher, codeswitch_example
     from crosslift.data.crossin import build_crossin
     from crosslift.data.examples import Example, read_examples, read_parallel, write_examples
     from crosslift.data.lexicon import load_lexicons
     from crosslift.data.plug import build_plug
 
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / f"{name}.jsonl" for name in ("english", "stage1", "crossin", "plug")}
-    if all(p.is_file() for p in paths.values()):
-        return paths
+    if all(paths[name].is_file() for name in METHOD_DATA):
+        return
     targets = world.languages[1:]
     english_path = world.instructions("en")
     english, _ = read_examples(english_path, instruction_lang="en", output_lang="en")
@@ -309,7 +323,6 @@ def build_method_data(world: World, cfg: DemoConfig, seed: int, out: Path) -> di
     for lang, p in parallel.items():
         plug += build_plug(p, targets=[lang], pivot="en")
     write_examples(paths["plug"], plug)
-    return paths
 
 
 # ---------------------------------------------------------------------------------------------------- methods
@@ -377,6 +390,229 @@ def _task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
     return files
 
 
+@dataclass
+class SeedSteps:
+    """What one seed's steps are built from, and a builder per kind of step: each builds its config as the object
+    `crosslift train` / `crosslift eval` loads and writes it under OUT/configs/seed<N>/ (`write_step_config`)."""
+
+    world: World
+    cfg: DemoConfig
+    models: dict[str, Path]
+    seed: int
+    out: Path
+    data: dict[str, Path]
+    tasks: dict[str, Path]
+    evals: dict[str, list[Path]] = field(default_factory=dict)  # method -> its result folders, one per task
+
+    @property
+    def configs(self) -> Path:
+        return self.out / "configs" / f"seed{self.seed}"
+
+    @property
+    def runs(self) -> Path:
+        return self.out / f"seed{self.seed}"
+
+    def model(self, run: str) -> Path:
+        """The final model of a run of this seed."""
+        return self.runs / run / "model"
+
+    def sft(
+        self,
+        name: str,
+        model: Path,
+        train: Path,
+        header: str,
+        *,
+        template: str | None = None,
+        max_length: int | None = None,
+        steps: Steps | None = None,
+    ) -> Path:
+        """An SFT run of `model` on `train`; the demo's template, length and schedule unless given."""
+        cfg = self.cfg
+        return write_step_config(
+            "train",
+            self.configs / f"{name}.yaml",
+            {
+                "recipe": "sft",
+                "name": name,
+                "output_dir": str(self.runs / name),
+                "seed": self.seed,
+                "model": {"name_or_path": str(model), "dtype": "float32"},
+                "lora": None,
+                "data": {
+                    "train": [{"path": str(train)}],
+                    "template": template or cfg.template,
+                    "max_length": max_length or cfg.max_length,
+                },
+                "training": _training(steps or cfg.sft, packing=cfg.packing),
+            },
+            header,
+        )
+
+    def evaluate(self, method: str, model: Path, task: str = "base") -> Path:
+        """An evaluation of `model` on one of the world's task files (`_task_files`: base, plug, plug_en); its
+        result folder is added to `evals`."""
+        cfg = self.cfg
+        task_name = yaml.safe_load(self.tasks[task].read_text(encoding="utf-8"))["task"]
+        result_dir = self.runs / "eval" / method
+        self.evals.setdefault(method, []).append(result_dir / "eval" / task_name)
+        return write_step_config(
+            "eval",
+            self.configs / f"eval_{method}_{task}.yaml",
+            {
+                "output_dir": str(result_dir),
+                "seed": self.seed,
+                "model": {"name_or_path": str(model), "dtype": "float32"},
+                "data_dir": str(self.world.math("test", "en").parent),
+                "tasks": [{"name": str(self.tasks[task])}],
+                "generation": {
+                    "batch_size": cfg.eval_batch_size,
+                    "max_new_tokens": cfg.max_new_tokens * (3 if task == "plug" else 1),
+                },
+                "tier_rule": str(self.world.tier_rule),
+            },
+            f"evaluation of {method} on the world's {cfg.split} split",
+        )
+
+    def lingualift_stage1(self, name: str, attempt: int) -> Path:
+        """LinguaLIFT's stage 1: the alignment layer between the encoder and the LLM, trained on the code-switched
+        questions, then the alignment check; a restart (`attempt` > 0) has its own name and seed."""
+        cfg, s1 = self.cfg, self.cfg.stage1
+        return write_step_config(
+            "train",
+            self.configs / f"{name}.yaml",
+            {
+                "recipe": "lingualift_stage1",
+                "name": name,
+                "output_dir": str(self.runs / name),
+                "seed": self.seed + 1000 * attempt,
+                "model": {
+                    "encoder": str(self.models["encoder"]),
+                    "lm": str(self.models["llm"]),
+                    "dtype": "float32",
+                    "alignment": "linear",
+                    "encoder_layer": s1.encoder_layer,
+                    "encoder_max_length": cfg.max_length,
+                },
+                "init": {"method": "least_squares", "texts": 256},
+                "data": {
+                    "train": [{"path": str(self.data["stage1"])}],
+                    "template": cfg.template,
+                    "target": "continue",
+                    "answer_field": "answer",
+                    "lm_max_length": cfg.max_length,
+                },
+                "optim": {"alignment": {"lr": s1.learning_rate, "weight_decay": 0.0}},
+                "check": {
+                    "holdout": 64,
+                    "max_loss_ratio": 1.10,
+                    "lexicons": [str(self.world.dictionaries)],
+                    "words_per_language": 100,
+                },
+                "training": _bridge_training(s1, packing=cfg.packing),
+            },
+            "LinguaLIFT stage 1: the alignment layer on code-switched questions -> English chain of thought",
+        )
+
+    def lingualift_stage2(self, stage1: str) -> Path:
+        """LinguaLIFT's stage 2: the LLM on English instructions through the bridge of the stage-1 run `stage1`."""
+        cfg = self.cfg
+        return write_step_config(
+            "train",
+            self.configs / "lingualift_stage2.yaml",
+            {
+                "recipe": "lingualift_stage2",
+                "name": "lingualift_stage2",
+                "output_dir": str(self.runs / "lingualift_stage2"),
+                "seed": self.seed,
+                "stage1": str(self.runs / stage1),
+                "on_failed_alignment": "warn",
+                "model": {"dtype": "float32"},
+                "lora": None,
+                "data": {
+                    "train": [{"path": str(self.data["english"])}],
+                    "template": cfg.template,
+                    "lm_max_length": cfg.max_length,
+                },
+                "optim": {"lm": {"lr": cfg.sft.learning_rate, "weight_decay": 0.0}},
+                "training": _bridge_training(cfg.sft, packing=cfg.packing),
+            },
+            "LinguaLIFT stage 2: the LM on English instructions through the frozen bridge",
+        )
+
+    def job(self, name: str, steps: list[tuple[str, Path]], after: list[str] = ()) -> Job:
+        """The steps (verb, config) run one after the other in one child process."""
+        return Job(
+            name,
+            [[verb, str(path)] for verb, path in steps],
+            self.runs / "logs" / f"{name}.log",
+            list(after),
+            configs=[path for _, path in steps],
+        )
+
+
+def _bridge_training(steps: Steps, packing: bool) -> dict[str, Any]:
+    """`_training` for the LinguaLIFT recipes, which take the learning rate per part (`optim`), not here."""
+    return {k: v for k, v in _training(steps, packing=packing).items() if k != "learning_rate"}
+
+
+def control_stage1_job(s: SeedSteps) -> Job:
+    header = "control, step 1: the LLM itself on the stage-1 pairs (no encoder)"
+    return s.job(
+        "control_stage1", [("train", s.sft("control_stage1", s.models["llm"], s.data["stage1_sft"], header))]
+    )
+
+
+def baseline_job(s: SeedSteps) -> Job:
+    train = s.sft("baseline", s.models["llm"], s.data["english"], "baseline: English-only SFT")
+    return s.job("baseline", [("train", train), ("eval", s.evaluate("baseline", s.model("baseline")))])
+
+
+def crossin_job(s: SeedSteps) -> Job:
+    header = "CrossIn: English + mixed-language data"
+    train = s.sft("crossin", s.models["llm"], s.data["crossin"], header, steps=s.cfg.crossin)
+    return s.job("crossin", [("train", train), ("eval", s.evaluate("crossin", s.model("crossin")))])
+
+
+def plug_job(s: SeedSteps) -> Job:
+    """PLUG trains with its own prompt (tulu) on answers twice as long, and is evaluated on the target-language
+    part of its answers (`plug`) and on English (`plug_en`)."""
+    train = s.sft(
+        "plug",
+        s.models["llm"],
+        s.data["plug"],
+        "PLUG: pivot-first targets",
+        template="tulu",
+        max_length=2 * s.cfg.max_length,
+        steps=s.cfg.plug,
+    )
+    evaluations = [("eval", s.evaluate("plug", s.model("plug"), task)) for task in ("plug", "plug_en")]
+    return s.job("plug", [("train", train), *evaluations])
+
+
+def control_job(s: SeedSteps) -> Job:
+    header = "control, step 2: the same English SFT as the baseline"
+    train = s.sft("control", s.model("control_stage1"), s.data["english"], header)
+    return s.job(
+        "control",
+        [("train", train), ("eval", s.evaluate("control", s.model("control")))],
+        after=["control_stage1"],
+    )
+
+
+@dataclass
+class SeedPlan:
+    """One seed's jobs: `first` need only the pretrained models; `stage1` is LinguaLIFT's stage 1 (its run in
+    `stage1_dir`), `stage2` its stage 2 and evaluation, run once stage 1 passed its check; `evals`: method -> its
+    result folders."""
+
+    first: list[Job]
+    stage1: Job
+    stage1_dir: Path
+    stage2: Job
+    evals: dict[str, list[Path]]
+
+
 def method_jobs(
     world: World,
     cfg: DemoConfig,
@@ -386,221 +622,17 @@ def method_jobs(
     data: dict[str, Path],
     tasks: dict[str, Path],
     stage1_attempt: int = 0,
-) -> dict[str, Any]:
-    """The configs and jobs of one seed: each method trains and is evaluated in one job.
-
-    Returns {"first": jobs that need only the pretrained models, "stage1": its job, "stage2": LinguaLIFT's stage 2
-    + evaluation (run once stage 1 passed), "stage1_dir": the stage-1 run, "evals": method -> result folders}.
-    """
-    configs, runs = out / "configs" / f"seed{seed}", out / f"seed{seed}"
-    llm, encoder, max_length = str(models["llm"]), str(models["encoder"]), cfg.max_length
-
-    def sft(
-        name: str,
-        model: str,
-        train: Path,
-        template: str,
-        header: str,
-        length: int = max_length,
-        steps: Steps | None = None,
-    ) -> Path:
-        return _write_config(
-            configs / f"{name}.yaml",
-            {
-                "recipe": "sft",
-                "name": name,
-                "output_dir": str(runs / name),
-                "seed": seed,
-                "model": {"name_or_path": model, "dtype": "float32"},
-                "lora": None,
-                "data": {"train": [{"path": str(train)}], "template": template, "max_length": length},
-                "training": _training(steps or cfg.sft, packing=cfg.packing),
-            },
-            header,
-        )
-
-    evals: dict[str, list[Path]] = {}
-
-    def evaluate(method: str, model: Path, key: str = "base") -> Path:
-        task = yaml.safe_load(tasks[key].read_text(encoding="utf-8"))["task"]
-        result_dir = runs / "eval" / method
-        evals.setdefault(method, []).append(result_dir / "eval" / task)
-        return _write_config(
-            configs / f"eval_{method}_{key}.yaml",
-            {
-                "output_dir": str(result_dir),
-                "seed": seed,
-                "model": {"name_or_path": str(model), "dtype": "float32"},
-                "data_dir": str(world.math("test", "en").parent),
-                "tasks": [{"name": str(tasks[key])}],
-                "generation": {
-                    "batch_size": cfg.eval_batch_size,
-                    "max_new_tokens": cfg.max_new_tokens * (3 if key == "plug" else 1),
-                },
-                "tier_rule": str(world.tier_rule),
-            },
-            f"evaluation of {method} on the world's {cfg.split} split",
-        )
-
-    def job(name: str, steps: list[tuple[str, Path]], after: list[str] = ()) -> Job:
-        return Job(
-            name,
-            [[verb, str(path)] for verb, path in steps],
-            runs / "logs" / f"{name}.log",
-            list(after),
-            configs=[path for _, path in steps],
-        )
-
+) -> SeedPlan:
+    """The configs and jobs of one seed: each method trains and is evaluated in one job."""
+    s = SeedSteps(world, cfg, models, seed, out, data, tasks)
     stage1 = f"lingualift_stage1_try{stage1_attempt}" if stage1_attempt else "lingualift_stage1"
-    s1 = cfg.stage1
-    stage1_config = _write_config(
-        configs / f"{stage1}.yaml",
-        {
-            "recipe": "lingualift_stage1",
-            "name": stage1,
-            "output_dir": str(runs / stage1),
-            "seed": seed + 1000 * stage1_attempt,
-            "model": {
-                "encoder": encoder,
-                "lm": llm,
-                "dtype": "float32",
-                "alignment": "linear",
-                "encoder_layer": s1.encoder_layer,
-                "encoder_max_length": max_length,
-            },
-            "init": {"method": "least_squares", "texts": 256},
-            "data": {
-                "train": [{"path": str(data["stage1"])}],
-                "template": cfg.template,
-                "target": "continue",
-                "answer_field": "answer",
-                "lm_max_length": max_length,
-            },
-            "optim": {"alignment": {"lr": s1.learning_rate, "weight_decay": 0.0}},
-            "check": {
-                "holdout": 64,
-                "max_loss_ratio": 1.10,
-                "lexicons": [str(world.dictionaries)],
-                "words_per_language": 100,
-            },
-            "training": {k: v for k, v in _training(s1, packing=cfg.packing).items() if k != "learning_rate"},
-        },
-        "LinguaLIFT stage 1: the alignment layer on code-switched questions -> English chain of thought",
-    )
-    stage2_config = _write_config(
-        configs / "lingualift_stage2.yaml",
-        {
-            "recipe": "lingualift_stage2",
-            "name": "lingualift_stage2",
-            "output_dir": str(runs / "lingualift_stage2"),
-            "seed": seed,
-            "stage1": str(runs / stage1),
-            "on_failed_alignment": "warn",
-            "model": {"dtype": "float32"},
-            "lora": None,
-            "data": {
-                "train": [{"path": str(data["english"])}],
-                "template": cfg.template,
-                "lm_max_length": max_length,
-            },
-            "optim": {"lm": {"lr": cfg.sft.learning_rate, "weight_decay": 0.0}},
-            "training": {
-                k: v for k, v in _training(cfg.sft, packing=cfg.packing).items() if k != "learning_rate"
-            },
-        },
-        "LinguaLIFT stage 2: the LM on English instructions through the frozen bridge",
-    )
-    model = {
-        name: runs / name / "model"
-        for name in ("baseline", "crossin", "plug", "control", "lingualift_stage2")
-    }
-    first = [
-        job(
-            "control_stage1",
-            [
-                (
-                    "train",
-                    sft(
-                        "control_stage1",
-                        llm,
-                        data["stage1_sft"],
-                        cfg.template,
-                        "control, step 1: the LLM itself on the stage-1 pairs (no encoder)",
-                    ),
-                )
-            ],
-        ),
-        job(
-            "baseline",
-            [
-                ("train", sft("baseline", llm, data["english"], cfg.template, "baseline: English-only SFT")),
-                ("eval", evaluate("baseline", model["baseline"])),
-            ],
-        ),
-        job(
-            "crossin",
-            [
-                (
-                    "train",
-                    sft(
-                        "crossin",
-                        llm,
-                        data["crossin"],
-                        cfg.template,
-                        "CrossIn: English + mixed-language data",
-                        steps=cfg.crossin,
-                    ),
-                ),
-                ("eval", evaluate("crossin", model["crossin"])),
-            ],
-        ),
-        job(
-            "plug",
-            [
-                (
-                    "train",
-                    sft(
-                        "plug",
-                        llm,
-                        data["plug"],
-                        "tulu",
-                        "PLUG: pivot-first targets",
-                        2 * max_length,
-                        steps=cfg.plug,
-                    ),
-                ),
-                ("eval", evaluate("plug", model["plug"], "plug")),
-                ("eval", evaluate("plug", model["plug"], "plug_en")),
-            ],
-        ),
-        job(
-            "control",
-            [
-                (
-                    "train",
-                    sft(
-                        "control",
-                        str(runs / "control_stage1" / "model"),
-                        data["english"],
-                        cfg.template,
-                        "control, step 2: the same English SFT as the baseline",
-                    ),
-                ),
-                ("eval", evaluate("control", model["control"])),
-            ],
-            after=["control_stage1"],
-        ),
-    ]
-    return {
-        "stage1": job(stage1, [("train", stage1_config)]),
-        "first": first,
-        "stage1_dir": runs / stage1,
-        "stage2": job(
-            "lingualift",
-            [("train", stage2_config), ("eval", evaluate("lingualift", model["lingualift_stage2"]))],
-        ),
-        "evals": evals,
-    }
+    stage1_job = s.job(stage1, [("train", s.lingualift_stage1(stage1, stage1_attempt))])
+    stage2_config = s.lingualift_stage2(stage1)
+    first = [control_stage1_job(s), baseline_job(s), crossin_job(s), plug_job(s), control_job(s)]
+    # LinguaLIFT's evaluation is built last: `evals` keeps the order baseline, crossin, plug, control, lingualift
+    evaluation = s.evaluate("lingualift", s.model("lingualift_stage2"))
+    stage2_job = s.job("lingualift", [("train", stage2_config), ("eval", evaluation)])
+    return SeedPlan(first, stage1_job, s.runs / stage1, stage2_job, s.evals)
 
 
 # ---------------------------------------------------------------------------------------------------- run
@@ -625,14 +657,21 @@ def run_demo(cfg: DemoConfig, out: str | Path, *, echo=print) -> Path:
         "pretraining: a tokenizer, the LLM (imbalanced corpus) and the encoder (balanced corpus), side by side"
     )
     cache, jobs = prepare_pretraining(world, cfg)
-    timings |= {f"pretrain:{k}": v for k, v in run_jobs(jobs, echo=echo, quiet_lines=quiet).items()}
     models = {"llm": cache / "llm" / "model", "encoder": cache / "encoder" / "model"}
     tasks = _task_files(world, cfg, out)
+    # Every step's config is built now: an invalid one stops the demo before any step runs.
+    plans = {
+        seed: method_jobs(world, cfg, models, seed, out, method_data_files(out, seed), tasks)
+        for seed in cfg.seeds
+    }
+    timings |= {f"pretrain:{k}": v for k, v in run_jobs(jobs, echo=echo, quiet_lines=quiet).items()}
 
     results: dict[int, dict[str, Any]] = {}
     for seed in cfg.seeds:
         echo(f"seed {seed}: training and evaluating the five methods ({len(cfg.seeds)} seed(s) in all)")
-        done, results[seed] = _run_seed(world, cfg, models, seed, out, tasks, echo=echo, quiet=quiet)
+        done, results[seed] = _run_seed(
+            world, cfg, models, seed, out, tasks, plans[seed], echo=echo, quiet=quiet
+        )
         timings |= {f"seed{seed}:{k}": v for k, v in done.items() if v}
     timings["total"] = time.monotonic() - started
     return write_report(world, cfg, out, results, timings)
@@ -645,38 +684,39 @@ def _run_seed(
     seed: int,
     out: Path,
     tasks: dict[str, Path],
+    plan: SeedPlan,
     *,
     echo,
     quiet: tuple[str, ...],
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Every method of one seed: (job -> wall seconds, where its results and its stage 1 are)."""
-    data = build_method_data(world, cfg, seed, out / f"seed{seed}" / "data")
-    data["stage1_sft"] = stage1_as_sft(data["stage1"], out / f"seed{seed}" / "data" / "stage1_sft.jsonl")
-    plan = method_jobs(world, cfg, models, seed, out, data, tasks)
+    data = method_data_files(out, seed)
+    build_method_data(world, cfg, seed, data)
+    stage1_as_sft(data["stage1"], data["stage1_sft"])
     restarts = 0
 
     def after_stage1() -> list[Job]:
         """Stage 2 once stage 1 passed its check (or ran out of restarts), else stage 1 again."""
         nonlocal plan, restarts
-        if _check_passed(plan["stage1_dir"]) or restarts >= cfg.stage1.restarts:
-            return [plan["stage2"]]
+        if _check_passed(plan.stage1_dir) or restarts >= cfg.stage1.restarts:
+            return [plan.stage2]
         restarts += 1
         echo(
             f"seed {seed}: stage 1 failed its alignment check; restarting it with another seed "
             f"({restarts}/{cfg.stage1.restarts}), as the check advises"
         )
         plan = method_jobs(world, cfg, models, seed, out, data, tasks, stage1_attempt=restarts)
-        plan["stage1"].then = after_stage1
-        return [plan["stage1"]]
+        plan.stage1.then = after_stage1
+        return [plan.stage1]
 
     # stage 1 first: it and stage 2 after it are the longest chain; the other methods fill the second slot
-    plan["stage1"].then = after_stage1
-    done = run_jobs([plan["stage1"], *plan["first"]], echo=echo, quiet_lines=quiet)
+    plan.stage1.then = after_stage1
+    done = run_jobs([plan.stage1, *plan.first], echo=echo, quiet_lines=quiet)
     return done, {
-        "task_dirs": plan["evals"],
-        "stage1": str(plan["stage1_dir"]),
+        "task_dirs": plan.evals,
+        "stage1": str(plan.stage1_dir),
         "stage1_restarts": restarts,
-        "stage1_passed": _check_passed(plan["stage1_dir"]),
+        "stage1_passed": _check_passed(plan.stage1_dir),
     }
 
 
