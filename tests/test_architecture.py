@@ -1,6 +1,7 @@
 """The import rules of docs/architecture.md, checked on the source: imports run one way between packages
 (`cli → synth → train, eval → data → models → runs → catalogue → config, languages → io → errors`), no module
-imports itself back through others (no circles), and no module imports another module's `_private` name.
+imports itself back through others (no circles), no module imports another module's `_private` name, and only
+the command line (`crosslift.cli`) imports argparse.
 
 Every import counts, also one inside a function: a lazy import still ties the two modules together."""
 
@@ -106,3 +107,23 @@ def test_no_module_imports_a_private_name_of_another():
         if name and name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
     )
     assert not private
+
+
+def imports_argparse(module: str) -> bool:
+    """Whether `module` imports argparse (or a part of it) anywhere."""
+    for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "argparse" for a in node.names):
+            return True
+        if (
+            isinstance(node, ast.ImportFrom)
+            and not node.level
+            and (node.module or "").split(".")[0] == "argparse"
+        ):
+            return True
+    return False
+
+
+def test_only_the_command_line_imports_argparse():
+    assert imports_argparse("crosslift.cli")  # the check sees an import where there is one
+    outside = sorted(m for m in MODULES if part(m) != "cli" and imports_argparse(m))
+    assert not outside
