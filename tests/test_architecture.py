@@ -1,7 +1,8 @@
 """The import rules of docs/architecture.md, checked on the source: imports run one way between packages
 (`cli → synth → train, eval → data → models → runs → catalogue → config, languages → io → errors`), no module
-imports itself back through others (no circles), and no module imports another module's `_private` name. One more
-rule keeps one resolver: only `crosslift.config` finds the bundled configs (crosslift/configs/) in the package.
+imports itself back through others (no circles), no module imports another module's `_private` name, and only
+the command line (`crosslift.cli`) imports argparse. One more rule keeps one resolver: only `crosslift.config`
+finds the bundled configs (crosslift/configs/) in the package.
 
 Every import counts, also one inside a function: a lazy import still ties the two modules together."""
 
@@ -108,6 +109,26 @@ def test_no_module_imports_a_private_name_of_another():
         if name and name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
     )
     assert not private
+
+
+def imports_argparse(module: str) -> bool:
+    """Whether `module` imports argparse (or a part of it) anywhere."""
+    for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "argparse" for a in node.names):
+            return True
+        if (
+            isinstance(node, ast.ImportFrom)
+            and not node.level
+            and (node.module or "").split(".")[0] == "argparse"
+        ):
+            return True
+    return False
+
+
+def test_only_the_command_line_imports_argparse():
+    assert imports_argparse("crosslift.cli")  # the check sees an import where there is one
+    outside = sorted(m for m in MODULES if part(m) != "cli" and imports_argparse(m))
+    assert not outside
 
 
 # ---------------------------------------------------------------------------------------------------- one resolver

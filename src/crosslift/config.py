@@ -13,8 +13,8 @@ positive, rates > 0, ratios and shares in [0, 1], and no number is NaN or infini
 config file is UTF-8 (a byte-order mark is dropped) and names each key once per mapping (YAML would let the
 last of two win silently).
 
-The sections shared by several recipes (model, LoRA, training loop, data sources) live here; each recipe
-declares its own top-level model from them (see `crosslift.train`).
+The sections shared by several recipes (model, LoRA, training loop) live here, a data source in
+`crosslift.data.sources`; each recipe declares its own top-level model from them (see `crosslift.train`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from crosslift.errors import ConfigError, DataError
-from crosslift.io import codec_name, read_text
+from crosslift.io import read_text
 
 # ----------------------------------------------------------------------------------------------------------
 # Shared sections
@@ -68,48 +68,6 @@ class LoraConfig(Section):
         False,
         description="also write merged full weights to model_merged/ (the adapter is always saved to model/)",
     )
-
-
-class DataSourceConfig(Section):
-    """One source of instruction data: a file, a saved `datasets` folder, or a hub dataset (hf:ORG/NAME)."""
-
-    path: str = Field(
-        description="a file (json, jsonl, csv, tsv, parquet, arrow), a save_to_disk folder, or "
-        "hf:ORG/NAME (datasets.load_dataset, from its cache when offline)"
-    )
-    format: Literal["auto", "json", "jsonl", "csv", "tsv", "parquet", "arrow", "hf-disk", "hf"] = "auto"
-    subset: str | None = Field(None, description="hub datasets: the subset (config) name")
-    split: str | None = Field(
-        None, description="hub datasets (default train) and saved DatasetDict folders: the split"
-    )
-    revision: str | None = Field(None, description="hub datasets: a branch, tag or commit")
-    fields: dict[str, str] = Field(
-        default_factory=dict,
-        description="map Example field -> field name in the file, e.g. {instruction: question, output: answer}",
-    )
-    limit: int | None = Field(None, gt=0, description="use only the first N records")
-    columns: list[str] | None = Field(
-        None, description="CSV/TSV without a header row: the column names, in order"
-    )
-    quoting: Literal["none", "csv"] | None = Field(
-        None,
-        description="CSV/TSV quoting: none (a quote is a plain character, as in MGSM) or csv; default per format",
-    )
-    build: list[str] | None = Field(
-        None,
-        description="arguments of `crosslift data ...` that write `path` when it does not exist yet, e.g. "
-        "[codeswitch, --input, gsm8k.jsonl, --field, question, ...] (--out path is added)",
-    )
-    encoding: str = Field("utf-8", description="text files: their encoding, e.g. latin-1 (none is guessed)")
-    coerce_types: bool = Field(
-        False, description="read numbers in text fields as text (counted) instead of refusing them"
-    )
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, value: str) -> str:
-        codec_name(value)
-        return value
 
 
 class TrainingConfig(Section):
@@ -324,6 +282,23 @@ class ConfigSource:
             self.overridden.add(tuple(keys))
         self.tree = tree
 
+    def keys(self, loc: tuple[str, ...]) -> tuple[str, ...]:
+        """A pydantic error location as keys of the tree: the tag pydantic puts after a tagged union's key (the
+        `verb` of a data source's `build:`) is a value of that mapping, not one of its keys, and is left out."""
+        keys, node = [], self.tree
+        for i, key in enumerate(loc):
+            inner = i < len(loc) - 1
+            if inner and isinstance(node, dict) and key not in node and key in node.values():
+                continue
+            keys.append(key)
+            if isinstance(node, dict):
+                node = node.get(key)
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            else:
+                node = None
+        return tuple(keys)
+
     def where(self, loc: tuple[str, ...]) -> str:
         """'configs/x.yaml, line 12' or 'command-line override' for the deepest known prefix of loc."""
         for n in range(len(loc), 0, -1):
@@ -362,7 +337,7 @@ def _sibling_keys(schema: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
 
 
 def _describe_error(err: dict[str, Any], schema: type[BaseModel], source: ConfigSource) -> str:
-    loc = tuple(str(p) for p in err["loc"])
+    loc = source.keys(tuple(str(p) for p in err["loc"]))
     key = ".".join(loc)
     where = source.where(loc)
     if err["type"] == "extra_forbidden":

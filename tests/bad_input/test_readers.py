@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from crosslift.cli import main
-from crosslift.config import DataSourceConfig
 from crosslift.data.examples import read_examples
 from crosslift.data.lexicon import read_lexicon_file
 from crosslift.data.records import iter_records
-from crosslift.data.sources import read_sources
+from crosslift.data.sources import DataSourceConfig, read_sources
 from crosslift.data.validate import validate_file
 from crosslift.errors import ConfigError, DataError
 from crosslift.eval.data import load_items

@@ -5,8 +5,9 @@ from collections import Counter
 
 import pytest
 
-from crosslift.cli import main
+from crosslift.cli import build_parser, main
 from crosslift.data.commands import manifest_path
+from crosslift.data.specs import spec_from_argv
 
 LANGS = "sw,te,bn,th,zh,de"
 
@@ -388,3 +389,29 @@ def test_codeswitch_holds_a_seeded_share_of_each_lexicon_out(gsm8k_cs):
         (r["codeswitch"]["lang"], rep[2].lower()) for r in records for rep in r["codeswitch"]["replacements"]
     }
     assert switched and not any(is_held_out(" ".join(w.split()), lang, 0.05, 1) for lang, w in switched)
+
+
+def test_a_verb_parses_into_its_spec(tmp_path):
+    argv = ["crossin", "--parallel", "en=en.tsv", "--base-limit", "3", "--modes", "0-1"]
+    args = build_parser().parse_args(["data", *argv, "--out", str(tmp_path / "o.jsonl")])
+    assert args.spec.model_dump() == spec_from_argv(argv).model_dump()
+    assert (args.spec.base_options.limit, args.spec.modes, args.out) == (
+        3,
+        ["base", "en2x"],
+        tmp_path / "o.jsonl",
+    )
+
+
+def test_a_value_the_spec_refuses_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(["data", "mix", "--source", "a.jsonl", "--size", "0", "--out", "o.jsonl"])
+    assert e.value.code == 2
+    assert "crosslift data mix: error: argument --size: got '0'; expected: " in capsys.readouterr().err
+
+
+def test_the_help_of_a_verb_lists_the_options_of_its_spec(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["data", "lexicon-stats", "--help"])
+    out = capsys.readouterr().out
+    assert "--corpus CORPUS" in out and "format of the corpus" in out and "--lexicon PATH" in out
+    assert "--coerce-types" not in out and "--subset" not in out  # options the verb does not take

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from crosslift.data.crossin import TRANS_INSTRUCTION, apportion, build_crossin, mix, mix_epochs, parse_modes
 from crosslift.data.examples import Example, ParallelSet
+from crosslift.data.options import ReadOptions
 from crosslift.errors import ConfigError, DataError
 
 LANGS = ["en", "zh", "vi", "es"]
@@ -184,7 +185,7 @@ def test_real_mgsm_as_parallel_set(shared_data):
     from crosslift.data.examples import read_parallel
 
     files = {lang: shared_data / "mgsm" / f"mgsm_{lang}.tsv" for lang in ("en", "zh", "es")}
-    ps = read_parallel(files, columns=["instruction", "output"])
+    ps = read_parallel(files, ReadOptions(columns=["instruction", "output"]))
     exs = build_crossin(ps, modes="1-2-3", size=100, seed=0)
     assert len(exs) == 300
     en2x = next(ex for ex in exs if ex.meta["crossin"]["mode"] == "en2x")

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from crosslift.data.examples import read_examples
+from crosslift.data.options import ReadOptions
 from crosslift.errors import DataError
 
 
@@ -26,7 +27,7 @@ def test_reads_alpaca_jsonl_and_json_array(tmp_path):
 
 def test_field_mapping_keeps_other_fields_in_meta(tmp_path):
     p = write_jsonl(tmp_path / "g.jsonl", [{"question": "q?", "answer": "#### 4", "level": 2}])
-    (ex,), _ = read_examples(p, fields={"instruction": "question", "output": "answer"})
+    (ex,), _ = read_examples(p, ReadOptions(fields={"instruction": "question", "output": "answer"}))
     assert (ex.instruction, ex.output, ex.meta) == ("q?", "#### 4", {"level": 2})
 
 
@@ -92,7 +93,7 @@ def test_tsv_reads_quotes_literally_by_default(tmp_path):
     # An MGSM-style headerless TSV whose text holds a lone '"': CSV quoting would swallow the next rows.
     p = tmp_path / "q.tsv"
     p.write_text('He said "five apples.\t5\nThen "six" more.\t6\nDone.\t7\n')
-    exs, _ = read_examples(p, columns=["instruction", "output"])
+    exs, _ = read_examples(p, ReadOptions(columns=["instruction", "output"]))
     assert [e.output for e in exs] == ["5", "6", "7"]
     assert exs[0].instruction == 'He said "five apples.'
 
@@ -107,12 +108,12 @@ def test_tsv_wrong_column_count_names_line_and_hints_quoting(tmp_path):
 def test_csv_quoting_rfc4180(tmp_path):
     p = tmp_path / "q.csv"
     p.write_text('question,answer\n"Is 1,000 big? He said ""yes""",yes\n"two\nlines",ok\nplain,x\n')
-    exs, _ = read_examples(p, fields={"instruction": "question", "output": "answer"})
+    exs, _ = read_examples(p, ReadOptions(fields={"instruction": "question", "output": "answer"}))
     assert [e.instruction for e in exs] == ['Is 1,000 big? He said "yes"', "two\nlines", "plain"]
     # the record after a two-line record is located at its own first line
     p.write_text('question,answer\n"two\nlines",ok\n,empty\n')
     with pytest.raises(DataError, match=r"line 4, field 'question': empty value"):
-        read_examples(p, fields={"instruction": "question", "output": "answer"})
+        read_examples(p, ReadOptions(fields={"instruction": "question", "output": "answer"}))
 
 
 def test_csv_unterminated_quote_is_an_error(tmp_path):
@@ -136,11 +137,13 @@ def test_unknown_extension_and_misplaced_options(tmp_path):
         read_examples(p)
     j = write_jsonl(tmp_path / "a.jsonl", [{"instruction": "a", "output": "b"}])
     with pytest.raises(DataError, match="columns/quoting apply to csv and tsv"):
-        read_examples(j, columns=["x"])
+        read_examples(j, ReadOptions(columns=["x"]))
 
 
 def test_mgsm_tsv_reads_every_row(shared_data):
-    exs, report = read_examples(shared_data / "mgsm" / "mgsm_es.tsv", columns=["instruction", "output"])
+    exs, report = read_examples(
+        shared_data / "mgsm" / "mgsm_es.tsv", ReadOptions(columns=["instruction", "output"])
+    )
     assert len(exs) == 250 and report.read == 250  # mgsm_es has a '"' that CSV quoting would choke on
     assert exs[146].output == "2,125"
 
@@ -158,17 +161,17 @@ def test_parquet_and_saved_datasets(tmp_path):
     DatasetDict({"train": ds, "test": ds}).save_to_disk(str(tmp_path / "dict"))
     fields = {"instruction": "question", "output": "answer"}
     for path in (tmp_path / "d.parquet", tmp_path / "saved", tmp_path / "dict" / "train"):
-        exs, _ = read_examples(path, fields=fields)
+        exs, _ = read_examples(path, ReadOptions(fields=fields))
         assert [(e.instruction, e.output, e.meta) for e in exs] == [
             ("q1", "a1", {"level": 1}),
             ("q2", "a2", {"level": 2}),
         ]
     with pytest.raises(DataError, match="DatasetDict with splits train, test"):
-        read_examples(tmp_path / "dict", fields=fields)
+        read_examples(tmp_path / "dict", ReadOptions(fields=fields))
     bad = Dataset.from_dict({"question": ["q", None], "answer": ["a", "b"]})
     bad.to_parquet(str(tmp_path / "bad.parquet"))
     with pytest.raises(DataError, match=r"bad.parquet, record 1, field 'question': missing field"):
-        read_examples(tmp_path / "bad.parquet", fields=fields)
+        read_examples(tmp_path / "bad.parquet", ReadOptions(fields=fields))
 
 
 # ---------------------------------------------------------------------------------------------- chat records
@@ -307,7 +310,7 @@ def test_parallel_errors_name_the_file(tmp_path):
 
 def test_mgsm_is_a_parallel_set(shared_data):
     files = {lang: shared_data / "mgsm" / f"mgsm_{lang}.tsv" for lang in ("en", "sw", "zh")}
-    ps = read_parallel(files, columns=["instruction", "output"], limit=10)
+    ps = read_parallel(files, ReadOptions(columns=["instruction", "output"], limit=10))
     assert len(ps) == 10 and ps.languages == ["en", "sw", "zh"]
     assert ps.get("0", "sw").instruction.startswith("Bata wa Janet") and ps.get("0", "zh").output == "18"
 
@@ -371,7 +374,7 @@ def test_text_fields_take_strings_and_numbers_only_when_coerced(tmp_path):
     p = write_jsonl(tmp_path / "n.jsonl", records)
     with pytest.raises(DataError, match=r"n.jsonl, line 1, field 'instruction': expected a string, got int"):
         read_examples(p)
-    exs, report = read_examples(p, coerce_types=True)
+    exs, report = read_examples(p, ReadOptions(coerce_types=True))
     assert [(e.instruction, e.output) for e in exs] == [("12345", "5"), ("a", "b")]
     assert report.coerced == {"instruction": 1, "output": 1}
     assert report.summary() == f"{p}: 2 records, read 2 numbers as text (1 in instruction, 1 in output)"

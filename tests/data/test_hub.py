@@ -13,6 +13,7 @@ import pytest
 
 from crosslift.data.examples import read_examples
 from crosslift.data.hub import HubSource, read_table_rows
+from crosslift.data.options import ReadOptions
 from crosslift.errors import ConfigError, DataError
 from crosslift.io import known_digest
 
@@ -75,12 +76,13 @@ def hub(tmp_path, monkeypatch) -> Path:
 
 def test_a_cached_hub_dataset_reads_offline_by_subset_and_split(hub):
     examples, report = read_examples(
-        "hf:acme/mini_math", subset="sw", fields={"instruction": "question", "output": "answer"}
+        "hf:acme/mini_math", ReadOptions(subset="sw", fields={"instruction": "question", "output": "answer"})
     )
     assert len(examples) == 4 and examples[0].instruction == "Ni kiasi gani 2 jumlisha 3?"
     assert report.read == 4 and examples[0].meta == {"gold": "5"}
     test, _ = read_examples(
-        "hf:acme/mini_math", subset="en", split="test", fields={"instruction": "question", "output": "answer"}
+        "hf:acme/mini_math",
+        ReadOptions(subset="en", split="test", fields={"instruction": "question", "output": "answer"}),
     )
     assert len(test) == 3
     # a hub dataset has no file: its records' hash is what provenance reports under its id
@@ -98,15 +100,15 @@ def test_hub_errors_name_the_dataset(hub):
     ):
         read_examples("hf:acme/absent")
     with pytest.raises(DataError, match=r"acme/mini_math.*Unknown split \"validation\""):
-        read_examples("hf:acme/mini_math", subset="sw", split="validation")
+        read_examples("hf:acme/mini_math", ReadOptions(subset="sw", split="validation"))
     with pytest.raises(
         DataError, match=r"acme/mini_math.*config 'de'.*Available configs in the cache: \['en', 'sw'\]"
     ):
-        read_examples("hf:acme/mini_math", subset="de")
+        read_examples("hf:acme/mini_math", ReadOptions(subset="de"))
     with pytest.raises(DataError, match="not a hub dataset id"):
         read_examples("hf:")
     with pytest.raises(DataError, match="subset/revision apply to hub datasets"):
-        read_examples(Path(__file__), format="json", subset="sw")
+        read_examples(Path(__file__), ReadOptions(format="json", subset="sw"))
 
 
 def test_parquet_arrow_and_saved_folders(tmp_path):
@@ -129,11 +131,11 @@ def test_parquet_arrow_and_saved_folders(tmp_path):
     DatasetDict({"train": ds, "test": ds.select(range(2))}).save_to_disk(str(tmp_path / "dict"))
     fields = {"instruction": "question", "output": "answer"}
     for path in ("sw.parquet", "stream.arrow", "file.feather"):
-        examples, _ = read_examples(tmp_path / path, fields=fields)
+        examples, _ = read_examples(tmp_path / path, ReadOptions(fields=fields))
         assert [e.instruction for e in examples] == [r["question"] for r in rows("sw")], path
-    assert len(read_examples(tmp_path / "dict", fields=fields, split="test")[0]) == 2
+    assert len(read_examples(tmp_path / "dict", ReadOptions(fields=fields, split="test"))[0]) == 2
     with pytest.raises(DataError, match="DatasetDict with splits train, test; choose one with split"):
-        read_examples(tmp_path / "dict", fields=fields)
+        read_examples(tmp_path / "dict", ReadOptions(fields=fields))
     with pytest.raises(DataError, match="has no split 'dev'"):
         read_table_rows(tmp_path / "dict", "hf-disk", split="dev")
     (tmp_path / "bad.arrow").write_bytes(b"not arrow")

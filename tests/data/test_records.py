@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from crosslift.data.options import ReadOptions
 from crosslift.data.records import StrictJSON, iter_records, read_json_file
 from crosslift.errors import DataError
 
@@ -39,7 +40,7 @@ def test_headerless_rows_are_lists_or_named_by_columns(tmp_path):
     path.write_text('Q "one"\t1\nQ2\n')
     assert [r for _, r in iter_records(path, header=False)] == [['Q "one"', "1"], ["Q2"]]
     with pytest.raises(DataError, match=r"m.tsv, line 2: expected 2 columns \(q, a\), got 1"):
-        list(iter_records(path, columns=["q", "a"]))
+        list(iter_records(path, ReadOptions(columns=["q", "a"])))
 
 
 @pytest.mark.parametrize(

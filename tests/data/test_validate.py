@@ -1,5 +1,6 @@
 import json
 
+from crosslift.data.options import ReadOptions
 from crosslift.data.validate import validate_file
 
 
@@ -37,6 +38,7 @@ def test_unreadable_lines_are_problems_like_the_others(tmp_path):
         f"{p}, line 2: not valid UTF-8 (byte 0xe9 at column 21); re-save the file as UTF-8",
         f"{p}, line 3, field 'output': NaN is not a JSON value (write null, or the number as text)",
     ]
-    report = validate_file(p, coerce_types=True, limit=2)
+    report = validate_file(p, ReadOptions(coerce_types=True, limit=2))
     assert (report["valid"], report["invalid"], report["coerced"]) == (1, 1, {"output": 1})
-    assert validate_file(p, encoding="latin-1", coerce_types=True)["invalid"] == 1  # only the NaN is left
+    latin = validate_file(p, ReadOptions(encoding="latin-1", coerce_types=True))
+    assert latin["invalid"] == 1  # only the NaN is left

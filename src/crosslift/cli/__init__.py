@@ -56,7 +56,8 @@ def output_folders(args: argparse.Namespace) -> list[Path]:
         if args.data_command == "download":
             from crosslift.catalogue import data_cache_dir
 
-            return [] if args.list or args.urls else [args.to or data_cache_dir()]
+            spec = args.spec
+            return [] if spec.catalogue or spec.urls else [spec.to or data_cache_dir()]
         return [Path(args.out).parent] if getattr(args, "out", None) is not None else []
     if verb == "report":  # it rewrites each run's reports, and puts several runs side by side in --out
         comparison = [Path(args.out or "comparison")] if len(args.runs) > 1 else []

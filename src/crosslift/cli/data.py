@@ -1,7 +1,8 @@
-"""crosslift data COMMAND: build and check training data.
+"""crosslift data VERB: build and check training data.
 
-The commands and their arguments are `crosslift.data.commands` (a training source's `build:` runs them
-too); this module puts them on the command line and prints what each one returns.
+Each verb's options are the fields of its spec (`crosslift.data.specs`, which a training source's `build:` is
+too), put on the command line by `crosslift.cli.spec_args`; this module says what the fields do not (option
+spellings, positional arguments, --out) and prints what each verb returns.
 """
 
 from __future__ import annotations
@@ -9,11 +10,85 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crosslift.data.commands import add_arguments
+from crosslift.cli.spec_args import SpecLine, SpecParser
 
 __all__ = ["HELP", "add_arguments", "run"]
 
 HELP = "Build training data: code-switching, CrossIn, PLUG, mixtures, LLM translation; lexicon stats; validation."
+
+SPECS = "crosslift.data.specs"
+HUB = frozenset({"subset", "split", "revision"})  # reading options of training sources, not of these verbs
+METAVARS = {
+    "format": "FORMAT",
+    "fields": "EXAMPLE=KEY,...",
+    "columns": "NAME,...",
+    "lexicon": "PATH",
+    "weights": "LANG=W,...",
+    "tier_weights": "TIER=W,...",
+    "protect": "REGEX",
+    "parallel": "LANG=FILE",
+    "pivot": "LANG=FILE",
+    "target": "LANG=FILE",
+    "source": "FILE[:WEIGHT]",
+    "names": "NAME",
+    "from_dir": "DIR",
+}
+WRITES = "output JSONL (a manifest is written beside it)"
+
+
+def _line(spec: str, help: str, out: str | None = WRITES, *, required: bool = True, **kwargs) -> SpecLine:
+    """A verb's spec on the command line; `out`: the help of its --out (a verb that writes data requires it)."""
+    extra = (("--out", {"type": Path, "required": required, "help": out}),) if out else ()
+    return SpecLine(f"{SPECS}:{spec}", help, metavars=METAVARS, extra=extra, **{"hidden": HUB} | kwargs)
+
+
+VERBS = {
+    "codeswitch": _line("CodeswitchSpec", "LinguaLIFT stage-1 data: code-switched text -> original English"),
+    "crossin": _line(
+        "CrossinSpec",
+        "CrossIn mixes from a parallel instruction set",
+        what={"": "parallel files", "base_options": "base files"},
+    ),
+    "plug": _line("PlugSpec", "PLUG pivot targets from parallel instruction data"),
+    "mix": _line(
+        "MixSpec",
+        "a weighted mixture of example files, reseeded per epoch",
+        what={"": "sources"},
+        hidden=HUB | {"format", "fields", "columns", "quoting", "limit"},
+    ),
+    "translate": _line(
+        "TranslateSpec",
+        "translate instruction + response jointly through an LLM endpoint",
+        "output JSONL; rerunning the command resumes it",
+    ),
+    "lexicon-stats": _line(
+        "LexiconStatsSpec",
+        "entries and corpus coverage of lexicons",
+        "also write the figures as JSON",
+        required=False,
+        what={"": "corpus"},
+        hidden=HUB | {"coerce_types"},
+    ),
+    "validate": _line(
+        "ValidateSpec",
+        "check an example file",
+        "also write the report as JSON",
+        required=False,
+        positional={"path": {}},
+    ),
+    "download": _line(
+        "DownloadSpec",
+        "fetch catalogued benchmarks and lexicons into the cache, verified",
+        None,
+        positional={"names": {"nargs": "*"}},
+    ),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="data_command", metavar="COMMAND", required=True, parser_class=SpecParser)
+    for verb, line in VERBS.items():
+        sub.add_parser(verb, help=line.help, line=line)
 
 
 def run_codeswitch(args: argparse.Namespace) -> int:
@@ -22,16 +97,9 @@ def run_codeswitch(args: argparse.Namespace) -> int:
     from crosslift.console import stderr_console
     from crosslift.data.commands import build
 
-    manifest = build(args)
-    table = Table(
-        "language",
-        "records",
-        "covered words",
-        "switched",
-        "fraction",
-        "sentences",
-        title=f"codeswitch -> {args.out}",
-    )
+    manifest = build(args.spec, args.out)
+    columns = ("language", "records", "covered words", "switched", "fraction", "sentences")
+    table = Table(*columns, title=f"codeswitch -> {args.out}")
     for lang, s in manifest["codeswitch"].items():
         table.add_row(
             lang,
@@ -50,7 +118,7 @@ def run_crossin(args: argparse.Namespace) -> int:
     from crosslift.console import stderr_console
     from crosslift.data.commands import build
 
-    manifest = build(args)
+    manifest = build(args.spec, args.out)
     counts = ", ".join(f"{m} {n}" for m, n in manifest["modes"].items())
     stderr_console.print(f"crossin -> {args.out}: {manifest['records']} examples ({counts})")
     for line in [*manifest["parallel_read"], *manifest["base_read"]]:
@@ -62,7 +130,7 @@ def run_plug(args: argparse.Namespace) -> int:
     from crosslift.console import stderr_console
     from crosslift.data.commands import build
 
-    manifest = build(args)
+    manifest = build(args.spec, args.out)
     languages = len(manifest["languages"])  # every target language gives examples of its own, lang->lang
     stderr_console.print(
         f"plug -> {args.out}: {manifest['records']} examples "
@@ -77,9 +145,9 @@ def run_mix(args: argparse.Namespace) -> int:
     from crosslift.console import stderr_console
     from crosslift.data.commands import build
 
-    manifest = build(args)
+    manifest = build(args.spec, args.out)
     stderr_console.print(
-        f"mix -> {args.out}: {manifest['records']} examples ({args.epochs} epochs of {args.size})"
+        f"mix -> {args.out}: {manifest['records']} examples ({args.spec.epochs} epochs of {args.spec.size})"
     )
     for line in manifest["read"]:
         stderr_console.print(line)
@@ -94,9 +162,11 @@ def run_translate(args: argparse.Namespace) -> int:
     from crosslift.languages import normalize_code
 
     with Progress(console=stderr_console, transient=True) as progress:
-        task = progress.add_task(f"translating into {normalize_code(args.language)}", total=None)
+        task = progress.add_task(f"translating into {normalize_code(args.spec.language)}", total=None)
         manifest = build(
-            args, progress=lambda done, total: progress.update(task, completed=done, total=total)
+            args.spec,
+            args.out,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     report = manifest["report"]
     failed = sum(report["failed_splits"].values()) + sum(report["failed_requests"].values())
@@ -116,7 +186,7 @@ def run_lexicon_stats(args: argparse.Namespace) -> int:
     from crosslift.console import stderr_console
     from crosslift.data.commands import lexicon_stats
 
-    figures = lexicon_stats(args)
+    figures = lexicon_stats(args.spec, args.out)
     table = Table(
         "language", "entries", "phrases", "translations", "dropped", "token cov.", "type cov.", "files"
     )
@@ -144,8 +214,8 @@ def run_validate(args: argparse.Namespace) -> int:
     from crosslift.data.commands import validation_report
     from crosslift.errors import CrossliftError
 
-    report = validation_report(args)
-    stderr_console.print(f"{args.path}: {report['valid']} valid, {report['invalid']} invalid record(s)")
+    report = validation_report(args.spec, args.out)
+    stderr_console.print(f"{args.spec.path}: {report['valid']} valid, {report['invalid']} invalid record(s)")
     for line in report["problems"]:
         stderr_console.print(f"  {line}")
     if report["duplicate_ids"]:
@@ -159,7 +229,7 @@ def run_validate(args: argparse.Namespace) -> int:
         stderr_console.print(f"  read {sum(report['coerced'].values())} numbers as text ({fields})")
     if report["invalid"]:
         reasons = ", ".join(f"{n} {r}" for r, n in Counter(report["reasons"]).most_common())
-        raise CrossliftError(f"{report['invalid']} invalid record(s) in {args.path} ({reasons})")
+        raise CrossliftError(f"{report['invalid']} invalid record(s) in {args.spec.path} ({reasons})")
     return 0
 
 
@@ -169,20 +239,13 @@ def run_download(args: argparse.Namespace) -> int:
     from crosslift.data.download import catalogue_rows, dataset_urls, fetch_datasets
     from crosslift.errors import ConfigError
 
-    if args.list:
+    spec = args.spec
+    if spec.catalogue:
         from rich.table import Table
 
-        table = Table(
-            "name",
-            "kind",
-            "files",
-            "MB",
-            "license",
-            "restrictions",
-            "downloaded",
-            title=f"data catalogue (downloads in {args.to or data_cache_dir()})",
-        )
-        for row in catalogue_rows(args.to):
+        columns = ("name", "kind", "files", "MB", "license", "restrictions", "downloaded")
+        table = Table(*columns, title=f"data catalogue (downloads in {spec.to or data_cache_dir()})")
+        for row in catalogue_rows(spec.to):
             license = row.license if len(row.license) <= 40 else row.license[:37] + "..."
             table.add_row(
                 row.name,
@@ -195,13 +258,13 @@ def run_download(args: argparse.Namespace) -> int:
             )
         stderr_console.print(table)
         return 0
-    if not args.names:
+    if not spec.names:
         raise ConfigError("name the datasets to download (crosslift data download --list shows them)")
-    if args.urls:
-        print("\n".join(dataset_urls(args.names)))
+    if spec.urls:
+        print("\n".join(dataset_urls(spec.names)))
         return 0
     fetch_datasets(
-        args.names, root=args.to, from_dir=args.from_dir, console=stderr_console, timeout=args.timeout
+        spec.names, root=spec.to, from_dir=spec.from_dir, console=stderr_console, timeout=spec.timeout
     )
     return 0
 

@@ -1,5 +1,6 @@
 """Everything that builds training and evaluation examples.
 
+    options.py     ReadOptions: how to read a file of records, declared once for sources, verbs and readers
     records.py     the one record reader (JSON, JSONL, CSV/TSV, text, parquet, saved and hub datasets), used by
                    training data and benchmarks alike
     examples.py    the typed `Example`; validating readers (Alpaca-style and chat records), parallel sets, the
@@ -12,8 +13,10 @@
     templates.py   prompt templates (alpaca, metamath, tulu, the tokenizer's chat template), question words
     tokenize.py    prompt + target -> token ids with an exact response-only loss mask
     validate.py    checking an example file: every problem of every record, counted by reason
-    commands.py    the `crosslift data` commands (arguments -> examples + manifest), which `crosslift/cli/data.py`
-                   puts on the command line and `sources.py` runs for a training source's `build:`
+    specs.py       one typed spec per `crosslift data` verb (a training source's `build:` is one), and the
+                   command-line options of its fields
+    commands.py    the `crosslift data` verbs (spec -> examples + manifest), which `crosslift/cli/data.py` puts
+                   on the command line and `sources.py` runs for a training source's `build:`
     sources.py     a training config's data sources: read them all, building missing ones first
 
 docs/data.md is the guide.

@@ -41,6 +41,7 @@ from typing import Any
 
 from crosslift.data.examples import EXAMPLE_KEYS, Example, ReadReport, text_field
 from crosslift.data.lexicon import TOKEN, Lexicon, split_held_out
+from crosslift.data.options import ReadOptions
 from crosslift.data.records import iter_records
 from crosslift.errors import ConfigError, DataError
 from crosslift.languages import get_language
@@ -393,44 +394,32 @@ def codeswitch_example(
 
 def codeswitch_file(
     path: str | Path,
+    options: ReadOptions | None = None,
     *,
     field: str,
     switcher: CodeSwitcher,
     style: str = "plain",
     skip_invalid: bool = False,
-    limit: int | None = None,
-    format: str = "auto",
-    columns: list[str] | None = None,
-    quoting: str | None = None,
-    encoding: str = "utf-8",
-    coerce_types: bool = False,
 ) -> tuple[list[Example], ReadReport]:
     """Code-switch `field` of every record of a file (`codeswitch_example`), record i with index i.
 
     Args:
+        options: how to read the file (`crosslift.data.records.iter_records`); `limit`: read only the first N
+            records; `coerce_types`: read a number in `field` as its text (counted in the report) instead of
+            refusing it. Their `fields` mapping does not apply: `field` names the one field read.
         skip_invalid: skip (and count in the report) records whose field is missing or not a non-empty string,
             and lines that do not decode or parse.
-        limit: read only the first N records.
-        format, columns, quoting, encoding: how to read the file (`crosslift.data.records.iter_records`).
-        coerce_types: read a number in `field` as its text (counted in the report) instead of refusing it.
 
     Raises:
         DataError: an unreadable file, or (without skip_invalid) a record that is not an object or lacks the
             text.
     """
+    options = options or ReadOptions()
     report = ReadReport(path=str(path))
     examples = []
-    records = iter_records(
-        path,
-        format,
-        columns=columns,
-        quoting=quoting,
-        encoding=encoding,
-        on_error=report.skip if skip_invalid else None,
-    )
-    for location, record in records:
+    for location, record in iter_records(path, options, on_error=report.skip if skip_invalid else None):
         index = len(examples) + sum(report.skipped.values())  # its place in the file, skipped ones included
-        if limit is not None and index >= limit:
+        if options.limit is not None and index >= options.limit:
             break
         try:
             if not isinstance(record, dict):
@@ -442,7 +431,7 @@ def codeswitch_file(
                 where=location,
                 key=field,
                 allow_empty=True,
-                coerced=report.coerced if coerce_types else None,
+                coerced=report.coerced if options.coerce_types else None,
             )
             if not text.strip():
                 raise DataError("expected a non-empty string", field=field, **location)

@@ -33,29 +33,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import get_args
 
 import numpy as np
 
 from crosslift.data.examples import Example, ParallelSet
+from crosslift.data.specs import MODE_NUMBERS, MODES, Sampling, parse_modes
 from crosslift.errors import ConfigError, DataError
 
-MODES = ("base", "en2x", "x2en", "trans", "x2x")
-SAMPLING = ("coupled", "independent")
-MODE_NUMBERS = {"base": 0, "en2x": 1, "x2en": 2, "trans": 3, "x2x": 4}  # 0-3 are the original --stage values
+SAMPLING = get_args(Sampling)
 TRANS_INSTRUCTION = "Translate the following sentence into English."
-
-
-def parse_modes(text: str | Sequence[str]) -> list[str]:
-    """Modes from names or the original stage numbers: "base,en2x,trans" or "0 1 3" or "0-1-3"."""
-    items = text.replace(",", " ").replace("-", " ").split() if isinstance(text, str) else list(text)
-    by_number = {str(n): m for m, n in MODE_NUMBERS.items()}
-    modes = [by_number.get(item, item) for item in items]
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise ConfigError(
-            f"unknown CrossIn mode(s) {unknown or text!r}; choose from {', '.join(MODES)} (or 0-3)"
-        )
-    return list(dict.fromkeys(modes))
 
 
 def _tagged(text: str, lang: str) -> str:

@@ -7,7 +7,8 @@ skipped, and counted with their reasons in the returned `ReadReport`.
 
 Text fields (instruction, input, output, chat turns, parallel text) take strings only: a number there is
 usually a column mix-up, and would train on the text "12345". `coerce_types=True` (`--coerce-types`) reads
-finite numbers as their text instead, and counts them in the report per field.
+finite numbers as their text instead, and counts them in the report per field. How a file is read (format,
+field mapping, CSV/TSV rules, limit, ...) is one `ReadOptions` (`crosslift.data.options`).
 
 Formats, CSV/TSV quoting and record locations: `crosslift.data.records`, the reader every file goes through.
 
@@ -26,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crosslift.data.options import ReadOptions
 from crosslift.data.records import iter_records
 from crosslift.errors import DataError
 from crosslift.io import atomic_write_jsonl
@@ -256,51 +258,31 @@ def _check_history(history: Any, *, where: dict[str, Any]) -> None:
 
 def read_examples(
     path: str | Path,
+    options: ReadOptions | None = None,
     *,
-    format: str = "auto",
-    fields: dict[str, str] | None = None,
-    limit: int | None = None,
     skip_invalid: bool = False,
     instruction_lang: str | None = None,
     output_lang: str | None = None,
-    columns: list[str] | None = None,
-    quoting: str | None = None,
-    subset: str | None = None,
-    split: str | None = None,
-    revision: str | None = None,
-    encoding: str = "utf-8",
-    coerce_types: bool = False,
 ) -> tuple[list[Example], ReadReport]:
     """Read instruction data (Alpaca-style or chat records) from any format of the module docstring.
 
     Args:
-        limit: stop after this many valid examples.
+        options: how to read the file (`crosslift.data.records.iter_records`), which fields to map
+            (`record_to_example`), whether numbers in text fields are read as text (counted in the report), and
+            `limit`: stop after this many valid examples.
         skip_invalid: skip (and count in the report) records that fail validation instead of raising.
-        columns, quoting: CSV/TSV reading rules (see `iter_records`).
-        subset, split, revision: which part of a hub dataset (``hf:ORG/NAME``); `split` also picks one split of a
-            saved DatasetDict.
-        encoding: the encoding of a text file (`iter_records`).
-        coerce_types: read numbers in text fields as text (counted in the report) instead of refusing them.
+        instruction_lang, output_lang: for records that do not carry their own.
 
     Raises:
         DataError: missing or empty file, malformed content, a record without a required field, or with a
             non-string field; with skip_invalid=True record-level problems are skipped and counted instead.
     """
+    options = options or ReadOptions()
     report = ReadReport(path=str(path))
     examples: list[Example] = []
-    records = iter_records(
-        path,
-        format,
-        columns=columns,
-        quoting=quoting,
-        subset=subset,
-        split=split,
-        revision=revision,
-        encoding=encoding,
-        on_error=report.skip if skip_invalid else None,
-    )
+    records = iter_records(path, options, on_error=report.skip if skip_invalid else None)
     for location, record in records:
-        if limit is not None and len(examples) >= limit:
+        if options.limit is not None and len(examples) >= options.limit:
             break
         index = len(examples) + sum(report.skipped.values())  # its place in the file, skipped ones included
         try:
@@ -309,11 +291,11 @@ def read_examples(
                     record,
                     path=path,
                     location=location,
-                    fields=fields,
+                    fields=options.fields,
                     index=index,
                     instruction_lang=instruction_lang,
                     output_lang=output_lang,
-                    coerced=report.coerced if coerce_types else None,
+                    coerced=report.coerced if options.coerce_types else None,
                 )
             )
         except DataError as e:
@@ -361,31 +343,23 @@ class ParallelSet:
 
 
 def read_parallel(
-    sources: Mapping[str, str | Path],
-    *,
-    align: str = "index",
-    fields: dict[str, str] | None = None,
-    format: str = "auto",
-    columns: list[str] | None = None,
-    quoting: str | None = None,
-    limit: int | None = None,
-    encoding: str = "utf-8",
-    coerce_types: bool = False,
+    sources: Mapping[str, str | Path], options: ReadOptions | None = None, *, align: str = "index"
 ) -> ParallelSet:
     """Read one file per language into a ParallelSet.
 
     Args:
         sources: language code -> file (codes are normalized through `crosslift.languages`).
+        options: how to read each file, as for `read_examples`; but `limit` keeps only the first N items (of
+            the first language's order), every file being read whole.
         align: "index" (record i of every file is the same item: MGSM, MMWP, NTREX) or "id" (the files share
             an `id` field, in any order).
-        limit: keep only the first N items (of the first language's order).
-        encoding, coerce_types: as for `read_examples`.
 
     Raises:
         DataError: files of different length (index), an id missing from a language or repeated in a file (id).
     """
     from crosslift.languages import normalize_code
 
+    options = options or ReadOptions()
     if not sources:
         raise DataError("a parallel set needs at least one file")
     if align not in ("index", "id"):
@@ -396,17 +370,8 @@ def read_parallel(
         code = normalize_code(lang)
         if code in per_lang:
             raise DataError(f"language '{code}' given twice ({per_lang[code][0]} and {path})", path=path)
-        examples, report = read_examples(
-            path,
-            format=format,
-            fields=fields,
-            columns=columns,
-            quoting=quoting,
-            instruction_lang=code,
-            output_lang=code,
-            encoding=encoding,
-            coerce_types=coerce_types,
-        )
+        whole = options.model_copy(update={"limit": None})
+        examples, report = read_examples(path, whole, instruction_lang=code, output_lang=code)
         reports.append(report)
         if align == "index":
             for i, ex in enumerate(examples):
@@ -419,7 +384,7 @@ def read_parallel(
         per_lang[code] = (Path(path), examples)
     languages = list(per_lang)
     first_path, first = per_lang[languages[0]]
-    ids = [ex.id for ex in first][:limit]
+    ids = [ex.id for ex in first][: options.limit]
     items: dict[str, dict[str, Example]] = {i: {} for i in ids}
     for lang, (path, examples) in per_lang.items():
         if align == "index" and len(examples) != len(first):
@@ -438,29 +403,26 @@ def read_parallel(
 
 
 def read_parallel_text(
-    sources: Mapping[str, str | Path],
-    *,
-    field: str = "text",
-    format: str = "auto",
-    columns: list[str] | None = None,
-    encoding: str = "utf-8",
+    sources: Mapping[str, str | Path], options: ReadOptions | None = None, *, field: str = "text"
 ) -> dict[str, list[str]]:
     """Line-aligned parallel text: language -> texts, where text i of every language is the same sentence.
 
-    Text files (.txt) give one sentence per line; other formats give the `field` of each record. `encoding` is
-    that of the files.
+    Text files (.txt) give one sentence per line; other formats give the `field` of each record. `options` say
+    how to read the files (`crosslift.data.records.iter_records`).
 
     Raises:
         DataError: files of different length, or a record without the field.
     """
     from crosslift.languages import normalize_code
 
+    options = options or ReadOptions()
     texts: dict[str, list[str]] = {}
     lengths: dict[str, tuple[Path, int]] = {}
     for lang, path in sources.items():
         values = []
-        for location, record in iter_records(path, format, columns=columns, encoding=encoding):
-            key = "text" if (format == "txt" or (format == "auto" and Path(path).suffix == ".txt")) else field
+        text_file = options.format == "txt" or (options.format == "auto" and Path(path).suffix == ".txt")
+        key = "text" if text_file else field
+        for location, record in iter_records(path, options):
             if not isinstance(record, dict) or key not in record:
                 raise DataError("missing field", field=key, **location)
             values.append(text_field(record[key], where=location, key=key, allow_empty=True))

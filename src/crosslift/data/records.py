@@ -50,10 +50,10 @@ from pathlib import Path
 from typing import Any
 
 from crosslift.data.hub import TABLE_FORMATS, HubSource, is_hub_id, read_table_rows
+from crosslift.data.options import FORMATS, ReadOptions
 from crosslift.errors import DataError
 from crosslift.io import BAD_BYTE, bad_byte_in, read_text
 
-FORMATS = ("auto", "json", "jsonl", "csv", "tsv", "parquet", "arrow", "hf-disk", "hf", "txt")
 EXTENSIONS = {
     ".json": "json",
     ".jsonl": "jsonl",
@@ -202,15 +202,9 @@ def detect_format(path: str | Path | HubSource) -> str:
 
 def iter_records(
     path: str | Path | HubSource,
-    format: str = "auto",
+    options: ReadOptions | None = None,
     *,
     header: bool = True,
-    columns: list[str] | None = None,
-    quoting: str | None = None,
-    subset: str | None = None,
-    split: str | None = None,
-    revision: str | None = None,
-    encoding: str = "utf-8",
     on_error: Callable[[DataError], None] | None = None,
 ) -> Iterator[tuple[dict[str, Any], Any]]:
     """Yield (location, record) for every record of a source (see the module docstring).
@@ -218,14 +212,12 @@ def iter_records(
     Args:
         path: a file, a saved `datasets` folder, a hub dataset id ``hf:ORG/NAME``, or a HubSource (which
             carries its own subset, split and revision).
-        format: one of FORMATS.
+        options: how to read it; this reader uses the format, `columns` and `quoting` (CSV/TSV only; see the
+            module docstring), `encoding` (text files), and `subset`, `split` and `revision` (hub datasets, split
+            "train" unless given; `split` also picks one split of a saved DatasetDict). Their `fields`,
+            `coerce_types` and `limit` are for the readers of examples.
         header: CSV/TSV only: whether the first row names the columns; without one (and without `columns`)
             each record is the list of its row's cells.
-        columns: CSV/TSV only: the file has no header row, and these are its column names.
-        quoting: CSV/TSV only: "none" or "csv" (see the module docstring); default by format.
-        subset, split, revision: hub datasets (split "train" unless given); `split` also picks one split of a
-            saved DatasetDict.
-        encoding: text files: their encoding (JSON, JSONL, CSV, TSV, text).
         on_error: called with the problem of one record (see the module docstring) instead of raising it; the
             record is not yielded and reading goes on.
 
@@ -234,34 +226,18 @@ def iter_records(
             or a lone surrogate in JSON, a row with the wrong number of columns, a hub dataset that is neither
             reachable nor cached.
     """
-    fmt = detect_format(path) if format == "auto" else format
-    if fmt not in FORMATS:
-        raise DataError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})", path=path)
-    if (columns is not None or quoting is not None) and fmt not in ("csv", "tsv"):
-        raise DataError(f"columns/quoting apply to csv and tsv files, not {fmt}", path=path)
-    if (subset is not None or revision is not None) and fmt != "hf":
-        raise DataError(f"subset/revision apply to hub datasets (hf:ORG/NAME), not {fmt}", path=path)
-    if split is not None and fmt not in ("hf", "hf-disk"):
-        raise DataError(f"split applies to hub datasets and saved datasets folders, not {fmt}", path=path)
-    where_path = str(path)
+    options = options or ReadOptions()
+    fmt = detect_format(path) if options.format == "auto" else options.format
+    _check_options(path, fmt, options)
     if fmt == "hf" or is_hub_id(path):
-        if fmt != "hf":
-            raise DataError(f"a hub dataset is read as a table, not as {fmt}: leave format unset", path=path)
-        if isinstance(path, HubSource):
-            if (subset, split, revision) != (None, None, None):
-                raise ValueError("a HubSource carries its own subset, split and revision")
-            source = path
-        else:
-            source = HubSource.parse(str(path), subset=subset, split=split or "train", revision=revision)
-        for i, row in enumerate(read_table_rows(source, "hf")):
-            yield {"path": where_path, "record": i}, row
+        yield from _hub_records(path, fmt, options)
         return
     path = Path(path)
     if not path.exists():
         raise DataError("file not found", path=path)
     if fmt in TABLE_FORMATS:
-        for i, row in enumerate(read_table_rows(path, fmt, split=split)):
-            yield {"path": where_path, "record": i}, row
+        for i, row in enumerate(read_table_rows(path, fmt, split=options.split)):
+            yield {"path": str(path), "record": i}, row
         return
     if path.is_dir():
         raise DataError(f"is a directory, not a {fmt} file", path=path)
@@ -272,81 +248,148 @@ def iter_records(
         on_error(error)
 
     # Line formats report an undecodable byte per line (validate lists them all); a JSON document as a whole.
-    text = read_text(path, encoding, keep_bad_bytes=fmt != "json")
+    text = read_text(path, options.encoding, keep_bad_bytes=fmt != "json")
     if not text.strip():
         raise DataError("file is empty", path=path)
-    bad_bytes = BAD_BYTE.search(text) is not None
+    lines = _TextLines(path, text, options.encoding)
     if fmt == "jsonl":
-        decoder = StrictJSON()
-        # Split on "\n" only: JSON strings may hold U+2028 and friends, which str.splitlines() would break at.
-        for lineno, line in enumerate(text.split("\n"), start=1):
-            if not line.strip():
-                continue
-            where = {"path": where_path, "line": lineno}
-            if bad_bytes and (message := bad_byte_in(line, encoding)):
-                refuse(DataError(message, **where))
-                continue
-            try:
-                record = decoder.loads(line)
-            except json.JSONDecodeError as e:
-                refuse(DataError(f"not valid JSON ({e.msg} at column {e.colno})", **where))
-                continue
-            except DataError as e:
-                refuse(DataError(e.reason, field=e.field, **where))
-                continue
-            yield where, record
+        yield from _jsonl_records(lines, refuse)
     elif fmt == "json":
-        decoder = StrictJSON()
-        try:
-            data = decoder.parse(text)
-        except json.JSONDecodeError as e:
-            raise DataError(f"not valid JSON ({e.msg})", path=path, line=e.lineno) from None
-        document = data
-        if isinstance(data, dict) and isinstance(data.get("data"), list):
-            data = data["data"]  # {"data": [...], "version": ...}-style wrappers
-        elif isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
-            data = next(iter(data.values()))  # {"train": [...]}-style wrappers
-        try:
-            decoder.check(document, deep=False)  # a wrapper's own keys; the records are checked one by one
-        except DataError as e:
-            raise DataError(e.reason, path=path, field=e.field) from None
-        if not isinstance(data, list):
-            raise DataError(f"expected a JSON array of records, got {type(data).__name__}", path=path)
-        if not data:
-            raise DataError("file holds no records", path=path)
-        for i, record in enumerate(data):
-            where = {"path": where_path, "record": i}
-            try:
-                decoder.check(record)
-            except DataError as e:
-                refuse(DataError(e.reason, field=e.field, **where))
-                continue
-            yield where, record
+        yield from _json_records(path, text, refuse)
     elif fmt == "txt":
-        # Every line is a record, blank ones included: line i of parallel files is the same sentence.
-        lines = text.split("\n")
-        if lines[-1] == "":
-            lines.pop()  # the final newline does not start another record
-        for lineno, line in enumerate(lines, start=1):
-            if bad_bytes and (message := bad_byte_in(line, encoding)):
-                refuse(DataError(message, path=where_path, line=lineno))
-                continue
-            yield {"path": where_path, "line": lineno}, {"text": line.rstrip("\r")}
+        yield from _text_records(lines, refuse)
     else:
-        bad_lines = {}
-        if bad_bytes:
-            lines = enumerate(text.split("\n"), start=1)
-            bad_lines = {n: message for n, line in lines if (message := bad_byte_in(line, encoding))}
         yield from _iter_delimited(
             path,
             text,
             fmt,
             header=header,
-            columns=columns,
-            quoting=quoting,
-            bad_lines=bad_lines,
+            columns=options.columns,
+            quoting=options.quoting,
+            bad_lines=lines.bad_lines(),
             refuse=refuse,
         )
+
+
+def _check_options(path: str | Path | HubSource, fmt: str, options: ReadOptions) -> None:
+    """Refuse options that do not apply to the format.
+
+    Raises:
+        DataError: naming the path.
+    """
+    if (options.columns is not None or options.quoting is not None) and fmt not in ("csv", "tsv"):
+        raise DataError(f"columns/quoting apply to csv and tsv files, not {fmt}", path=path)
+    if (options.subset is not None or options.revision is not None) and fmt != "hf":
+        raise DataError(f"subset/revision apply to hub datasets (hf:ORG/NAME), not {fmt}", path=path)
+    if options.split is not None and fmt not in ("hf", "hf-disk"):
+        raise DataError(f"split applies to hub datasets and saved datasets folders, not {fmt}", path=path)
+    if fmt != "hf" and is_hub_id(path):
+        raise DataError(f"a hub dataset is read as a table, not as {fmt}: leave format unset", path=path)
+
+
+def _hub_records(
+    path: str | Path | HubSource, fmt: str, options: ReadOptions
+) -> Iterator[tuple[dict[str, Any], Any]]:
+    """The rows of a hub dataset, each with its record index."""
+    if isinstance(path, HubSource):
+        if (options.subset, options.split, options.revision) != (None, None, None):
+            raise ValueError("a HubSource carries its own subset, split and revision")
+        source = path
+    else:
+        source = HubSource.parse(
+            str(path), subset=options.subset, split=options.split or "train", revision=options.revision
+        )
+    for i, row in enumerate(read_table_rows(source, fmt)):
+        yield {"path": str(path), "record": i}, row
+
+
+class _TextLines:
+    """A decoded text file's lines, and which of them hold a byte that did not decode."""
+
+    def __init__(self, path: Path, text: str, encoding: str) -> None:
+        self.path, self.text, self.encoding = str(path), text, encoding
+        self.has_bad_bytes = BAD_BYTE.search(text) is not None
+
+    def bad_byte(self, line: str) -> str | None:
+        """The message for an undecodable byte in `line`, if it has one."""
+        return bad_byte_in(line, self.encoding) if self.has_bad_bytes else None
+
+    def bad_lines(self) -> dict[int, str]:
+        """1-based line -> message, for every line holding an undecodable byte."""
+        if not self.has_bad_bytes:
+            return {}
+        lines = enumerate(self.text.split("\n"), start=1)
+        return {n: message for n, line in lines if (message := bad_byte_in(line, self.encoding))}
+
+
+def _jsonl_records(
+    lines: _TextLines, refuse: Callable[[DataError], None]
+) -> Iterator[tuple[dict[str, Any], Any]]:
+    """One JSON record per non-blank line."""
+    decoder = StrictJSON()
+    # Split on "\n" only: JSON strings may hold U+2028 and friends, which str.splitlines() would break at.
+    for lineno, line in enumerate(lines.text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = {"path": lines.path, "line": lineno}
+        if message := lines.bad_byte(line):
+            refuse(DataError(message, **where))
+            continue
+        try:
+            record = decoder.loads(line)
+        except json.JSONDecodeError as e:
+            refuse(DataError(f"not valid JSON ({e.msg} at column {e.colno})", **where))
+            continue
+        except DataError as e:
+            refuse(DataError(e.reason, field=e.field, **where))
+            continue
+        yield where, record
+
+
+def _json_records(
+    path: Path, text: str, refuse: Callable[[DataError], None]
+) -> Iterator[tuple[dict[str, Any], Any]]:
+    """The records of a JSON array, or of one wrapped as {"data": [...]} or {"train": [...]}."""
+    decoder = StrictJSON()
+    try:
+        data = decoder.parse(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"not valid JSON ({e.msg})", path=path, line=e.lineno) from None
+    document = data
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        data = data["data"]  # {"data": [...], "version": ...}-style wrappers
+    elif isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
+        data = next(iter(data.values()))  # {"train": [...]}-style wrappers
+    try:
+        decoder.check(document, deep=False)  # a wrapper's own keys; the records are checked one by one
+    except DataError as e:
+        raise DataError(e.reason, path=path, field=e.field) from None
+    if not isinstance(data, list):
+        raise DataError(f"expected a JSON array of records, got {type(data).__name__}", path=path)
+    if not data:
+        raise DataError("file holds no records", path=path)
+    for i, record in enumerate(data):
+        where = {"path": str(path), "record": i}
+        try:
+            decoder.check(record)
+        except DataError as e:
+            refuse(DataError(e.reason, field=e.field, **where))
+            continue
+        yield where, record
+
+
+def _text_records(
+    lines: _TextLines, refuse: Callable[[DataError], None]
+) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Every line as {"text": line}, blank ones included: line i of parallel files is the same sentence."""
+    texts = lines.text.split("\n")
+    if texts[-1] == "":
+        texts.pop()  # the final newline does not start another record
+    for lineno, line in enumerate(texts, start=1):
+        if message := lines.bad_byte(line):
+            refuse(DataError(message, path=lines.path, line=lineno))
+            continue
+        yield {"path": lines.path, "line": lineno}, {"text": line.rstrip("\r")}
 
 
 def _iter_delimited(

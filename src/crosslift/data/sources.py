@@ -1,8 +1,21 @@
 """The data sources of a training config: read them all (validated, counted), building missing ones first.
 
-A source may say how its file is made (`build:` = arguments of `crosslift data ...`), so that a bundled config
-such as configs/crossin/tiny.yaml runs with one command: the file is written once, atomically, and reused. The
-command runs in this process, through `crosslift.data.commands`, as `crosslift data` would run it.
+A source may say how its file is made, so that a bundled config such as configs/crossin/tiny.yaml runs with one
+command: `build:` is the spec of a `crosslift data` verb that writes data (`crosslift.data.specs`), as a mapping
+that `verb:` names, with the source's `path` as its output. The file is written once, atomically, and reused;
+the verb runs in this process (`crosslift.data.commands.build`), as `crosslift data` would run it.
+
+    - path: runs/data/plug_tiny.jsonl
+      build:
+        verb: plug
+        pivot: {en: ../shared/data/mgsm/mgsm_en.tsv}
+        target: {zh: ../shared/data/mgsm/mgsm_zh.tsv}
+        align: index
+        columns: [instruction, output]
+
+The old form, the verb's command line as a list (`build: [plug, --pivot, en=..., ...]`), is still read: it is
+converted to the spec (`crosslift.data.specs.spec_from_argv`), and reading the source prints a note with the
+mapping to write instead.
 """
 
 from __future__ import annotations
@@ -10,39 +23,100 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
-from crosslift.config import DataSourceConfig
+import yaml
+from pydantic import Field, field_validator
+
 from crosslift.console import stderr_console
-from crosslift.data.commands import build, parse_command
+from crosslift.data.commands import build
 from crosslift.data.examples import Example, read_examples
-from crosslift.errors import CrossliftError, DataError
+from crosslift.data.options import ReadOptions
+from crosslift.data.specs import BuildSpec, spec_from_argv
+from crosslift.errors import ConfigError, CrossliftError, DataError
 
 BUILD_WAIT_S = 3600  # how long a non-main process waits for the main one to build a source
 
 
+class DataSourceConfig(ReadOptions):
+    """One source of instruction data: a file, a saved `datasets` folder, or a hub dataset (hf:ORG/NAME), how to
+    read it, and how to build it when it is missing."""
+
+    path: str = Field(
+        description="a file (json, jsonl, csv, tsv, parquet, arrow), a save_to_disk folder, or "
+        "hf:ORG/NAME (datasets.load_dataset, from its cache when offline)"
+    )
+    build: BuildSpec | None = Field(
+        None,
+        discriminator="verb",
+        description="how to write `path` when it does not exist yet: a `crosslift data` verb's spec, e.g. "
+        "{verb: codeswitch, input: gsm8k.jsonl, field: question, ...} (its output is `path`)",
+    )
+
+    @field_validator("build", mode="before")
+    @classmethod
+    def _build_from_command_line(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        try:
+            return spec_from_argv([str(item) for item in value])
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+
+
+def _main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def ensure_built(source: DataSourceConfig) -> None:
-    """Run the source's `build` command when its file is missing (only on the main process under torchrun).
+    """Run the source's `build` spec when its file is missing (only on the main process under torchrun).
 
     Raises:
-        DataError: the command failed (its own error is part of the message), or, on another process, the main
+        DataError: the verb failed (its own error is part of the message), or, on another process, the main
             one did not build the file within BUILD_WAIT_S.
     """
     path = Path(source.path)
     if path.exists() or source.build is None:
         return
-    if int(os.environ.get("RANK", "0")) != 0:
+    if not _main_process():
         deadline = time.monotonic() + BUILD_WAIT_S
         while not path.exists():  # the builder writes atomically: once it exists, it is complete
             if time.monotonic() > deadline:
                 raise DataError("waited too long for the main process to build this data source", path=path)
             time.sleep(1)
         return
-    command = " ".join(source.build)
-    stderr_console.print(f"data: building {path}: crosslift data {command} --out {path}")
+    stderr_console.print(f"data: building {path} (crosslift data {source.build.verb})")
     try:
-        build(parse_command([*source.build, "--out", str(path)]))
+        build(source.build, path)
     except CrossliftError as e:
-        raise DataError(f"building this data source failed: crosslift data {command} ({e})", path=path) from e
+        raise DataError(
+            f"building this data source failed: crosslift data {source.build.verb} ({e})", path=path
+        ) from e
+
+
+def build_mapping(spec: BuildSpec) -> dict[str, Any]:
+    """A build spec as the `build:` mapping to write in a config: its verb, then what differs from the defaults
+    (its reading options last)."""
+    values = spec.model_dump(mode="json", exclude_defaults=True, exclude={"verb"})
+    reading = {key: values.pop(key) for key in list(values) if key in ReadOptions.model_fields}
+    return {"verb": spec.verb, **values, **reading}
+
+
+def old_form_note(source: DataSourceConfig) -> str:
+    """What reading a source whose `build:` is a command line prints: that it is the old form, and the mapping
+    to write instead."""
+    mapping = yaml.safe_dump(
+        {"build": build_mapping(source.build)},
+        sort_keys=False,
+        default_flow_style=None,
+        allow_unicode=True,
+        width=110,
+    )
+    lines = "\n".join(f"    {line}" for line in mapping.splitlines())
+    return (
+        f"data: note: {source.path}: `build:` as a list of command-line arguments is the old form, read as the "
+        f"mapping below; write it so:\n{lines}"
+    )
 
 
 def read_sources(
@@ -53,21 +127,10 @@ def read_sources(
     origins: list[tuple[str, int]] = []
     summaries: list[str] = []
     for source in sources:
+        if source.build is not None and source.build.argv is not None and _main_process():
+            stderr_console.print(old_form_note(source))
         ensure_built(source)
-        got, report = read_examples(
-            source.path,
-            format=source.format,
-            fields=source.fields,
-            limit=source.limit,
-            skip_invalid=skip_invalid,
-            columns=source.columns,
-            quoting=source.quoting,
-            subset=source.subset,
-            split=source.split,
-            revision=source.revision,
-            encoding=source.encoding,
-            coerce_types=source.coerce_types,
-        )
+        got, report = read_examples(source.path, source, skip_invalid=skip_invalid)
         examples += got
         origins += [(source.path, i) for i in range(len(got))]
         summaries.append(report.summary())

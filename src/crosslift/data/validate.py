@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crosslift.data.examples import Example, record_to_example
+from crosslift.data.options import ReadOptions
 from crosslift.data.plug import extract_target
 from crosslift.data.records import iter_records
 from crosslift.errors import DataError
@@ -20,23 +21,13 @@ from crosslift.languages import UnknownLanguageError, get_language
 
 
 def validate_file(
-    path: str | Path,
-    *,
-    format: str = "auto",
-    fields: dict[str, str] | None = None,
-    columns: list[str] | None = None,
-    quoting: str | None = None,
-    limit: int | None = None,
-    max_errors: int = 20,
-    encoding: str = "utf-8",
-    coerce_types: bool = False,
+    path: str | Path, options: ReadOptions | None = None, *, max_errors: int = 20
 ) -> dict[str, Any]:
     """Check every record of an example file.
 
     Args:
-        format, fields, columns, quoting, encoding, coerce_types: how to read it
-            (`crosslift.data.examples.read_examples`).
-        limit: check only the first N records (unreadable ones included).
+        options: how to read it (`crosslift.data.examples.read_examples`); `limit` checks only the first N
+            records (unreadable ones included).
         max_errors: list at most this many problems (all of them are counted).
 
     Returns:
@@ -48,6 +39,8 @@ def validate_file(
         DataError: a file that cannot be read at all (missing, empty, a JSON array that does not decode or
             parse, malformed CSV).
     """
+    options = options or ReadOptions()
+    limit = options.limit
     problems: list[str] = []
     reasons: Counter = Counter()
     ids: Counter = Counter()
@@ -65,10 +58,7 @@ def validate_file(
         if len(problems) < max_errors:
             problems.append(str(error))
 
-    records = iter_records(
-        path, format, columns=columns, quoting=quoting, encoding=encoding, on_error=problem
-    )
-    for location, record in records:
+    for location, record in iter_records(path, options, on_error=problem):
         if checked_all():
             break
         index = valid + sum(reasons.values())  # its place in the file, unreadable records included
@@ -77,9 +67,9 @@ def validate_file(
                 record,
                 path=path,
                 location=location,
-                fields=fields,
+                fields=options.fields,
                 index=index,
-                coerced=coerced if coerce_types else None,
+                coerced=coerced if options.coerce_types else None,
             )
             _check_example(ex, location)
         except DataError as e:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from crosslift.data.hub import TABLE_FORMATS, HubSource
+from crosslift.data.options import ReadOptions
 from crosslift.data.records import detect_format, iter_records
 from crosslift.errors import DataError
 from crosslift.eval.extract import parse_number
@@ -107,7 +108,7 @@ def read_items(
         raise DataError(f"not a {format} file", path=path)
     pattern = re.compile(answer_regex, re.MULTILINE) if answer_regex else None
     items: list[Item] = []
-    for where, record in iter_records(path, format, header=header, split=split):
+    for where, record in iter_records(path, ReadOptions(format=format, split=split), header=header):
         question = _text(get_field(record, question_field, where), question_field, where, "question")
         context = None
         if context_field is not None:
@@ -237,7 +238,7 @@ def read_seaeval_cross(path: str | Path, language: str) -> list[Item]:
         raise DataError("file not found", path=path)
     wanted = get_language(language).code
     items: list[Item] = []
-    for where, record in iter_records(path, "json"):
+    for where, record in iter_records(path, ReadOptions(format="json")):
         if not isinstance(record, dict):
             raise DataError("expected an object with 'id' and one object per language", **where)
         key = None

@@ -46,6 +46,7 @@ from typing import Any
 
 from crosslift.data import templates
 from crosslift.data.examples import Example, text_field
+from crosslift.data.options import ReadOptions
 from crosslift.data.records import iter_records, read_json_file
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.eval.data import get_field
@@ -369,7 +370,7 @@ def read_exemplars(
                 text_field(get_field(r, question_field, w), where=w, key=str(question_field)),
                 text_field(get_field(r, answer_field, w), where=w, key=str(answer_field), coerced=Counter()),
             )
-            for w, r in iter_records(path, format, header=header)
+            for w, r in iter_records(path, ReadOptions(format=format), header=header)
         ]
     data = read_json_file(path)
     by_language = data.get("MGSM_EXEMPLARS") if isinstance(data, dict) else None

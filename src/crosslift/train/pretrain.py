@@ -20,6 +20,7 @@ from pydantic import Field
 from transformers import Trainer, set_seed
 
 from crosslift.config import ModelConfig, RunConfig, Section, TrainingConfig
+from crosslift.data.options import ReadOptions
 from crosslift.data.records import iter_records
 from crosslift.errors import DataError
 from crosslift.models.build import load_causal_lm, load_tokenizer, resolve_model_path
@@ -61,7 +62,7 @@ def read_documents(sources: list[TextSourceConfig]) -> list[str]:
     """The documents' texts, in file order; a record without a text string is an error naming file and place."""
     documents = []
     for source in sources:
-        for n, (location, record) in enumerate(iter_records(source.path, source.format)):
+        for n, (location, record) in enumerate(iter_records(source.path, ReadOptions(format=source.format))):
             if source.limit is not None and n >= source.limit:
                 break
             text = record.get(source.field) if isinstance(record, dict) else None

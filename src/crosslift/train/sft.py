@@ -21,9 +21,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 from transformers import DataCollatorForSeq2Seq, set_seed
 
-from crosslift.config import DataSourceConfig, LoraConfig, ModelConfig, RunConfig, Section, TrainingConfig
+from crosslift.config import LoraConfig, ModelConfig, RunConfig, Section, TrainingConfig
 from crosslift.data.examples import Example
-from crosslift.data.sources import read_sources
+from crosslift.data.sources import DataSourceConfig, read_sources
 from crosslift.data.templates import TEMPLATES, get_template
 from crosslift.data.tokenize import encode_prompt_target
 from crosslift.errors import DataError

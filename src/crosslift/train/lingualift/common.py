@@ -20,8 +20,9 @@ import torch
 from pydantic import Field, field_validator
 from safetensors.torch import load_file, save_file
 
-from crosslift.config import DataSourceConfig, Section, TrainingConfig
+from crosslift.config import Section, TrainingConfig
 from crosslift.data.examples import Example
+from crosslift.data.sources import DataSourceConfig
 from crosslift.data.templates import get_template, user_text
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.models.bridge import BridgeModel, BridgeProcessor
