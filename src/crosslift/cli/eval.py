@@ -292,7 +292,7 @@ def _list_tasks(include_paths: list[str]) -> None:
     from rich.table import Table
 
     from crosslift.console import stdout_console
-    from crosslift.eval.tasks import TaskRegistry, list_tasks
+    from crosslift.eval.tasks.registry import TaskRegistry, list_tasks
 
     table = Table("name", "kind", "languages", "description")
     for row in list_tasks(TaskRegistry(include_paths)):
@@ -311,7 +311,7 @@ def run(args: argparse.Namespace) -> int:
         _list_tasks(args.include_path or [])
         return 0
     from crosslift.eval import evaluate
-    from crosslift.eval.report import print_summary
+    from crosslift.eval.results.report import print_summary
 
     config = build_config(args)
     if (args.num_processes or 1) > 1 and "WORLD_SIZE" not in os.environ:
@@ -323,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _launch(config: Any, processes: int) -> int:
-    """Run the validated `config` in `processes` processes (torchrun; see crosslift.eval.runner.Shards)."""
+    """Run the validated `config` in `processes` processes (torchrun; see crosslift.eval.runner.shards)."""
     import subprocess
     import sys
     import tempfile
