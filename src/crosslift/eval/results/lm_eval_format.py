@@ -95,8 +95,8 @@ def write_lm_eval(
 
     Args:
         run, records: the folder's run.json and items.jsonl records (by (task, index)).
-        summary: the summary of these records (`crosslift.eval.results.summary.build_summary`): its languages, tiers and
-            group figures are the ones written.
+        summary: the summary of these records (`crosslift.eval.results.summary.build_summary`): its languages, tiers
+            and group figures are the ones written.
         selected: language -> the item indices the summary covers (default: every record of its languages).
         timestamp: the files' time stamp (default: now, as lm-eval writes it).
 
@@ -105,20 +105,58 @@ def write_lm_eval(
     """
     stamp = timestamp or datetime.now().isoformat().replace(":", "-")
     group = summary["task"] if isinstance(summary.get("task"), str) else task_dir.name
-    group = re.sub(r"[^\w.-]", "_", group)
-    results: dict[str, dict[str, Any]] = {}
-    configs, versions, n_shot, higher, n_samples, task_hashes = {}, {}, {}, {}, {}, {}
-    samples_files: list[Path] = []
-    language_tasks: dict[str, str] = {}
-    language_stderr: dict[str, dict[str, float | str]] = {}
+    tables = _Tables(run, records, selected)
+    samples_files = []
     for lang in summary["languages"]:
-        entry = run["languages"][lang]
+        task, samples = tables.add_language(lang)
+        samples_files.append(atomic_write_jsonl(task_dir / f"samples_{task}_{stamp}.jsonl", samples))
+    tables.add_groups(re.sub(r"[^\w.-]", "_", group), summary)
+    document = tables.sections() | _run_fields(run, summary, selected) | {"task_hashes": tables.task_hashes}
+    document |= _crosslift_fields(run, summary)
+    written = [atomic_write_json(task_dir / f"results_{stamp}.json", document), *samples_files]
+    for old in [*task_dir.glob("results_*.json"), *task_dir.glob("samples_*.jsonl")]:
+        if old not in written:  # one pair per folder, as summary.json: the latest
+            old.unlink()
+    return written
+
+
+class _Tables:
+    """The per-task tables of a results file, filled language by language (`add_language`), then group by group
+    (`add_groups`: the evaluated task or group, and each resource tier)."""
+
+    def __init__(
+        self,
+        run: dict[str, Any],
+        records: dict[tuple[str, int], dict[str, Any]],
+        selected: dict[str, list[int]] | None,
+    ) -> None:
+        self.run, self.records, self.selected = run, records, selected
+        self.results: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.subtasks: dict[str, list[str]] = {}
+        self.configs: dict[str, Any] = {}
+        self.versions: dict[str, Any] = {}
+        self.n_shot: dict[str, int] = {}
+        self.higher: dict[str, dict[str, bool]] = {}
+        self.n_samples: dict[str, dict[str, int]] = {}
+        self.task_hashes: dict[str, str] = {}
+        self.language_tasks: dict[str, str] = {}
+        self.language_stderr: dict[str, dict[str, float | str]] = {}
+
+    def scored(self, lang: str) -> list[dict[str, Any]]:
+        """The language's selected records, scored."""
+        entry = self.run["languages"][lang]
+        indices = None if self.selected is None else self.selected.get(lang)
+        return [rescore(r, entry["task_spec"]) for r in _records_of(self.records, entry["task"], indices)]
+
+    def add_language(self, lang: str) -> tuple[str, list[dict[str, Any]]]:
+        """Add a language's task to every table; return the task's name and its samples."""
+        entry = self.run["languages"][lang]
         task, spec = entry["task"], entry["task_spec"]
-        language_tasks[lang] = task
+        self.language_tasks[lang] = task
         specs = specs_of(entry)
         keys = metric_keys(specs)
-        chosen = _records_of(records, task, None if selected is None else selected.get(lang))
-        scored = [rescore(r, spec) for r in chosen]
+        scored = self.scored(lang)
         row: dict[str, Any] = {"name": task, "alias": task, "sample_len": len(scored)}
         for s in specs:
             if s.corpus:
@@ -127,38 +165,53 @@ def write_lm_eval(
             values = [float(r["metrics"][s.key]) for r in scored if r["metrics"].get(s.key) is not None]
             row[f"{metric},{filt}"] = sum(values) / len(values) if values else None
             row[f"{metric}_stderr,{filt}"] = _stderr(values)
-            language_stderr.setdefault(lang, {})[s.key] = row[f"{metric}_stderr,{filt}"]
-        results[task] = row
+            self.language_stderr.setdefault(lang, {})[s.key] = row[f"{metric}_stderr,{filt}"]
+        self.results[task] = row
         samples = [s for r in scored for s in _samples(r, entry, specs, keys)]
-        path = task_dir / f"samples_{task}_{stamp}.jsonl"
-        atomic_write_jsonl(path, samples)
-        samples_files.append(path)
-        task_hashes[task] = _hash(
+        self.task_hashes[task] = _hash(
             "".join(s["doc_hash"] + s["prompt_hash"] + s["target_hash"] for s in samples)
         )
-        configs[task] = _task_config(task, entry)
-        versions[task] = spec.get("version")
-        n_shot[task] = int(entry["prompt"].get("shots") or 0)
-        higher[task] = {keys[s.key][0]: s.info()["higher_is_better"] for s in specs if not s.corpus}
-        n_samples[task] = {
+        self.configs[task] = _task_config(task, entry)
+        self.versions[task] = spec.get("version")
+        self.n_shot[task] = int(entry["prompt"].get("shots") or 0)
+        self.higher[task] = {keys[s.key][0]: s.info()["higher_is_better"] for s in specs if not s.corpus}
+        self.n_samples[task] = {
             "original": int(entry.get("n_items_available") or len(scored)),
             "effective": len(scored),
         }
+        return task, samples
 
-    groups: dict[str, dict[str, Any]] = {}
-    subtasks: dict[str, list[str]] = {}
-    # a single-language selection is its task already; otherwise the selection is a group of its languages
-    levels = [(group, summary["overall"])] if group not in results else []
-    levels += [(f"{group}_{tier}", level) for tier, level in summary.get("tiers", {}).items()]
-    first = run["languages"][next(iter(summary["languages"]))]
-    specs = specs_of(first)
-    keys = metric_keys(specs)
-    for name, level in levels:
-        members = [language_tasks[lang] for lang in level["languages"]]
+    def add_groups(self, group: str, summary: dict[str, Any]) -> None:
+        """Add the evaluated task or group (a single-language selection is its task already) and each tier."""
+        levels = [(group, summary["overall"])] if group not in self.results else []
+        levels += [(f"{group}_{tier}", level) for tier, level in summary.get("tiers", {}).items()]
+        specs = specs_of(self.run["languages"][next(iter(summary["languages"]))])
+        for name, level in levels:
+            members = [self.language_tasks[lang] for lang in level["languages"]]
+            row = self.group_row(name, group, level, members, specs, summary)
+            self.groups[name] = row
+            self.results[name] = row
+            self.subtasks[name] = members
+            self.versions[name] = None
+            if len({self.n_shot[t] for t in members}) == 1:
+                self.n_shot[name] = self.n_shot[members[0]]
+            self.higher[name] = {metric_keys(specs)[s.key][0]: s.info()["higher_is_better"] for s in specs}
+
+    def group_row(
+        self,
+        name: str,
+        group: str,
+        level: dict[str, Any],
+        members: list[str],
+        specs: list[MetricSpec],
+        summary: dict[str, Any],
+    ) -> dict[str, Any]:
+        """A group's row: crosslift's figures for the level (summary.json's), with their standard errors."""
+        keys = metric_keys(specs)
         row = {
             "name": name,
             "alias": name if name == group else f" - {name}",
-            "sample_len": sum(results[t]["sample_len"] for t in members),
+            "sample_len": sum(self.results[t]["sample_len"] for t in members),
         }
         for s in specs:
             metric, filt = keys[s.key]
@@ -170,29 +223,47 @@ def write_lm_eval(
                 continue
             cell = level["metrics"].get(s.key, {})
             row[f"{metric},{filt}"] = cell.get("value")
-            row[f"{metric}_stderr,{filt}"] = _group_stderr(
-                s, level["languages"], language_stderr, records, run, language_tasks, selected
-            )
-        groups[name] = row
-        results[name] = row
-        subtasks[name] = members
-        versions[name] = None
-        if len({n_shot[t] for t in members}) == 1:
-            n_shot[name] = n_shot[members[0]]
-        higher[name] = {keys[s.key][0]: s.info()["higher_is_better"] for s in specs}
+            row[f"{metric}_stderr,{filt}"] = self.group_stderr(s, level["languages"])
+        return row
+
+    def group_stderr(self, spec: MetricSpec, languages: list[str]) -> float | str:
+        """The standard error of a group's figure: of the mean of the languages' means (macro), or over the pooled
+        items (micro_mean)."""
+        if spec.aggregation == "micro_mean":
+            values = [r["metrics"].get(spec.key) for lang in languages for r in self.scored(lang)]
+            return _stderr([float(v) for v in values if v is not None])
+        errors = [
+            self.language_stderr[lang].get(spec.key) for lang in languages if lang in self.language_stderr
+        ]
+        errors = [e for e in errors if isinstance(e, float)]
+        if not errors or len(errors) != len(languages):
+            return "N/A"
+        return math.sqrt(sum(e * e for e in errors)) / len(errors)
+
+    def sections(self) -> dict[str, Any]:
+        """The results file's per-task sections, in lm-eval's order."""
+        return {
+            "results": self.results,
+            "groups": self.groups,
+            "group_subtasks": self.subtasks,
+            "configs": dict(sorted(self.configs.items())),
+            "versions": dict(sorted(self.versions.items())),
+            "n-shot": dict(sorted(self.n_shot.items())),
+            "higher_is_better": dict(sorted(self.higher.items())),
+            "n-samples": self.n_samples,
+        }
+
+
+def _run_fields(
+    run: dict[str, Any], summary: dict[str, Any], selected: dict[str, list[int]] | None
+) -> dict[str, Any]:
+    """The results file's fields about the run: lm-eval's config, versions, model and system prompt."""
     provenance = summary.get("provenance") or {}
     source, model_args, model_name = _model_fields(run["model"], run.get("model_id"))
     generation = summary.get("generation") or {}
     limits = {len(v) for v in (selected or {}).values()}
-    document = {
-        "results": results,
-        "groups": groups,
-        "group_subtasks": subtasks,
-        "configs": dict(sorted(configs.items())),
-        "versions": dict(sorted(versions.items())),
-        "n-shot": dict(sorted(n_shot.items())),
-        "higher_is_better": dict(sorted(higher.items())),
-        "n-samples": n_samples,
+    prompt = run["languages"][next(iter(summary["languages"]))]["prompt"]
+    return {
         "config": {
             "model": source,
             "model_args": model_args,
@@ -214,14 +285,19 @@ def write_lm_eval(
         "model_source": source,
         "model_name": model_name,
         "model_name_sanitized": re.sub(r"[\"<>:/|\\?*\[\]]+", "__", model_name),
-        "system_instruction": first["prompt"].get("system"),
-        "system_instruction_sha": _hash(first["prompt"]["system"]) if first["prompt"].get("system") else None,
+        "system_instruction": prompt.get("system"),
+        "system_instruction_sha": _hash(prompt["system"]) if prompt.get("system") else None,
         "fewshot_as_multiturn": False,
         "chat_template": None,
         "chat_template_sha": None,
-        "task_hashes": task_hashes,
+    }
+
+
+def _crosslift_fields(run: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    """The run's time, and what lm-eval has no field for: where the rest is, and what produced it."""
+    provenance = summary.get("provenance") or {}
+    return {
         "total_evaluation_time_seconds": str((summary.get("timing") or {}).get("seconds", "")),
-        # what lm-eval does not have a field for: where the rest is, and what produced it
         "crosslift": {
             "summary": "summary.json",
             "items": "items.jsonl",
@@ -232,47 +308,12 @@ def write_lm_eval(
             "model_id": run.get("model_id"),
         },
     }
-    results_file = atomic_write_json(task_dir / f"results_{stamp}.json", document)
-    written = [results_file, *samples_files]
-    for old in [*task_dir.glob("results_*.json"), *task_dir.glob("samples_*.jsonl")]:
-        if old not in written:  # one pair per folder, as summary.json: the latest
-            old.unlink()
-    return written
 
 
 def _records_of(records: dict[tuple[str, int], dict[str, Any]], task: str, indices: list[int] | None):
     if indices is not None:
         return [records[(task, i)] for i in indices if (task, i) in records]
     return sorted((r for (t, _), r in records.items() if t == task), key=lambda r: r["index"])
-
-
-def _group_stderr(
-    spec: MetricSpec,
-    languages: list[str],
-    stderr: dict[str, dict[str, float | str]],
-    records,
-    run,
-    language_tasks,
-    selected,
-) -> float | str:
-    """The standard error of a group's figure: of the mean of the languages' means (macro), or over the pooled
-    items (micro_mean)."""
-    if spec.aggregation == "micro_mean":
-        values = []
-        for lang in languages:
-            entry = run["languages"][lang]
-            for r in _records_of(
-                records, language_tasks[lang], None if selected is None else selected.get(lang)
-            ):
-                value = rescore(r, entry["task_spec"])["metrics"].get(spec.key)
-                if value is not None:
-                    values.append(float(value))
-        return _stderr(values)
-    errors = [stderr[lang].get(spec.key) for lang in languages if lang in stderr]
-    errors = [e for e in errors if isinstance(e, float)]
-    if not errors or len(errors) != len(languages):
-        return "N/A"
-    return math.sqrt(sum(e * e for e in errors)) / len(errors)
 
 
 def _task_config(task: str, entry: dict[str, Any]) -> dict[str, Any]:

@@ -133,20 +133,27 @@ def _counts_text(counts: dict[str, int] | None, limit: int = 4) -> str:
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
-    """report.md for one task's summary."""
+    """report.md for one task's summary: what was evaluated and how, the figures by tier, cross-lingual consistency
+    (when measured), the figures by language, the plots."""
     families = _families(summary)
     in_family = {k for keys in families.values() for k in keys}
     keys = [k for k in summary["metrics"] if k not in in_family]
-    implicit = [k for k in keys if summary["metrics"][k].get("implicit")]
-    item_keys = [k for k in keys if summary["metrics"][k]["kind"] == "item" and k not in implicit]
-    primary = summary["primary_metric"]
+    out = [*_introduction(summary), *_summary_section(summary, keys)]
+    if families:
+        out += ["", *_cross_lingual_section(summary, families)]
+    out += ["", *_language_section(summary, keys)]
+    out += ["", "![by language](accuracy_by_language.png)", "", "![tier gap](tier_gap.png)", ""]
+    return "\n".join(out)
+
+
+def _introduction(summary: dict[str, Any]) -> list[str]:
+    """The title, what a reader must know first, and the settings and tier rule behind the figures."""
     rule = summary["tier_rule"]
-    english = (summary.get("english") or {}).get("metrics", {}).get(primary, {}).get("value")
     out = [f"# {summary['task']}: {_model_name(summary)}", ""]
     out += [line for notice in notices(summary) for line in (f"**{notice}**", "")]
     if summary.get("description"):
         out += [summary["description"], ""]
-    out += [
+    return out + [
         f"{incomplete_text(summary) or str(summary['n_items']) + ' items'} in {len(summary['languages'])} languages. "
         f"{_settings_line(summary)}",
         "",
@@ -154,9 +161,13 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "Tier and overall figures average over languages (each weighs the same); brackets hold 95% intervals "
         "(Wilson per language).",
         "",
-        "## Summary" + (" (partial: the run is incomplete)" if incomplete_text(summary) else ""),
-        "",
     ]
+
+
+def _summary_section(summary: dict[str, Any], keys: list[str]) -> list[str]:
+    """Every metric by tier, for English and overall, with each tier's gap to English in the primary metric."""
+    primary = summary["primary_metric"]
+    english = (summary.get("english") or {}).get("metrics", {}).get(primary, {}).get("value")
     rows = []
     for label, kind, entry in levels(summary):
         if kind == "language":
@@ -167,14 +178,24 @@ def render_markdown(summary: dict[str, Any]) -> str:
             gap = f"{(value - english) * display_scale(summary, primary):+.1f}"
         who = entry["languages"] if kind != "english" else [entry["language"]]
         rows.append([label, ", ".join(who), *[fmt(summary, k, entry["metrics"].get(k)) for k in keys], gap])
-    out.append(markdown_table(["", "languages", *keys, f"{primary}: gap to English"], rows))
+    out = [
+        "## Summary" + (" (partial: the run is incomplete)" if incomplete_text(summary) else ""),
+        "",
+        markdown_table(["", "languages", *keys, f"{primary}: gap to English"], rows),
+    ]
     if summary.get("untiered"):
         out += ["", f"Not covered by the tier rule (in overall only): {', '.join(summary['untiered'])}."]
-    if families:
-        out += ["", *_cross_lingual_section(summary, families)]
-    out += ["", "## By language", ""]
+    return out
+
+
+def _language_section(summary: dict[str, Any], keys: list[str]) -> list[str]:
+    """One row per language: its item metrics, answers not found, how each filter found them, what the implicit
+    metrics detected, and the question word of its prompt."""
+    implicit = [k for k in keys if summary["metrics"][k].get("implicit")]
+    item_keys = [k for k in keys if summary["metrics"][k]["kind"] == "item" and k not in implicit]
     no_answer = _NO_ANSWER.get(summary.get("answer_type"), "no answer found")
     statuses = sorted({p for e in summary["languages"].values() for p in (e.get("filter_status") or {})})
+    with_words = summary["prompt"].get("template") not in _ZERO_SHOT
     rows = []
     for code, entry in summary["languages"].items():
         words = entry.get("words") or {}
@@ -191,7 +212,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 str(entry["extraction_failures"]),
                 *extra,
             ]
-            + ([note] if summary["prompt"].get("template") not in _ZERO_SHOT else [])
+            + ([note] if with_words else [])
         )
     header = [
         "code",
@@ -203,17 +224,14 @@ def render_markdown(summary: dict[str, Any]) -> str:
         *[f"{p}: how found" for p in statuses],
         *[f"{k} (detected)" for k in implicit],
     ]
-    if summary["prompt"].get("template") not in _ZERO_SHOT:
-        header.append("question word")
-    out.append(markdown_table(header, rows))
+    out = ["## By language", "", markdown_table(header + (["question word"] if with_words else []), rows)]
     if "lang_fidelity" in summary["metrics"]:
         out += [
             "",
             "Response-language fidelity: the share of answers in the language asked (py3langid restricted to "
             "that language, English and the task's candidates); answers without letters do not count.",
         ]
-    out += ["", "![by language](accuracy_by_language.png)", "", "![tier gap](tier_gap.png)", ""]
-    return "\n".join(out)
+    return out
 
 
 def _with_labels(summary: dict[str, Any], key: str, entry: dict[str, Any]) -> str:
@@ -446,44 +464,42 @@ def compare(runs: list[str | Path], out: str | Path, tier_rule: str | None = Non
     out.mkdir(parents=True, exist_ok=True)
     for task in shared:
         summaries = [s[task] for s in per_run]
-        first = summaries[0]
-        lines += [
-            "",
-            f"## {task}",
-            "",
-            f"Tier rule {first['tier_rule']['name']}; means over languages, 95% intervals in brackets.",
-            "",
-        ]
-        said = [
-            f"**{label}: {notice}**"
-            for label, s in zip(labels, summaries, strict=True)
-            for notice in notices(s)
-        ]
-        lines += [*said, ""] if said else []
-        for key in [k for k in first["metrics"] if all(k in s["metrics"] for s in summaries)]:
-            rows = []
-            for label, kind, entry in levels(first):
-                cells = [_find(s, kind, label, entry) for s in summaries]
-                name = f"{label} ({entry['tier'] or '–'})" if kind == "language" else label
-                rows.append(
-                    [
-                        name,
-                        *[
-                            fmt(
-                                s,
-                                key,
-                                c.get("metrics", {}).get(key) if c else None,
-                                interval=kind != "language",
-                            )
-                            for s, c in zip(summaries, cells, strict=True)
-                        ],
-                    ]
-                )
-            lines += [f"### {key}", "", markdown_table(["", *labels], rows), ""]
         png = out / f"{''.join(c if c.isalnum() or c in '-_.' else '_' for c in task)}.png"
         _plot_runs(summaries, labels, png)
-        lines += [f"![{task}]({png.name})", ""]
+        lines += _task_comparison(task, summaries, labels, png.name)
     return atomic_write_text(out / "comparison.md", "\n".join(lines))
+
+
+def _task_comparison(task: str, summaries: list[dict[str, Any]], labels: list[str], png: str) -> list[str]:
+    """comparison.md's section of one task: the runs' notices, one table per metric they share, their plot."""
+    first = summaries[0]
+    lines = [
+        "",
+        f"## {task}",
+        "",
+        f"Tier rule {first['tier_rule']['name']}; means over languages, 95% intervals in brackets.",
+        "",
+    ]
+    said = [
+        f"**{label}: {notice}**" for label, s in zip(labels, summaries, strict=True) for notice in notices(s)
+    ]
+    lines += [*said, ""] if said else []
+    for key in [k for k in first["metrics"] if all(k in s["metrics"] for s in summaries)]:
+        rows = []
+        for label, kind, entry in levels(first):
+            cells = [_find(s, kind, label, entry) for s in summaries]
+            name = f"{label} ({entry['tier'] or '–'})" if kind == "language" else label
+            rows.append(
+                [
+                    name,
+                    *[
+                        fmt(s, key, c.get("metrics", {}).get(key) if c else None, interval=kind != "language")
+                        for s, c in zip(summaries, cells, strict=True)
+                    ],
+                ]
+            )
+        lines += [f"### {key}", "", markdown_table(["", *labels], rows), ""]
+    return lines + [f"![{task}]({png})", ""]
 
 
 def _find(summary: dict[str, Any], kind: str, label: str, entry: dict[str, Any]) -> dict[str, Any] | None:
