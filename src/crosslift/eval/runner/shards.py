@@ -60,8 +60,9 @@ class Shards:
     def gather(
         self, directory: Path, order: list[tuple[str, int]], records: dict[tuple[str, int], dict[str, Any]]
     ) -> None:
-        """Every process's finished items into items.jsonl (the main process merges the shard files) and into
-        `records` on every process."""
+        """Every process's finished items into items.jsonl (the main process merges the shard files once every
+        process is done writing them) and into `records` on every process."""
+        self.wait()
         if self.is_main:
             merge_shards(directory, order, records)
         self.wait()
