@@ -84,7 +84,7 @@ def generate_missing(plan: TaskPlan, run: dict[str, Any], records: Records, gene
         (lp, chunk)
         for lp in plan.languages
         for chunk in lp.chunks()
-        if any((lp.task.name, lp.items[i].index) not in records for i in chunk)
+        if any(lp.key(i) not in records for i in chunk)
     ]
     if not pending:
         return 0
@@ -114,7 +114,7 @@ def _generate_share(
     label = plan.name if shards.world == 1 else f"{plan.name}, process 1 of {shards.world}"
     selected = [key for lp in plan.languages for key in lp.keys() if key in records]
     done, correct = len(selected), sum(bool(records[key].get("correct")) for key in selected)
-    total = done + sum((lp.task.name, lp.items[i].index) not in records for lp, chunk in share for i in chunk)
+    total = done + sum(lp.key(i) not in records for lp, chunk in share for i in chunk)
     with progress_bar() as progress:
         progress.disable = not shards.is_main  # the main process shows its own share
         bar = progress.add_task(plan.name, total=total, completed=done, acc=_acc(correct, done))
@@ -122,12 +122,12 @@ def _generate_share(
             lines.print_finished()
         for lp, chunk in share:
             progress.update(bar, description=f"{label} ({lp.language})")
-            missing = [i for i in chunk if (lp.task.name, lp.items[i].index) not in records]
+            missing = [i for i in chunk if lp.key(i) not in records]
             outputs = dict(zip(chunk, _generate_chunk(model, lp, chunk), strict=True))
             for i in missing:
                 record = _record(lp, i, *outputs[i], run["languages"][lp.language]["task_spec"])
                 append_jsonl(out, record)
-                records[(lp.task.name, lp.items[i].index)] = record
+                records[lp.key(i)] = record
                 correct += bool(record["correct"])
             done += len(missing)
             progress.update(bar, completed=done, acc=_acc(correct, done))

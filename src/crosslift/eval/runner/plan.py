@@ -85,9 +85,13 @@ class LanguagePlan:
         size = self.settings.batch_size
         return [order[i : i + size] for i in range(0, len(order), size)]
 
+    def key(self, position: int) -> tuple[str, int]:
+        """The (task, index) key in items.jsonl of the item at `position`."""
+        return (self.task.name, self.items[position].index)
+
     def keys(self) -> list[tuple[str, int]]:
-        """The (task, index) keys of this language's items in items.jsonl."""
-        return [(self.task.name, item.index) for item in self.items]
+        """The keys of this language's items, in order."""
+        return [self.key(i) for i in range(len(self.items))]
 
 
 @dataclass
@@ -101,9 +105,7 @@ class TaskPlan:
 
     def generation_order(self) -> list[tuple[str, int]]:
         """Every item's key in the order one process generates them: language by language, chunk by chunk."""
-        return [
-            (lp.task.name, lp.items[i].index) for lp in self.languages for chunk in lp.chunks() for i in chunk
-        ]
+        return [lp.key(i) for lp in self.languages for chunk in lp.chunks() for i in chunk]
 
 
 def prompt_text(prompt: Prompt) -> str:
