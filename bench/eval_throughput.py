@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from crosslift.eval.prompts import PromptSettings, build_prompt, instruction_words  # noqa: E402
+from crosslift.eval.tasks.prompts import PromptSettings, build_prompt, instruction_words  # noqa: E402
 from crosslift.models.generate import HFGenerator  # noqa: E402
 from crosslift.models.generation import GenerationSettings  # noqa: E402
 
@@ -48,7 +48,7 @@ def synthetic_questions(n: int, seed: int = 0) -> list[str]:
 
 
 def mmwp_questions(data_dir: str, n: int) -> list[str]:
-    from crosslift.eval.data import read_items
+    from crosslift.eval.tasks.data import read_items
 
     return [item.question for item in read_items(f"{data_dir}/test_en.json", format="json")[:n]]
 

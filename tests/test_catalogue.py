@@ -11,7 +11,7 @@ import pytest
 
 from crosslift.catalogue import data_licenses, get_dataset, load_catalogue
 from crosslift.data.download import TRANSFORMS
-from crosslift.eval.tasks import TaskRegistry
+from crosslift.eval.tasks.registry import TaskRegistry
 from crosslift.runs import provenance
 
 # Files of a ../shared/data folder that no crosslift code reads, so the catalogue leaves them out.

@@ -276,11 +276,17 @@ class ConfigSource:
                 raise ConfigError(
                     f"{self.path}: a config is a mapping of keys to values, got {type(tree).__name__}"
                 )
+        self.tree = tree
         for text in overrides:
             keys, value = parse_override(text)
-            _set_in(tree, keys, value, text)
-            self.overridden.add(tuple(keys))
-        self.tree = tree
+            self.override(".".join(keys), value, text)
+
+    def override(self, key: str, value: Any, text: str | None = None) -> None:
+        """Set `key` ("a.b.0.c": list items by index) to `value` as a `key.sub=value` override does, for a value
+        that is already typed (a command-line flag's); `text`: the override as written, for error messages."""
+        keys = key.split(".")
+        _set_in(self.tree, keys, value, text or f"{key}={value}")
+        self.overridden.add(tuple(keys))
 
     def keys(self, loc: tuple[str, ...]) -> tuple[str, ...]:
         """A pydantic error location as keys of the tree: the tag pydantic puts after a tagged union's key (the

@@ -17,7 +17,7 @@ import pytest
 
 from crosslift.config import load_config
 from crosslift.eval.config import EvalConfig
-from crosslift.eval.runner import evaluate
+from crosslift.eval.runner.evaluate import evaluate
 from crosslift.models.generate import load_generator
 
 SRC = Path(__file__).resolve().parents[2] / "src"

@@ -19,7 +19,7 @@ from crosslift.cli import main
 from crosslift.config import load_config
 from crosslift.errors import CrossliftError
 from crosslift.eval.config import EvalConfig
-from crosslift.eval.runner import evaluate
+from crosslift.eval.runner.evaluate import evaluate
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 PROBLEMS = [(2, 3), (10, 7), (41, 1)]

@@ -25,9 +25,9 @@ from crosslift.data.records import iter_records
 from crosslift.data.sources import DataSourceConfig, read_sources
 from crosslift.data.validate import validate_file
 from crosslift.errors import ConfigError, DataError
-from crosslift.eval.data import load_items
-from crosslift.eval.prompts import read_exemplars
-from crosslift.eval.tasks import TaskRegistry
+from crosslift.eval.tasks.data import load_items
+from crosslift.eval.tasks.prompts import read_exemplars
+from crosslift.eval.tasks.registry import TaskRegistry
 
 GOOD = [
     {"id": "a", "instruction": "What is two plus three?", "output": "5"},

@@ -9,7 +9,7 @@ import pytest
 
 from crosslift import languages
 from crosslift.errors import DataError
-from crosslift.eval.xquad_mc import read_xquad_mc
+from crosslift.eval.tasks.xquad_mc import read_xquad_mc
 
 TABLE = "code\tiso639_1\tiso639_3\tname\tscript\taliases\tother_names\nqxa\t\tqxa\tSynthetic X-A\tLatn\t\t\n"
 

@@ -18,7 +18,7 @@ import pytest
 from crosslift.cli import build_parser, main
 from crosslift.config import load_config
 from crosslift.eval.config import EvalConfig
-from crosslift.eval.runner import evaluate
+from crosslift.eval.runner.evaluate import evaluate
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTIONS = [

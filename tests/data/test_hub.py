@@ -237,7 +237,7 @@ def test_sft_tiny_trains_and_evaluates_on_each_form(form, hub, tmp_path):
 
 
 def test_eval_task_errors_for_hub_settings(tmp_path):
-    from crosslift.eval.tasks import TaskRegistry
+    from crosslift.eval.tasks.registry import TaskRegistry
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(

@@ -38,7 +38,7 @@ def test_metamath_uses_the_examples_language():
 
 
 def test_qa_trains_on_the_prompt_evaluation_shows():
-    from crosslift.eval.prompts import PromptSettings, build_prompt, instruction_words
+    from crosslift.eval.tasks.prompts import PromptSettings, build_prompt, instruction_words
 
     r = get_template("qa").render(EX)
     assert (r.prompt, r.target) == ("Question: Add 2 and 3.\nAnswer:", "5")

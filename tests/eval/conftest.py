@@ -139,7 +139,7 @@ class ScriptedChat:
 def instruction_runs(tmp_path: Path):
     """make(name, generator, task="instr", languages="en,zh"): evaluate a generator on a two-language instruction
     set of 8 items (ids 1-8) with `crosslift eval`'s runner; returns the run folder."""
-    from crosslift.eval.runner import evaluate
+    from crosslift.eval.runner.evaluate import evaluate
 
     data = tmp_path / "instructions"
     data.mkdir(exist_ok=True)

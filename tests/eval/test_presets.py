@@ -9,10 +9,11 @@ import pytest
 
 from crosslift.config import load_config, resolve_config
 from crosslift.eval.config import EvalConfig
-from crosslift.eval.prompts import SEAEVAL_PROMPTS, PromptSettings, build_prompt, instruction_words
-from crosslift.eval.runner import _prompt_settings, evaluate, plan_task
-from crosslift.eval.tasks import TaskRegistry
-from crosslift.eval.variants import expand_variants
+from crosslift.eval.runner.evaluate import evaluate
+from crosslift.eval.runner.plan import _prompt_settings, plan_task
+from crosslift.eval.runner.variants import expand_variants
+from crosslift.eval.tasks.prompts import SEAEVAL_PROMPTS, PromptSettings, build_prompt, instruction_words
+from crosslift.eval.tasks.registry import TaskRegistry
 
 # preset -> (arXiv id its header cites, max_new_tokens of the paper, tasks, languages)
 PRESETS = {

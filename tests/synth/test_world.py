@@ -309,8 +309,8 @@ def test_corpora_follow_the_shares(world, config):
 
 def test_registry_tier_rule_lexicons_and_task_files_load(world, config, registered):
     from crosslift.data.lexicon import load_lexicons
-    from crosslift.eval.data import load_items
-    from crosslift.eval.tasks import TaskRegistry
+    from crosslift.eval.tasks.data import load_items
+    from crosslift.eval.tasks.registry import TaskRegistry
     from crosslift.languages import get_language, load_tier_rule
 
     builtin = Path(registry.__file__).parent / "resources" / "languages.tsv"

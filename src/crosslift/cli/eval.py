@@ -5,9 +5,9 @@
     crosslift eval --task mmwp --model MODEL --languages en,sw,te     # data from the cache: crosslift data download mmwp
     crosslift eval --list-tasks
 
-The flags are a shorthand for config keys and override the config file when both are given. Rerunning the same
-command resumes: finished items are skipped. Without --data-dir a task reads its catalogued dataset from the download
-cache (`crosslift data download NAME`; --download fetches it when missing).
+The flags are a shorthand for config keys (`crosslift.cli.eval_flags`) and override the config file when both are
+given. Rerunning the same command resumes: finished items are skipped. Without --data-dir a task reads its
+catalogued dataset from the download cache (`crosslift data download NAME`; --download fetches it when missing).
 
 lm-evaluation-harness's spellings work too:
 
@@ -22,42 +22,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from crosslift.errors import ConfigError
+from crosslift.cli.eval_flags import MODEL_ARGS, default_output_dir, flag_overrides
 
 HELP = "Evaluate a model on benchmarks (MMWP, MGSM, any parallel math set); reports by language and resource tier."
-
-# lm-eval's --model names a model type; with --model_args the model itself is in pretrained=... (or base_url=...)
-LM_EVAL_MODEL_TYPES = {
-    "hf": ("hf", None),
-    "hf-auto": ("hf", None),
-    "huggingface": ("hf", None),
-    "vllm": ("vllm", None),
-    "local-completions": ("endpoint", "completions"),
-    "openai-completions": ("endpoint", "completions"),
-    "local-chat-completions": ("endpoint", "chat"),
-    "openai-chat-completions": ("endpoint", "chat"),
-}
-MODEL_ARGS = (
-    "pretrained",
-    "peft",
-    "dtype",
-    "trust_remote_code",
-    "device",
-    "attn_implementation",
-    "base_url",
-    "model",
-)
-_DTYPES = {
-    "auto": "auto",
-    "float32": "float32",
-    "fp32": "float32",
-    "float": "float32",
-    "float16": "float16",
-    "fp16": "float16",
-    "half": "float16",
-    "bfloat16": "bfloat16",
-    "bf16": "bfloat16",
-}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -147,111 +114,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _slug(text: str) -> str:
-    tail = text.rstrip("/").split("/")[-1] or "model"
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in tail)
-
-
-def _flag_values(args: argparse.Namespace, tree: dict[str, Any]) -> dict[tuple[str, ...], Any]:
-    """The shorthand flags as (key path -> value) settings of the config tree."""
-    values: dict[tuple[str, ...], Any] = {}
-    if args.task:
-        names = [n.strip() for flag in args.task for n in flag.split(",") if n.strip()]
-        values[("tasks",)] = [{"name": n} for n in names]
-    task_count = len(values.get(("tasks",), tree.get("tasks") or []))
-    per_task = {"data_dir": args.data_dir, "languages": args.languages, "limit": args.limit}
-    for key, value in per_task.items():
-        if value is not None:
-            for i in range(task_count):
-                values[("tasks", str(i), key)] = value
-    simple = {
-        ("model", "name_or_path"): args.model,
-        ("model", "backend"): args.backend,
-        ("output_dir",): args.out,
-        ("generation", "batch_size"): args.batch_size,
-        ("generation", "max_new_tokens"): args.max_new_tokens,
-        ("prompt", "shots"): args.shots,
-        ("prompt", "chat"): args.chat,
-        ("tier_rule",): args.tier_rule,
-        ("download",): args.download,
-    }
-    values.update({k: v for k, v in simple.items() if v is not None})
-    if args.apply_chat_template is not None:
-        if args.apply_chat_template is not True and args.apply_chat_template.lower() not in (
-            "true",
-            "default",
-        ):
-            raise ConfigError(
-                f"--apply_chat_template {args.apply_chat_template}: only the model's own chat template "
-                "is supported; give the flag without a value"
-            )
-        values[("prompt", "chat")] = True
-    if args.model_args is not None:
-        values.update(_model_args(args.model_args, args.model))
-    elif args.model in LM_EVAL_MODEL_TYPES:
-        raise ConfigError(
-            f"--model {args.model} is lm-eval's model type; name the model with --model_args "
-            "pretrained=DIR_OR_ID (or give the model itself to --model)"
-        )
-    if args.include_path:
-        values[("task_paths",)] = list(tree.get("task_paths") or []) + args.include_path
-    return values
-
-
-def _model_args(text: str, model: str | None) -> dict[tuple[str, ...], Any]:
-    """lm-eval's ``--model TYPE --model_args pretrained=...,dtype=...`` as config settings."""
-    pairs: dict[str, str] = {}
-    for part in (p.strip() for p in text.split(",")):
-        key, sep, value = part.partition("=")
-        if not part:
-            continue
-        if not sep or not key.strip():
-            raise ConfigError(f"--model_args: '{part}' is not key=value")
-        if key.strip() not in MODEL_ARGS:
-            raise ConfigError(f"--model_args: '{key.strip()}' is not supported; use {', '.join(MODEL_ARGS)}")
-        pairs[key.strip()] = value.strip()
-    values: dict[tuple[str, ...], Any] = {}
-    if model is not None and model in LM_EVAL_MODEL_TYPES:  # else --model is the model itself
-        backend, api = LM_EVAL_MODEL_TYPES[model]
-        values[("model", "backend")] = backend
-        if api:
-            values[("model", "endpoint", "api")] = api
-    elif model is not None and ("pretrained" in pairs or "base_url" in pairs):
-        raise ConfigError(
-            f"--model {model} with --model_args naming the model: --model is then lm-eval's model type "
-            f"({', '.join(LM_EVAL_MODEL_TYPES)})"
-        )
-    name = pairs.get("peft") or pairs.get("pretrained") or pairs.get("base_url")
-    if name:
-        values[("model", "name_or_path")] = name
-    elif model is None or model in LM_EVAL_MODEL_TYPES:
-        raise ConfigError(
-            "--model_args must name the model: pretrained=DIR_OR_ID (or base_url=URL for an endpoint)"
-        )
-    if "peft" in pairs and "pretrained" in pairs:
-        values[("model", "base_model")] = pairs["pretrained"]
-    if "base_url" in pairs and "model" in pairs:
-        values[("model", "endpoint", "served_model")] = pairs["model"]
-    if "dtype" in pairs:
-        dtype = pairs["dtype"].removeprefix("torch.")
-        if dtype not in _DTYPES:
-            raise ConfigError(f"--model_args: dtype '{pairs['dtype']}' is not one of {', '.join(_DTYPES)}")
-        values[("model", "dtype")] = _DTYPES[dtype]
-    if "trust_remote_code" in pairs:
-        flag = pairs["trust_remote_code"].lower()
-        if flag not in ("true", "false", "1", "0"):
-            raise ConfigError(
-                f"--model_args: trust_remote_code '{pairs['trust_remote_code']}' is not True or False"
-            )
-        values[("model", "trust_remote_code")] = flag in ("true", "1")
-    for key in ("device", "attn_implementation"):
-        if key in pairs:
-            values[("model", key)] = pairs[key]
-    return values
-
-
 def build_config(args: argparse.Namespace):
-    """The validated EvalConfig from the config file, its overrides and the shorthand flags."""
+    """The validated EvalConfig from the config file, its overrides and the shorthand flags (overrides too, applied
+    last: `crosslift.cli.eval_flags`)."""
     from crosslift.config import ConfigSource, resolve_config, validate_config
     from crosslift.eval.config import EvalConfig
 
@@ -259,18 +124,10 @@ def build_config(args: argparse.Namespace):
     if config is not None and "=" in config and not Path(config).exists():
         config, overrides = None, [config, *overrides]  # only overrides were given
     source = ConfigSource(resolve_config(config, "eval") if config else None, overrides)
-    for keys, value in _flag_values(args, source.tree).items():
-        node = source.tree
-        for k in keys[:-1]:
-            node = node[int(k)] if isinstance(node, list) else node.setdefault(k, {})
-        if isinstance(node, list):
-            node[int(keys[-1])] = value
-        else:
-            node[keys[-1]] = value
-        source.overridden.add(keys)
-    if "output_dir" not in source.tree and source.tree.get("model", {}).get("name_or_path"):
-        tasks = "-".join(t.get("name", "") for t in source.tree.get("tasks") or [] if isinstance(t, dict))
-        source.tree["output_dir"] = f"runs/eval-{_slug(tasks)}-{_slug(source.tree['model']['name_or_path'])}"
+    for key, value in flag_overrides(args, source.tree).items():
+        source.override(key, value)
+    if (output_dir := default_output_dir(source.tree)) is not None:
+        source.override("output_dir", output_dir)
     return validate_config(EvalConfig, source)
 
 
@@ -278,7 +135,7 @@ def _list_tasks(include_paths: list[str]) -> None:
     from rich.table import Table
 
     from crosslift.console import stdout_console
-    from crosslift.eval.tasks import TaskRegistry, list_tasks
+    from crosslift.eval.tasks.registry import TaskRegistry, list_tasks
 
     table = Table("name", "kind", "languages", "description")
     for row in list_tasks(TaskRegistry(include_paths)):
@@ -297,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         _list_tasks(args.include_path or [])
         return 0
     from crosslift.eval import evaluate
-    from crosslift.eval.report import print_summary
+    from crosslift.eval.results.report import print_summary
 
     config = build_config(args)
     if (args.num_processes or 1) > 1 and "WORLD_SIZE" not in os.environ:
@@ -309,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _launch(config: Any, processes: int) -> int:
-    """Run the validated `config` in `processes` processes (torchrun; see crosslift.eval.runner.Shards)."""
+    """Run the validated `config` in `processes` processes (torchrun; see crosslift.eval.runner.shards)."""
     import subprocess
     import sys
     import tempfile

@@ -64,7 +64,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from crosslift.console import stdout_console
     from crosslift.errors import ConfigError
-    from crosslift.eval.pairwise import JudgeSettings, run_judge
+    from crosslift.eval.judging.pairwise import JudgeSettings, run_judge
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 def print_judge_summary(summary: dict, console) -> None:
     from rich.table import Table
 
-    from crosslift.eval.formatting import fmt, levels
+    from crosslift.eval.results.formatting import fmt, levels
 
     table = Table(
         title=f"{summary['model']['name_or_path']}: pairwise judge (A's view, tiers: "

@@ -31,8 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crosslift.eval.report import compare, print_summary, recompute
-    from crosslift.eval.results import task_dirs
+    from crosslift.eval.results.folder import task_dirs
+    from crosslift.eval.results.report import compare, print_summary, recompute
 
     lm_eval = args.format == "lm-eval"
     if len(args.runs) == 1 or lm_eval:

@@ -1,6 +1,6 @@
 """Tables as data sources: Hugging Face hub datasets (``hf:ORG/NAME``), parquet and Arrow files, and folders
 written by ``Dataset.save_to_disk``. Training sources (`crosslift.data.examples`) and evaluation tasks
-(`crosslift.eval.data`) read them all through here, as lists of records.
+(`crosslift.eval.tasks.data`) read them all through here, as lists of records.
 
     hf:ORG/NAME   ``datasets.load_dataset(ORG/NAME, subset, split=split, revision=revision)``: from the local
                   datasets cache when the hub cannot be reached or ``HF_DATASETS_OFFLINE=1`` / ``HF_HUB_OFFLINE=1``

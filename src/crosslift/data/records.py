@@ -1,5 +1,5 @@
 """The one reader of record files: training data (`crosslift.data.examples`) and benchmarks
-(`crosslift.eval.data`) read through it, so a file reads the same wherever it is used.
+(`crosslift.eval.tasks.data`) read through it, so a file reads the same wherever it is used.
 
 Formats (`format=`; "auto" picks by extension, a directory is a saved `datasets` dataset, ``hf:`` a hub
 dataset):

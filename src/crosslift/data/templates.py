@@ -135,7 +135,7 @@ class QATemplate:
     """MGSM's question/answer format without exemplars: `{question_word} {question}\n{answer_word}`.
 
     Args:
-        question_word, answer_word: the words around the question (English by default; `crosslift.eval.prompts`
+        question_word, answer_word: the words around the question (English by default; `crosslift.eval.tasks.prompts`
             passes the localised ones of a task).
     """
 

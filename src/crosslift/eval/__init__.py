@@ -29,8 +29,8 @@ def load_eval_config(path: str | Path | None, overrides: list[str] = ()) -> Eval
 
 
 def evaluate(config: EvalConfig, generator=None) -> dict:
-    """Run an evaluation; see `crosslift.eval.runner.evaluate`."""
-    from crosslift.eval.runner import evaluate as run
+    """Run an evaluation; see `crosslift.eval.runner.evaluate.evaluate`."""
+    from crosslift.eval.runner.evaluate import evaluate as run
 
     return run(config, generator)
 

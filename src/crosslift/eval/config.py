@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from crosslift.config import Section
-from crosslift.eval.tasks import FewshotSpec, PromptSpec
+from crosslift.eval.tasks.registry import FewshotSpec, PromptSpec
 
 
 class EndpointOptions(Section):
@@ -84,7 +84,7 @@ class EvalGenerationConfig(Section):
     long_prompts: Literal["cut", "refuse"] = Field(
         "cut",
         description="a prompt longer than the model's context less max_new_tokens: cut from the left, or "
-        "refuse it (not generated, scored as unanswered); counted per language either way (crosslift.eval.context)",
+        "refuse it (not generated, scored as unanswered); counted per language either way (crosslift.eval.runner.context)",
     )
 
 

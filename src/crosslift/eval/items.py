@@ -1,4 +1,4 @@
-"""What a benchmark item is, shared by the readers (`crosslift.eval.data`, `crosslift.eval.xquad_mc`), the prompts,
+"""What a benchmark item is, shared by the readers (`crosslift.eval.tasks.data`, `crosslift.eval.tasks.xquad_mc`), the prompts,
 the multiple-choice mapping and the scorers that line languages up (consistency, the pairwise judge)."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The local generation backends and `load_generator`, the one loader that picks a backend for a model.
+"""The local generation backends, `choose_backend` (the one decision of which backend serves a model) and
+`load_generator`, which loads a model by it.
 
 Backends: a Hugging Face causal LM (plain, or with a LoRA adapter merged in: `HFGenerator`), a LinguaLIFT
 bridge (`BridgeGenerator`), an OpenAI-compatible HTTP endpoint (`crosslift.models.endpoint`), and vLLM when it
@@ -18,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.models.generation import GenerationSettings, Generator, cut_at_stop, generate_in_batches
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 
     from crosslift.models.bridge import BridgeModel, BridgeProcessor
 
-BACKENDS = ("auto", "hf", "endpoint", "vllm")
+BACKENDS = ("auto", "hf", "endpoint", "vllm")  # what a config's model.backend may say
+Backend = Literal["endpoint", "vllm", "lora", "bridge", "hf"]  # what serves a model (`choose_backend`)
 VLLM_PREFIX = "vllm:"
 
 
@@ -281,6 +283,44 @@ def _device(device: str) -> str:
 # ------------------------------------------------------------------------------------------------ dispatch
 
 
+def choose_backend(model: str, backend: str = "auto") -> Backend:
+    """The backend that serves `model`: the one place that decides it (`load_generator` loads by it, and the
+    evaluation runner picks the options it passes by it).
+
+    With ``backend="auto"``:
+
+    - ``http(s)://host:port/v1``: ``"endpoint"``, an OpenAI-compatible endpoint;
+    - ``vllm:<dir>``: ``"vllm"`` (also with ``backend="hf"``);
+    - a directory with ``adapter_config.json``: ``"lora"``, its base model + the LoRA adapter (peft);
+    - a directory whose ``config.json`` has ``model_type: lingualift_bridge``: ``"bridge"``, the LinguaLIFT bridge;
+    - anything else (a directory, hub id, ``tiny:llama``): ``"hf"``, a local Hugging Face causal LM.
+
+    ``backend`` "endpoint" or "vllm" forces that backend; "hf" forces a local one (plain, LoRA or bridge).
+
+    Raises:
+        ConfigError: an unknown backend, the endpoint backend without a URL, or a URL for a local backend.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend '{backend}'; expected one of: {', '.join(BACKENDS)}")
+    is_url = model.startswith(("http://", "https://"))
+    if backend == "endpoint" or (backend == "auto" and is_url):
+        if not is_url:
+            raise ConfigError(f"the endpoint backend needs a URL like http://host:8000/v1, not '{model}'")
+        return "endpoint"
+    if backend == "vllm" or model.startswith(VLLM_PREFIX):
+        return "vllm"
+    if is_url:
+        raise ConfigError(
+            f"backend '{backend}' cannot load a URL ({model}); use backend 'endpoint' or 'auto'"
+        )
+    path = Path(model).expanduser()
+    if path.is_dir() and (path / "adapter_config.json").is_file():
+        return "lora"
+    if path.is_dir() and saved_model_type(path) == BRIDGE_MODEL_TYPE:
+        return "bridge"
+    return "hf"
+
+
 def load_generator(
     model: str,
     *,
@@ -289,20 +329,13 @@ def load_generator(
     backend: str = "auto",
     **kw: Any,
 ) -> Generator:
-    """The generator for a model name, directory or URL.
-
-    Dispatch (with ``backend="auto"``):
-
-    - ``http(s)://host:port/v1``: an OpenAI-compatible endpoint (`crosslift.models.endpoint.EndpointGenerator`;
-      keyword options ``served_model``, ``api`` ("completions" or "chat"), ``api_key_env``, ``timeout_s``,
-      ``max_retries``, ``concurrency``);
-    - ``vllm:<dir>``: vLLM (only when installed);
-    - a directory with ``adapter_config.json``: its base model + the LoRA adapter (peft);
-    - a directory whose ``config.json`` has ``model_type: lingualift_bridge``: the LinguaLIFT bridge;
-    - anything else (a directory, hub id, ``tiny:llama``): a local Hugging Face causal LM.
+    """The generator for a model name, directory or URL, loaded by the backend `choose_backend` picks.
 
     Args:
-        model: see above.
+        model: ``http(s)://host:port/v1`` (keyword options ``served_model``, ``api`` ("completions" or "chat"),
+            ``api_key_env``, ``timeout_s``, ``max_retries``, ``concurrency``; see
+            `crosslift.models.endpoint.EndpointGenerator`), ``vllm:<dir>`` (only when vLLM is installed), a LoRA
+            adapter directory, a saved bridge, a model directory, hub id or ``tiny:llama``.
         trust_remote_code: run code shipped with a checkpoint (off unless asked for).
         dtype: "auto", "float32", "bfloat16" or "float16" (local backends).
         backend: "auto", or force "hf", "endpoint" or "vllm".
@@ -311,31 +344,24 @@ def load_generator(
     Raises:
         CrossliftError: unknown backend, a backend that is not installed, or a model that cannot be loaded.
     """
-    if backend not in BACKENDS:
-        raise ConfigError(f"unknown backend '{backend}'; expected one of: {', '.join(BACKENDS)}")
-    is_url = model.startswith(("http://", "https://"))
-    if backend == "endpoint" or (backend == "auto" and is_url):
-        if not is_url:
-            raise ConfigError(f"the endpoint backend needs a URL like http://host:8000/v1, not '{model}'")
+    chosen = choose_backend(model, backend)
+    if chosen == "endpoint":
         from crosslift.models.endpoint import EndpointGenerator
 
         return EndpointGenerator(model, **kw)
-    if backend == "vllm" or model.startswith(VLLM_PREFIX):
+    if chosen == "vllm":
         from crosslift.models.vllm_backend import VLLMGenerator
 
         return VLLMGenerator(
             model.removeprefix(VLLM_PREFIX), trust_remote_code=trust_remote_code, dtype=dtype, **kw
         )
-    if is_url:
-        raise ConfigError(
-            f"backend '{backend}' cannot load a URL ({model}); use backend 'endpoint' or 'auto'"
+    if chosen == "lora":
+        return HFGenerator.from_adapter(
+            Path(model).expanduser(), trust_remote_code=trust_remote_code, dtype=dtype, **kw
         )
-    path = Path(model).expanduser()
-    if path.is_dir() and (path / "adapter_config.json").is_file():
-        return HFGenerator.from_adapter(path, trust_remote_code=trust_remote_code, dtype=dtype, **kw)
-    if path.is_dir() and saved_model_type(path) == BRIDGE_MODEL_TYPE:
+    if chosen == "bridge":
         return BridgeGenerator.from_pretrained(
-            str(path), trust_remote_code=trust_remote_code, dtype=dtype, **kw
+            str(Path(model).expanduser()), trust_remote_code=trust_remote_code, dtype=dtype, **kw
         )
     kw.pop("base_model", None)
     return HFGenerator.from_pretrained(model, trust_remote_code=trust_remote_code, dtype=dtype, **kw)

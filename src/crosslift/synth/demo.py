@@ -350,7 +350,7 @@ def _task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
     """The world's task YAML for the split with the demo's prompt (`template`), and PLUG's variants of it: PLUG's
     prompt (tulu + its system prompt), and the target-language part of the bilingual answer extracted before every
     filter (`plug_target`)."""
-    from crosslift.eval.tasks import TaskRegistry
+    from crosslift.eval.tasks.registry import TaskRegistry
 
     base_path = world.task_yaml(cfg.split)
     base = yaml.safe_load(base_path.read_text(encoding="utf-8"))

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from crosslift.errors import DataError
-from crosslift.eval.fidelity import lang_fidelity
-from crosslift.eval.metrics import item_stats, macro_mean
+from crosslift.eval.scoring.fidelity import lang_fidelity
+from crosslift.eval.scoring.metrics import item_stats, macro_mean
 from crosslift.io import atomic_write_json, atomic_write_text
 from crosslift.runs import provenance
 

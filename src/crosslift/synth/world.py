@@ -30,7 +30,7 @@ Top to bottom:
     instructions/{lang}.jsonl    {"id", "instruction", "input", "output"}: English math question -> CoT, and a
                                  translated prefix of it (same ids) per synthetic language
     math/{dev,test}_{lang}.json  parallel benchmark items {"id", "question", "answer", "cot", "equations"}
-    math/synth_math{,_dev}.yaml  parallel_math task files for test and dev (crosslift.eval.tasks)
+    math/synth_math{,_dev}.yaml  parallel_math task files for test and dev (crosslift.eval.tasks.registry)
 """
 
 from __future__ import annotations

@@ -1,0 +1,326 @@
+"""Benchmark files -> items: a question (kept verbatim) and a gold answer, read from a JSON array, JSONL, TSV, CSV,
+a parquet or Arrow file, a ``save_to_disk`` folder or a Hugging Face hub dataset (`crosslift.data.hub`).
+
+Field names, the file pattern and the format are task configuration (see `crosslift.eval.tasks.registry`), so a new
+parallel math set needs a YAML file, not code. Every bad record is an error naming the file, the line (JSONL,
+TSV, CSV) or record (JSON array) and the field; nothing is dropped silently.
+
+TSV is read without any quoting: MGSM's questions contain ``"`` characters, and CSV-style quoting would merge rows.
+
+Three kinds of gold answer (``answer_type``): a number (math), a choice among options (multiple choice: the gold
+is stored as the option's letter, "A", "B", ...), or none (instruction following: only the instruction is read).
+Two formats hold one benchmark for several languages: ``seaeval_cross`` (SeaEval's Cross-MMLU / Cross-LogiQA
+JSON, languages keyed by English name) and ``xquad_mc`` (XQuAD turned into multiple choice, `crosslift.eval.tasks.xquad_mc`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from crosslift.data.hub import TABLE_FORMATS, HubSource
+from crosslift.data.options import ReadOptions
+from crosslift.data.records import detect_format, iter_records
+from crosslift.errors import DataError
+from crosslift.eval.items import LETTERS, Item
+from crosslift.eval.scoring.extract import parse_number
+from crosslift.eval.tasks.xquad_mc import read_xquad_mc
+
+FORMATS = ("auto", "json", "jsonl", "tsv", "csv", "parquet", "arrow", "hf-disk", "hf")
+
+
+# "(A) text": SeaEval writes each option with its letter; we keep the text and add letters when prompting.
+_LABELLED = re.compile(r"^\(([A-Z])\)\s?")
+
+
+def get_field(record: Any, field: str | int, where: dict[str, Any]) -> Any:
+    """``record[field]``, or a DataError at `where` (a location from `iter_records`) naming the field."""
+    try:
+        return record[field]
+    except (KeyError, IndexError, TypeError):
+        if isinstance(record, dict):
+            raise DataError(
+                f"missing field (fields here: {', '.join(map(str, record))})", field=str(field), **where
+            ) from None
+        raise DataError(
+            f"no column {field} (the row has {len(record)} columns)", field=str(field), **where
+        ) from None
+
+
+def read_items(
+    path: str | Path,
+    *,
+    format: str,
+    question_field: str | int = "question",
+    answer_field: str | int = "answer",
+    header: bool = False,
+    answer_regex: str | None = None,
+    answer_type: str = "number",
+    id_field: str | int | None = None,
+    choices_field: str | int | None = None,
+    context_field: str | int | None = None,
+    split: str | None = None,
+) -> list[Item]:
+    """Read a benchmark file.
+
+    Args:
+        path: the file or folder, or a HubSource (a hub dataset's subset and split).
+        format: "json" (an array of objects), "jsonl", "tsv" (no quoting), "csv", "parquet", "arrow", "hf-disk"
+            (a save_to_disk folder of one split), "hf" (a hub dataset), or "auto" (by the path).
+        question_field: the question's key, or its 0-based column for TSV/CSV without a header.
+        answer_field: the gold answer's key or column.
+        header: TSV/CSV only: the first row names the columns.
+        answer_regex: take the gold answer from group 1 of this regex (e.g. ``"#### (.+)$"`` for GSM8K solutions).
+        answer_type: "number" (the gold must be a number), "choice" (a letter "B" / "(B)", a 0-based index, or
+            the text of one of the options in `choices_field`), or "none" (no gold; `answer_field` is not read).
+        id_field: an item id (the same in every language of a parallel set); ids must be unique in the file.
+        choices_field: the list of options (answer_type "choice").
+        context_field: a passage the question is about.
+        split: the split of a saved DatasetDict folder.
+
+    Returns:
+        The items in file order, indexed from 0.
+
+    Raises:
+        DataError: missing file, bad JSON, a missing field, an empty question, an answer that is not a number
+            (or not one of the options), or a repeated id.
+    """
+    path = path if isinstance(path, HubSource) else Path(path)
+    if format not in FORMATS:
+        raise DataError(f"unknown format '{format}'; expected one of: {', '.join(FORMATS)}", path=path)
+    if answer_type not in ANSWER_TYPES:
+        raise DataError(
+            f"unknown answer_type '{answer_type}'; expected one of: {', '.join(ANSWER_TYPES)}", path=path
+        )
+    if answer_type == "choice" and choices_field is None:
+        raise DataError("answer_type 'choice' needs choices_field (the list of options)", path=path)
+    if isinstance(path, HubSource) and format not in ("hf", "auto"):
+        raise DataError(
+            f"a hub dataset is read as a table, not as {format}: leave dataset.format unset", path=path
+        )
+    if not isinstance(path, HubSource) and not path.exists():
+        raise DataError("file not found", path=path)
+    if format == "auto":
+        format = detect_format(path)
+    if format not in TABLE_FORMATS and not path.is_file():
+        raise DataError(f"not a {format} file", path=path)
+    pattern = re.compile(answer_regex, re.MULTILINE) if answer_regex else None
+    items: list[Item] = []
+    for where, record in iter_records(path, ReadOptions(format=format, split=split), header=header):
+        question = _text(get_field(record, question_field, where), question_field, where, "question")
+        context = None
+        if context_field is not None:
+            context = _text(get_field(record, context_field, where), context_field, where, "context")
+        choices: tuple[str, ...] = ()
+        if answer_type == "none":
+            answer = None
+        else:
+            answer = get_field(record, answer_field, where)
+            if isinstance(answer, bool) or not isinstance(answer, str | int | float):
+                raise DataError(
+                    f"the answer must be a number or a string, got {answer!r}",
+                    field=str(answer_field),
+                    **where,
+                )
+            answer = str(answer)
+            if pattern is not None:
+                m = pattern.search(answer)
+                if not m:
+                    raise DataError(
+                        f"answer_regex {pattern.pattern!r} does not match {answer[-80:]!r}",
+                        field=str(answer_field),
+                        **where,
+                    )
+                answer = m.group(1)
+            if answer_type == "choice":
+                choices = parse_choices(
+                    get_field(record, choices_field, where), {**where, "field": str(choices_field)}
+                )
+                answer = gold_letter(answer, choices, {**where, "field": str(answer_field)})
+            elif parse_number(answer) is None:
+                raise DataError(f"the answer {answer!r} is not a number", field=str(answer_field), **where)
+        item_id = None
+        if id_field is not None:
+            item_id = str(get_field(record, id_field, where))
+        items.append(
+            Item(
+                index=len(items),
+                question=question,
+                answer=answer,
+                id=item_id,
+                choices=choices,
+                context=context,
+            )
+        )
+    if not items:
+        raise DataError("no records", path=path)
+    _check_unique_ids(items, path)
+    return items
+
+
+ANSWER_TYPES = ("number", "choice", "none")
+
+
+def _text(value: Any, field: str | int, where: dict[str, Any], what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise DataError(f"empty or non-text {what}: {value!r}", field=str(field), **where)
+    return value
+
+
+def _check_unique_ids(items: list[Item], path: Path) -> None:
+    seen: dict[str, int] = {}
+    for item in items:
+        if item.id is not None and seen.setdefault(item.id, item.index) != item.index:
+            raise DataError(f"id {item.id!r} repeats item {seen[item.id]}", path=path, record=item.index)
+
+
+def parse_choices(value: Any, where: dict[str, Any]) -> tuple[str, ...]:
+    """Options as texts: a list of strings; SeaEval's "(A) text" labels are removed when every option has its own."""
+    if (
+        not isinstance(value, list)
+        or len(value) < 2
+        or not all(isinstance(c, str) and c.strip() for c in value)
+    ):
+        raise DataError(
+            f"expected a list of at least two non-empty option texts, got {value!r}"[:300], **where
+        )
+    if len(value) > len(LETTERS):
+        raise DataError(f"{len(value)} options; at most {len(LETTERS)} are supported", **where)
+    labels = [_LABELLED.match(c) for c in value]
+    if all(m and m.group(1) == LETTERS[i] for i, m in enumerate(labels)):
+        return tuple(c[m.end() :] for c, m in zip(value, labels, strict=True))
+    return tuple(value)
+
+
+def gold_letter(answer: str, choices: tuple[str, ...], where: dict[str, Any]) -> str:
+    """The gold option's letter from a letter ("B", "(B)"), a 0-based index ("1"), or an option's text."""
+    text = answer.strip()
+    letters = LETTERS[: len(choices)]
+    m = re.fullmatch(r"\(?([A-Z])\)?", text)
+    if m and m.group(1) in letters:
+        return m.group(1)
+    if text.isdigit() and int(text) < len(choices):
+        return letters[int(text)]
+    labelled = _LABELLED.match(text)
+    if (
+        labelled
+        and labelled.group(1) in letters
+        and (text[labelled.end() :].strip() == choices[letters.index(labelled.group(1))].strip())
+    ):
+        return labelled.group(1)
+    matches = [i for i, c in enumerate(choices) if c.strip() == text]
+    if len(matches) == 1:
+        return letters[matches[0]]
+    raise DataError(
+        f"the answer {answer!r} is not one of the {len(choices)} options (a letter, index or option text)",
+        **where,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- cross sets
+
+
+def read_seaeval_cross(path: str | Path, language: str) -> list[Item]:
+    """One language of a SeaEval cross-lingual set (Cross-MMLU, Cross-LogiQA, Cross-XQuAD).
+
+    The file is a JSON array of ``{"id", "English": {"question", "choices", "answer", "context"?}, "Chinese": ...}``;
+    languages are keyed by English name, resolved through the language registry ("Filipino" is ``fil``).
+
+    Raises:
+        DataError: bad JSON, a language the file lacks, or a bad record (naming the record and field).
+    """
+    from crosslift.languages import UnknownLanguageError, get_language
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", path=path)
+    wanted = get_language(language).code
+    items: list[Item] = []
+    for where, record in iter_records(path, ReadOptions(format="json")):
+        if not isinstance(record, dict):
+            raise DataError("expected an object with 'id' and one object per language", **where)
+        key = None
+        for name in record:
+            try:
+                if name != "id" and get_language(name).code == wanted:
+                    key = name
+                    break
+            except UnknownLanguageError:
+                continue
+        if key is None:
+            names = ", ".join(k for k in record if k != "id")
+            raise DataError(f"no '{language}' entry (it has: {names})", **where)
+        entry = get_field(record, key, where)
+        if not isinstance(entry, dict):
+            raise DataError("expected an object with question, choices and answer", **where, field=key)
+        missing = [k for k in ("question", "choices", "answer") if k not in entry]
+        if missing:
+            raise DataError(
+                f"missing field (fields here: {', '.join(entry)})", **where, field=f"{key}.{missing[0]}"
+            )
+        fields = {k: entry[k] for k in ("question", "choices", "answer")}
+        question = _text(fields["question"], f"{key}.question", where, "question")
+        choices = parse_choices(fields["choices"], {**where, "field": f"{key}.choices"})
+        if not isinstance(fields["answer"], str):
+            raise DataError(
+                f"expected the answer text, got {fields['answer']!r}", **where, field=f"{key}.answer"
+            )
+        answer = gold_letter(fields["answer"], choices, {**where, "field": f"{key}.answer"})
+        context = entry.get("context")
+        if context is not None:
+            context = _text(context, f"{key}.context", where, "context")
+        items.append(
+            Item(
+                index=len(items),
+                question=question,
+                answer=answer,
+                id=str(get_field(record, "id", where)),
+                choices=choices,
+                context=context,
+            )
+        )
+    if not items:
+        raise DataError("no records", path=path)
+    _check_unique_ids(items, path)
+    return items
+
+
+def load_items(
+    dataset: Any, language: str, path_of: Callable[[str], Path | HubSource]
+) -> tuple[list[Item], list[Path | HubSource]]:
+    """The items of one language of a task, read according to its ``dataset`` spec (`crosslift.eval.tasks.DatasetSpec`).
+
+    Args:
+        dataset: the task's dataset spec.
+        language: the language code.
+        path_of: the data file of a language (the spec's path pattern resolved against the data folder).
+
+    Returns:
+        The items, and the files they were read from (for provenance).
+    """
+    path = path_of(language)
+    if isinstance(path, HubSource) and dataset.format in ("seaeval_cross", "xquad_mc"):
+        raise DataError(
+            f"format {dataset.format} reads its JSON file; a hub dataset cannot be read as it", path=path
+        )
+    if dataset.format == "seaeval_cross":
+        return read_seaeval_cross(path, language), [path]
+    if dataset.format == "xquad_mc":
+        reference = path_of(dataset.reference_language)
+        items = read_xquad_mc(path, reference=reference, options=dataset.options, seed=dataset.seed)
+        return items, list(dict.fromkeys([path, reference]))
+    return read_items(
+        path,
+        format=dataset.format,
+        question_field=dataset.question_field,
+        answer_field=dataset.answer_field,
+        header=dataset.header,
+        answer_regex=dataset.answer_regex,
+        answer_type=dataset.answer_type,
+        id_field=dataset.id_field,
+        choices_field=dataset.choices_field,
+        context_field=dataset.context_field,
+        split=None if isinstance(path, HubSource) else dataset.split,
+    ), [path]

@@ -1,0 +1,178 @@
+"""The task registry: built-in families, groups, one-file parallel sets, includes, and located errors."""
+
+import textwrap
+
+import pytest
+
+from crosslift.errors import ConfigError
+from crosslift.eval.tasks.registry import TaskRegistry, builtin_task_dir, list_tasks
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return TaskRegistry()
+
+
+def test_builtin_families_and_groups(registry):
+    mmwp = registry.resolve("mmwp")
+    assert len(mmwp.tasks) == 48 and mmwp.tier_rule == "mmwp-llama2" and mmwp.tier is None
+    assert [t.language for t in registry.resolve("mgsm").tasks] == "en es fr de ru zh ja th sw bn te".split()
+    sw = registry.resolve("mmwp_sw").tasks[0]
+    assert (sw.language, sw.dataset.path, sw.dataset.format, sw.prompt.template) == (
+        "sw",
+        "test_{lang}.json",
+        "json",
+        "metamath",
+    )
+    assert [p["name"] for p in sw.filter_list] == ["strict", "flexible"]
+    assert sw.metric_list == [
+        {"metric": "accuracy", "name": "accuracy_strict", "filter": "strict", "tolerance": 0.001},
+        {"metric": "accuracy", "name": "accuracy_flexible", "filter": "flexible", "tolerance": 0.001},
+    ]
+    assert sw.generation.max_new_tokens == 1024  # LinguaLIFT's (its lm-eval wrapper's default)
+    mgsm = registry.resolve("mgsm_te").tasks[0]
+    assert (mgsm.dataset.format, mgsm.dataset.question_field, mgsm.prompt.words, mgsm.fewshot.format) == (
+        "tsv",
+        0,
+        "mgsm",
+        "mgsm_exemplars",
+    )
+    assert registry.resolve("mmwp_low").tier == "low"
+
+
+def test_list_tasks_names_every_group(registry):
+    rows = {r.name: r for r in list_tasks(registry)}
+    assert rows["mmwp"].kind == "group" and len(rows["mmwp"].languages) == 48
+    assert {"mgsm", "mgsm_low", "mmwp_high", "mmwp_medium"} <= set(rows)
+
+
+def test_unknown_name_suggests_close_ones(registry):
+    with pytest.raises(ConfigError, match="unknown task or group 'mmwp_swa'; did you mean mmwp_sw"):
+        registry.resolve("mmwp_swa")
+
+
+def test_a_new_parallel_math_set_is_one_yaml_file(tmp_path):
+    (tmp_path / "msvamp.yaml").write_text(
+        textwrap.dedent("""\
+        include: parallel_math
+        task: msvamp
+        languages: [en, sw, "no"]
+        dataset:
+          path: mSVAMP/test_{lang}.jsonl
+          format: jsonl
+          question_field: m_query
+          answer_field: response
+    """)
+    )
+    registry = TaskRegistry([tmp_path])
+    selection = registry.resolve("msvamp")
+    assert [t.name for t in selection.tasks] == ["msvamp_en", "msvamp_sw", "msvamp_no"]
+    task = registry.resolve("msvamp_sw").tasks[0]
+    assert task.dataset.question_field == "m_query" and task.prompt.template == "metamath"
+    assert task.generation.until[0] == "{question_word}"
+    # a YAML path works as a task name too, without registering its folder
+    assert TaskRegistry().resolve(str(tmp_path / "msvamp.yaml")).name == "msvamp"
+
+
+def _write(path, text):
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_errors_name_file_line_and_key(tmp_path):
+    _write(
+        tmp_path / "bad.yaml",
+        """\
+        include: parallel_math
+        task: bad
+        language: sw
+        dataset:
+          path: x_{lang}.json
+          formt: json
+    """,
+    )
+    with pytest.raises(ConfigError) as err:
+        TaskRegistry([tmp_path])
+    assert "bad.yaml, line 6: unknown key 'dataset.formt' (did you mean 'dataset.format'?)" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "include: parallel_math\ntask: t\nlanguage: sw\ndataset: {path: a}\nfilter_list:\n"
+            "  - name: f\n    filter: [{function: nope}]\n",
+            "unknown filter function 'nope'",
+        ),
+        (
+            "include: parallel_math\ntask: t\nlanguage: sw\ndataset: {path: a}\nmetric_list: [{metric: bleu}]\n",
+            "unknown metric 'bleu'",
+        ),
+        ("include: parallel_math\ntask: t\ndataset: {path: a}\n", "set exactly one of 'language'"),
+        ("include: nowhere\ntask: t\n", "include 'nowhere' is neither"),
+        ("include: me.yaml\ntask: t\n", "include cycle"),
+        ("include: parallel_math\ntask: mmwp_sw\nlanguage: sw\ndataset: {path: a}\n", "already defined in"),
+        ("group: g\ntask: [mmwp_sw, missing_task]\n", None),
+    ],
+)
+def test_bad_task_files(tmp_path, text, message):
+    _write(tmp_path / "me.yaml", text)
+    if message is None:  # a group with an unknown member fails when it is resolved
+        with pytest.raises(ConfigError, match="lists unknown task 'missing_task'"):
+            TaskRegistry([tmp_path]).resolve("g")
+        return
+    with pytest.raises(ConfigError, match=message):
+        TaskRegistry([tmp_path])
+
+
+def test_builtin_folder_ships_templates_and_per_language_tasks(registry):
+    root = builtin_task_dir()
+    assert (root / "parallel_math" / "_template.yaml").is_file()
+    # MMWP's 48 tasks and their group come from one file (languages: [...]); every mmwp_<lang> name resolves
+    mmwp = [t for t in registry.tasks.values() if t.source == str(root / "mmwp" / "mmwp.yaml")]
+    assert [t.name for t in mmwp] == [f"mmwp_{t.language}" for t in mmwp] and len(mmwp) == 48
+    assert all(registry.resolve(t.name).tasks == [t] for t in mmwp)
+    assert not list((root / "mmwp").glob("mmwp_??.yaml"))
+    assert len(list((root / "mgsm").glob("mgsm_??.yaml"))) == 11
+
+
+def test_cross_lingual_and_pairwise_families(registry):
+    mmlu = registry.resolve("cross_mmlu")
+    assert [t.language for t in mmlu.tasks] == ["en", "zh", "id", "vi", "es", "ms", "fil"]
+    task = mmlu.tasks[0]
+    assert (task.dataset.format, task.dataset.answer_type, task.prompt.template) == (
+        "seaeval_cross",
+        "choice",
+        "mcq",
+    )
+    assert [m["metric"] for m in task.metric_list] == ["exact_match", "consistency", "ac3"]
+    assert task.fidelity_spec() is None  # letters are in no language
+    xquad = registry.resolve("cross_xquad")
+    assert [t.language for t in xquad.tasks] == ["en", "zh", "vi", "es"] and xquad.tasks[
+        0
+    ].dataset.format == "xquad_mc"
+    assert len(registry.resolve("xquad_mc").tasks) == 12
+    plug = registry.resolve("xalpacaeval_plug_zh").tasks[0]
+    assert plug.prompt.template == "tulu" and "{language}" in plug.prompt.system
+    assert plug.filter_list[0]["filter"][0]["function"] == "plug_target"
+    assert [t.language for t in registry.resolve("xalpacaeval").tasks] == ["en", "zh", "ko", "it", "es"]
+    assert registry.resolve("mmwp_sw").tasks[0].fidelity_spec() == {
+        "filter": None,
+        "drop_final_number": True,
+        "candidates": [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("fidelity", "message"),
+    [
+        ("{filter: nope}", "fidelity scores filter 'nope', which is not in filter_list"),
+        ("{candidates: [xx-notalanguage]}", "fidelity.candidates: unknown language"),
+    ],
+)
+def test_bad_fidelity_settings(tmp_path, fidelity, message):
+    (tmp_path / "t.yaml").write_text(
+        f"include: parallel_math\ntask: t\nlanguages: [en]\ndataset: {{path: x}}\nfidelity: {fidelity}\n"
+    )
+    with pytest.raises(ConfigError, match=message):
+        TaskRegistry([tmp_path])
