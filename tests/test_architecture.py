@@ -2,7 +2,8 @@
 (`cli → synth → train, eval → data → models → runs → catalogue → config, languages → io → errors`), no module
 imports itself back through others (no circles), no module imports another module's `_private` name, and only
 the command line (`crosslift.cli`) imports argparse. One more rule keeps one resolver: only `crosslift.config`
-finds the bundled configs (crosslift/configs/) in the package.
+finds the bundled configs (crosslift/configs/) in the package. Only `crosslift.train.hf_compat` touches
+transformers' private names (Trainer hooks, config attributes).
 
 Every import counts, also one inside a function: a lazy import still ties the two modules together."""
 
@@ -178,3 +179,117 @@ def test_only_the_config_module_locates_bundled_configs():
     """`crosslift.config.resolve_config` is the one way to a bundled config (by path or by name)."""
     assert [m for m in modules_locating_bundled_configs() if m.split(":")[0] != "crosslift.config"] == []
     assert "crosslift.config: bundled_configs" in modules_locating_bundled_configs()  # the check sees it
+
+
+# ---------------------------------------------------------------------------------------------------- transformers
+
+HF_ADAPTER = "crosslift.train.hf_compat"
+# The private names of transformers (and torch's LR scheduler) that the recipes need, each reached in the adapter
+# alone under a public name (docs/architecture.md, Training): a transformers upgrade that changes one fails
+# tests/train/test_hf_compat.py instead of a run.
+HF_PRIVATE_NAMES = {
+    "_get_train_sampler",
+    "_track_num_input_tokens",
+    "_save",
+    "_load_from_checkpoint",
+    "_attn_implementation",
+    "_last_lr",
+}
+LIBRARIES = {"transformers", "torch", "accelerate", "peft", "deepspeed"}
+
+
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not name.endswith("__")
+
+
+def uses_of(module: str, names: set[str]) -> list[str]:
+    """`module:line name` for each attribute, method or string (a getattr) in `module` named in `names`."""
+    found = []
+    for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            name = node.name
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            name = node.value
+        else:
+            continue
+        if name in names:
+            found.append(f"{module}:{node.lineno} {name}")
+    return found
+
+
+def test_only_the_adapter_touches_the_private_names_of_transformers():
+    outside = sorted(use for m in MODULES if m != HF_ADAPTER for use in uses_of(m, HF_PRIVATE_NAMES))
+    assert not outside
+    # The list is what the adapter reaches: a name it stops using leaves the list too.
+    assert {use.split()[-1] for use in uses_of(HF_ADAPTER, HF_PRIVATE_NAMES)} == HF_PRIVATE_NAMES
+
+
+def library_classes(trees: dict[str, ast.Module]) -> set[str]:
+    """Classes of these modules that derive from a library's class (`class X(Trainer)`), directly or through
+    another of them (`class BridgeTrainer(RecipeTrainer)`)."""
+    imported = {
+        alias.asname or alias.name
+        for tree in trees.values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in LIBRARIES
+        for alias in node.names
+    }
+    classes = [node for tree in trees.values() for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    derived: set[str] = set()
+    while True:
+        more = {
+            c.name
+            for c in classes
+            if any(
+                (b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else None)
+                in imported | derived
+                for b in c.bases
+            )
+        }
+        if more <= derived:
+            return derived
+        derived |= more
+
+
+def test_the_recipes_reach_no_private_name_of_a_library_outside_the_adapter():
+    """In train/, outside the adapter: no private method defined in a class derived from a library's (an override
+    of a private hook), and no `x._name` but of a name the module defines itself (`super()._save`,
+    `trainer._get_dataloader`, `self._tr_loss` in a Trainer subclass, `config._attn_implementation` all fail)."""
+    trees = {
+        m: ast.parse(MODULES[m].read_text(encoding="utf-8"))
+        for m in MODULES
+        if part(m) == "train" and m != HF_ADAPTER
+    }
+    derived = library_classes(trees)
+    found = []
+    for module, tree in trees.items():
+        library = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name in derived]
+        overrides = [
+            (c, f) for c in library for f in c.body if isinstance(f, ast.FunctionDef) and is_private(f.name)
+        ]
+        found += [f"{module}:{f.lineno} {c.name}.{f.name}" for c, f in overrides]
+        # What the module defines itself: its private functions and classes, and the private state of its classes
+        # that derive from no library's.
+        own = {
+            n.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.ClassDef)
+            and is_private(n.name)
+            and n not in {f for _, f in overrides}
+        }
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name not in derived):
+            own |= {
+                t.attr
+                for n in ast.walk(cls)
+                if isinstance(n, ast.Assign)
+                for t in n.targets
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+            }
+        found += [
+            f"{module}:{n.lineno} .{n.attr}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute) and is_private(n.attr) and n.attr not in own
+        ]
+    assert not sorted(found)

@@ -30,6 +30,7 @@ from crosslift.models.packing import (
 )
 from crosslift.train import train
 from crosslift.train.common import SeededLengthGroupedSampler
+from crosslift.train.hf_compat import attn_implementation
 
 LENGTHS = [9, 3, 14, 5, 7, 2, 11]
 
@@ -145,7 +146,7 @@ def test_no_attention_across_examples(lm, tokenizer):
 
 
 def test_a_model_that_mixes_packed_examples_is_refused(lm):
-    check_packing_support(lm)  # transformers' Llama masks by position ids: accepted
+    check_packing_support(lm, attn_implementation(lm))  # transformers' Llama masks by position ids: accepted
 
     class IgnoresPositions(torch.nn.Module):  # an attention that sees one long sequence
         def __init__(self, inner):
@@ -159,7 +160,7 @@ def test_a_model_that_mixes_packed_examples_is_refused(lm):
             return self.inner(input_ids=input_ids, use_cache=use_cache)
 
     with pytest.raises(ConfigError, match="training.packing"):
-        check_packing_support(IgnoresPositions(lm))
+        check_packing_support(IgnoresPositions(lm), attn_implementation(lm))
     assert lm.training  # the check put the model back in training mode
 
 

@@ -119,12 +119,16 @@ def row_tokens_for(attn_implementation: str | None, max_length: int) -> int | No
 
 
 @torch.no_grad()
-def check_packing_support(model: torch.nn.Module) -> None:
+def check_packing_support(model: torch.nn.Module, attn_implementation: str | None) -> None:
     """Raise when `model` lets packed examples attend to each other.
 
     Models whose attention masks come from transformers' masking utilities find the boundaries from position ids;
     an architecture that builds its own mask would silently mix examples. One forward pass of two short packed
     examples against the second one alone decides (skipped for weights not materialised, e.g. on the meta device).
+
+    Args:
+        attn_implementation: the attention the model runs, for the error message (the recipes read it with
+            `crosslift.train.hf_compat.attn_implementation`).
     """
     weight = model.get_input_embeddings().weight
     if weight.device.type == "meta" or weight.numel() == 0:
@@ -147,7 +151,7 @@ def check_packing_support(model: torch.nn.Module) -> None:
         from crosslift.errors import ConfigError
 
         raise ConfigError(
-            f"training.packing: {type(model).__name__} (attention: {getattr(model.config, '_attn_implementation', '?')}) "
+            f"training.packing: {type(model).__name__} (attention: {attn_implementation}) "
             "lets packed examples attend to each other (its attention mask ignores position-id boundaries); "
             "set training.packing: false, or use a model whose attention transformers masks from position ids"
         )

@@ -40,6 +40,7 @@ from crosslift.errors import ConfigError
 from crosslift.io import DiskError, disk_error, disk_errors
 from crosslift.models.packing import PACKED_TOKENS
 from crosslift.runs import RunDir, provenance
+from crosslift.train.hf_compat import AdaptedTrainer, set_last_lr
 
 
 def is_main_process() -> bool:
@@ -218,7 +219,7 @@ class ScheduleAtResumedStep(TrainerCallback):
         ]
         for group, rate in zip(optimizer.param_groups, rates, strict=True):
             group["lr"] = rate
-        lr_scheduler._last_lr = rates
+        set_last_lr(lr_scheduler, rates)
 
 
 # ---------------------------------------------------------------------------------------------------- loggers
@@ -306,7 +307,7 @@ class SeededLengthGroupedSampler(LengthGroupedSampler):
         return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
 
 
-class RecipeTrainer(Trainer):
+class RecipeTrainer(AdaptedTrainer):
     """HF Trainer with reproducible length grouping and padding-free packing (`crosslift.models.packing`).
 
     With neither, it is Trainer unchanged.
@@ -328,10 +329,9 @@ class RecipeTrainer(Trainer):
         self.eval_collator = eval_collator
         super().__init__(*args, **kwargs)
 
-    def _get_train_sampler(self, train_dataset: Any = None) -> torch.utils.data.Sampler | None:
-        dataset = train_dataset if train_dataset is not None else self.train_dataset
+    def train_sampler(self, dataset: Any) -> torch.utils.data.Sampler | None:
         if self.args.train_sampling_strategy != "group_by_length" or dataset is None:
-            return super()._get_train_sampler(train_dataset)
+            return super().train_sampler(dataset)
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
         return SeededLengthGroupedSampler(
             self.args.train_batch_size * self.args.gradient_accumulation_steps,
@@ -356,11 +356,15 @@ class RecipeTrainer(Trainer):
             model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
         )
 
-    def _track_num_input_tokens(self, inputs: dict[str, Any]) -> None:
+    def track_input_tokens(self, inputs: dict[str, Any]) -> None:
         # A packed batch has no attention mask; it says how many of its positions are real tokens.
         if PACKED_TOKENS not in inputs or self.args.include_num_input_tokens_seen == "no":
-            return super()._track_num_input_tokens(inputs)
-        seen = torch.as_tensor(inputs[PACKED_TOKENS], device=self.args.device, dtype=torch.int64)
+            return super().track_input_tokens(inputs)
+        self.add_input_tokens(inputs[PACKED_TOKENS])
+
+    def add_input_tokens(self, seen: int | torch.Tensor) -> None:
+        """Add `seen` tokens of this process's micro-batch, summed over all processes, to the state's count."""
+        seen = torch.as_tensor(seen, device=self.args.device, dtype=torch.int64)
         self.state.num_input_tokens_seen += self.accelerator.gather(seen).sum().item()
 
 

@@ -32,6 +32,7 @@ from crosslift.models.labels import IGNORE_INDEX
 from crosslift.models.packing import PackingCollator, check_packing_support, row_tokens_for
 from crosslift.runs import RunDir
 from crosslift.train.common import RecipeRun, RecipeTrainer, print_main, save_final, train_with_resume
+from crosslift.train.hf_compat import attn_implementation
 
 
 class SFTDataConfig(Section):
@@ -171,8 +172,9 @@ def run(cfg: SFTConfig) -> RunDir:
     padded = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE_INDEX, padding=True)
     packed = None
     if cfg.training.packing:
-        check_packing_support(model)
-        row_tokens = row_tokens_for(model.config._attn_implementation, cfg.data.max_length)
+        attention = attn_implementation(model)
+        check_packing_support(model, attention)
+        row_tokens = row_tokens_for(attention, cfg.data.max_length)
         packed = PackingCollator(tokenizer.pad_token_id, row_tokens)
     trainer = RecipeTrainer(
         model=model,

@@ -29,6 +29,7 @@ from crosslift.models.bridge import BridgeModel, BridgeProcessor
 from crosslift.models.labels import IGNORE_INDEX
 from crosslift.models.packing import check_packing_support, row_tokens_for
 from crosslift.train.common import RecipeRun, RecipeTrainer
+from crosslift.train.hf_compat import attn_implementation
 
 CHECK_FILE = "alignment_check.json"
 TRAINABLE_WEIGHTS = "model.safetensors"  # the name HF Trainer looks for in a checkpoint folder
@@ -202,7 +203,8 @@ class BridgeTrainer(RecipeTrainer):
         self.optim_config = optim
         self.packing, self.row_tokens = packing, row_tokens
         if packing:
-            check_packing_support((kwargs["model"] if "model" in kwargs else args[0]).lm)
+            lm = (kwargs["model"] if "model" in kwargs else args[0]).lm
+            check_packing_support(lm, attn_implementation(lm))
         # group_by_length sorts by the assembled LM length: text + soft tokens (+ boundaries, equal for all)
         kwargs.setdefault("lengths", lambda f: len(f["input_ids"]) + len(f["encoder_input_ids"]))
         super().__init__(*args, **kwargs)
@@ -223,24 +225,22 @@ class BridgeTrainer(RecipeTrainer):
             self.optimizer = optimizer_cls(groups, **kwargs)
         return self.optimizer
 
-    def _track_num_input_tokens(self, inputs: dict[str, Any]) -> None:
+    def track_input_tokens(self, inputs: dict[str, Any]) -> None:
         # Count every LM position the step computed: text tokens, soft tokens and boundary vectors.
         if self.args.include_num_input_tokens_seen == "no":
             return
         boundaries = int(self.model.config.begin_boundary) + int(self.model.config.end_boundary)
-        seen = (
+        self.add_input_tokens(
             inputs["attention_mask"].sum()
             + inputs["encoder_attention_mask"].sum()
             + boundaries * len(inputs["input_ids"])
         )
-        seen = torch.as_tensor(seen, device=self.args.device, dtype=torch.int64)
-        self.state.num_input_tokens_seen += self.accelerator.gather(seen).sum().item()
 
-    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+    def save_weights(self, output_dir: str, state_dict: dict[str, Any] | None) -> None:
         """Checkpoints: only the parameters that train (the frozen ones are rebuilt from the config on resume)."""
         if not self.args.should_save:
             return
-        output = Path(output_dir or self.args.output_dir)
+        output = Path(output_dir)
         output.mkdir(parents=True, exist_ok=True)
         trainable = trainable_names(self.model)
         if state_dict is None:
@@ -250,16 +250,15 @@ class BridgeTrainer(RecipeTrainer):
             weights, output / TRAINABLE_WEIGHTS, metadata={"format": "pt", "contents": "trainable parameters"}
         )
 
-    def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
-        model = model if model is not None else self.model
-        path = Path(resume_from_checkpoint) / TRAINABLE_WEIGHTS
+    def load_checkpoint_weights(self, checkpoint: str, model: torch.nn.Module) -> None:
+        path = Path(checkpoint) / TRAINABLE_WEIGHTS
         if not path.is_file():
-            raise CrossliftError(f"checkpoint {resume_from_checkpoint} has no {TRAINABLE_WEIGHTS}")
+            raise CrossliftError(f"checkpoint {checkpoint} has no {TRAINABLE_WEIGHTS}")
         weights = load_file(path)
         trainable = trainable_names(model)
         if set(weights) != trainable:
             raise CrossliftError(
-                f"checkpoint {resume_from_checkpoint} holds other trainable parameters than this run trains "
+                f"checkpoint {checkpoint} holds other trainable parameters than this run trains "
                 f"(missing: {sorted(trainable - set(weights))[:5]}, unexpected: {sorted(set(weights) - trainable)[:5]})"
             )
         model.load_state_dict(weights, strict=False)
@@ -288,7 +287,7 @@ def bridge_trainer(
         callbacks=run.callbacks(label),
         optim=cfg.optim,
         packing=cfg.training.packing,
-        row_tokens=row_tokens_for(bridge.lm.config._attn_implementation, cfg.data.lm_max_length),
+        row_tokens=row_tokens_for(attn_implementation(bridge.lm), cfg.data.lm_max_length),
     )
 
 
