@@ -82,6 +82,12 @@ class TrainingConfig(Section):
     warmup_ratio: float = Field(0.0, ge=0, lt=1, description="share of the steps with linear warm-up")
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
     max_grad_norm: float = Field(1.0, gt=0)
+    loss_average: Literal["token", "micro_batch"] = Field(
+        "token",
+        description="token: the loss is the mean over every target token of the accumulated batch (on every "
+        "device), as transformers >= 4.46 computes it; micro_batch: the mean of each micro-batch's own token mean "
+        "(each micro-batch weighs the same, as the papers' released code trained)",
+    )
     save_steps: int = Field(50, gt=0)
     save_total_limit: int | None = Field(2, gt=0)
     logging_steps: int = Field(10, gt=0)

@@ -52,6 +52,7 @@ def test_crossin_paper_config():
         42,
         4096,
     )
+    assert t.loss_average == "micro_batch"  # released: each micro-batch (one sequence) weighs the same
 
 
 def test_plug_paper_config():
@@ -71,6 +72,7 @@ def test_plug_paper_config():
         "bf16",
         True,
     )
+    assert t.loss_average == "micro_batch"
 
 
 @pytest.mark.slow

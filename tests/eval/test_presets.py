@@ -15,11 +15,11 @@ from crosslift.eval.runner.variants import expand_variants
 from crosslift.eval.tasks.prompts import SEAEVAL_PROMPTS, PromptSettings, build_prompt, instruction_words
 from crosslift.eval.tasks.registry import TaskRegistry
 
-# preset -> (arXiv id its header cites, max_new_tokens of the paper, tasks, languages)
+# preset -> (arXiv id its header cites, (max_new_tokens, max_length) of the released code, tasks)
 PRESETS = {
-    "lingualift_paper": ("2412.12499", 1024, ["mmwp", "mgsm"]),
-    "crossin_paper": ("2404.11932", 128, ["cross_xquad", "cross_mmlu", "cross_logiqa"]),
-    "plug_paper": ("2311.08711", 4096, ["xalpacaeval_plug"]),
+    "lingualift_paper": ("2412.12499", (1024, None), ["mmwp", "mgsm"]),
+    "crossin_paper": ("2404.11932", (128, None), ["cross_xquad", "cross_mmlu", "cross_logiqa"]),
+    "plug_paper": ("2311.08711", (None, 4096), ["xalpacaeval_plug"]),
 }
 
 
@@ -29,14 +29,15 @@ def header(path) -> str:
 
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_paper_presets_load_validate_and_cite_their_table(name):
-    arxiv, max_new_tokens, tasks = PRESETS[name]
+    arxiv, length, tasks = PRESETS[name]
     path = resolve_config(name, "eval")
     text = header(path)
     assert f"arXiv {arxiv}" in text
     assert "table" in text and "methods.md" in text
     config = load_config(EvalConfig, path)
     assert [t.name for t in config.tasks] == tasks and config.output_dir.startswith("runs/")
-    assert config.generation.max_new_tokens == max_new_tokens and not config.generation.do_sample
+    assert (config.generation.max_new_tokens, config.generation.max_length) == length
+    assert not config.generation.do_sample  # greedy, or (CrossIn) as the checkpoint's own config says
     registry = TaskRegistry()
     for entry in config.tasks:
         for variant in expand_variants(entry):
@@ -65,6 +66,54 @@ def test_lingualift_preset_scores_the_papers_way(shared_data):
             lp.task.metric_list[0]["name"] == "accuracy_strict"
         )  # the headline: the paper's last-number rule
         assert lp.prompts[0].text.endswith("### Response: Let's think step by step.")
+
+
+# The "Question:" words of LinguaLIFT's lm-eval fork (lm_eval/tasks/mgsm.py), as code points: ASCII colons.
+FORK_MGSM_WORDS = {
+    "en": "Question:",
+    "es": "Pregunta:",
+    "fr": "Question :",
+    "de": "Frage:",
+    "ru": "\u0417\u0430\u0434\u0430\u0447\u0430:",
+    "zh": "\u95ee\u9898:",
+    "ja": "\u554f\u984c:",
+    "th": "\u0e42\u0e08\u0e17\u0e22\u0e4c:",
+    "sw": "Swali:",
+    "bn": "\u09aa\u09cd\u09b0\u09b6\u09cd\u09a8:",
+    "te": "\u0c2a\u0c4d\u0c30\u0c36\u0c4d\u0c28:",
+}
+
+
+def test_lingualift_preset_asks_mgsm_in_the_forks_words_and_stops_as_it_does(shared_data):
+    config = load_config(
+        EvalConfig,
+        resolve_config("lingualift_paper", "eval"),
+        [f"tasks.0.data_dir={shared_data / 'mmwp'}", f"tasks.1.data_dir={shared_data / 'mgsm'}"],
+    )
+    mmwp, mgsm = (plan_task(entry, config, TaskRegistry()) for entry in config.tasks)
+    for lp in mgsm.languages:
+        word = FORK_MGSM_WORDS[lp.language]
+        assert lp.words.question == word
+        assert f"### Instruction:\n{word} " in lp.prompts[0].text  # QUESTION + " " + question, as mgsm.py
+        assert lp.settings.stop == [word, "[END]", "</s>", "<|im_end|>", "<|end_of_text|>"]
+    french = next(lp for lp in mmwp.languages if lp.language == "fr")  # MMWP keeps its own table and stops
+    assert french.words.question == "Question:" and french.settings.stop == [
+        "Question:",
+        "[END]",
+        "</s>",
+        "<|im_end|>",
+    ]
+
+
+def test_crossin_preset_decodes_as_seaeval():
+    config = load_config(EvalConfig, resolve_config("crossin_paper", "eval"), ["tasks.0.data_dir=unused"])
+    generation = config.generation
+    assert (generation.max_new_tokens, generation.use_model_defaults, generation.until, config.seed) == (
+        128,
+        True,
+        [],
+        42,
+    )
 
 
 def test_crossin_preset_runs_five_wordings_in_four_languages(shared_data):
@@ -180,3 +229,47 @@ def test_prompt_variants_are_reported_as_their_median(tmp_path):
     # each variant is an ordinary run: rerunning generates nothing and gives the same median
     again = evaluate(config, ByWording())
     assert again["mc_median"]["overall"] == median["overall"]
+
+
+@pytest.fixture(scope="module")
+def llama_4096(tmp_path_factory):
+    """tiny:llama saved with a 4096-token context (Llama-2-13B's, PLUG's model)."""
+    from crosslift.models.build import load_causal_lm, load_tokenizer
+
+    model, tokenizer = load_causal_lm("tiny:llama", dtype="float32"), load_tokenizer("tiny:llama")
+    model.config.max_position_embeddings = 4096
+    path = tmp_path_factory.mktemp("llama_4096")
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def test_plug_preset_runs_on_a_4096_token_model_and_stops_at_4096_in_all(tmp_path, llama_4096):
+    from crosslift.models.generate import load_generator
+
+    data = tmp_path / "x_alpacaeval"
+    data.mkdir()
+    # long instructions ("the" is one token; PLUG's prompt adds ~67), so that each answer has a few tokens of room
+    words = {"zh": [4026, 4024], "ko": [4024], "it": [4023], "es": [4025]}
+    for lang, counts in words.items():
+        rows = [{"id": i, "instruction": "the " * n} for i, n in enumerate(counts)]
+        (data / f"alpaca_eval_{lang}.json").write_text(json.dumps(rows))
+    generator = load_generator(str(llama_4096), dtype="float32", device="cpu")
+    generator.model.generation_config.eos_token_id = None  # every answer runs to the end of its room
+    config = load_config(
+        EvalConfig,
+        resolve_config("plug_paper", "eval"),
+        [f"model.name_or_path={llama_4096}", f"output_dir={tmp_path / 'out'}", f"data_dir={data}"],
+    )
+    evaluate(config, generator)  # a 4096-new-token setting would refuse: no room left for any prompt
+    records = [
+        json.loads(line)
+        for line in (tmp_path / "out" / "eval" / "xalpacaeval_plug" / "items.jsonl").read_text().splitlines()
+    ]
+    assert len(records) == 5 and all("long_prompt" not in r for r in records)
+    prompt_tokens = [len(generator.encode(r["prompt"])) for r in records]
+    rooms = [r["max_new_tokens"] for r in records]
+    assert rooms == [4096 - n for n in prompt_tokens] and all(0 < room < 10 for room in rooms)
+    assert generator.tokens_generated == sum(rooms)  # prompt + answer: 4096 tokens, not a token more
+    run = json.loads((tmp_path / "out" / "eval" / "xalpacaeval_plug" / "run.json").read_text())
+    assert run["languages"]["zh"]["generation"]["max_length"] == 4096

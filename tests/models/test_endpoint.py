@@ -247,6 +247,16 @@ def test_endpoint_generator_chat(server):
     assert server.requests[-1]["body"]["temperature"] == 0.7
 
 
+def test_endpoint_model_defaults_and_max_length(server):
+    server.responses = [ok_chat("4")]
+    generator = EndpointGenerator(server.url, served_model="m", api="chat", backoff_s=0.01)
+    own = GenerationSettings(max_new_tokens=128, use_model_defaults=True, repetition_penalty=1.3, seed=42)
+    assert generator.request_fields(own) == {"max_tokens": 128, "seed": 42}  # the server's defaults decide
+    with pytest.raises(endpoint.ConfigError, match="max_length needs each prompt's token count"):
+        generator.generate(["2+2?"], GenerationSettings(max_length=4096))
+    assert not server.requests  # refused before anything was sent
+
+
 def test_bad_options_are_config_errors():
     with pytest.raises(endpoint.ConfigError, match="must start with http"):
         EndpointClient("localhost:8000/v1", "m")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -42,6 +43,60 @@ def test_vllm_absent_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)
     with pytest.raises(CrossliftError, match="vLLM is not installed"):
         load_generator("vllm:tiny:llama")
+
+
+def test_vllm_sampling_fields_per_prompt_room_and_model_defaults():
+    from crosslift.models.vllm_backend import sampling_fields
+
+    settings = GenerationSettings(max_new_tokens=4096, max_length=4096, use_model_defaults=True, seed=42)
+    assert sampling_fields(settings, max_tokens=3000) == {
+        "n": 1,
+        "max_tokens": 3000,
+        "min_tokens": 0,
+        "seed": 42,
+        "stop": [],
+    }  # temperature, top_p and repetition penalty: the model's (get_default_sampling_params)
+
+
+class FakeParams(SimpleNamespace):
+    def clone(self):
+        return FakeParams(**vars(self))
+
+
+class FakeLLM:
+    """What VLLMGenerator uses of vllm.LLM: a tokenizer, the model's default sampling, generate."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer, self.params = tokenizer, None
+
+    def get_tokenizer(self):
+        return self.tokenizer
+
+    def get_default_sampling_params(self):
+        return FakeParams(temperature=0.6, top_p=0.9, max_tokens=16)
+
+    def generate(self, prompts, params, **kwargs):
+        self.params = params
+        return [SimpleNamespace(outputs=[SimpleNamespace(text="ok")]) for _ in prompts]
+
+
+def test_vllm_gives_each_prompt_its_room_under_max_length_and_keeps_the_models_sampling(llama):
+    from crosslift.models.vllm_backend import VLLMGenerator
+
+    generator = object.__new__(VLLMGenerator)  # vLLM itself needs a GPU: its LLM is faked
+    generator._vllm, generator.llm, generator.lora = (
+        SimpleNamespace(SamplingParams=FakeParams),
+        FakeLLM(llama.tokenizer),
+        None,
+    )
+    prompts = PROMPTS[:2]
+    tokens = [len(llama.tokenizer(p)["input_ids"]) for p in prompts]
+    assert generator.generate(prompts, GenerationSettings(max_length=100, max_new_tokens=100)) == ["ok", "ok"]
+    assert [params.max_tokens for params in generator.llm.params] == [100 - n for n in tokens]
+    assert generator.llm.params[0].temperature == 0.0  # greedy: ours
+    generator.generate(prompts, GenerationSettings(max_new_tokens=32, use_model_defaults=True, seed=42))
+    own = generator.llm.params  # one SamplingParams for all prompts: the model's, with our length and seed
+    assert (own.temperature, own.top_p, own.max_tokens, own.seed) == (0.6, 0.9, 32, 42)
 
 
 def test_vllm_sampling_fields_map_greedy_to_temperature_zero():
@@ -95,6 +150,52 @@ def test_min_new_tokens_and_token_count(llama):
 def test_sampling_is_seeded(llama):
     settings = GenerationSettings(max_new_tokens=8, do_sample=True, temperature=1.5, seed=7)
     assert llama.generate(PROMPTS[:2], settings) == llama.generate(PROMPTS[:2], settings)
+
+
+def test_max_length_gives_each_prompt_of_a_batch_the_room_it_leaves(llama, monkeypatch):
+    monkeypatch.setattr(llama.model.generation_config, "eos_token_id", None)  # every answer runs to its room
+    prompts = [p for p in PROMPTS if len(llama.encode(p)) < 50]
+    lengths = [len(llama.encode(p)) for p in prompts]
+    settings = GenerationSettings(max_new_tokens=24, max_length=max(lengths) + 3, batch_size=len(prompts))
+    rooms = [min(24, settings.max_length - n) for n in lengths]
+    assert len(set(rooms)) > 2 and 24 in rooms  # one batch, several rooms, and max_new_tokens still caps
+    before = llama.tokens_generated
+    batched = llama.generate(prompts, settings)
+    assert llama.tokens_generated - before == sum(rooms)  # prompt + answer never past max_length
+    alone = [
+        llama.generate([p], GenerationSettings(max_new_tokens=r))[0]
+        for p, r in zip(prompts, rooms, strict=True)
+    ]
+    assert batched == alone
+    with pytest.raises(ConfigError, match=f"a prompt of {max(lengths)} tokens leaves no room"):
+        llama.generate(prompts, GenerationSettings(max_length=max(lengths)))
+
+
+def test_the_models_own_decoding_keeps_its_generation_config(llama, monkeypatch):
+    from crosslift.models.generate import _generation_config
+
+    own = llama.model.generation_config
+    for key, value in {"do_sample": True, "temperature": 0.6, "top_p": 0.9, "top_k": 0}.items():
+        monkeypatch.setattr(own, key, value)  # Llama-2-7b-hf's generation_config.json
+    model = _generation_config(own, GenerationSettings(max_new_tokens=128, use_model_defaults=True), 0)
+    assert (model.do_sample, model.temperature, model.top_p, model.max_new_tokens) == (True, 0.6, 0.9, 128)
+    ours = _generation_config(own, GenerationSettings(max_new_tokens=128), 0)
+    assert (ours.do_sample, ours.temperature, ours.top_p) == (False, 1.0, 1.0)  # greedy: ours decide
+    # generated: the model's own sampling, seeded, is sampling at its temperature and top_p
+    settings = GenerationSettings(max_new_tokens=8, use_model_defaults=True, seed=42)
+    sampled = llama.generate(PROMPTS[:2], settings)
+    assert sampled == llama.generate(PROMPTS[:2], settings)
+    explicit = GenerationSettings(max_new_tokens=8, do_sample=True, temperature=0.6, top_p=0.9, seed=42)
+    assert sampled == llama.generate(PROMPTS[:2], explicit)
+    assert sampled != llama.generate(PROMPTS[:2], GenerationSettings(max_new_tokens=8))
+
+
+def test_a_bridge_refuses_max_length():
+    from crosslift.models.generate import BridgeGenerator
+
+    bridge = BridgeGenerator(SimpleNamespace(eval=lambda: None), processor=None, model_id="bridge")
+    with pytest.raises(ConfigError, match="max_length is not supported for bridge"):
+        bridge.generate(["x"], GenerationSettings(max_length=64))
 
 
 def test_a_tokenizer_without_chat_template_refuses_chat(llama):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from crosslift.errors import ConfigError
-from crosslift.models.generation import GenerationSettings, cut_at_stop, generate_in_batches
+from crosslift.models.generation import GenerationSettings, answer_room, cut_at_stop, generate_in_batches
 
 
 @pytest.mark.parametrize(
@@ -29,18 +29,22 @@ def test_invalid_settings_are_config_errors(bad):
         GenerationSettings(**bad)
 
 
-def test_settings_record_everything():
-    assert set(GenerationSettings().to_dict()) == {
-        "max_new_tokens",
-        "do_sample",
-        "temperature",
-        "top_p",
-        "stop",
-        "batch_size",
-        "seed",
-        "repetition_penalty",
-        "min_new_tokens",
-    }
+def test_settings_record_everything_they_decode_with():
+    decoding = {"max_new_tokens", "max_length", "stop", "batch_size", "seed", "min_new_tokens"}
+    sampling = {"do_sample", "temperature", "top_p", "repetition_penalty"}
+    assert set(GenerationSettings().to_dict()) == decoding | sampling
+    # the model's own decoding: what it decides is not recorded as ours (nor use_model_defaults when off)
+    assert set(GenerationSettings(use_model_defaults=True).to_dict()) == decoding | {"use_model_defaults"}
+
+
+def test_the_answers_room_under_max_length():
+    assert answer_room(GenerationSettings(max_new_tokens=64), 4000) == 64  # no max_length: the room is fixed
+    within = GenerationSettings(max_new_tokens=4096, max_length=4096)
+    assert [answer_room(within, n) for n in (1, 96, 4095, 4096, 5000)] == [4095, 4000, 1, 0, 0]
+    tighter = GenerationSettings(max_new_tokens=100, max_length=4096)  # both: the tighter applies
+    assert [answer_room(tighter, n) for n in (96, 4000)] == [100, 96]
+    with pytest.raises(ConfigError, match="max_length must be >= 2"):
+        GenerationSettings(max_length=1)
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from crosslift.train.lingualift.common import (
     GroupConfig,
     OptimConfig,
     encode_pairs,
+    parameter_groups,
     resolve_bridge_dir,
 )
 
@@ -285,7 +286,22 @@ def test_parameter_groups_take_their_own_learning_rates_and_decay(tmp_path):
         g for g in trainer.optimizer.param_groups if g["part"] == "lm" and g["weight_decay"] == 0.0
     )
     names = {id(p): n for n, p in model.named_parameters()}
-    assert all("norm" in names[id(p)] for p in no_decay["params"])  # norms (and biases) never decay
+    assert all("norm" in names[id(p)] for p in no_decay["params"])  # norms (and biases) do not decay
+
+
+def test_decay_norms_and_biases_decays_every_parameter_of_a_part():
+    model, _ = tiny_bridge()
+    model.set_trainable(alignment=True, lm=True, encoder_embeddings=True)
+    decay = {n for n, _ in model.named_parameters() if "norm" not in n and not n.endswith("bias")}
+    released = OptimConfig(lm=GroupConfig(lr=1e-5, weight_decay=0.01), decay_norms_and_biases=True)
+    groups = parameter_groups(model, released, decay)
+    assert {(g["part"], g["weight_decay"]) for g in groups} == {
+        ("alignment", 0.0),
+        ("lm", 0.01),
+        ("encoder_embeddings", 0.1),
+    }
+    lm = next(g for g in groups if g["part"] == "lm")
+    assert len(lm["params"]) == sum(1 for n, p in model.named_parameters() if n.startswith("lm."))
 
 
 # ---------------------------------------------------------------------------------------------------- the recipes
@@ -467,6 +483,9 @@ def test_bundled_configs_validate(name):
             8 if name == "stage1_paper" else 4
         )
         assert cfg.training.lr_scheduler == ("constant" if name == "stage1_paper" else "cosine")
+        # as released: per-micro-batch losses, a part's decay on all its parameters, stage 2 on the raw query
+        assert cfg.training.loss_average == "micro_batch" and cfg.optim.decay_norms_and_biases
+        assert cfg.data.template is None
 
 
 def test_deepspeed_config_lets_our_parameter_groups_through():

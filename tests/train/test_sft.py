@@ -67,6 +67,14 @@ def test_run_directory_and_loss_goes_down(tmp_path, data_file):
     assert m["training"]["last_logged_loss"] < 0.6 * m["training"]["first_logged_loss"]
 
 
+def test_micro_batch_loss_averaging_runs_the_recipe(tmp_path, data_file):
+    run = train(
+        write_config(tmp_path, data_file, max_steps=1, batch_size=2, grad_accum=2, loss_average="micro_batch")
+    )
+    assert run.manifest()["status"] == "completed"
+    assert yaml.safe_load((run.path / "config.yaml").read_text())["training"]["loss_average"] == "micro_batch"
+
+
 def test_lora_saves_only_the_adapter(tmp_path, data_file):
     run = train(write_config(tmp_path, data_file), ["lora.r=4", "lora.target_modules=[q_proj, v_proj]"])
     assert (run.model / "adapter_model.safetensors").exists()

@@ -94,6 +94,7 @@ class MetamathTemplate:
     Args:
         lang: force the language of the "Question:" word (default: `example.instruction_lang`, else English).
         source: which table of question words: "mmwp" (LinguaLIFT's MMWP task) or "mgsm" (MGSM's exemplars).
+        word: the "Question:" word itself, instead of a table's (an evaluation's per-language override).
     """
 
     name = "metamath"
@@ -104,12 +105,12 @@ class MetamathTemplate:
         "### Instruction:\n{question_word} {question}\n\n### Response: Let's think step by step."
     )
 
-    def __init__(self, lang: str | None = None, source: str = "mmwp") -> None:
-        self.lang, self.source = lang, source
+    def __init__(self, lang: str | None = None, source: str = "mmwp", word: str | None = None) -> None:
+        self.lang, self.source, self.word = lang, source, word
 
     def render(self, example: Example) -> Rendered:
         _single_turn(example, self.name)
-        word = question_word(self.lang or example.instruction_lang or "en", source=self.source)
+        word = self.word or question_word(self.lang or example.instruction_lang or "en", source=self.source)
         return Rendered(
             prompt=self.prompt.format(question_word=word, question=user_text(example)), target=example.output
         )

@@ -4,17 +4,18 @@
     crosslift eval --task mmwp --data-dir ../shared/data/mmwp --model MODEL_DIR_OR_URL --languages en,sw,te --limit 20 --out DIR
 
 Settings are layered: built-in defaults < the task's YAML < the config's top-level ``prompt`` / ``generation``
-< the task entry's own ``prompt``.
+< the task entry's own ``prompt`` (and ``until``, its stop strings).
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from crosslift.config import Section
 from crosslift.eval.tasks.registry import FewshotSpec, PromptSpec
+from crosslift.models.generation import MODEL_DECIDES
 
 
 class EndpointOptions(Section):
@@ -71,21 +72,54 @@ class EvalModelConfig(Section):
 
 
 class EvalGenerationConfig(Section):
-    """Decoding settings (greedy by default); the task supplies max_new_tokens and stop strings unless set here."""
+    """Decoding settings (greedy by default); the task supplies the answer's length and the stop strings unless set
+    here.
+
+    The answer's length is max_new_tokens, or max_length (prompt and answer together, as Hugging Face's
+    max_length: the answer has what its prompt leaves), or both (the tighter applies); set here, they replace the
+    task's. Local models and vLLM support max_length; an endpoint refuses it (it does not count prompt tokens
+    before answering), and so does a LinguaLIFT bridge (its LM reads soft tokens).
+    """
 
     max_new_tokens: int | None = Field(None, gt=0, description="default: the task's")
+    max_length: int | None = Field(
+        None,
+        gt=1,
+        description="prompt + answer tokens (Hugging Face's max_length): each answer has what its prompt leaves; "
+        "default: the task's",
+    )
     min_new_tokens: int = Field(0, ge=0)
     do_sample: bool = False
     temperature: float = Field(1.0, gt=0)
     top_p: float = Field(1.0, gt=0, le=1)
     repetition_penalty: float = Field(1.0, gt=0)
+    use_model_defaults: bool = Field(
+        False,
+        description="decode with the model's own generation config (its sampling, temperature, top_p, top_k, "
+        "repetition penalty); do_sample, temperature, top_p and repetition_penalty may then not be set",
+    )
     stop: list[str] = Field(default_factory=list, description="added to the task's stop strings")
+    until: list[str] | None = Field(
+        None,
+        description="replace the task's stop strings ({question_word}: the prompt's question word); [] for none "
+        "(the model's end of sequence only); `stop` is added to them",
+    )
     batch_size: int = Field(16, ge=1)
     long_prompts: Literal["cut", "refuse"] = Field(
         "cut",
         description="a prompt longer than the model's context less max_new_tokens: cut from the left, or "
         "refuse it (not generated, scored as unanswered); counted per language either way (crosslift.eval.runner.context)",
     )
+
+    @model_validator(mode="after")
+    def _model_defaults_alone(self) -> EvalGenerationConfig:
+        given = sorted(set(MODEL_DECIDES) & self.model_fields_set)
+        if self.use_model_defaults and given:
+            raise ValueError(
+                f"use_model_defaults decodes as the model's generation config says, so {', '.join(given)} would be "
+                "ignored: leave them out, or set use_model_defaults: false"
+            )
+        return self
 
 
 def _codes(value: Any) -> Any:
@@ -112,6 +146,10 @@ class EvalTaskConfig(Section):
         None,
         pattern=r"^[\w.-]+$",
         description="results folder and name of this entry (default: the task's name)",
+    )
+    until: list[str] | None = Field(
+        None,
+        description="replace the task's stop strings for this entry (over generation.until); [] for none",
     )
     prompt_variants: list[PromptSpec] | None = Field(
         None,

@@ -486,17 +486,29 @@ class EndpointGenerator:
         self.model_id = f"{self.client.base_url} ({self.client.model})"
 
     def request_fields(self, settings: GenerationSettings) -> dict[str, Any]:
-        """The OpenAI request fields for these settings (non-standard fields only when they are in use)."""
-        fields: dict[str, Any] = {
-            "max_tokens": settings.max_new_tokens,
-            "temperature": settings.temperature if settings.do_sample else 0.0,
-            "top_p": settings.top_p if settings.do_sample else 1.0,
-            "seed": settings.seed,
-        }
+        """The OpenAI request fields for these settings (non-standard fields only when they are in use).
+
+        Under ``use_model_defaults`` no temperature, top_p or repetition penalty is sent: the server decodes with
+        its own defaults (vLLM's server: the model's generation config).
+
+        Raises:
+            ConfigError: ``max_length``: the answer's room depends on the prompt's token count, which an endpoint
+                does not tell before answering.
+        """
+        if settings.max_length is not None:
+            raise ConfigError(
+                f"generation.max_length needs each prompt's token count, which {self.model_id} does not tell "
+                "before answering; set generation.max_new_tokens instead (the server itself refuses a prompt and "
+                "answer longer than its context)"
+            )
+        fields: dict[str, Any] = {"max_tokens": settings.max_new_tokens, "seed": settings.seed}
+        if not settings.use_model_defaults:
+            fields["temperature"] = settings.temperature if settings.do_sample else 0.0
+            fields["top_p"] = settings.top_p if settings.do_sample else 1.0
         stop = settings.stop if self.max_stop is None else settings.stop[: self.max_stop]
         if stop:
             fields["stop"] = list(stop)
-        if settings.repetition_penalty != 1.0:
+        if settings.repetition_penalty != 1.0 and not settings.use_model_defaults:
             fields["repetition_penalty"] = settings.repetition_penalty  # vLLM / TGI extension
         if settings.min_new_tokens:
             fields["min_tokens"] = settings.min_new_tokens  # vLLM extension

@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from crosslift.errors import ConfigError, CrossliftError
-from crosslift.models.generation import GenerationSettings, Generator, cut_at_stop, generate_in_batches
+from crosslift.models.generation import (
+    GenerationSettings,
+    Generator,
+    answer_room,
+    cut_at_stop,
+    generate_in_batches,
+)
 from crosslift.models.model_types import BRIDGE_MODEL_TYPE, saved_model_type
 
 if TYPE_CHECKING:
@@ -147,9 +153,21 @@ class HFGenerator:
         return self.generate([self.render_chat(c) for c in conversations], settings)
 
     def generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
+        """The answers; under ``settings.max_length`` each prompt's answer has the room its prompt leaves.
+
+        Raises:
+            ConfigError: a prompt that leaves no room for an answer under ``settings.max_length``.
+        """
         import torch
 
         encoded = [self.encode(p) for p in prompts]
+        rooms = [answer_room(settings, len(ids)) for ids in encoded]
+        if 0 in rooms:
+            tokens = len(encoded[rooms.index(0)])
+            raise ConfigError(
+                f"a prompt of {tokens} tokens leaves no room for an answer under generation.max_length "
+                f"{settings.max_length}; shorten it (crosslift eval cuts or refuses such prompts first)"
+            )
         config = _generation_config(self.model.generation_config, settings, self.tokenizer.pad_token_id)
 
         def generate_batch(indices: list[int]) -> list[str]:
@@ -157,10 +175,12 @@ class HFGenerator:
             batch = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(
                 self.model.device
             )
+            budgets = [rooms[i] for i in indices]
+            config.max_new_tokens = max(budgets)
             with torch.inference_mode():
                 out = self.model.generate(**batch, generation_config=config, tokenizer=self.tokenizer)
             new = out[:, batch["input_ids"].shape[1] :]
-            texts, generated = _new_texts(new, self.tokenizer, settings.stop)
+            texts, generated = _new_texts(new, self.tokenizer, settings.stop, budgets)
             self.tokens_generated += generated
             return texts
 
@@ -219,6 +239,11 @@ class BridgeGenerator:
         return cls(model.to(_device(device)), processor, name_or_path)
 
     def generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
+        if settings.max_length is not None:
+            raise ConfigError(
+                f"generation.max_length is not supported for {self.model_id}, a LinguaLIFT bridge: its LM reads "
+                "soft tokens made from the prompt, not the prompt's tokens; set generation.max_new_tokens"
+            )
         tokenizer = self.processor.lm_tokenizer
         features = [self.processor.encode(p) for p in prompts]
         config = _generation_config(self.model.lm.generation_config, settings, tokenizer.pad_token_id)
@@ -244,32 +269,41 @@ def _generation_config(
 ) -> GenerationConfig:
     # Start from the model's own config (it knows every EOS id, e.g. Llama 3's two) and make ours
     # authoritative for everything we record, so a checkpoint's sampling defaults never change a greedy
-    # evaluation.
+    # evaluation; unless the settings ask for the model's own decoding (use_model_defaults), which then keeps
+    # its sampling, temperature, top_p, top_k, repetition penalty and beams.
     config = copy.deepcopy(model_config)
     config.update(
         max_new_tokens=settings.max_new_tokens,
         min_new_tokens=settings.min_new_tokens or None,
-        do_sample=settings.do_sample,
-        temperature=settings.temperature if settings.do_sample else 1.0,
-        top_p=settings.top_p if settings.do_sample else 1.0,
-        top_k=None,
-        repetition_penalty=settings.repetition_penalty,
         stop_strings=list(settings.stop) or None,
         pad_token_id=pad_token_id,
         use_cache=True,
-        num_beams=1,
     )
+    if not settings.use_model_defaults:
+        config.update(
+            do_sample=settings.do_sample,
+            temperature=settings.temperature if settings.do_sample else 1.0,
+            top_p=settings.top_p if settings.do_sample else 1.0,
+            top_k=None,
+            repetition_penalty=settings.repetition_penalty,
+            num_beams=1,
+        )
     return config
 
 
 def _new_texts(
-    new: torch.Tensor, tokenizer: PreTrainedTokenizerBase, stop: list[str]
+    new: torch.Tensor, tokenizer: PreTrainedTokenizerBase, stop: list[str], budgets: list[int] | None = None
 ) -> tuple[list[str], int]:
     """The texts of generated ids, each cut at its first stop string, and how many of the ids were generated
-    (rows that stopped early are padded to the longest, and padding is not generated text)."""
+    (rows that stopped early are padded to the longest, and padding is not generated text).
+
+    `budgets`: each row's own answer length (rows of one batch share max_new_tokens, the largest budget, but not
+    their room under max_length): a row's ids past its budget are not part of its answer.
+    """
+    rows = [row[:budget] for row, budget in zip(new, budgets, strict=True)] if budgets else list(new)
     pad = tokenizer.pad_token_id
-    generated = int((new != pad).sum()) if pad is not None else new.numel()
-    return [cut_at_stop(t, stop) for t in tokenizer.batch_decode(new, skip_special_tokens=True)], generated
+    generated = sum(int((row != pad).sum()) if pad is not None else row.numel() for row in rows)
+    return [cut_at_stop(t, stop) for t in tokenizer.batch_decode(rows, skip_special_tokens=True)], generated
 
 
 def _device(device: str) -> str:

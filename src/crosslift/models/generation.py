@@ -35,6 +35,13 @@ class GenerationSettings:
         seed: random seed for sampling.
         repetition_penalty: 1.0 means none.
         min_new_tokens: force at least this many tokens (benchmarks use it to time equal token counts).
+        max_length: prompt and answer together, in tokens (Hugging Face's ``max_length``): each prompt's answer
+            gets what its prompt leaves, and never more than ``max_new_tokens`` (`answer_room`). None: only
+            ``max_new_tokens`` limits the answer.
+        use_model_defaults: decode as the model's own generation config says (sampling or not, temperature,
+            top_p, top_k, repetition penalty); ``do_sample``, ``temperature``, ``top_p`` and
+            ``repetition_penalty`` are then not used (nor recorded). The answer's length, the stop strings and the
+            seed are still these settings'.
     """
 
     max_new_tokens: int = 512
@@ -46,6 +53,8 @@ class GenerationSettings:
     seed: int = 0
     repetition_penalty: float = 1.0
     min_new_tokens: int = 0
+    max_length: int | None = None
+    use_model_defaults: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -63,11 +72,35 @@ class GenerationSettings:
             problems.append(f"repetition_penalty must be > 0 (got {self.repetition_penalty})")
         if any(not s for s in self.stop):
             problems.append("stop strings must not be empty")
+        if self.max_length is not None and self.max_length < 2:
+            problems.append(
+                f"max_length must be >= 2: a prompt token and an answer token (got {self.max_length})"
+            )
         if problems:
             raise ConfigError("invalid generation settings: " + "; ".join(problems))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings as recorded: with the model's own decoding, the sampling fields it does not use are left
+        out (and ``use_model_defaults`` is recorded only when on)."""
+        record = asdict(self)
+        if self.use_model_defaults:
+            for unused in MODEL_DECIDES:
+                del record[unused]
+        else:
+            del record["use_model_defaults"]
+        return record
+
+
+# What the model's own generation config decides under `GenerationSettings.use_model_defaults`.
+MODEL_DECIDES = ("do_sample", "temperature", "top_p", "repetition_penalty")
+
+
+def answer_room(settings: GenerationSettings, prompt_tokens: int) -> int:
+    """The most tokens an answer to a prompt of `prompt_tokens` tokens may have: ``max_new_tokens``, and under
+    ``max_length`` what the prompt leaves of it (0 when the prompt alone reaches it)."""
+    if settings.max_length is None:
+        return settings.max_new_tokens
+    return max(0, min(settings.max_new_tokens, settings.max_length - prompt_tokens))
 
 
 @runtime_checkable
@@ -121,7 +154,7 @@ def generate_in_batches(
     if not sizes:
         return []
     order = sorted(range(len(sizes)), key=lambda i: -sizes[i])
-    if settings.do_sample:
+    if settings.do_sample or settings.use_model_defaults:  # the model's own config may sample
         torch.manual_seed(settings.seed)
     outputs = [""] * len(sizes)
     for start in range(0, len(order), settings.batch_size):

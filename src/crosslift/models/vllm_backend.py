@@ -15,22 +15,31 @@ import json
 from pathlib import Path
 from typing import Any
 
-from crosslift.errors import CrossliftError
-from crosslift.models.generation import GenerationSettings, cut_at_stop
+from crosslift.errors import ConfigError, CrossliftError
+from crosslift.models.generation import GenerationSettings, answer_room, cut_at_stop
 
 
-def sampling_fields(settings: GenerationSettings) -> dict[str, Any]:
-    """`vllm.SamplingParams` keyword arguments for our settings (greedy is temperature 0 in vLLM)."""
-    return {
+def sampling_fields(settings: GenerationSettings, max_tokens: int | None = None) -> dict[str, Any]:
+    """`vllm.SamplingParams` keyword arguments for our settings (greedy is temperature 0 in vLLM).
+
+    `max_tokens`: this prompt's room under ``max_length`` (`answer_room`); default ``max_new_tokens``. Under
+    ``use_model_defaults`` only the fields the model's own config does not decide (the model's come from
+    ``vllm.LLM.get_default_sampling_params``).
+    """
+    fields: dict[str, Any] = {
         "n": 1,
-        "max_tokens": settings.max_new_tokens,
+        "max_tokens": settings.max_new_tokens if max_tokens is None else max_tokens,
         "min_tokens": settings.min_new_tokens,
-        "temperature": settings.temperature if settings.do_sample else 0.0,
-        "top_p": settings.top_p if settings.do_sample else 1.0,
         "seed": settings.seed,
         "stop": list(settings.stop),
-        "repetition_penalty": settings.repetition_penalty,
     }
+    if not settings.use_model_defaults:
+        fields |= {
+            "temperature": settings.temperature if settings.do_sample else 0.0,
+            "top_p": settings.top_p if settings.do_sample else 1.0,
+            "repetition_penalty": settings.repetition_penalty,
+        }
+    return fields
 
 
 class VLLMGenerator:
@@ -85,20 +94,49 @@ class VLLMGenerator:
             model=resolve_model_path(model), trust_remote_code=trust_remote_code, dtype=dtype, **llm_options
         )
 
-    def _params(self, settings: GenerationSettings) -> Any:
-        return self._vllm.SamplingParams(**sampling_fields(settings))
+    def _params(self, settings: GenerationSettings, prompt_tokens: list[int] | None = None) -> Any:
+        """One SamplingParams for all prompts, or (under max_length) one per prompt with its own room."""
+        rooms = [None] if prompt_tokens is None else [answer_room(settings, n) for n in prompt_tokens]
+        if 0 in rooms:
+            raise ConfigError(
+                f"a prompt of {prompt_tokens[rooms.index(0)]} tokens leaves no room for an answer under "
+                f"generation.max_length {settings.max_length}"
+            )
+        params = []
+        for room in rooms:
+            fields = sampling_fields(settings, room)
+            if settings.use_model_defaults:
+                default = self.llm.get_default_sampling_params().clone()  # the model's generation config
+                for key, value in fields.items():
+                    setattr(default, key, value)
+                params.append(default)
+            else:
+                params.append(self._vllm.SamplingParams(**fields))
+        return params if prompt_tokens is not None else params[0]
 
     def _lora(self) -> dict[str, Any]:
         return {"lora_request": self.lora} if self.lora is not None else {}
 
     def generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
-        outputs = self.llm.generate(prompts, self._params(settings), use_tqdm=False, **self._lora())
+        tokens = None
+        if settings.max_length is not None:
+            tokenizer = self.llm.get_tokenizer()
+            tokens = [len(tokenizer(p)["input_ids"]) for p in prompts]
+        outputs = self.llm.generate(prompts, self._params(settings, tokens), use_tqdm=False, **self._lora())
         return [cut_at_stop(o.outputs[0].text, settings.stop) for o in outputs]
 
     def generate_chat(
         self, conversations: list[list[dict[str, str]]], settings: GenerationSettings
     ) -> list[str]:
-        outputs = self.llm.chat(conversations, self._params(settings), use_tqdm=False, **self._lora())
+        tokens = None
+        if settings.max_length is not None:  # the prompt vLLM renders: the tokenizer's chat template
+            tokenizer = self.llm.get_tokenizer()
+            rendered = [
+                tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False)
+                for c in conversations
+            ]
+            tokens = [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in rendered]
+        outputs = self.llm.chat(conversations, self._params(settings, tokens), use_tqdm=False, **self._lora())
         return [cut_at_stop(o.outputs[0].text, settings.stop) for o in outputs]
 
 

@@ -288,6 +288,9 @@ def report_callbacks(
 # ---------------------------------------------------------------------------------------------------- trainer
 
 
+LOSS_AVERAGES = ("token", "micro_batch")  # training.loss_average (RecipeTrainer)
+
+
 class SeededLengthGroupedSampler(LengthGroupedSampler):
     """Batches of similar lengths (transformers' grouping) in an order fixed by (seed, epoch).
 
@@ -308,14 +311,20 @@ class SeededLengthGroupedSampler(LengthGroupedSampler):
 
 
 class RecipeTrainer(AdaptedTrainer):
-    """HF Trainer with reproducible length grouping and padding-free packing (`crosslift.models.packing`).
+    """HF Trainer with reproducible length grouping, padding-free packing (`crosslift.models.packing`) and a choice
+    of loss averaging (`training.loss_average`).
 
-    With neither, it is Trainer unchanged.
+    With none of them, it is Trainer unchanged.
 
     Args:
         lengths: fn(feature) -> the length `group_by_length` sorts by (default: its input_ids).
         eval_collator: packed training batches are evaluated padded, with this collator, so that the validation
             loss is computed exactly as without packing.
+        loss_average: "token" (transformers' own: the loss of a step is the mean over every target token of the
+            accumulated batch, summed over devices, so a long example weighs more than a short one) or
+            "micro_batch" (each micro-batch's mean over its own tokens, averaged over the accumulation steps and
+            devices: every micro-batch weighs the same, as in the released code of LinguaLIFT, CrossIn and PLUG,
+            trained before transformers 4.46). The two agree when every micro-batch has as many target tokens.
     """
 
     def __init__(
@@ -323,11 +332,21 @@ class RecipeTrainer(AdaptedTrainer):
         *args: Any,
         lengths: Callable[[dict[str, Any]], int] | None = None,
         eval_collator: Callable | None = None,
+        loss_average: str = "token",
         **kwargs: Any,
     ) -> None:
+        if loss_average not in LOSS_AVERAGES:
+            raise ConfigError(
+                f"training.loss_average must be one of {', '.join(LOSS_AVERAGES)}, not {loss_average!r}"
+            )
         self.feature_length = lengths or (lambda f: len(f["input_ids"]))
         self.eval_collator = eval_collator
         super().__init__(*args, **kwargs)
+        if loss_average == "micro_batch":
+            # Trainer counts the target tokens of the accumulated batch (num_items_in_batch) and has the model
+            # divide its summed loss by them only for a model that accepts loss kwargs; without, the model returns
+            # its micro-batch mean and training_step divides it by the accumulation steps.
+            self.model_accepts_loss_kwargs = False
 
     def train_sampler(self, dataset: Any) -> torch.utils.data.Sampler | None:
         if self.args.train_sampling_strategy != "group_by_length" or dataset is None:
@@ -532,7 +551,8 @@ class RecipeRun:
         run = RecipeRun(cfg)
         ... set up data and model, print_main(...) progress lines ...
         run.start(models={...}, data_stats=...)                   # manifest: provenance, status "running"
-        trainer = Trainer(args=run.training_arguments(...), callbacks=run.callbacks("sft"), ...)
+        trainer = RecipeTrainer(args=run.training_arguments(...), callbacks=run.callbacks("sft"),
+                                **run.trainer_options(), ...)
         result = train_with_resume(trainer, run.dir)
         run.save(trainer, model, {"": tokenizer})                 # run/model, gathered from every process
         run.finish(trainer, result, "model")                      # manifest: figures, status "completed"
@@ -551,6 +571,10 @@ class RecipeRun:
     def training_arguments(self, *, validation: bool) -> TrainingArguments:
         """`training_arguments` for this run's `training:` section, seed and run directory."""
         return training_arguments(self.cfg.training, self.dir, self.cfg.seed, validation=validation)
+
+    def trainer_options(self) -> dict[str, Any]:
+        """The `RecipeTrainer` keyword arguments this run's `training:` section sets (its loss averaging)."""
+        return {"loss_average": self.cfg.training.loss_average}
 
     def callbacks(self, label: str) -> list[TrainerCallback]:
         """Progress lines headed "<label> <run name>", and the loggers of `training.report_to`."""

@@ -17,7 +17,7 @@ from typing import Literal
 
 import torch
 from pydantic import Field
-from transformers import Trainer, set_seed
+from transformers import set_seed
 
 from crosslift.config import ModelConfig, RunConfig, Section, TrainingConfig
 from crosslift.data.options import ReadOptions
@@ -25,7 +25,7 @@ from crosslift.data.records import iter_records
 from crosslift.errors import DataError
 from crosslift.models.build import load_causal_lm, load_tokenizer, resolve_model_path
 from crosslift.runs import RunDir
-from crosslift.train.common import RecipeRun, print_main, train_with_resume
+from crosslift.train.common import RecipeRun, RecipeTrainer, print_main, train_with_resume
 
 
 class TextSourceConfig(Section):
@@ -132,13 +132,14 @@ def run(cfg: PretrainConfig) -> RunDir:
         parameters={"total": sum(p.numel() for p in model.parameters())},
     )
 
-    trainer = Trainer(
+    trainer = RecipeTrainer(
         model=model,
         args=run.training_arguments(validation=validation is not None),
         eval_dataset=validation,
         train_dataset=features,
         processing_class=tokenizer,
         callbacks=run.callbacks("pretrain"),
+        **run.trainer_options(),
     )
     result = train_with_resume(trainer, run.dir)
 

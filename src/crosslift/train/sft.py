@@ -185,6 +185,7 @@ def run(cfg: SFTConfig) -> RunDir:
         eval_collator=padded if packed else None,  # the validation loss is computed as without packing
         processing_class=tokenizer,
         callbacks=run.callbacks("sft"),
+        **run.trainer_options(),
     )
     result = train_with_resume(trainer, run.dir)
 

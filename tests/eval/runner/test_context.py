@@ -37,6 +37,17 @@ def test_the_window_is_the_models_context_less_the_answer(llama):
         context_window(llama, max_new_tokens=2048)
 
 
+def test_under_max_length_a_prompt_may_take_all_but_one_token(llama):
+    found = context_window(llama, max_new_tokens=4096, max_length=4096)  # PLUG's setting on a 2048 context
+    assert (found.length, found.limit) == (2048, 2047)  # never past the model's own window
+    found = context_window(llama, max_new_tokens=4096, max_length=1024)
+    assert (found.length, found.limit) == (1024, 1023)
+    unknown = ContextWindow(llama, None, 512, max_length=300)  # a window not stated: max_length bounds it
+    assert (unknown.length, unknown.limit) == (300, 299)
+    fitted = unknown.fit(Prompt(text="Question: What is 2 + 3?"), "cut")
+    assert fitted.tokens == unknown.count("Question: What is 2 + 3?") and fitted.long_prompt is None
+
+
 def test_context_length_from_the_config_else_the_tokenizer():
     config, tokenizer = types.SimpleNamespace(n_positions=1024), types.SimpleNamespace(model_max_length=512)
     assert context_length(config, tokenizer) == 1024

@@ -14,6 +14,7 @@ from crosslift.eval.scoring.metrics import (
     summarize,
     wilson_interval,
 )
+from crosslift.eval.scoring.record import rescore
 
 FILTERS = [{"name": "math-answer", "filter": [{"function": "math_answer"}]}]
 
@@ -123,6 +124,64 @@ def test_a_registered_corpus_metric_is_computed_per_tier_and_overall():
 def test_check_entry_rejects_bad_metric_entries(entry, message):
     with pytest.raises(ConfigError, match=message):
         check_entry(entry, ["math-answer"])
+
+
+ANSWER_FILTERS = [
+    {"name": "strict", "filter": [{"function": "math_answer", "rule": "strict"}]},
+    {"name": "flexible", "filter": [{"function": "math_answer", "rule": "flexible"}]},
+]
+EITHER = {
+    "metric": "any_of",
+    "name": "accuracy_either",
+    "rules": [
+        {"metric": "accuracy", "filter": "strict", "tolerance": 0.001},
+        {"metric": "exact_match", "filter": "flexible"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("output", "strict", "flexible", "either"),
+    [
+        ("3 + 5 = 8. The answer is 8.", 1.0, 1.0, 1.0),  # both rules
+        ("The answer is 8, which is 2 more than 6.", 0.0, 1.0, 1.0),  # the answer phrase only
+        ("\\boxed{7}, or 8", 1.0, 0.0, 1.0),  # the last number only
+        ("The answer is 7, not 6.", 0.0, 0.0, 0.0),  # neither
+        ("no number at all", 0.0, 0.0, 0.0),
+    ],
+)
+def test_any_of_scores_an_item_that_any_of_its_rules_scores(output, strict, flexible, either):
+    check_entry(EITHER, ["strict", "flexible"])
+    specs = metric_specs([EITHER, {"metric": "accuracy", "name": "accuracy_strict"}], ANSWER_FILTERS)
+    record = rescore(
+        {"language": "en", "output": output, "gold": "8"},
+        {
+            "filter_list": ANSWER_FILTERS,
+            "metric_list": [EITHER, {"metric": "accuracy", "name": "accuracy_strict", "filter": "strict"}],
+            "fidelity": None,
+        },
+    )
+    assert record["metrics"]["accuracy_strict"] == strict
+    assert exact_match(record["filtered"]["flexible"], "8", language="en") == flexible
+    assert record["metrics"]["accuracy_either"] == either and record["correct"] == bool(either)
+    assert specs[0].info()["arguments"]["rules"] == EITHER["rules"]  # recorded with the summary
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        (None, "at least two"),
+        ([{"metric": "accuracy"}], "at least two"),
+        ([{"metric": "accuracy"}, {"metric": "lang_fidelity_typo"}], "0/1 item metric"),
+        ([{"metric": "accuracy"}, {"metric": "consistency"}], "0/1 item metric"),
+        ([{"metric": "accuracy"}, {"metric": "accuracy", "name": "x"}], "no name"),
+        ([{"metric": "accuracy"}, {"metric": "accuracy", "filter": "nope"}], "not in filter_list"),
+        ([{"metric": "accuracy"}, {"metric": "accuracy", "tolerence": 1}], "unexpected keyword"),
+    ],
+)
+def test_any_of_rules_are_checked_when_the_task_loads(rules, message):
+    with pytest.raises(ConfigError, match=message):
+        check_entry({"metric": "any_of", "rules": rules}, ["strict", "flexible"])
 
 
 def test_registries_hold_the_builtin_metrics():

@@ -2,8 +2,10 @@
 
 A prompt and its answer must fit the model's context window. `context_window` reads the window of a loaded local
 Hugging Face model (its config's ``max_position_embeddings``) and its tokenizer, and keeps ``max_new_tokens`` of
-the window for the answer. A prompt longer than what is left is handled as the eval config's
-``generation.long_prompts`` says:
+the window for the answer. Under ``generation.max_length`` (prompt and answer together, as Hugging Face's
+``max_length``) the answer has instead what the prompt leaves of the smaller of the window and ``max_length``
+(`ContextWindow.length`), so a prompt may take all of it but one token. A prompt longer than what is left is
+handled as the eval config's ``generation.long_prompts`` says:
 
     cut      (the default; lm-evaluation-harness does the same) its first tokens are dropped until it fits: the
              model reads the end of the prompt, where the question ends and the answer cue stands. What is sent is
@@ -44,12 +46,14 @@ class Fitted:
 
     Attributes:
         prompt: the prompt to generate from (the cut text of a cut prompt); None when it is refused.
+        tokens: its tokens as the model reads them; None when it was not measured (or is refused).
         long_prompt: for a prompt that did not fit, the note its record keeps: ``tokens``, ``limit``, ``action``
             ("cut" or "refused") and, when cut, ``chars_cut`` (characters dropped from its start).
     """
 
     prompt: Prompt | None
     long_prompt: dict[str, Any] | None = None
+    tokens: int | None = None  # the prompt's tokens as the model reads them (None: not measured)
 
 
 class ContextWindow:
@@ -58,19 +62,39 @@ class ContextWindow:
     Args:
         generator: the local model (its `encode`, its chat template, and its tokenizer, a fast one: cutting needs
             character offsets).
-        context_length: the model's context window in tokens.
+        context_length: the model's context window in tokens (None: not stated; only with `max_length`).
         max_new_tokens: the room kept for the answer.
+        max_length: prompt and answer together (`GenerationSettings.max_length`): the answer has what the prompt
+            leaves, and `max_new_tokens` keeps no room of its own.
+
+    Attributes:
+        limit: the most tokens a prompt may have.
+        length: the tokens a prompt and its answer may take together: the window, or the smaller of the window
+            and `max_length` (the max_length generation runs under).
 
     Raises:
         ConfigError: `max_new_tokens` leaves no room for a prompt.
     """
 
-    def __init__(self, generator: HFGenerator, context_length: int, max_new_tokens: int) -> None:
-        self.limit = context_length - max_new_tokens
+    def __init__(
+        self,
+        generator: HFGenerator,
+        context_length: int | None,
+        max_new_tokens: int,
+        max_length: int | None = None,
+    ) -> None:
+        if max_length is not None:
+            self.length = max_length if context_length is None else min(context_length, max_length)
+            self.limit = self.length - 1
+        else:
+            if context_length is None:
+                raise ConfigError(f"the context window of {generator.model_id} is not known")
+            self.length, self.limit = context_length, context_length - max_new_tokens
         if self.limit < 1:
             raise ConfigError(
                 f"generation.max_new_tokens {max_new_tokens} leaves no room for a prompt in the "
-                f"{context_length}-token context of {generator.model_id}; lower it"
+                f"{context_length}-token context of {generator.model_id}; lower it, or set generation.max_length "
+                "(prompt and answer together) instead"
             )
         self.generator, self.tokenizer, self.render_chat = (
             generator,
@@ -87,12 +111,13 @@ class ContextWindow:
         text = prompt.text if prompt.text is not None else self.render_chat(prompt.messages)
         tokens = self.count(text)
         if tokens <= self.limit:
-            return Fitted(prompt)
+            return Fitted(prompt, tokens=tokens)
         note = {"tokens": tokens, "limit": self.limit}
         if policy == "refuse":
             return Fitted(None, note | {"action": "refused"})
         cut = self._cut(text)
-        return Fitted(Prompt(text=cut), note | {"action": "cut", "chars_cut": len(text) - len(cut)})
+        note |= {"action": "cut", "chars_cut": len(text) - len(cut)}
+        return Fitted(Prompt(text=cut), note, tokens=self.count(cut))
 
     def _cut(self, text: str) -> str:
         """The longest suffix of `text` that starts at a token boundary and fits the limit."""
@@ -129,15 +154,17 @@ def context_length(config: Any, tokenizer: Any) -> int | None:
     return length if isinstance(length, int) and 0 < length < _UNKNOWN_LENGTH else None
 
 
-def context_window(generator: Generator, max_new_tokens: int) -> ContextWindow | None:
+def context_window(
+    generator: Generator, max_new_tokens: int, max_length: int | None = None
+) -> ContextWindow | None:
     """The context window of a local Hugging Face model (`HFGenerator`); None for backends that do not expose
-    their tokenizer and window, or a model whose window is not stated."""
+    their tokenizer and window, or a model whose window is not stated (and no `max_length` bounds it)."""
     if not isinstance(generator, HFGenerator):
         return None
     length = context_length(generator.model.config, generator.tokenizer)
-    if length is None:
+    if length is None and max_length is None:
         return None
-    return ContextWindow(generator, length, max_new_tokens)
+    return ContextWindow(generator, length, max_new_tokens, max_length)
 
 
 def fit_prompt(window: ContextWindow | None, prompt: Prompt, policy: str) -> Fitted:

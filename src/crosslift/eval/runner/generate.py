@@ -6,6 +6,7 @@ appended to items.jsonl or the process's shard file (so kill -9 loses at most a 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from crosslift.console import stderr_console as console
@@ -20,7 +21,7 @@ from crosslift.eval.runner.shards import Shards
 from crosslift.eval.scoring.record import rescore, specs_of
 from crosslift.io import append_jsonl, atomic_write_json
 from crosslift.models.generate import choose_backend, load_generator
-from crosslift.models.generation import ChatGenerator, Generator, cut_at_stop
+from crosslift.models.generation import ChatGenerator, Generator, answer_room, cut_at_stop
 
 Records = dict[tuple[str, int], dict[str, Any]]
 
@@ -161,25 +162,36 @@ class _LanguageLines:
 
 def _generate_chunk(
     generator: Generator, lp: LanguagePlan, positions: list[int]
-) -> list[tuple[str, dict[str, Any] | None]]:
-    """The output for each position, and the note on a prompt longer than the context (None when it fitted)."""
+) -> list[tuple[str, dict[str, Any] | None, int | None]]:
+    """The output for each position, the note on a prompt longer than the context (None when it fitted), and under
+    max_length the answer's room its prompt left (None otherwise, or when the prompt was not measured)."""
     if lp.prompt_settings.chat and not isinstance(generator, ChatGenerator):
         raise ConfigError(f"{generator.model_id} cannot take chat prompts; set prompt.chat: false")
-    window = context_window(generator, lp.settings.max_new_tokens)
+    settings = lp.settings
+    window = context_window(generator, settings.max_new_tokens, settings.max_length)
+    if window is not None and settings.max_length is not None:
+        settings = replace(settings, max_length=window.length)  # never past the model's own window
     fitted = [fit_prompt(window, lp.prompts[i], lp.long_prompts) for i in positions]
     outputs = [""] * len(positions)  # a refused prompt is not generated: no answer
     chat = [k for k, f in enumerate(fitted) if f.prompt is not None and f.prompt.messages is not None]
     text = [k for k, f in enumerate(fitted) if f.prompt is not None and f.prompt.text is not None]
     if chat:
-        answers = generator.generate_chat([fitted[k].prompt.messages for k in chat], lp.settings)
+        answers = generator.generate_chat([fitted[k].prompt.messages for k in chat], settings)
         for k, answer in zip(chat, answers, strict=True):
             outputs[k] = answer
     if text:  # text prompts, and conversations cut as the text their chat template renders
-        answers = generator.generate([fitted[k].prompt.text for k in text], lp.settings)
+        answers = generator.generate([fitted[k].prompt.text for k in text], settings)
         for k, answer in zip(text, answers, strict=True):
             outputs[k] = answer
+    rooms = [
+        answer_room(settings, f.tokens) if settings.max_length is not None and f.tokens is not None else None
+        for f in fitted
+    ]
     # Every backend cuts at the stop strings; cutting again here keeps results right with one that does not.
-    return [(cut_at_stop(o, lp.settings.stop), f.long_prompt) for o, f in zip(outputs, fitted, strict=True)]
+    return [
+        (cut_at_stop(o, settings.stop), f.long_prompt, room)
+        for o, f, room in zip(outputs, fitted, rooms, strict=True)
+    ]
 
 
 def _record(
@@ -187,6 +199,7 @@ def _record(
     position: int,
     output: str,
     long_prompt: dict[str, Any] | None,
+    room: int | None,
     task_spec: dict[str, Any],
 ) -> dict[str, Any]:
     item, prompt = lp.items[position], lp.prompts[position]
@@ -200,6 +213,8 @@ def _record(
     }
     if long_prompt is not None:  # the prompt above is the one built; the model read its cut tail, or nothing
         record["long_prompt"] = long_prompt
+    if room is not None:  # under max_length: the most tokens this answer could have
+        record["max_new_tokens"] = room
     # what the scorers and the pairwise judge need without the data files: the item's id (it aligns languages),
     # the question itself (the judge shows it), the options (the choice filter maps answers to them)
     if item.id is not None:

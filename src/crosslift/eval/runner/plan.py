@@ -18,7 +18,7 @@ from typing import Any
 from crosslift.console import stderr_console as console
 from crosslift.data.hub import HubSource, is_hub_id
 from crosslift.errors import ConfigError
-from crosslift.eval.config import EvalConfig, EvalTaskConfig
+from crosslift.eval.config import EvalConfig, EvalGenerationConfig, EvalTaskConfig
 from crosslift.eval.items import Item
 from crosslift.eval.results.summary import language_name, tier_of
 from crosslift.eval.runner.shards import Shards
@@ -209,11 +209,45 @@ def plan_task(task_cfg: EvalTaskConfig, config: EvalConfig, registry: TaskRegist
             )
         seen[t.language] = t.name
         _check_language(t)
+    _check_words(task_cfg, config, tasks)
     data_dir = task_cfg.data_dir or config.data_dir
     plans = [_plan_language(t, task_cfg, config, data_dir) for t in tasks]
     name = task_cfg.label or selection.name
     directory = Path(config.output_dir).expanduser() / "eval" / _safe_name(name)
     return TaskPlan(name, selection.description, directory, tier_rule, plans, _check_parallel(name, plans))
+
+
+def _answer_length(gen: EvalGenerationConfig, task: LanguageTask) -> tuple[int, int | None]:
+    """(max_new_tokens, max_length) of the answers: the config's when it sets either, else the task's, else the
+    default. Under max_length alone an answer may take all the room its prompt leaves."""
+    for new_tokens, length in (
+        (gen.max_new_tokens, gen.max_length),
+        (task.generation.max_new_tokens, task.generation.max_length),
+    ):
+        if new_tokens is not None or length is not None:
+            return new_tokens or length, length
+    return DEFAULT_MAX_NEW_TOKENS, None
+
+
+def _check_words(task_cfg: EvalTaskConfig, config: EvalConfig, tasks: list[LanguageTask]) -> None:
+    """Per-language prompt words must name a language: a task entry's, one the entry evaluates; the top-level
+    ones, a known language (they apply to whichever entries have it). A mistyped code would change nothing."""
+    for key in ("question_words", "answer_words"):
+        for code in getattr(config.prompt, key) or {}:
+            try:
+                get_language(code)
+            except UnknownLanguageError as e:
+                raise ConfigError(f"prompt.{key}: {e}") from None
+        unknown = [
+            code
+            for code in getattr(task_cfg.prompt, key) or {}
+            if not any(same_language(code, t.language) for t in tasks)
+        ]
+        if unknown:
+            raise ConfigError(
+                f"tasks entry '{task_cfg.name}': prompt.{key} names {', '.join(unknown)}, which it does not "
+                f"evaluate (it has: {', '.join(t.language for t in tasks)})"
+            )
 
 
 def _check_language(task: LanguageTask) -> None:
@@ -303,16 +337,18 @@ def _plan_language(
         )
         for item in items
     ]
-    stop = [
-        s.replace("{question_word}", words.question) for s in task.generation.until
-    ] + config.generation.stop
     gen = config.generation
+    until = next(u for u in (task_cfg.until, gen.until, task.generation.until) if u is not None)
+    stop = [s.replace("{question_word}", words.question) for s in until] + gen.stop
+    max_new_tokens, max_length = _answer_length(gen, task)
     settings = GenerationSettings(
-        max_new_tokens=gen.max_new_tokens or task.generation.max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
+        max_new_tokens=max_new_tokens,
+        max_length=max_length,
         min_new_tokens=gen.min_new_tokens,
         do_sample=gen.do_sample,
         temperature=gen.temperature,
         top_p=gen.top_p,
+        use_model_defaults=gen.use_model_defaults,
         stop=list(dict.fromkeys(stop)),
         batch_size=gen.batch_size,
         seed=config.seed,

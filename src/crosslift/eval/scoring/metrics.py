@@ -19,6 +19,16 @@ language); labels are stored per item and counted per language. Register new met
 else changes. Built in: ``accuracy``, ``exact_match`` (here), ``lang_fidelity`` (`crosslift.eval.scoring.fidelity`),
 ``consistency`` and ``ac3`` (`crosslift.eval.scoring.consistency`); this registry imports those modules and registers
 their functions, so imports run one way (they know nothing of the registry).
+
+``any_of`` combines item metrics: an item scores 1 when any of its ``rules`` does, each rule a 0/1 item metric over
+its own filter pipeline (default: the entry's)::
+
+    metric_list:
+      - metric: any_of
+        name: accuracy_either
+        rules:
+          - {metric: accuracy, filter: strict, tolerance: 0.001}
+          - {metric: exact_match, filter: flexible}
 """
 
 from __future__ import annotations
@@ -91,8 +101,11 @@ def _arguments(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_entry(entry: dict[str, Any], pipelines: list[str]) -> None:
-    """Raise ConfigError for an unknown metric, filter pipeline, aggregation or argument of a metric_list entry."""
+    """Raise ConfigError for an unknown metric, filter pipeline, aggregation or argument of a metric_list entry
+    (and of each rule of an ``any_of``)."""
     metric = entry["metric"]
+    if metric == ANY_OF:
+        _check_rules(entry.get("rules"), pipelines)
     if metric in ITEM_METRICS:
         fn, probe = ITEM_METRICS[metric].fn, ("", "")
     elif metric in CORPUS_METRICS:
@@ -149,6 +162,49 @@ def exact_match(
     if ignore_punctuation:
         texts = [t.translate(str.maketrans("", "", string.punctuation)) for t in texts]
     return float(texts[0] == texts[1])
+
+
+ANY_OF = "any_of"
+
+
+@register_metric(ANY_OF, binary=True)
+def any_of(
+    answers: dict[str, str | None],
+    gold: str,
+    *,
+    language: str,
+    rules: list[dict[str, Any]],
+    filter: str | None = None,
+) -> float:
+    """1 when any of its rules scores 1, else 0: each rule an item metric ({metric, filter, ...arguments}) over its
+    filter pipeline's answer (default: this entry's), e.g. "the last number within 1e-3, or the extracted answer
+    equals the gold"."""
+    for rule in rules:
+        value = ITEM_METRICS[rule["metric"]].fn(
+            answers[rule.get("filter") or filter], gold, language=language, **_arguments(rule)
+        )
+        if (value.value if isinstance(value, Scored) else value) == 1:
+            return 1.0
+    return 0.0
+
+
+def _check_rules(rules: Any, pipelines: list[str]) -> None:
+    if (
+        not isinstance(rules, list)
+        or len(rules) < 2
+        or not all(isinstance(r, dict) and "metric" in r for r in rules)
+    ):
+        raise ConfigError(
+            "metric 'any_of': rules must list at least two {metric, filter, ...arguments} entries that it combines"
+        )
+    for rule in rules:
+        meta = ITEM_METRICS.get(rule["metric"])
+        if meta is None or not meta.binary or rule["metric"] == ANY_OF or {"name", "aggregation"} & set(rule):
+            raise ConfigError(
+                f"metric 'any_of': a rule is a 0/1 item metric with its filter and arguments (no name or "
+                f"aggregation), not {rule}"
+            )
+        check_entry(rule, pipelines)
 
 
 register_corpus_metric(
@@ -247,7 +303,10 @@ def score_item(
     for s in specs:
         if s.corpus or s.implicit:
             continue
-        result = ITEM_METRICS[s.metric].fn(filtered[s.filter], gold, language=language, **s.arguments)
+        if s.metric == ANY_OF:  # its rules read their own pipelines' answers
+            result = any_of(filtered, gold, language=language, filter=s.filter, **s.arguments)
+        else:
+            result = ITEM_METRICS[s.metric].fn(filtered[s.filter], gold, language=language, **s.arguments)
         if isinstance(result, Scored):
             if result.label is not None:
                 labels[s.key] = result.label

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ from crosslift.data.records import iter_records, read_json_file
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.eval.items import LETTERS
 from crosslift.eval.tasks.data import get_field
+from crosslift.languages import same_language
 
 TEMPLATES = ("metamath", "qa", "mcq", "instruction", "tulu")
 ZERO_SHOT_TEMPLATES = ("mcq", "instruction", "tulu")  # no few-shot form, no "Question:" words
@@ -111,6 +112,9 @@ class PromptSettings:
         mcq_format: the mcq prompt with {question}, {choices} (and {context}); default SeaEval's.
         mcq_prompt: which of SeaEval's five wordings (1-5).
         mcq_prompt_set: whose wordings: cross_mmlu, cross_logiqa or cross_xquad (None: by the item's passage).
+        question_words: per language code, a "Question:" word replacing the table's (e.g. LinguaLIFT's lm-eval
+            fork writes French "Question :" and Japanese "問題:").
+        answer_words: per language code, an "Answer:" word replacing the table's.
     """
 
     template: str = "metamath"
@@ -125,6 +129,8 @@ class PromptSettings:
     mcq_format: str | None = None
     mcq_prompt: int = 1
     mcq_prompt_set: str | None = None
+    question_words: dict[str, str] | None = None
+    answer_words: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.template not in TEMPLATES:
@@ -159,6 +165,10 @@ class PromptSettings:
             re.findall(r"\{\w+\}", self.mcq_format)
         ):
             raise ConfigError("mcq_format must contain {question} and {choices}")
+        for key in ("question_words", "answer_words"):
+            empty = [code for code, word in (getattr(self, key) or {}).items() if not str(word).strip()]
+            if empty:
+                raise ConfigError(f"prompt.{key}: the word for {', '.join(empty)} is empty")
         if self.template == "metamath" and not self.chat and (self.shots or not self.cot):
             raise ConfigError(
                 'the metamath template is zero-shot chain of thought (it ends with "Let\'s think step by step."); '
@@ -212,7 +222,26 @@ def _question_word(language: str, table: str) -> tuple[str, str] | None:
 
 
 def instruction_words(language: str, settings: PromptSettings) -> InstructionWords:
-    """The words a prompt in `language` uses under `settings` (English when none are localised)."""
+    """The words a prompt in `language` uses under `settings` (English when none are localised), with the
+    settings' per-language `question_words` / `answer_words` in place of the table's."""
+    words = _table_words(language, settings)
+    question = _override(settings.question_words, language)
+    answer = _override(settings.answer_words, language)
+    if question is None and answer is None:
+        return words
+    return replace(
+        words,
+        question=question or words.question,
+        answer=answer or words.answer,
+        localized=words.localized or not language.lower().startswith("en"),
+    )
+
+
+def _override(words: dict[str, str] | None, language: str) -> str | None:
+    return next((w for code, w in (words or {}).items() if same_language(code, language)), None)
+
+
+def _table_words(language: str, settings: PromptSettings) -> InstructionWords:
     direct = "Answer:"
     if settings.instruction_language == "native" and not language.lower().startswith("en"):
         found = _question_word(language, settings.words)
@@ -315,7 +344,9 @@ def build_prompt(
         )
         return Prompt(messages=[*messages, {"role": "user", "content": final}])
     if settings.template == "metamath":
-        template = templates.get_template("metamath", lang=words.language, source=words.table)
+        template = templates.get_template(
+            "metamath", lang=words.language, source=words.table, word=words.question
+        )
         return Prompt(text=template.render(Example(id="eval", instruction=question, output="")).prompt)
     shots = "".join(
         f"{templates.after_word(words.question, ex.question)}\n{templates.after_word(words.answer, ex.answer)}\n\n"

@@ -29,8 +29,11 @@ A task file's keys::
     prompt:             template (metamath|qa|mcq|instruction|tulu), cot, shots, instruction_language
                         (native|en), words (mmwp|mgsm: the table of localised words), chat, system ("{language}"
                         is the item's language name), cot_trigger, fewshot_language (native|en), mcq_format,
-                        mcq_prompt (SeaEval's wording 1-5), mcq_prompt_set (cross_mmlu|cross_logiqa|cross_xquad)
-    generation_kwargs:  max_new_tokens, until (stop strings; "{question_word}" is the "Question:" word in use)
+                        mcq_prompt (SeaEval's wording 1-5), mcq_prompt_set (cross_mmlu|cross_logiqa|cross_xquad),
+                        question_words / answer_words (per language, a word replacing the table's)
+    generation_kwargs:  max_new_tokens, max_length (prompt + answer tokens, Hugging Face's max_length: the answer
+                        has what the prompt leaves; with max_new_tokens too, the tighter applies), until (stop
+                        strings; "{question_word}" is the "Question:" word in use)
     fidelity:           response-language fidelity: enabled (default: on unless multiple choice), filter (the
                         pipeline whose answer is scored; default the raw output), drop_final_number, candidates
     filter_list:        [{name, filter: [{function, ...arguments}]}]   (registered filters, crosslift.eval.scoring.filters)
@@ -123,10 +126,22 @@ class PromptSpec(Section):
         None,
         description="mcq: whose SeaEval wordings (default: cross_logiqa's with a passage, else cross_mmlu's)",
     )
+    question_words: dict[str, str] | None = Field(
+        None,
+        description="per language (code: word), the \"Question:\" word instead of the table's, e.g. {fr: 'Question :'}",
+    )
+    answer_words: dict[str, str] | None = Field(
+        None, description='per language (code: word), the "Answer:" word instead of the table\'s'
+    )
 
 
 class GenerationKwargs(Section):
     max_new_tokens: int | None = Field(None, gt=0)
+    max_length: int | None = Field(
+        None,
+        gt=1,
+        description="prompt + answer tokens (Hugging Face's max_length): the answer has what the prompt leaves",
+    )
     until: list[str] = Field(default_factory=list)
 
 

@@ -3,7 +3,8 @@ Trainer that checkpoints only what trains.
 
 Parameter groups (methods.md §1.4): three AdamW groups with their own learning rate and weight decay, from the
 `optim:` section of a stage's YAML. Defaults are the released recipe's: alignment 6e-4 (wd 0), LM 2e-5
-(wd 0.01), encoder input embeddings 2e-5 (wd 0.1). Biases and norm weights never decay (as in HF Trainer).
+(wd 0.01), encoder input embeddings 2e-5 (wd 0.1). Biases and norm weights do not decay (as in HF Trainer) unless
+`optim.decay_norms_and_biases` (the released fork's groups decay every parameter of a part).
 
 Checkpoints hold the *trainable* parameters only (plus optimizer, scheduler, RNG, data position, as always):
 a stage-1 checkpoint of mT5-XL + Llama-2-7B is the 25 M-parameter alignment layer, not 8 B parameters. On
@@ -51,6 +52,11 @@ class OptimConfig(Section):
     alignment: GroupConfig = GroupConfig(lr=6e-4, weight_decay=0.0)
     lm: GroupConfig = GroupConfig(lr=2e-5, weight_decay=0.01)
     encoder_embeddings: GroupConfig = GroupConfig(lr=2e-5, weight_decay=0.1)
+    decay_norms_and_biases: bool = Field(
+        False,
+        description="decay every parameter of a part, norm weights and biases included (the released "
+        "LLaMA-Factory fork's groups); default: they do not decay, as in HF Trainer",
+    )
 
 
 class TrainableConfig(Section):
@@ -171,7 +177,7 @@ def parameter_groups(model: BridgeModel, optim: OptimConfig, decay: Iterable[str
     for part, named in parts.items():
         setting = getattr(optim, part)
         for decays in (True, False):
-            params = [p for n, p in named if (n in decay) == decays]
+            params = [p for n, p in named if (n in decay or optim.decay_norms_and_biases) == decays]
             if params:
                 wd = setting.weight_decay if decays else 0.0
                 groups.append({"params": params, "lr": setting.lr, "weight_decay": wd, "part": part})
@@ -288,6 +294,7 @@ def bridge_trainer(
         optim=cfg.optim,
         packing=cfg.training.packing,
         row_tokens=row_tokens_for(attn_implementation(bridge.lm), cfg.data.lm_max_length),
+        **run.trainer_options(),
     )
 
 
