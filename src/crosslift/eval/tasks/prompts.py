@@ -111,6 +111,7 @@ class PromptSettings:
         mcq_format: the mcq prompt with {question}, {choices} (and {context}); default SeaEval's.
         mcq_prompt: which of SeaEval's five wordings (1-5).
         mcq_prompt_set: whose wordings: cross_mmlu, cross_logiqa or cross_xquad (None: by the item's passage).
+        instruction: text added to every question (`apply_instruction`); a task gives each language its own.
     """
 
     template: str = "metamath"
@@ -125,6 +126,7 @@ class PromptSettings:
     mcq_format: str | None = None
     mcq_prompt: int = 1
     mcq_prompt_set: str | None = None
+    instruction: str | None = None
 
     def __post_init__(self) -> None:
         if self.template not in TEMPLATES:
@@ -250,6 +252,17 @@ def render_mcq(
     if context is not None and "{context}" not in fmt:
         raise ConfigError("these items have a context passage, but mcq_format has no {context}")
     return fmt.format(question=question, choices=lines, context=context or "")
+
+
+def apply_instruction(question: str, instruction: str | None) -> str:
+    """The question with a task's instruction: wrapped around it where the instruction holds ``{question}``,
+    else appended on its own line ("...\nPut your final answer within \\boxed{}."). The question itself stays
+    verbatim."""
+    if not instruction:
+        return question
+    if "{question}" in instruction:
+        return instruction.replace("{question}", question)
+    return f"{question}\n{instruction}"
 
 
 def _system(settings: PromptSettings, language: str | None) -> str | None:
