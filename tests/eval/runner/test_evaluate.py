@@ -182,7 +182,9 @@ def test_changed_data_in_the_same_folder_is_refused(dataset, eval_config, script
     evaluate(eval_config("tasks.0.limit=2"), scripted())
     path = dataset / "data" / "add_sw.jsonl"
     path.write_text(path.read_text().replace("What is 2 + 3?", "What is 2 + 4?"))
-    with pytest.raises(ConfigError, match="addition_sw item 0 with a different prompt or gold answer"):
+    with pytest.raises(
+        ConfigError, match="addition_sw item 0 with a different prompt, options or gold answer"
+    ):
         evaluate(eval_config("tasks.0.limit=2"), scripted())
 
 

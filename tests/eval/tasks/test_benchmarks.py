@@ -373,3 +373,29 @@ def test_xnli_ll_on_a_local_model(tmp_path, fake_hub):
     scored = json.loads(items[0])["loglikelihood"]
     assert all(v < 0 for v in scored["values"]) and len(scored["greedy"]) == 3
     assert scored["continuations"][0].startswith(" Ndiyo, ")
+
+
+def test_a_rerun_with_other_options_scored_is_refused(tmp_path):
+    (tmp_path / "mc_en.jsonl").write_text(
+        json.dumps({"q": "Sky colour?", "options": ["blue", "green"], "gold": "A"}) + "\n"
+    )
+    task = tmp_path / "mc.yaml"
+    body = (
+        "include: cross_mc\ntask: mc\nlanguage: en\n"
+        "dataset: {path: 'mc_{lang}.jsonl', format: jsonl, question_field: q, choices_field: options, "
+        "answer_field: gold}\noutput_type: multiple_choice\nmultiple_choice: {choice: '%s'}\n"
+        "filter_list: [{name: acc, filter: [{function: loglikelihood_choice}]}]\n"
+        "metric_list: [{metric: exact_match, name: acc, filter: acc}]\n"
+    )
+    task.write_text(body % "{choice}")
+    scorer = Likelihoods(lambda context, option: -len(option))
+    overrides = (f"data_dir={tmp_path}", f"task_paths=[{task}]")
+    assert (
+        run(tmp_path / "o", "mc", "scorer", *overrides, generator=scorer)["mc"]["overall"]["metrics"]["acc"][
+            "value"
+        ]
+        == 1.0
+    )  # " blue" is shorter
+    task.write_text(body % "the {choice} one")
+    with pytest.raises(ConfigError, match="mc item 0 with a different prompt, options or gold answer"):
+        run(tmp_path / "o", "mc", "scorer", *overrides, generator=scorer)

@@ -81,6 +81,6 @@ def check_stored(plan: TaskPlan, records: dict[tuple[str, int], dict[str, Any]])
                 or (options is not None and (old.get("loglikelihood") or {}).get("continuations") != options)
             ):
                 raise ConfigError(
-                    f"{plan.directory / ITEMS} holds {lp.task.name} item {item.index} with a different prompt or "
-                    "gold answer (the data file or the prompt settings changed); use another output folder"
+                    f"{plan.directory / ITEMS} holds {lp.task.name} item {item.index} with a different prompt, options "
+                    "or gold answer (the data file or the prompt settings changed); use another output folder"
                 )
