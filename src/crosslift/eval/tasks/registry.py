@@ -340,6 +340,7 @@ class TaskRegistry:
         self.tasks: dict[str, LanguageTask] = {}
         self.groups: dict[str, _Group] = {}
         self._where: dict[str, str] = {}
+        self._yaml: dict[Path, tuple[Any, dict[tuple[str, ...], int]]] = {}  # each file parsed once
         for root in [builtin_task_dir(), *map(Path, task_paths)]:
             if root.is_file():
                 self._load_file(root)
@@ -356,7 +357,7 @@ class TaskRegistry:
         """A file's mapping with its includes merged in (innermost first)."""
         if path in seen:
             raise ConfigError(f"{path}: include cycle ({' -> '.join(map(str, (*seen, path)))})")
-        tree, _ = read_yaml(path)
+        tree = copy.deepcopy(self._parsed(path)[0])
         tree = {} if tree is None else tree
         if not isinstance(tree, dict):
             raise ConfigError(f"{path}: a task file is a mapping of keys to values")
@@ -372,9 +373,16 @@ class TaskRegistry:
             )
         return _merge(self._read(target, (*seen, path)), tree)
 
+    def _parsed(self, path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
+        """A file's YAML value and the lines of its keys (`crosslift.config.read_yaml`), read once per registry:
+        templates are included by many files."""
+        if path not in self._yaml:
+            self._yaml[path] = read_yaml(path)
+        return self._yaml[path]
+
     def _validate(self, schema: type[BaseModel], path: Path, tree: dict[str, Any]) -> Any:
-        source = ConfigSource(path)  # for the line numbers of keys set in this file itself
-        source.tree = tree
+        source = ConfigSource(None)  # for the line numbers of keys set in this file itself
+        source.path, source.lines, source.tree = path, self._parsed(path)[1], tree
         try:
             return validate_config(schema, source)
         except ConfigError as e:
