@@ -89,19 +89,34 @@ class Dataset(Section):
     origin: str | None = None
     revision: str | None = None
     note: str | None = None
-    base_url: str = Field(pattern=r"^(https?|file)://.+/$")
+    base_url: str | None = Field(None, pattern=r"^(https?|file)://.+/$")
     transform_args: dict[str, Any] = Field(default_factory=dict)
-    files: list[CatalogueFile] = Field(min_length=1)
+    files: list[CatalogueFile] = Field(default_factory=list)
+    hub: str | None = Field(
+        None,
+        pattern=r"^[\w.-]+/[\w.-]+$",
+        description="ORG/NAME of a Hugging Face hub dataset, read through the datasets cache (hf:ORG/NAME)",
+    )
+    subsets: list[str] = Field(default_factory=list, description="hub: its subsets (configs)")
+    rows: dict[str, int] = Field(
+        default_factory=dict, description="hub: the rows of each split, in every subset (checked on loading)"
+    )
 
     @model_validator(mode="after")
-    def _unique_names(self) -> Dataset:
+    def _files_or_hub(self) -> Dataset:
+        if self.hub is None and (self.base_url is None or not self.files):
+            raise ValueError("a dataset has base_url and files, or is a hub dataset (hub: ORG/NAME)")
+        if self.hub is not None and (self.base_url is not None or self.files):
+            raise ValueError("a hub dataset is read through the datasets cache: no base_url or files")
+        if self.hub is not None and self.revision is None and not self.note:
+            raise ValueError("a hub dataset without a pinned revision says why in `note`")
         names = [f.name for f in self.files]
         if len(set(names)) != len(names):
             raise ValueError(f"file names repeat: {sorted({n for n in names if names.count(n) > 1})}")
         return self
 
     def url(self, source: str) -> str:
-        return self.base_url + quote(source)
+        return str(self.base_url) + quote(source)
 
     def urls(self) -> list[str]:
         """Every upstream URL the dataset is made from, in catalogue order, without repeats."""
@@ -190,6 +205,12 @@ def find_dataset(name: str) -> Dataset | None:
     return next((d for d in datasets.values() if key in (a.lower() for a in d.aliases)), None)
 
 
+def hub_dataset(repo: str) -> Dataset | None:
+    """The catalogued hub dataset of that ``ORG/NAME`` (case-insensitive), or None."""
+    key = repo.strip().lower()
+    return next((d for d in load_catalogue().values() if d.hub and d.hub.lower() == key), None)
+
+
 def get_dataset(name: str) -> Dataset:
     """The dataset of that name or alias.
 
@@ -228,6 +249,11 @@ def data_licenses(hashes: dict[str, str]) -> dict[str, dict[str, Any]]:
     from crosslift.io import sha256_file
 
     for path, sha in hashes.items():
+        if path.startswith("hf:"):  # a hub dataset: "hf:ORG/NAME[@revision] subset=... split=..."
+            dataset = hub_dataset(path.removeprefix("hf:").split()[0].split("@")[0])
+            if dataset is not None:
+                found.setdefault(dataset.name, dataset.record() | {"files": []})["files"].append(path)
+            continue
         if Path(path).is_dir():
             for file in sorted(p for p in Path(path).iterdir() if p.is_file() and p.stat().st_size in sizes):
                 add(str(file), sha256_file(file))

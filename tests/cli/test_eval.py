@@ -220,3 +220,49 @@ def test_help_lists_the_lm_eval_spellings(capsys):
         "--model_args",
     ):
         assert flag in out
+
+
+def test_list_tasks_names_the_new_benchmarks(capsys):
+    assert main(["eval", "--list-tasks"]) == 0
+    out = capsys.readouterr().out
+    for name in ("msvamp", "msvamp_low", "afrimgsm", "xcsqa", "xcsqa_ll", "xnli", "xnli_ll"):
+        assert f"│ {name} " in out, name
+
+
+def _msvamp_answers(offset: float) -> dict[str, str]:
+    import json
+    from pathlib import Path
+
+    out = {}
+    for path in (Path(__file__).resolve().parents[1] / "fixtures" / "msvamp").glob("test_*.json"):
+        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+            out[row["m_query"]] = f" The answer is {float(row['response']) + offset:g}."
+    return out
+
+
+def test_the_regression_guard_passes_and_fails(tmp_path, completions_server, capsys):
+    from pathlib import Path
+
+    data = str(Path(__file__).resolve().parents[1] / "fixtures" / "msvamp")
+    right, wrong = completions_server(_msvamp_answers(0)), completions_server(_msvamp_answers(1))
+
+    def run(url: str, out: str, languages: str, *extra: str) -> int:
+        argv = ["eval", "--task", "msvamp", "--data-dir", data, "--languages", languages, "--model", url]
+        return main([*argv, "--out", str(tmp_path / out), *extra])
+
+    assert run(right.url, "before", "en,sw,zh") == 0
+    capsys.readouterr()
+    # the same figures again: within the tolerance (a recorded run folder, or its summary.json)
+    assert run(right.url, "again", "en,sw", "--expect", str(tmp_path / "before"), "--tolerance", "0.5") == 0
+    out = capsys.readouterr().out
+    assert "as expected" in out and "not evaluated now: zh" in out
+    summary = tmp_path / "before" / "eval" / "msvamp" / "summary.json"
+    assert run(right.url, "again", "en,sw", "--expect", str(summary)) == 0
+    # figures that moved: status 1, naming the languages
+    assert run(wrong.url, "after", "en,sw", "--expect", str(tmp_path / "before"), "--tolerance", "1") == 1
+    out = capsys.readouterr().out
+    assert "DRIFT beyond 1 points in 2 language(s): en, sw" in out
+    assert "msvamp sw accuracy_mathoctopus: 100.0 -> 0.0 (-100.0 points)" in out
+    # a wrong path fails before any generation
+    assert run(wrong.url, "x", "en", "--expect", str(tmp_path / "nothing")) == 2
+    assert "no evaluation results here" in capsys.readouterr().err

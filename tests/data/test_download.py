@@ -17,7 +17,7 @@ import pytest
 from crosslift.catalogue import MARKER, get_dataset
 from crosslift.cli import main
 from crosslift.data import download as dl
-from crosslift.data.download import DownloadError, NotDownloaded, dataset_dir, fetch_datasets
+from crosslift.data.download import DownloadError, NotDownloaded, dataset_dir, dataset_urls, fetch_datasets
 from crosslift.errors import ConfigError, DataError
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -568,3 +568,14 @@ def test_a_bad_user_catalogue_names_file_line_and_key(origin):
     )
     with pytest.raises(ConfigError, match=r"catalogue.yaml, line 9, key 'datasets.x.files.0.sha256'"):
         get_dataset("x")
+
+
+def test_a_hub_dataset_is_loaded_into_the_datasets_cache_and_checked(fake_hub, capsys):
+    (report,) = fetch_datasets(["xnli"])
+    assert sorted(fake_hub) == [
+        ("facebook/xnli", subset, split, None) for subset in ("en", "sw") for split in ("test", "validation")
+    ]
+    assert len(report.files) == 4 and report.license == "CC BY-NC 4.0"
+    err = capsys.readouterr().err
+    assert "xnli: license CC BY-NC 4.0" in err and "non-commercial use only" in err and "4 splits" in err
+    assert dataset_urls(["xnli"]) == []  # nothing to fetch by URL: the datasets cache holds it

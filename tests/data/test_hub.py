@@ -5,6 +5,7 @@ trained and evaluated on each form."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -33,9 +34,15 @@ def rows(lang: str) -> list[dict]:
     ]
 
 
-def cache_hub_dataset(cache: Path, repo: str, configs: dict[str, dict[str, list[dict]]], work: Path) -> None:
+def cache_hub_dataset(
+    cache: Path,
+    repo: str,
+    configs: dict[str, dict[str, list[dict]]],
+    work: Path,
+    commit: str = "0123456789abcdef",
+) -> None:
     """Write `repo` into a datasets cache as `load_dataset(repo, config)` leaves it after an online load:
-    <cache>/<org>___<name>/<config>/0.0.0/<hash>/{<name>-<split>.arrow, dataset_info.json}."""
+    <cache>/<org>___<name>/<config>/0.0.0/<commit>/{<name>-<split>.arrow, dataset_info.json}."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from datasets.packaged_modules.parquet.parquet import Parquet
@@ -51,7 +58,7 @@ def cache_hub_dataset(cache: Path, repo: str, configs: dict[str, dict[str, list[
             config_id=config,
             dataset_name=name,
             cache_dir=str(work / "build"),
-            hash="0123456789abcdef",
+            hash=commit,
             data_files=files,
         )
         builder.download_and_prepare()
@@ -85,11 +92,11 @@ def test_a_cached_hub_dataset_reads_offline_by_subset_and_split(hub):
         ReadOptions(subset="en", split="test", fields={"instruction": "question", "output": "answer"}),
     )
     assert len(test) == 3
-    # a hub dataset has no file: its records' hash is what provenance reports under its id
-    assert (
-        known_digest("hf:acme/mini_math")
-        and len(known_digest(str(HubSource("acme/mini_math", "test", "en")))) == 64
-    )
+    # a hub dataset has no file: its records' hash is what provenance reports under its id, with the revision
+    # read (this cache's folder is not named by a commit, so it says so)
+    digest = known_digest(str(HubSource("acme/mini_math", "test", "en")))
+    assert known_digest("hf:acme/mini_math") and re.fullmatch(r"[0-9a-f]{64}", digest[:64])
+    assert digest[64:] == " (revision unknown: not read from the cache)"
 
 
 def test_hub_errors_name_the_dataset(hub):
@@ -250,3 +257,30 @@ def test_eval_task_errors_for_hub_settings(tmp_path):
     )
     with pytest.raises(ConfigError, match="a hub dataset is read as a table; leave dataset.format unset"):
         TaskRegistry([bad])
+
+
+def test_the_revision_read_is_recorded_and_catalogued_row_counts_are_checked(tmp_path, monkeypatch):
+    import datasets
+
+    from crosslift.data.hub import load_hub_rows
+
+    cache = tmp_path / "hf_datasets"
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    commit = "89abcdef" * 5  # the hub repository's commit, which names the cache folder
+    work = tmp_path / "work"
+    work.mkdir()
+    cache_hub_dataset(cache, "acme/rev_math", {"sw": {"test": rows("sw")}}, work, commit=commit)
+    source = HubSource("acme/rev_math", "test", "sw")
+    assert len(load_hub_rows(source)) == 4
+    assert known_digest(str(source)).endswith(f" (revision {commit}, as read)")
+    # a catalogued hub dataset: the loader checks what it can without a file, the rows of the split
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text(
+        "version: 1\ndatasets:\n  rev_math:\n    title: t\n    kind: benchmark\n    hub: acme/rev_math\n"
+        "    subsets: [sw]\n    rows: {test: 1000}\n    license: MIT\n    note: revision not pinned\n"
+    )
+    monkeypatch.setenv("CROSSLIFT_CATALOGUE", str(catalogue))
+    with pytest.raises(
+        DataError, match="holds 4 records; the data catalogue's 'rev_math' has 1000 in split test"
+    ):
+        load_hub_rows(source)

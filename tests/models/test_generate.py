@@ -229,3 +229,28 @@ def test_lora_adapter_directory_loads_on_its_base(tmp_path, llama):
     assert "+lora:" in generator.model_id
     settings = GenerationSettings(max_new_tokens=8)
     assert generator.generate(PROMPTS[:2], settings) == llama.generate(PROMPTS[:2], settings)
+
+
+def test_loglikelihood_of_continuations_against_one_forward_pass(llama):
+    import torch
+
+    from crosslift.models.generation import LoglikelihoodScorer
+
+    assert isinstance(llama, LoglikelihoodScorer)
+    requests = [(PROMPTS[0], " Paris"), (PROMPTS[1], " 5"), (PROMPTS[3], "七"), (PROMPTS[2], " Ariel is 5.")]
+    batched = llama.loglikelihood(requests, GenerationSettings(batch_size=3))
+    single = [llama.loglikelihood([r], GenerationSettings(batch_size=1))[0] for r in requests]
+    for (a, greedy_a), (b, greedy_b) in zip(batched, single, strict=True):
+        assert a == pytest.approx(b, abs=1e-4) and greedy_a == greedy_b  # padding changes nothing
+    for (context, continuation), (value, greedy) in zip(requests, batched, strict=True):
+        head = llama.encode(context)
+        tail = llama.encode(context + continuation)[len(head) :]
+        with torch.inference_mode():
+            logits = llama.model(torch.tensor([head + tail])).logits[0, len(head) - 1 : -1].float()
+        logprobs = logits.log_softmax(-1)
+        target = torch.tensor(tail)
+        assert value == pytest.approx(logprobs.gather(-1, target[:, None]).sum().item(), abs=1e-4)
+        assert greedy == bool((logprobs.argmax(-1) == target).all())
+    # a trailing space of the context belongs to the continuation, as lm-evaluation-harness encodes a pair
+    moved = llama.loglikelihood([("Swali: 2 + 3? ", "5")], GenerationSettings())[0]
+    assert moved[0] == pytest.approx(batched[1][0], abs=1e-4)

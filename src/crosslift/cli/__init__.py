@@ -59,6 +59,8 @@ def output_folders(args: argparse.Namespace) -> list[Path]:
             spec = args.spec
             return [] if spec.catalogue or spec.urls else [spec.to or data_cache_dir()]
         return [Path(args.out).parent] if getattr(args, "out", None) is not None else []
+    if verb == "report" and args.paired:  # it only reads the runs
+        return [Path(args.out or "comparison")]
     if verb == "report":  # it rewrites each run's reports, and puts several runs side by side in --out
         comparison = [Path(args.out or "comparison")] if len(args.runs) > 1 else []
         return [Path(run) for run in args.runs] + comparison

@@ -4,9 +4,12 @@
     crosslift eval --task mmwp --data-dir ../shared/data/mmwp --model MODEL_DIR_OR_URL --languages en,sw,te --limit 20 --out DIR
     crosslift eval --task mmwp --model MODEL --languages en,sw,te     # data from the cache: crosslift data download mmwp
     crosslift eval --list-tasks
+    crosslift eval --task mgsm --model M --out runs/new --expect runs/old --tolerance 1   # a regression guard
 
 The flags are a shorthand for config keys (`crosslift.cli.eval_flags`) and override the config file when both are
-given. Rerunning the same command resumes: finished items are skipped. Without --data-dir a task reads its
+given. Rerunning the same command resumes: finished items are skipped. With --expect, the per-language figures are
+compared with a recorded run's (`crosslift.eval.results.regression`): the command exits with status 1, naming the
+languages, when any moved by more than --tolerance points. Without --data-dir a task reads its
 catalogued dataset from the download cache (`crosslift data download NAME`; --download fetches it when missing).
 
 lm-evaluation-harness's spellings work too:
@@ -81,6 +84,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--list-tasks", action="store_true", help="list the registered tasks and groups, then exit"
     )
     p.add_argument(
+        "--expect",
+        metavar="PREVIOUS",
+        help="a recorded run folder, task folder or summary.json: exit 1 when a language's figures moved by "
+        "more than --tolerance points",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=1.0,
+        metavar="POINTS",
+        help="with --expect: the largest change allowed, in percentage points for accuracies (default 1.0)",
+    )
+    p.add_argument(
         "--num-processes",
         type=int,
         metavar="N",
@@ -153,16 +169,51 @@ def run(args: argparse.Namespace) -> int:
     if args.list_tasks:
         _list_tasks(args.include_path or [])
         return 0
+    from crosslift.errors import ConfigError
     from crosslift.eval import evaluate
+    from crosslift.eval.results.folder import task_dirs
+    from crosslift.eval.results.regression import expected_summaries
     from crosslift.eval.results.report import print_summary
 
     config = build_config(args)
+    if args.tolerance < 0:
+        raise ConfigError(f"--tolerance is a number of points >= 0, got {args.tolerance}")
+    expected = expected_summaries(args.expect) if args.expect else None  # a wrong path fails before the model
     if (args.num_processes or 1) > 1 and "WORLD_SIZE" not in os.environ:
-        return _launch(config, args.num_processes)
-    for summary in evaluate(config).values():
-        if int(os.environ.get("RANK", "0")) == 0:  # every process of a sharded run returns the same summaries
-            print_summary(summary, Path(config.output_dir) / "eval")
-    return 0
+        status = _launch(config, args.num_processes)
+        if status or expected is None:
+            return status
+        summaries = {s["task"]: s for s in map(_summary_of, task_dirs(Path(config.output_dir) / "eval"))}
+        return _check_expected(summaries, expected, args.tolerance)
+    summaries = evaluate(config)
+    if int(os.environ.get("RANK", "0")) != 0:  # every process of a sharded run returns the same summaries
+        return 0
+    for summary in summaries.values():
+        print_summary(summary, Path(config.output_dir) / "eval")
+    return 0 if expected is None else _check_expected(summaries, expected, args.tolerance)
+
+
+def _summary_of(task_dir: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads((task_dir / "summary.json").read_text(encoding="utf-8"))
+
+
+def _check_expected(summaries: dict[str, Any], expected: dict[str, Any], tolerance: float) -> int:
+    """Print how the figures compare with the recorded ones; 1 when any language drifted."""
+    from crosslift.eval.results.regression import find_drift
+
+    drifts, notes = find_drift(summaries, expected, tolerance)
+    for note in notes:
+        print(f"note: {note}")
+    if not drifts:
+        print(f"as expected: every compared figure within {tolerance:g} points of the recorded run")
+        return 0
+    languages = sorted({d.language for d in drifts})
+    print(f"DRIFT beyond {tolerance:g} points in {len(languages)} language(s): {', '.join(languages)}")
+    for drift in drifts:
+        print(f"  {drift.line()}")
+    return 1
 
 
 def _launch(config: Any, processes: int) -> int:

@@ -631,6 +631,9 @@ def fetch_datasets(
             console.print(
                 f"  note: {dataset.notice()}. Runs that read it record this license in their provenance."
             )
+        if dataset.hub is not None:
+            reports.append(_fetch_hub(dataset, console))
+            continue
         job = _Job(
             dataset,
             base,
@@ -646,6 +649,32 @@ def fetch_datasets(
         )
         reports.append(report)
     return reports
+
+
+def _fetch_hub(dataset: Dataset, console: Console) -> DatasetReport:
+    """A catalogued hub dataset lands in the datasets cache, where tasks read it (hf:ORG/NAME): every subset and
+    split the catalogue lists is loaded once, and its row count checked (`crosslift.data.hub`)."""
+    import datasets
+
+    from crosslift.data.hub import HubSource, load_hub_rows
+
+    loaded = []
+    for subset in dataset.subsets or [None]:
+        for split in dataset.rows or ["test"]:
+            source = HubSource(str(dataset.hub), split, subset, dataset.revision)
+            load_hub_rows(source)
+            loaded.append(str(source))
+    console.print(
+        f"  {dataset.name} -> the datasets cache ({datasets.config.HF_DATASETS_CACHE}): {len(loaded)} splits "
+        f"of hf:{dataset.hub} loaded and checked"
+    )
+    return DatasetReport(
+        dataset.name,
+        Path(datasets.config.HF_DATASETS_CACHE),
+        dataset.license,
+        list(dataset.restrictions),
+        files=loaded,
+    )
 
 
 def dataset_urls(names: Iterable[str]) -> list[str]:

@@ -10,7 +10,9 @@ written by ``Dataset.save_to_disk``. Training sources (`crosslift.data.examples`
     folder/       ``datasets.load_from_disk``; a DatasetDict needs ``split``
 
 A hub dataset has no file to hash, so each load records a SHA-256 of its records (`crosslift.io.remember_digest`),
-which the run's provenance reports beside the hashes of its files.
+which the run's provenance reports beside the hashes of its files, with the dataset repository's revision that was
+read (the commit the datasets cache names its folder by) when the source does not pin one. A hub dataset in the data
+catalogue (`crosslift.catalogue`, ``hub: ORG/NAME``) is checked against it on loading: each split's row count.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,13 +115,44 @@ def load_hub_rows(source: HubSource) -> list[dict[str, Any]]:
     rows = loaded.to_list()
     if not rows:
         raise DataError("holds no records", path=str(source))
+    _check_catalogued(source, len(rows))
     # under the full reference (as eval records its data) and the bare id (as a training source's path reads)
     digest = hashlib.sha256(
         json.dumps(rows, sort_keys=True, ensure_ascii=False, default=str).encode()
     ).hexdigest()
+    if source.revision is None:
+        read = revision_read(loaded)
+        digest += f" (revision {read}, as read)" if read else " (revision unknown: not read from the cache)"
     remember_digest(str(source), digest)
     remember_digest(f"{HUB_PREFIX}{source.repo}", f"{digest} (records of {source})")
     return rows
+
+
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+def revision_read(loaded: Any) -> str | None:
+    """The dataset repository's commit a loaded hub dataset came from: datasets caches a hub dataset under
+    ``<name>/<config>/<version>/<commit>/``, so its cache files' folder names it. None when it cannot be told."""
+    for entry in getattr(loaded, "cache_files", None) or []:
+        for part in reversed(Path(entry.get("filename", "")).parts[:-1]):
+            if _COMMIT.match(part):
+                return part
+    return None
+
+
+def _check_catalogued(source: HubSource, rows: int) -> None:
+    """What can be verified of a catalogued hub dataset without a file to hash: the rows of its split."""
+    from crosslift.catalogue import hub_dataset
+
+    entry = hub_dataset(source.repo)
+    expected = entry.rows.get(source.split) if entry is not None else None
+    if expected is not None and rows != expected:
+        raise DataError(
+            f"holds {rows} records; the data catalogue's '{entry.name}' has {expected} in split {source.split} "
+            "of every subset (another revision of the dataset, or a damaged cache)",
+            path=str(source),
+        )
 
 
 def read_table_rows(

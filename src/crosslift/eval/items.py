@@ -23,6 +23,7 @@ class Item:
         id: the item's id when the data has one (the same in every language), else None.
         choices: the options of a multiple-choice item, without their letters.
         context: a passage the question is about (Cross-LogiQA, XQuAD), or None.
+        level: the item's difficulty level when the benchmark has levels, else None.
     """
 
     index: int
@@ -31,6 +32,7 @@ class Item:
     id: str | None = None
     choices: tuple[str, ...] = ()
     context: str | None = None
+    level: str | None = None
 
 
 def question_key(record: dict[str, Any]) -> str:

@@ -186,6 +186,59 @@ class HFGenerator:
 
         return generate_in_batches([len(ids) for ids in encoded], settings, generate_batch)
 
+    def loglikelihood(
+        self, requests: list[tuple[str, str]], settings: GenerationSettings
+    ) -> list[tuple[float, bool]]:
+        """lm-evaluation-harness's loglikelihood requests: for each (context, continuation), the summed
+        log-probability of the continuation's tokens after the context, and whether they are the greedy ones.
+
+        As lm-eval encodes a pair: trailing spaces of the context move to the continuation, the continuation's
+        tokens are those that encoding context + continuation adds after the context's tokens, and a sequence
+        longer than the model's window keeps its last tokens. The context is encoded as prompts are (`encode`:
+        the tokenizer's special tokens). Batches of ``settings.batch_size``, longest first, halved on out of
+        memory (`generation.generate_in_batches`).
+        """
+        import torch
+
+        sequences: list[tuple[list[int], int]] = []
+        for context, continuation in requests:
+            spaces = len(context) - len(context.rstrip())
+            if spaces:
+                context, continuation = context[:-spaces], context[-spaces:] + continuation
+            whole, head = self.encode(context + continuation), self.encode(context)
+            tail = whole[len(head) :]
+            if not head:  # an empty context: the model still needs a first token to predict from
+                head = [self.tokenizer.bos_token_id or self.tokenizer.eos_token_id]
+            if not tail:
+                raise ConfigError(f"an option scored after {context[-40:]!r} encodes to no tokens")
+            sequences.append((head + tail, len(tail)))
+        window = getattr(self.model.config, "max_position_embeddings", None)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+
+        def score_batch(indices: list[int]) -> list[tuple[float, bool]]:
+            rows = [sequences[i][0][-(window + 1) :] if window else sequences[i][0] for i in indices]
+            inputs = [row[:-1] for row in rows]
+            width = max(len(r) for r in inputs)
+            ids = torch.full((len(inputs), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(inputs), width), dtype=torch.long)
+            for k, row in enumerate(inputs):  # right padding: each row's positions start at 0
+                ids[k, : len(row)] = torch.tensor(row)
+                mask[k, : len(row)] = 1
+            with torch.inference_mode():
+                logits = self.model(
+                    input_ids=ids.to(self.model.device), attention_mask=mask.to(self.model.device)
+                ).logits
+            out = []
+            for k, i in enumerate(indices):
+                n, end = sequences[i][1], len(inputs[k])
+                logprobs = logits[k, end - n : end].float().log_softmax(-1)
+                target = torch.tensor(rows[k][-n:], device=logprobs.device)
+                total = logprobs.gather(-1, target[:, None]).sum().item()
+                out.append((float(total), bool((logprobs.argmax(-1) == target).all().item())))
+            return out
+
+        return generate_in_batches([len(s) for s, _ in sequences], settings, score_batch)
+
     def encode(self, prompt: str) -> list[int]:
         """The token ids the model reads for `prompt` (evaluation counts prompts against the context with it)."""
         # A prompt rendered by a chat template already starts with BOS; adding another would change the input.

@@ -125,6 +125,21 @@ class ChatGenerator(Generator, Protocol):
         ...
 
 
+@runtime_checkable
+class LoglikelihoodScorer(Protocol):
+    """A backend that can score given continuations (a local model): lm-evaluation-harness's loglikelihood
+    requests, which multiple-choice tasks score their options with."""
+
+    model_id: str
+
+    def loglikelihood(
+        self, requests: list[tuple[str, str]], settings: GenerationSettings
+    ) -> list[tuple[float, bool]]:
+        """For each (context, continuation): the summed log-probability of the continuation's tokens after the
+        context, and whether greedy decoding would produce exactly those tokens; in input order."""
+        ...
+
+
 def cut_at_stop(text: str, stop: list[str]) -> str:
     """`text` up to (not including) the earliest occurrence of any stop string."""
     end = len(text)

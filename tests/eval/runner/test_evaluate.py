@@ -9,9 +9,7 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -184,7 +182,9 @@ def test_changed_data_in_the_same_folder_is_refused(dataset, eval_config, script
     evaluate(eval_config("tasks.0.limit=2"), scripted())
     path = dataset / "data" / "add_sw.jsonl"
     path.write_text(path.read_text().replace("What is 2 + 3?", "What is 2 + 4?"))
-    with pytest.raises(ConfigError, match="addition_sw item 0 with a different prompt or gold answer"):
+    with pytest.raises(
+        ConfigError, match="addition_sw item 0 with a different prompt, options or gold answer"
+    ):
         evaluate(eval_config("tasks.0.limit=2"), scripted())
 
 
@@ -207,48 +207,22 @@ def test_missing_data_dir_and_chat_without_chat_backend(dataset, eval_config, sc
         evaluate(eval_config("prompt.chat=true"), scripted())
 
 
-class _Completions(BaseHTTPRequestHandler):
-    """An OpenAI-compatible server that answers "What is a + b?" right, and lists one model."""
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def _send(self, payload: dict) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self._send({"data": [{"id": "adder"}]})
-
-    def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append(request)
-        a, b = map(int, re.findall(r"(\d+) \+ (\d+)", request["prompt"])[-1])
-        self._send({"choices": [{"text": f" The answer is {a + b}."}]})
-
-
-def test_evaluate_through_an_endpoint_url(dataset, eval_config, monkeypatch):
+def test_evaluate_through_an_endpoint_url(dataset, eval_config, monkeypatch, completions_server):
     monkeypatch.setenv("ADDER_KEY", "sk-secret-1")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Completions)
-    server.requests = []
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        summary = evaluate(
-            eval_config(
-                f"model.name_or_path={url}",
-                "model.endpoint.api_key_env=ADDER_KEY",
-                "model.endpoint.concurrency=2",
-                "tasks.0.limit=2",
-            )
-        )["addition"]
-    finally:
-        server.shutdown()
-        server.server_close()
+
+    def adder(prompt: str) -> str:  # answers "What is a + b?" right
+        a, b = map(int, re.findall(r"(\d+) \+ (\d+)", prompt)[-1])
+        return f" The answer is {a + b}."
+
+    server = completions_server(adder, model="adder")
+    summary = evaluate(
+        eval_config(
+            f"model.name_or_path={server.url}",
+            "model.endpoint.api_key_env=ADDER_KEY",
+            "model.endpoint.concurrency=2",
+            "tasks.0.limit=2",
+        )
+    )["addition"]
     assert summary["overall"]["metrics"]["accuracy_strict"]["value"] == 1.0 and len(server.requests) == 6
     assert server.requests[0]["model"] == "adder" and server.requests[0]["temperature"] == 0.0
     assert "Swali:" in server.requests[0]["stop"] or "Question:" in server.requests[0]["stop"]

@@ -1,5 +1,5 @@
-"""Filters with statuses: PLUG's target-language extraction, multiple-choice mapping through a pipeline, and
-checks of pipelines in task files."""
+"""Filters with statuses: PLUG's target-language extraction, multiple-choice mapping through a pipeline, checks of
+pipelines in task files; MathOctopus's reading of numbers, options by log-likelihood, LaTeX expressions."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from crosslift.eval.scoring.filters import (
     Filtered,
     apply_filters,
     check_pipeline,
+    loglikelihood_choice,
+    mathoctopus,
     plug_target,
     run_pipeline,
 )
@@ -98,3 +100,44 @@ def test_check_pipeline():
     with pytest.raises(ConfigError, match="rule must be one of"):
         check_pipeline([{"function": "math_answer", "rule": "paper"}])
     check_pipeline([{"function": "math_answer", "rule": "strict"}, {"function": "math_answer"}])
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "status"),
+    [
+        ("So 14 - 9 = 5.", "5.0", "last_number"),
+        ("It costs 1,250 dollars.", "1250.0", "last_number"),  # commas between digits removed
+        ("The answer is -5.", "5.0", "last_number"),  # no sign is read
+        ("Die Antwort lautet 1.500", "1.5", "last_number"),  # a dot is a decimal point in every language
+        ("Il en reste 1 500.", "500.0", "last_number"),
+        ("3/4 of them", "4.0", "last_number"),
+        ("Jibu ni ১১", "11.0", "last_number"),  # \d matches any script's digits, as float() reads them
+        ("I do not know.", "0.0", "no_number"),  # read as 0, as MathOctopus does
+    ],
+)
+def test_mathoctopus_reads_answers_as_its_released_evaluation(text, answer, status):
+    assert mathoctopus(text, language="en") == Filtered(answer, status)
+
+
+def test_loglikelihood_choice_picks_the_likeliest_option_raw_or_per_character():
+    item = {"loglikelihood": {"values": [-4.0, -3.0, -9.0], "choice_lengths": [8, 2, 30]}}
+    assert loglikelihood_choice("", language="en", item=item) == "B"  # lm-eval's acc
+    assert (
+        loglikelihood_choice("", language="en", item=item, normalize="chars") == "C"
+    )  # acc_norm: -0.3 per char
+    tie = {"loglikelihood": {"values": [-1.0, -1.0], "choice_lengths": [1, 1]}}
+    assert loglikelihood_choice("", language="en", item=tie) == "A"  # the first, as numpy's argmax
+    with pytest.raises(ConfigError, match="has none"):
+        loglikelihood_choice("", language="en", item={})
+    with pytest.raises(ConfigError, match="normalize"):
+        loglikelihood_choice("", language="en", item=item, normalize="tokens")
+
+
+def test_math_expression_filter_in_a_pipeline():
+    steps = [{"function": "math_expression", "phrases": ["The final answer is"]}]
+    check_pipeline(steps)
+    assert run_pipeline(steps, "so \\boxed{\\frac{1}{2}}", "en") == ("\\frac{1}{2}", "boxed")
+    assert run_pipeline(steps, "The final answer is (1,2].", "en") == ("(1,2]", "phrase")
+    assert run_pipeline(steps, "no idea", "en") == (None, "none")
+    with pytest.raises(ConfigError, match="phrases is a list"):
+        check_pipeline([{"function": "math_expression", "phrases": "The answer is"}])

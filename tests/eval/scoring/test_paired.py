@@ -8,7 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from crosslift.eval.scoring.paired import holm, mcnemar_exact, paired_bootstrap, verdict
+from crosslift.eval.scoring.paired import (
+    UnpairedError,
+    holm,
+    line_up,
+    mcnemar_exact,
+    paired_bootstrap,
+    verdict,
+)
 
 
 def _exact_bootstrap(diffs_by_language: list[list[float]]) -> list[float]:
@@ -100,3 +107,16 @@ def test_holm_against_its_definition():
     # sorted: 0.005 (x4) 0.02, 0.01 (x3) 0.03, 0.03 (x2) 0.06, 0.04 (x1) 0.04 -> running max 0.06
     assert holm(p) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_line_up_orders_the_shared_items_and_refuses_unpaired_runs():
+    a = {("t_sw", "sw", "10"): 1.0, ("t_sw", "sw", "2"): 0.0, ("t_en", "en", "2"): 1.0}
+    b = {key: 1.0 for key in a}
+    assert line_up(a, b) == [("t_en", "en", "2"), ("t_sw", "sw", "2"), ("t_sw", "sw", "10")]  # 2 before 10
+    b.pop(("t_sw", "sw", "10"))
+    b[("t_sw", "sw", "3")] = 1.0
+    with pytest.raises(UnpairedError) as error:
+        line_up(a, b)
+    message = str(error.value)
+    assert "1 only in run A (t_sw sw: 1; e.g. t_sw sw 10)" in message
+    assert "1 only in run B (t_sw sw: 1; e.g. t_sw sw 3)" in message

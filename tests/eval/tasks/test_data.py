@@ -201,3 +201,54 @@ def test_seaeval_cross_errors_name_the_record(tmp_path):
         read_seaeval_cross(path, "en")
     with pytest.raises(DataError, match="record 0: no 'zh' entry"):
         read_seaeval_cross(path, "zh")
+
+
+def test_nested_fields_fixed_options_math_answers_and_levels(tmp_path):
+    path = tmp_path / "x.jsonl"
+    rows = [
+        {
+            "question": {"stem": "Where?", "choices": {"text": ["home", "away"]}},
+            "answerKey": "B",
+            "d": "hard",
+        },
+        {"question": {"stem": "When?", "choices": {"text": ["now", "later"]}}, "answerKey": "A", "d": "easy"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    items = read_items(
+        path,
+        format="jsonl",
+        question_field="question.stem",
+        choices_field="question.choices.text",
+        answer_field="answerKey",
+        answer_type="choice",
+        level_field="d",
+        levels=["easy", "hard"],
+    )
+    assert [(i.question, i.choices, i.answer, i.level) for i in items] == [
+        ("Where?", ("home", "away"), "B", "hard"),
+        ("When?", ("now", "later"), "A", "easy"),
+    ]
+    with pytest.raises(
+        DataError, match=r"line 1, field 'question.stem.text': missing field \(question.stem has"
+    ):
+        read_items(path, format="jsonl", question_field="question.stem.text", answer_field="answerKey")
+    with pytest.raises(DataError, match="line 1, field 'd': level 'hard' is not one of dataset.levels"):
+        read_items(path, format="jsonl", question_field="question.stem", answer_field="answerKey",
+                   answer_type="choice", choices_field="question.choices.text", level_field="d", levels=["easy"])  # fmt: skip
+    nli = tmp_path / "nli.jsonl"
+    nli.write_text(json.dumps({"premise": "P", "hypothesis": "H", "label": 2}) + "\n")
+    (item,) = read_items(
+        nli,
+        format="jsonl",
+        question_field="hypothesis",
+        context_field="premise",
+        answer_field="label",
+        answer_type="choice",
+        choices=["entailment", "neutral", "contradiction"],
+    )
+    assert (item.context, item.question, item.answer, item.choices[2]) == ("P", "H", "C", "contradiction")
+    latex = tmp_path / "l.jsonl"
+    latex.write_text(json.dumps({"question": "Q", "answer": "\\frac{1}{2}"}) + "\n")
+    assert read_items(latex, format="jsonl", answer_type="math")[0].answer == "\\frac{1}{2}"
+    with pytest.raises(DataError, match="is not a number"):
+        read_items(latex, format="jsonl")

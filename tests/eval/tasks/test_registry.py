@@ -52,26 +52,26 @@ def test_unknown_name_suggests_close_ones(registry):
 
 
 def test_a_new_parallel_math_set_is_one_yaml_file(tmp_path):
-    (tmp_path / "msvamp.yaml").write_text(
+    (tmp_path / "mymath.yaml").write_text(
         textwrap.dedent("""\
         include: parallel_math
-        task: msvamp
+        task: mymath
         languages: [en, sw, "no"]
         dataset:
-          path: mSVAMP/test_{lang}.jsonl
+          path: mymath/test_{lang}.jsonl
           format: jsonl
           question_field: m_query
           answer_field: response
     """)
     )
     registry = TaskRegistry([tmp_path])
-    selection = registry.resolve("msvamp")
-    assert [t.name for t in selection.tasks] == ["msvamp_en", "msvamp_sw", "msvamp_no"]
-    task = registry.resolve("msvamp_sw").tasks[0]
+    selection = registry.resolve("mymath")
+    assert [t.name for t in selection.tasks] == ["mymath_en", "mymath_sw", "mymath_no"]
+    task = registry.resolve("mymath_sw").tasks[0]
     assert task.dataset.question_field == "m_query" and task.prompt.template == "metamath"
     assert task.generation.until[0] == "{question_word}"
     # a YAML path works as a task name too, without registering its folder
-    assert TaskRegistry().resolve(str(tmp_path / "msvamp.yaml")).name == "msvamp"
+    assert TaskRegistry().resolve(str(tmp_path / "mymath.yaml")).name == "mymath"
 
 
 def _write(path, text):
@@ -174,5 +174,56 @@ def test_bad_fidelity_settings(tmp_path, fidelity, message):
     (tmp_path / "t.yaml").write_text(
         f"include: parallel_math\ntask: t\nlanguages: [en]\ndataset: {{path: x}}\nfidelity: {fidelity}\n"
     )
+    with pytest.raises(ConfigError, match=message):
+        TaskRegistry([tmp_path])
+
+
+def test_values_by_language(tmp_path):
+    _write(
+        tmp_path / "t.yaml",
+        """\
+        include: parallel_math
+        task: tab
+        languages: [en, sw, "no"]
+        dataset:
+          path: {by_language: {en: english.jsonl, sw: swahili.jsonl}, default: "{lang}.jsonl"}
+          format: jsonl
+        prompt:
+          instruction:
+            by_language: {sw: "Weka jibu ndani ya \\\\boxed{}.", no: "Svar i \\\\boxed{}."}
+            default: "Put the answer in \\\\boxed{}."
+        """,
+    )
+    registry = TaskRegistry([tmp_path])
+    tasks = {t.language: t for t in registry.resolve("tab").tasks}
+    assert {k: t.dataset.path for k, t in tasks.items()} == {
+        "en": "english.jsonl",
+        "sw": "swahili.jsonl",
+        "no": "{lang}.jsonl",  # a bare `no` key (Norwegian) is a language, not YAML's false
+    }
+    assert tasks["sw"].prompt.instruction == "Weka jibu ndani ya \\boxed{}."
+    assert tasks["no"].prompt.instruction == "Svar i \\boxed{}."
+    assert tasks["en"].spec()["prompt"]["instruction"] == "Put the answer in \\boxed{}."
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "dataset: {path: a, subset: {by_language: {en: x}}}\n",
+            "key 'dataset.subset'.* has no 'sw' and no default",
+        ),
+        ("dataset: {path: {by_language: {sw: a}, other: b}}\n", "unexpected: other"),
+        ("dataset: {path: '{lang}/{level}.jsonl'}\n", "list the levels"),
+        ("dataset: {path: a, levels: [easy]}\n", "needs {level} in dataset.path .* or dataset.level_field"),
+        ("dataset: {path: '{level}', levels: [e], level_field: d}\n", "not both"),
+        ("dataset: {path: a}\nlevel_weights: {easy: 1}\n", "level_weights needs dataset.levels"),
+        ("dataset: {path: '{level}', levels: [e]}\nlevel_weights: {x: 1}\n", r"unknown: x"),
+        ("dataset: {path: '{level}', levels: [e]}\nlevel_weights: {e: 0}\n", "not all zero"),
+        ("dataset: {path: a}\noutput_type: multiple_choice\n", "needs dataset.answer_type: choice"),
+    ],
+)
+def test_bad_tables_levels_and_output_types(tmp_path, body, message):
+    _write(tmp_path / "t.yaml", "include: parallel_math\ntask: t\nlanguages: [sw]\n" + body)
     with pytest.raises(ConfigError, match=message):
         TaskRegistry([tmp_path])

@@ -66,3 +66,20 @@ def load_run(task_dir: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise DataError(f"not valid JSON ({e.msg})", path=path, line=e.lineno) from None
+
+
+def selected_items(
+    run: dict[str, Any], previous: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]]
+) -> dict[str, list[int]]:
+    """Language -> the item indices a task folder's summary covers: the first n of each language (run.json's
+    `selection`). For a run.json written before the selection was kept: the items of the previous summary; without
+    one (an interrupted run), every item in the data."""
+    if "selection" in run:
+        return {lang: list(range(n)) for lang, n in run["selection"].items()}
+    stored = {lang: sorted(i for (t, i) in records if t == e["task"]) for lang, e in run["languages"].items()}
+    if previous.get("languages"):
+        return {lang: stored[lang][: entry["n_items"]] for lang, entry in previous["languages"].items()}
+    return {
+        lang: list(range(e["n_items_available"])) if e.get("n_items_available") else stored[lang]
+        for lang, e in run["languages"].items()
+    }

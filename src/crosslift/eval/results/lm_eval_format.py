@@ -34,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from crosslift.eval.items import LETTERS
 from crosslift.eval.scoring.metrics import MetricSpec
 from crosslift.eval.scoring.record import rescore, specs_of
 from crosslift.io import atomic_write_json, atomic_write_jsonl
@@ -56,10 +57,19 @@ def _stderr(values: list[float]) -> float | str:
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
 
 
-def metric_keys(specs: list[MetricSpec]) -> dict[str, tuple[str, str]]:
-    """crosslift metric key -> (lm-eval metric name, filter name); the crosslift key where two would clash."""
+def _scores_options(entry: dict[str, Any]) -> bool:
+    return entry["task_spec"].get("output_type") == "multiple_choice"
+
+
+def metric_keys(specs: list[MetricSpec], options: bool = False) -> dict[str, tuple[str, str]]:
+    """crosslift metric key -> (lm-eval metric name, filter name); the crosslift key where two would clash. A task
+    that scores `options` by log-likelihood names its metrics as lm-eval does (``acc``, ``acc_norm``), on the
+    unfiltered responses."""
     keys: dict[str, tuple[str, str]] = {}
     for s in specs:
+        if options:
+            keys[s.key] = (s.key, NO_FILTER)
+            continue
         name = (LM_EVAL_NAMES.get(s.metric, s.metric), s.filter or NO_FILTER)
         keys[s.key] = name if name not in keys.values() else (s.key, s.filter or NO_FILTER)
     return keys
@@ -155,7 +165,7 @@ class _Tables:
         task, spec = entry["task"], entry["task_spec"]
         self.language_tasks[lang] = task
         specs = specs_of(entry)
-        keys = metric_keys(specs)
+        keys = metric_keys(specs, _scores_options(entry))
         scored = self.scored(lang)
         row: dict[str, Any] = {"name": task, "alias": task, "sample_len": len(scored)}
         for s in specs:
@@ -185,17 +195,19 @@ class _Tables:
         """Add the evaluated task or group (a single-language selection is its task already) and each tier."""
         levels = [(group, summary["overall"])] if group not in self.results else []
         levels += [(f"{group}_{tier}", level) for tier, level in summary.get("tiers", {}).items()]
-        specs = specs_of(self.run["languages"][next(iter(summary["languages"]))])
+        entry = self.run["languages"][next(iter(summary["languages"]))]
+        specs, options = specs_of(entry), _scores_options(entry)
         for name, level in levels:
             members = [self.language_tasks[lang] for lang in level["languages"]]
-            row = self.group_row(name, group, level, members, specs, summary)
+            row = self.group_row(name, group, level, members, specs, summary, options)
             self.groups[name] = row
             self.results[name] = row
             self.subtasks[name] = members
             self.versions[name] = None
             if len({self.n_shot[t] for t in members}) == 1:
                 self.n_shot[name] = self.n_shot[members[0]]
-            self.higher[name] = {metric_keys(specs)[s.key][0]: s.info()["higher_is_better"] for s in specs}
+            keys = metric_keys(specs, options)
+            self.higher[name] = {keys[s.key][0]: s.info()["higher_is_better"] for s in specs}
 
     def group_row(
         self,
@@ -205,9 +217,10 @@ class _Tables:
         members: list[str],
         specs: list[MetricSpec],
         summary: dict[str, Any],
+        options: bool = False,
     ) -> dict[str, Any]:
         """A group's row: crosslift's figures for the level (summary.json's), with their standard errors."""
-        keys = metric_keys(specs)
+        keys = metric_keys(specs, options)
         row = {
             "name": name,
             "alias": name if name == group else f" - {name}",
@@ -320,14 +333,21 @@ def _task_config(task: str, entry: dict[str, Any]) -> dict[str, Any]:
     """An lm-eval-style task config for one language (the full crosslift definition under metadata)."""
     spec, generation = entry["task_spec"], entry["generation"]
     dataset = spec["dataset"]
-    keys = metric_keys(specs_of(entry))
+    options = _scores_options(entry)
+    keys = metric_keys(specs_of(entry), options)
+    choice = spec.get("multiple_choice") or {}
     return {
         "task": task,
         "dataset_path": dataset.get("path"),
         "dataset_name": dataset.get("subset"),
         "test_split": dataset.get("split"),
-        "output_type": "generate_until",
-        "doc_to_text": entry["prompt"].get("template"),
+        "output_type": spec.get("output_type", "generate_until"),
+        "doc_to_text": choice.get("context") if options else entry["prompt"].get("template"),
+        **(
+            {"doc_to_choice": choice.get("choice"), "target_delimiter": choice.get("target_delimiter")}
+            if options
+            else {}
+        ),
         "doc_to_target": dataset.get("answer_field"),
         "num_fewshot": int(entry["prompt"].get("shots") or 0),
         "generation_kwargs": {
@@ -376,6 +396,30 @@ def _samples(
         "arguments": {"gen_args_0": {"arg_0": record["prompt"], "arg_1": gen_kwargs}},
         "resps": [[record["output"]]],
     }
+    if record.get("loglikelihood"):  # lm-eval's multiple_choice: one loglikelihood request per option
+        scored = record["loglikelihood"]
+        pairs = [[value, greedy] for value, greedy in zip(scored["values"], scored["greedy"], strict=True)]
+        values = {
+            keys[s.key][0]: float(record["metrics"][s.key])
+            for s in specs
+            if not s.corpus and record["metrics"].get(s.key) is not None
+        }
+        arguments = {
+            f"gen_args_{k}": {"arg_0": record["prompt"], "arg_1": c}
+            for k, c in enumerate(scored["continuations"])
+        }
+        sample = base | {
+            "target": LETTERS.index(target) if target in LETTERS else target,
+            "arguments": arguments,
+            "resps": [[pair] for pair in pairs],
+            "filtered_resps": pairs,
+            "filter": NO_FILTER,
+            "metrics": list(values),
+            "doc_hash": _hash(json.dumps(doc, indent=2, ensure_ascii=False)),
+            "prompt_hash": _hash(record["prompt"]),
+            "target_hash": _hash(target),
+        }
+        return [sample | values]
     filters = [p["name"] for p in entry["task_spec"]["filter_list"]]
     if any(s.filter is None for s in specs if not s.corpus):
         filters.append(NO_FILTER)

@@ -21,7 +21,7 @@ from typing import Any
 from crosslift.console import stdout_console
 from crosslift.errors import CrossliftError
 from crosslift.eval.judging import pairwise
-from crosslift.eval.results.folder import JUDGE, SUMMARY, load_records, load_run, task_dirs
+from crosslift.eval.results.folder import JUDGE, SUMMARY, load_records, load_run, selected_items, task_dirs
 from crosslift.eval.results.formatting import display_scale, fmt, levels, markdown_table, pyplot, run_labels
 from crosslift.eval.results.lm_eval_format import write_lm_eval
 from crosslift.eval.results.summary import build_summary, write_summary
@@ -141,6 +141,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     out = [*_introduction(summary), *_summary_section(summary, keys)]
     if families:
         out += ["", *_cross_lingual_section(summary, families)]
+    if summary.get("levels"):
+        out += ["", *_level_section(summary)]
     out += ["", *_language_section(summary, keys)]
     out += ["", "![by language](accuracy_by_language.png)", "", "![tier gap](tier_gap.png)", ""]
     return "\n".join(out)
@@ -232,6 +234,36 @@ def _language_section(summary: dict[str, Any], keys: list[str]) -> list[str]:
             "that language, English and the task's candidates); answers without letters do not count.",
         ]
     return out
+
+
+def _level_section(summary: dict[str, Any]) -> list[str]:
+    """The primary metric per difficulty level, and the weighted mean over levels: overall, per tier, per
+    language."""
+    primary, info = summary["primary_metric"], summary["levels"]
+    order, by_level, weighted = info["order"], info["by_level"], info["weighted"]
+    scale = display_scale(summary, primary)
+
+    def cell(value: float | None) -> str:
+        return "–" if value is None else (f"{value * 100:.1f}" if scale == 100 else f"{value:.3f}")
+
+    rows = [["overall", *[fmt(summary, primary, by_level[lv]["overall"].get(primary)) for lv in order]]]
+    rows[0].append(cell(weighted["overall"].get(primary)))
+    for tier in TIER_ORDER:
+        if tier in weighted["tiers"]:
+            values = [fmt(summary, primary, by_level[lv]["tiers"].get(tier, {}).get(primary)) for lv in order]
+            rows.append([f"tier: {tier}", *values, cell(weighted["tiers"][tier].get(primary))])
+    for code in summary["languages"]:
+        values = [fmt(summary, primary, by_level[lv]["languages"].get(code, {}).get(primary)) for lv in order]
+        rows.append([code, *values, cell(weighted["languages"].get(code, {}).get(primary))])
+    weights = ", ".join(f"{lv} {info['weights'][lv]:g}" for lv in order)
+    return [
+        f"## By difficulty level ({primary})",
+        "",
+        markdown_table(["", *order, "weighted mean"], rows),
+        "",
+        f"Weighted mean over levels with weights {weights} (per language; tiers and overall average the "
+        "languages' weighted means).",
+    ]
 
 
 def _with_labels(summary: dict[str, Any], key: str, entry: dict[str, Any]) -> str:
@@ -403,7 +435,7 @@ def recompute(task_dir: Path, tier_rule: str | None = None, *, lm_eval: bool = F
     rule = load_tier_rule(tier_rule or previous.get("tier_rule", {}).get("name") or DEFAULT_TIER_RULE)
     records = load_records(task_dir)
     kept = {k: previous[k] for k in ("provenance", "timing", "warnings") if k in previous}
-    selected = _selection(run, previous, records)
+    selected = selected_items(run, previous, records)
     summary = build_summary(run, records, rule, selected, **kept)
     write_summary(task_dir, summary)
     write_report(task_dir, summary)
@@ -411,23 +443,6 @@ def recompute(task_dir: Path, tier_rule: str | None = None, *, lm_eval: bool = F
     if summary["complete"] and (lm_eval or any(task_dir.glob("results_*.json"))):  # in step with the summary
         write_lm_eval(task_dir, run, records, summary, selected)
     return summary
-
-
-def _selection(
-    run: dict[str, Any], previous: dict[str, Any], records: dict[tuple[str, int], dict[str, Any]]
-) -> dict[str, list[int]]:
-    """Language -> the item indices a task folder's summary covers: the first n of each language (run.json's
-    `selection`). For a run.json written before the selection was kept: the items of the previous summary; without
-    one (an interrupted run), every item in the data."""
-    if "selection" in run:
-        return {lang: list(range(n)) for lang, n in run["selection"].items()}
-    stored = {lang: sorted(i for (t, i) in records if t == e["task"]) for lang, e in run["languages"].items()}
-    if previous.get("languages"):
-        return {lang: stored[lang][: entry["n_items"]] for lang, entry in previous["languages"].items()}
-    return {
-        lang: list(range(e["n_items_available"])) if e.get("n_items_available") else stored[lang]
-        for lang, e in run["languages"].items()
-    }
 
 
 # ---------------------------------------------------------------------------------------------------- compare

@@ -73,6 +73,8 @@ def build_summary(
         by_language[lang] = [rescore(r, entry["task_spec"]) for r in chosen]
     tiers = {lang: tier_of(tier_rule, lang) for lang in languages}
     body = summarize(by_language, specs, tiers)
+    if (levels := level_summary(by_language, specs, tiers, entries[languages[0]]["task_spec"])) is not None:
+        body["levels"] = levels
     long_prompts: dict[str, int] = {}
     for lang in languages:
         entry = entries[lang]
@@ -134,3 +136,79 @@ def metric_infos(specs: list[MetricSpec], expanded: dict[str, dict[str, str]]) -
 
 def write_summary(task_dir: Path, summary: dict[str, Any]) -> Path:
     return atomic_write_json(task_dir / SUMMARY, summary)
+
+
+def level_summary(
+    by_language: dict[str, list[dict[str, Any]]],
+    specs: list[MetricSpec],
+    tiers: dict[str, str | None],
+    task_spec: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The item metrics per difficulty level, and their weighted mean over levels; None without levels.
+
+    Every level is summarized as a task is (per language, per tier, overall: macro means over languages). The
+    weighted mean of a language is sum(w_l * value_l) / sum(w_l) over the levels it has, with the task's
+    ``level_weights`` (default: equal weights); of a tier and overall, the mean of its languages' weighted means.
+
+    Returns:
+        ``{"order", "weights", "by_level": {level: {"languages", "tiers", "overall"}}, "weighted": {"languages",
+        "tiers", "overall"}}``, each holding ``{metric key: {"value", ...}}`` (weighted: ``{metric key: value}``).
+    """
+    seen = [r["level"] for records in by_language.values() for r in records if r.get("level") is not None]
+    if not seen:
+        return None
+    order = task_spec["dataset"].get("levels") or list(dict.fromkeys(seen))
+    given = task_spec.get("level_weights")  # a level it does not name weighs 0; without it, all weigh 1
+    weights = {level: float(given.get(level, 0.0)) if given else 1.0 for level in order}
+    item_specs = [s for s in specs if not s.corpus]
+    by_level: dict[str, Any] = {}
+    for level in order:
+        subset = {
+            lang: kept
+            for lang, records in by_language.items()
+            if (kept := [r for r in records if r.get("level") == level])
+        }
+        if not subset:
+            continue
+        body = summarize(subset, item_specs, {lang: tiers[lang] for lang in subset})
+        by_level[level] = {
+            "languages": {lang: entry["metrics"] for lang, entry in body["languages"].items()},
+            "tiers": {tier: entry["metrics"] for tier, entry in body["tiers"].items()},
+            "overall": body["overall"]["metrics"],
+        }
+    weighted_languages: dict[str, dict[str, float]] = {}
+    for lang in by_language:
+        for s in item_specs:
+            parts = [
+                (weights[level], cell["languages"][lang][s.key]["value"])
+                for level, cell in by_level.items()
+                if lang in cell["languages"] and cell["languages"][lang][s.key]["value"] is not None
+            ]
+            total = sum(w for w, _ in parts)
+            if total > 0:
+                weighted_languages.setdefault(lang, {})[s.key] = sum(w * v for w, v in parts) / total
+
+    def mean_of(langs: list[str]) -> dict[str, float]:
+        out = {}
+        for s in item_specs:
+            values = [
+                weighted_languages[lang][s.key] for lang in langs if s.key in weighted_languages.get(lang, {})
+            ]
+            if values:
+                out[s.key] = sum(values) / len(values)
+        return out
+
+    members: dict[str, list[str]] = {}
+    for lang, tier in tiers.items():
+        if tier is not None:
+            members.setdefault(tier, []).append(lang)
+    return {
+        "order": [level for level in order if level in by_level],
+        "weights": weights,
+        "by_level": by_level,
+        "weighted": {
+            "languages": weighted_languages,
+            "tiers": {tier: mean_of(langs) for tier, langs in members.items()},
+            "overall": mean_of(list(by_language)),
+        },
+    }

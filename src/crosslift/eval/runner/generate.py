@@ -21,7 +21,13 @@ from crosslift.eval.runner.shards import Shards
 from crosslift.eval.scoring.record import rescore, specs_of
 from crosslift.io import append_jsonl, atomic_write_json
 from crosslift.models.generate import choose_backend, load_generator
-from crosslift.models.generation import ChatGenerator, Generator, answer_room, cut_at_stop
+from crosslift.models.generation import (
+    ChatGenerator,
+    Generator,
+    LoglikelihoodScorer,
+    answer_room,
+    cut_at_stop,
+)
 
 Records = dict[tuple[str, int], dict[str, Any]]
 
@@ -124,7 +130,8 @@ def _generate_share(
         for lp, chunk in share:
             progress.update(bar, description=f"{label} ({lp.language})")
             missing = [i for i in chunk if lp.key(i) not in records]
-            outputs = dict(zip(chunk, _generate_chunk(model, lp, chunk), strict=True))
+            run_chunk = _score_options if lp.continuations is not None else _generate_chunk
+            outputs = dict(zip(chunk, run_chunk(model, lp, chunk), strict=True))
             for i in missing:
                 record = _record(lp, i, *outputs[i], run["languages"][lp.language]["task_spec"])
                 append_jsonl(out, record)
@@ -162,9 +169,10 @@ class _LanguageLines:
 
 def _generate_chunk(
     generator: Generator, lp: LanguagePlan, positions: list[int]
-) -> list[tuple[str, dict[str, Any] | None, int | None]]:
-    """The output for each position, the note on a prompt longer than the context (None when it fitted), and under
-    max_length the answer's room its prompt left (None otherwise, or when the prompt was not measured)."""
+) -> list[tuple[str, dict[str, Any] | None, dict[str, Any]]]:
+    """The output for each position, the note on a prompt longer than the context (None when it fitted), and what
+    else the record keeps: under max_length, the answer's room its prompt left (`max_new_tokens`; not when the
+    prompt was not measured)."""
     if lp.prompt_settings.chat and not isinstance(generator, ChatGenerator):
         raise ConfigError(f"{generator.model_id} cannot take chat prompts; set prompt.chat: false")
     settings = lp.settings
@@ -189,9 +197,38 @@ def _generate_chunk(
     ]
     # Every backend cuts at the stop strings; cutting again here keeps results right with one that does not.
     return [
-        (cut_at_stop(o, settings.stop), f.long_prompt, room)
+        (cut_at_stop(o, settings.stop), f.long_prompt, {} if room is None else {"max_new_tokens": room})
         for o, f, room in zip(outputs, fitted, rooms, strict=True)
     ]
+
+
+def _score_options(
+    model: Generator, lp: LanguagePlan, positions: list[int]
+) -> list[tuple[str, None, dict[str, Any]]]:
+    """output_type multiple_choice: the log-likelihood of each option after the item's context (nothing is
+    generated: the output is empty, and the record keeps the options' scores for the loglikelihood_choice
+    filter)."""
+    if not isinstance(model, LoglikelihoodScorer):
+        raise ConfigError(
+            f"task '{lp.task.name}' scores its options by log-likelihood (output_type multiple_choice), which "
+            f"needs a local Hugging Face model; {model.model_id} only generates text. Evaluate the task's "
+            "generate-and-extract form instead (xnli for xnli_ll, xcsqa for xcsqa_ll)"
+        )
+    assert lp.continuations is not None
+    requests = [(lp.prompts[i].text, c) for i in positions for c in lp.continuations[i]]
+    scores = iter(model.loglikelihood(requests, lp.settings))
+    delimiter = len(lp.task.multiple_choice.target_delimiter)
+    out = []
+    for i in positions:
+        mine = [next(scores) for _ in lp.continuations[i]]
+        scored = {
+            "continuations": lp.continuations[i],
+            "values": [value for value, _ in mine],
+            "greedy": [greedy for _, greedy in mine],
+            "choice_lengths": [len(c) - delimiter for c in lp.continuations[i]],
+        }
+        out.append(("", None, {"loglikelihood": scored}))
+    return out
 
 
 def _record(
@@ -199,7 +236,7 @@ def _record(
     position: int,
     output: str,
     long_prompt: dict[str, Any] | None,
-    room: int | None,
+    extra: dict[str, Any],
     task_spec: dict[str, Any],
 ) -> dict[str, Any]:
     item, prompt = lp.items[position], lp.prompts[position]
@@ -213,8 +250,6 @@ def _record(
     }
     if long_prompt is not None:  # the prompt above is the one built; the model read its cut tail, or nothing
         record["long_prompt"] = long_prompt
-    if room is not None:  # under max_length: the most tokens this answer could have
-        record["max_new_tokens"] = room
     # what the scorers and the pairwise judge need without the data files: the item's id (it aligns languages),
     # the question itself (the judge shows it), the options (the choice filter maps answers to them)
     if item.id is not None:
@@ -222,7 +257,9 @@ def _record(
     record["question"] = item.question
     if item.choices:
         record["choices"] = list(item.choices)
-    return rescore(record, task_spec)
+    if item.level is not None:
+        record["level"] = item.level
+    return rescore(record | extra, task_spec)
 
 
 def _acc(correct: int, done: int) -> str:

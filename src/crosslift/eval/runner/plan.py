@@ -11,6 +11,7 @@ an uninterrupted run would have: the same outputs, the same summary.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from crosslift.eval.tasks.prompts import (
     InstructionWords,
     Prompt,
     PromptSettings,
+    apply_instruction,
     build_prompt,
     instruction_words,
     read_exemplars,
@@ -61,6 +63,8 @@ class LanguagePlan:
     long_prompts: str = (
         "cut"  # a prompt longer than the context: "cut" or "refuse" (crosslift.eval.runner.context)
     )
+    # output_type multiple_choice: per item, the texts scored after its prompt (delimiter + each option)
+    continuations: list[list[str]] | None = None
 
     @property
     def language(self) -> str:
@@ -124,29 +128,39 @@ def _prompt_settings(*layers: PromptSpec) -> PromptSettings:
     return PromptSettings(**values)
 
 
-def _with_language(pattern: str, language: str) -> str:
-    """A pattern with {lang} (the code) and {lang_name} (the English name: "test_{lang_name}.json") filled in."""
+def _with_language(pattern: str, language: str, split: str = "test", level: str | None = None) -> str:
+    """A pattern with {lang} (the code), {lang_name} (the English name: "test_{lang_name}.json"), {split} and
+    {level} (a difficulty level: "{lang}/{level}.jsonl") filled in."""
     if "{lang_name}" in pattern:
         pattern = pattern.replace("{lang_name}", language_name(language))
-    return pattern.replace("{lang}", language)
+    if level is not None:
+        pattern = pattern.replace("{level}", level)
+    return pattern.replace("{split}", split).replace("{lang}", language)
 
 
 def _data_path(
-    pattern: str, data_dir: str | None, language: str, task: LanguageTask, what: str, download: bool = False
+    pattern: str,
+    data_dir: str | None,
+    language: str,
+    task: LanguageTask,
+    what: str,
+    download: bool = False,
+    level: str | None = None,
 ) -> Path | HubSource:
+    spec = task.dataset
+    split = _with_language(spec.split or "test", language)
     if is_hub_id(pattern):
         if what != "data":
             raise ConfigError(
                 f"task '{task.name}': the {what} are read from a file, not from a hub dataset ({pattern})"
             )
-        spec = task.dataset
         return HubSource.parse(
-            _with_language(pattern, language),
-            split=_with_language(spec.split or "test", language),
-            subset=spec.subset and _with_language(spec.subset, language),
+            _with_language(pattern, language, split, level),
+            split=split,
+            subset=spec.subset and _with_language(spec.subset, language, split, level),
             revision=spec.revision,
         )
-    path = Path(_with_language(pattern, language)).expanduser()
+    path = Path(_with_language(pattern, language, split, level)).expanduser()
     if path.is_absolute():
         return path
     if data_dir is None and task.dataset.source is not None:
@@ -293,7 +307,9 @@ def _plan_language(
     items, files = load_items(
         task.dataset,
         lang,
-        lambda code: _data_path(task.dataset.path, data_dir, code, task, "data", config.download),
+        lambda code, level=None: _data_path(
+            task.dataset.path, data_dir, code, task, "data", config.download, level
+        ),
     )
     available = len(items)
     if task_cfg.limit:
@@ -325,18 +341,22 @@ def _plan_language(
             )
         exemplars = exemplars[: prompt_settings.shots]
         files.append(path)
-    prompts = [
-        build_prompt(
-            item.question,
-            prompt_settings,
-            words,
-            exemplars,
-            choices=item.choices,
-            context=item.context,
-            language=lang,
-        )
-        for item in items
-    ]
+    if task.scores_options:
+        prompts, continuations = _option_requests(task, items, prompt_settings)
+    else:
+        continuations = None
+        prompts = [
+            build_prompt(
+                apply_instruction(item.question, prompt_settings.instruction),
+                prompt_settings,
+                words,
+                exemplars,
+                choices=item.choices,
+                context=item.context,
+                language=lang,
+            )
+            for item in items
+        ]
     gen = config.generation
     until = next(u for u in (task_cfg.until, gen.until, task.generation.until) if u is not None)
     stop = [s.replace("{question_word}", words.question) for s in until] + gen.stop
@@ -364,4 +384,28 @@ def _plan_language(
         files,
         available,
         config.generation.long_prompts,
+        continuations,
     )
+
+
+def _option_requests(
+    task: LanguageTask, items: list[Item], settings: PromptSettings
+) -> tuple[list[Prompt], list[list[str]]]:
+    """output_type multiple_choice: each item's context, and the text scored after it for each option
+    (lm-evaluation-harness's doc_to_text, target_delimiter + doc_to_choice)."""
+    if settings.chat:
+        raise ConfigError(
+            f"task '{task.name}' scores options by their log-likelihood after a text context; prompt.chat does "
+            "not apply to it"
+        )
+    spec = task.multiple_choice
+
+    def fill(template: str, item: Item, choice: str = "") -> str:
+        values = {"{question}": item.question, "{context}": item.context or "", "{choice}": choice}
+        return re.sub(r"\{(?:question|context|choice)\}", lambda m: values[m.group(0)], template)
+
+    prompts = [Prompt(text=fill(spec.context, item)) for item in items]
+    continuations = [
+        [spec.target_delimiter + fill(spec.choice, item, choice) for choice in item.choices] for item in items
+    ]
+    return prompts, continuations

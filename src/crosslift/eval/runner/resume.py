@@ -69,14 +69,18 @@ def open_task_dir(plan: TaskPlan, model: EvalModelConfig, claimed: bool) -> dict
 
 
 def check_stored(plan: TaskPlan, records: dict[tuple[str, int], dict[str, Any]]) -> None:
-    """A stored item must have been generated from the same prompt and scored against the same gold."""
+    """A stored item must have been generated from the same prompt (a multiple_choice item: with the same options
+    scored) and scored against the same gold."""
     for lp in plan.languages:
-        for item, prompt in zip(lp.items, lp.prompts, strict=True):
+        for position, (item, prompt) in enumerate(zip(lp.items, lp.prompts, strict=True)):
             old = records.get((lp.task.name, item.index))
+            options = lp.continuations[position] if lp.continuations is not None else None
             if old is not None and (
-                old.get("prompt") != prompt_text(prompt) or old.get("gold") != item.answer
+                old.get("prompt") != prompt_text(prompt)
+                or old.get("gold") != item.answer
+                or (options is not None and (old.get("loglikelihood") or {}).get("continuations") != options)
             ):
                 raise ConfigError(
-                    f"{plan.directory / ITEMS} holds {lp.task.name} item {item.index} with a different prompt or "
-                    "gold answer (the data file or the prompt settings changed); use another output folder"
+                    f"{plan.directory / ITEMS} holds {lp.task.name} item {item.index} with a different prompt, options "
+                    "or gold answer (the data file or the prompt settings changed); use another output folder"
                 )

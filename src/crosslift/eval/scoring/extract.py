@@ -234,7 +234,7 @@ def parse_number(text: str, language: str | None = None) -> Decimal | None:
 # ---------------------------------------------------------------------------------------------------- strategies
 
 
-def _last_boxed(text: str) -> tuple[str, int] | None:
+def last_boxed(text: str) -> tuple[str, int] | None:
     """Contents of the last \\boxed{...}, braces balanced, and where they start."""
     starts = [m.end() for m in _BOXED.finditer(text)]
     for start in reversed(starts):
@@ -274,7 +274,7 @@ def _phrase_number(window: str, language: str) -> tuple[Decimal, int, int] | Non
 def _find(text: str, phrase_language: str, number_language: str, rule: str) -> _Found | None:
     """One rule's answer with one language's number conventions (phrases are always the task language's)."""
     if rule == "flexible":
-        boxed = _last_boxed(text)
+        boxed = last_boxed(text)
         if boxed is not None:
             content, start = boxed
             found = numbers(_FRAC.sub(r"\1/\2", content), number_language)

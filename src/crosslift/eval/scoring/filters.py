@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crosslift.errors import ConfigError, CrossliftError
+from crosslift.eval.items import LETTERS
 from crosslift.eval.scoring.extract import RULES, extract_answer
 
 
@@ -207,3 +208,55 @@ def plug_target(
         return Filtered(text.split(marker, 1)[1].strip() if marker in text else text.strip(), "pivot")
     found = extract_target(text, language, pivot=pivot, order=order, mode=mode)
     return Filtered(found.text if found.status != "marker_missing" else None, found.status)
+
+
+@register_filter("math_expression")
+def math_expression(text: str, *, language: str, phrases: list[str] = ()) -> Filtered:
+    """The mathematical expression an answer ends on, for equivalence scoring (`crosslift.eval.scoring.equivalence`):
+    its last ``\\boxed{...}``, else the text after the last of `phrases` on its line. Status "boxed" or "phrase"."""
+    from crosslift.eval.scoring.equivalence import answer_expression
+
+    if isinstance(phrases, str) or not all(isinstance(p, str) and p for p in phrases):
+        raise ConfigError(f"math_expression: phrases is a list of non-empty texts, got {phrases!r}")
+    found, method = answer_expression(text, tuple(phrases))
+    return Filtered(found, method or "none")
+
+
+# MathOctopus's released evaluation (step1_supervised_finetuning/svamp_test.py, extract_last_num): commas between
+# digits removed, then the last run of digits with an optional decimal part; no sign is read.
+_MATHOCTOPUS_COMMA = re.compile(r"(\d),(\d)")
+_MATHOCTOPUS_NUMBER = re.compile(r"(\d+(\.\d+)?)")
+
+
+@register_filter("mathoctopus")
+def mathoctopus(text: str, *, language: str) -> Filtered:
+    """MathOctopus's own reading of an answer (its MSVAMP / MGSM evaluation): the last unsigned number after
+    removing commas between digits, as a float; an answer without a number reads as 0.0 (status "no_number"),
+    as theirs does."""
+    found = _MATHOCTOPUS_NUMBER.findall(_MATHOCTOPUS_COMMA.sub(r"\g<1>\g<2>", text))
+    if not found:
+        return Filtered("0.0", "no_number")
+    return Filtered(str(float(found[-1][0])), "last_number")
+
+
+NORMALIZATIONS = ("none", "chars")
+
+
+@register_filter("loglikelihood_choice")
+def loglikelihood_choice(text: str, *, language: str, item: dict[str, Any], normalize: str = "none") -> str:
+    """output_type multiple_choice: the letter of the option with the highest log-likelihood, as
+    lm-evaluation-harness picks it for ``acc``; ``normalize: chars`` divides each by the option's length in
+    characters first (its ``acc_norm``). Ties go to the first option."""
+    if normalize not in NORMALIZATIONS:
+        raise ConfigError(f"loglikelihood_choice: normalize must be one of {', '.join(NORMALIZATIONS)}")
+    scored = item.get("loglikelihood")
+    if not scored:
+        raise ConfigError(
+            "the loglikelihood_choice filter reads the options' log-likelihoods of an output_type "
+            "multiple_choice task; this item has none"
+        )
+    values = scored["values"]
+    if normalize == "chars":
+        values = [v / max(n, 1) for v, n in zip(values, scored["choice_lengths"], strict=True)]
+    best = max(range(len(values)), key=lambda i: (values[i], -i))
+    return LETTERS[best]

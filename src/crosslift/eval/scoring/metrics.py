@@ -16,7 +16,7 @@ Two kinds of metric can be named in a task's ``metric_list``:
 An item metric may return ``Scored(value, label)`` (`crosslift.eval.scoring.scored`) to say what it saw (e.g. the detected
 language); labels are stored per item and counted per language. Register new metrics with ``@register_metric`` /
 ``@register_corpus_metric``; `summarize` and the reports iterate over whatever metrics a task lists, so nothing
-else changes. Built in: ``accuracy``, ``exact_match`` (here), ``lang_fidelity`` (`crosslift.eval.scoring.fidelity`),
+else changes. Built in: ``accuracy``, ``exact_match``, ``math_equiv`` (here), ``lang_fidelity`` (`crosslift.eval.scoring.fidelity`),
 ``consistency`` and ``ac3`` (`crosslift.eval.scoring.consistency`); this registry imports those modules and registers
 their functions, so imports run one way (they know nothing of the registry).
 
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crosslift.errors import ConfigError
-from crosslift.eval.scoring import consistency, fidelity
+from crosslift.eval.scoring import consistency, equivalence, fidelity
 from crosslift.eval.scoring.extract import parse_number
 from crosslift.eval.scoring.scored import Scored
 from crosslift.languages import REPORT_TIERS
@@ -217,6 +217,15 @@ register_corpus_metric(
     "ac3",
     description="AC3_s: harmonic mean of accuracy (pooled over the languages) and Consistency_s (CrossIn)",
 )(consistency.ac3)
+
+
+@register_metric("math_equiv", binary=True)
+def math_equiv(prediction: str | None, gold: str, *, language: str) -> float:
+    """1 when the answer equals the gold answer mathematically (math-verify: fractions, roots, intervals, sets,
+    LaTeX or plain; crosslift.eval.scoring.equivalence), else 0."""
+    return float(equivalence.equivalent(prediction, gold))
+
+
 register_metric(
     "lang_fidelity",
     binary=True,

@@ -14,6 +14,8 @@ estimates). Here the statistic is always B - A on the *same* items:
   p < 0.05 exactly when the 95% percentile interval excludes zero, so verdicts and p-values never disagree.
 - **McNemar's exact test** on the discordant items (A right and B wrong, or the reverse) of 0/1 scores.
 - **Holm's step-down adjustment** for a family of comparisons.
+- **lining up two runs** (`line_up`): the items both scored, by (task, language, item id); runs that did not see
+  the same items are refused, naming what only one of them has, never silently intersected.
 
 Only numpy; deterministic for a given `seed`.
 """
@@ -21,7 +23,7 @@ Only numpy; deterministic for a given `seed`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -166,3 +168,54 @@ def verdict(difference: PairedDifference, *, significant: bool | None = None) ->
     if not significant or difference.delta == 0:
         return "no detectable difference from"
     return "beats" if difference.delta > 0 else "loses to"
+
+
+class UnpairedError(ValueError):
+    """Two runs did not score the same items: a paired comparison of them would compare different questions."""
+
+
+def line_up(
+    a: Mapping[tuple[Hashable, ...], float], b: Mapping[tuple[Hashable, ...], float], *, shown: int = 3
+) -> list[tuple[Hashable, ...]]:
+    """The keys of two runs' item scores, in one order, when both runs scored exactly the same items.
+
+    Args:
+        a, b: (task, language, item id) -> score of run A and run B.
+        shown: examples of keys named per side in the error.
+
+    Returns:
+        The shared keys, sorted (item ids that are numbers in numeric order).
+
+    Raises:
+        UnpairedError: a key only one run has: how many on each side, by (task, language), with examples.
+    """
+    only_a, only_b = sorted(set(a) - set(b), key=_natural), sorted(set(b) - set(a), key=_natural)
+    if only_a or only_b:
+        parts = [_describe(name, keys, shown) for name, keys in (("A", only_a), ("B", only_b)) if keys]
+        raise UnpairedError(
+            "the two runs did not score the same items, so a paired comparison would compare different "
+            f"questions: {'; '.join(parts)}. Evaluate both on the same selection (languages, --limit) and "
+            "finish both"
+        )
+    return sorted(a, key=_natural)
+
+
+def _natural(key: tuple[Hashable, ...]) -> tuple[tuple[int, float, str], ...]:
+    """Sort order of keys: numbers (item positions) numerically, anything else as text."""
+    out = []
+    for part in key:
+        text = str(part)
+        try:
+            out.append((0, float(text), ""))
+        except ValueError:
+            out.append((1, 0.0, text))
+    return tuple(out)
+
+
+def _describe(side: str, keys: list[tuple[Hashable, ...]], shown: int) -> str:
+    groups: dict[tuple[Hashable, ...], int] = {}
+    for key in keys:
+        groups[key[:-1]] = groups.get(key[:-1], 0) + 1
+    counts = ", ".join(f"{' '.join(map(str, group))}: {n}" for group, n in groups.items())
+    examples = ", ".join(" ".join(map(str, key)) for key in keys[:shown])
+    return f"{len(keys)} only in run {side} ({counts}; e.g. {examples})"

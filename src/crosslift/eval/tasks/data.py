@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,19 @@ _LABELLED = re.compile(r"^\(([A-Z])\)\s?")
 
 
 def get_field(record: Any, field: str | int, where: dict[str, Any]) -> Any:
-    """``record[field]``, or a DataError at `where` (a location from `iter_records`) naming the field."""
+    """``record[field]``, or a DataError at `where` (a location from `iter_records`) naming the field.
+
+    A name with dots reads a nested field when the record has no key of that name: ``question.stem`` is
+    ``record["question"]["stem"]`` (X-CSQA's records)."""
+    if isinstance(field, str) and "." in field and isinstance(record, dict) and field not in record:
+        value = record
+        for depth, part in enumerate(field.split(".")):
+            if not isinstance(value, dict) or part not in value:
+                parent = ".".join(field.split(".")[:depth]) or "the record"
+                fields = ", ".join(map(str, value)) if isinstance(value, dict) else type(value).__name__
+                raise DataError(f"missing field ({parent} has: {fields})", field=field, **where)
+            value = value[part]
+        return value
     try:
         return record[field]
     except (KeyError, IndexError, TypeError):
@@ -62,6 +75,10 @@ def read_items(
     choices_field: str | int | None = None,
     context_field: str | int | None = None,
     split: str | None = None,
+    choices: list[str] | None = None,
+    level: str | None = None,
+    level_field: str | int | None = None,
+    levels: list[str] | None = None,
 ) -> list[Item]:
     """Read a benchmark file.
 
@@ -73,12 +90,18 @@ def read_items(
         answer_field: the gold answer's key or column.
         header: TSV/CSV only: the first row names the columns.
         answer_regex: take the gold answer from group 1 of this regex (e.g. ``"#### (.+)$"`` for GSM8K solutions).
-        answer_type: "number" (the gold must be a number), "choice" (a letter "B" / "(B)", a 0-based index, or
-            the text of one of the options in `choices_field`), or "none" (no gold; `answer_field` is not read).
+        answer_type: "number" (the gold must be a number), "math" (any mathematical answer, LaTeX or plain: a
+            fraction, root, interval or set; compared by equivalence), "choice" (a letter "B" / "(B)", a 0-based
+            index, or the text of one of the options in `choices_field`), or "none" (no gold; `answer_field` is
+            not read).
         id_field: an item id (the same in every language of a parallel set); ids must be unique in the file.
         choices_field: the list of options (answer_type "choice").
         context_field: a passage the question is about.
         split: the split of a saved DatasetDict folder.
+        choices: the same options for every item, instead of `choices_field` (XNLI's three labels).
+        level: the difficulty level of every item of the file (a file per level).
+        level_field: the field holding each item's difficulty level.
+        levels: the levels `level_field` may hold (any, when None).
 
     Returns:
         The items in file order, indexed from 0.
@@ -94,8 +117,12 @@ def read_items(
         raise DataError(
             f"unknown answer_type '{answer_type}'; expected one of: {', '.join(ANSWER_TYPES)}", path=path
         )
-    if answer_type == "choice" and choices_field is None:
-        raise DataError("answer_type 'choice' needs choices_field (the list of options)", path=path)
+    if answer_type == "choice" and (choices_field is None) == (choices is None):
+        raise DataError(
+            "answer_type 'choice' needs the options: choices_field (each record's list) or choices (the same "
+            "for every item), one of them",
+            path=path,
+        )
     if isinstance(path, HubSource) and format not in ("hf", "auto"):
         raise DataError(
             f"a hub dataset is read as a table, not as {format}: leave dataset.format unset", path=path
@@ -113,7 +140,7 @@ def read_items(
         context = None
         if context_field is not None:
             context = _text(get_field(record, context_field, where), context_field, where, "context")
-        choices: tuple[str, ...] = ()
+        options: tuple[str, ...] = ()
         if answer_type == "none":
             answer = None
         else:
@@ -135,23 +162,40 @@ def read_items(
                     )
                 answer = m.group(1)
             if answer_type == "choice":
-                choices = parse_choices(
-                    get_field(record, choices_field, where), {**where, "field": str(choices_field)}
+                options = (
+                    tuple(choices)
+                    if choices is not None
+                    else parse_choices(
+                        get_field(record, choices_field, where), {**where, "field": str(choices_field)}
+                    )
                 )
-                answer = gold_letter(answer, choices, {**where, "field": str(answer_field)})
+                answer = gold_letter(answer, options, {**where, "field": str(answer_field)})
+            elif answer_type == "math":
+                if not answer.strip():
+                    raise DataError("empty answer", field=str(answer_field), **where)
             elif parse_number(answer) is None:
                 raise DataError(f"the answer {answer!r} is not a number", field=str(answer_field), **where)
         item_id = None
         if id_field is not None:
             item_id = str(get_field(record, id_field, where))
+        item_level = level
+        if level_field is not None:
+            item_level = str(get_field(record, level_field, where))
+            if levels is not None and item_level not in levels:
+                raise DataError(
+                    f"level {item_level!r} is not one of dataset.levels ({', '.join(levels)})",
+                    field=str(level_field),
+                    **where,
+                )
         items.append(
             Item(
                 index=len(items),
                 question=question,
                 answer=answer,
                 id=item_id,
-                choices=choices,
+                choices=options,
                 context=context,
+                level=item_level,
             )
         )
     if not items:
@@ -160,7 +204,7 @@ def read_items(
     return items
 
 
-ANSWER_TYPES = ("number", "choice", "none")
+ANSWER_TYPES = ("number", "math", "choice", "none")
 
 
 def _text(value: Any, field: str | int, where: dict[str, Any], what: str) -> str:
@@ -288,17 +332,19 @@ def read_seaeval_cross(path: str | Path, language: str) -> list[Item]:
 
 
 def load_items(
-    dataset: Any, language: str, path_of: Callable[[str], Path | HubSource]
+    dataset: Any, language: str, path_of: Callable[..., Path | HubSource]
 ) -> tuple[list[Item], list[Path | HubSource]]:
     """The items of one language of a task, read according to its ``dataset`` spec (`crosslift.eval.tasks.DatasetSpec`).
 
     Args:
         dataset: the task's dataset spec.
         language: the language code.
-        path_of: the data file of a language (the spec's path pattern resolved against the data folder).
+        path_of: the data file of a language (and of a level: ``path_of(code, level)``), the spec's path pattern
+            resolved against the data folder.
 
     Returns:
-        The items, and the files they were read from (for provenance).
+        The items, and the files they were read from (for provenance). With a file per difficulty level
+        (``{level}`` in the path), the levels' items in the order of ``dataset.levels``, indexed from 0 across them.
     """
     path = path_of(language)
     if isinstance(path, HubSource) and dataset.format in ("seaeval_cross", "xquad_mc"):
@@ -311,16 +357,29 @@ def load_items(
         reference = path_of(dataset.reference_language)
         items = read_xquad_mc(path, reference=reference, options=dataset.options, seed=dataset.seed)
         return items, list(dict.fromkeys([path, reference]))
-    return read_items(
-        path,
-        format=dataset.format,
-        question_field=dataset.question_field,
-        answer_field=dataset.answer_field,
-        header=dataset.header,
-        answer_regex=dataset.answer_regex,
-        answer_type=dataset.answer_type,
-        id_field=dataset.id_field,
-        choices_field=dataset.choices_field,
-        context_field=dataset.context_field,
-        split=None if isinstance(path, HubSource) else dataset.split,
-    ), [path]
+    per_level = dataset.levels is not None and dataset.level_field is None
+    sources = [(path_of(language, level), level) for level in dataset.levels] if per_level else [(path, None)]
+    items: list[Item] = []
+    for source, level in sources:
+        read = read_items(
+            source,
+            format=dataset.format,
+            question_field=dataset.question_field,
+            answer_field=dataset.answer_field,
+            header=dataset.header,
+            answer_regex=dataset.answer_regex,
+            answer_type=dataset.answer_type,
+            id_field=dataset.id_field,
+            choices_field=dataset.choices_field,
+            context_field=dataset.context_field,
+            # the split names a hub split or a saved folder's, unless the file pattern already consumed it
+            split=None if isinstance(source, HubSource) or "{split}" in dataset.path else dataset.split,
+            choices=dataset.choices,
+            level=level,
+            level_field=dataset.level_field,
+            levels=dataset.levels,
+        )
+        items += [replace(item, index=len(items) + i) for i, item in enumerate(read)]
+    if per_level:
+        _check_unique_ids(items, Path(str(path)))
+    return items, [source for source, _ in sources]

@@ -115,6 +115,7 @@ class PromptSettings:
         question_words: per language code, a "Question:" word replacing the table's (e.g. LinguaLIFT's lm-eval
             fork writes French "Question :" and Japanese "問題:").
         answer_words: per language code, an "Answer:" word replacing the table's.
+        instruction: text added to every question (`apply_instruction`); a task gives each language its own.
     """
 
     template: str = "metamath"
@@ -131,6 +132,7 @@ class PromptSettings:
     mcq_prompt_set: str | None = None
     question_words: dict[str, str] | None = None
     answer_words: dict[str, str] | None = None
+    instruction: str | None = None
 
     def __post_init__(self) -> None:
         if self.template not in TEMPLATES:
@@ -279,6 +281,17 @@ def render_mcq(
     if context is not None and "{context}" not in fmt:
         raise ConfigError("these items have a context passage, but mcq_format has no {context}")
     return fmt.format(question=question, choices=lines, context=context or "")
+
+
+def apply_instruction(question: str, instruction: str | None) -> str:
+    """The question with a task's instruction: wrapped around it where the instruction holds ``{question}``,
+    else appended on its own line ("...\nPut your final answer within \\boxed{}."). The question itself stays
+    verbatim."""
+    if not instruction:
+        return question
+    if "{question}" in instruction:
+        return instruction.replace("{question}", question)
+    return f"{question}\n{instruction}"
 
 
 def _system(settings: PromptSettings, language: str | None) -> str | None:

@@ -14,23 +14,37 @@ Files under ``crosslift/eval/tasks/`` (and any folder given as a task path) are 
 ``tasks/parallel_math/_template.yaml``). Included settings are merged key by key; the including file wins.
 A task file is read as a config is (`crosslift.config.read_yaml`): UTF-8, each key once per mapping.
 
+Any value may differ by language: ``{by_language: {sw: ..., te: ...}, default: ...}`` stands for the value of the
+task's language (or ``default`` for a language the table lacks; without one, a missing language is an error).
+A ``languages:`` file so holds per-language instructions, subsets or option words in one place.
+
 A task file's keys::
 
-    dataset:            path (with {lang} = the code or {lang_name} = the English name, "test_{lang_name}.json";
+    dataset:            path (with {lang} = the code or {lang_name} = the English name, "test_{lang_name}.json",
+                        {split} = the split, {level} = a difficulty level of `levels`, "{lang}/{level}.jsonl";
                         relative to the run's data_dir; or hf:ORG/NAME, a Hugging Face hub dataset, with subset,
                         split (default test) and revision, which may hold {lang} / {lang_name} too), source (the
                         data catalogue's dataset holding the files, read from the download cache when no data_dir
                         is given), format (auto: by the path; json|jsonl|tsv|csv|parquet|arrow|hf-disk, or
                         seaeval_cross|xquad_mc for the cross-lingual multiple-choice sets),
-                        question_field, answer_field (names, or 0-based columns without a header), header, answer_regex (take
-                        the gold number from group 1), answer_type (number|choice|none), id_field,
-                        choices_field, context_field; xquad_mc: options, seed, reference_language
+                        question_field, answer_field (names, or 0-based columns without a header; "a.b" reads a
+                        nested field), header, answer_regex (take the gold number from group 1), answer_type
+                        (number|math|choice|none), id_field, choices_field, choices (the same options for every
+                        item), context_field, levels and level_field (difficulty levels: one file per level
+                        with {level} in the path, or a field of each record); xquad_mc: options, seed,
+                        reference_language
     fewshot:            path, format (mgsm_exemplars|json|jsonl|tsv|csv), question_field, answer_field, header
     prompt:             template (metamath|qa|mcq|instruction|tulu), cot, shots, instruction_language
                         (native|en), words (mmwp|mgsm: the table of localised words), chat, system ("{language}"
                         is the item's language name), cot_trigger, fewshot_language (native|en), mcq_format,
                         mcq_prompt (SeaEval's wording 1-5), mcq_prompt_set (cross_mmlu|cross_logiqa|cross_xquad),
-                        question_words / answer_words (per language, a word replacing the table's)
+                        question_words / answer_words (per language, a word replacing the table's),
+                        instruction (appended to the question, or wrapped around it when it holds {question})
+    output_type:        generate_until (generate, then filter and score the text) or multiple_choice (score each
+                        option by the log-likelihood a local model gives it, as lm-evaluation-harness does)
+    multiple_choice:    context ({question}, {context}), choice ({choice}, {question}, {context}) and
+                        target_delimiter: the text scored for each option is context, then delimiter + choice
+    level_weights:      {level: weight} of the weighted mean over difficulty levels (default: equal weights)
     generation_kwargs:  max_new_tokens, max_length (prompt + answer tokens, Hugging Face's max_length: the answer
                         has what the prompt leaves; with max_new_tokens too, the tighter applies), until (stop
                         strings; "{question_word}" is the "Question:" word in use)
@@ -82,14 +96,25 @@ class DatasetSpec(Section):
     answer_field: str | int = "answer"
     header: bool = False
     answer_regex: str | None = None
-    answer_type: Literal["number", "choice", "none"] = Field(
+    answer_type: Literal["number", "math", "choice", "none"] = Field(
         "number",
-        description="number (math), choice (an option letter, index or text), none (no gold: instructions)",
+        description="number (math), math (any mathematical answer: LaTeX or plain, compared by equivalence), "
+        "choice (an option letter, index or text), none (no gold: instructions)",
     )
     id_field: str | int | None = Field(
         None, description="an item id shared across languages (default: the position)"
     )
     choices_field: str | int | None = Field(None, description="answer_type choice: the list of options")
+    choices: list[str] | None = Field(
+        None, min_length=2, description="answer_type choice: the same options for every item (XNLI's labels)"
+    )
+    levels: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="difficulty levels, in report order: with {level} in the path, one file per level; "
+        "with level_field, the values it may take",
+    )
+    level_field: str | int | None = Field(None, description="the field holding an item's difficulty level")
     context_field: str | int | None = Field(None, description="a passage shown before the question")
     options: int = Field(4, ge=2, le=26, description="xquad_mc: options per question")
     seed: int = Field(0, description="xquad_mc: seed of the distractor choice and the gold position")
@@ -133,6 +158,20 @@ class PromptSpec(Section):
     answer_words: dict[str, str] | None = Field(
         None, description='per language (code: word), the "Answer:" word instead of the table\'s'
     )
+    instruction: str | None = Field(
+        None,
+        description="appended to the question on its own line, or wrapped around it where it holds {question}",
+    )
+
+
+class MultipleChoiceSpec(Section):
+    """How output_type multiple_choice scores an item: the log-likelihood of each option after the context."""
+
+    context: str = Field(
+        "Question: {question}\nAnswer:", description="the text before the option ({question}, {context})"
+    )
+    choice: str = Field("{choice}", description="an option's text ({choice}, {question}, {context})")
+    target_delimiter: str = Field(" ", description="between the context and each option (lm-eval's)")
 
 
 class GenerationKwargs(Section):
@@ -191,6 +230,11 @@ class TaskFile(Section):
     metric_list: list[MetricEntry] = Field(min_length=1)
     fidelity: FidelitySpec = Field(default_factory=FidelitySpec)
     tier_rule: str | None = None
+    output_type: Literal["generate_until", "multiple_choice"] = "generate_until"
+    multiple_choice: MultipleChoiceSpec = Field(default_factory=MultipleChoiceSpec)
+    level_weights: dict[str, float] | None = Field(
+        None, description="weights of the difficulty levels in their weighted mean (default: equal)"
+    )
 
 
 class GroupFile(Section):
@@ -221,6 +265,9 @@ class LanguageTask:
     source: str
     description: str | None = None
     fidelity: FidelitySpec = field(default_factory=FidelitySpec)
+    output_type: str = "generate_until"
+    multiple_choice: MultipleChoiceSpec = field(default_factory=MultipleChoiceSpec)
+    level_weights: dict[str, float] | None = None
 
     def fidelity_spec(self) -> dict[str, Any] | None:
         """The resolved fidelity settings, or None when fidelity is off for this task."""
@@ -243,7 +290,18 @@ class LanguageTask:
             "metric_list": self.metric_list,
             "tier_rule": self.tier_rule,
             "fidelity": self.fidelity_spec(),
+            **(
+                {"output_type": self.output_type, "multiple_choice": self.multiple_choice.model_dump()}
+                if self.scores_options
+                else {}
+            ),
+            **({"level_weights": self.level_weights} if self.level_weights else {}),
         }
+
+    @property
+    def scores_options(self) -> bool:
+        """Whether items are scored by the log-likelihood of each option instead of by generated text."""
+        return self.output_type == "multiple_choice"
 
 
 @dataclass(frozen=True)
@@ -297,6 +355,7 @@ class TaskRegistry:
         self.tasks: dict[str, LanguageTask] = {}
         self.groups: dict[str, _Group] = {}
         self._where: dict[str, str] = {}
+        self._yaml: dict[Path, tuple[Any, dict[tuple[str, ...], int]]] = {}  # each file parsed once
         for root in [builtin_task_dir(), *map(Path, task_paths)]:
             if root.is_file():
                 self._load_file(root)
@@ -313,7 +372,7 @@ class TaskRegistry:
         """A file's mapping with its includes merged in (innermost first)."""
         if path in seen:
             raise ConfigError(f"{path}: include cycle ({' -> '.join(map(str, (*seen, path)))})")
-        tree, _ = read_yaml(path)
+        tree = copy.deepcopy(self._parsed(path)[0])
         tree = {} if tree is None else tree
         if not isinstance(tree, dict):
             raise ConfigError(f"{path}: a task file is a mapping of keys to values")
@@ -329,9 +388,16 @@ class TaskRegistry:
             )
         return _merge(self._read(target, (*seen, path)), tree)
 
+    def _parsed(self, path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
+        """A file's YAML value and the lines of its keys (`crosslift.config.read_yaml`), read once per registry:
+        templates are included by many files."""
+        if path not in self._yaml:
+            self._yaml[path] = read_yaml(path)
+        return self._yaml[path]
+
     def _validate(self, schema: type[BaseModel], path: Path, tree: dict[str, Any]) -> Any:
-        source = ConfigSource(path)  # for the line numbers of keys set in this file itself
-        source.tree = tree
+        source = ConfigSource(None)  # for the line numbers of keys set in this file itself
+        source.path, source.lines, source.tree = path, self._parsed(path)[1], tree
         try:
             return validate_config(schema, source)
         except ConfigError as e:
@@ -355,18 +421,19 @@ class TaskRegistry:
                 str(path),
             )
             return spec.group
-        spec: TaskFile = self._validate(TaskFile, path, tree)
-        if (spec.language is None) == (spec.languages is None):
-            raise ConfigError(
-                f"task file {path}: set exactly one of 'language' (one task) or 'languages' (a set)"
-            )
-        self._check_registered(spec, path)
-        pairs = (
-            [(spec.task, spec.language)]
-            if spec.language
-            else [(f"{spec.task}_{lang}", lang) for lang in spec.languages]
-        )
+        codes = _languages_of(tree, path)
+        if has_tables(tree):  # values that differ by language: one validated spec per language
+            specs = {code: self._validate(TaskFile, path, for_language(tree, code, path)) for code in codes}
+        else:
+            spec = self._validate(TaskFile, path, tree)
+            specs = dict.fromkeys(codes, spec)
+        first: TaskFile = next(iter(specs.values()))
+        for spec in {id(s): s for s in specs.values()}.values():
+            self._check_registered(spec, path)
+        single = first.language is not None
+        pairs = [(first.task if single else f"{first.task}_{code}", code) for code in codes]
         for name, language in pairs:
+            spec = specs[language]
             task = LanguageTask(
                 name=name,
                 language=str(language),
@@ -380,22 +447,25 @@ class TaskRegistry:
                 source=str(path),
                 description=spec.description,
                 fidelity=spec.fidelity,
+                output_type=spec.output_type,
+                multiple_choice=spec.multiple_choice,
+                level_weights=spec.level_weights,
             )
             self._add("task", name, task, str(path))
-        if spec.languages:
+        if not single:
             self._add(
                 "group",
-                spec.task,
+                first.task,
                 _Group(
-                    spec.task,
+                    first.task,
                     [n for n, _ in pairs],
                     str(path),
-                    tier_rule=spec.tier_rule,
-                    description=spec.description,
+                    tier_rule=first.tier_rule,
+                    description=first.description,
                 ),
                 str(path),
             )
-        return spec.task
+        return first.task
 
     @staticmethod
     def _check_registered(spec: TaskFile, path: Path) -> None:
@@ -418,6 +488,12 @@ class TaskRegistry:
                 get_dataset(spec.dataset.source)
             except ConfigError as e:
                 raise ConfigError(f"task file {path}: dataset.source: {e}") from None
+        _check_levels(spec, path)
+        if spec.output_type == "multiple_choice" and spec.dataset.answer_type != "choice":
+            raise ConfigError(
+                f"task file {path}: output_type multiple_choice scores options; it needs dataset.answer_type: "
+                f"choice (it is '{spec.dataset.answer_type}')"
+            )
         pipelines = [p.name for p in spec.filter_list]
         if spec.fidelity.filter is not None and spec.fidelity.filter not in pipelines:
             raise ConfigError(
@@ -485,6 +561,98 @@ class TaskRegistry:
         for member in self.groups[name].members:
             out += [t for t in self._expand(member, (*seen, name)) if t not in out]
         return out
+
+
+# ---------------------------------------------------------------------------------------------------- by language
+
+BY_LANGUAGE = "by_language"
+
+
+def _table_key(key: Any) -> str:
+    return "no" if key is False else str(key)  # YAML reads a bare `no` (Norwegian) as False
+
+
+def has_tables(node: Any) -> bool:
+    """Whether a task file's tree holds a value that differs by language (``{by_language: {...}}``)."""
+    if isinstance(node, dict):
+        return BY_LANGUAGE in node or any(has_tables(v) for v in node.values())
+    if isinstance(node, list):
+        return any(has_tables(v) for v in node)
+    return False
+
+
+def for_language(node: Any, language: str, path: Path, where: tuple[str, ...] = ()) -> Any:
+    """The tree with every ``{by_language: {code: value}, default: value}`` replaced by `language`'s value.
+
+    Raises:
+        ConfigError: a table with other keys, or without the language and without a default (naming the file and
+            the key).
+    """
+    if isinstance(node, list):
+        return [for_language(v, language, path, where) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if BY_LANGUAGE not in node:
+        return {k: for_language(v, language, path, (*where, str(k))) for k, v in node.items()}
+    key = ".".join(where) or BY_LANGUAGE
+    extra = sorted(str(k) for k in node if k not in (BY_LANGUAGE, "default"))
+    table = node[BY_LANGUAGE]
+    if extra or not isinstance(table, dict):
+        raise ConfigError(
+            f"task file {path}, key '{key}': a by_language table is {{by_language: {{code: value, ...}}, "
+            f"default: value}}" + (f"; unexpected: {', '.join(extra)}" if extra else "")
+        )
+    table = {_table_key(k): v for k, v in table.items()}
+    if language in table:
+        return for_language(table[language], language, path, where)
+    if "default" in node:
+        return for_language(node["default"], language, path, where)
+    raise ConfigError(
+        f"task file {path}, key '{key}': the by_language table has no '{language}' and no default "
+        f"(it has: {', '.join(table)})"
+    )
+
+
+def _languages_of(tree: dict[str, Any], path: Path) -> list[str]:
+    """The language codes a task file defines tasks for: its `language`, or its `languages`."""
+    language, languages = tree.get("language"), tree.get("languages")
+    if (language is None) == (languages is None):
+        raise ConfigError(
+            f"task file {path}: set exactly one of 'language' (one task) or 'languages' (a set)"
+        )
+    codes = [language] if language is not None else languages
+    if not isinstance(codes, list) or not all(isinstance(c, str | bool) for c in codes) or not codes:
+        raise ConfigError(f"task file {path}: 'languages' is a list of language codes, got {codes!r}")
+    return [_table_key(c) for c in codes]
+
+
+def _check_levels(spec: TaskFile, path: Path) -> None:
+    """Difficulty levels: listed when files are per level, and weighted only by the levels there are."""
+    data = spec.dataset
+    per_file = "{level}" in data.path or "{level}" in (data.subset or "")
+    if per_file and not data.levels:
+        raise ConfigError(
+            f"task file {path}: dataset.path has {{level}}; list the levels (dataset.levels: [easy, ...])"
+        )
+    if per_file and data.level_field is not None:
+        raise ConfigError(
+            f"task file {path}: levels come from the file ({{level}} in the path) or from a field "
+            "(dataset.level_field), not both"
+        )
+    if data.levels and not per_file and data.level_field is None:
+        raise ConfigError(
+            f"task file {path}: dataset.levels needs {{level}} in dataset.path (a file per level) or "
+            "dataset.level_field (a field of each record)"
+        )
+    if spec.level_weights is not None:
+        if data.levels is None:
+            raise ConfigError(f"task file {path}: level_weights needs dataset.levels")
+        unknown = sorted(set(spec.level_weights) - set(data.levels))
+        if unknown or any(w < 0 for w in spec.level_weights.values()) or not any(spec.level_weights.values()):
+            raise ConfigError(
+                f"task file {path}: level_weights are non-negative weights, not all zero, of the levels "
+                f"{', '.join(data.levels)}" + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+            )
 
 
 @dataclass
