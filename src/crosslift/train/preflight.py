@@ -149,7 +149,9 @@ def _source(source: DataSourceConfig, role: str, found: Preflight) -> None:
         return
     if not Path(path).exists():
         if source.build is None:
-            found.notes.append(f"{role} data {path} (no build: given; make it before training)")
+            found.notes.append(
+                f"{role} data {path} (the source has no `build:`; make the file before training)"
+            )
             return
         missing = [str(p) for p in _spec_inputs(source.build) if not p.exists()]
         found.plan.append(f"{role} data: {path}, built first by `crosslift data {source.build.verb}`")
