@@ -215,6 +215,19 @@ def test_fusion_layers_can_be_chosen():
         assert torch.isfinite(model(**batch(processor)).loss)
 
 
+def test_fusion_on_qwen2_with_an_xlmr_encoder():
+    """Another LM family (biased q/k/v projections, no BOS) and an encoder-only encoder."""
+    model, processor = build_bridge("tiny:xlmr", "tiny:qwen2", dtype="float32", family="fusion")
+    b = batch(processor)
+    with torch.no_grad():
+        inputs = model.embed(**b)
+        inputs.pop("labels")
+        fused = model.lm(**inputs).logits
+        model.fusion.clear()
+        assert torch.equal(fused, model.lm(**inputs).logits)
+        assert torch.isfinite(model(**b).loss)
+
+
 def test_an_lm_without_attention_projections_is_refused_for_fusion(monkeypatch):
     from crosslift.models import fusion
 

@@ -279,3 +279,18 @@ def test_a_started_bridge_is_checked_against_the_stage(tmp_path, monkeypatch):
             second,
             [f"output_dir={tmp_path / 'run2'}", "trainable.fusion=false", "start_from.encoder_pattern='(x)'"],
         )
+
+
+@pytest.mark.slow
+def test_a_fusion_stage_resumes_after_sigkill(tmp_path, killed_and_resumed):
+    """Checkpoints hold the mapping and the fusion (what trains): a killed run resumes to the same weights."""
+    config = bridge_config(
+        tmp_path / "c.yaml",
+        model={"preset": "layalign", "encoder": "tiny:mt5-encoder", "lm": "tiny:llama", "dtype": "float32"},
+        trainable={"alignment": True, "fusion": True},
+        training={"max_steps": 30, "batch_size": 8, "save_steps": 5, "logging_steps": 5},
+    )
+    straight, killed = killed_and_resumed(tmp_path, config, 10)
+    a, b = (load_file(run / "model" / "model.safetensors") for run in (straight, killed))
+    for name in (n for n in a if n.startswith(("alignment.", "fusion."))):
+        assert (a[name] - b[name]).abs().max().item() < 1e-5, name

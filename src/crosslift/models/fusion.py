@@ -21,8 +21,9 @@ in its `FusionGate` call), as DeepSpeed ZeRO-3 needs to gather it.
 
 The encoder states of a batch are handed over by `BridgeModel.embed` (`attend_to`) before the LM runs and stay
 until the next batch replaces them, so that a layer recomputed in the backward pass (gradient checkpointing)
-reads them again; generation clears them when it is done (`clear`). A batch whose size differs from theirs is
-an error rather than a silent broadcast.
+reads them again; generation clears them when it is done (`clear`), and keeps each layer's projected keys and
+values between its decoding steps. A batch whose size differs from theirs is an error rather than a silent
+broadcast.
 
 Supported LMs: attention modules with q_proj, k_proj, v_proj and o_proj (Llama, Qwen2, Mistral, Gemma, ...), as
 the released code (which supports Llama and Mistral).
@@ -66,11 +67,15 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 
 class FusionGate(nn.Module):
-    """The gated cross-attention of one LM layer: its own query against the layer's key and value states."""
+    """The gated cross-attention of one LM layer: its own query against the layer's key and value states.
+
+    `heads`, `kv_heads` and `head_dim` are the LM's (`LayerFusion.attach` sets them).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.gate = nn.Parameter(torch.zeros(1))
+        self.heads = self.kv_heads = self.head_dim = 0
 
     def forward(
         self,
@@ -86,10 +91,7 @@ class FusionGate(nn.Module):
 
         `memo` (generation, no gradients) keeps the projected keys and values between decoding steps.
         """
-        config = attention.config
-        heads = config.num_attention_heads
-        kv_heads = getattr(config, "num_key_value_heads", None) or heads
-        head_dim = getattr(attention, "head_dim", None) or config.hidden_size // heads
+        heads, kv_heads, head_dim = self.heads, self.kv_heads, self.head_dim
         batch, length = hidden_states.shape[:2]
         dtype = hidden_states.dtype
         query = attention.q_proj(hidden_states).view(batch, length, heads, head_dim).transpose(1, 2)
@@ -168,6 +170,12 @@ class LayerFusion(nn.Module):
         """Hook the gated cross-attention into the chosen attention layers of `lm`."""
         self.detach()
         modules = attention_modules(lm)
+        config = lm.config.get_text_config()
+        heads = config.num_attention_heads
+        kv_heads = getattr(config, "num_key_value_heads", None) or heads
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+        for gate in self.gates:
+            gate.heads, gate.kv_heads, gate.head_dim = heads, kv_heads, head_dim
         for slot, index in enumerate(self.lm_layers):
             if not -len(modules) <= index < len(modules):
                 raise ConfigError(f"fusion LM layer {index} does not exist: the LM has {len(modules)} layers")
