@@ -77,7 +77,8 @@ def build(preset: str, device: str, lm_layers: int | None) -> BridgeModel:
 
 def batches(model: BridgeModel, batch: int, seq_len: int, encoder_len: int, device: str) -> tuple[dict, dict]:
     """(plain LM batch, bridge batch) with the same total LM length and the same target tokens."""
-    boundaries = int(model.config.begin_boundary) + int(model.config.end_boundary)
+    options = model.config.options
+    boundaries = int(options.begin_boundary) + int(options.end_boundary)
     prompt = 1 + encoder_len + boundaries  # <bos> + soft tokens + boundaries
     target_len = seq_len - prompt
     if target_len < 1:

@@ -1,5 +1,5 @@
-"""The LinguaLIFT bridge on the tiny models: masks and positions (both variants, both padding sides), the
-alignment layer, save -> load, and batched generation."""
+"""The bridge on the tiny models: masks and positions (replace and insert families, both padding sides), the
+alignment layer, save -> load, and batched generation. The augment and fusion families: test_bridge_families.py."""
 
 from __future__ import annotations
 
@@ -34,19 +34,19 @@ TARGETS = ["Tom has 3 + 5 = 8 apples.", "2 + 3 = 5.", "12 - 4 + 9 = 17 cows."]
 
 @functools.cache
 def bridge(
-    variant: str = "replace",
+    family: str = "replace",
     alignment: str = "ffn",
     encoder: str = "tiny:mt5-encoder",
     lm: str = "tiny:llama",
 ):
     torch.manual_seed(0)
-    pattern = INSTRUCTION if variant == "insert" else None
+    pattern = INSTRUCTION if family == "insert" else None
     model, processor = build_bridge(
         encoder,
         lm,
         dtype="float32",
         alignment=alignment,
-        variant=variant,
+        family=family,
         encoder_pattern=pattern,
         begin_boundary=alignment == "ffn",
     )
@@ -67,10 +67,10 @@ def batch_of(processor: BridgeProcessor, with_targets: bool = True) -> dict[str,
 # ------------------------------------------------------------------------------------------------ masks, positions
 
 
-@pytest.mark.parametrize("variant", ["replace", "insert"])
+@pytest.mark.parametrize("family", ["replace", "insert"])
 @pytest.mark.parametrize("side", ["left", "right"])
-def test_mask_covers_exactly_bos_begin_encoder_end_response(variant, side):
-    model, processor = bridge(variant)
+def test_mask_covers_exactly_bos_begin_encoder_end_response(family, side):
+    model, processor = bridge(family)
     features = [processor.encode(p, t) for p, t in zip(prompts(), TARGETS, strict=True)]
     with torch.no_grad():
         out = model.embed(**processor.collate(features), padding_side=side)
@@ -95,15 +95,15 @@ def test_mask_covers_exactly_bos_begin_encoder_end_response(variant, side):
         assert row_labels[:first] == [IGNORE_INDEX] * first
         assert row_labels[first:] == target
         assert (labels[row][~real] == IGNORE_INDEX).all()
-    if variant == "replace":
+    if family == "replace":
         assert all(f["prefix_length"] == 1 for f in features)  # Llama's <s> and nothing else before `begin`
 
 
-@pytest.mark.parametrize("variant", ["replace", "insert"])
+@pytest.mark.parametrize("family", ["replace", "insert"])
 @pytest.mark.parametrize("side", ["left", "right"])
-def test_padded_batch_gives_each_row_its_unpadded_logits(variant, side):
+def test_padded_batch_gives_each_row_its_unpadded_logits(family, side):
     """The functional test of masks and positions: padding (on either side) changes nothing for any row."""
-    model, processor = bridge(variant)
+    model, processor = bridge(family)
     features = [processor.encode(p, t) for p, t in zip(prompts(), TARGETS, strict=True)]
     with torch.no_grad():
         batch = model.embed(**processor.collate(features), padding_side=side)
@@ -203,12 +203,16 @@ def test_qwen2_lm_gets_no_bos_and_xlmr_encoder_works():
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"variant": "insert"}, "needs encoder_pattern"),
-        ({"variant": "insert", "encoder_pattern": "no group"}, "has no group"),
-        ({"variant": "insert", "encoder_pattern": "(unclosed"}, "not a valid regular expression"),
-        ({"encoder_pattern": "(x)"}, "insert variant only"),
-        ({"alignment": "mlp"}, "alignment must be one of"),
+        ({"family": "insert"}, "needs encoder_pattern"),
+        ({"family": "insert", "encoder_pattern": "no group"}, "has no group"),
+        ({"family": "insert", "encoder_pattern": "(unclosed"}, "not a valid regular expression"),
+        ({"encoder_pattern": "(x)"}, "does not apply to the replace family"),
+        ({"alignment": "mlp"}, "alignment: Input should be 'linear' or 'ffn'"),
+        ({"family": "bridge"}, "family: Input should be 'replace', 'insert', 'augment' or 'fusion'"),
+        ({"fusion_lm_layers": [0]}, "apply to the fusion family only"),
         ({"encoder_layer": 7}, "encoder_layer must be -1 or in 0..2"),
+        ({"family": "fusion", "fusion_encoder_layers": [5]}, r"fusion_encoder_layers \[5\] do not exist"),
+        ({"family": "fusion", "fusion_lm_layers": [4]}, r"fusion_lm_layers \[4\] do not exist"),
     ],
 )
 def test_inconsistent_options_are_refused(options, message):
@@ -225,11 +229,11 @@ def test_encoder_layer_selects_that_hidden_state():
             input_ids=enc_ids, attention_mask=enc_mask, output_hidden_states=True
         ).hidden_states
         last, _, _ = model.encode(enc_ids, enc_mask)
-        model.config.encoder_layer = 1
+        model.config.update_options(encoder_layer=1)
         try:
             first_layer, _, _ = model.encode(enc_ids, enc_mask)
         finally:
-            model.config.encoder_layer = -1
+            model.config.update_options(encoder_layer=-1)
         assert torch.equal(first_layer, model.alignment(hidden[1])[0])
         assert not torch.allclose(first_layer, last)
 
@@ -266,20 +270,20 @@ def save(model: BridgeModel, processor: BridgeProcessor, path) -> None:
     save_final(model, processor.tokenizers(), path)
 
 
-@pytest.mark.parametrize("variant", ["replace", "insert"])
-def test_save_then_load_gives_bit_identical_logits(tmp_path, variant):
-    model, processor = bridge(variant)
+@pytest.mark.parametrize("family", ["replace", "insert"])
+def test_save_then_load_gives_bit_identical_logits(tmp_path, family):
+    model, processor = bridge(family)
     save(model, processor, tmp_path / "bridge")
     files = {p.name for p in (tmp_path / "bridge").iterdir()}
     assert {"config.json", "model.safetensors", "encoder_tokenizer", "tokenizer.json"} <= files
     assert not any(name.endswith((".bin", ".pt")) for name in files)
     config = json.loads((tmp_path / "bridge" / "config.json").read_text())
-    assert config["model_type"] == "lingualift_bridge" and config["variant"] == variant
+    assert config["model_type"] == "lingualift_bridge" and config["bridge"]["family"] == family
     assert config["encoder_config"]["model_type"] == "mt5" and config["lm_config"]["model_type"] == "llama"
     assert config["lm_name_or_path"] == "tiny:llama"
 
     loaded, loaded_processor = load_bridge(tmp_path / "bridge")
-    assert loaded.config.encoder_pattern == model.config.encoder_pattern
+    assert loaded.config.options == model.config.options
     for p, t in zip(prompts(), TARGETS, strict=True):
         assert loaded_processor.encode(p, t) == processor.encode(p, t)  # both tokenizers round-trip
     batch = batch_of(processor)
@@ -313,9 +317,22 @@ def test_bridge_config_round_trips(tmp_path):
     model.config.save_pretrained(tmp_path)
     again = BridgeConfig.from_pretrained(tmp_path)
     assert (
-        again.encoder_pattern == INSTRUCTION
+        again.options.encoder_pattern == INSTRUCTION
         and again.lm_config.hidden_size == model.config.lm_config.hidden_size
     )
+
+
+def test_a_bridge_saved_with_flat_options_loads_with_the_same_options(tmp_path):
+    """Bridges saved before the options were one `bridge` section carry them as flat keys (`variant` the family)."""
+    model, _ = bridge("insert")
+    model.config.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    flat = saved.pop("bridge")
+    flat["variant"] = flat.pop("family")
+    for key in ("activation", "fusion_encoder_layers", "fusion_lm_layers", "fusion_structure"):
+        del flat[key]
+    (tmp_path / "config.json").write_text(json.dumps(saved | flat))
+    assert BridgeConfig.from_pretrained(tmp_path).options == model.config.options
 
 
 # ------------------------------------------------------------------------------------------------ generation

@@ -62,7 +62,7 @@ def test_a_sentencepiece_encoder_tokenizer_loses_the_layout_without_the_tokens(t
 def test_new_line_survives_the_bridge_and_its_save(t5_encoder_dir, tmp_path):
     model, processor = build_bridge(str(t5_encoder_dir), "tiny:llama", dtype="float32")
     tok = processor.encoder_tokenizer
-    assert model.config.encoder_new_line_tokens and model.config.encoder_added_tokens == list(
+    assert model.config.options.encoder_new_line_tokens and model.config.encoder_added_tokens == list(
         ENCODER_WHITESPACE
     )
     assert lost_whitespace(tok) == []

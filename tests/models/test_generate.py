@@ -35,7 +35,7 @@ def test_dispatch_errors(tmp_path):
 def test_bridge_checkpoint_without_bridge_support_is_a_clear_error(tmp_path, monkeypatch):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "lingualift_bridge"}))
     monkeypatch.setitem(sys.modules, "crosslift.models.bridge", None)  # as if the module did not exist
-    with pytest.raises(CrossliftError, match="LinguaLIFT bridge checkpoint, but .* no bridge support"):
+    with pytest.raises(CrossliftError, match="bridge checkpoint, but .* no bridge support"):
         load_generator(str(tmp_path))
 
 

@@ -389,13 +389,13 @@ def test_stage2_refuses_a_stage1_that_failed_its_check(tmp_path, data, stage1_ru
     assert run.manifest()["stage1"]["alignment_check"]["passed"] is False
 
 
-def test_insert_variant_trains_both_stages(tmp_path, data):
+def test_insert_family_trains_both_stages(tmp_path, data):
     pattern = r"### Instruction:\n(.*?)\n\n### Response"
     s1 = stage1_config(tmp_path / "s1.yaml", data, tmp_path / "s1", max_steps=2, save_steps=2)
     run1 = train(
         s1,
         [
-            "model.variant=insert",
+            "model.family=insert",
             f"model.encoder_pattern='{pattern}'",
             "data.template=metamath",
             "check.lexicons=[]",
@@ -404,7 +404,7 @@ def test_insert_variant_trains_both_stages(tmp_path, data):
         ],
     )
     assert run1.manifest()["least_squares_init"]["pairs"] > 100
-    assert json.loads((run1.model / "config.json").read_text())["encoder_pattern"] == pattern
+    assert json.loads((run1.model / "config.json").read_text())["bridge"]["encoder_pattern"] == pattern
     assert json.loads((run1.path / "alignment_check.json").read_text())["word_retrieval"] is None
     s2 = stage2_config(tmp_path / "s2.yaml", data, run1.path, tmp_path / "s2", max_steps=2)
     run2 = train(s2, ["on_failed_alignment=warn"])
@@ -430,7 +430,7 @@ def test_a_global_learning_rate_is_refused_with_its_key(tmp_path, data, capsys):
 
 def test_insert_without_pattern_is_a_located_config_error(tmp_path, data, capsys):
     config = stage1_config(tmp_path / "c.yaml", data, tmp_path / "run")
-    assert cli_main(["train", str(config), "model.variant=insert"]) == 2
+    assert cli_main(["train", str(config), "model.family=insert"]) == 2
     assert "key 'model'" in capsys.readouterr().err
 
 

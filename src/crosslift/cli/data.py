@@ -14,7 +14,10 @@ from crosslift.cli.spec_args import SpecLine, SpecParser
 
 __all__ = ["HELP", "add_arguments", "run"]
 
-HELP = "Build training data: code-switching, CrossIn, PLUG, mixtures, LLM translation; lexicon stats; validation."
+HELP = (
+    "Build training data: code-switching, CrossIn, PLUG, QAlign, MindMerger, mixtures, LLM translation, a toy "
+    "set; lexicon stats; validation."
+)
 
 SPECS = "crosslift.data.specs"
 HUB = frozenset({"subset", "split", "revision"})  # reading options of training sources, not of these verbs
@@ -50,6 +53,15 @@ VERBS = {
         what={"": "parallel files", "base_options": "base files"},
     ),
     "plug": _line("PlugSpec", "PLUG pivot targets from parallel instruction data"),
+    "qalign": _line(
+        "QalignSpec", "QAlign stage-1 data: question translation x -> English", what={"": "parallel files"}
+    ),
+    "mindmerger": _line(
+        "MindmergerSpec",
+        "MindMerger / LayAlign data: mapping pairs x -> English, or query-translated task data",
+        what={"": "parallel files"},
+    ),
+    "toy": _line("ToySpec", "a toy parallel set of arithmetic problems made in code (tiny configs, tests)"),
     "mix": _line(
         "MixSpec",
         "a weighted mixture of example files, reseeded per epoch",
@@ -138,6 +150,30 @@ def run_plug(args: argparse.Namespace) -> int:
     )
     for line in manifest["read"]:
         stderr_console.print(line)
+    return 0
+
+
+def run_to_english(args: argparse.Namespace) -> int:
+    from crosslift.console import stderr_console
+    from crosslift.data.commands import build
+
+    manifest = build(args.spec, args.out)
+    pairs = ", ".join(f"{pair} {n}" for pair, n in manifest["languages"].items())
+    stderr_console.print(f"{args.spec.verb} -> {args.out}: {manifest['records']} examples ({pairs})")
+    for line in manifest["read"]:
+        stderr_console.print(line)
+    return 0
+
+
+def run_toy(args: argparse.Namespace) -> int:
+    from crosslift.console import stderr_console
+    from crosslift.data.commands import build
+
+    manifest = build(args.spec, args.out)
+    stderr_console.print(
+        f"toy -> {args.out}: {manifest['records']} examples ({manifest['items']} items x "
+        f"{len(manifest['languages'])} languages; not real languages: English and word ciphers of it)"
+    )
     return 0
 
 
@@ -273,6 +309,9 @@ COMMANDS = {
     "codeswitch": run_codeswitch,
     "crossin": run_crossin,
     "plug": run_plug,
+    "qalign": run_to_english,
+    "mindmerger": run_to_english,
+    "toy": run_toy,
     "mix": run_mix,
     "translate": run_translate,
     "lexicon-stats": run_lexicon_stats,

@@ -19,15 +19,19 @@ from crosslift.data.specs import (
     CodeswitchSpec,
     CrossinSpec,
     LexiconStatsSpec,
+    MindmergerSpec,
     MixSpec,
+    ParallelInputSpec,
     PlugSpec,
+    QalignSpec,
+    ToySpec,
     TranslateSpec,
     ValidateSpec,
 )
 from crosslift.errors import ConfigError
 
 if TYPE_CHECKING:
-    from crosslift.data.examples import Example
+    from crosslift.data.examples import Example, ParallelSet
     from crosslift.data.translate import TranslationReport
 
 
@@ -222,6 +226,71 @@ def plug_data(spec: PlugSpec) -> tuple[list[Example], dict[str, Any]]:
     return examples, manifest
 
 
+def _parallel_input(spec: ParallelInputSpec) -> tuple[ParallelSet, str, list[str], list[Path], list[str]]:
+    """The parallel set a spec names (its files, or the toy set), its pivot, the languages mapped onto it (none
+    given: every other one), the files read, and what reading each did."""
+    from crosslift.data.examples import read_parallel
+    from crosslift.data.toy import PIVOT, toy_parallel
+    from crosslift.languages import normalize_code
+
+    pivot = normalize_code(spec.pivot_language)
+    languages = [normalize_code(code) for code in spec.languages or []]
+    if spec.toy_items is not None:
+        if pivot != PIVOT:
+            raise ConfigError(f"the toy parallel set is English and ciphers of it: its pivot is {PIVOT}")
+        parallel = toy_parallel(languages, spec.toy_items, spec.toy_seed)
+        return (
+            parallel,
+            pivot,
+            languages,
+            [],
+            [f"toy parallel set: {spec.toy_items} items, seed {spec.toy_seed}"],
+        )
+    files = _language_files(spec.parallel)
+    if pivot not in files:
+        raise ConfigError(f"--parallel needs the pivot's file ({pivot}=FILE)")
+    parallel = read_parallel(files, spec, align=spec.align)
+    return parallel, pivot, languages, list(files.values()), [r.summary() for r in parallel.reports]
+
+
+def qalign_data(spec: QalignSpec) -> tuple[list[Example], dict[str, Any]]:
+    """`crosslift data qalign`: QAlign's question-translation examples, and a manifest with the item count."""
+    from crosslift.data.to_english import question_translation
+
+    parallel, pivot, languages, files, read = _parallel_input(spec)
+    examples = question_translation(parallel, pivot=pivot, languages=languages, instruction=spec.instruction)
+    return examples, _manifest(examples, spec=spec, inputs=files, items=len(parallel), read=read)
+
+
+def mindmerger_data(spec: MindmergerSpec) -> tuple[list[Example], dict[str, Any]]:
+    """`crosslift data mindmerger`: mapping pairs or query-translated task data, and a manifest."""
+    from crosslift.data.to_english import mapping_pairs, query_translated
+
+    if spec.stage == "mapping" and spec.include_pivot:
+        raise ConfigError(
+            "--include-pivot applies to the augmentation stage (a pivot -> pivot pair maps nothing)"
+        )
+    parallel, pivot, languages, files, read = _parallel_input(spec)
+    if spec.stage == "mapping":
+        examples = mapping_pairs(parallel, pivot=pivot, languages=languages)
+    else:
+        examples = query_translated(
+            parallel, pivot=pivot, languages=languages, include_pivot=spec.include_pivot
+        )
+    return examples, _manifest(examples, spec=spec, inputs=files, items=len(parallel), read=read)
+
+
+def toy_data(spec: ToySpec) -> tuple[list[Example], dict[str, Any]]:
+    """`crosslift data toy`: the toy problems in each language (item by item), and a manifest."""
+    from crosslift.data.toy import toy_parallel
+    from crosslift.languages import normalize_code
+
+    languages = list(dict.fromkeys(normalize_code(code) for code in spec.languages))
+    parallel = toy_parallel(languages, spec.items, spec.seed)
+    examples = [parallel.get(item_id, lang) for item_id in parallel.ids for lang in languages]
+    return examples, _manifest(examples, spec=spec, seed=spec.seed, inputs=[], items=len(parallel))
+
+
 def mix_data(spec: MixSpec) -> tuple[list[Example], dict[str, Any]]:
     """`crosslift data mix`: the epochs of a weighted mixture, and a manifest with the examples per source."""
     from crosslift.data.crossin import mix_epochs
@@ -308,6 +377,9 @@ BUILDERS: dict[str, Callable[[Any], tuple[list[Example], dict[str, Any]]]] = {
     "codeswitch": codeswitch_data,
     "crossin": crossin_data,
     "plug": plug_data,
+    "qalign": qalign_data,
+    "mindmerger": mindmerger_data,
+    "toy": toy_data,
     "mix": mix_data,
 }
 
@@ -315,7 +387,8 @@ BUILDERS: dict[str, Callable[[Any], tuple[list[Example], dict[str, Any]]]] = {
 def build(
     spec: BuildSpec, out: Path, *, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, Any]:
-    """Run a verb that writes data (codeswitch, crossin, plug, mix, translate), write its output and manifest;
+    """Run a verb that writes data (codeswitch, crossin, plug, qalign, mindmerger, toy, mix, translate), write its
+    output and manifest;
     returns the manifest.
 
     Args:

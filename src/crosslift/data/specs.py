@@ -3,6 +3,9 @@
     codeswitch      LinguaLIFT stage-1 data: code-switched text -> original English
     crossin         CrossIn mixes (base, en2x, x2en, trans, x2x) from a parallel instruction set
     plug            PLUG pivot targets (or the monolingual baseline) from parallel instruction data
+    qalign          QAlign stage-1 data: question translation x -> English, from parallel questions
+    mindmerger      MindMerger / LayAlign data: mapping pairs x -> English, or query-translated task data
+    toy             a toy parallel set of arithmetic problems made in code (tiny configs and tests)
     mix             a weighted mixture of example files, reseeded per epoch
     translate       translate instruction + response jointly through an OpenAI-compatible endpoint
     lexicon-stats   entries and corpus coverage of bilingual lexicons, per language
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, PrivateAttr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
 from crosslift.config import Section
@@ -211,6 +214,74 @@ class PlugSpec(BuildingSpec):
     )
 
 
+class ParallelInputSpec(BuildingSpec):
+    """A verb that reads a parallel set: one file per language (the same items in each), or the toy set."""
+
+    parallel: LanguageFiles = Field(
+        default_factory=dict,
+        description="one file per language of the parallel set (repeat; the pivot's is required), e.g. "
+        "parallel questions, or `crosslift data translate` output beside its English input (--align id)",
+    )
+    align: Literal["index", "id"] = Field("index", description="how the parallel files line up")
+    pivot_language: str = Field("en", description="the language everything is mapped onto")
+    languages: Names | None = Field(
+        None, description="the languages mapped onto the pivot (default: every other language of the set)"
+    )
+    toy_items: int | None = Field(
+        None,
+        ge=1,
+        description="instead of files: this many items of the toy parallel set (`crosslift data toy`) in the "
+        "pivot and --languages",
+    )
+    toy_seed: int = Field(0, ge=0, description="the toy set's seed")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> ParallelInputSpec:
+        if bool(self.parallel) == (self.toy_items is not None):
+            raise ValueError(
+                "give the parallel files (--parallel LANG=FILE, repeated) or --toy-items, one of them"
+            )
+        if self.toy_items is not None and not self.languages:
+            raise ValueError("--toy-items needs --languages (the toy set's languages besides the pivot)")
+        return self
+
+
+class QalignSpec(ParallelInputSpec):
+    """QAlign stage-1 data: question translation x -> English, from parallel questions."""
+
+    verb: Literal["qalign"] = "qalign"
+    instruction: str = Field(
+        "Translate the following sentences from {source} to {target}.",
+        description="the instruction before the x text ({source}, {target}: the languages' English names)",
+    )
+
+
+class MindmergerSpec(ParallelInputSpec):
+    """MindMerger / LayAlign data: mapping pairs x -> English, or query-translated task data."""
+
+    verb: Literal["mindmerger"] = "mindmerger"
+    stage: Literal["mapping", "augmentation"] = Field(
+        description="mapping: the x text -> the English text; augmentation: the x question -> the English response"
+    )
+    include_pivot: bool = Field(
+        False,
+        description="augmentation: also the pivot's own questions (English question -> English response)",
+    )
+
+
+class ToySpec(Spec):
+    """A toy parallel set of arithmetic problems made in code (tiny configs and tests; not real languages)."""
+
+    verb: Literal["toy"] = "toy"
+    languages: Names = Field(
+        ["en"],
+        min_length=1,
+        description="the languages written, one example per item each (en: the English text)",
+    )
+    items: int = Field(64, ge=1, description="problems per language")
+    seed: int = Field(0, ge=0)
+
+
 class MixSpec(BuildingSpec):
     """A weighted mixture of example files, reseeded per epoch."""
 
@@ -285,10 +356,10 @@ class DownloadSpec(Spec):
 
 
 # The verbs that write a data file, and so may build a training source.
-BuildSpec = CodeswitchSpec | CrossinSpec | PlugSpec | MixSpec | TranslateSpec
-BUILD_SPECS: dict[str, type[BuildingSpec]] = {
-    spec.model_fields["verb"].default: spec for spec in get_args(BuildSpec)
-}
+BuildSpec = (
+    CodeswitchSpec | CrossinSpec | PlugSpec | QalignSpec | MindmergerSpec | ToySpec | MixSpec | TranslateSpec
+)
+BUILD_SPECS: dict[str, type[Spec]] = {spec.model_fields["verb"].default: spec for spec in get_args(BuildSpec)}
 
 
 # ---------------------------------------------------------------------------------------------- command line

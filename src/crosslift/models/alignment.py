@@ -5,8 +5,9 @@ causal LM's input-embedding space (width d_lm), so that the LM can read them as 
 embeddings ("soft tokens"). Two kinds, chosen in YAML (methods.md §1.2):
 
     linear   Linear(d_enc -> d_lm)                                   LangBridge's default
-    ffn      Linear(d_enc -> h) -> GELU -> Linear(h -> d_lm)          LinguaLIFT's released code
-             h = 2 * d_enc unless set (2048 -> 4096 -> 4096 for mT5-XL + Llama-2-7B)
+    ffn      Linear(d_enc -> h) -> act -> Linear(h -> d_lm)           LinguaLIFT's released code (GELU),
+             h = 2 * d_enc unless set (2048 -> 4096 -> 4096 for        MindMerger's and LayAlign's (ReLU)
+             mT5-XL + Llama-2-7B)
 
 plus learned *boundary* vectors that frame the soft tokens: `begin` before them and `end` after them (LangBridge
 has only `end`; LinguaLIFT adds `begin`). They tell the LM where the encoder's part starts and stops; `end` is
@@ -24,6 +25,7 @@ import torch
 from torch import nn
 
 KINDS = ("linear", "ffn")
+ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
 
 
 class AlignmentLayer(nn.Module):
@@ -36,6 +38,7 @@ class AlignmentLayer(nn.Module):
         hidden_size: inner width of "ffn" (default 2 * encoder_size); unused for "linear".
         begin: learn a vector put before the soft tokens.
         end: learn a vector put after them.
+        activation: the nonlinearity of "ffn" ("gelu" or "relu").
     """
 
     def __init__(
@@ -46,17 +49,22 @@ class AlignmentLayer(nn.Module):
         hidden_size: int | None = None,
         begin: bool = True,
         end: bool = True,
+        activation: str = "gelu",
     ) -> None:
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"alignment kind must be one of {KINDS}, got {kind!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
         self.kind = kind
         if kind == "linear":
             self.proj = nn.Linear(encoder_size, lm_size)
         else:
             hidden_size = hidden_size or 2 * encoder_size
             self.proj = nn.Sequential(
-                nn.Linear(encoder_size, hidden_size), nn.GELU(), nn.Linear(hidden_size, lm_size)
+                nn.Linear(encoder_size, hidden_size),
+                ACTIVATIONS[activation](),
+                nn.Linear(hidden_size, lm_size),
             )
         # Shape [1, d_lm] so that they concatenate with [n, d_lm] soft tokens as they are.
         self.begin = nn.Parameter(torch.zeros(1, lm_size)) if begin else None

@@ -6,8 +6,8 @@ read only from safetensors files, never unpickled from ``.bin``. ``"tiny:<kind>"
 tiny-model kit (``crosslift.models.tiny``), built on first use. Failures the user can fix (a wrong path, a hub
 id while offline, a checkpoint that needs custom code) raise ``CrossliftError`` with what to do about it.
 
-The LinguaLIFT bridge (``crosslift.models.bridge``) is built from a pretrained encoder and LM, or loaded from
-a saved bridge directory, here as well (`build_bridge`, `load_bridge`).
+The bridge of LinguaLIFT, LangBridge, MindMerger and LayAlign (``crosslift.models.bridge``) is built from a
+pretrained encoder and LM, or loaded from a saved bridge directory, here as well (`build_bridge`, `load_bridge`).
 """
 
 from __future__ import annotations
@@ -389,14 +389,18 @@ def build_bridge(
     attn_implementation: str | None = None,
     **options: Any,
 ) -> tuple[BridgeModel, BridgeProcessor]:
-    """A new LinguaLIFT bridge from a pretrained encoder and causal LM (directories, hub ids or tiny:<kind>).
+    """A new bridge from a pretrained encoder and causal LM (directories, hub ids or tiny:<kind>).
 
     Args:
         encoder, lm: what `load_encoder` / `load_causal_lm` accept.
-        options: `BridgeConfig` fields (alignment, variant, encoder_pattern, encoder_layer, ...).
+        options: `BridgeOptions` fields (family, alignment, encoder_pattern, encoder_layer, ...).
 
     Returns:
-        The bridge (alignment layer freshly initialised) and its processor.
+        The bridge (alignment layer freshly initialised, a fusion's gates at zero) and its processor.
+
+    Raises:
+        ConfigError: invalid options (checked before anything loads), or options the loaded models cannot take
+            (a layer they do not have; a fusion on an LM without the attention layers it needs).
     """
     from crosslift.models.bridge import (
         BridgeModel,
@@ -405,25 +409,24 @@ def build_bridge(
         check_bridge_options,
     )
 
+    checked = check_bridge_options(options, encoder_layers=None, lm_layers=None)
     encoder_model = load_encoder(encoder, dtype=dtype, trust_remote_code=trust_remote_code)
     lm_model = load_causal_lm(
         lm, dtype=dtype, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation
     )
-    options = {"encoder_name_or_path": encoder, "lm_name_or_path": lm} | options
-    check_bridge_options(
-        alignment=options.get("alignment", "ffn"),
-        variant=options.get("variant", "replace"),
-        encoder_pattern=options.get("encoder_pattern"),
-        encoder_layer=options.get("encoder_layer", -1),
-        encoder_layers=getattr(encoder_model.config, "num_hidden_layers", None),
+    bridge = BridgeModel.from_parts(
+        encoder_model,
+        lm_model,
+        encoder_name_or_path=encoder,
+        lm_name_or_path=lm,
+        **checked.model_dump(),
     )
-    bridge = BridgeModel.from_parts(encoder_model, lm_model, **options)
     processor = BridgeProcessor(
         load_tokenizer(resolve_model_path(lm), trust_remote_code=trust_remote_code),
         load_tokenizer(resolve_model_path(encoder), trust_remote_code=trust_remote_code),
         bridge.config,
     )
-    if bridge.config.encoder_new_line_tokens:
+    if checked.encoder_new_line_tokens:
         added = add_encoder_whitespace_tokens(processor.encoder_tokenizer, bridge.encoder)
         bridge.config.encoder_added_tokens = added
         if added:
@@ -451,20 +454,20 @@ def load_bridge(
     if model_type is None:
         raise CrossliftError(f"{directory} is not a model directory (no config.json)")
     if model_type != BRIDGE_MODEL_TYPE:
-        raise CrossliftError(f"{config_file} describes a {model_type!r} model, not a LinguaLIFT bridge")
+        raise CrossliftError(
+            f"{config_file} describes a {model_type!r} model, not a crosslift bridge (LinguaLIFT, LangBridge, MindMerger, LayAlign)"
+        )
     try:
         from crosslift.models.bridge import ENCODER_TOKENIZER_DIR, BridgeConfig, BridgeModel, BridgeProcessor
     except ImportError as e:
         raise CrossliftError(
-            f"{directory} is a LinguaLIFT bridge checkpoint, but this crosslift has no bridge support "
+            f"{directory} is a bridge checkpoint, but this crosslift has no bridge support "
             f"(crosslift.models.bridge could not be imported: {e})"
         ) from e
     if not any(directory.glob("*.safetensors")):
         raise CrossliftError(f"{directory} has no safetensors weights (pickled weights are never loaded)")
     if not (directory / ENCODER_TOKENIZER_DIR).is_dir():
-        raise CrossliftError(
-            f"{directory} has no {ENCODER_TOKENIZER_DIR}/ folder: not a saved LinguaLIFT bridge"
-        )
+        raise CrossliftError(f"{directory} has no {ENCODER_TOKENIZER_DIR}/ folder: not a saved bridge")
     config = BridgeConfig.from_pretrained(directory)
     extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     model = BridgeModel.from_pretrained(

@@ -104,7 +104,8 @@ def least_squares_pairs(
         states [N, d_enc] (of the configured encoder layer) and targets [N, d_lm].
     """
     enc_tok, lm_tok = processor.encoder_tokenizer, processor.lm_tokenizer
-    layer = model.config.encoder_layer
+    options = model.config.options
+    layer = options.encoder_layer
     embed = model.lm.get_input_embeddings()
     device = embed.weight.device
     states_out, targets_out = [], []
@@ -115,7 +116,7 @@ def least_squares_pairs(
                 chunk,
                 padding=True,
                 truncation=True,
-                max_length=model.config.encoder_max_length,
+                max_length=options.encoder_max_length,
                 return_offsets_mapping=True,
                 return_tensors="pt",
             )

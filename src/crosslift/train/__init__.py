@@ -1,7 +1,8 @@
 """Training recipes, one module per method stage. A config's `recipe:` key picks the module; each module
 exposes `Config` (its pydantic model) and `run(config)`, built on the skeleton of `common.RecipeRun`.
 
-CrossIn and PLUG train through `sft` over their own data; LinguaLIFT has its own two stages (`lingualift/`).
+CrossIn, PLUG and QAlign train through `sft` over their own data; LinguaLIFT has its own two stages
+(`lingualift/`); LangBridge, MindMerger and LayAlign train through `bridge`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ RECIPES: dict[str, str] = {
     "sft": "crosslift.train.sft",
     "lingualift_stage1": "crosslift.train.lingualift.stage1",
     "lingualift_stage2": "crosslift.train.lingualift.stage2",
+    "bridge": "crosslift.train.bridge",
 }
 
 
@@ -36,6 +38,22 @@ def load_run_config(path: str | Path, overrides: list[str] = ()):
             f"{source.where(('recipe',))}: missing key 'recipe' (one of: {', '.join(sorted(RECIPES))})"
         )
     return recipe_module(name), validate_config(recipe_module(name).Config, source)
+
+
+def check(path: str | Path, overrides: list[str] = ()) -> str:
+    """`crosslift train CONFIG --check`: validate the config and all it names that can be checked without loading
+    weights or downloading (`crosslift.train.preflight`); returns the plan.
+
+    Raises:
+        ConfigError: the config is invalid, or the check found problems (all of them listed).
+    """
+    from crosslift.train.preflight import preflight
+
+    module, cfg = load_run_config(path, overrides)
+    found = preflight(module, cfg, path)
+    if found.problems:
+        raise ConfigError(f"{path}: the check found problems:\n" + found.report())
+    return found.report()
 
 
 def train(path: str | Path, overrides: list[str] = ()):

@@ -103,7 +103,8 @@ _SCRIPTS = (
 
 
 @functools.cache
-def _word_lists() -> dict[str, tuple[str, ...]]:
+def word_lists() -> dict[str, tuple[str, ...]]:
+    """The word lists of ``resources/tiny_corpus_words.txt`` by section (names, nouns, items, containers, ...)."""
     text = (
         resources.files("crosslift").joinpath("resources/tiny_corpus_words.txt").read_text(encoding="utf-8")
     )
@@ -177,12 +178,48 @@ def _math_line(rng: random.Random, w: dict[str, tuple[str, ...]]) -> str:
     return rng.choice(templates)()
 
 
-def _script_line(rng: random.Random, script: _Script) -> str:
-    def word() -> str:
-        n = rng.randint(1, script.max_syllables)
-        return "".join(rng.choice(script.consonants) + rng.choice(script.vowels) for _ in range(n))
+# ISO 15924 codes -> the script of `_SCRIPTS` whose syllables stand for it.
+SCRIPT_OF_ISO = {
+    "Latn": "latin",
+    "Cyrl": "cyrillic",
+    "Deva": "devanagari",
+    "Beng": "bengali",
+    "Telu": "telugu",
+    "Thai": "thai",
+    "Arab": "arabic",
+    "Hans": "cjk",
+    "Hant": "cjk",
+    "Hani": "cjk",
+    "Jpan": "cjk",
+    "Kore": "hangul",
+    "Hang": "hangul",
+    "Ethi": "ethiopic",
+}
 
-    words = [word() for _ in range(rng.randint(4, 10))]
+
+def _syllables(rng: random.Random, script: _Script) -> str:
+    n = rng.randint(1, script.max_syllables)
+    return "".join(rng.choice(script.consonants) + rng.choice(script.vowels) for _ in range(n))
+
+
+def _script_of(iso_script: str) -> _Script:
+    name = SCRIPT_OF_ISO.get(iso_script, "latin")
+    return next(s for s in _SCRIPTS if s.name == name)
+
+
+def pseudo_word(rng: random.Random, iso_script: str) -> str:
+    """A made-up word of the syllables the tiny tokenizers were trained on, in the script of an ISO 15924 code
+    (Latin syllables for a script the kit lacks)."""
+    return _syllables(rng, _script_of(iso_script))
+
+
+def word_separator(iso_script: str) -> str:
+    """What separates the words of `pseudo_word` in that script: a space, or nothing (CJK)."""
+    return _script_of(iso_script).word_sep
+
+
+def _script_line(rng: random.Random, script: _Script) -> str:
+    words = [_syllables(rng, script) for _ in range(rng.randint(4, 10))]
     if rng.random() < 0.2:  # numbers turn up in every language's text
         words.insert(rng.randrange(len(words)), str(rng.randint(1, 500)))
     return script.word_sep.join(words) + script.sentence_end
@@ -196,7 +233,7 @@ def builtin_corpus() -> tuple[str, ...]:
         Lines of text; the same lines on every call and machine.
     """
     rng = random.Random(_CORPUS_SEED)
-    words = _word_lists()
+    words = word_lists()
     lines = [_english_line(rng, words) for _ in range(2500)]
     lines += [_math_line(rng, words) for _ in range(2500)]
     for script in _SCRIPTS:

@@ -1,10 +1,17 @@
-"""What LinguaLIFT's two stages share: config sections, prompt rendering, per-part optimiser groups, and a
-Trainer that checkpoints only what trains.
+"""What every bridge recipe shares (LinguaLIFT's two stages, and `crosslift.train.bridge` for LangBridge,
+MindMerger and LayAlign): config sections, prompt rendering, per-part optimiser groups, and a Trainer that
+checkpoints only what trains.
 
-Parameter groups (methods.md §1.4): three AdamW groups with their own learning rate and weight decay, from the
-`optim:` section of a stage's YAML. Defaults are the released recipe's: alignment 6e-4 (wd 0), LM 2e-5
-(wd 0.01), encoder input embeddings 2e-5 (wd 0.1). Biases and norm weights do not decay (as in HF Trainer) unless
-`optim.decay_norms_and_biases` (the released fork's groups decay every parameter of a part).
+A bridge that a recipe builds is described by `BridgeBuildConfig`: the two models and how to load them, the
+bridge's own options (`crosslift.models.bridge.BridgeOptions`, the same section a saved bridge's config carries),
+how the new parameters start, and optionally a method's `preset` (the released architecture of LinguaLIFT,
+LangBridge, MindMerger or LayAlign) that fills every option the config does not set.
+
+Parameter groups (methods.md §1.4): one AdamW group per part with its own learning rate and weight decay, from
+the `optim:` section of a stage's YAML. Defaults are LinguaLIFT's released recipe's: alignment 6e-4 (wd 0), LM
+2e-5 (wd 0.01), encoder input embeddings 2e-5 (wd 0.1); a fusion (LayAlign) 4e-5 (wd 0). Biases and norm
+weights do not decay (as in HF Trainer) unless `optim.decay_norms_and_biases` (the released fork's groups decay
+every parameter of a part). `optim.betas` are AdamW's (MindMerger and LayAlign use 0.8, 0.999).
 
 Checkpoints hold the *trainable* parameters only (plus optimizer, scheduler, RNG, data position, as always):
 a stage-1 checkpoint of mT5-XL + Llama-2-7B is the 25 M-parameter alignment layer, not 8 B parameters. On
@@ -15,18 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from safetensors.torch import load_file, save_file
 
 from crosslift.config import Section, TrainingConfig
 from crosslift.data.examples import Example
 from crosslift.data.sources import DataSourceConfig
-from crosslift.data.templates import get_template, user_text
+from crosslift.data.templates import TEMPLATES, get_template, user_text
 from crosslift.errors import ConfigError, CrossliftError, DataError
-from crosslift.models.bridge import BridgeModel, BridgeProcessor
+from crosslift.models.bridge import BridgeModel, BridgeOptions, BridgeProcessor
 from crosslift.models.labels import IGNORE_INDEX
 from crosslift.models.packing import check_packing_support, row_tokens_for
 from crosslift.train.common import RecipeRun, RecipeTrainer
@@ -37,6 +44,105 @@ TRAINABLE_WEIGHTS = "model.safetensors"  # the name HF Trainer looks for in a ch
 
 
 # ---------------------------------------------------------------------------------------------------- config
+
+# The released architecture of each method, as bridge options (methods.md §1.2 and §4; docs/bridges.md). A
+# preset fills the options a config leaves unset; what a config sets wins.
+PRESETS: dict[str, dict[str, Any]] = {
+    # AzureStarz/LinguaLIFT model/: FFNWithAddedBosEos (GELU), enc_bos/enc_eos = torch.randn, add_new_lines_to_enc
+    "lingualift": {
+        "family": "replace",
+        "alignment": "ffn",
+        "activation": "gelu",
+        "begin_boundary": True,
+        "end_boundary": True,
+        "boundary_init": "normal",
+        "boundary_init_std": 1.0,
+        "encoder_new_line_tokens": True,
+    },
+    # kaistAI/LangBridge: LinearWithAddedEos (enc_eos = torch.randn), add_new_lines_to_enc True
+    "langbridge": {
+        "family": "replace",
+        "alignment": "linear",
+        "begin_boundary": False,
+        "end_boundary": True,
+        "boundary_init": "normal",
+        "boundary_init_std": 1.0,
+        "encoder_new_line_tokens": True,
+    },
+    # CONE-MT/MindMerger modeling_mindmerger.py: MLP d -> 2d -> d_lm (ReLU), end_boundary zeros, plain mT5 tokenizer
+    "mindmerger": {
+        "family": "augment",
+        "alignment": "ffn",
+        "activation": "relu",
+        "begin_boundary": False,
+        "end_boundary": True,
+        "boundary_init": "zeros",
+        "encoder_new_line_tokens": False,
+    },
+    # LayAlign (SUSTech-NLP; davidguzmanr/LayAlign) LayAlign.py, layer_wise_aligner.py: MindMerger's mapping, and
+    # encoder layers 0..E-1 mixed into every LM layer through gated adaption-prompt attention (structure Linear)
+    "layalign": {
+        "family": "fusion",
+        "alignment": "ffn",
+        "activation": "relu",
+        "begin_boundary": False,
+        "end_boundary": True,
+        "boundary_init": "zeros",
+        "encoder_new_line_tokens": False,
+        "fusion_structure": "linear",
+    },
+}
+
+
+class BridgeBuildConfig(BridgeOptions):
+    """Which encoder and LM to join, how to load them, how the new parameters start, and the bridge's options
+    (`crosslift.models.bridge.BridgeOptions`: family, alignment, boundaries, encoder layer, fusion, ...)."""
+
+    preset: Literal[tuple(PRESETS)] | None = Field(
+        None,
+        description="a method's released architecture, filling the options this section leaves unset: "
+        + ", ".join(PRESETS),
+    )
+    encoder: str = Field(
+        description="encoder directory, hub id or tiny:<kind> (encoder-only, or a T5-family encoder half)"
+    )
+    lm: str = Field(description="causal LM directory, hub id or tiny:<kind>")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    trust_remote_code: bool = False
+    attn_implementation: str | None = None
+    boundary_init: Literal["normal", "zeros"] = Field(
+        "normal",
+        description="boundary vectors start ~N(0, std^2) (LinguaLIFT, LangBridge: randn) or at zero (LinguaLIFT's "
+        "dev repo, MindMerger, LayAlign)",
+    )
+    boundary_init_std: float | None = Field(
+        None,
+        gt=0,
+        description="normal init: the std (default: the LM's embedding std; released code: 1.0)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") in PRESETS:
+            return PRESETS[data["preset"]] | data
+        return data
+
+    @model_validator(mode="after")
+    def _init(self) -> BridgeBuildConfig:
+        if self.boundary_init == "zeros" and self.boundary_init_std is not None:
+            raise ValueError("boundary_init_std applies to boundary_init: normal (zeros start at zero)")
+        return self
+
+    def bridge_options(self) -> dict[str, Any]:
+        """The `BridgeOptions` part of this section, for `build_bridge`."""
+        return self.model_dump(include=set(BridgeOptions.model_fields))
+
+    def boundary_std(self, bridge: BridgeModel) -> float:
+        """The boundary vectors' init std: 0 for zeros, else the configured one or the LM's embedding std."""
+        if self.boundary_init == "zeros":
+            return 0.0
+        return self.boundary_init_std or float(bridge.lm.get_input_embeddings().weight.detach().float().std())
 
 
 class GroupConfig(Section):
@@ -57,6 +163,17 @@ class OptimConfig(Section):
         description="decay every parameter of a part, norm weights and biases included (the released "
         "LLaMA-Factory fork's groups); default: they do not decay, as in HF Trainer",
     )
+    fusion: GroupConfig = GroupConfig(lr=4e-5, weight_decay=0.0)
+    betas: tuple[float, float] = Field(
+        (0.9, 0.999), description="AdamW's betas (MindMerger, LayAlign: 0.8, 0.999)"
+    )
+
+    @field_validator("betas")
+    @classmethod
+    def _betas(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not all(0 <= b < 1 for b in value):
+            raise ValueError("each beta must be in [0, 1)")
+        return value
 
 
 class TrainableConfig(Section):
@@ -83,6 +200,13 @@ class BridgeDataConfig(Section):
     )
     skip_invalid: bool = Field(False, description="skip (and count) invalid records instead of failing")
 
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, name: str | None) -> str | None:
+        if name is not None and name not in TEMPLATES:
+            raise ValueError(f"one of {', '.join(sorted(TEMPLATES))}, or null")
+        return name
+
 
 class BridgeTrainingConfig(TrainingConfig):
     """The optimisation loop; learning rates and weight decay come from `optim:` per part instead."""
@@ -108,13 +232,22 @@ def render_prompt(example: Example, template: str | None, tokenizer: Any = None)
 
 
 def encode_pairs(
-    processor: BridgeProcessor, pairs: Iterable[tuple[str, str, str]], lm_max_length: int
+    processor: BridgeProcessor,
+    pairs: Iterable[tuple[str, str, str]],
+    lm_max_length: int,
+    *,
+    lm_reads_prompt: bool = True,
 ) -> tuple[list[dict], dict[str, Any]]:
-    """Tokenize (id, prompt, target) triples; rows with no room for a target token are left out and counted."""
+    """Tokenize (id, prompt, target) triples; rows with no room for a target token are left out and counted.
+
+    `lm_reads_prompt=False`: the LM of an augment or fusion bridge does not read the prompt (`BridgeProcessor`).
+    """
     features, left_out = [], []
     encoder_truncated = target_truncated = 0
     for ex_id, prompt, target in pairs:
-        feature = processor.encode(prompt, target, lm_max_length=lm_max_length)
+        feature = processor.encode(
+            prompt, target, lm_max_length=lm_max_length, lm_reads_prompt=lm_reads_prompt
+        )
         if feature is None:
             left_out.append(ex_id)
             continue
@@ -151,7 +284,7 @@ def data_line(stats: dict[str, Any]) -> str:
 def parameter_groups(model: BridgeModel, optim: OptimConfig, decay: Iterable[str]) -> list[dict[str, Any]]:
     """AdamW groups per trainable part (and decay / no decay), the first trained part first.
 
-    Each group carries a "part" key ("alignment", "lm", "encoder_embeddings") for logs and tests.
+    Each group carries a "part" key ("alignment", "lm", "encoder_embeddings", "fusion") for logs and tests.
     """
     decay = set(decay)
     embeddings = model.encoder_input_embeddings().weight
@@ -159,16 +292,15 @@ def parameter_groups(model: BridgeModel, optim: OptimConfig, decay: Iterable[str
         "alignment": [],
         "lm": [],
         "encoder_embeddings": [],
+        "fusion": [],
     }
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
         if param is embeddings:
             parts["encoder_embeddings"].append((name, param))
-        elif name.startswith("alignment."):
-            parts["alignment"].append((name, param))
-        elif name.startswith("lm."):
-            parts["lm"].append((name, param))
+        elif name.startswith(("alignment.", "lm.", "fusion.")):
+            parts[name.split(".", 1)[0]].append((name, param))
         else:
             raise CrossliftError(
                 f"trainable parameter {name} belongs to no optimizer group (the encoder body is frozen)"
@@ -228,6 +360,7 @@ class BridgeTrainer(RecipeTrainer):
             groups = parameter_groups(opt_model, self.optim_config, self.get_decay_parameter_names(opt_model))
             optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
             kwargs.pop("lr", None)  # every group has its own
+            kwargs["betas"] = self.optim_config.betas
             self.optimizer = optimizer_cls(groups, **kwargs)
         return self.optimizer
 
@@ -235,7 +368,8 @@ class BridgeTrainer(RecipeTrainer):
         # Count every LM position the step computed: text tokens, soft tokens and boundary vectors.
         if self.args.include_num_input_tokens_seen == "no":
             return
-        boundaries = int(self.model.config.begin_boundary) + int(self.model.config.end_boundary)
+        options = self.model.config.options
+        boundaries = int(options.begin_boundary) + int(options.end_boundary)
         self.add_input_tokens(
             inputs["attention_mask"].sum()
             + inputs["encoder_attention_mask"].sum()
@@ -324,10 +458,30 @@ def parameter_counts(model: BridgeModel) -> dict[str, int]:
         "trainable_alignment": count(model.alignment, True),
         "trainable_lm": count(model.lm, True),
         "trainable_encoder_embeddings": count(model.encoder_input_embeddings(), True),
-    }
+    } | (
+        {"fusion": count(model.fusion), "trainable_fusion": count(model.fusion, True)}
+        if model.fusion is not None
+        else {}
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- stage-1 dirs
+
+
+def with_options(
+    bridge: BridgeModel, processor: BridgeProcessor, model_dir: Path, **changes: Any
+) -> BridgeProcessor:
+    """Change options of a loaded bridge that touch no parameter (a later stage's prompts differ: another
+    encoder_pattern, encoder_max_length); returns its new processor.
+
+    Raises:
+        ConfigError: the bridge cannot take them (e.g. an encoder_pattern for the replace family).
+    """
+    try:
+        bridge.config.update_options(**changes)
+    except ConfigError as e:
+        raise ConfigError(f"the bridge {model_dir} ({bridge.config.options.family} family): {e}") from None
+    return BridgeProcessor(processor.lm_tokenizer, processor.encoder_tokenizer, bridge.config)
 
 
 def resolve_bridge_dir(path: str | Path) -> tuple[Path, Path | None]:

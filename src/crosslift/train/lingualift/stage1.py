@@ -26,7 +26,7 @@ import os
 from typing import Literal
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field
 from transformers import set_seed
 
 from crosslift.config import RunConfig, Section
@@ -34,7 +34,6 @@ from crosslift.data.examples import Example
 from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, DataError
 from crosslift.io import atomic_write_json
-from crosslift.models.bridge import check_bridge_options
 from crosslift.models.build import build_bridge, resolve_model_path
 from crosslift.models.least_squares import least_squares_init
 from crosslift.runs import RunDir
@@ -49,6 +48,7 @@ from crosslift.train.lingualift.check import (
 )
 from crosslift.train.lingualift.common import (
     CHECK_FILE,
+    BridgeBuildConfig,
     BridgeDataConfig,
     BridgeTrainingConfig,
     OptimConfig,
@@ -60,78 +60,6 @@ from crosslift.train.lingualift.common import (
     parameter_counts,
     render_prompt,
 )
-
-
-class BridgeBuildConfig(Section):
-    """Which encoder and LM to join, and how."""
-
-    encoder: str = Field(
-        description="encoder directory, hub id or tiny:<kind> (encoder-only, or a T5-family encoder half)"
-    )
-    lm: str = Field(description="causal LM directory, hub id or tiny:<kind>")
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    trust_remote_code: bool = False
-    attn_implementation: str | None = None
-    alignment: Literal["linear", "ffn"] = "ffn"
-    alignment_hidden_size: int | None = Field(
-        None, gt=0, description="ffn inner width (default 2 x encoder width)"
-    )
-    begin_boundary: bool | None = Field(
-        None, description="learned vector before the soft tokens (default: ffn yes, linear no)"
-    )
-    end_boundary: bool = True
-    boundary_init: Literal["normal", "zeros"] = Field(
-        "normal",
-        description="boundary vectors start ~N(0, std^2) (released code: randn) or at zero (dev repo)",
-    )
-    boundary_init_std: float | None = Field(
-        None,
-        gt=0,
-        description="normal init: the std (default: the LM's embedding std; released code: 1.0)",
-    )
-    encoder_new_line_tokens: bool = Field(
-        True,
-        description="add tab, new-line and 2-4-space tokens to the encoder tokenizer where it loses them "
-        "(released: add_new_lines_to_enc)",
-    )
-    variant: Literal["replace", "insert"] = "replace"
-    encoder_pattern: str | None = Field(
-        None, description="insert: regex whose group 1 is the text the encoder reads"
-    )
-    encoder_layer: int = Field(
-        -1, ge=-1, description="-1: final encoder output; k: hidden state after layer k"
-    )
-    encoder_max_length: int = Field(1024, gt=0)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> BridgeBuildConfig:
-        try:
-            check_bridge_options(
-                alignment=self.alignment,
-                variant=self.variant,
-                encoder_pattern=self.encoder_pattern,
-                encoder_layer=self.encoder_layer,
-                encoder_layers=None,
-            )
-        except ConfigError as e:
-            raise ValueError(str(e)) from None
-        if self.boundary_init == "zeros" and self.boundary_init_std is not None:
-            raise ValueError("boundary_init_std applies to boundary_init: normal (zeros start at zero)")
-        return self
-
-    def bridge_options(self) -> dict:
-        begin = self.begin_boundary if self.begin_boundary is not None else self.alignment == "ffn"
-        return {
-            "alignment": self.alignment,
-            "alignment_hidden_size": self.alignment_hidden_size,
-            "begin_boundary": begin,
-            "end_boundary": self.end_boundary,
-            "variant": self.variant,
-            "encoder_pattern": self.encoder_pattern,
-            "encoder_layer": self.encoder_layer,
-            "encoder_max_length": self.encoder_max_length,
-            "encoder_new_line_tokens": self.encoder_new_line_tokens,
-        }
 
 
 class InitConfig(Section):
@@ -242,10 +170,7 @@ def run(cfg: Stage1Config) -> RunDir:
         attn_implementation=m.attn_implementation,
         **m.bridge_options(),
     )
-    if m.boundary_init == "zeros":
-        std = 0.0
-    else:
-        std = m.boundary_init_std or float(bridge.lm.get_input_embeddings().weight.detach().float().std())
+    std = m.boundary_std(bridge)
     bridge.alignment.reset_parameters(boundary_std=std)
     tok = processor.lm_tokenizer
     if torch.cuda.is_available():  # least squares and the check run where training does

@@ -29,7 +29,7 @@ from crosslift.config import LoraConfig, RunConfig, Section
 from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, CrossliftError
 from crosslift.io import atomic_write_json
-from crosslift.models.bridge import BridgeProcessor, check_bridge_options
+from crosslift.models.bridge import check_bridge_options
 from crosslift.models.build import apply_lora, load_bridge
 from crosslift.runs import RunDir
 from crosslift.train.common import RecipeRun, print_main, train_with_resume
@@ -46,6 +46,7 @@ from crosslift.train.lingualift.common import (
     parameter_counts,
     render_prompt,
     resolve_bridge_dir,
+    with_options,
 )
 
 
@@ -56,7 +57,9 @@ class Stage2ModelConfig(Section):
     trust_remote_code: bool = False
     attn_implementation: str | None = None
     encoder_pattern: str | None = Field(
-        None, description="insert variant: replace stage 1's prompt split (stage-2 prompts usually differ)"
+        None,
+        description="a bridge with an encoder_pattern (insert family): replace stage 1's prompt split (stage-2 "
+        "prompts usually differ)",
     )
 
 
@@ -83,11 +86,9 @@ class Stage2Config(RunConfig):
         if v.encoder_pattern is not None:
             try:
                 check_bridge_options(
-                    alignment="ffn",
-                    variant="insert",
-                    encoder_pattern=v.encoder_pattern,
-                    encoder_layer=-1,
+                    {"family": "insert", "encoder_pattern": v.encoder_pattern},
                     encoder_layers=None,
+                    lm_layers=None,
                 )
             except ConfigError as e:
                 raise ValueError(str(e)) from None
@@ -147,12 +148,7 @@ def run(cfg: Stage2Config) -> RunDir:
         attn_implementation=m.attn_implementation,
     )
     if m.encoder_pattern is not None:
-        if bridge.config.variant != "insert":
-            raise ConfigError(
-                f"model.encoder_pattern is set, but the stage-1 bridge {model_dir} uses the replace variant"
-            )
-        bridge.config.encoder_pattern = m.encoder_pattern
-        processor = BridgeProcessor(processor.lm_tokenizer, processor.encoder_tokenizer, bridge.config)
+        processor = with_options(bridge, processor, model_dir, encoder_pattern=m.encoder_pattern)
     bridge.set_trainable(
         alignment=False, lm=cfg.lora is None, encoder_embeddings=cfg.trainable.encoder_embeddings
     )
