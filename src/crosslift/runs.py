@@ -378,11 +378,12 @@ def run_folder_lock(folder: str | Path) -> Iterator[None]:
     """Hold `folder`'s lock file (`LOCK_FILE`) while the block writes the folder: one writer per run folder.
 
     The lock file names its holder (host, process id, the process's start) and is refreshed by a background
-    thread; it is removed when the block ends (and the folder too when the block created it and wrote nothing). A second process is refused at once while the holder runs. A lock
-    left by a killed process is taken over with a note on stderr, so the same command resumes: at once when the
-    holder was on this host and its process is gone; after `LOCK_TIMEOUT_S` without a refresh when it was on
-    another host. Under torchrun / accelerate launch the main process holds it for all ranks (the others share
-    it), and a launcher stops the other ranks when the main one is refused.
+    thread; it is removed when the block ends (and the folder too when the block created it and wrote nothing).
+    A second process is refused at once while the holder runs. A lock left by a killed process is taken over
+    with a note on stderr, so the same command resumes: at once when the holder was on this host and its process
+    is gone; after `LOCK_TIMEOUT_S` without a refresh when it was on another host. Under torchrun / accelerate
+    launch the main process holds it for all ranks (the others share it), and a launcher stops the other ranks
+    when the main one is refused.
 
     The lock is filelock's `SoftFileLease`: a file created exclusively, which works on network file systems
     (NFS, Lustre) where OS locks (flock) are missing or outlive a dead node, with its holder's identity, the
@@ -417,5 +418,6 @@ def run_folder_lock(folder: str | Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-        if created and not any(folder.iterdir()):  # a command that failed before it wrote leaves no folder
-            folder.rmdir()
+        if created:  # a command that failed before it wrote leaves no folder (rmdir removes only an empty one)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
