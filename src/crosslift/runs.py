@@ -418,6 +418,8 @@ def run_folder_lock(folder: str | Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-        if created:  # a command that failed before it wrote leaves no folder (rmdir removes only an empty one)
+        if (
+            created
+        ):  # a command that failed before it wrote leaves no folder (rmdir removes only an empty one)
             with contextlib.suppress(OSError):
                 folder.rmdir()
