@@ -158,3 +158,51 @@ def completions_server():
     yield start
     for server in servers:
         server.close()
+
+
+# A process holding a run folder's lock (crosslift.runs.run_folder_lock) until its stdin closes, or killed with
+# SIGKILL once it holds it; argv: folder, host name to record ("" = this one), LOCK_TIMEOUT_S, "kill" or "".
+_HOLDER = """
+import os, signal, socket, sys
+folder, host, timeout, kill = sys.argv[1:]
+if host:
+    socket.gethostname = lambda: host
+from crosslift import runs
+runs.LOCK_TIMEOUT_S, runs.LOCK_HEARTBEAT_S = float(timeout), float(timeout) / 4
+with runs.run_folder_lock(folder):
+    print("held", flush=True)
+    if kill:
+        os.kill(os.getpid(), signal.SIGKILL)
+    sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def run_folder_holder():
+    """hold(folder, host="", timeout=LOCK_TIMEOUT_S, kill=False) -> pid: another process takes `folder`'s lock
+    (recording `host` as its host name); with kill=True it is then killed with SIGKILL, leaving its lock file.
+    A holder left alive lets go at the end of the test."""
+    import subprocess
+    import sys
+
+    from crosslift.runs import LOCK_TIMEOUT_S
+
+    alive = []
+
+    def hold(folder: Path, host: str = "", timeout: float = LOCK_TIMEOUT_S, kill: bool = False) -> int:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, str(folder), host, str(timeout), "kill" if kill else ""],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout.readline() == "held\n"
+        if kill:
+            proc.wait(timeout=30)
+        else:
+            alive.append(proc)
+        return proc.pid
+
+    yield hold
+    for proc in alive:
+        proc.communicate(timeout=30)

@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +13,8 @@ from crosslift.io import (
     BAD_BYTE,
     DiskError,
     append_jsonl,
+    atomic_folder,
+    atomic_output,
     atomic_write_json,
     atomic_write_text,
     bad_byte_in,
@@ -32,6 +35,50 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     atomic_write_json(target, {"a": 2})
     assert json.loads(target.read_text()) == {"a": 2}
     assert [p.name for p in target.parent.iterdir()] == ["x.json"]
+
+
+def test_writers_of_one_file_at_once_each_rename_a_file_of_their_own(tmp_path):
+    """Two processes of a sharded evaluation wrote one plot through the same temporary name: the second rename
+    found it gone (issue 21). A barrier holds both writers until both have written, so their writes overlap."""
+    target = tmp_path / "accuracy_by_language.png"
+    both_written = threading.Barrier(2)
+    failed = []
+
+    def write(content: bytes) -> None:
+        try:
+            with atomic_output(target) as tmp:
+                assert (
+                    tmp.suffix == ".png"
+                )  # a writer that goes by the suffix (savefig) writes the target's format
+                tmp.write_bytes(content)
+                both_written.wait(timeout=10)
+        except Exception as e:
+            failed.append(e)
+
+    writers = [threading.Thread(target=write, args=(content,)) for content in (b"rank 0", b"rank 1")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert failed == []
+    assert target.read_bytes() in (b"rank 0", b"rank 1")
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    target = atomic_write_text(tmp_path / "report.md", "old")
+    with pytest.raises(RuntimeError), atomic_output(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("the plot failed")
+    folder = tmp_path / "model"
+    with pytest.raises(RuntimeError), atomic_folder(folder) as tmp:
+        (tmp / "weights").write_text("half")
+        raise RuntimeError("the save failed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+    with atomic_folder(folder) as tmp:
+        (tmp / "weights").write_text("new")
+    assert [p.name for p in folder.iterdir()] == ["weights"] and oct(folder.stat().st_mode & 0o777) != "0o700"
 
 
 def test_torn_tail_is_dropped_and_truncated(tmp_path):

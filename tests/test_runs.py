@@ -1,10 +1,16 @@
 import json
+import os
+import re
+import socket
+import time
 
 import pytest
 import yaml
+from filelock import SoftFileLease
 
+from crosslift import runs
 from crosslift.errors import ConfigError
-from crosslift.runs import RunDir, config_differences, provenance
+from crosslift.runs import LOCK_FILE, RunDir, RunFolderBusy, config_differences, provenance, run_folder_lock
 
 
 def _complete_checkpoint(run: RunDir, step: int) -> None:
@@ -106,3 +112,86 @@ def test_raising_the_length_extends_the_run_and_anything_else_is_refused(tmp_pat
         RunDir.prepare(tmp_path / "r", {"lr": 2, "training": {"max_steps": 25, "epochs": 1.0}})
     RunDir.prepare(tmp_path / "r", {"lr": 1, "training": {"max_steps": 25, "epochs": 3.0}})
     assert [e["changes"] for e in run.manifest()["extensions"]][1] == {"training.epochs": [1.0, 3.0]}
+
+
+# ---------------------------------------------------------------------------------------------------- one writer
+
+
+def held_by(pid: int, host: str) -> str:
+    """The holder as the lock's messages name it, as a pattern: filelock records the host name, and in a
+    container's PID namespace that namespace's number after it."""
+    return rf"process {pid} on host {re.escape(host)}(\?pidns-\w+)?"
+
+
+def test_a_second_writer_is_refused_with_one_line_naming_the_holder(tmp_path, run_folder_holder):
+    folder = tmp_path / "run"
+    pid = run_folder_holder(folder)
+    with pytest.raises(RunFolderBusy) as refused, run_folder_lock(folder):
+        pytest.fail("a second writer got the lock")
+    where, holder = re.escape(str(folder)), held_by(pid, socket.gethostname())
+    assert re.fullmatch(
+        rf"{where} is being written by {holder}; its lock was refreshed \d+ s ago: .*", str(refused.value)
+    )
+    assert [p.name for p in folder.iterdir()] == [LOCK_FILE]  # the holder's: nothing else was written
+
+
+def test_the_lock_is_let_go_when_the_block_ends_and_shared_by_the_other_ranks(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "run"
+    with run_folder_lock(folder):
+        assert (folder / LOCK_FILE).is_file()
+        monkeypatch.setenv("RANK", "1")  # another rank of the same launch: it neither takes nor waits for it
+        with run_folder_lock(folder):
+            pass
+        monkeypatch.delenv("RANK")
+    assert not folder.exists()  # the lock file removed, and the folder it made for a block that wrote nothing
+    with run_folder_lock(folder):  # a next command takes it again, with nothing to say
+        pass
+    assert capsys.readouterr().err == ""
+
+
+def test_a_killed_holders_lock_is_taken_over_with_a_note(tmp_path, run_folder_holder, capsys):
+    folder = tmp_path / "run"
+    pid = run_folder_holder(folder, kill=True)
+    assert (folder / LOCK_FILE).is_file()
+    with run_folder_lock(folder):
+        pass
+    where, holder = re.escape(str(folder)), held_by(pid, socket.gethostname())
+    assert re.fullmatch(rf"{where}: taking over the lock left by {holder}\n", capsys.readouterr().err)
+
+
+def test_a_lock_from_a_dead_host_is_taken_over_once_its_heartbeat_is_old(
+    tmp_path, run_folder_holder, capsys, monkeypatch
+):
+    """A node that died on a shared file system: its process id means nothing here, its heartbeat does."""
+    monkeypatch.setattr(runs, "LOCK_TIMEOUT_S", 2.0)
+    monkeypatch.setattr(runs, "LOCK_HEARTBEAT_S", 0.5)
+    folder = tmp_path / "run"
+    pid = run_folder_holder(folder, host="dead-node", timeout=2.0, kill=True)
+    with pytest.raises(
+        RunFolderBusy, match=f"^{re.escape(str(folder))} is being written by process {pid} on host dead-node"
+    ):
+        with run_folder_lock(folder):  # refreshed a moment ago: it may be alive
+            pass
+    an_hour_ago = time.time() - 3600
+    os.utime(folder / LOCK_FILE, (an_hour_ago, an_hour_ago))
+    started = time.monotonic()
+    with run_folder_lock(folder):
+        assert SoftFileLease(folder / LOCK_FILE).owner.pid == os.getpid()
+    assert time.monotonic() - started >= 2.0  # watched unchanged for LOCK_TIMEOUT_S first
+    where, holder = re.escape(str(folder)), held_by(pid, "dead-node")
+    notes = (
+        rf"{where}: {holder} has not refreshed its lock for 60 min; taking it over if it stays unchanged for "
+        rf"another 2 s\n{where}: taking over the lock left by {holder}\n"
+    )
+    assert re.fullmatch(notes, capsys.readouterr().err)
+
+
+def test_a_holder_on_another_host_that_refreshes_its_lock_keeps_it(tmp_path, run_folder_holder, monkeypatch):
+    monkeypatch.setattr(runs, "LOCK_TIMEOUT_S", 2.0)
+    monkeypatch.setattr(runs, "LOCK_HEARTBEAT_S", 0.5)
+    folder = tmp_path / "run"
+    pid = run_folder_holder(folder, host="live-node", timeout=2.0)
+    an_hour_ago = time.time() - 3600
+    os.utime(folder / LOCK_FILE, (an_hour_ago, an_hour_ago))  # looks old by our clock (a skewed one)
+    with pytest.raises(RunFolderBusy, match=f"by process {pid} on host live-node"), run_folder_lock(folder):
+        pass  # its heartbeat changes the file while we watch

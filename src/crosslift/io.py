@@ -1,8 +1,8 @@
 """Small file utilities every layer needs: strict text reading, atomic writes, JSONL appends that survive a
 kill, content hashes.
 
-A result file is either the old version or the new one, never half of each: we write to a temporary file in
-the same directory and `os.replace` it over the target (atomic on POSIX).
+A result file is either the old version or the new one, never half of each: we write to a temporary file of our
+own (a name unique to the writer) in the same directory and `os.replace` it over the target (atomic on POSIX).
 
 Every reader of a user's file (data, lexicons, configs, task files, exemplars) decodes it with `read_text`:
 strictly, so a byte that is not UTF-8 (a Latin-1 "é" is 0xe9) is an error naming the file, the line and the
@@ -235,23 +235,59 @@ def check_writable(folder: str | Path) -> Path:
     return folder
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write `text` to `path` atomically (temp file + fsync + rename); creates parent directories."""
+@contextlib.contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """A temporary file beside `path` for the block to write, renamed over `path` when the block ends (removed
+    when it raises); creates parent directories. For writers that take a file name (matplotlib's `savefig`).
+
+    The temporary file's name is unique to the call (``.NAME.<random>.tmp.SUFFIX``: the target's suffix last, for
+    writers that choose a format by it), so processes writing one target at once each rename a file of their own:
+    the target is one of their complete files, never a failed rename of a name another process took first.
+
+    Raises:
+        DiskError: the disk refused the file (`disk_error`), also when the block's own write failed for that.
+    """
     path = Path(path)
     with disk_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+        os.close(fd)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
+            yield Path(tmp)
             os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; results are as readable as any new file
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    return path
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """A temporary folder beside `path` for the block to fill, put in place of `path` (replacing an earlier one)
+    when the block ends, removed when it raises. Its name is unique to the call (``.NAME.<random>.tmp``), like
+    `atomic_output`'s; one a kill left behind is the run folder's to remove (`crosslift.runs.RunDir.prepare`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        tmp.chmod(0o777 & ~_UMASK)  # mkdtemp makes it private; the result is an ordinary folder
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write `text` to `path` atomically (temp file + fsync + rename, `atomic_output`); creates parent
+    directories."""
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(path)
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:

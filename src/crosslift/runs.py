@@ -17,10 +17,15 @@ a start that failed before any result (a wrong model path, a server that was dow
 corrected command replaces, with the failed start's manifest.json, instead of refusing it. (A run in progress
 before its first checkpoint has not claimed its directory either: start two runs in one directory and the second
 config wins.)
+
+A run folder has one writer at a time (`run_folder_lock`): `crosslift train`, `eval`, `judge` and `demo` hold
+its lock file while they write, so a second process started on the same folder (a requeued job whose first copy
+still runs) is refused instead of writing beside the first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -29,15 +34,24 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
+from filelock import LeaseSettingsMismatch, SoftFileLease, Timeout
 
 from crosslift.catalogue import data_licenses
-from crosslift.errors import ConfigError
-from crosslift.io import atomic_write_json, atomic_write_yaml, check_writable, known_digest, sha256_path
+from crosslift.errors import ConfigError, CrossliftError
+from crosslift.io import (
+    atomic_write_json,
+    atomic_write_yaml,
+    check_writable,
+    disk_errors,
+    known_digest,
+    sha256_path,
+)
 
 TRACKED_PACKAGES = (
     "crosslift",
@@ -184,7 +198,8 @@ class RunDir:
         A config that only raises ``training.max_steps`` / ``training.epochs`` extends the run: it continues from
         the last complete checkpoint (Trainer rebuilds the schedule for the new length), and the extension is
         recorded in manifest.json under ``extensions``. A directory whose run wrote no result yet
-        (`holds_results`) takes any config.
+        (`holds_results`) takes any config. Temporary files and folders of writers a kill stopped (the final
+        model's, `crosslift.io.atomic_folder`) are removed: the caller holds the folder's `run_folder_lock`.
 
         Raises:
             ConfigError: any other difference, listed.
@@ -192,6 +207,8 @@ class RunDir:
         """
         run = cls(output_dir)
         check_writable(run.path)
+        for leftover in run.path.glob(".*.tmp*"):
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
         if run.config_path.exists():
             previous = yaml.safe_load(run.config_path.read_text(encoding="utf-8"))
             changes = _changes(previous, config)
@@ -287,3 +304,122 @@ class RunDir:
         for d in removed:
             shutil.rmtree(d)
         return removed
+
+
+# ---------------------------------------------------------------------------------------------------- one writer
+
+# The lock file `run_folder_lock` holds in a run folder while a command writes there.
+LOCK_FILE = ".crosslift.lock"
+# A holder's background thread refreshes its lock file's time every LOCK_HEARTBEAT_S seconds. A lock left by a
+# process that is gone from this host is taken over at once; one from another host (a node that died, on a shared
+# file system) once its file went LOCK_TIMEOUT_S seconds without a refresh: it must look that old by this host's
+# clock, and stay unchanged that long while the new process watches it (so neither a skewed clock nor a
+# file system's cached file times can hand a live holder's folder to a second writer). Every process must agree
+# on LOCK_TIMEOUT_S: the lock file records it, and a holder with another value is an error.
+LOCK_HEARTBEAT_S = 30.0
+LOCK_TIMEOUT_S = 300.0
+
+
+def is_main_process() -> bool:
+    """Rank 0 of a torchrun / accelerate launch (or a single process): the one that writes the run folder."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+class RunFolderBusy(CrossliftError):
+    """Another process is writing the run folder (its host and process id are in the message)."""
+
+
+def _holder(lock: SoftFileLease) -> str:
+    owner = lock.owner
+    return "another process" if owner is None else f"process {owner.pid} on host {owner.hostname}"
+
+
+def _unrefreshed_s(path: Path) -> float | None:
+    """Seconds since the lock file at `path` was last refreshed, by this host's clock (None: it is gone)."""
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def _busy(folder: Path, lock: SoftFileLease) -> RunFolderBusy:
+    age = _unrefreshed_s(Path(lock.lock_file))
+    refreshed = f"; its lock was refreshed {max(age, 0):.0f} s ago" if age is not None else ""
+    return RunFolderBusy(
+        f"{folder} is being written by {_holder(lock)}{refreshed}: wait for it to finish or stop it, then "
+        "rerun the same command (one process writes a run folder at a time; the lock of a killed one is taken "
+        "over)"
+    )
+
+
+def _take_over_from_another_host(folder: Path, lock: SoftFileLease) -> None:
+    """Take a lock whose holder stopped refreshing it `LOCK_TIMEOUT_S` ago, once it stays unchanged that long.
+
+    Raises:
+        RunFolderBusy: the holder refreshed it lately (or does so while we watch), or it is no lease of ours.
+    """
+    age = _unrefreshed_s(Path(lock.lock_file))
+    owner = lock.owner
+    if owner is None or owner.lease_duration != LOCK_TIMEOUT_S or age is None or age < LOCK_TIMEOUT_S:
+        raise _busy(folder, lock)
+    print(
+        f"{folder}: {_holder(lock)} has not refreshed its lock for {age / 60:.0f} min; taking it over if it "
+        f"stays unchanged for another {LOCK_TIMEOUT_S:.0f} s",
+        file=sys.stderr,
+    )
+    try:
+        lock.acquire(timeout=LOCK_TIMEOUT_S + 2 * LOCK_HEARTBEAT_S, poll_interval=LOCK_TIMEOUT_S / 100)
+    except Timeout:
+        raise _busy(folder, lock) from None
+
+
+@contextlib.contextmanager
+def run_folder_lock(folder: str | Path) -> Iterator[None]:
+    """Hold `folder`'s lock file (`LOCK_FILE`) while the block writes the folder: one writer per run folder.
+
+    The lock file names its holder (host, process id, the process's start) and is refreshed by a background
+    thread; it is removed when the block ends (and the folder too when the block created it and wrote nothing).
+    A second process is refused at once while the holder runs. A lock left by a killed process is taken over
+    with a note on stderr, so the same command resumes: at once when the holder was on this host and its process
+    is gone; after `LOCK_TIMEOUT_S` without a refresh when it was on another host. Under torchrun / accelerate
+    launch the main process holds it for all ranks (the others share it), and a launcher stops the other ranks
+    when the main one is refused.
+
+    The lock is filelock's `SoftFileLease`: a file created exclusively, which works on network file systems
+    (NFS, Lustre) where OS locks (flock) are missing or outlive a dead node, with its holder's identity, the
+    heartbeat and an atomic takeover.
+
+    Raises:
+        RunFolderBusy: another process holds the lock (the message names its host and process id).
+        DiskError: the folder cannot be written (`crosslift.io.check_writable`).
+    """
+    if not is_main_process():
+        yield
+        return
+    folder = check_writable(folder)
+    lock = SoftFileLease(
+        folder / LOCK_FILE, lease_duration=LOCK_TIMEOUT_S, heartbeat_interval=LOCK_HEARTBEAT_S, timeout=0
+    )
+    with disk_errors(folder):
+        created = not folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        left = lock.owner  # a killed holder's, when the acquisition succeeds at once
+        try:
+            lock.acquire()  # a holder gone from this host is taken over here
+        except (Timeout, LeaseSettingsMismatch):
+            left = lock.owner
+            _take_over_from_another_host(folder, lock)
+    if left is not None:
+        print(
+            f"{folder}: taking over the lock left by process {left.pid} on host {left.hostname}",
+            file=sys.stderr,
+        )
+    try:
+        yield
+    finally:
+        lock.release()
+        if (
+            created
+        ):  # a command that failed before it wrote leaves no folder (rmdir removes only an empty one)
+            with contextlib.suppress(OSError):
+                folder.rmdir()

@@ -240,6 +240,20 @@ def test_errors_are_one_message(tmp_path, server, capsys):
     assert "rerun the same command to resume" in capsys.readouterr().err
 
 
+def test_a_judging_folder_in_use_is_refused_in_one_line(tmp_path, server, capsys, run_folder_holder):
+    good, plain = make_runs(tmp_path)
+    httpd = server()
+    out = tmp_path / "judged"
+    pid = run_folder_holder(out)
+    capsys.readouterr()  # what making the runs printed
+    args = ["judge", "--a", str(good), "--b", str(plain), "--judge", url(httpd), "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"crosslift judge: error: {out} is being written by process {pid} on host ")
+    assert httpd.requests == []
+
+
 @pytest.mark.slow
 def test_kill_9_mid_judging_then_rerun_judges_each_pair_once(tmp_path, server):
     good, plain = make_runs(tmp_path)

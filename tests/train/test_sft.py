@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 
 from crosslift.cli import main as cli_main
 from crosslift.errors import ConfigError
+from crosslift.runs import LOCK_FILE
 from crosslift.train import train
 
 ARITH = [(a, b) for a in range(3, 40, 3) for b in range(2, 30, 4)]
@@ -111,6 +112,22 @@ def test_bad_config_names_key_and_value(tmp_path, data_file, capsys):
     assert "training.batch_size" in err and "'big'" in err and "integer" in err
 
 
+def test_a_run_folder_in_use_is_refused_in_one_line_before_any_work(
+    tmp_path, data_file, capsys, monkeypatch, run_folder_holder
+):
+    from crosslift.train import sft
+
+    monkeypatch.setattr(sft, "load_tokenizer", lambda *a, **k: pytest.fail("the model loaded"))
+    pid = run_folder_holder(tmp_path / "run")
+    assert cli_main(["train", str(write_config(tmp_path, data_file))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(
+        f"crosslift train: error: {tmp_path / 'run'} is being written by process {pid} on host "
+    )
+    assert [p.name for p in (tmp_path / "run").iterdir()] == [LOCK_FILE]  # the holder's, and nothing else
+
+
 def test_unknown_recipe(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("recipe: dpo\nname: x\noutput_dir: x\n")
@@ -123,7 +140,8 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data_file, kil
     config = write_config(
         tmp_path, data_file, max_steps=40, save_steps=5, logging_steps=5, lr_scheduler="cosine"
     )
-    _, killed = killed_and_resumed(tmp_path, config, 10)  # asserts the kill, "resuming from", resumed_from
+    # asserts the refused second writer, the kill, the lock's takeover, "resuming from", resumed_from
+    _, killed = killed_and_resumed(tmp_path, config, 10, second_writer=True)
     manifest = json.loads((killed / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["resumed_from"]
 

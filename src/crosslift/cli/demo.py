@@ -29,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crosslift.runs import run_folder_lock
     from crosslift.synth.demo import load_demo_config, run_demo
 
     overrides = list(args.overrides)
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     if args.split:
         overrides.append(f"split={args.split}")
     config = load_demo_config(args.config or ("quick" if args.quick else "default"), overrides)
-    report = run_demo(config, args.out)
+    with run_folder_lock(args.out):  # one demo per folder (each step holds its own run folder's lock)
+        report = run_demo(config, args.out)
     # the method x tier tables of accuracy and structure (the calibration bars are on structure)
     print("\n" + report.read_text(encoding="utf-8").split("## Response-language fidelity")[0].strip())
     print(

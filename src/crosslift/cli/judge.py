@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from crosslift.console import stdout_console
     from crosslift.errors import ConfigError
     from crosslift.eval.judging.pairwise import JudgeSettings, run_judge
+    from crosslift.runs import run_folder_lock
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
@@ -79,20 +80,21 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
     )
     languages = [c.strip() for c in args.languages.split(",") if c.strip()] if args.languages else None
-    summary = run_judge(
-        args.a,
-        args.b,
-        args.out,
-        settings,
-        task=args.task,
-        task_a=args.task_a,
-        task_b=args.task_b,
-        languages=languages,
-        limit=args.limit,
-        extract_a=args.extract_a,
-        extract_b=args.extract_b,
-        tier_rule=args.tier_rule,
-    )
+    with run_folder_lock(args.out):  # one writer per judging folder
+        summary = run_judge(
+            args.a,
+            args.b,
+            args.out,
+            settings,
+            task=args.task,
+            task_a=args.task_a,
+            task_b=args.task_b,
+            languages=languages,
+            limit=args.limit,
+            extract_a=args.extract_a,
+            extract_b=args.extract_b,
+            tier_rule=args.tier_rule,
+        )
     print_judge_summary(summary, stdout_console)
     return 0
 

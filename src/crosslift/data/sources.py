@@ -20,7 +20,6 @@ mapping to write instead.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from crosslift.data.examples import Example, read_examples
 from crosslift.data.options import ReadOptions
 from crosslift.data.specs import BuildSpec, spec_from_argv
 from crosslift.errors import ConfigError, CrossliftError, DataError
+from crosslift.runs import is_main_process
 
 BUILD_WAIT_S = 3600  # how long a non-main process waits for the main one to build a source
 
@@ -64,10 +64,6 @@ class DataSourceConfig(ReadOptions):
             raise ValueError(str(e)) from None
 
 
-def _main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
-
-
 def ensure_built(source: DataSourceConfig) -> None:
     """Run the source's `build` spec when its file is missing (only on the main process under torchrun).
 
@@ -78,7 +74,7 @@ def ensure_built(source: DataSourceConfig) -> None:
     path = Path(source.path)
     if path.exists() or source.build is None:
         return
-    if not _main_process():
+    if not is_main_process():
         deadline = time.monotonic() + BUILD_WAIT_S
         while not path.exists():  # the builder writes atomically: once it exists, it is complete
             if time.monotonic() > deadline:
@@ -127,7 +123,7 @@ def read_sources(
     origins: list[tuple[str, int]] = []
     summaries: list[str] = []
     for source in sources:
-        if source.build is not None and source.build.argv is not None and _main_process():
+        if source.build is not None and source.build.argv is not None and is_main_process():
             stderr_console.print(old_form_note(source))
         ensure_built(source)
         got, report = read_examples(source.path, source, skip_invalid=skip_invalid)

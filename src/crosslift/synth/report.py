@@ -27,7 +27,7 @@ from typing import Any
 from crosslift.errors import DataError
 from crosslift.eval.scoring.fidelity import lang_fidelity
 from crosslift.eval.scoring.metrics import item_stats, macro_mean
-from crosslift.io import atomic_write_json, atomic_write_text
+from crosslift.io import atomic_output, atomic_write_json, atomic_write_text
 from crosslift.runs import provenance
 
 TIERS = ("english", "high", "medium", "low")
@@ -157,10 +157,9 @@ def _plot(comparison: dict[str, Any], path: Path, comparison_split: str) -> None
     axes[0].set_ylabel("% of items")
     axes[1].legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def write_report(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from crosslift.config import ConfigSource, validate_config
 from crosslift.errors import ConfigError
+from crosslift.runs import run_folder_lock
 
 RECIPES: dict[str, str] = {
     "pretrain": "crosslift.train.pretrain",
@@ -57,9 +58,11 @@ def check(path: str | Path, overrides: list[str] = ()) -> str:
 
 
 def train(path: str | Path, overrides: list[str] = ()):
-    """`crosslift train CONFIG [overrides]`: validate everything first, then run the recipe."""
+    """`crosslift train CONFIG [overrides]`: validate everything first, then run the recipe, holding the run
+    folder's lock (`crosslift.runs.run_folder_lock`: one writer per run folder)."""
     module, cfg = load_run_config(path, overrides)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # per-shard load/save bars; recipes print their own progress lines
-    return module.run(cfg)
+    with run_folder_lock(cfg.output_dir):
+        return module.run(cfg)

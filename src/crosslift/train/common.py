@@ -19,7 +19,6 @@ import contextlib
 import importlib.util
 import math
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,15 +36,10 @@ from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_group
 from crosslift.config import RunConfig, TrainingConfig
 from crosslift.console import stderr_console
 from crosslift.errors import ConfigError
-from crosslift.io import DiskError, disk_error, disk_errors
+from crosslift.io import DiskError, atomic_folder, disk_error, disk_errors
 from crosslift.models.packing import PACKED_TOKENS
-from crosslift.runs import RunDir, provenance
+from crosslift.runs import RunDir, is_main_process, provenance
 from crosslift.train.hf_compat import AdaptedTrainer, set_last_lr
-
-
-def is_main_process() -> bool:
-    """Rank 0 of a torchrun / accelerate launch (or a single process): the one that writes the run directory."""
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def print_main(*objects: Any, **kwargs: Any) -> None:
@@ -503,16 +497,11 @@ def save_final(
             (the bridge model keeps its encoder tokenizer in `encoder_tokenizer/`).
         state_dict: the gathered weights when they are sharded (`gathered_state_dict`); None saves the model's own.
     """
-    tmp = target.with_name(f".{target.name}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    # safetensors: the only format transformers v5 and peft write here
-    model.save_pretrained(tmp, **({"state_dict": state_dict} if state_dict is not None else {}))
-    for sub, tok in tokenizers.items():
-        tok.save_pretrained(tmp / sub if sub else tmp)
-    if target.exists():
-        shutil.rmtree(target)
-    tmp.rename(target)
+    with atomic_folder(target) as tmp:
+        # safetensors: the only format transformers v5 and peft write here
+        model.save_pretrained(tmp, **({"state_dict": state_dict} if state_dict is not None else {}))
+        for sub, tok in tokenizers.items():
+            tok.save_pretrained(tmp / sub if sub else tmp)
     return target
 
 

@@ -4,13 +4,15 @@ tables that show whatever metrics a summary holds."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
 from crosslift.cli import main
 from crosslift.errors import CrossliftError
+from crosslift.eval.results import report
 from crosslift.eval.results.folder import RUN, task_dirs
-from crosslift.eval.results.report import compare, recompute, render_markdown
+from crosslift.eval.results.report import compare, recompute, render_markdown, write_report
 from crosslift.eval.runner.evaluate import evaluate
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -187,3 +189,39 @@ def test_an_interrupted_run_is_reported_as_incomplete_never_as_final(
     finished = evaluate(eval_config(), scripted())["addition"]  # the same command finishes it
     assert finished["complete"] and "INCOMPLETE" not in (task_dir / "report.md").read_text()
     assert recompute(task_dir)["complete"] and list(task_dir.glob("results_*.json"))
+
+
+def test_two_processes_writing_one_report_at_once_each_finish(run, monkeypatch):
+    """The race of a sharded evaluation's processes on their report (issue 21): both wrote each plot through one
+    temporary name, and the second rename found it gone. Each plotter here waits until the other has written its
+    plot too, so the two writes overlap every time."""
+    out, summary = run
+    (task_dir,) = task_dirs(out)
+    both_plotted = threading.Barrier(2)
+
+    def plot(summary, path):
+        path.write_bytes(PNG)
+        both_plotted.wait(timeout=10)
+
+    monkeypatch.setattr(report, "plot_languages", plot)
+    monkeypatch.setattr(report, "plot_tier_gap", plot)
+    failed = []
+
+    def write():
+        try:
+            write_report(task_dir, summary)
+        except Exception as e:
+            failed.append(e)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert failed == []
+    assert (
+        (task_dir / "accuracy_by_language.png").read_bytes()
+        == (task_dir / "tier_gap.png").read_bytes()
+        == PNG
+    )
+    assert not list(task_dir.glob(".*"))  # no temporary file left

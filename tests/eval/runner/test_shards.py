@@ -18,9 +18,10 @@ from crosslift.errors import ConfigError
 from crosslift.eval.results.folder import ITEMS
 from crosslift.eval.runner.evaluate import evaluate
 from crosslift.eval.runner.generate import LazyGenerator
-from crosslift.eval.runner.shards import SHARD_FILES
+from crosslift.eval.runner.shards import SHARD_FILES, Shards
 from crosslift.models.generate import load_generator
 from crosslift.models.generation import GenerationSettings
+from crosslift.runs import LOCK_FILE, RunFolderBusy
 
 CROSSLIFT = [sys.executable, "-m", "crosslift"]
 
@@ -122,6 +123,40 @@ def test_a_killed_sharded_run_is_merged_in_one_process_order(dataset, eval_confi
     assert (task_dir / ITEMS).read_text().splitlines() == reference
     assert sum(len(b) for b in generator.batches) == 2  # only the missing chunk was generated
     assert not list(task_dir.glob(SHARD_FILES))
+
+
+def test_only_the_main_process_writes_what_the_processes_share(dataset, eval_config, scripted, monkeypatch):
+    """Every process of a sharded run builds the summary; when each wrote it too, they raced on the report's
+    files (issue 21). Here a second process (rank 1 of 2) finds every item stored, and writes nothing."""
+    evaluate(eval_config(), scripted())
+    task_dir = dataset / "out" / "eval" / "addition"
+    stored = {ITEMS, "run.json"}
+    for path in task_dir.iterdir():
+        if path.name not in stored:
+            path.unlink()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(Shards, "wait", lambda self: None)  # no other process to wait for
+    monkeypatch.setenv("RANK", "1")
+    run_json = (task_dir / "run.json").stat().st_mtime_ns
+    evaluate(eval_config(), scripted())
+    assert {p.name for p in task_dir.iterdir()} == stored and (
+        task_dir / "run.json"
+    ).stat().st_mtime_ns == run_json
+    assert not (dataset / "out" / LOCK_FILE).exists()  # rank 1 shares the main process's lock
+    monkeypatch.setenv("RANK", "0")
+    evaluate(eval_config(), scripted())
+    written = {p.name for p in task_dir.iterdir()}
+    assert {"summary.json", "report.md", "accuracy_by_language.png", "tier_gap.png"} <= written
+
+
+def test_a_results_folder_in_use_is_refused_before_any_work(
+    dataset, eval_config, scripted, run_folder_holder
+):
+    pid = run_folder_holder(dataset / "out")
+    generator = scripted()
+    with pytest.raises(RunFolderBusy, match=f"is being written by process {pid} on host "):
+        evaluate(eval_config(), generator)
+    assert generator.batches == [] and [p.name for p in (dataset / "out").iterdir()] == [LOCK_FILE]
 
 
 # ---------------------------------------------------------------------------------------------------- vLLM options

@@ -49,6 +49,7 @@ from crosslift.eval.scoring.metrics import item_stats, macro_mean, roll_up
 from crosslift.eval.scoring.record import rescore
 from crosslift.io import (
     append_jsonl,
+    atomic_output,
     atomic_write_json,
     atomic_write_text,
     read_jsonl_tolerant,
@@ -584,10 +585,9 @@ def plot_outcomes(summary: dict[str, Any], path: Path) -> None:
     ax.set_title(f"{summary['model']['name_or_path']}: pairwise judge", fontsize=10)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
-    tmp.replace(path)
 
 
 def write_outputs(directory: Path, summary: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from crosslift.eval.results.folder import JUDGE, SUMMARY, load_records, load_run
 from crosslift.eval.results.formatting import display_scale, fmt, levels, markdown_table, pyplot, run_labels
 from crosslift.eval.results.lm_eval_format import write_lm_eval
 from crosslift.eval.results.summary import build_summary, write_summary
-from crosslift.io import atomic_write_text
+from crosslift.io import atomic_output, atomic_write_text
 from crosslift.languages import DEFAULT_TIER_RULE, REPORT_TIERS, load_tier_rule
 
 TIER_ORDER = REPORT_TIERS  # low, medium, high, unlisted (languages outside the registry)
@@ -396,9 +396,8 @@ def plot_tier_gap(summary: dict[str, Any], path: Path) -> None:
 
 
 def _save_atomically(plot, summary: dict[str, Any], path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    plot(summary, tmp)
-    tmp.replace(path)
+    with atomic_output(path) as tmp:
+        plot(summary, tmp)
     return path
 
 
@@ -548,10 +547,9 @@ def _plot_runs(summaries: list[dict[str, Any]], labels: list[str], path: Path) -
     ax.set_title(f"{first['task']}: runs side by side ({first['tier_rule']['name']})", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
-    tmp.replace(path)
 
 
 # ---------------------------------------------------------------------------------------------------- console

@@ -27,12 +27,12 @@ from crosslift.eval.results.summary import build_summary, write_summary
 from crosslift.eval.runner.generate import LazyGenerator, generate_missing
 from crosslift.eval.runner.plan import TaskPlan, plan_task
 from crosslift.eval.runner.resume import open_task_dir
-from crosslift.eval.runner.shards import SHARD_FILES
+from crosslift.eval.runner.shards import SHARD_FILES, Shards
 from crosslift.eval.runner.variants import expand_variants, write_medians
 from crosslift.eval.tasks.registry import TaskRegistry
-from crosslift.io import check_writable, truncate_torn_tail
+from crosslift.io import truncate_torn_tail
 from crosslift.models.generation import Generator
-from crosslift.runs import provenance
+from crosslift.runs import provenance, run_folder_lock
 
 
 def run_task(plan: TaskPlan, generator: LazyGenerator, config: EvalConfig) -> dict[str, Any]:
@@ -57,9 +57,10 @@ def run_task(plan: TaskPlan, generator: LazyGenerator, config: EvalConfig) -> di
         timing={"seconds": round(time.monotonic() - started, 2), "items_generated": generated},
         **({"warnings": plan.warnings} if plan.warnings else {}),
     )
-    write_summary(plan.directory, summary)
-    write_report(plan.directory, summary)
-    write_lm_eval(plan.directory, run, records, summary, selected)
+    if Shards().is_main:  # every process of a sharded run has the summary; one writes it
+        write_summary(plan.directory, summary)
+        write_report(plan.directory, summary)
+        write_lm_eval(plan.directory, run, records, summary, selected)
     return summary
 
 
@@ -75,7 +76,8 @@ def evaluate(config: EvalConfig, generator: Generator | None = None) -> dict[str
         task name -> its summary (also written to <output_dir>/eval/<task>/summary.json).
 
     Raises:
-        CrossliftError: bad config, data, or a model that cannot be loaded; the results folder of another evaluation.
+        CrossliftError: bad config, data, or a model that cannot be loaded; the results folder of another evaluation,
+            or one that another process is writing (`crosslift.runs.RunFolderBusy`).
     """
     registry = TaskRegistry(config.task_paths)
     entries = [entry for t in config.tasks for entry in expand_variants(t)]
@@ -83,7 +85,8 @@ def evaluate(config: EvalConfig, generator: Generator | None = None) -> dict[str
     names = [p.name for p in plans]
     if len(set(names)) != len(names):
         raise ConfigError(f"a task is listed twice: {', '.join(names)}")
-    check_writable(config.output_dir)  # a read-only or full disk is said now, not after the model loaded
-    lazy = LazyGenerator(config.model, generator)
-    summaries = {plan.name: run_task(plan, lazy, config) for plan in plans}
-    return summaries | write_medians(config, summaries)
+    # one writer per results folder; a read-only or full disk is said now, not after the model loaded
+    with run_folder_lock(config.output_dir):
+        lazy = LazyGenerator(config.model, generator)
+        summaries = {plan.name: run_task(plan, lazy, config) for plan in plans}
+        return summaries | write_medians(config, summaries)

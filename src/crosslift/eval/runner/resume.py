@@ -15,6 +15,7 @@ from crosslift.errors import ConfigError
 from crosslift.eval.config import EvalModelConfig
 from crosslift.eval.results.folder import ITEMS, RUN
 from crosslift.eval.runner.plan import TaskPlan, prompt_text
+from crosslift.eval.runner.shards import Shards
 from crosslift.io import atomic_write_json
 from crosslift.models.generate import choose_backend
 from crosslift.runs import config_differences
@@ -63,7 +64,7 @@ def open_task_dir(plan: TaskPlan, model: EvalModelConfig, claimed: bool) -> dict
         run["model_id"] = old.get("model_id")
     for lp in plan.languages:
         run["languages"][lp.language] = lp.run_entry()
-    if claimed:
+    if claimed and Shards().is_main:  # the processes of a sharded run share it; one writes it
         atomic_write_json(path, run)
     return run
 

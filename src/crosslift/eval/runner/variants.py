@@ -24,6 +24,7 @@ from typing import Any
 from crosslift.eval.config import EvalConfig, EvalTaskConfig
 from crosslift.eval.results.report import write_report
 from crosslift.eval.results.summary import write_summary
+from crosslift.eval.runner.shards import Shards
 
 MEDIAN_SUFFIX = "_median"
 
@@ -111,9 +112,10 @@ def write_medians(config: EvalConfig, summaries: dict[str, dict[str, Any]]) -> d
         labels = variant_labels(task_cfg)
         name = _base_name(task_cfg) + MEDIAN_SUFFIX
         summary = median_summary(name, {label: summaries[label] for label in labels})
-        directory = Path(config.output_dir).expanduser() / "eval" / name
-        directory.mkdir(parents=True, exist_ok=True)
-        write_summary(directory, summary)
-        write_report(directory, summary)
+        if Shards().is_main:  # every process of a sharded run has the summaries; one writes them
+            directory = Path(config.output_dir).expanduser() / "eval" / name
+            directory.mkdir(parents=True, exist_ok=True)
+            write_summary(directory, summary)
+            write_report(directory, summary)
         out[name] = summary
     return out
