@@ -29,17 +29,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crosslift.runs import run_folder_lock
-    from crosslift.synth.demo import load_demo_config, run_demo
+    from crosslift.api import demo
 
     overrides = list(args.overrides)
     if args.seeds:
         overrides.append(f"seeds=[{args.seeds}]")
     if args.split:
         overrides.append(f"split={args.split}")
-    config = load_demo_config(args.config or ("quick" if args.quick else "default"), overrides)
-    with run_folder_lock(args.out):  # one demo per folder (each step holds its own run folder's lock)
-        report = run_demo(config, args.out)
+    report = demo(args.config or ("quick" if args.quick else "default"), args.out, overrides).report
     # the method x tier tables of accuracy and structure (the calibration bars are on structure)
     print("\n" + report.read_text(encoding="utf-8").split("## Response-language fidelity")[0].strip())
     print(
