@@ -37,6 +37,17 @@ from crosslift.train import train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "sft_tiny.yaml"
+DATA = REPO.parent / "shared" / "data" / "gsm8k" / "train.jsonl"
+
+
+def same_data(limit: int) -> list[str]:
+    """Overrides that train sft_tiny on GSM8K's first `limit` questions (its own data is the toy set), so that
+    every side, and every commit, trains on the same examples."""
+    return [
+        f"data.train.0.path={DATA}",
+        "data.train.0.fields={instruction: question, output: answer}",
+        f"data.train.0.limit={limit}",
+    ]
 
 
 def plain_trainer(
@@ -87,7 +98,7 @@ def plain_trainer(
 
 
 def crosslift_train(steps: int, limit: int, out: Path) -> tuple[int, float]:
-    run = train(CONFIG, [f"output_dir={out}", f"training.max_steps={steps}", f"data.train.0.limit={limit}"])
+    run = train(CONFIG, [f"output_dir={out}", f"training.max_steps={steps}", *same_data(limit)])
     summary = run.manifest()["training"]
     return summary["input_tokens_seen"], summary["train_runtime_s"]
 
@@ -102,7 +113,7 @@ def tree_train(src: Path, steps: int, limit: int, out: Path) -> tuple[int, float
         str(CONFIG),
         f"output_dir={out}",
         f"training.max_steps={steps}",
-        f"data.train.0.limit={limit}",
+        *same_data(limit),
     ]
     env = os.environ | {"PYTHONPATH": str(src), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -149,19 +160,18 @@ def main() -> int:
         "--against", metavar="GIT_REF", help="compare with crosslift at this commit instead of plain Trainer"
     )
     args = ap.parse_args()
+    if not DATA.exists():
+        print(f"needs {DATA}", file=sys.stderr)
+        return 1
     if args.against:
         return against(args.against, args)
-    data = REPO.parent / "shared" / "data" / "gsm8k" / "train.jsonl"
-    if not data.exists():
-        print(f"needs {data}", file=sys.stderr)
-        return 1
     ours, plain = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):
             tokens, secs = crosslift_train(args.steps, args.limit, Path(tmp) / f"ours{i}")
             ours.append(tokens / secs)
             tokens_p, secs_p = plain_trainer(
-                data, args.limit, args.steps, 8, 512, 1e-3, Path(tmp) / f"plain{i}"
+                DATA, args.limit, args.steps, 8, 512, 1e-3, Path(tmp) / f"plain{i}"
             )
             plain.append(tokens_p / secs_p)
             print(

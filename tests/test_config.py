@@ -178,6 +178,23 @@ def test_bundled_configs_by_kind():
     }
 
 
+def test_no_bundled_config_reads_the_development_data_folder():
+    """A user's clone has no ../shared beside it: every bundled config's data comes from what the package makes, the
+    download cache or the hub (comments may cite ../shared/docs; no value may name it)."""
+
+    def strings(value):
+        if isinstance(value, dict):
+            return [s for k, v in value.items() for s in [str(k), *strings(v)]]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) else []
+
+    for kind in ("train", "eval", "demo", "world"):
+        for name, path in bundled_configs(kind).items():
+            values = strings(read_yaml(path)[0])
+            assert not [v for v in values if "shared/" in v], f"{kind} config {name}"
+
+
 def test_resolve_config_takes_a_path_as_given_else_a_bundled_name(tmp_path, monkeypatch):
     assert resolve_config("quick", "world") == bundled_configs("world")["quick"]
     assert resolve_config("crossin/tiny.yaml", "train") == bundled_configs("train")["crossin/tiny"]

@@ -7,6 +7,7 @@ from crosslift.cli.eval import build_config
 from crosslift.config import load_config, resolve_config
 from crosslift.errors import ConfigError
 from crosslift.eval.config import EvalConfig
+from crosslift.eval.tasks.registry import TaskRegistry
 
 
 def parse(*argv: str):
@@ -77,7 +78,7 @@ def test_errors_name_the_file_line_and_key(tmp_path):
         build_config(parse("--task", "mmwp", "--model", "m", "--limit", "0"))
 
 
-@pytest.mark.parametrize("name", ["mmwp_tiny", "mgsm_native_cot_8shot", "mmwp_endpoint"])
+@pytest.mark.parametrize("name", ["mmwp_tiny", "mgsm_native_cot_8shot", "mmwp_endpoint", "toy_math_tiny"])
 def test_bundled_configs_are_valid(name):
     path = resolve_config(name, "eval")
     assert path.is_file()
@@ -99,7 +100,9 @@ def test_a_bad_task_is_one_message_and_status_2(tmp_path, capsys):
 def test_bundled_cross_lingual_configs_are_valid(name):
     config = load_config(EvalConfig, resolve_config(name, "eval"))
     assert config.tasks and config.output_dir.startswith("runs/")
-    assert all(t.data_dir or config.data_dir for t in config.tasks)
+    registry = TaskRegistry()  # no data_dir: each task reads its catalogued dataset from the download cache
+    assert not config.data_dir and not any(t.data_dir for t in config.tasks)
+    assert all(task.dataset.source for t in config.tasks for task in registry.resolve(t.name).tasks)
 
 
 # ---------------------------------------------------------------------------------------------------- lm-eval spellings

@@ -191,6 +191,8 @@ def test_sft_tiny_trains_and_evaluates_on_each_form(form, hub, tmp_path):
         SFT_TINY,
         [
             *overrides,
+            "data.train.0.build=null",  # sft_tiny's own data is the toy set it builds; this source is given
+            "data.train.0.fields={instruction: question, output: answer}",
             f"output_dir={tmp_path / 'run'}",
             "data.train.0.limit=4",
             "training.max_steps=2",

@@ -164,3 +164,28 @@ def test_held_out_split_is_seeded_per_key_and_disjoint():
     assert all(is_held_out(k, "sw", 0.1, 7) for k in held.entries) and not is_held_out("w0001", "sw", 0.0, 7)
     with pytest.raises(DataError, match="held-out share"):
         split_held_out(lex, 1.0, seed=7)
+
+
+def test_the_toy_lexicon_is_made_for_the_languages_named(tmp_path, monkeypatch):
+    from crosslift.data.toy import toy_dictionary
+
+    monkeypatch.chdir(tmp_path)  # `toy` is the built-in name only where no such path exists
+    lexicons = load_lexicons(["toy"], ["sw", "zh"])
+    assert set(lexicons) == {"sw", "zh"}
+    assert lexicons["zh"].entries == {k: (v,) for k, v in toy_dictionary("zh").items()}
+    assert lexicons["sw"].files == []  # made in code: nothing for a manifest to hash
+    # a file before it wins where both have a word (priority), the toy lexicon fills in the rest
+    write(tmp_path / "mine" / "en-sw.txt", "apples maembe\n")
+    merged = load_lexicons([tmp_path / "mine", "toy"], ["sw"])["sw"]
+    assert merged.lookup("apples") == ("maembe",) and merged.lookup("oranges") == lexicons["sw"].lookup(
+        "oranges"
+    )
+    with pytest.raises(DataError, match="the toy lexicon is made for the languages named"):
+        load_lexicons(["toy"])
+
+
+def test_skip_missing_leaves_out_the_languages_no_source_has(tmp_path):
+    write(tmp_path / "en-de.txt", "apple Apfel\n")
+    with pytest.raises(DataError, match="no lexicon for sw"):
+        load_lexicons([tmp_path], ["de", "sw"])
+    assert set(load_lexicons([tmp_path], ["de", "sw"], skip_missing=True)) == {"de"}

@@ -1,6 +1,7 @@
 """The CrossIn and PLUG configs: paper settings as documented, and the tiny ones end to end (data command -> train).
 
-The end-to-end tests run the `crosslift data ...` command written in each tiny config's header, so the
+Each tiny config's header documents the `crosslift data ...` command that makes its data; it is the config's own
+`build:` (checked for every tiny config that builds its data), and the end-to-end tests run it, so the
 documented command is the tested one.
 """
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from crosslift.cli import main
+from crosslift.data.specs import spec_from_argv
 from crosslift.train import load_run_config, train
 
 CONFIGS = Path(__file__).resolve().parents[2] / "src" / "crosslift" / "configs"
@@ -75,24 +77,38 @@ def test_plug_paper_config():
     assert t.loss_average == "micro_batch"
 
 
+TINY_WITH_BUILD = [
+    "sft_tiny",
+    "crossin/tiny",
+    "plug/tiny",
+    "lingualift/stage1_tiny",
+    "lingualift/stage2_tiny",
+]
+
+
+@pytest.mark.parametrize("name", TINY_WITH_BUILD)
+def test_the_documented_command_is_the_tiny_configs_build_and_needs_nothing_outside(name):
+    config = CONFIGS / f"{name}.yaml"
+    _, cfg = load_run_config(config)
+    (source,) = cfg.data.train
+    data, *argv = documented_command(config)
+    out = argv.index("--out")
+    assert data == "data" and argv[out + 1] == source.path
+    assert spec_from_argv(argv[:out] + argv[out + 2 :]).model_dump() == source.build.model_dump()
+    build = source.build  # made in code: the toy set, and the toy lexicon; no file is read
+    assert (build.verb == "toy" or build.toy_items) and getattr(build, "lexicon", ["toy"]) == ["toy"]
+    assert "toy set made by crosslift" in " ".join(config.read_text().split())  # said in the header
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["crossin", "plug"])
-def test_tiny_config_end_to_end(method, shared_data, tmp_path, monkeypatch):
+def test_tiny_config_end_to_end(method, tmp_path, monkeypatch):
+    """The documented data command, then two training steps, in a folder with no ../shared beside it."""
+    monkeypatch.chdir(tmp_path)
+    assert not (tmp_path.parent / "shared").exists()
     config = CONFIGS / method / "tiny.yaml"
-    argv = documented_command(config)
-    out = argv.index("--out")
-    argv[out + 1] = str(tmp_path / f"{method}.jsonl")
-    argv = [a.replace("../shared/data", str(shared_data)) for a in argv]
-    assert main(argv) == 0
-    run = train(
-        config,
-        [
-            f"data.train.0.path={tmp_path / f'{method}.jsonl'}",
-            f"output_dir={tmp_path / 'run'}",
-            "training.max_steps=2",
-            "training.save_steps=2",
-        ],
-    )
+    assert main(documented_command(config)) == 0
+    run = train(config, [f"output_dir={tmp_path / 'run'}", "training.max_steps=2", "training.save_steps=2"])
     manifest = run.manifest()
     assert manifest["status"] == "completed" and manifest["training"]["global_step"] == 2
     assert manifest["data_stats"]["left_out_no_response_within_max_length"] == 0

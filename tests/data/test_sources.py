@@ -132,14 +132,15 @@ def test_the_old_command_line_form_still_builds_and_says_what_to_write(tmp_path,
         (
             "        verb: plug\n        target: {zh: b.json}\n",
             8,
-            "missing required key 'data.train.0.build.pivot'",
+            "; expected: the files need --pivot too",
         ),
+        ("        verb: mix\n        size: 3\n", 8, "missing required key 'data.train.0.build.source'"),
         ("        verb: nope\n", 8, "key 'data.train.0.build': got {'verb': 'nope'}"),
         (
             "        [plug, --target, zh=b.json]\n",
             8,
             "key 'data.train.0.build': got ['plug', '--target', 'zh=b.json']; expected: crosslift data plug: the "
-            "following arguments are required: --pivot",
+            "files need --pivot too",
         ),
     ],
 )

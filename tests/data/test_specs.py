@@ -13,7 +13,12 @@ from crosslift.errors import ConfigError
 
 
 def test_a_command_line_mistake_is_a_config_error():
-    with pytest.raises(ConfigError, match="crosslift data plug: the following arguments are required"):
+    with pytest.raises(
+        ConfigError,
+        match="crosslift data codeswitch: the following arguments are required: --field, --lexicon",
+    ):
+        spec_from_argv(["codeswitch", "--input", "en.jsonl"])
+    with pytest.raises(ConfigError, match="crosslift data plug: the files need --pivot too"):
         spec_from_argv(["plug", "--target", "zh=zh.json"])
     with pytest.raises(ConfigError, match="invalid choice: 'nope'"):
         spec_from_argv(["nope"])

@@ -1,4 +1,5 @@
-"""The toy parallel set: deterministic, parallel, in each language's script, numbers kept."""
+"""The toy parallel set: deterministic, parallel, in each language's script, numbers kept; its cipher as a dictionary;
+its English problems as records."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 
 import pytest
 
-from crosslift.data.toy import toy_parallel
+from crosslift.data.toy import toy_dictionary, toy_parallel, toy_records, toy_vocabulary
 from crosslift.errors import DataError
 
 
@@ -42,3 +43,24 @@ def test_bad_requests_are_errors():
         toy_parallel(["sw"], 0)
     with pytest.raises(Exception, match="swahilli"):
         toy_parallel(["swahilli"], 2)
+
+
+def test_the_toy_dictionary_is_the_cipher_of_every_word_the_problems_hold():
+    parallel = toy_parallel(["sw"], 60, seed=2)
+    dictionary = toy_dictionary("swa")  # codes go through the language registry
+    assert set(dictionary) == set(toy_vocabulary())
+    for item_id in parallel.ids:
+        en, sw = (parallel.get(item_id, lang).instruction for lang in ("en", "sw"))
+        words = re.findall(r"[A-Za-z]+", en)
+        assert words and set(w.lower() for w in words) <= set(dictionary)
+        assert sw == re.sub(r"[A-Za-z]+", lambda m: dictionary[m.group(0).lower()], en)
+    with pytest.raises(DataError, match="no en side"):
+        toy_dictionary("en")
+
+
+def test_toy_records_are_the_english_problems_with_gsm8ks_fields():
+    records, parallel = toy_records(3, seed=5), toy_parallel([], 3, seed=5)
+    assert records == [
+        {"id": i, "question": parallel.get(i, "en").instruction, "answer": parallel.get(i, "en").output}
+        for i in parallel.ids
+    ]

@@ -33,7 +33,7 @@ import random
 import re
 from bisect import bisect
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -401,7 +401,7 @@ def codeswitch_file(
     style: str = "plain",
     skip_invalid: bool = False,
 ) -> tuple[list[Example], ReadReport]:
-    """Code-switch `field` of every record of a file (`codeswitch_example`), record i with index i.
+    """Code-switch `field` of every record of a file (`codeswitch_records`), record i with index i.
 
     Args:
         options: how to read the file (`crosslift.data.records.iter_records`); `limit`: read only the first N
@@ -416,8 +416,45 @@ def codeswitch_file(
     """
     options = options or ReadOptions()
     report = ReadReport(path=str(path))
+    records = iter_records(path, options, on_error=report.skip if skip_invalid else None)
+    return codeswitch_records(
+        records,
+        options,
+        source=str(path),
+        field=field,
+        switcher=switcher,
+        style=style,
+        skip_invalid=skip_invalid,
+        report=report,
+    )
+
+
+def codeswitch_records(
+    records: Iterable[tuple[dict[str, Any], Any]],
+    options: ReadOptions | None = None,
+    *,
+    source: str,
+    field: str,
+    switcher: CodeSwitcher,
+    style: str = "plain",
+    skip_invalid: bool = False,
+    report: ReadReport | None = None,
+) -> tuple[list[Example], ReadReport]:
+    """Code-switch `field` of every (location, record) pair (`codeswitch_example`), record i with index i.
+
+    Args:
+        records: as `crosslift.data.records.iter_records` yields them.
+        options: `limit` and `coerce_types` apply (see `codeswitch_file`).
+        source: where the records come from (each example's `source`).
+        report: the report to count in (one that reading the records already counts in); a new one otherwise.
+
+    Raises:
+        DataError: (without skip_invalid) a record that is not an object or lacks the text.
+    """
+    options = options or ReadOptions()
+    report = report or ReadReport(path=source)
     examples = []
-    for location, record in iter_records(path, options, on_error=report.skip if skip_invalid else None):
+    for location, record in records:
         index = len(examples) + sum(report.skipped.values())  # its place in the file, skipped ones included
         if options.limit is not None and index >= options.limit:
             break
@@ -436,7 +473,7 @@ def codeswitch_file(
             if not text.strip():
                 raise DataError("expected a non-empty string", field=field, **location)
             example = codeswitch_example(
-                {**record, field: text}, index, field=field, switcher=switcher, style=style, source=str(path)
+                {**record, field: text}, index, field=field, switcher=switcher, style=style, source=source
             )
             examples.append(example)
         except DataError as e:

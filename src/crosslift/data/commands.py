@@ -24,6 +24,7 @@ from crosslift.data.specs import (
     ParallelInputSpec,
     PlugSpec,
     QalignSpec,
+    ToyInput,
     ToySpec,
     TranslateSpec,
     ValidateSpec,
@@ -89,6 +90,14 @@ def _weights(spec: CodeswitchSpec, languages: list[str]) -> dict[str, float]:
     return weights
 
 
+def _toy_parallel(spec: ToyInput, languages: list[str]) -> tuple[ParallelSet, list[str]]:
+    """The toy parallel set a spec asks for (English and `languages`), and what its manifest says was read."""
+    from crosslift.data.toy import toy_parallel
+
+    parallel = toy_parallel(languages, spec.toy_items, spec.toy_seed)
+    return parallel, [f"toy parallel set: {spec.toy_items} items, seed {spec.toy_seed}"]
+
+
 def codeswitch_data(spec: CodeswitchSpec) -> tuple[list[Example], dict[str, Any]]:
     """`crosslift data codeswitch`: the code-switched examples, and a manifest with per-language switching
     statistics, what was skipped, the held-out lexicon share and the lexicons read."""
@@ -96,6 +105,7 @@ def codeswitch_data(spec: CodeswitchSpec) -> tuple[list[Example], dict[str, Any]
         DEFAULT_PROTECT,
         CodeSwitcher,
         codeswitch_file,
+        codeswitch_records,
         parallel_table,
         switching_stats,
     )
@@ -133,19 +143,35 @@ def codeswitch_data(spec: CodeswitchSpec) -> tuple[list[Example], dict[str, Any]
         holdout_share=spec.holdout_share,
         holdout_seed=spec.holdout_seed,
     )
-    examples, report = codeswitch_file(
-        spec.input,
-        spec,
-        field=spec.field,
-        switcher=switcher,
-        style=spec.style,
-        skip_invalid=spec.skip_invalid,
-    )
+    if spec.input is not None:
+        examples, report = codeswitch_file(
+            spec.input,
+            spec,
+            field=spec.field,
+            switcher=switcher,
+            style=spec.style,
+            skip_invalid=spec.skip_invalid,
+        )
+        inputs = [spec.input]
+    else:
+        from crosslift.data.toy import SOURCE, toy_records
+
+        records = toy_records(spec.toy_items, spec.toy_seed)
+        examples, report = codeswitch_records(
+            (({"path": SOURCE, "record": i}, r) for i, r in enumerate(records)),
+            spec,
+            source=SOURCE,
+            field=spec.field,
+            switcher=switcher,
+            style=spec.style,
+            skip_invalid=spec.skip_invalid,
+        )
+        inputs = []
     manifest = _manifest(
         examples,
         spec=spec,
         seed=spec.seed,
-        inputs=[spec.input, *[f for lex in lexicons.values() for f in lex.files], *parallel_files.values()],
+        inputs=[*inputs, *[f for lex in lexicons.values() for f in lex.files], *parallel_files.values()],
         read=report.summary(),
         skipped=dict(report.skipped),
         codeswitch=switching_stats(examples),
@@ -166,7 +192,13 @@ def crossin_data(spec: CrossinSpec) -> tuple[list[Example], dict[str, Any]]:
     from crosslift.languages import normalize_code
 
     files = _language_files(spec.parallel)
-    parallel = read_parallel(files, spec, align=spec.align) if files else None
+    targets = [normalize_code(t) for t in spec.targets] if spec.targets else None
+    parallel, parallel_read = None, []
+    if files:
+        parallel = read_parallel(files, spec, align=spec.align)
+        parallel_read = [r.summary() for r in parallel.reports]
+    elif spec.toy_items is not None:
+        parallel, parallel_read = _toy_parallel(spec, targets)
     base, reports = [], []
     for path in spec.base:
         got, report = read_examples(
@@ -174,7 +206,12 @@ def crossin_data(spec: CrossinSpec) -> tuple[list[Example], dict[str, Any]]:
         )
         base += got
         reports.append(report.summary())
-    targets = [normalize_code(t) for t in spec.targets] if spec.targets else None
+    if spec.base_toy_items is not None:
+        from crosslift.data.toy import PIVOT, toy_parallel
+
+        toy = toy_parallel([], spec.base_toy_items, spec.toy_seed + 1)
+        base += [toy.get(item_id, PIVOT) for item_id in toy.ids]
+        reports.append(f"toy English problems: {spec.base_toy_items} items, seed {spec.toy_seed + 1}")
     examples = build_crossin(
         parallel,
         base,
@@ -193,7 +230,7 @@ def crossin_data(spec: CrossinSpec) -> tuple[list[Example], dict[str, Any]]:
         modes=dict(counts),
         parallel_items=len(parallel) if parallel else 0,
         base_read=reports,
-        parallel_read=[r.summary() for r in parallel.reports] if parallel else [],
+        parallel_read=parallel_read,
     )
     return examples, manifest
 
@@ -202,27 +239,27 @@ def plug_data(spec: PlugSpec) -> tuple[list[Example], dict[str, Any]]:
     """`crosslift data plug`: PLUG examples (or the monolingual baseline), and a manifest with the item count."""
     from crosslift.data.examples import read_parallel
     from crosslift.data.plug import build_plug
+    from crosslift.data.toy import PIVOT
+    from crosslift.languages import normalize_code
 
-    pivot = _language_files(spec.pivot)
-    targets = _language_files(spec.target)
-    if set(pivot) & set(targets):
-        raise ConfigError(f"the pivot language {next(iter(pivot))} is also a target")
-    files = pivot | targets
-    parallel = read_parallel(files, spec, align=spec.align)
+    if spec.toy_items is not None:
+        pivot, targets, files = PIVOT, [normalize_code(t) for t in spec.targets or []], {}
+        parallel, read = _toy_parallel(spec, targets)
+    else:
+        pivot_files, target_files = _language_files(spec.pivot), _language_files(spec.target)
+        pivot, targets, files = next(iter(pivot_files)), list(target_files), pivot_files | target_files
+        parallel = read_parallel(files, spec, align=spec.align)
+        read = [r.summary() for r in parallel.reports]
+    if pivot in targets:
+        raise ConfigError(f"the pivot language {pivot} is also a target")
     examples = build_plug(
         parallel,
-        targets=list(targets),
-        pivot=next(iter(pivot)),
+        targets=targets,
+        pivot=pivot,
         monolingual=spec.monolingual,
         pivot_instruction_label=spec.pivot_label if spec.pivot_instruction else None,
     )
-    manifest = _manifest(
-        examples,
-        spec=spec,
-        inputs=list(files.values()),
-        items=len(parallel),
-        read=[r.summary() for r in parallel.reports],
-    )
+    manifest = _manifest(examples, spec=spec, inputs=list(files.values()), items=len(parallel), read=read)
     return examples, manifest
 
 
@@ -230,7 +267,7 @@ def _parallel_input(spec: ParallelInputSpec) -> tuple[ParallelSet, str, list[str
     """The parallel set a spec names (its files, or the toy set), its pivot, the languages mapped onto it (none
     given: every other one), the files read, and what reading each did."""
     from crosslift.data.examples import read_parallel
-    from crosslift.data.toy import PIVOT, toy_parallel
+    from crosslift.data.toy import PIVOT
     from crosslift.languages import normalize_code
 
     pivot = normalize_code(spec.pivot_language)
@@ -238,14 +275,8 @@ def _parallel_input(spec: ParallelInputSpec) -> tuple[ParallelSet, str, list[str
     if spec.toy_items is not None:
         if pivot != PIVOT:
             raise ConfigError(f"the toy parallel set is English and ciphers of it: its pivot is {PIVOT}")
-        parallel = toy_parallel(languages, spec.toy_items, spec.toy_seed)
-        return (
-            parallel,
-            pivot,
-            languages,
-            [],
-            [f"toy parallel set: {spec.toy_items} items, seed {spec.toy_seed}"],
-        )
+        parallel, read = _toy_parallel(spec, languages)
+        return parallel, pivot, languages, [], read
     files = _language_files(spec.parallel)
     if pivot not in files:
         raise ConfigError(f"--parallel needs the pivot's file ({pivot}=FILE)")

@@ -9,7 +9,9 @@ A `.tsv` file is tsv; any other file is tsv when its first line holds a tab, els
 holds one file per language named `en-xx.txt`, `en-xx.tsv` or `en_xx.tsv` (the MUSE, WECHSEL and GATITOS
 layouts); `xx` goes through the language registry, so `en-no.txt` serves `nb` and `en-tl.txt` serves `fil`.
 Only the files of the requested languages are read. A source that is not a path but the name of a catalogue
-lexicon (`muse`, `wechsel`, `gatitos`) is its folder in the download cache (`crosslift data download muse`).
+lexicon (`muse`, `wechsel`, `gatitos`) is its folder in the download cache (`crosslift data download muse`); the
+name `toy` is the toy set's word cipher (`crosslift.data.toy.toy_dictionary`), made in code for any language
+named: the dictionary of the toy problems' made-up languages, not of real ones.
 
 Files are UTF-8, read strictly (`crosslift.io.read_text`): a byte-order mark is dropped, and a byte that is
 not UTF-8 is an error naming the line and column (with `skip_invalid`, its line is dropped and counted).
@@ -54,6 +56,7 @@ _ANNOTATION = re.compile(r"\s+\([^()]*\)$")
 _DIGIT = re.compile(r"\d")
 _FILE_NAME = re.compile(r"^en[-_](?P<code>[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)\.(?:txt|tsv)$")
 MERGE_RULES = ("priority", "union")
+TOY_LEXICON = "toy"
 
 
 @dataclass
@@ -211,6 +214,45 @@ def parse_source(spec: str | Path) -> tuple[str | None, Path]:
     return None, Path(text)
 
 
+def _is_toy(spec: str | Path) -> bool:
+    """Whether a source names the toy lexicon: the name `toy` where no such path exists."""
+    return str(spec) == TOY_LEXICON and not Path(TOY_LEXICON).exists()
+
+
+def _files_of(spec: str | Path, wanted: list[str] | None, download: bool) -> dict[str, list[Path]]:
+    """Language -> dictionary files of one file or directory source (or catalogue name), for the wanted
+    languages (or all)."""
+    from crosslift.data.download import lexicon_dir
+    from crosslift.languages import normalize_code
+
+    lang, path = parse_source(spec)
+    if not path.exists() and lang is None and len(path.parts) == 1:
+        path = lexicon_dir(str(path), download=download) or path
+    if not path.exists():
+        raise DataError("lexicon source not found", path=path)
+    if lang is not None:
+        per_lang = {normalize_code(lang): [path]}
+    elif path.is_dir():
+        per_lang = _language_files(path)
+    else:
+        m = _FILE_NAME.match(path.name)
+        if not m:
+            raise DataError(
+                "cannot tell the language from the file name (expected en-xx.txt, en-xx.tsv or "
+                "en_xx.tsv); give it as xx=PATH",
+                path=path,
+            )
+        per_lang = {normalize_code(m["code"]): [path]}
+    return {code: paths for code, paths in per_lang.items() if wanted is None or code in wanted}
+
+
+def _missing(sources: Sequence[str | Path], wanted: list[str] | None, found: Iterable[str]) -> None:
+    missing = [lang for lang in wanted or [] if lang not in found]
+    if missing:
+        names = ", ".join(str(parse_source(s)[1]) for s in sources)
+        raise DataError(f"no lexicon for {', '.join(missing)} in: {names}")
+
+
 def source_files(
     sources: Iterable[str | Path], languages: Sequence[str] | None = None, *, download: bool = False
 ) -> dict[str, list[Path]]:
@@ -222,38 +264,26 @@ def source_files(
     Raises:
         DataError: a source that does not exist, or a requested language no source has a file for.
     """
-    from crosslift.data.download import lexicon_dir
     from crosslift.languages import normalize_code
 
+    sources = list(sources)
     wanted = [normalize_code(lang) for lang in languages] if languages is not None else None
     found: dict[str, list[Path]] = {}
     for spec in sources:
-        lang, path = parse_source(spec)
-        if not path.exists() and lang is None and len(path.parts) == 1:
-            path = lexicon_dir(str(path), download=download) or path
-        if not path.exists():
-            raise DataError("lexicon source not found", path=path)
-        if lang is not None:
-            per_lang = {normalize_code(lang): [path]}
-        elif path.is_dir():
-            per_lang = _language_files(path)
-        else:
-            m = _FILE_NAME.match(path.name)
-            if not m:
-                raise DataError(
-                    "cannot tell the language from the file name (expected en-xx.txt, en-xx.tsv or "
-                    "en_xx.tsv); give it as xx=PATH",
-                    path=path,
-                )
-            per_lang = {normalize_code(m["code"]): [path]}
-        for code, paths in per_lang.items():
-            if wanted is None or code in wanted:
-                found.setdefault(code, []).extend(paths)
-    missing = [lang for lang in wanted or [] if lang not in found]
-    if missing:
-        names = ", ".join(str(parse_source(s)[1]) for s in sources)
-        raise DataError(f"no lexicon for {', '.join(missing)} in: {names}")
+        for code, paths in _files_of(spec, wanted, download).items():
+            found.setdefault(code, []).extend(paths)
+    _missing(sources, wanted, found)
     return found
+
+
+def toy_lexicon(lang: str) -> Lexicon:
+    """The lexicon named `toy`: the toy set's word cipher of `lang` (`crosslift.data.toy.toy_dictionary`)."""
+    from crosslift.data.toy import toy_dictionary
+
+    lex = Lexicon(lang=lang)
+    lex.entries = {k: (v,) for k, v in toy_dictionary(lang).items() if v.lower() != k}
+    lex.stats[f"entries from the {TOY_LEXICON} lexicon (made in code)"] = len(lex.entries)
+    return lex
 
 
 def load_lexicons(
@@ -263,22 +293,44 @@ def load_lexicons(
     merge: str = "priority",
     skip_invalid: bool = False,
     download: bool = False,
+    skip_missing: bool = False,
 ) -> dict[str, Lexicon]:
     """Read and merge the lexicons of the requested languages (all languages found when None).
 
     Args:
         sources: directories or files, highest priority first; `xx=PATH` gives a file's language explicitly;
-            a catalogue lexicon's name (`muse`) reads its downloaded folder.
+            a catalogue lexicon's name (`muse`) reads its downloaded folder; `toy` is the toy set's cipher.
         merge: "priority" or "union" (see the module docstring).
         skip_invalid: count malformed lines instead of raising on the first one.
         download: fetch a catalogue lexicon that is not in the cache yet.
+        skip_missing: leave out a requested language no source has, instead of raising.
+
+    Raises:
+        DataError: a source that does not exist, a malformed file, a requested language no source has (unless
+            skip_missing), or the toy lexicon without the languages named (it is made for any).
     """
+    from crosslift.languages import normalize_code
+
     sources = list(sources)
-    files = source_files(sources, languages, download=download)
-    return {
-        lang: merge_lexicons([read_lexicon_file(p, lang, skip_invalid=skip_invalid) for p in paths], merge)
-        for lang, paths in files.items()
-    }
+    wanted = [normalize_code(lang) for lang in languages] if languages is not None else None
+    found: dict[str, list[Lexicon]] = {}
+    for spec in sources:
+        if _is_toy(spec):
+            if wanted is None:
+                raise DataError(
+                    f"the {TOY_LEXICON} lexicon is made for the languages named: name them (--languages)"
+                )
+            read = {code: [toy_lexicon(code)] for code in wanted if code != "en"}
+        else:
+            read = {
+                code: [read_lexicon_file(p, code, skip_invalid=skip_invalid) for p in paths]
+                for code, paths in _files_of(spec, wanted, download).items()
+            }
+        for code, lexicons in read.items():
+            found.setdefault(code, []).extend(lexicons)
+    if not skip_missing:
+        _missing(sources, wanted, found)
+    return {lang: merge_lexicons(lexicons, merge) for lang, lexicons in found.items()}
 
 
 def coverage(lexicon: Lexicon, texts: Iterable[str]) -> dict[str, float | int]:

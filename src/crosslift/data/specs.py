@@ -118,16 +118,32 @@ class BuildingSpec(ReadOptions, Spec):
     )
 
 
-class CodeswitchSpec(BuildingSpec):
+class ToyInput(Section):
+    """The toy set (`crosslift data toy`) as a verb's input instead of its files."""
+
+    toy_items: int | None = Field(
+        None,
+        ge=1,
+        description="instead of input files: this many problems of the toy set made in code (crosslift data "
+        "toy: English, and word ciphers of it in the other languages; not real languages)",
+    )
+    toy_seed: int = Field(0, ge=0, description="the toy set's seed")
+
+
+class CodeswitchSpec(ToyInput, BuildingSpec):
     """LinguaLIFT stage-1 data: code-switched text -> original English."""
 
     verb: Literal["codeswitch"] = "codeswitch"
-    input: Path = Field(description="English records (JSONL, JSON, CSV, TSV, parquet, ...)")
+    input: Path | None = Field(
+        None,
+        description="English records (JSONL, JSON, CSV, TSV, parquet, ...); or --toy-items (records with the "
+        "fields question and answer)",
+    )
     field: str = Field(description="the field holding the English text, e.g. question")
     lexicon: list[str] = Field(
         min_length=1,
-        description="lexicon directory or file, or a downloaded catalogue lexicon (muse, wechsel, gatitos); "
-        "repeat, highest priority first; xx=FILE names a file's language",
+        description="lexicon directory or file, or a downloaded catalogue lexicon (muse, wechsel, gatitos), or "
+        "toy (the toy set's cipher); repeat, highest priority first; xx=FILE names a file's language",
     )
     download: bool = Field(False, description="download a catalogue lexicon named by --lexicon if missing")
     merge: Literal["priority", "union"] = Field("priority", description="how to merge several lexicons")
@@ -172,18 +188,31 @@ class CodeswitchSpec(BuildingSpec):
     holdout_seed: int | None = Field(None, ge=0, description="seed of the held-out choice (default: --seed)")
     lexicon_skip_invalid: bool = Field(False, description="count malformed lexicon lines instead of failing")
 
+    @model_validator(mode="after")
+    def _one_input(self) -> CodeswitchSpec:
+        if (self.input is None) == (self.toy_items is None):
+            raise ValueError("give the English records (--input FILE) or --toy-items, one of them")
+        return self
 
-class CrossinSpec(BuildingSpec):
+
+class CrossinSpec(ToyInput, BuildingSpec):
     """CrossIn mixes (base, en2x, x2en, trans, x2x) from a parallel instruction set."""
 
     verb: Literal["crossin"] = "crossin"
     parallel: LanguageFiles = Field(
         default_factory=dict,
-        description="one file per language of the parallel instruction set (repeat; en=FILE required)",
+        description="one file per language of the parallel instruction set (repeat; en=FILE required); or "
+        "--toy-items with --targets",
     )
     align: Literal["index", "id"] = Field("index", description="how parallel files line up")
     base: list[Path] = Field(default_factory=list, description="English complex-task file(s) of mode base")
     base_options: ReadOptions = Field(default_factory=ReadOptions, description="how to read the base files")
+    base_toy_items: int | None = Field(
+        None,
+        ge=1,
+        description="instead of --base files: this many English problems of the toy set, drawn with "
+        "--toy-seed + 1 (other draws than the parallel items)",
+    )
     modes: Modes = Field(
         ["base", "en2x", "x2en", "trans"], description="modes (names or stage numbers 0-3), e.g. 0-1-3"
     )
@@ -198,13 +227,32 @@ class CrossinSpec(BuildingSpec):
         "independent: each mode draws its own",
     )
 
+    @model_validator(mode="after")
+    def _one_input(self) -> CrossinSpec:
+        if self.parallel and self.toy_items is not None:
+            raise ValueError(
+                "give the parallel files (--parallel LANG=FILE, repeated) or --toy-items, not both"
+            )
+        if self.toy_items is not None and not self.targets:
+            raise ValueError("--toy-items needs --targets (the toy set's languages besides English)")
+        if self.base and self.base_toy_items is not None:
+            raise ValueError("give the base files (--base FILE) or --base-toy-items, not both")
+        return self
 
-class PlugSpec(BuildingSpec):
+
+class PlugSpec(ToyInput, BuildingSpec):
     """PLUG pivot targets (or the monolingual baseline) from parallel instruction data."""
 
     verb: Literal["plug"] = "plug"
-    pivot: LanguageFile = Field(min_length=1, max_length=1, description="the pivot-language (English) file")
-    target: LanguageFiles = Field(min_length=1, description="a target-language file (repeat)")
+    pivot: LanguageFile = Field(
+        default_factory=dict, max_length=1, description="the pivot-language (English) file"
+    )
+    target: LanguageFiles = Field(
+        default_factory=dict, description="a target-language file (repeat); or --toy-items with --targets"
+    )
+    targets: Names | None = Field(
+        None, description="with --toy-items: the target languages (the pivot is English)"
+    )
     align: Literal["index", "id"] = Field("id", description="how the files line up (shared id, or order)")
     monolingual: bool = Field(False, description="build the monolingual baseline instead")
     pivot_label: str = Field("English instruction:", description="label of the pivot-instruction line")
@@ -213,8 +261,22 @@ class PlugSpec(BuildingSpec):
         description="false (--no-pivot-instruction): leave the pivot-instruction line out",
     )
 
+    @model_validator(mode="after")
+    def _one_input(self) -> PlugSpec:
+        files = bool(self.pivot) or bool(self.target)
+        if files == (self.toy_items is not None):
+            raise ValueError(
+                "give the files (--pivot LANG=FILE and --target LANG=FILE) or --toy-items, one of them"
+            )
+        if files and not (self.pivot and self.target):
+            missing = "--pivot" if not self.pivot else "--target"
+            raise ValueError(f"the files need {missing} too (one pivot file, and a file per target language)")
+        if self.toy_items is not None and not self.targets:
+            raise ValueError("--toy-items needs --targets (the target languages)")
+        return self
 
-class ParallelInputSpec(BuildingSpec):
+
+class ParallelInputSpec(ToyInput, BuildingSpec):
     """A verb that reads a parallel set: one file per language (the same items in each), or the toy set."""
 
     parallel: LanguageFiles = Field(
@@ -227,13 +289,6 @@ class ParallelInputSpec(BuildingSpec):
     languages: Names | None = Field(
         None, description="the languages mapped onto the pivot (default: every other language of the set)"
     )
-    toy_items: int | None = Field(
-        None,
-        ge=1,
-        description="instead of files: this many items of the toy parallel set (`crosslift data toy`) in the "
-        "pivot and --languages",
-    )
-    toy_seed: int = Field(0, ge=0, description="the toy set's seed")
 
     @model_validator(mode="after")
     def _one_input(self) -> ParallelInputSpec:

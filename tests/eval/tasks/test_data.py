@@ -1,6 +1,7 @@
 """Benchmark readers: formats, verbatim questions, located errors, every MMWP and MGSM file, multiple-choice
-records, ids, and SeaEval's cross-lingual files."""
+records, ids, SeaEval's cross-lingual files, and one file holding every language."""
 
+import functools
 import json
 import re
 
@@ -252,3 +253,18 @@ def test_nested_fields_fixed_options_math_answers_and_levels(tmp_path):
     assert read_items(latex, format="jsonl", answer_type="math")[0].answer == "\\frac{1}{2}"
     with pytest.raises(DataError, match="is not a number"):
         read_items(latex, format="jsonl")
+
+
+def test_one_file_for_every_language_is_read_by_its_language_field(tmp_path):
+    path = tmp_path / "all.jsonl"
+    rows = [("en", "One?", 1), ("swa", "Moja?", 1), ("en", "Two?", 2), ("Swahili", "Mbili?", 2)]
+    path.write_text("".join(json.dumps({"lang": lang, "q": q, "a": a}) + "\n" for lang, q, a in rows))
+    read = functools.partial(read_items, path, format="jsonl", question_field="q", answer_field="a")
+    sw = read(language="sw", language_field="lang")  # codes and names go through the language registry
+    assert [(i.index, i.question, i.answer) for i in sw] == [(0, "Moja?", "1"), (1, "Mbili?", "2")]
+    assert [i.question for i in read(language="en", language_field="lang")] == ["One?", "Two?"]
+    assert len(read()) == 4  # without a language field: every record
+    with pytest.raises(DataError, match="no records of language te"):
+        read(language="te", language_field="lang")
+    with pytest.raises(DataError, match="line 1, field 'language': missing field"):
+        read(language="sw", language_field="language")

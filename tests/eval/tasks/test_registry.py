@@ -1,5 +1,6 @@
 """The task registry: built-in families, groups, one-file parallel sets, includes, and located errors."""
 
+import re
 import textwrap
 
 import pytest
@@ -227,3 +228,21 @@ def test_bad_tables_levels_and_output_types(tmp_path, body, message):
     _write(tmp_path / "t.yaml", "include: parallel_math\ntask: t\nlanguages: [sw]\n" + body)
     with pytest.raises(ConfigError, match=message):
         TaskRegistry([tmp_path])
+
+
+def test_toy_math_reads_the_toy_set_crosslift_makes(registry, tmp_path):
+    from crosslift.data.commands import build
+    from crosslift.data.specs import ToySpec
+    from crosslift.data.toy import toy_parallel
+    from crosslift.eval.tasks.data import load_items
+
+    selection = registry.resolve("toy_math")
+    assert [t.language for t in selection.tasks] == ["en", "sw", "te", "zh"]
+    build(ToySpec(languages=["en", "sw", "te", "zh"], items=5, seed=99), tmp_path / "toy_math.jsonl")
+    parallel = toy_parallel([], 5, seed=99)
+    golds = [re.findall(r"\d+", parallel.get(i, "en").output)[-1] for i in parallel.ids]
+    data = tmp_path / selection.tasks[0].dataset.path
+    for task in selection.tasks:
+        items, files = load_items(task.dataset, task.language, lambda code, level=None: data)
+        assert files == [tmp_path / "toy_math.jsonl"] and [i.id for i in items] == parallel.ids
+        assert [i.answer for i in items] == golds  # the number each worked answer (or its cipher) ends with

@@ -79,6 +79,8 @@ def read_items(
     level: str | None = None,
     level_field: str | int | None = None,
     levels: list[str] | None = None,
+    language: str | None = None,
+    language_field: str | int | None = None,
 ) -> list[Item]:
     """Read a benchmark file.
 
@@ -102,6 +104,8 @@ def read_items(
         level: the difficulty level of every item of the file (a file per level).
         level_field: the field holding each item's difficulty level.
         levels: the levels `level_field` may hold (any, when None).
+        language, language_field: a file holding several languages: only the records whose `language_field`
+            names `language` (a code or name the language registry resolves to it) are read.
 
     Returns:
         The items in file order, indexed from 0.
@@ -135,7 +139,14 @@ def read_items(
         raise DataError(f"not a {format} file", path=path)
     pattern = re.compile(answer_regex, re.MULTILINE) if answer_regex else None
     items: list[Item] = []
+    wanted = None
+    if language_field is not None:
+        from crosslift.languages import normalize_code
+
+        wanted = normalize_code(language or "")
     for where, record in iter_records(path, ReadOptions(format=format, split=split), header=header):
+        if wanted is not None and not _is_language(get_field(record, language_field, where), wanted):
+            continue
         question = _text(get_field(record, question_field, where), question_field, where, "question")
         context = None
         if context_field is not None:
@@ -199,12 +210,27 @@ def read_items(
             )
         )
     if not items:
-        raise DataError("no records", path=path)
+        raise DataError(
+            f"no records of language {language} (field {language_field})" if language_field else "no records",
+            path=path,
+        )
     _check_unique_ids(items, path)
     return items
 
 
 ANSWER_TYPES = ("number", "math", "choice", "none")
+
+
+def _is_language(value: Any, code: str) -> bool:
+    """Whether a record's language field names the language `code` (through the language registry)."""
+    from crosslift.languages import UnknownLanguageError, normalize_code
+
+    if not isinstance(value, str):
+        return False
+    try:
+        return value == code or normalize_code(value) == code
+    except UnknownLanguageError:
+        return False
 
 
 def _text(value: Any, field: str | int, where: dict[str, Any], what: str) -> str:
@@ -378,6 +404,8 @@ def load_items(
             level=level,
             level_field=dataset.level_field,
             levels=dataset.levels,
+            language=language,
+            language_field=dataset.language_field,
         )
         items += [replace(item, index=len(items) + i) for i, item in enumerate(read)]
     if per_level:

@@ -31,7 +31,8 @@ A task file's keys::
                         nested field), header, answer_regex (take the gold number from group 1), answer_type
                         (number|math|choice|none), id_field, choices_field, choices (the same options for every
                         item), context_field, levels and level_field (difficulty levels: one file per level
-                        with {level} in the path, or a field of each record); xquad_mc: options, seed,
+                        with {level} in the path, or a field of each record), language_field (one file for
+                        every language: the field naming a record's language); xquad_mc: options, seed,
                         reference_language
     fewshot:            path, format (mgsm_exemplars|json|jsonl|tsv|csv), question_field, answer_field, header
     prompt:             template (metamath|qa|mcq|instruction|tulu), cot, shots, instruction_language
@@ -115,6 +116,11 @@ class DatasetSpec(Section):
         "with level_field, the values it may take",
     )
     level_field: str | int | None = Field(None, description="the field holding an item's difficulty level")
+    language_field: str | int | None = Field(
+        None,
+        description="a file holding several languages: the field naming each record's language (its records "
+        "of the task's language are read, in file order)",
+    )
     context_field: str | int | None = Field(None, description="a passage shown before the question")
     options: int = Field(4, ge=2, le=26, description="xquad_mc: options per question")
     seed: int = Field(0, description="xquad_mc: seed of the distractor choice and the gold position")

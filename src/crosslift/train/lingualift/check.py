@@ -195,12 +195,11 @@ def word_pairs(
     language without a lexicon in `sources` gets no entry (the caller reports it); a malformed lexicon raises
     DataError.
     """
-    from crosslift.data.lexicon import is_held_out, load_lexicons, source_files
+    from crosslift.data.lexicon import is_held_out, load_lexicons
     from crosslift.languages import normalize_code
 
-    found = source_files(sources)  # every language the sources have a file for (nothing is read yet)
-    available = [lang for lang in languages if normalize_code(lang) in found]
-    lexicons = load_lexicons(sources, available) if available else {}
+    lexicons = load_lexicons(sources, languages, skip_missing=True)
+    available = [lang for lang in languages if normalize_code(lang) in lexicons]
     pairs = {}
     for lang in available:
         lexicon = lexicons[normalize_code(lang)]
