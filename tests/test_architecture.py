@@ -1,9 +1,9 @@
 """The import rules of docs/architecture.md, checked on the source: imports run one way between packages
-(`cli → synth → train, eval → data → models → runs → catalogue → config, languages → io → errors`), no module
-imports itself back through others (no circles), no module imports another module's `_private` name, and only
-the command line (`crosslift.cli`) imports argparse. One more rule keeps one resolver: only `crosslift.config`
-finds the bundled configs (crosslift/configs/) in the package. Only `crosslift.train.hf_compat` touches
-transformers' private names (Trainer hooks, config attributes).
+(`cli → api → synth → train, eval → data → models → runs → catalogue → config, languages → io → errors`; the
+package root, which exports the API, above them all), no module imports itself back through others (no circles),
+no module imports another module's `_private` name, and only the command line (`crosslift.cli`) imports argparse.
+One more rule keeps one resolver: only `crosslift.config` finds the bundled configs (crosslift/configs/) in the
+package. Only `crosslift.train.hf_compat` touches transformers' private names (Trainer hooks, config attributes).
 
 Every import counts, also one inside a function: a lazy import still ties the two modules together."""
 
@@ -16,10 +16,12 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "crosslift"
 # A package or bottom module may import those of a lower rank only; equal ranks (train, eval) not each other.
+# The package root ("": crosslift/__init__.py) exports the Python API (`api`, imported on first use), so it ranks
+# at the top and no module imports it (the version is `crosslift.version`'s).
 RANK = {
     "errors": 0,
     "console": 0,
-    "": 0,
+    "version": 0,
     "io": 1,
     "config": 2,
     "languages": 2,
@@ -30,8 +32,10 @@ RANK = {
     "train": 7,
     "eval": 7,
     "synth": 8,
-    "cli": 9,
-    "__main__": 10,
+    "api": 9,
+    "cli": 10,
+    "__main__": 11,
+    "": 11,
 }
 
 

@@ -1,14 +1,17 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from crosslift.config import (
     LoraConfig,
     bundled_configs,
+    config_source,
     load_config,
     parse_override,
     read_yaml,
     resolve_config,
+    validate_config,
 )
 from crosslift.errors import ConfigError
 from crosslift.train.sft import SFTConfig
@@ -191,3 +194,24 @@ def test_resolve_config_takes_a_path_as_given_else_a_bundled_name(tmp_path, monk
         resolve_config("nope.yaml", "train")
     with pytest.raises(ConfigError, match=r"bundled: default, quick\)"):
         resolve_config("mmwp_tiny", "demo")  # a name of another kind is not found
+
+
+def test_a_config_in_any_form_validates_alike_with_its_overrides(tmp_path, monkeypatch):
+    """A path, a bundled name, a mapping and a config object (`crosslift.config.config_source`) give one config."""
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, GOOD)
+    from_file = validate_config(SFTConfig, config_source(path, "train", ["lora.r=4"]))
+    mapping = yaml.safe_load(GOOD)
+    from_mapping = validate_config(SFTConfig, config_source(mapping, "train", ["lora.r=4"]))
+    assert from_mapping == from_file and "lora" not in mapping  # the mapping itself is left as it was
+    from_object = validate_config(
+        SFTConfig, config_source(load_config(SFTConfig, path), "train", ["lora.r=4"])
+    )
+    assert from_object == from_file and from_object.lora.r == 4
+    assert validate_config(SFTConfig, config_source(from_object, "train")) == from_object
+    bundled = validate_config(SFTConfig, config_source("sft_tiny", "train"))
+    assert bundled == load_config(SFTConfig, bundled_configs("train")["sft_tiny"])
+    with pytest.raises(ConfigError, match=r"command-line override, key 'training\.max_steps': got 0"):
+        validate_config(SFTConfig, config_source(from_object, "train", ["training.max_steps=0"]))
+    with pytest.raises(ConfigError, match=r"config, key 'training\.learning_rate': got 'fast'"):
+        validate_config(SFTConfig, config_source(mapping | {"training": {"learning_rate": "fast"}}, "train"))

@@ -19,10 +19,12 @@ The sections shared by several recipes (model, LoRA, training loop) live here, a
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib.util
 import types
 import typing
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -266,26 +268,37 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
 
 
 class ConfigSource:
-    """A config tree read from a YAML file with overrides applied, remembering where each key came from."""
+    """A config tree read from a YAML file with overrides applied, remembering where each key came from.
 
-    def __init__(self, path: str | Path | None, overrides: list[str] = ()) -> None:
+    Args:
+        path: the YAML file (None: overrides only, or `tree`).
+        overrides: ``key.sub=value`` texts, applied in order.
+        tree: the config's keys and values when they are not read from a file (a mapping written in Python, a
+            config object's values); `path` then only names it in messages.
+    """
+
+    def __init__(
+        self, path: str | Path | None, overrides: Sequence[str] = (), tree: dict[str, Any] | None = None
+    ) -> None:
         self.path = Path(path) if path is not None else None
         self.lines: dict[tuple[str, ...], int] = {}
         self.overridden: set[tuple[str, ...]] = set()
-        tree: dict[str, Any] = {}
-        if self.path is not None:
-            if not self.path.is_file():
-                raise ConfigError(f"config file not found: {self.path}")
-            tree, self.lines = read_yaml(self.path)
-            tree = {} if tree is None else tree
-            if not isinstance(tree, dict):
-                raise ConfigError(
-                    f"{self.path}: a config is a mapping of keys to values, got {type(tree).__name__}"
-                )
+        if tree is None:
+            tree = self._read(self.path) if self.path is not None else {}
         self.tree = tree
         for text in overrides:
             keys, value = parse_override(text)
             self.override(".".join(keys), value, text)
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        """The tree of the YAML file at `path`; the lines of its keys are kept for messages."""
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        tree, self.lines = read_yaml(path)
+        tree = {} if tree is None else tree
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: a config is a mapping of keys to values, got {type(tree).__name__}")
+        return tree
 
     def override(self, key: str, value: Any, text: str | None = None) -> None:
         """Set `key` ("a.b.0.c": list items by index) to `value` as a `key.sub=value` override does, for a value
@@ -436,3 +449,24 @@ def resolve_config(name_or_path: str | Path, kind: ConfigKind) -> Path:
         f"config file not found: {name_or_path} is neither a bundled {kind} config nor a file "
         f"(bundled: {', '.join(bundled)})"
     )
+
+
+# A config as the Python API (`crosslift.api`) takes it: a YAML file, the name of a bundled config, its keys and
+# values as a mapping (what the YAML file would hold), or a config object (validated already).
+ConfigLike = str | Path | Mapping[str, Any] | BaseModel
+
+
+def config_source(config: ConfigLike, kind: ConfigKind, overrides: Sequence[str] = ()) -> ConfigSource:
+    """The source of a config given in any `ConfigLike` form, with `key.sub=value` overrides applied: a path or a
+    bundled name of `kind` is read (`resolve_config`), a mapping is taken as a YAML file's contents (copied, never
+    changed), a config object by the values that were set on it (`model_dump(exclude_unset=True)`). Validating the
+    source (`validate_config`) builds the object; from a config object, an equal one when no override changed it.
+
+    Raises:
+        ConfigError: neither a file nor a bundled name, or a bad override.
+    """
+    if isinstance(config, BaseModel):
+        return ConfigSource(None, overrides, tree=config.model_dump(mode="json", exclude_unset=True))
+    if isinstance(config, Mapping):
+        return ConfigSource(None, overrides, tree=copy.deepcopy(dict(config)))
+    return ConfigSource(resolve_config(config, kind), overrides)

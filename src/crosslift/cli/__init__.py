@@ -14,9 +14,9 @@ import importlib
 import sys
 from pathlib import Path
 
-from crosslift import __version__
 from crosslift.errors import CrossliftError
 from crosslift.io import check_writable, disk_error
+from crosslift.version import __version__
 
 # verb -> module under crosslift.cli; each module has `HELP`, `add_arguments(parser)` and `run(args) -> int`.
 VERBS = {

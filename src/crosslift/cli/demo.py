@@ -35,21 +35,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crosslift.runs import run_folder_lock
-    from crosslift.synth.demo import FULL, load_demo_config, run_demo
+    from crosslift.api import demo
+    from crosslift.synth.config import FULL
 
-    overrides = []
-    if args.full:
-        overrides += [f"{key}={value}" for key, value in FULL.items()]
+    overrides = [f"{key}={value}" for key, value in FULL.items()] if args.full else []
     if args.seeds:
         overrides.append(f"seeds=[{args.seeds}]")
     if args.split:
         overrides.append(f"split={args.split}")
-    config = load_demo_config(
-        args.config or ("quick" if args.quick else "default"), overrides + args.overrides
-    )
-    with run_folder_lock(args.out):  # one demo per folder (each step holds its own run folder's lock)
-        report = run_demo(config, args.out)
+    config = args.config or ("quick" if args.quick else "default")
+    report = demo(config, args.out, overrides + args.overrides).report
     # the headline: the primary comparison and the accuracy table
     print("\n" + report.read_text(encoding="utf-8").split("## Paired differences")[0].strip())
     print(

@@ -169,8 +169,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list_tasks:
         _list_tasks(args.include_path or [])
         return 0
+    from crosslift.api import evaluate
     from crosslift.errors import ConfigError
-    from crosslift.eval import evaluate
     from crosslift.eval.results.folder import task_dirs
     from crosslift.eval.results.regression import expected_summaries
     from crosslift.eval.results.report import print_summary

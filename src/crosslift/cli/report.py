@@ -43,40 +43,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crosslift.eval.results.folder import task_dirs
-    from crosslift.eval.results.report import compare, print_summary, recompute
+    from crosslift.api import report
+    from crosslift.eval.results.report import print_summary
 
-    if args.paired:
-        return _paired(args)
-    if args.task or args.metric:
-        from crosslift.errors import ConfigError
-
-        raise ConfigError("--task and --metric choose what --paired compares; add --paired")
-    lm_eval = args.format == "lm-eval"
-    if len(args.runs) == 1 or lm_eval:
-        for run in args.runs:
-            for task_dir in task_dirs(run):
-                if lm_eval and (task_dir / "judge.json").is_file():
-                    print(f"{task_dir}: a pairwise judgement has no lm-eval form; left as it is")
-                    continue
-                print_summary(recompute(task_dir, args.tier_rule, lm_eval=lm_eval), task_dir)
-        if len(args.runs) == 1:
-            return 0
-    path = compare(args.runs, args.out or "comparison", args.tier_rule)
-    print(f"comparison: {path}")
-    return 0
-
-
-def _paired(args: argparse.Namespace) -> int:
-    from crosslift.errors import ConfigError
-    from crosslift.eval.results.paired_report import write_paired
-
-    if len(args.runs) != 2:
-        raise ConfigError(f"--paired compares two runs, A and B (got {len(args.runs)})")
-    out = args.out or "comparison"
-    _, text = write_paired(
-        args.runs[0], args.runs[1], out, task=args.task, metric=args.metric, tier_rule=args.tier_rule
+    done = report(
+        args.runs,
+        args.out or "comparison",
+        tier_rule=args.tier_rule,
+        lm_eval=args.format == "lm-eval",
+        paired=args.paired,
+        task=args.task,
+        metric=args.metric,
     )
-    print(text)
-    print(f"paired comparison: {out}/paired.md, {out}/paired.json")
+    for note in done.notes:
+        print(note)
+    for task_dir, summary in done.summaries.items():
+        print_summary(summary, task_dir)
+    if done.paired is not None:
+        print(done.comparison.read_text(encoding="utf-8"))
+        print(f"paired comparison: {done.comparison}, {done.comparison.with_suffix('.json')}")
+    elif done.comparison is not None:
+        print(f"comparison: {done.comparison}")
     return 0

@@ -19,12 +19,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crosslift.api import fit
     from crosslift.config import resolve_config
-    from crosslift.train import check, train
+    from crosslift.train import check
 
     config = resolve_config(args.config, "train")
     if args.check:
         print(check(config, args.overrides))
         return 0
-    train(config, args.overrides)
+    fit(config, args.overrides)
     return 0

@@ -46,7 +46,6 @@ from urllib.request import Request, urlopen
 
 from rich.console import Console
 
-from crosslift import __version__
 from crosslift.catalogue import (
     MARKER,
     CatalogueFile,
@@ -60,6 +59,7 @@ from crosslift.catalogue import (
 from crosslift.console import stderr_console
 from crosslift.errors import CrossliftError, DataError
 from crosslift.io import atomic_write_json, sha256_file
+from crosslift.version import __version__
 
 OFFLINE_ENV = ("CROSSLIFT_OFFLINE", "HF_HUB_OFFLINE")
 CHUNK = 1 << 16

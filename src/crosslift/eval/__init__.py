@@ -8,10 +8,10 @@ mapping (`choices`), and the pairwise LLM judge (`pairwise`, with PLUG's protoco
     crosslift report runs/x
     crosslift judge --a runs/a --b runs/b --judge http://localhost:8000/v1 --out runs/a_vs_b
 
-From Python::
+From Python (`crosslift.api`)::
 
-    from crosslift.eval import evaluate, load_eval_config
-    summaries = evaluate(load_eval_config("configs/eval/mmwp_tiny.yaml", ["tasks.0.limit=5"]))
+    import crosslift
+    summaries = crosslift.evaluate("mmwp_tiny", ["tasks.0.limit=5"])
 """
 
 from __future__ import annotations

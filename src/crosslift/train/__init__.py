@@ -8,11 +8,12 @@ CrossIn, PLUG and QAlign train through `sft` over their own data; LinguaLIFT has
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 
-from crosslift.config import ConfigSource, validate_config
+from crosslift.config import ConfigLike, config_source, validate_config
 from crosslift.errors import ConfigError
-from crosslift.runs import run_folder_lock
+from crosslift.runs import RunDir, run_folder_lock
 
 RECIPES: dict[str, str] = {
     "pretrain": "crosslift.train.pretrain",
@@ -30,9 +31,11 @@ def recipe_module(name: str):
     return importlib.import_module(RECIPES[name])
 
 
-def load_run_config(path: str | Path, overrides: list[str] = ()):
-    """Read a run config, pick its recipe from the `recipe:` key and validate it against that recipe's Config."""
-    source = ConfigSource(path, list(overrides))
+def load_run_config(config: ConfigLike, overrides: Sequence[str] = ()):
+    """Read a run config (a YAML path, a bundled name, a mapping or a config object:
+    `crosslift.config.config_source`), pick its recipe from the `recipe:` key and validate it against that
+    recipe's Config. Returns the recipe's module and the validated config."""
+    source = config_source(config, "train", overrides)
     name = source.tree.get("recipe")
     if not isinstance(name, str):
         raise ConfigError(
@@ -57,10 +60,11 @@ def check(path: str | Path, overrides: list[str] = ()) -> str:
     return found.report()
 
 
-def train(path: str | Path, overrides: list[str] = ()):
-    """`crosslift train CONFIG [overrides]`: validate everything first, then run the recipe, holding the run
-    folder's lock (`crosslift.runs.run_folder_lock`: one writer per run folder)."""
-    module, cfg = load_run_config(path, overrides)
+def train(config: ConfigLike, overrides: Sequence[str] = ()) -> RunDir:
+    """`crosslift train CONFIG [overrides]`: validate everything first (`load_run_config`), then run the recipe,
+    holding the run folder's lock (`crosslift.runs.run_folder_lock`: one writer per run folder). Returns the run
+    directory."""
+    module, cfg = load_run_config(config, overrides)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # per-shard load/save bars; recipes print their own progress lines

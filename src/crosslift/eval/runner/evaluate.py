@@ -9,8 +9,7 @@ generate  load the model only if something is left; generate the missing items c
 summarize score every selected item from its raw output; write summary.json, report.md, plots and
           lm-evaluation-harness's files atomically (`crosslift.eval.results`)
 
-from crosslift.eval import evaluate, load_eval_config
-summaries = evaluate(load_eval_config("configs/eval/mmwp_tiny.yaml"))
+From Python: `crosslift.evaluate("mmwp_tiny")` (`crosslift.api`).
 """
 
 from __future__ import annotations
