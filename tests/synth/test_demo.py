@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from crosslift.config import resolve_config
-from crosslift.synth.demo import load_demo_config
 from crosslift.synth.config import METHODS
+from crosslift.synth.demo import load_demo_config
 from crosslift.synth.report import TIERS
 
 LANGUAGES = ["en", "qha", "qhb", "qma", "qmb", "qla", "qlb"]

@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 
-from crosslift.synth.demo import load_demo_config
 from crosslift.synth.config import BRIDGES
+from crosslift.synth.demo import load_demo_config
 from crosslift.synth.methods import build_data, data_files, plan_run, task_files
 from crosslift.synth.world import build_world, load_world_config
 
