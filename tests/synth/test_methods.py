@@ -318,3 +318,17 @@ def test_methods_may_name_the_peers(setting):
     assert not set(PEERS) & set(load_demo_config("quick").methods)  # the default comparison is unchanged
     plan, _ = _plan(setting, methods=cfg.methods)
     assert [job.name.split(":")[1] for job in plan.jobs] == ["langbridge", "qalign", "baseline"]
+
+
+def test_the_mapping_schedule_gives_the_bridge_peers_their_own_steps(setting):
+    from crosslift.synth.steps import Steps
+
+    _, cfg, _, _ = setting
+    mapping = Steps(max_steps=7, batch_size=8, learning_rate=3e-3, lr_scheduler="cosine")
+    plan, _ = _plan(setting, methods=[*cfg.methods, *PEERS], mapping=mapping)
+    for method in ("langbridge", "mindmerger", "layalign"):
+        for config in _configs(_job(plan, method))[:-1]:
+            assert config["training"]["max_steps"] == 7 and config["training"]["batch_size"] == 8
+            assert config["training"]["lr_scheduler"] == "cosine"
+            assert config["optim"]["alignment"]["lr"] == 3e-3
+    assert all(c["training"]["max_steps"] == cfg.sft.max_steps for c in _configs(_job(plan, "qalign"))[:-1])
