@@ -2,7 +2,8 @@
 
 Asserts the files and their shape, not a score: the quick world's models are too small to learn the task. The
 quick run here uses a world whose low tier has no translated instructions at all (LinguaLIFT's own setting), so
-the machine-translation path of CrossIn and PLUG runs too.
+the machine-translation path of CrossIn and PLUG runs too, and it adds LinguaLIFT's four peers (`--methods`: about
+1.5 minutes more on two cores).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from crosslift.config import resolve_config
-from crosslift.synth.config import METHODS
+from crosslift.synth.config import METHODS, PEERS
 from crosslift.synth.demo import load_demo_config
 from crosslift.synth.report import TIERS
 
@@ -33,6 +34,7 @@ def quick_demo(tmp_path_factory):
     (out / "world.yaml").write_text(yaml.safe_dump(world, allow_unicode=True), encoding="utf-8")
     env = {**os.environ, "CROSSLIFT_CACHE": str(out / "cache")}
     command = [sys.executable, "-m", "crosslift", "demo", "--quick", "--out", str(out / "run")]
+    command += ["--methods", ",".join(PEERS)]
     result = subprocess.run(
         [*command, f"world={out / 'world.yaml'}"], capture_output=True, text=True, env=env, timeout=900
     )
@@ -47,7 +49,7 @@ def test_quick_demo_writes_the_comparison_in_its_documented_shape(quick_demo):
     assert 0 <= comparison["floor"] <= 1 and set(comparison["floor_per_language"]) == set(LANGUAGES)
     assert comparison["runs"] == [{"pretraining_seed": 0, "seed": 0}]
     assert comparison["primary"] == {"method": "lingualift", "comparison": "vs_self_encoder", "tier": "low"}
-    assert list(comparison["methods"]) == list(METHODS)
+    assert list(comparison["methods"]) == [*METHODS, *PEERS]
     for name, figures in comparison["methods"].items():
         assert list(figures["per_language"]) == LANGUAGES
         assert list(figures["per_tier"]) == list(TIERS) == list(figures["structure_per_tier"])
@@ -57,8 +59,15 @@ def test_quick_demo_writes_the_comparison_in_its_documented_shape(quick_demo):
         assert figures["budget"]["llm_updates"]["optimizer_steps"] > 0, name
     assert set(comparison["methods"]["plug"]["pivot_per_tier"]) == set(TIERS)
     deltas = comparison["deltas"]
-    assert set(deltas) == set(METHODS) - {"baseline"}
+    assert set(deltas) == {*METHODS, *PEERS} - {"baseline"}
     assert set(deltas["lingualift"]) == {"vs_baseline", "vs_self_encoder", "vs_codeswitch_sft"}
+    assert all(
+        set(deltas[peer]) == {"vs_baseline"} and set(deltas[peer]["vs_baseline"]) == set(TIERS)
+        for peer in PEERS
+    )
+    # the Holm family: each method against the baseline and LinguaLIFT against both controls, but the primary
+    family = [d for m in deltas.values() for tiers in m.values() for d in tiers.values() if not d["primary"]]
+    assert len(family) == (len(deltas) + 2) * len(TIERS) - 1 and all("p_holm" in d for d in family)
     for method in deltas.values():
         for tiers in method.values():
             for d in tiers.values():
@@ -68,10 +77,26 @@ def test_quick_demo_writes_the_comparison_in_its_documented_shape(quick_demo):
     translated = comparison["methods"]["crossin"]["budget"]["resources"]["translated_instructions"]
     assert {translated[x]["translation"] for x in ("qla", "qlb")} == {"machine"}
     assert translated["qha"]["translation"] == "human"
+    mindmerger = comparison["methods"]["mindmerger"]["budget"]
+    assert [stage["run"] for stage in mindmerger["stages"]] == [
+        "baseline",
+        "mindmerger_stage1",
+        "mindmerger_stage2",
+    ]
+    assert mindmerger["llm_updates"] == comparison["methods"]["baseline"]["budget"]["llm_updates"]
+    assert (
+        mindmerger["resources"]["translated_questions_with_english_answers"]["qla"]["translation"]
+        == "machine"
+    )
+    qalign = comparison["methods"]["qalign"]["budget"]["llm_updates"]["optimizer_steps"]
+    assert qalign == 2 * comparison["methods"]["baseline"]["budget"]["llm_updates"]["optimizer_steps"]
+    # the peers' recipes have no alignment check: no stage-1 attempts to report
+    assert not any("stage1" in comparison["methods"][peer] for peer in PEERS)
     assert comparison["methods"]["lingualift"]["stage1"]["attempts"][0] >= 1
     assert comparison["methods"]["self_encoder"]["stage1"]["attempts"][0] >= 1
     report = (run / "report.md").read_text()
     assert "**Primary comparison**" in report and "no-reading floor" in report and "qmb (medium)" in report
+    assert "| LayAlign vs baseline (English SFT) |" in report
     assert (run / "accuracy_by_tier.png").stat().st_size > 1000
     assert "report:" in stdout and "| method | english" in stdout
 
@@ -89,7 +114,7 @@ def test_every_step_is_a_config_a_user_can_rerun_and_the_demo_resumes(quick_demo
     assert set(details["probe"]["0"]["encoder"]) == set(LANGUAGES[1:])
     check = details["stage1_checks"]["pretrain0_seed0"]["lingualift"]
     assert set(check["sentences"]["languages"]) == set(LANGUAGES[1:])
-    for method in METHODS:
+    for method in [*METHODS, *PEERS]:
         assert list((run / "pretrain0_seed0" / "eval" / method / "eval").glob("*/items.jsonl"))
 
 

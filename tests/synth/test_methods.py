@@ -1,5 +1,6 @@
 """The demo's plan: every method's configs validate, controls are matched to LinguaLIFT, and both bridges get the
-same stage-1 restart policy."""
+same stage-1 restart policy; LinguaLIFT's peers, when asked for, run their released recipes on the demo's models,
+data and schedules."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ import json
 import pytest
 import yaml
 
-from crosslift.synth.config import BRIDGES
+from crosslift.synth.config import BRIDGES, PEERS, DemoConfig
 from crosslift.synth.demo import load_demo_config
-from crosslift.synth.methods import build_data, data_files, plan_run, task_files
+from crosslift.synth.methods import (
+    PEER_STAGES,
+    QUESTION_PATTERNS,
+    build_data,
+    build_peer_data,
+    data_files,
+    plan_run,
+    task_files,
+    translated_languages,
+)
 from crosslift.synth.world import build_world, load_world_config
 
 
@@ -148,3 +158,177 @@ def test_stage1_whole_sentences_come_from_the_parallel_set_in_every_tier(setting
         whole[record["instruction_lang"]] += record["codeswitch"]["sentences"]
     # the low tier has a tenth of the high tier's translated instructions, but as many whole sentences
     assert min(whole.values()) > 0 and max(whole.values()) < 3 * min(whole.values())
+
+
+# ---------------------------------------------------------------------------------------------------- peers
+
+
+def _peer_plan(setting):
+    return _plan(setting, methods=[*setting[1].methods, *PEERS])
+
+
+def _job(plan, method):
+    return next(job for job in plan.jobs if job.name == f"pretrain0_seed0:{method}")
+
+
+def _configs(job) -> list[dict]:
+    return [_config(job, i) for i in range(len(job.commands))]
+
+
+def test_the_peers_join_only_when_asked_after_the_bridges_stage1(setting):
+    plan, _ = _plan(setting)
+    assert not {job.name.split(":")[1] for job in plan.jobs} & set(PEERS)
+    plan, _ = _peer_plan(setting)
+    names = [job.name.split(":")[1] for job in plan.jobs]
+    assert names[:6] == ["lingualift_stage1", "self_encoder_stage1", *PEERS]
+    assert sorted(names[6:]) == sorted(["baseline", "crossin", "plug", "codeswitch_sft"])
+    assert set(plan.bridges) == set(BRIDGES)  # no peer has LinguaLIFT's check, so none restarts
+
+
+@pytest.mark.parametrize("method", PEERS)
+def test_each_peer_runs_its_stages_then_is_evaluated_like_the_other_methods(setting, method):
+    plan, _ = _peer_plan(setting)
+    job = _job(plan, method)
+    verbs = [command[0] for command in job.commands]
+    own = [name for name, _ in PEER_STAGES[method] if name != "baseline"]
+    assert verbs == ["train"] * len(own) + ["eval"]
+    configs = _configs(job)
+    assert [c["name"] for c in configs[:-1]] == own
+    assert configs[-1]["model"]["name_or_path"] == str(plan.steps.model(own[-1]))
+    assert configs[-1]["tasks"] == _configs(_job(plan, "baseline"))[-1]["tasks"]  # the same task and prompt
+    assert plan.evals[method] == [plan.steps.runs / "eval" / method / "eval" / "synth_math"]
+
+
+@pytest.mark.parametrize("method", ["langbridge", "mindmerger", "layalign"])
+def test_the_bridge_peers_train_only_their_mapping_into_the_frozen_baseline_model(setting, method):
+    world, cfg, models, _ = setting
+    plan, _ = _peer_plan(setting)
+    job = _job(plan, method)
+    assert job.after == ["pretrain0_seed0:baseline"]
+    assert plan.steps.configs / "baseline.yaml" in job.configs  # a changed baseline reruns the peer
+    first, *rest = _configs(job)[:-1]
+    family = {"langbridge": "replace", "mindmerger": "augment", "layalign": "fusion"}[method]
+    assert first["recipe"] == "bridge" and first["model"]["preset"] == method
+    assert first["model"]["family"] == family
+    assert first["model"]["encoder"] == str(models["encoder"])
+    assert first["model"]["lm"] == str(plan.steps.model("baseline"))
+    assert first["model"]["encoder_layer"] == cfg.stage1.encoder_layer
+    fusion = method == "layalign"
+    for config in [first, *rest]:
+        assert config["trainable"] == {"alignment": True, **({"fusion": True} if fusion else {})}
+        assert config["training"]["max_steps"] == cfg.stage1.max_steps  # the demo's mapping schedule
+        assert config["optim"]["alignment"]["lr"] == cfg.stage1.learning_rate
+        assert config["training"]["packing"] is (cfg.packing and not fusion)
+    budget = dict(PEER_STAGES[method])
+    assert budget["baseline"] == "LLM" and all(
+        "LLM frozen" in u for n, u in budget.items() if n != "baseline"
+    )
+
+
+@pytest.mark.parametrize("method", ["mindmerger", "layalign"])
+def test_mindmerger_and_layalign_map_the_parallel_set_then_the_translated_questions(setting, method):
+    _, cfg, _, _ = setting
+    plan, _ = _peer_plan(setting)
+    stage1, stage2 = _configs(_job(plan, method))[:2]
+    assert stage1["data"]["train"][0]["path"].endswith("mindmerger_mapping.jsonl")
+    assert stage1["data"]["template"] is None and stage1["data"]["lm_reads_prompt"] is False
+    assert stage1["optim"]["betas"] == [0.8, 0.999]
+    assert stage2["start_from"]["path"] == str(plan.steps.runs / f"{method}_stage1")
+    assert stage2["data"]["train"][0]["path"].endswith("mindmerger_task.jsonl")
+    assert stage2["data"]["template"] == cfg.template and stage2["data"]["lm_reads_prompt"] is True
+    assert stage2["start_from"]["encoder_pattern"] == QUESTION_PATTERNS[cfg.template]
+
+
+def test_langbridge_is_one_stage_on_the_english_instructions(setting):
+    plan, _ = _peer_plan(setting)
+    (config, _) = _configs(_job(plan, "langbridge"))
+    assert config["data"]["train"][0]["path"].endswith("english.jsonl")
+    assert config["model"]["alignment"] == "linear" and config["trainable"] == {"alignment": True}
+
+
+def test_qalign_trains_the_llm_on_question_translation_then_english_from_that_model(setting):
+    _, cfg, models, _ = setting
+    plan, _ = _peer_plan(setting)
+    job = _job(plan, "qalign")
+    assert job.after == []
+    stage1, stage2, _ = _configs(job)
+    assert stage1["recipe"] == stage2["recipe"] == "sft"
+    assert stage1["model"]["name_or_path"] == str(models["llm"])
+    assert stage2["model"]["name_or_path"] == str(plan.steps.model("qalign_stage1"))
+    assert stage1["data"]["train"][0]["path"].endswith("qalign.jsonl")
+    baseline = _configs(_job(plan, "baseline"))[0]
+    for config in (stage1, stage2):
+        assert config["training"] == baseline["training"]  # the demo's sft schedule
+    assert stage2["data"] == baseline["data"]
+    assert dict(PEER_STAGES["qalign"]) == {"qalign_stage1": "LLM", "qalign_stage2": "LLM"}
+
+
+@pytest.mark.parametrize("template", ["qa", "metamath_en"])
+def test_the_encoder_of_the_augment_stages_reads_the_question_of_the_demos_prompt(template):
+    import re
+
+    from crosslift.data.examples import Example
+    from crosslift.data.templates import get_template
+
+    question = "Sam has 3 eggs.\nHow many eggs?"
+    prompt = get_template(template).render(Example(id="1", instruction=question, output="")).prompt
+    match = re.compile(QUESTION_PATTERNS[template], re.DOTALL).search(prompt)
+    assert match is not None and match.group(1) == question
+    assert set(QUESTION_PATTERNS) == set(DemoConfig.model_fields["template"].annotation.__args__)
+
+
+def test_the_peers_data_come_from_the_worlds_translations_and_parallel_set(setting):
+    world, cfg, _, out = setting
+    paths = data_files(out / "peers")
+    cfg = cfg.model_copy(update={"methods": [*cfg.methods, *PEERS]})
+    build_peer_data(world, cfg, paths)
+    english = {r["id"]: r for r in map(json.loads, open(world.instructions("en"), encoding="utf-8"))}
+    translated = translated_languages(world)
+
+    def records(name):
+        return [json.loads(line) for line in open(paths[name], encoding="utf-8")]
+
+    qalign, task, mapping = records("qalign"), records("mindmerger_task"), records("mindmerger_mapping")
+    for lang in translated:
+        items = sum(1 for _ in open(world.instructions(lang), encoding="utf-8"))
+        assert sum(r["instruction_lang"] == lang for r in qalign) == items
+        assert sum(r["instruction_lang"] == lang for r in task) == items
+    for r in qalign:
+        assert r["instruction"].startswith("Translate the following sentences from Synthetic ")
+        assert r["output"] == english[r["item"]]["instruction"] and r["output_lang"] == "en"
+    assert all(r["output"] == english[r["item"]]["output"] for r in task)
+    assert all(r["instruction_lang"] != "en" for r in task)  # the queries translated; no English query
+    per_language = {lang: sum(r["instruction_lang"] == lang for r in mapping) for lang in world.languages[1:]}
+    assert set(per_language.values()) == {world.config.sizes.parallel}  # as many pairs in every tier
+    english_sentences = open(world.parallel_text("en"), encoding="utf-8").read().splitlines()
+    assert {r["output"] for r in mapping} == set(english_sentences)
+
+
+def test_only_the_asked_peers_data_are_built(setting):
+    world, cfg, _, out = setting
+    paths = data_files(out / "only_qalign")
+    build_peer_data(world, cfg.model_copy(update={"methods": [*cfg.methods, "qalign"]}), paths)
+    assert paths["qalign"].is_file()
+    assert not paths["mindmerger_mapping"].exists() and not paths["mindmerger_task"].exists()
+
+
+def test_methods_may_name_the_peers(setting):
+    cfg = load_demo_config("quick", ["methods=[baseline, langbridge, qalign]"])
+    assert cfg.methods == ["baseline", "langbridge", "qalign"]
+    assert not set(PEERS) & set(load_demo_config("quick").methods)  # the default comparison is unchanged
+    plan, _ = _plan(setting, methods=cfg.methods)
+    assert [job.name.split(":")[1] for job in plan.jobs] == ["langbridge", "qalign", "baseline"]
+
+
+def test_the_mapping_schedule_gives_the_bridge_peers_their_own_steps(setting):
+    from crosslift.synth.steps import Steps
+
+    _, cfg, _, _ = setting
+    mapping = Steps(max_steps=7, batch_size=8, learning_rate=3e-3, lr_scheduler="cosine")
+    plan, _ = _plan(setting, methods=[*cfg.methods, *PEERS], mapping=mapping)
+    for method in ("langbridge", "mindmerger", "layalign"):
+        for config in _configs(_job(plan, method))[:-1]:
+            assert config["training"]["max_steps"] == 7 and config["training"]["batch_size"] == 8
+            assert config["training"]["lr_scheduler"] == "cosine"
+            assert config["optim"]["alignment"]["lr"] == 3e-3
+    assert all(c["training"]["max_steps"] == cfg.sft.max_steps for c in _configs(_job(plan, "qalign"))[:-1])

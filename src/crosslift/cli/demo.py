@@ -1,4 +1,5 @@
-"""crosslift demo [--quick | --full] [--seeds 0,1,2] [--split dev|test] [--out DIR] [key.sub=value ...]"""
+"""crosslift demo [--quick | --full] [--seeds 0,1,2] [--split dev|test] [--methods NAME[,NAME...]]
+[--out DIR] [key.sub=value ...]"""
 
 from __future__ import annotations
 
@@ -31,6 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="evaluate on the test split (default) or the dev split (where every setting is chosen)",
     )
+    p.add_argument(
+        "--methods",
+        default=None,
+        metavar="NAME[,NAME...]",
+        help="add methods to the comparison: LinguaLIFT's peers langbridge, mindmerger, qalign, layalign "
+        "(docs/bridges.md), or any of the config's methods it leaves out",
+    )
     p.add_argument("--out", default="runs/demo", help="output folder (rerunning resumes; default runs/demo)")
 
 
@@ -44,10 +52,28 @@ def run(args: argparse.Namespace) -> int:
     if args.split:
         overrides.append(f"split={args.split}")
     config = args.config or ("quick" if args.quick else "default")
-    report = demo(config, args.out, overrides + args.overrides).report
+    overrides += args.overrides
+    if args.methods:
+        overrides.append(f"methods=[{', '.join(added_methods(config, overrides, args.methods))}]")
+    report = demo(config, args.out, overrides).report
     # the headline: the primary comparison and the accuracy table
     print("\n" + report.read_text(encoding="utf-8").split("## Paired differences")[0].strip())
     print(
         f"\nreport: {report}  (also comparison.json, details.json, accuracy_by_tier.png in {report.parent})"
     )
     return 0
+
+
+def added_methods(config: str, overrides: list[str], names: str) -> list[str]:
+    """The config's methods and then `names` (comma-separated) that it lacks.
+
+    Raises:
+        ConfigError: a name that is no method of the demo (the known ones listed).
+    """
+    from crosslift.errors import ConfigError
+    from crosslift.synth.config import LABELS, load_demo_config
+
+    added = [name.strip() for name in names.split(",") if name.strip()]
+    if unknown := [name for name in added if name not in LABELS]:
+        raise ConfigError(f"--methods: unknown method(s) {', '.join(unknown)}; known: {', '.join(LABELS)}")
+    return list(dict.fromkeys(load_demo_config(config, overrides).methods + added))

@@ -17,8 +17,14 @@ LABELS = {
     "plug": "PLUG",
     "self_encoder": "control: self-encoder bridge",
     "codeswitch_sft": "control: code-switched SFT",
+    "langbridge": "LangBridge",
+    "mindmerger": "MindMerger",
+    "qalign": "QAlign",
+    "layalign": "LayAlign",
 }
-METHODS = tuple(LABELS)
+# LinguaLIFT's peers (docs/bridges.md), in the comparison when asked for (`crosslift demo --methods`)
+PEERS = ("langbridge", "mindmerger", "qalign", "layalign")
+METHODS = tuple(m for m in LABELS if m not in PEERS)  # the default comparison
 CONTROLS = ("self_encoder", "codeswitch_sft")
 BRIDGES = {"lingualift": "encoder", "self_encoder": "llm"}  # bridge method -> the model its encoder is
 
@@ -97,6 +103,11 @@ class DemoConfig(Section):
     plug: Steps | None = Field(
         None, description="PLUG's own schedule (default: as sft); its answers are longer"
     )
+    mapping: Steps | None = Field(
+        None,
+        description="the peers' stages that train a mapping with the LLM frozen (LangBridge, MindMerger, LayAlign; "
+        "default: as stage1's steps, batch and rate)",
+    )
     stage1: Stage1Settings
     template: Literal["qa", "metamath_en"] = Field(
         "qa",
@@ -113,8 +124,8 @@ class DemoConfig(Section):
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, methods: list[str]) -> list[str]:
-        if unknown := [m for m in methods if m not in METHODS]:
-            raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(METHODS)}")
+        if unknown := [m for m in methods if m not in LABELS]:
+            raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(LABELS)}")
         if "baseline" not in methods:
             raise ValueError("the baseline is what every method is compared with: keep it in methods")
         return list(dict.fromkeys(methods))

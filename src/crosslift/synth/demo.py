@@ -27,7 +27,7 @@ from typing import Any
 from crosslift.languages import register_languages
 from crosslift.synth.config import FULL, DemoConfig, load_demo_config
 from crosslift.synth.jobs import run_jobs
-from crosslift.synth.methods import build_data, plan_run, task_files
+from crosslift.synth.methods import build_data, build_peer_data, plan_run, task_files
 from crosslift.synth.pretrained import prepare_pretraining, probe
 from crosslift.synth.world import build_world, load_world_config
 
@@ -62,6 +62,7 @@ def run_demo(cfg: DemoConfig, out: str | Path, *, echo=print) -> Path:
     t = time.monotonic()
     for (_, s), plan in plans.items():
         build_data(world, cfg, s, plan.steps.data)
+        build_peer_data(world, cfg, plan.steps.data)
     timings["data"] = time.monotonic() - t
 
     for p, pretraining in pretrainings.items():

@@ -17,6 +17,23 @@ ordinary recipes: each step is a config under OUT/configs/<run>/ that `crosslift
     codeswitch_sft  control: one SFT of the LLM on the stage-1 pairs mixed with the English instructions, with
                     stage 2's optimizer steps and batch: LinguaLIFT's data and LLM updates, without a bridge
 
+LinguaLIFT's peers (docs/bridges.md), compared when `methods` names them (`crosslift demo --methods`), each its
+released recipe on the demo's models and schedules (`PEER_STAGES`; docs/demo.md says what is the demo's). The
+frozen LLM of the three bridges is the baseline's model, as theirs (MetaMath-7B) is an LLM already fine-tuned on
+English math instructions:
+
+    langbridge      one `bridge` stage (replace family, linear mapping): the mapping alone on the English
+                    instructions
+    mindmerger      `bridge`, augment family: the mapping on the parallel set's pairs x -> English (the LLM reads
+                    no prompt), then on each language's translated questions with the English chain of thought
+                    (the LLM reads the prompt too); the mapping the only trained part
+    qalign          `sft` twice, from the pretrained LLM: question translation (each translated question -> its
+                    English question), then the English instructions
+    layalign        mindmerger's two stages with the fusion family, its layer mix and gated cross-attention
+                    training beside the mapping
+
+None of their recipes has LinguaLIFT's alignment check, so none restarts.
+
 Stage 1 switches words with the world's dictionaries (LinguaLIFT's paper) and renders a sentence whole in the
 record's language where the world's parallel set has it: a FLORES-like set of the same size in every language,
 so the whole-sentence exposure does not depend on a tier's translated data (`sentence_ratio: 0` is the paper's
@@ -41,6 +58,12 @@ from crosslift.synth.steps import Steps, training_section, write_step_config
 from crosslift.synth.world import World
 
 DATA_FILES = ("english", "stage1", "stage1_sft", "codeswitch_mix", "crossin", "plug")
+# The peers' files (`build_peer_data`), built only for the peers a demo compares
+PEER_DATA_FILES = {
+    "qalign": ("qalign",),
+    "mindmerger": ("mindmerger_mapping", "mindmerger_task"),
+    "layalign": ("mindmerger_mapping", "mindmerger_task"),
+}
 
 
 def run_name(pretraining_seed: int, seed: int) -> str:
@@ -52,7 +75,8 @@ def run_name(pretraining_seed: int, seed: int) -> str:
 
 def data_files(runs: Path) -> dict[str, Path]:
     """Where one run's training files are (known before they are built: the step configs name them)."""
-    return {name: runs / "data" / f"{name}.jsonl" for name in DATA_FILES}
+    names = [*DATA_FILES, *dict.fromkeys(n for files in PEER_DATA_FILES.values() for n in files)]
+    return {name: runs / "data" / f"{name}.jsonl" for name in names}
 
 
 def translated_languages(world: World) -> dict[str, str]:
@@ -125,6 +149,52 @@ def build_data(world: World, cfg: DemoConfig, seed: int, paths: dict[str, Path])
     for lang, p in parallel.items():
         plug += build_plug(p, targets=[lang], pivot="en")
     write_examples(paths["plug"], plug)
+
+
+def build_peer_data(world: World, cfg: DemoConfig, paths: dict[str, Path]) -> None:
+    """The files of the peers `cfg.methods` names, built with crosslift's QAlign and MindMerger builders
+    (`crosslift data qalign | mindmerger`) from the world's files.
+
+        qalign               each translated language's questions -> their English questions
+        mindmerger_mapping   the parallel set's sentences x -> English, every language (as many in every tier)
+        mindmerger_task      each translated language's questions -> the English chain of thought
+
+    Raises:
+        CrossliftError: a world without the translated instructions or the parallel set a peer needs.
+    """
+    from crosslift.data.examples import read_parallel, write_examples
+    from crosslift.data.options import ReadOptions
+    from crosslift.data.to_english import mapping_pairs, query_translated, question_translation
+    from crosslift.errors import CrossliftError
+
+    needed = {name for method in cfg.methods for name in PEER_DATA_FILES.get(method, ())}
+    needed = {name for name in needed if not paths[name].is_file()}
+    if not needed:
+        return
+    translated = translated_languages(world)
+    english = world.instructions("en")
+    if needed & {"qalign", "mindmerger_task"} and not translated:
+        raise CrossliftError(
+            "QAlign, MindMerger and LayAlign learn from translated instructions, and this world has none "
+            "(translated_items: 0 everywhere, machine_translation.items: 0)"
+        )
+    # One language at a time: each has its own prefix of the English instructions (same ids).
+    per_language = {
+        lang: read_parallel({lang: world.instructions(lang), "en": english}, align="id")
+        for lang in translated
+    }
+    if "qalign" in needed:
+        examples = [
+            ex for lang, p in per_language.items() for ex in question_translation(p, languages=[lang])
+        ]
+        write_examples(paths["qalign"], examples)
+    if "mindmerger_task" in needed:
+        examples = [ex for lang, p in per_language.items() for ex in query_translated(p, languages=[lang])]
+        write_examples(paths["mindmerger_task"], examples)
+    if "mindmerger_mapping" in needed:
+        text = ReadOptions(format="txt", fields={"instruction": "text", "output": "text"})
+        parallel = read_parallel({lang: world.parallel_text(lang) for lang in world.languages}, text)
+        write_examples(paths["mindmerger_mapping"], mapping_pairs(parallel, languages=world.languages[1:]))
 
 
 def task_files(world: World, cfg: DemoConfig, out: Path) -> dict[str, Path]:
@@ -233,8 +303,10 @@ class RunSteps:
         template: str | None = None,
         max_length: int | None = None,
         steps: Steps | None = None,
+        model: Path | None = None,
     ) -> Path:
-        """An SFT run of the LLM on `train`; the demo's template, length and schedule unless given."""
+        """An SFT run of the LLM (or of `model`, an earlier run's) on `train`; the demo's template, length and
+        schedule unless given."""
         cfg = self.cfg
         return self._write(
             "train",
@@ -244,7 +316,7 @@ class RunSteps:
                 "name": name,
                 "output_dir": str(self.runs / name),
                 "seed": self.seed,
-                "model": {"name_or_path": str(self.models["llm"]), "dtype": "float32"},
+                "model": {"name_or_path": str(model or self.models["llm"]), "dtype": "float32"},
                 "lora": None,
                 "data": {
                     "train": [{"path": str(train)}],
@@ -361,6 +433,52 @@ class RunSteps:
             f"{LABELS[method]}, stage 2: the LLM on English instructions through the frozen bridge",
         )
 
+    def bridge(
+        self,
+        name: str,
+        header: str,
+        *,
+        model: dict[str, Any] | None = None,
+        start_from: str | None = None,
+        data: dict[str, Any],
+        trainable: dict[str, bool],
+        optim: dict[str, Any],
+        steps: Steps,
+    ) -> Path:
+        """A run of the `bridge` recipe (a peer's stage): a new bridge of the demo's encoder and the baseline's
+        model (`PEER_STAGES`) with a preset (`model`: the options besides the two models), or the bridge an earlier
+        stage saved (`start_from`, with the encoder reading the question of the demo's prompt)."""
+        cfg = self.cfg
+        tree: dict[str, Any] = {
+            "recipe": "bridge",
+            "name": name,
+            "output_dir": str(self.runs / name),
+            "seed": self.seed,
+        }
+        if model is not None:
+            tree["model"] = {
+                "encoder": str(self.models["encoder"]),
+                "lm": str(self.model("baseline")),
+                "dtype": "float32",
+                "encoder_layer": cfg.stage1.encoder_layer,
+                "encoder_max_length": cfg.max_length,
+                **model,
+            }
+        else:
+            tree["start_from"] = {
+                "path": str(self.runs / start_from),
+                "dtype": "float32",
+                "encoder_pattern": QUESTION_PATTERNS[cfg.template],
+            }
+        packing = cfg.packing and not trainable.get("fusion")  # a fusion's rows each read their own encoder
+        tree |= {
+            "data": data,
+            "trainable": trainable,
+            "optim": optim,
+            "training": training_section(steps, packing=packing, learning_rate=False),
+        }
+        return self._write("train", name, tree, header)
+
     def job(self, name: str, steps: list[tuple[str, Path]], after: list[str] = ()) -> Job:
         """The steps (verb, config) run one after the other in one child process."""
         return Job(
@@ -464,6 +582,149 @@ def check_passed(stage1_run: Path) -> bool:
     return path.is_file() and bool(json.loads(path.read_text(encoding="utf-8")).get("passed"))
 
 
+# ---------------------------------------------------------------------------------------------------- peers
+
+# What the encoder of MindMerger's and LayAlign's second stage reads of the demo's prompt (`template`): the
+# question, as the released code's encoder reads the query and its LLM the whole prompt
+QUESTION_PATTERNS = {
+    "qa": r"Question: (.*)\nAnswer:",
+    "metamath_en": r"### Instruction:\nQuestion: (.*?)\n\n### Response",
+}
+# Each peer's training runs in order, and the part each updates (the report's budget). The frozen LLM of
+# LangBridge, MindMerger and LayAlign is the baseline's model: theirs, MetaMath-7B, is an LLM already fine-tuned on
+# English math instructions, as the baseline is the demo's LLM fine-tuned on its English instructions.
+PEER_STAGES = {
+    "langbridge": (("baseline", "LLM"), ("langbridge", "alignment layer (LLM frozen)")),
+    "mindmerger": (
+        ("baseline", "LLM"),
+        ("mindmerger_stage1", "alignment layer (LLM frozen)"),
+        ("mindmerger_stage2", "alignment layer (LLM frozen)"),
+    ),
+    "qalign": (("qalign_stage1", "LLM"), ("qalign_stage2", "LLM")),
+    "layalign": (
+        ("baseline", "LLM"),
+        ("layalign_stage1", "alignment layer + fusion (LLM frozen)"),
+        ("layalign_stage2", "alignment layer + fusion (LLM frozen)"),
+    ),
+}
+MAPPING_BETAS = [0.8, 0.999]  # MindMerger's and LayAlign's AdamW
+
+
+def _mapping_steps(cfg: DemoConfig) -> Steps:
+    """The schedule of a peer's stage that trains a mapping with the LLM frozen: `mapping`, else stage 1's."""
+    return cfg.mapping or cfg.stage1
+
+
+def _peer_job(s: RunSteps, method: str, trains: list[Path]) -> Job:
+    """A peer's own stages, one after the other, and the evaluation of the last one's model; after the
+    baseline's job where the baseline's model is its LLM (whose config then counts in the job's stamp)."""
+    runs = [name for name, _ in PEER_STAGES[method]]
+    evaluation = s.evaluate(method, s.model(runs[-1]))
+    on_baseline = "baseline" in runs
+    job = s.job(
+        method,
+        [*(("train", path) for path in trains), ("eval", evaluation)],
+        after=[f"{s.name}:baseline"] if on_baseline else [],
+    )
+    if on_baseline:
+        job.configs.append(s.configs / "baseline.yaml")
+    return job
+
+
+def langbridge_job(s: RunSteps) -> Job:
+    """LangBridge: the replace family with a linear mapping, trained alone on the English instructions into the
+    frozen baseline model. The released encoder's input embeddings train too because its new whitespace tokens
+    need rows; the demo's encoder tokenizer loses no whitespace, gets no token, and keeps them frozen."""
+    steps = _mapping_steps(s.cfg)
+    train = s.bridge(
+        "langbridge",
+        "LangBridge: the mapping alone on the English instructions, into the frozen baseline model",
+        model={"preset": "langbridge", "boundary_init_std": None},  # released N(0, 1): here the LLM's scale
+        data={
+            "train": [{"path": str(s.data["english"])}],
+            "template": s.cfg.template,
+            "lm_max_length": s.cfg.max_length,
+        },
+        trainable={"alignment": True},
+        optim={"alignment": {"lr": steps.learning_rate, "weight_decay": 0.0}},
+        steps=steps,
+    )
+    return _peer_job(s, "langbridge", [train])
+
+
+def _two_stage_bridge(s: RunSteps, method: str, trainable: dict[str, bool]) -> Job:
+    """MindMerger's two stages (LayAlign's too, with its preset and the fusion training), into the frozen
+    baseline model: the mapping on the parallel set's pairs x -> English, the LLM reading only the soft tokens;
+    then on the translated questions with the English chain of thought, the LLM reading the soft tokens, the
+    boundary and the prompt."""
+    cfg, steps = s.cfg, _mapping_steps(s.cfg)
+    group = {"lr": steps.learning_rate, "weight_decay": 3.0e-7}  # released weight decay
+    optim = {part: group for part, on in trainable.items() if on} | {"betas": MAPPING_BETAS}
+    stage1, stage2 = f"{method}_stage1", f"{method}_stage2"
+    label = LABELS[method]
+    first = s.bridge(
+        stage1,
+        f"{label}, stage 1: the mapping on the parallel set's pairs x -> English, into the frozen baseline model",
+        model={"preset": method},
+        data={
+            "train": [{"path": str(s.data["mindmerger_mapping"])}],
+            "template": None,
+            "lm_reads_prompt": False,
+            "lm_max_length": cfg.max_length,
+        },
+        trainable=trainable,
+        optim=optim,
+        steps=steps,
+    )
+    second = s.bridge(
+        stage2,
+        f"{label}, stage 2: the translated questions -> English chain of thought; the LLM reads the prompt too",
+        start_from=stage1,
+        data={
+            "train": [{"path": str(s.data["mindmerger_task"])}],
+            "template": cfg.template,
+            "lm_reads_prompt": True,
+            "lm_max_length": 2 * cfg.max_length,  # the question twice (soft tokens, then the prompt's own)
+        },
+        trainable=trainable,
+        optim=optim,
+        steps=steps,
+    )
+    return _peer_job(s, method, [first, second])
+
+
+def mindmerger_job(s: RunSteps) -> Job:
+    return _two_stage_bridge(s, "mindmerger", {"alignment": True})
+
+
+def layalign_job(s: RunSteps) -> Job:
+    return _two_stage_bridge(s, "layalign", {"alignment": True, "fusion": True})
+
+
+def qalign_job(s: RunSteps) -> Job:
+    """QAlign: the LLM on question translation (x question -> English question), then that model on the English
+    instructions; both the `sft` recipe on the demo's `sft` schedule, from the pretrained LLM as released (LLaMA-2
+    base)."""
+    first = s.sft(
+        "qalign_stage1", s.data["qalign"], "QAlign, stage 1: the LLM on question translation x -> English"
+    )
+    second = s.sft(
+        "qalign_stage2",
+        s.data["english"],
+        "QAlign, stage 2: the stage-1 model on the English instructions",
+        model=s.model("qalign_stage1"),
+    )
+    return _peer_job(s, "qalign", [first, second])
+
+
+PEER_JOBS = {
+    "langbridge": langbridge_job,
+    "mindmerger": mindmerger_job,
+    "qalign": qalign_job,
+    "layalign": layalign_job,
+}
+
+
 JOBS = {
     "baseline": baseline_job,
     "crossin": crossin_job,
@@ -504,6 +765,7 @@ def plan_run(
         if method in BRIDGES
     }
     jobs = [bridge.first_job() for bridge in bridges.values()]
+    jobs += [PEER_JOBS[method](steps) for method in cfg.methods if method in PEER_JOBS]  # chains: early
     jobs += [JOBS[method](steps) for method in cfg.methods if method in JOBS]
     for bridge in bridges.values():  # built now so that an invalid stage-2 config fails before anything runs
         bridge.stage2_job()

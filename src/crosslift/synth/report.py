@@ -48,7 +48,7 @@ from crosslift.io import atomic_output, atomic_write_json, atomic_write_text
 from crosslift.runs import provenance
 from crosslift.synth.config import BRIDGES, CONTROLS, LABELS
 from crosslift.synth.floor import no_reading_floor
-from crosslift.synth.methods import run_name, translated_languages
+from crosslift.synth.methods import PEER_STAGES, run_name, translated_languages
 
 TIERS = ("english", "high", "medium", "low")
 METRICS = ("accuracy", "structure", "fidelity", "pivot")
@@ -344,7 +344,24 @@ def budgets(world, cfg, run_dir: Path, bridges: dict[str, dict[str, Any]]) -> di
         "lingualift": stage1_resources
         | {"encoder": "the multilingual encoder (pretrained on balanced text)"},
         "self_encoder": stage1_resources | {"encoder": "the LLM itself"},
+        # the peers: English instructions; the parallel set (as many sentences in every tier); translated
+        # questions (QAlign: with their English questions; MindMerger, LayAlign: with the English chain of thought).
+        # The bridges' frozen LLM is the baseline's model, whose SFT is their first stage.
+        "langbridge": english
+        | {
+            "encoder": "the multilingual encoder (pretrained on balanced text)",
+            "llm": "the baseline's model",
+        },
+        "qalign": english | {"translated_questions": translations},
+        "mindmerger": english
+        | {
+            "parallel_sentences_per_language": world.config.sizes.parallel,
+            "translated_questions_with_english_answers": translations,
+            "encoder": "the multilingual encoder (pretrained on balanced text)",
+            "llm": "the baseline's model",
+        },
     }
+    resources["layalign"] = resources["mindmerger"]
     out = {}
     for method in resources:
         if method in BRIDGES and method in bridges:
@@ -352,6 +369,10 @@ def budgets(world, cfg, run_dir: Path, bridges: dict[str, dict[str, Any]]) -> di
                 _stage(Path(bridges[method]["stage1"]), "alignment layer (LLM frozen)"),
                 _stage(run_dir / f"{method}_stage2", "LLM"),
             ]
+        elif method in PEER_STAGES:
+            if not (run_dir / PEER_STAGES[method][-1][0]).is_dir():
+                continue
+            stages = [_stage(run_dir / name, updates) for name, updates in PEER_STAGES[method]]
         elif (run_dir / method).is_dir():
             stages = [_stage(run_dir / method, "LLM")]
         else:
