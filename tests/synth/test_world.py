@@ -4,7 +4,6 @@ word order, digits, fertility, the formats the rest of crosslift reads, and loca
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import unicodedata
@@ -30,6 +29,8 @@ from crosslift.synth.world import (
     sample_problem,
     world_languages,
 )
+
+from .conftest import languages_registered
 
 SCRIPT_NAMES = {
     "Cyrl": "CYRILLIC",
@@ -62,18 +63,9 @@ def manifest(world) -> dict:
 
 @pytest.fixture(scope="module")
 def registered(world):
-    """The world's languages in the registry for this module only (other tests may register other worlds)."""
-    if not hasattr(registry, "register_languages"):
-        pytest.skip("crosslift.languages.register_languages does not exist yet")
-    saved_env, saved_files = os.environ.get(registry.LANGUAGES_ENV), list(registry._registered_files)
-    registry.register_languages(world.languages_file)
-    yield
-    registry._registered_files[:] = saved_files
-    if saved_env is None:
-        os.environ.pop(registry.LANGUAGES_ENV, None)
-    else:
-        os.environ[registry.LANGUAGES_ENV] = saved_env
-    registry._registry.cache_clear()
+    """The world's languages in the registry for this module only."""
+    with languages_registered(world):
+        yield
 
 
 def _files(root: Path) -> dict[str, bytes]:

@@ -232,3 +232,19 @@ def test_a_language_whose_bridge_carries_nothing_is_named(tiny, tmp_path):
     config.max_loss_ratio, config.min_retrieval = 1e-6, None
     result = run_check(model, processor, PAIRS, CheckConfig(sentences=config), None, sentences)
     assert sorted(result["sentences"]["failed"]) == ["de", "fr"]
+
+
+def test_a_bridge_that_puts_every_sentence_in_one_place_fails_on_mean_retrieval(tiny, tmp_path):
+    model, processor = tiny
+    config = _sentence_files(tmp_path, {"de": ENGLISH, "fr": ["same"] * 4})
+    rows = read_check_sentences(config)
+    sentences = {
+        lang: [CheckPair(text, english, target, lang, text, english) for text, english, target in rows[lang]]
+        for lang in rows
+    }
+    config.min_mean_retrieval = 0.9  # de retrieves perfectly (1.0), fr's identical sentences only by chance
+    result = run_check(model, processor, PAIRS, CheckConfig(sentences=config), None, sentences)
+    assert result["sentences"]["mean_retrieval"] < 0.9 and result["sentences"]["mean_retrieval_failed"]
+    assert any(f.startswith("mean sentence retrieval P@1") for f in result["failures"]) and not result["passed"]
+    config.min_mean_retrieval = 0.1
+    assert run_check(model, processor, PAIRS, CheckConfig(sentences=config), None, sentences)["passed"]

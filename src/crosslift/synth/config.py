@@ -50,8 +50,11 @@ class CheckSettings(Section):
     language_loss_ratio: float | None = Field(
         None, gt=0, description="per language, whole dev sentences: a language fails above this ratio"
     )
-    sentence_retrieval: float | None = Field(
-        None, ge=0, le=1, description="per language: a language fails below this sentence-retrieval P@1"
+    mean_sentence_retrieval: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="the mean over languages of sentence-retrieval P@1 through the bridge must reach this",
     )
     sentences_per_language: int = Field(50, ge=2)
 

@@ -367,7 +367,7 @@ class RunSteps:
             "target_field": "cot",
             "per_language": s1.check.sentences_per_language,
             "max_loss_ratio": s1.check.language_loss_ratio,
-            "min_retrieval": s1.check.sentence_retrieval,
+            "min_mean_retrieval": s1.check.mean_sentence_retrieval,
         }
         return self._write(
             "train",

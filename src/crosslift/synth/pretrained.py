@@ -67,8 +67,12 @@ def pretraining_key(world: World, cfg: DemoConfig, seed: int) -> str:
     corpora (not the rest of the world: a world that differs only in its instructions or benchmarks, such as
     `low_untranslated`, shares the default world's models), the languages' names (PLUG's response markers are in
     the tokenizer's text), the pretraining settings and the seed."""
-    files = json.loads(world.manifest.read_text(encoding="utf-8"))["files"]  # sha256 of every file of the world
-    corpora = [files[str(path.relative_to(world.root))] for path in (world.pretrain_corpus, world.encoder_corpus)]
+    files = json.loads(world.manifest.read_text(encoding="utf-8"))[
+        "files"
+    ]  # sha256 of every file of the world
+    corpora = [
+        files[str(path.relative_to(world.root))] for path in (world.pretrain_corpus, world.encoder_corpus)
+    ]
     names = [(spec.code, spec.name) for spec in world.config.languages]
     settings = [corpora, names, cfg.pretrain.model_dump(), scaffold_texts(), SCAFFOLD_COPIES, seed]
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()

@@ -68,6 +68,13 @@ class SentenceCheckConfig(Section):
     min_retrieval: float | None = Field(
         None, ge=0, le=1, description="a language fails when its sentence retrieval P@1 is below this"
     )
+    min_mean_retrieval: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="the check fails when the mean sentence retrieval over languages is below this (a bridge that "
+        "maps every sentence to the same place)",
+    )
 
 
 class CheckConfig(Section):
@@ -404,10 +411,18 @@ def sentence_check(
         results[lang] = {"loss": loss, "retrieval": retrieval, "passed": not problems}
         if problems:
             failed[lang] = "; ".join(problems)
+    mean = sum(r["retrieval"]["p_at_1"] for r in results.values()) / len(results) if results else None
+    low_mean = config.min_mean_retrieval is not None and mean is not None and mean < config.min_mean_retrieval
     return {
         "languages": results,
         "failed": failed,
-        "criteria": {"max_loss_ratio": config.max_loss_ratio, "min_retrieval": config.min_retrieval},
+        "mean_retrieval": mean,
+        "mean_retrieval_failed": low_mean,
+        "criteria": {
+            "max_loss_ratio": config.max_loss_ratio,
+            "min_retrieval": config.min_retrieval,
+            "min_mean_retrieval": config.min_mean_retrieval,
+        },
     }
 
 
@@ -457,6 +472,11 @@ def run_check(
             failures.append(f"word retrieval P@1 {mean:.3f} < required {config.min_word_retrieval:.3f}")
     if per_language is not None:
         failures += [f"{lang}: {why}" for lang, why in per_language["failed"].items()]
+        if per_language["mean_retrieval_failed"]:
+            failures.append(
+                f"mean sentence retrieval P@1 {per_language['mean_retrieval']:.3f} < required "
+                f"{config.sentences.min_mean_retrieval:.3f}"
+            )
     return {
         "passed": not failures,
         "failures": failures,
