@@ -191,7 +191,8 @@ def demo(
             writing `out`.
     """
     from crosslift.runs import run_folder_lock
-    from crosslift.synth.demo import DemoConfig, load_demo_config, run_demo
+    from crosslift.synth.config import DemoConfig, load_demo_config
+    from crosslift.synth.demo import run_demo
 
     if isinstance(config, str | Path):
         cfg = load_demo_config(config, overrides)

@@ -8,6 +8,7 @@ from crosslift.data.plug import (
     Extraction,
     build_plug,
     build_target,
+    extract_pivot,
     extract_target,
     plug_system,
     response_marker,
@@ -87,6 +88,15 @@ def test_build_extract_round_trip(lang, instruction, pivot_response, response, w
     )
     got = extract_target(target, lang)
     assert got.status == "ok" and got.text == response.strip()
+    pivot = extract_pivot(target, lang)
+    assert pivot.status == "ok" and pivot.text == pivot_response.strip()
+
+
+def test_pivot_extraction():
+    both = "English instruction: Add.\n\nEnglish response: 2 + 3 = 5.\n\n中文回复：二加三等于五。"
+    assert extract_pivot(both, "zh") == Extraction("2 + 3 = 5.", "ok")
+    assert extract_pivot("English response: 5.", "zh") == Extraction("5.", "ok")  # the target part never came
+    assert extract_pivot("中文回复：五。", "zh") == Extraction("", "marker_missing")
 
 
 def test_build_plug_from_parallel_set():

@@ -4,7 +4,6 @@ word order, digits, fertility, the formats the rest of crosslift reads, and loca
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import unicodedata
@@ -30,6 +29,8 @@ from crosslift.synth.world import (
     sample_problem,
     world_languages,
 )
+
+from .conftest import languages_registered
 
 SCRIPT_NAMES = {
     "Cyrl": "CYRILLIC",
@@ -62,18 +63,9 @@ def manifest(world) -> dict:
 
 @pytest.fixture(scope="module")
 def registered(world):
-    """The world's languages in the registry for this module only (other tests may register other worlds)."""
-    if not hasattr(registry, "register_languages"):
-        pytest.skip("crosslift.languages.register_languages does not exist yet")
-    saved_env, saved_files = os.environ.get(registry.LANGUAGES_ENV), list(registry._registered_files)
-    registry.register_languages(world.languages_file)
-    yield
-    registry._registered_files[:] = saved_files
-    if saved_env is None:
-        os.environ.pop(registry.LANGUAGES_ENV, None)
-    else:
-        os.environ[registry.LANGUAGES_ENV] = saved_env
-    registry._registry.cache_clear()
+    """The world's languages in the registry for this module only."""
+    with languages_registered(world):
+        yield
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -175,17 +167,51 @@ def test_verb_final_puts_the_verb_last_and_reverses_noun_phrases(config):
         qha.words[t] if t != 3 else "3" for t in ("tom", "likes", 3, "red", "apples")
     ]
     # A generated question: "How many apples does Tom have now?" -> "apples many how Tom now does have?"
-    question, cot = Problem("give_in", ("tom", "ana"), "apples", "", (3, 4)).structure()
+    problem = Problem(("tom", "ana"), "apples", (13, 14), "gives", 1, 4, "A")
+    question, cot = problem.structure()
     assert qhb.words_of(question[-1]) == [
         w[x] for x in ("apples", "many", "how", "tom", "now", "does", "have")
     ]
-    assert qhb.words_of(question[1]) == [w["ana"], w["tom"], w["apples"], "4", w["gives"]]
-    assert qhb.words_of(cot[0]) == [w["tom"], w["apples"], "3 + 4 = 7", w["has"]]
+    assert qhb.words_of(question[2]) == [w["ana"], w["tom"], w["apples"], "4", w["gives"]]
+    assert qhb.words_of(cot[2]) == ["13 + 4 = 17"]
     assert (
         langs["en"].render(question)
-        == "Tom has 3 apples. Ana gives Tom 4 apples. How many apples does Tom have now?"
+        == "Tom has 13 apples. Ana has 14 apples. Ana gives Tom 4 apples. How many apples does Tom have now?"
     )
-    assert langs["en"].render(cot) == "Tom has 3 + 4 = 7 apples. The answer is 7."
+    assert (
+        langs["en"].render(cot) == "Tom has 13 apples. Ana gives Tom 4 apples. 13 + 4 = 17. The answer is 17."
+    )
+
+
+@pytest.mark.parametrize(
+    "event, subject, ask, cot, answer",
+    [
+        ("finds", 0, "A", "Tom has 13 apples. Tom finds 4 more apples. 13 + 4 = 17.", 17),
+        ("finds", 0, "B", "Ana has 14 apples.", 14),  # the event is someone else's
+        ("sells", 1, "B", "Ana has 14 apples. Ana sells 4 apples. 14 - 4 = 10.", 10),
+        ("gives", 0, "A", "Tom has 13 apples. Tom gives Ana 4 apples. 13 - 4 = 9.", 9),
+        ("gives", 0, "B", "Ana has 14 apples. Tom gives Ana 4 apples. 14 + 4 = 18.", 18),
+        (
+            "gives",
+            1,
+            "both",
+            "Tom has 13 apples. Ana has 14 apples. 13 + 14 = 27.",
+            27,
+        ),  # a gift moves nothing out
+        (
+            "loses",
+            1,
+            "both",
+            "Tom has 13 apples. Ana has 14 apples. 13 + 14 = 27. Ana loses 4 apples. 27 - 4 = 23.",
+            23,
+        ),
+    ],
+)
+def test_the_words_decide_which_numbers_the_answer_uses(event, subject, ask, cot, answer):
+    problem = Problem(("tom", "ana"), "apples", (13, 14), event, subject, 4, ask)
+    question, steps = problem.structure()
+    assert ENGLISH.render(steps) == f"{cot} The answer is {answer}." and problem.answer == answer
+    assert [int(n) for n in re.findall(r"\d+", ENGLISH.render(question))] == [13, 14, 4]
 
 
 def test_native_digits_only_where_configured(world):
@@ -238,12 +264,33 @@ def test_english_chain_of_thought_is_correct(world):
             steps = EQUATION.findall(item["cot"])
             assert [[int(a), op, int(b)] for a, op, b, _ in steps] == item["equations"]
             for a, op, b, result in steps:
-                assert {"+": int(a) + int(b), "-": int(a) - int(b), "*": int(a) * int(b)}[op] == int(result)
-                assert 0 <= int(result) <= 99
-            assert int(steps[-1][3]) == item["answer"]
+                assert {"+": int(a) + int(b), "-": int(a) - int(b)}[op] == int(result)
+                assert 0 <= int(result) <= 57
             assert item["cot"].endswith(f"The answer is {item['answer']}.")
             assert re.search(r"(?:^|\. )The answer is \d+\.$", item["cot"])
-            assert all(1 <= int(n) <= 20 for n in re.findall(r"\d+", item["question"]))
+            a, b, c = (int(n) for n in re.findall(r"\d+", item["question"]))
+            assert {a // 10, b // 10} == {1, 2} and 1 <= c <= 9
+
+
+def test_no_rule_over_the_numbers_alone_answers_many_items(world):
+    from crosslift.synth.floor import no_reading_floor
+
+    dev = {lang: _math(world, "dev", lang) for lang in world.languages}
+    test = {lang: _math(world, "test", lang) for lang in world.languages}
+    assert no_reading_floor(dev, test)["floor"] <= 0.25  # the quick world's 40 items; the default's is 0.085
+
+
+def test_every_event_and_question_is_equally_likely():
+    from collections import Counter
+
+    rng = random.Random(0)
+    drawn = [sample_problem(rng) for _ in range(6000)]
+    families = Counter(
+        {"finds": "gain", "buys": "gain", "loses": "loss", "sells": "loss"}.get(p.event, p.event)
+        for p in drawn
+    )
+    for counts in (families, Counter(p.ask for p in drawn), Counter(p.subject for p in drawn)):
+        assert max(counts.values()) / min(counts.values()) < 1.1
 
 
 def test_dev_and_test_are_parallel_and_disjoint_from_each_other_and_from_training(world, config):
@@ -383,3 +430,67 @@ def test_config_errors_in_a_file_give_its_line(tmp_path):
         load_world_config(path)
     with pytest.raises(ConfigError, match="neither a bundled world"):
         load_world_config("no-such-world")
+
+
+# ------------------------------------------------------------------------------------ what real corpora have
+
+
+def test_the_parallel_set_is_the_same_sentences_in_every_language(world, config):
+    lines = {
+        lang: world.parallel_text(lang).read_text(encoding="utf-8").splitlines() for lang in world.languages
+    }
+    assert {len(v) for v in lines.values()} == {config.sizes.parallel}
+    assert (
+        sum("has" in line for line in lines["en"]) > config.sizes.parallel // 10
+    )  # math sentences among them
+    for lang in world.languages[1:]:
+        numbers = [re.findall(r"\d+", unicodedata.normalize("NFKD", x)) for x in lines[lang]]
+        # the same sentence: the same numbers in it (read in the language's digits)
+        english = [re.findall(r"\d+", x) for x in lines["en"]]
+        assert [len(n) for n in numbers] == [len(n) for n in english]
+
+
+def test_some_corpus_documents_mix_in_english_words(world, config):
+    words = set(VOCABULARY)
+    mixed = {lang: 0 for lang in world.languages[1:]}
+    for doc in _jsonl(world.encoder_corpus):
+        if doc["lang"] != "en" and sum(w.strip(".?").lower() in words for w in doc["text"].split()) >= 2:
+            mixed[doc["lang"]] += 1
+    per_language = config.sizes.encoder_documents / len(world.languages)
+    for count in mixed.values():
+        assert 0.5 * config.natural_code_switching < count / per_language < 2 * config.natural_code_switching
+
+
+def test_a_language_without_translations_gets_machine_translation_by_tier(tmp_path):
+    config = load_world_config("quick", ["languages.4.translated_items=0", "languages.2.translated_items=0"])
+    world = build_world(config, tmp_path)
+    assert (world.translation("qla"), world.translation("qma"), world.translation("qha")) == (
+        "machine",
+        "machine",
+        "human",
+    )
+    assert world.instructions("qla").parent.name == "instructions_mt"
+    reference = world_languages(config)
+    for code in ("qla", "qma"):
+        machine = _jsonl(world.instructions(code))
+        assert len(machine) == config.machine_translation.items
+        right = set(reference[code].words.values())
+        words = [w.strip(".?") for r in machine for w in r["instruction"].split()]
+        words = [w for w in words if not re.search(r"\d", w)]
+        assert all(w.lower() in {x.lower() for x in right} for w in words)  # wrong words are still its words
+    no_mt = load_world_config("quick", ["languages.4.translated_items=0", "machine_translation.items=0"])
+    with pytest.raises(CrossliftError, match="no translated instructions"):
+        build_world(no_mt, tmp_path / "none").instructions("qla")
+
+
+def test_machine_translation_errs_more_in_a_lower_tier():
+    langs = world_languages(load_world_config("quick"))
+    rng = random.Random(0)
+    problems = [sample_problem(rng).structure()[0] for _ in range(300)]
+    clean = [langs["qla"].render(q) for q in problems]
+
+    def changed(error: float) -> float:
+        noisy = [langs["qla"].render_noisy(q, random.Random(i), error=error) for i, q in enumerate(problems)]
+        return sum(a != b for a, b in zip(clean, noisy, strict=True)) / len(clean)
+
+    assert changed(0.0) == 0.0 and changed(0.05) < changed(0.30) < 1.0

@@ -5,15 +5,18 @@ from __future__ import annotations
 import pytest
 import torch
 
+from crosslift.errors import DataError
 from crosslift.models.build import build_bridge
+from crosslift.models.probe import precision_at_1
 from crosslift.train.lingualift import check as lingualift_check
 from crosslift.train.lingualift.check import (
     CheckConfig,
     CheckPair,
+    SentenceCheckConfig,
     _nll,
     check_words,
     loss_comparison,
-    precision_at_1,
+    read_check_sentences,
     run_check,
     summary_line,
     training_holdout,
@@ -170,3 +173,78 @@ def test_retrieval_pairs_are_held_out_of_code_switching(tmp_path):
         training_holdout([codeswitch_example({"text": sentences[0]}, 0, field="text", switcher=plain)])
     with pytest.raises(ConfigError, match="needs the held-out settings"):
         check_words(CheckConfig(lexicons=[str(tmp_path)]), ["sw"], seed=0)
+
+
+# ---------------------------------------------------------------------------------------------- per language
+
+ENGLISH = [
+    "Tom has 3 apples.",
+    "Ana gives Ben 2 pens.",
+    "How many cards does Mia have now?",
+    "Sam sells 4 eggs.",
+]
+
+
+def _sentence_files(tmp_path, languages: dict[str, list[str]]) -> SentenceCheckConfig:
+    import json
+
+    rows = [{"id": f"d{i}", "question": q, "answer": f"The answer is {i}."} for i, q in enumerate(ENGLISH)]
+    (tmp_path / "en.json").write_text(json.dumps(rows))
+    files = {}
+    for lang, texts in languages.items():
+        # ids in another order: the files are lined up by id, not position
+        other = [{"id": f"d{i}", "question": t} for i, t in reversed(list(enumerate(texts)))]
+        (tmp_path / f"{lang}.json").write_text(json.dumps(other))
+        files[lang] = str(tmp_path / f"{lang}.json")
+    return SentenceCheckConfig(english=str(tmp_path / "en.json"), languages=files, per_language=4)
+
+
+def test_sentences_are_read_by_id_with_the_english_target(tmp_path):
+    config = _sentence_files(tmp_path, {"sw": [f"sw {t}" for t in ENGLISH]})
+    rows = read_check_sentences(config)
+    assert rows["sw"][1] == ("sw Ana gives Ben 2 pens.", "Ana gives Ben 2 pens.", "The answer is 1.")
+    assert len(rows["sw"]) == 4
+    (tmp_path / "sw.json").write_text('[{"id": "d0", "question": "x"}]')
+    with pytest.raises(DataError, match="3 of the English file's ids are missing"):
+        read_check_sentences(config)
+
+
+def test_a_language_whose_bridge_carries_nothing_is_named(tiny, tmp_path):
+    model, processor = tiny
+    # "de" here is English itself: through any bridge, each sentence is nearest to its own English twin. "fr"
+    # is noise the bridge cannot relate to anything: its retrieval is no better than chance.
+    noise = ["qx vv kk", "zzz", "pp qq rr ss", "mm"]
+    config = _sentence_files(tmp_path, {"de": ENGLISH, "fr": noise})
+    config.min_retrieval = 0.9
+    rows = read_check_sentences(config)
+    sentences = {
+        lang: [CheckPair(text, english, target, lang, text, english) for text, english, target in rows[lang]]
+        for lang in rows
+    }
+    result = run_check(model, processor, PAIRS, CheckConfig(sentences=config), None, sentences)
+    by_language = result["sentences"]["languages"]
+    assert by_language["de"]["retrieval"]["p_at_1"] == 1.0 and by_language["de"]["passed"]
+    assert by_language["de"]["loss"]["ratio"] > 0 and by_language["fr"]["retrieval"]["chance"] == 0.25
+    assert not by_language["fr"]["passed"] and list(result["sentences"]["failed"]) == ["fr"]
+    assert not result["passed"] and any(f.startswith("fr: sentence retrieval") for f in result["failures"])
+    assert "per language (loss ratio/sentence P@1): de " in summary_line(result)
+    # a loss bound no language can meet fails both, each by name
+    config.max_loss_ratio, config.min_retrieval = 1e-6, None
+    result = run_check(model, processor, PAIRS, CheckConfig(sentences=config), None, sentences)
+    assert sorted(result["sentences"]["failed"]) == ["de", "fr"]
+
+
+def test_a_bridge_that_puts_every_sentence_in_one_place_fails_on_mean_retrieval(tiny, tmp_path):
+    model, processor = tiny
+    config = _sentence_files(tmp_path, {"de": ENGLISH, "fr": ["same"] * 4})
+    rows = read_check_sentences(config)
+    sentences = {
+        lang: [CheckPair(text, english, target, lang, text, english) for text, english, target in rows[lang]]
+        for lang in rows
+    }
+    config.min_mean_retrieval = 0.9  # de retrieves perfectly (1.0), fr's identical sentences only by chance
+    result = run_check(model, processor, PAIRS, CheckConfig(sentences=config), None, sentences)
+    assert result["sentences"]["mean_retrieval"] < 0.9 and result["sentences"]["mean_retrieval_failed"]
+    assert any(f.startswith("mean sentence retrieval P@1") for f in result["failures"]) and not result["passed"]
+    config.min_mean_retrieval = 0.1
+    assert run_check(model, processor, PAIRS, CheckConfig(sentences=config), None, sentences)["passed"]

@@ -212,3 +212,19 @@ def extract_target(
     if pivot_before:
         return Extraction(rest.strip(), "wrong_order")
     return Extraction((rest[:cut] if cut >= 0 else rest).strip(), "ok")
+
+
+def extract_pivot(output: str, lang: str, *, pivot: str = "en") -> Extraction:
+    """The pivot-language response of a pivot-first PLUG output: the text after the pivot marker, up to the
+    target marker (or the end). What the model understood, told apart from what it could say in `lang`.
+
+    status: "ok", or "marker_missing" (no pivot marker: text is "").
+    """
+    _check_pair(lang, pivot)
+    pivot_marker, target_marker = response_marker(pivot), response_marker(lang)
+    at = output.find(pivot_marker)
+    if at < 0:
+        return Extraction("", "marker_missing")
+    rest = output[at + len(pivot_marker) :]
+    cut = rest.find(target_marker)
+    return Extraction((rest[:cut] if cut >= 0 else rest).strip(), "ok")

@@ -1,18 +1,26 @@
-"""The demo's report: every method x tier and x language, with 95% intervals, over one or more seeds.
+"""The demo's report: every method x tier and x language, paired differences with intervals, and verdicts only
+where an interval says so.
 
-Three figures per item, all recomputed from the stored raw outputs (items.jsonl):
+Figures per item, all recomputed from the stored raw outputs (items.jsonl):
 
-    accuracy    the extracted final number equals the gold answer (the evaluation harness's `correct`)
-    structure   the chain of thought's equations have the gold's operands and operators, in order, whatever
-                their results: whether the model understood the question, apart from a 1M-parameter model's
-                arithmetic slips. A step that carries on from the previous result must carry the model's own
-                result ("16 * 6 = 78. 78 + 3 = 81" has the structure of "16 * 6 = 96. 96 + 3 = 99"): a slip is
-                an arithmetic error once, not a structure error in every later step
+    accuracy    the final answer equals the gold (the evaluation harness's `correct`): the headline
+    structure   the chain of thought's equations have the gold's operands and operators, in order, whatever their
+                results (a step that carries on from the previous result must carry the model's own result): a
+                secondary column, apart from arithmetic slips
     fidelity    the answer is written in the question's language (by script for the synthetic languages)
+    pivot       PLUG only: the accuracy of the English (pivot) part of its bilingual answer, so understanding and
+                generation are told apart; its target-language part is what `accuracy` scores
 
-A PLUG model answers twice (English, then the target language); its target-language part is what is scored.
-Per tier, a figure is the unweighted mean over the tier's languages; English is a tier of its own. Over
-several seeds the report gives each seed's figure, their mean and their spread (min-max).
+A tier is the unweighted mean over its languages; English is a tier of its own. With several runs (pretraining
+seeds x fine-tuning seeds) a figure is the mean over runs.
+
+Comparisons are paired: the same items were asked of every method in every run, so each difference is taken item
+by item, with a 95% interval from the paired bootstrap of `crosslift.eval.scoring.paired` (items drawn jointly
+across languages, runs drawn by pretraining seed and then fine-tuning seed). The primary comparison is named
+before any figure exists: LinguaLIFT against the self-encoder control on the low tier (what the encoder gives).
+Its verdict needs its interval to exclude 0; every other comparison of the family (each method against the
+baseline, LinguaLIFT against each control, per tier) is Holm-corrected, and its verdict needs the corrected p below
+0.05. Otherwise the verdict is "no detectable difference".
 """
 
 from __future__ import annotations
@@ -24,22 +32,31 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from crosslift.errors import DataError
 from crosslift.eval.scoring.fidelity import lang_fidelity
 from crosslift.eval.scoring.metrics import item_stats, macro_mean
+from crosslift.eval.scoring.paired import (
+    PairedDifference,
+    bootstrap_interval,
+    holm,
+    paired_bootstrap,
+    verdict,
+)
 from crosslift.io import atomic_output, atomic_write_json, atomic_write_text
 from crosslift.runs import provenance
+from crosslift.synth.config import BRIDGES, CONTROLS, LABELS
+from crosslift.synth.floor import no_reading_floor
+from crosslift.synth.methods import PEER_STAGES, run_name, translated_languages
 
 TIERS = ("english", "high", "medium", "low")
-METHODS = ("baseline", "lingualift", "crossin", "plug", "control")
-METHOD_LABELS = {
-    "baseline": "baseline (English SFT)",
-    "lingualift": "LinguaLIFT",
-    "crossin": "CrossIn",
-    "plug": "PLUG",
-    "control": "control (no encoder)",
-}
+METRICS = ("accuracy", "structure", "fidelity", "pivot")
+PRIMARY = ("lingualift", "vs_self_encoder", "low")
+ALPHA = 0.05
 _EQUATION = re.compile(r"(\d+)\s*([-+*×x/])\s*(\d+)\s*=\s*(\d*)")
+
+# ---------------------------------------------------------------------------------------------------- items
 
 
 def equations(text: str) -> list[list[str]]:
@@ -67,43 +84,48 @@ def same_structure(answer: list[list[str]], gold: list[list[str]]) -> bool:
     return True
 
 
-def _answer_part(record: dict[str, Any], method: str) -> str:
+def _parts(record: dict[str, Any], method: str) -> tuple[str, str | None]:
+    """(the answer that is scored, PLUG's English part or None)."""
     if method == "plug" and record["language"] != "en":
-        from crosslift.data.plug import extract_target
+        from crosslift.data.plug import extract_pivot, extract_target
 
-        return extract_target(record["output"], record["language"], pivot="en").text
-    return record["output"]
+        output, lang = record["output"], record["language"]
+        return extract_target(output, lang, pivot="en").text, extract_pivot(output, lang, pivot="en").text
+    return record["output"], None
 
 
-def score_items(task_dir: Path, method: str, gold: dict[tuple[str, str], list[list[str]]]) -> dict[str, dict]:
-    """language -> {"accuracy": [...], "structure": [...], "fidelity": [...]} of one evaluation's items."""
-    by_language: dict[str, dict[str, list[float]]] = {}
+def score_items(task_dir: Path, method: str, gold: dict[tuple[str, str], dict[str, Any]]) -> dict[str, dict]:
+    """metric -> language -> {item id: score} of one evaluation's stored items."""
+    from crosslift.eval.scoring.extract import extract_answer
+
+    scores: dict[str, dict[str, dict[str, float]]] = {metric: {} for metric in METRICS}
     for line in (task_dir / "items.jsonl").read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         record = json.loads(line)
-        lang, text = record["language"], _answer_part(record, method)
-        scores = by_language.setdefault(lang, {"accuracy": [], "structure": [], "fidelity": []})
-        scores["accuracy"].append(float(bool(record.get("correct"))))
-        scores["structure"].append(float(same_structure(equations(text), gold[(lang, str(record["id"]))])))
+        lang, item = record["language"], str(record["id"])
+        text, pivot = _parts(record, method)
+        expected = gold[(lang, item)]
+        correct = float(bool(record.get("correct")))
+        scores["accuracy"].setdefault(lang, {})[item] = correct
+        structure = float(same_structure(equations(text), expected["equations"]))
+        scores["structure"].setdefault(lang, {})[item] = structure
         fidelity = lang_fidelity(text, None, language=lang).value
         if fidelity is not None:
-            scores["fidelity"].append(fidelity)
-    return by_language
+            scores["fidelity"].setdefault(lang, {})[item] = fidelity
+        if method == "plug":
+            value = correct
+            if pivot is not None:
+                found = extract_answer(pivot, "en", rule="strict").value
+                value = float(found is not None and found == expected["answer"])
+            scores["pivot"].setdefault(lang, {})[item] = value
+    return scores
 
 
-def _stats(values_by_language: dict[str, list[float]], tiers: dict[str, str]) -> dict[str, Any]:
-    languages = {lang: item_stats(values, binary=True) for lang, values in values_by_language.items()}
-    per_tier = {
-        tier: macro_mean([s for lang, s in languages.items() if tiers[lang] == tier], binary=True)
-        for tier in TIERS
-    }
-    for stats in languages.values():
-        stats.pop("_var")
-    return {"per_language": languages, "per_tier": per_tier}
+def gold_items(world, split: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(language, item id) -> {"answer", "equations"} of the world's split, checked against its chain of thought."""
+    from decimal import Decimal
 
-
-def _gold(world, split: str) -> dict[tuple[str, str], list[list[str]]]:
     gold = {}
     for lang in world.languages:
         path = world.math(split, lang)
@@ -116,46 +138,296 @@ def _gold(world, split: str) -> dict[tuple[str, str], list[list[str]]]:
                     record=index,
                     field="cot",
                 )
-            gold[(lang, str(item["id"]))] = steps
+            gold[(lang, str(item["id"]))] = {"answer": Decimal(item["answer"]), "equations": steps}
     return gold
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
+# ---------------------------------------------------------------------------------------------------- figures
 
 
-def _cell(stats: dict[str, Any]) -> str:
-    if stats.get("value") is None:
-        return "–"
-    return f"{_pct(stats['value'])} [{_pct(stats['ci_low'])}, {_pct(stats['ci_high'])}]"
+class Scores:
+    """Every method's per-item scores over the runs: `matrix(method, metric, lang)` is (runs, items) in a fixed
+    item order, the same for every method, so two methods' matrices are paired."""
+
+    def __init__(self, world, per_run: dict[tuple[int, int], dict[str, dict]], tiers: dict[str, str]) -> None:
+        self.runs = sorted(per_run)
+        self.per_run = per_run
+        self.tiers = tiers
+        self.languages = list(world.languages)
+        self.methods = [m for m in LABELS if all(m in per_run[r] for r in self.runs)]
+
+    def items(self, method: str, metric: str, lang: str) -> list[str]:
+        return sorted(self.per_run[self.runs[0]][method][metric].get(lang, {}))
+
+    def matrix(
+        self, method: str, metric: str, lang: str, items: list[str] | None = None
+    ) -> np.ndarray | None:
+        items = items if items is not None else self.items("baseline", "accuracy", lang)
+        rows = []
+        for run in self.runs:
+            values = self.per_run[run][method][metric].get(lang, {})
+            if not values:
+                return None
+            missing = [i for i in items if i not in values]
+            if missing:
+                raise DataError(
+                    f"{LABELS[method]} ({run_name(*run)}) has no {metric} for {len(missing)} item(s) of {lang}, "
+                    f"e.g. {missing[0]}: its evaluation did not finish; rerun the demo to resume it"
+                )
+            rows.append([values[i] for i in items])
+        return np.array(rows, dtype=float)
+
+    def languages_of(self, tier: str) -> list[str]:
+        return [lang for lang in self.languages if self.tiers[lang] == tier]
+
+    def groups(self) -> list[int]:
+        return [pretraining_seed for pretraining_seed, _ in self.runs]
 
 
-def _seed_cell(values: list[float | None]) -> str:
+def _per_run_stats(scores: Scores, method: str, metric: str, run_index: int) -> dict[str, Any]:
+    """One run's per-language and per-tier figures with Wilson/macro intervals (the one-run report)."""
+    languages = {}
+    for lang in scores.languages:
+        values = scores.per_run[scores.runs[run_index]][method][metric].get(lang)
+        if values:
+            languages[lang] = item_stats(list(values.values()), binary=True)
+    tiers = {
+        tier: macro_mean([s for lang, s in languages.items() if scores.tiers[lang] == tier], binary=True)
+        for tier in TIERS
+    }
+    for stats in languages.values():
+        stats.pop("_var")
+    return {"per_language": languages, "per_tier": tiers}
+
+
+def _mean(values: list[float | None]) -> float | None:
     values = [v for v in values if v is not None]
-    if not values:
+    return statistics.mean(values) if values else None
+
+
+def method_figures(scores: Scores, method: str, metric: str) -> dict[str, Any]:
+    """Mean over runs per language and tier, each run's figures, and a bootstrap interval over runs and items."""
+    per_run = [_per_run_stats(scores, method, metric, i) for i in range(len(scores.runs))]
+    figures: dict[str, Any] = {"per_language": {}, "per_tier": {}, "runs": per_run}
+    for lang in scores.languages:
+        figures["per_language"][lang] = _mean([r["per_language"].get(lang, {}).get("value") for r in per_run])
+    for tier in TIERS:
+        figures["per_tier"][tier] = _mean([r["per_tier"][tier]["value"] for r in per_run])
+    if len(scores.runs) > 1:
+        intervals = {}
+        for tier in TIERS:
+            matrices = {lang: scores.matrix(method, metric, lang) for lang in scores.languages_of(tier)}
+            matrices = {k: v for k, v in matrices.items() if v is not None}
+            if matrices:
+                interval = bootstrap_interval(matrices, groups=scores.groups())
+                intervals[tier] = [interval.ci_low, interval.ci_high]
+        figures["tier_intervals"] = intervals
+    return figures
+
+
+def difference(scores: Scores, a: str, b: str, languages: list[str]) -> PairedDifference | None:
+    """B - A in accuracy over `languages` (a tier, or one language), paired by item and run."""
+    left, right = {}, {}
+    for lang in languages:
+        items = scores.items("baseline", "accuracy", lang)
+        x, y = scores.matrix(a, "accuracy", lang, items), scores.matrix(b, "accuracy", lang, items)
+        if x is not None and y is not None:
+            left[lang], right[lang] = x, y
+    if not left:
+        return None
+    groups = scores.groups() if len(scores.runs) > 1 else None
+    return paired_bootstrap(left, right, groups=groups)
+
+
+def comparisons(methods: list[str]) -> list[tuple[str, str, str]]:
+    """(method, name, the method it is compared with): every method against the baseline, LinguaLIFT against each
+    control."""
+    pairs = [(m, "vs_baseline", "baseline") for m in methods if m != "baseline"]
+    if "lingualift" in methods:
+        pairs += [("lingualift", f"vs_{c}", c) for c in CONTROLS if c in methods]
+    return pairs
+
+
+def deltas(scores: Scores) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(per method and comparison, per tier: the paired difference, its interval, p, Holm's p and the verdict;
+    the same per language, with intervals only)."""
+    by_tier: dict[str, Any] = {}
+    family = []
+    for method, name, other in comparisons(scores.methods):
+        for tier in TIERS:
+            d = difference(scores, other, method, scores.languages_of(tier))
+            if d is not None:
+                by_tier.setdefault(method, {}).setdefault(name, {})[tier] = d.as_dict()
+                if (method, name, tier) != PRIMARY:
+                    family.append((method, name, tier))
+    adjusted = holm([by_tier[m][n][t]["p_value"] for m, n, t in family])
+    for (method, name, tier), p in zip(family, adjusted, strict=True):
+        by_tier[method][name][tier]["p_holm"] = p
+    for method, named in by_tier.items():
+        for name, tiers in named.items():
+            for tier, d in tiers.items():
+                primary = (method, name, tier) == PRIMARY
+                significant = None if primary else d["p_holm"] < ALPHA
+                d["verdict"] = verdict(PairedDifference(**_fields(d)), significant=significant)
+                d["primary"] = primary
+    by_language: dict[str, Any] = {}
+    for method, name, other in comparisons(scores.methods):
+        for lang in scores.languages:
+            d = difference(scores, other, method, [lang])
+            if d is not None:
+                by_language.setdefault(method, {}).setdefault(name, {})[lang] = d.as_dict()
+    return by_tier, by_language
+
+
+def _fields(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: d[k] for k in ("delta", "ci_low", "ci_high", "p_value", "items", "seeds", "languages")}
+
+
+# ---------------------------------------------------------------------------------------------------- budgets
+
+
+def _manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _stage(run_dir: Path, updates: str) -> dict[str, Any]:
+    """One training run's budget, from its manifest and resolved config."""
+    import yaml
+
+    manifest = _manifest(run_dir)
+    training = manifest.get("training", {})
+    config = run_dir / "config.yaml"
+    batch = (
+        yaml.safe_load(config.read_text(encoding="utf-8"))["training"]["batch_size"]
+        if config.is_file()
+        else 0
+    )
+    steps = training.get("global_step") or 0
+    return {
+        "run": run_dir.name,
+        "updates": updates,
+        "trainable_parameters": manifest.get("parameters", {}).get("trainable"),
+        "optimizer_steps": steps,
+        "examples": steps * batch * manifest.get("world_size", 1),
+        "epochs": training.get("epochs"),
+        "tokens": training.get("input_tokens_seen") or 0,
+    }
+
+
+def budgets(world, cfg, run_dir: Path, bridges: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per method: what it trained (per stage: the part updated, trainable parameters, optimizer steps, examples
+    and tokens), what reached the LLM as updates, and the resources it used."""
+    translated = translated_languages(world)
+    specs = {s.code: s for s in world.config.languages}
+    dictionaries = {lang: f"{round(100 * s.dictionary_coverage)}% of the words" for lang, s in specs.items()}
+    parallel = world.config.sizes.parallel if cfg.stage1.sentence_ratio else 0
+    english = {"english_instructions": world.config.sizes.instructions}
+    translations = {
+        lang: {
+            "items": specs[lang].translated_items or world.config.machine_translation.items,
+            "translation": kind,
+            "tier": specs[lang].tier,
+        }
+        for lang, kind in translated.items()
+    }
+    stage1_resources = english | {
+        "dictionaries": dictionaries,
+        "parallel_sentences_per_language": parallel,
+        "stage1_examples": cfg.stage1.examples,
+    }
+    resources = {
+        "baseline": english,
+        "crossin": english | {"translated_instructions": translations},
+        "plug": english | {"translated_instructions": translations},
+        "codeswitch_sft": stage1_resources,
+        "lingualift": stage1_resources
+        | {"encoder": "the multilingual encoder (pretrained on balanced text)"},
+        "self_encoder": stage1_resources | {"encoder": "the LLM itself"},
+        # the peers: English instructions; the parallel set (as many sentences in every tier); translated
+        # questions (QAlign: with their English questions; MindMerger, LayAlign: with the English chain of thought).
+        # The bridges' frozen LLM is the baseline's model, whose SFT is their first stage.
+        "langbridge": english
+        | {
+            "encoder": "the multilingual encoder (pretrained on balanced text)",
+            "llm": "the baseline's model",
+        },
+        "qalign": english | {"translated_questions": translations},
+        "mindmerger": english
+        | {
+            "parallel_sentences_per_language": world.config.sizes.parallel,
+            "translated_questions_with_english_answers": translations,
+            "encoder": "the multilingual encoder (pretrained on balanced text)",
+            "llm": "the baseline's model",
+        },
+    }
+    resources["layalign"] = resources["mindmerger"]
+    out = {}
+    for method in resources:
+        if method in BRIDGES and method in bridges:
+            stages = [
+                _stage(Path(bridges[method]["stage1"]), "alignment layer (LLM frozen)"),
+                _stage(run_dir / f"{method}_stage2", "LLM"),
+            ]
+        elif method in PEER_STAGES:
+            if not (run_dir / PEER_STAGES[method][-1][0]).is_dir():
+                continue
+            stages = [_stage(run_dir / name, updates) for name, updates in PEER_STAGES[method]]
+        elif (run_dir / method).is_dir():
+            stages = [_stage(run_dir / method, "LLM")]
+        else:
+            continue
+        llm = [s for s in stages if s["updates"] == "LLM"]
+        out[method] = {
+            "stages": stages,
+            "llm_updates": {
+                key: sum(s[key] for s in llm) for key in ("optimizer_steps", "examples", "tokens")
+            },
+            "resources": resources[method],
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- writing
+
+
+def _pct(value: float | None, signed: bool = False) -> str:
+    if value is None:
         return "–"
-    if len(values) == 1:
-        return _pct(values[0])
-    return f"{_pct(statistics.mean(values))} ({_pct(min(values))}–{_pct(max(values))})"
+    return f"{100 * value:+.1f}" if signed else f"{100 * value:.1f}"
 
 
-def _plot(comparison: dict[str, Any], path: Path, comparison_split: str) -> None:
-    import matplotlib
+def _cell(figures: dict[str, Any], tier: str, single: bool) -> str:
+    if single:
+        stats = figures["runs"][0]["per_tier"][tier]
+        if stats.get("value") is None:
+            return "–"
+        return f"{_pct(stats['value'])} [{_pct(stats['ci_low'])}, {_pct(stats['ci_high'])}]"
+    value, interval = figures["per_tier"][tier], figures.get("tier_intervals", {}).get(tier)
+    if value is None:
+        return "–"
+    return f"{_pct(value)} [{_pct(interval[0])}, {_pct(interval[1])}]" if interval else _pct(value)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    width = 0.8 / len(comparison["methods"])
+def _plot(comparison: dict[str, Any], path: Path, split: str) -> None:
+    from crosslift.eval.results.formatting import pyplot
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    methods = comparison["methods"]
+    width = 0.8 / len(methods)
     for ax, key, title in ((axes[0], "per_tier", "accuracy"), (axes[1], "structure_per_tier", "structure")):
-        for i, (method, figures) in enumerate(comparison["methods"].items()):
+        for i, (method, figures) in enumerate(methods.items()):
             values = [100 * (figures[key][t] or 0) for t in TIERS]
-            ax.bar([x + i * width for x in range(len(TIERS))], values, width, label=METHOD_LABELS[method])
+            ax.bar([x + i * width for x in range(len(TIERS))], values, width, label=LABELS[method])
         ax.set_xticks([x + 0.4 - width / 2 for x in range(len(TIERS))], TIERS)
-        ax.set_title(f"{title} by tier ({comparison_split}, mean over seeds)")
+        ax.set_title(f"{title} by tier ({split}, mean over runs)")
         ax.set_ylim(0, 100)
+    axes[0].axhline(
+        100 * comparison["floor"], color="black", linestyle="--", linewidth=1, label="no-reading floor"
+    )
     axes[0].set_ylabel("% of items")
-    axes[1].legend(fontsize=8)
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=100)
@@ -163,155 +435,279 @@ def _plot(comparison: dict[str, Any], path: Path, comparison_split: str) -> None
 
 
 def write_report(
-    world, cfg, out: Path, results: dict[int, dict[str, Any]], timings: dict[str, float]
+    world,
+    cfg,
+    out: Path,
+    results: dict[tuple[int, int], dict[str, Any]],
+    *,
+    probes: dict[int, dict[str, Any]],
+    pretraining: dict[int, str],
+    timings: dict[str, float],
 ) -> Path:
-    """Score every seed's evaluations and write comparison.json, report.md and accuracy_by_tier.png."""
-    gold = _gold(world, cfg.split)
+    """Score every run's evaluations and write comparison.json, details.json, report.md and accuracy_by_tier.png."""
+    gold = gold_items(world, cfg.split)
     tiers = dict(world.tiers)
-    seeds = sorted(results)
-    figures: dict[str, dict[int, dict[str, Any]]] = {}
-    for seed in seeds:
-        for method, task_dirs in results[seed]["task_dirs"].items():
-            merged: dict[str, dict[str, list[float]]] = {}
+    per_run = {}
+    for run, result in results.items():
+        per_run[run] = {}
+        for method, task_dirs in result["task_dirs"].items():
+            merged: dict[str, dict[str, dict[str, float]]] = {metric: {} for metric in METRICS}
             for task_dir in task_dirs:
-                merged |= score_items(task_dir, method, gold)
-            figures.setdefault(method, {})[seed] = {
-                metric: _stats({lang: s[metric] for lang, s in merged.items()}, tiers)
-                for metric in ("accuracy", "structure", "fidelity")
-            }
-
-    def mean_over_seeds(method: str, metric: str, level: str, key: str) -> float | None:
-        values = [figures[method][s][metric][level][key]["value"] for s in seeds]
-        values = [v for v in values if v is not None]
-        return statistics.mean(values) if values else None
+                for metric, by_lang in score_items(task_dir, method, gold).items():
+                    merged[metric] |= by_lang
+            per_run[run][method] = merged
+    scores = Scores(world, per_run, tiers)
+    figures = {
+        method: {
+            metric: method_figures(scores, method, metric) for metric in ("accuracy", "structure", "fidelity")
+        }
+        for method in scores.methods
+    }
+    if "plug" in figures:
+        figures["plug"]["pivot"] = method_figures(scores, "plug", "pivot")
+    tier_deltas, language_deltas = deltas(scores)
+    floor = _floor(world)
+    first_run = scores.runs[0]
+    budget = budgets(world, cfg, out / run_name(*first_run), results[first_run]["bridges"])
+    bridges = _bridge_summary(results)
 
     comparison = {
         "tier_rule": str(world.tier_rule),
-        "seeds": seeds,
+        "split": cfg.split,
+        "runs": [{"pretraining_seed": p, "seed": s} for p, s in scores.runs],
+        "floor": floor["floor"],
+        "floor_per_language": floor["per_language"],
+        "primary": {"method": PRIMARY[0], "comparison": PRIMARY[1], "tier": PRIMARY[2]},
         "methods": {
             method: {
-                "per_language": {
-                    lang: mean_over_seeds(method, "accuracy", "per_language", lang)
-                    for lang in world.languages
-                },
-                "per_tier": {t: mean_over_seeds(method, "accuracy", "per_tier", t) for t in TIERS},
-                "structure_per_tier": {t: mean_over_seeds(method, "structure", "per_tier", t) for t in TIERS},
+                "per_language": figures[method]["accuracy"]["per_language"],
+                "per_tier": figures[method]["accuracy"]["per_tier"],
+                "structure_per_tier": figures[method]["structure"]["per_tier"],
+                "fidelity_per_tier": figures[method]["fidelity"]["per_tier"],
+                **({"pivot_per_tier": figures[method]["pivot"]["per_tier"]} if method == "plug" else {}),
+                "budget": budget.get(method),
+                **({"stage1": bridges[method]} if method in bridges else {}),
             }
-            for method in METHODS
-            if method in figures
+            for method in scores.methods
         },
+        "deltas": tier_deltas,
     }
     atomic_write_json(out / "comparison.json", comparison)
     details = {
-        "seeds": {str(s): {m: figures[m][s] for m in figures} for s in seeds},
-        "stage1": {
-            str(s): {k: results[s][k] for k in ("stage1", "stage1_restarts", "stage1_passed")} for s in seeds
-        },
+        "figures": figures,
+        "deltas_per_language": language_deltas,
+        "floor": floor,
+        "probe": {str(p): {k: v for k, v in probe.items() if k != "stamp"} for p, probe in probes.items()},
+        "pretraining": {str(p): source for p, source in pretraining.items()},
+        "stage1_checks": _stage1_checks(results),
         "timings_s": timings,
-        "split": cfg.split,
         "config": cfg.model_dump(mode="json"),
         "world": {"root": str(world.root), "hash": world.hash},
-        **provenance(seed=seeds[0], data_files=[world.root / "world.json"]),
+        **provenance(seed=cfg.seeds[0], data_files=[world.root / "world.json"]),
     }
     atomic_write_json(out / "details.json", details)
     _plot(comparison, out / "accuracy_by_tier.png", cfg.split)
-
-    lines = [
-        "# crosslift demo: the tier gap in a synthetic world, and what each method does to it",
-        "",
-        f"World `{cfg.world}` (hash {world.hash[:12]}), {cfg.split} split, seeds {', '.join(map(str, seeds))}. "
-        "Figures are % of items. Tiers: English alone, then the unweighted mean over each tier's languages. "
-        "With one seed each cell shows the figure and its 95% interval; with several, the mean over seeds and "
-        "the range (min–max) of the seeds' figures.",
-        "",
-    ]
-    for metric, title in (
-        ("accuracy", "Accuracy (final answer)"),
-        ("structure", "Structure (equations right)"),
-        ("fidelity", "Response-language fidelity"),
-    ):
-        lines += [
-            f"## {title} by tier",
-            "",
-            "| method | " + " | ".join(TIERS) + " |",
-            "|---|" + "---|" * len(TIERS),
-        ]
-        for method in comparison["methods"]:
-            if len(seeds) == 1:
-                cells = [_cell(figures[method][seeds[0]][metric]["per_tier"][t]) for t in TIERS]
-            else:
-                cells = [
-                    _seed_cell([figures[method][s][metric]["per_tier"][t]["value"] for s in seeds])
-                    for t in TIERS
-                ]
-            lines.append(f"| {METHOD_LABELS[method]} | " + " | ".join(cells) + " |")
-        lines.append("")
-    lines += [
-        "## Accuracy and structure per language",
-        "",
-        "| method | " + " | ".join(f"{lang} ({tiers[lang]})" for lang in world.languages) + " |",
-        "|---|" + "---|" * len(world.languages),
-    ]
-    for method in comparison["methods"]:
-        cells = []
-        for lang in world.languages:
-            acc = _seed_cell(
-                [figures[method][s]["accuracy"]["per_language"].get(lang, {}).get("value") for s in seeds]
-            )
-            struct = _seed_cell(
-                [figures[method][s]["structure"]["per_language"].get(lang, {}).get("value") for s in seeds]
-            )
-            cells.append(f"{acc} / {struct}")
-        lines.append(f"| {METHOD_LABELS[method]} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "Cells: accuracy / structure.",
-        "",
-        "## Verdicts (structure, low tier, mean over seeds)",
-        "",
-    ]
-    lines += verdicts(comparison)
-    lines += ["", "## LinguaLIFT stage 1", ""]
-    for s in seeds:
-        r = results[s]
-        lines.append(
-            f"- seed {s}: alignment check {'passed' if r['stage1_passed'] else 'FAILED'} after "
-            f"{r['stage1_restarts']} restart(s) ({r['stage1']}/alignment_check.json)"
-        )
-    lines += ["", "## Time", ""] + [f"- {k}: {v:.0f} s" for k, v in timings.items() if v]
-    lines += [
-        "",
-        "Files: comparison.json (the figures above), details.json (per seed, per language, with "
-        "intervals and provenance), accuracy_by_tier.png; every step's config under configs/ and its run "
-        "folder under seed*/.",
-    ]
     report = out / "report.md"
-    atomic_write_text(report, "\n".join(lines) + "\n")
+    atomic_write_text(report, "\n".join(_markdown(world, cfg, scores, figures, comparison, details)) + "\n")
     return report
 
 
-def verdicts(comparison: dict[str, Any]) -> list[str]:
-    """One line per method: does it lift the low tier above the baseline (and LinguaLIFT above the control)?"""
-    methods = comparison["methods"]
-    base = methods["baseline"]["structure_per_tier"]["low"]
-    lines = []
-    for method in ("lingualift", "crossin", "plug"):
-        if method not in methods or base is None:
-            continue
-        value = methods[method]["structure_per_tier"]["low"]
-        if value is None:
-            continue
-        word = "lifts" if value > base else "does not lift"
-        lines.append(
-            f"- {METHOD_LABELS[method]} {word} the low tier over the baseline: {_pct(value)} vs {_pct(base)}"
-        )
-    if "lingualift" in methods and "control" in methods:
-        ours, control = (methods[m]["structure_per_tier"]["low"] for m in ("lingualift", "control"))
-        if ours is not None and control is not None:
-            word = "beats" if ours > control else "does not beat"
-            lines.append(
-                f"- the encoder: LinguaLIFT {word} the no-encoder control on the low tier: "
-                f"{_pct(ours)} vs {_pct(control)}"
+def _floor(world) -> dict[str, Any]:
+    def load(split: str) -> dict[str, list[dict[str, Any]]]:
+        return {
+            lang: json.loads(world.math(split, lang).read_text(encoding="utf-8")) for lang in world.languages
+        }
+
+    return no_reading_floor(load("dev"), load("test"))
+
+
+def _bridge_summary(results: dict[tuple[int, int], dict[str, Any]]) -> dict[str, Any]:
+    """Per bridge method: stage-1 attempts in every run, how many runs restarted, and whether the last passed."""
+    from crosslift.synth.methods import check_passed
+
+    summary: dict[str, Any] = {}
+    for _, result in sorted(results.items()):
+        for method, bridge in result["bridges"].items():
+            entry = summary.setdefault(method, {"attempts": [], "restarts": 0, "passed": []})
+            entry["attempts"].append(bridge["attempts"])
+            entry["restarts"] += bridge["attempts"] - 1
+            entry["passed"].append(check_passed(Path(bridge["stage1"])))
+    return summary
+
+
+def _stage1_checks(results: dict[tuple[int, int], dict[str, Any]]) -> dict[str, Any]:
+    checks = {}
+    for run, result in sorted(results.items()):
+        for method, bridge in result["bridges"].items():
+            path = Path(bridge["stage1"]) / "alignment_check.json"
+            if path.is_file():
+                checks.setdefault(run_name(*run), {})[method] = json.loads(path.read_text(encoding="utf-8"))
+    return checks
+
+
+def _markdown(world, cfg, scores: Scores, figures, comparison, details) -> list[str]:
+    single = len(scores.runs) == 1
+    runs = ", ".join(run_name(*r) for r in scores.runs)
+    primary = comparison["deltas"].get(PRIMARY[0], {}).get(PRIMARY[1], {}).get(PRIMARY[2])
+    lines = [
+        "# crosslift demo: the tier gap in a synthetic world, and what each method does to it",
+        "",
+        f"World `{cfg.world}` (hash {world.hash[:12]}), {cfg.split} split, {len(scores.runs)} run(s): {runs}. "
+        "Figures are % of items; a tier is the unweighted mean over its languages, English a tier of its own. "
+        + (
+            "Cells: the figure and its 95% interval (Wilson; tiers: from the languages' variances)."
+            if single
+            else "Cells: the mean over runs and a 95% bootstrap interval over runs and items."
+        ),
+        "",
+        "**Primary comparison** (named before any result): LinguaLIFT against the self-encoder control (the same "
+        "bridge, data, steps and restarts, with the LLM as its own encoder) on the low tier — what the "
+        "multilingual encoder gives.",
+        "",
+    ]
+    if primary:
+        lines += [
+            f"> LinguaLIFT vs the self-encoder control, low tier: **{primary['verdict']}** — "
+            f"{_pct(primary['delta'], True)} points [{_pct(primary['ci_low'], True)}, {_pct(primary['ci_high'], True)}] "
+            "(paired bootstrap, 95%).",
+            "",
+        ]
+    else:
+        lines += ["> Not run: it needs both `lingualift` and `self_encoder` in `methods`.", ""]
+    lines += ["## Accuracy (final answer) by tier", "", "| method | " + " | ".join(TIERS) + " |"]
+    lines.append("|---|" + "---|" * len(TIERS))
+    floor_cells = [
+        _pct(max(comparison["floor_per_language"][lang] for lang in scores.languages_of(t))) for t in TIERS
+    ]
+    lines.append("| no-reading floor (best numbers-only rule) | " + " | ".join(floor_cells) + " |")
+    for method in scores.methods:
+        cells = [_cell(figures[method]["accuracy"], t, single) for t in TIERS]
+        lines.append(f"| {LABELS[method]} | " + " | ".join(cells) + " |")
+    if "plug" in figures:
+        cells = [_cell(figures["plug"]["pivot"], t, single) for t in TIERS]
+        lines.append("| PLUG, its English (pivot) part | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"The no-reading floor is the best rule over the question's numbers alone (chosen on dev): "
+        f"{_pct(comparison['floor'])}% at most in any language (crosslift.synth.floor).",
+        "",
+        "## Paired differences (accuracy, points)",
+        "",
+        "Each cell: B − A over the same items, 95% paired-bootstrap interval, and the verdict. The primary "
+        "comparison's verdict needs its interval to exclude 0; the others are Holm-corrected over the whole table "
+        "(p_holm < 0.05). Per-language differences are in details.json.",
+        "",
+        "| comparison | " + " | ".join(TIERS) + " |",
+        "|---|" + "---|" * len(TIERS),
+    ]
+    for method, name, other in comparisons(scores.methods):
+        cells = []
+        for tier in TIERS:
+            d = comparison["deltas"].get(method, {}).get(name, {}).get(tier)
+            if d is None:
+                cells.append("–")
+                continue
+            mark = "primary" if d["primary"] else f"p_holm {d['p_holm']:.3f}"
+            cells.append(
+                f"{_pct(d['delta'], True)} [{_pct(d['ci_low'], True)}, {_pct(d['ci_high'], True)}] "
+                f"{d['verdict']} ({mark})"
             )
-    lines.append("- compare the intervals above before reading a difference as real.")
+        lines.append(f"| {LABELS[method]} vs {LABELS[other]} | " + " | ".join(cells) + " |")
+    lines += ["", "## Structure and fidelity by tier (secondary)", ""]
+    lines += ["| method | " + " | ".join(f"structure {t}" for t in TIERS) + " | fidelity low |"]
+    lines.append("|---|" + "---|" * (len(TIERS) + 1))
+    for method in scores.methods:
+        cells = [_pct(figures[method]["structure"]["per_tier"][t]) for t in TIERS]
+        cells.append(_pct(figures[method]["fidelity"]["per_tier"]["low"]))
+        lines.append(f"| {LABELS[method]} | " + " | ".join(cells) + " |")
+    lines += ["", "## Accuracy per language", ""]
+    lines += [
+        "| method | " + " | ".join(f"{lang} ({scores.tiers[lang]})" for lang in scores.languages) + " |"
+    ]
+    lines.append("|---|" + "---|" * len(scores.languages))
+    for method in scores.methods:
+        cells = [_pct(figures[method]["accuracy"]["per_language"][lang]) for lang in scores.languages]
+        lines.append(f"| {LABELS[method]} | " + " | ".join(cells) + " |")
+    lines += _probe_lines(details["probe"], scores.languages[1:])
+    lines += _budget_lines(comparison)
+    lines += _stage1_lines(comparison, details)
+    lines += ["", "## Time", ""] + [f"- {k}: {v:.0f} s" for k, v in details["timings_s"].items() if v]
+    lines += [
+        "",
+        "Files: comparison.json (the figures, deltas, budgets), details.json (per run and language, intervals, "
+        "the probe, every alignment check, provenance), accuracy_by_tier.png; every step's config under "
+        "configs/ and its run folder beside it.",
+    ]
+    return lines
+
+
+def _probe_lines(probe: dict[str, Any], languages: list[str]) -> list[str]:
+    lines = [
+        "",
+        "## What the pretrained models know, before any bridge",
+        "",
+        "Cross-lingual retrieval with each model's own hidden states at the layer the bridges read: P@1 of a dev "
+        "question's English version among all of them (chance 1%), and of a word's English word among the "
+        "lexicon's.",
+        "",
+        "| pretraining seed | model | "
+        + " | ".join(f"{lang} sentences / words" for lang in languages)
+        + " |",
+        "|---|---|" + "---|" * len(languages),
+    ]
+    for seed, models in probe.items():
+        for name in ("encoder", "llm"):
+            cells = [
+                f"{_pct(models[name][lang]['sentences']['p_at_1'])} / {_pct(models[name][lang]['words']['p_at_1'])}"
+                for lang in languages
+            ]
+            lines.append(f"| {seed} | {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _budget_lines(comparison: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## What each method trained on (first run)",
+        "",
+        "| method | stages (updated part: steps, examples, tokens) | LLM updates: steps / examples / tokens |",
+        "|---|---|---|",
+    ]
+    for method, figures in comparison["methods"].items():
+        budget = figures.get("budget")
+        if not budget:
+            continue
+        stages = "; ".join(
+            f"{s['run']} ({s['updates']}: {s['optimizer_steps']} steps, {s['examples']} examples, "
+            f"{s['tokens'] or 0:,} tokens)"
+            for s in budget["stages"]
+        )
+        llm = budget["llm_updates"]
+        lines.append(
+            f"| {LABELS[method]} | {stages} | {llm['optimizer_steps']} / {llm['examples']} / {llm['tokens']:,} |"
+        )
+    return lines
+
+
+def _stage1_lines(comparison: dict[str, Any], details: dict[str, Any]) -> list[str]:
+    lines = ["", "## Stage 1 of the bridges: the alignment check", ""]
+    for method, figures in comparison["methods"].items():
+        stage1 = figures.get("stage1")
+        if not stage1:
+            continue
+        lines.append(
+            f"- {LABELS[method]}: {sum(stage1['passed'])} of {len(stage1['passed'])} run(s) passed; "
+            f"{stage1['restarts']} restart(s) in all (attempts per run: {stage1['attempts']})"
+        )
+    for run, checks in details["stage1_checks"].items():
+        for method, check in checks.items():
+            sentences = (check.get("sentences") or {}).get("languages", {})
+            if sentences:
+                cells = ", ".join(
+                    f"{lang} {r['loss']['ratio']:.2f}/{r['retrieval']['p_at_1']:.2f}"
+                    for lang, r in sentences.items()
+                )
+                lines.append(
+                    f"  - {run}, {LABELS[method]}: per language (loss ratio / sentence P@1): {cells}"
+                )
     return lines

@@ -56,7 +56,7 @@ from crosslift.io import atomic_write_json, atomic_write_jsonl, atomic_write_tex
 logger = logging.getLogger(__name__)
 
 # Bump when the generator's output for a given config changes: it is part of the world's hash.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SPLITS = ("dev", "test")
 TASK_NAMES = {"test": "synth_math", "dev": "synth_math_dev"}  # the task files are math/{name}.yaml
 TIER_ORDER = ("high", "medium", "low")
@@ -138,6 +138,24 @@ class WorldSizes(Section):
     instructions: int = Field(6000, gt=0, description="English instruction records (math Q -> CoT)")
     dev: int = Field(100, gt=0, description="benchmark items per language")
     test: int = Field(200, gt=0, description="benchmark items per language")
+    parallel: int = Field(
+        1000,
+        ge=0,
+        description="sentences of the parallel set (FLORES-like: the same sentences in every language)",
+    )
+
+
+class MachineTranslation(Section):
+    """Machine-translated instructions for languages without human translations (`translated_items: 0`)."""
+
+    items: int = Field(
+        1500, ge=0, description="English instructions machine-translated into each such language"
+    )
+    word_error: dict[Literal["high", "medium", "low"], float] = Field(
+        default_factory=lambda: {"high": 0.05, "medium": 0.15, "low": 0.30},
+        description="per tier: share of words translated wrong (another word of the language), and chance that "
+        "a sentence keeps the English word order",
+    )
 
 
 class WorldConfig(Section):
@@ -150,7 +168,15 @@ class WorldConfig(Section):
     dictionary_noise: float = Field(
         0.03, ge=0, lt=0.5, description="share of dictionary entries that are wrong"
     )
+    natural_code_switching: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="share of each synthetic language's corpus documents that mix in English words (a third of "
+        "their words), as real web text in many languages does",
+    )
     sizes: WorldSizes = Field(default_factory=WorldSizes)
+    machine_translation: MachineTranslation = Field(default_factory=MachineTranslation)
     languages: list[LanguageSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -177,6 +203,10 @@ class WorldConfig(Section):
                 )
             if lang.translated_items > self.sizes.instructions:
                 bad(("languages", i, "translated_items"), lang.translated_items, "at most sizes.instructions")
+        if self.machine_translation.items > self.sizes.instructions:
+            bad(
+                ("machine_translation", "items"), self.machine_translation.items, "at most sizes.instructions"
+            )
         tiers = [lang.tier for lang in self.languages]
         if missing := [t for t in TIER_ORDER if t not in tiers]:
             bad(
@@ -261,34 +291,31 @@ GENERIC_TEMPLATES = (
     "subj $name | verb sits | adv with the $animal | adv in the $place .",
     "subj $name | verb loses | obj the $adj $thing | adv at the $place .",
 )
-# Math: $A/$B names, $O the objects, $box/$boxes a container, $a $b $c the given numbers (1-20), $eq1 $eq2 the
-# CoT's equations, $answer the result. `ops` chain the numbers: ("+", "-") is (a + b) - c.
-_HAS = "subj $A | verb has | obj $a $O ."
-_HAS_BOXES = ("subj $A | verb has | obj $a $boxes .", "subj each $box | verb has | obj $b $O .")
-_HOW_MANY = "obj how many $O | verb does | subj $A | verb have | adv now ?"
-_STEP1, _STEP2 = "subj $A | verb has | obj $eq1 $O .", "subj $A | verb has | obj $eq2 $O ."
+# Math: two people and their counts of one kind of object; one event changes a count or moves objects from one to
+# the other; the question asks for one person's count, or both counts together. Which numbers the answer uses, and
+# with which operator, is decided by the words alone: who the event's subject is, its verb, whom the question asks
+# about. Every event family and every question is equally likely, so no rule over the question's numbers alone
+# answers more than a small share (crosslift.synth.floor measures it on every world).
+# $A $B: the names (A is stated first), $O: the objects, $a $b: their counts (one in 10-19, the other in 20-29),
+# $c: the event's number (1-9): small enough that a 1M-parameter model's arithmetic is exact, never below zero.
+_HAS_A, _HAS_B = "subj $A | verb has | obj $a $O .", "subj $B | verb has | obj $b $O ."
+_HAS_X = "subj $X | verb has | obj $x $O ."
+_STEP1, _STEP2 = "obj $eq1 .", "obj $eq2 ."
 _ANSWER = "subj the answer | verb is | obj $answer ."
-_GIVES_B, _GETS_C = (
-    "subj $A | verb gives | obj $B | obj $c $O .",
-    "subj $B | verb gives | obj $A | obj $c $O .",
-)
-_TWO_STEPS = (_STEP1, _STEP2, _ANSWER)
-MATH_TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {  # ops, question, CoT
-    "add": (("+",), (_HAS, "subj $A | verb finds | obj $b more $O .", _HOW_MANY), (_STEP1, _ANSWER)),
-    "sub": (("-",), (_HAS, "subj $A | verb loses | obj $b $O .", _HOW_MANY), (_STEP1, _ANSWER)),
-    # "B gives A" adds and "A gives B" subtracts: only the order of the names tells the direction.
-    "give_in": (("+",), (_HAS, "subj $B | verb gives | obj $A | obj $b $O .", _HOW_MANY), (_STEP1, _ANSWER)),
-    "give_out": (("-",), (_HAS, "subj $A | verb gives | obj $B | obj $b $O .", _HOW_MANY), (_STEP1, _ANSWER)),
-    "mul": (("*",), (*_HAS_BOXES, "obj how many $O | verb does | subj $A | verb have ?"), (_STEP1, _ANSWER)),
-    "add_sub": (
-        ("+", "-"),
-        (_HAS, "subj $A | verb buys | obj $b more $O .", _GIVES_B, _HOW_MANY),
-        _TWO_STEPS,
-    ),
-    "mul_add": (("*", "+"), (*_HAS_BOXES, _GETS_C, _HOW_MANY), _TWO_STEPS),
+# event -> (sentence, change of the subject's count and of the other person's, per unit of $c)
+EVENTS: dict[str, tuple[str, tuple[int, int]]] = {
+    "finds": ("subj $S | verb finds | obj $c more $O .", (1, 0)),
+    "buys": ("subj $S | verb buys | obj $c more $O .", (1, 0)),
+    "loses": ("subj $S | verb loses | obj $c $O .", (-1, 0)),
+    "sells": ("subj $S | verb sells | obj $c $O .", (-1, 0)),
+    "gives": ("subj $S | verb gives | obj $T | obj $c $O .", (-1, 1)),
 }
-_SINGULAR = {plural: singular for singular, plural in CONTAINERS}
-MATH_FAMILIES = ("add", "sub", "give", "mul", "add_sub", "mul_add")  # "give" is give_in or give_out, evenly
+EVENT_FAMILIES = (("finds", "buys"), ("loses", "sells"), ("gives",))  # gain, loss, transfer: equally likely
+ASKS = ("A", "B", "both")
+QUESTIONS = {
+    "one": "obj how many $O | verb does | subj $X | verb have | adv now ?",
+    "both": "obj how many $O | verb do | subj $A and $B | verb have | adv together ?",
+}
 _OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
 
 
@@ -304,7 +331,9 @@ def _parse(template: str) -> Sentence:
 
 _GENERIC = tuple(_parse(t) for t in GENERIC_TEMPLATES)
 _MATH = {
-    name: (ops, tuple(map(_parse, q)), tuple(map(_parse, c))) for name, (ops, q, c) in MATH_TEMPLATES.items()
+    t: _parse(t)
+    for t in (_HAS_A, _HAS_B, _HAS_X, _STEP1, _STEP2, _ANSWER, *QUESTIONS.values())
+    + tuple(sentence for sentence, _ in EVENTS.values())
 }
 
 
@@ -317,7 +346,7 @@ def _vocabulary() -> tuple[str, ...]:
     """Every English word type the templates can produce, in a fixed order (the lexicons' order)."""
     words = [*NAMES, *OBJECTS, *(w for pair in CONTAINERS for w in pair), *ANIMALS, *THINGS, *PLACES]
     words += ADJECTIVES
-    templates = [*_GENERIC, *(s for _, q, c in _MATH.values() for s in (*q, *c))]
+    templates = [*_GENERIC, *_MATH.values()]
     words += [t for s in templates for p in s.phrases for t in p.tokens if not t.startswith("$")]
     return tuple(dict.fromkeys(words))
 
@@ -342,50 +371,72 @@ def generic_sentence(rng: random.Random) -> Sentence:
 class Problem:
     """A math problem; equal problems are the same problem (the key of dev/test disjointness)."""
 
-    template: str
-    names: tuple[str, ...]  # (A,) or (A, B) when the template names B
+    names: tuple[str, str]  # A, B: A's count is stated first
     obj: str
-    container: str  # "" when the template has no container
-    numbers: tuple[int, ...]
+    counts: tuple[int, int]  # a, b
+    event: str  # a key of EVENTS
+    subject: int  # whose event it is: 0 (A) or 1 (B); a gift goes to the other
+    amount: int  # c
+    ask: str  # "A", "B" or "both"
+
+    def change(self, person: int) -> int:
+        """How the event changes one person's count, per unit of `amount`: +1, -1 or 0."""
+        own, other = EVENTS[self.event][1]
+        return own if person == self.subject else other
 
     def equations(self) -> list[Eq]:
-        left, steps = self.numbers[0], []
-        for op, right in zip(MATH_TEMPLATES[self.template][0], self.numbers[1:], strict=True):
-            steps.append(Eq(left, op, right, _OPS[op](left, right)))
-            left = steps[-1].result
+        """The chain of thought's steps: none when the event leaves the asked count as it was."""
+        (a, b), c = self.counts, self.amount
+        if self.ask == "both":
+            steps, change = [Eq(a, "+", b, a + b)], self.change(0) + self.change(1)
+            left = a + b
+        else:
+            person = ASKS.index(self.ask)
+            steps, change, left = [], self.change(person), self.counts[person]
+        if change:
+            op = "+" if change > 0 else "-"
+            steps.append(Eq(left, op, c, _OPS[op](left, c)))
         return steps
 
     @property
     def answer(self) -> int:
-        return self.equations()[-1].result
+        steps = self.equations()
+        return steps[-1].result if steps else self.counts[ASKS.index(self.ask)]
 
     def structure(self) -> tuple[list[Sentence], list[Sentence]]:
-        """(question, CoT) sentence structures."""
-        _, question, cot = _MATH[self.template]
-        equations = self.equations()
-        slots: dict[str, Token] = {"$A": self.names[0], "$B": self.names[-1], "$O": self.obj}
-        slots["$answer"] = equations[-1].result
-        slots.update(zip(("$a", "$b", "$c"), self.numbers, strict=False))
-        slots.update(zip(("$eq1", "$eq2"), equations, strict=False))
-        if self.container:
-            slots["$box"], slots["$boxes"] = _SINGULAR[self.container], self.container
+        """(question, CoT) sentence structures. The CoT restates the facts it uses, then computes."""
+        (name_a, name_b), (a, b) = self.names, self.counts
+        subject, other = self.names[self.subject], self.names[1 - self.subject]
+        slots: dict[str, Token] = {"$A": name_a, "$B": name_b, "$O": self.obj, "$a": a, "$b": b}
+        slots |= {"$S": subject, "$T": other, "$c": self.amount, "$answer": self.answer}
+        steps = self.equations()
+        slots.update(zip(("$eq1", "$eq2"), steps, strict=False))
+        event = _MATH[EVENTS[self.event][0]]
+        if self.ask == "both":
+            question = [_MATH[_HAS_A], _MATH[_HAS_B], event, _MATH[QUESTIONS["both"]]]
+            cot = [_MATH[_HAS_A], _MATH[_HAS_B], _MATH[_STEP1]] + (
+                [event, _MATH[_STEP2]] if len(steps) > 1 else []
+            )
+        else:
+            person = ASKS.index(self.ask)
+            slots |= {"$X": self.names[person], "$x": self.counts[person]}
+            question = [_MATH[_HAS_A], _MATH[_HAS_B], event, _MATH[QUESTIONS["one"]]]
+            cot = [_MATH[_HAS_X]] + ([event, _MATH[_STEP1]] if steps else [])
+        cot.append(_MATH[_ANSWER])
         return [_fill(s, slots) for s in question], [_fill(s, slots) for s in cot]
 
 
 def sample_problem(rng: random.Random) -> Problem:
-    """A uniform template family, then names, objects and numbers: operands 1-20, every result in 0..99."""
-    family = rng.choice(MATH_FAMILIES)
-    template = rng.choice(("give_in", "give_out")) if family == "give" else family
-    ops, question, _ = _MATH[template]
-    uses_b = any("$B" in p.tokens for s in question for p in s.phrases)
-    names = tuple(rng.sample(NAMES, 2 if uses_b else 1))
+    """Names, objects, an event family, then the event, its subject and the question, each uniform; the two counts
+    in the tens and the twenties, which one is A's drawn at random, and an event number 1-9, so no count falls
+    below zero. Counts whose first digits differ leave one digit to bind to a name, not two: a 1M-parameter
+    model copies "Ana has 1[7]" reliably only when the first digit already tells whose count it is."""
+    names = tuple(rng.sample(NAMES, 2))
     obj = rng.choice(OBJECTS)
-    container = rng.choice(CONTAINERS)[1] if "*" in ops else ""
-    while True:
-        numbers = tuple(rng.randint(1, 20) for _ in range(len(ops) + 1))
-        problem = Problem(template, names, obj, container, numbers)
-        if all(0 <= e.result <= 99 for e in problem.equations()):
-            return problem
+    event = rng.choice(rng.choice(EVENT_FAMILIES))
+    subject, ask = rng.randrange(2), rng.choice(ASKS)
+    counts = tuple(10 * tens + rng.randrange(10) for tens in rng.sample((1, 2), 2))
+    return Problem(names, obj, counts, event, subject, rng.randint(1, 9), ask)
 
 
 class ProblemSampler:
@@ -425,20 +476,46 @@ class WorldLanguage:
     def number(self, n: int) -> str:
         return "".join(self.digits[int(d)] for d in str(n))
 
-    def words_of(self, sentence: Sentence) -> list[str]:
-        """The sentence's words in this language's order (without the final punctuation)."""
+    def ordered_phrases(self, sentence: Sentence) -> list[tuple[Token, ...]]:
+        """The sentence's phrases' tokens in this language's order."""
         if self.word_order == "verb_final":
             parts = [p.tokens[::-1] for p in sentence.phrases if p.role != "verb"]
-            parts += [p.tokens for p in sentence.phrases if p.role == "verb"]
-        else:
-            parts = [p.tokens for p in sentence.phrases]
-        return [self.surface(t) for tokens in parts for t in tokens]
+            return parts + [p.tokens for p in sentence.phrases if p.role == "verb"]
+        return [p.tokens for p in sentence.phrases]
+
+    def words_of(self, sentence: Sentence) -> list[str]:
+        """The sentence's words in this language's order (without the final punctuation)."""
+        return [self.surface(t) for tokens in self.ordered_phrases(sentence) for t in tokens]
 
     def render(self, sentences: list[Sentence]) -> str:
+        return " ".join(self.sentence_text(sentence) for sentence in sentences)
+
+    def sentence_text(self, sentence: Sentence, words: list[str] | None = None) -> str:
+        text = " ".join(self.words_of(sentence) if words is None else words)
+        return (text[0].upper() + text[1:] if self.cased else text) + sentence.end
+
+    def render_noisy(
+        self, sentences: list[Sentence], rng: random.Random, *, english_share: float = 0.0, error: float = 0.0
+    ) -> str:
+        """A rendering with what real text and real translations have: each word English with probability
+        `english_share` (code-switching), or with probability `error` another word of this language (a wrong
+        translation); with probability `error` a sentence keeps the English word order (a literal translation).
+        Numbers and equations are never changed."""
+        words = sorted(set(self.words.values()))
         out = []
         for sentence in sentences:
-            text = " ".join(self.words_of(sentence))
-            out.append((text[0].upper() + text[1:] if self.cased else text) + sentence.end)
+            literal = rng.random() < error
+            order = ENGLISH if literal else self
+            tokens = [t for p in order.ordered_phrases(sentence) for t in p]
+            rendered = []
+            for token in tokens:
+                if isinstance(token, str) and rng.random() < english_share:
+                    rendered.append(ENGLISH.surface(token))
+                elif isinstance(token, str) and rng.random() < error:
+                    rendered.append(rng.choice(words))
+                else:
+                    rendered.append(self.surface(token))
+            out.append(self.sentence_text(sentence, rendered))
         return " ".join(out)
 
 
@@ -509,8 +586,10 @@ def corpus(
     math_share: float,
     langs: dict[str, WorldLanguage],
     problems: ProblemSampler,
+    code_switching: float = 0.0,
 ) -> list[dict[str, str]]:
-    """Documents {"text", "lang"}: a `math_share` of them a math problem + CoT, the others 2-5 sentences."""
+    """Documents {"text", "lang"}: a `math_share` of them a math problem + CoT, the others 2-5 sentences; a
+    `code_switching` share of every synthetic language's documents has a third of its words in English."""
     plan = []
     for code, n in counts.items():
         n_math = round(math_share * n)
@@ -519,11 +598,25 @@ def corpus(
     docs = []
     for code, is_math in plan:
         if is_math:
-            text = "\n".join(_math_text(problems.draw(), langs[code]))
+            question, cot = problems.draw().structure()
+            parts = [question, cot]
         else:
-            text = langs[code].render([generic_sentence(rng) for _ in range(rng.randint(2, 5))])
+            parts = [[generic_sentence(rng) for _ in range(rng.randint(2, 5))]]
+        lang = langs[code]
+        if code != "en" and rng.random() < code_switching:
+            text = "\n".join(lang.render_noisy(part, rng, english_share=1 / 3) for part in parts)
+        else:
+            text = "\n".join(lang.render(part) for part in parts)
         docs.append({"text": text, "lang": code})
     return docs
+
+
+def parallel_sentences(rng: random.Random, n: int, problems: ProblemSampler) -> list[Sentence]:
+    """A FLORES-like parallel set: `n` sentences, half of them from math questions, half generic."""
+    sentences: list[Sentence] = []
+    while len(sentences) < n:
+        sentences += problems.draw().structure()[0] if rng.random() < 0.5 else [generic_sentence(rng)]
+    return sentences[:n]
 
 
 def _task_yaml(config: WorldConfig, split: str, languages: list[str]) -> str:
@@ -604,14 +697,36 @@ def generate(config: WorldConfig) -> tuple[dict[str, Any], dict[str, Any]]:
                 {"id": f"synth-{i:05d}", "instruction": q, "input": "", "output": c}
                 for i, (q, c) in enumerate(_math_text(p, langs[code]) for p in english[:n])
             ]
+    # Machine translation where no human translation exists: word errors and literal word order by tier.
+    mt = config.machine_translation
+    for code in (c for c in codes[1:] if specs[c].translated_items == 0 and mt.items):
+        rng, error = random.Random(f"{seed}/{code}/machine-translation"), mt.word_error[specs[code].tier]
+        files[f"instructions_mt/{code}.jsonl"] = [
+            {
+                "id": f"synth-{i:05d}",
+                "instruction": langs[code].render_noisy(question, rng, error=error),
+                "input": "",
+                "output": langs[code].render_noisy(cot, rng, error=error),
+            }
+            for i, (question, cot) in enumerate(p.structure() for p in english[: mt.items])
+        ]
+        facts.setdefault("machine_translation", {})[code] = {"items": mt.items, "word_error": error}
+
+    if config.sizes.parallel:
+        rng = random.Random(f"{seed}/parallel")
+        sentences = parallel_sentences(rng, config.sizes.parallel, ProblemSampler(rng, held))
+        for code in codes:
+            files[f"parallel/{code}.txt"] = "".join(langs[code].render([s]) + "\n" for s in sentences)
 
     weights = {"en": config.english_pretrain_share} | {s.code: s.pretrain_share for s in config.languages}
     pretrain_counts = _allocate(config.sizes.pretrain_documents, weights)
     encoder_counts = _allocate(config.sizes.encoder_documents, dict.fromkeys(codes, 1.0))
     for name, counts in (("pretrain", pretrain_counts), ("encoder", encoder_counts)):
         rng = random.Random(f"{seed}/{name}")
-        docs = corpus(rng, counts, config.math_share, langs, ProblemSampler(rng, held))
-        files[f"corpus/{name}.jsonl"] = docs
+        problems = ProblemSampler(rng, held)
+        files[f"corpus/{name}.jsonl"] = corpus(
+            rng, counts, config.math_share, langs, problems, config.natural_code_switching
+        )
         facts[f"{name}_documents"] = counts
     return files, facts
 
@@ -664,12 +779,30 @@ class World:
         if lang not in self.languages:
             raise CrossliftError(f"language {lang!r} is not in this world ({', '.join(self.languages)})")
 
-    def instructions(self, lang: str) -> Path:
+    def translation(self, lang: str) -> str | None:
+        """How `lang`'s instructions were translated: "human", "machine" (`machine_translation`), or None."""
         self._check(lang)
         spec = next((s for s in self.config.languages if s.code == lang), None)
-        if spec is not None and spec.translated_items == 0:
-            raise CrossliftError(f"{lang} has no translated instructions in this world (translated_items: 0)")
-        return self.root / "instructions" / f"{lang}.jsonl"
+        if spec is None or spec.translated_items:
+            return "human"
+        return "machine" if self.config.machine_translation.items else None
+
+    def instructions(self, lang: str) -> Path:
+        """`lang`'s instructions: English, its human translations, or else its machine translations."""
+        kind = self.translation(lang)
+        if kind is None:
+            raise CrossliftError(
+                f"{lang} has no translated instructions in this world (translated_items: 0, and "
+                "machine_translation.items: 0)"
+            )
+        return self.root / ("instructions" if kind == "human" else "instructions_mt") / f"{lang}.jsonl"
+
+    def parallel_text(self, lang: str) -> Path:
+        """The FLORES-like parallel set's sentences in `lang`, one a line (line i the same in every language)."""
+        self._check(lang)
+        if not self.config.sizes.parallel:
+            raise CrossliftError("this world has no parallel set (sizes.parallel: 0)")
+        return self.root / "parallel" / f"{lang}.txt"
 
     def math(self, split: str, lang: str) -> Path:
         self._check(lang)

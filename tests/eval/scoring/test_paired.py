@@ -10,6 +10,7 @@ import pytest
 
 from crosslift.eval.scoring.paired import (
     UnpairedError,
+    bootstrap_interval,
     holm,
     line_up,
     mcnemar_exact,
@@ -69,7 +70,7 @@ def test_identical_systems_differ_by_nothing_and_are_not_news():
     same = {"en": [1, 0, 1, 0, 1, 1]}
     result = paired_bootstrap(same, same)
     assert (result.delta, result.ci_low, result.ci_high, result.p_value) == (0.0, 0.0, 0.0, 1.0)
-    assert verdict(result) == "no detectable difference from"
+    assert verdict(result) == "no detectable difference"
 
 
 def test_the_verdict_needs_an_interval_that_excludes_zero():
@@ -81,9 +82,9 @@ def test_the_verdict_needs_an_interval_that_excludes_zero():
     one_better = {"en": [1] + [0] * 39}
     result = paired_bootstrap(never, one_better)
     assert result.delta > 0 and result.ci_low == 0.0 and not result.excludes_zero()
-    assert verdict(result) == "no detectable difference from"
+    assert verdict(result) == "no detectable difference"
     # a significant result that a multiple-comparison correction does not keep
-    assert verdict(paired_bootstrap(never, always), significant=False) == "no detectable difference from"
+    assert verdict(paired_bootstrap(never, always), significant=False) == "no detectable difference"
 
 
 def test_unpaired_inputs_are_refused():
@@ -120,3 +121,36 @@ def test_line_up_orders_the_shared_items_and_refuses_unpaired_runs():
     message = str(error.value)
     assert "1 only in run A (t_sw sw: 1; e.g. t_sw sw 10)" in message
     assert "1 only in run B (t_sw sw: 1; e.g. t_sw sw 3)" in message
+
+
+def test_nested_seeds_draw_groups_then_seeds_within_them():
+    # four runs: two pretraining seeds (groups 0, 1) x two fine-tuning seeds, two items
+    a = {"en": np.zeros((4, 2))}
+    b = {"en": [[1, 0], [1, 1], [0, 0], [0, 1]]}
+    diffs = np.array(b["en"], dtype=float)
+    groups = [0, 0, 1, 1]
+    exact = []
+    for picked in itertools.product(range(2), repeat=2):  # groups drawn
+        for within in itertools.product(range(2), repeat=4):  # two seeds drawn in each picked group
+            seeds = [2 * picked[0] + within[0], 2 * picked[0] + within[1]]
+            seeds += [2 * picked[1] + within[2], 2 * picked[1] + within[3]]
+            for items in itertools.product(range(2), repeat=2):
+                exact.append(np.mean([np.mean([diffs[s][i] for i in items]) for s in seeds]))
+    exact = np.array(exact)
+    result = paired_bootstrap(a, b, groups=groups, resamples=60_000, seed=2)
+    assert result.ci_low == pytest.approx(np.quantile(exact, 0.025), abs=0.13)
+    assert result.ci_high == pytest.approx(np.quantile(exact, 0.975), abs=0.13)
+    exact_p = min(1.0, 2 * min(np.mean(exact <= 0), np.mean(exact >= 0)))
+    assert result.p_value == pytest.approx(exact_p, abs=0.01)
+    # drawing the four runs as if independent gives another distribution: the nesting is what is tested
+    flat = paired_bootstrap(a, b, resamples=60_000, seed=2)
+    assert abs(flat.p_value - exact_p) > 0.01
+    with pytest.raises(ValueError, match="as many seeds"):
+        paired_bootstrap(a, b, groups=[0, 0, 0, 1])
+
+
+def test_the_interval_of_one_system_is_its_mean_with_the_same_resampling():
+    scores = {"en": [1, 1, 0, 1], "sw": [0, 1, 0, 0]}
+    result = bootstrap_interval(scores)
+    assert result.delta == pytest.approx((0.75 + 0.25) / 2)
+    assert 0 <= result.ci_low <= result.delta <= result.ci_high <= 1

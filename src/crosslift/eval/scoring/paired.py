@@ -10,6 +10,9 @@ estimates). Here the statistic is always B - A on the *same* items:
   question in every language), so one draw of item indices serves every language: an easy question is easy in
   all of them, and resampling languages independently would understate the spread of a tier's mean. A group
   (a tier, or all languages) is the unweighted mean over its languages, as the reports define tiers.
+- **nested seeds**: where seeds come in groups (fine-tuning seeds under pretraining seeds), a draw picks groups
+  with replacement and then seeds within each picked group, so runs that share a pretrained model are not
+  counted as independent.
 - **two-sided bootstrap p-value**: twice the smaller share of resampled differences on either side of zero;
   p < 0.05 exactly when the 95% percentile interval excludes zero, so verdicts and p-values never disagree.
 - **McNemar's exact test** on the discordant items (A right and B wrong, or the reverse) of 0/1 scores.
@@ -67,6 +70,7 @@ def paired_bootstrap(
     b: Mapping[str, Sequence[float] | np.ndarray],
     *,
     parallel: bool = True,
+    groups: Sequence[int] | None = None,
     resamples: int = RESAMPLES,
     confidence: float = 0.95,
     seed: int = 0,
@@ -79,6 +83,8 @@ def paired_bootstrap(
         parallel: the languages share their items (position i is the same question in every language; all
             must have as many items): one draw of item indices for all of them. False: each language's items
             are drawn on their own.
+        groups: the group of each seed (e.g. its pretraining seed), every group with as many seeds: groups are
+            drawn, then seeds within them. None: seeds are drawn on their own.
         resamples: bootstrap draws.
         confidence: the interval's coverage (0.95: the 2.5th and 97.5th percentiles).
         seed: of the resampling generator.
@@ -104,7 +110,7 @@ def paired_bootstrap(
         raise ValueError("parallel languages must have the same number of items")
 
     rng = np.random.default_rng(seed)
-    seed_draws = rng.integers(0, n_seeds, size=(resamples, n_seeds)) if n_seeds > 1 else None
+    seed_draws = _seed_draws(rng, n_seeds, groups, resamples)
     shared = rng.integers(0, diffs[0].shape[1], size=(resamples, diffs[0].shape[1])) if parallel else None
     resampled = np.zeros(resamples)
     for d in diffs:
@@ -132,6 +138,24 @@ def paired_bootstrap(
     )
 
 
+def _seed_draws(
+    rng: np.random.Generator, n_seeds: int, groups: Sequence[int] | None, resamples: int
+) -> np.ndarray | None:
+    """(resamples, seeds) column indices of each draw's seeds, or None with one seed (nothing to draw)."""
+    if groups is None:
+        return rng.integers(0, n_seeds, size=(resamples, n_seeds)) if n_seeds > 1 else None
+    if len(groups) != n_seeds:
+        raise ValueError(f"groups names {len(groups)} seeds, the scores have {n_seeds}")
+    members = [[i for i, g in enumerate(groups) if g == name] for name in dict.fromkeys(groups)]
+    size = len(members[0])
+    if any(len(m) != size for m in members):
+        raise ValueError("every group must have as many seeds")
+    table = np.array(members)  # (groups, seeds per group)
+    picked = rng.integers(0, len(members), size=(resamples, len(members)))
+    within = rng.integers(0, size, size=(resamples, len(members), size))
+    return table[picked[:, :, None], within].reshape(resamples, -1)
+
+
 def mcnemar_exact(a: Sequence[float], b: Sequence[float]) -> float:
     """Two-sided exact McNemar p-value of paired 0/1 scores: a binomial test on the discordant items."""
     if len(a) != len(b):
@@ -143,6 +167,13 @@ def mcnemar_exact(a: Sequence[float], b: Sequence[float]) -> float:
         return 1.0
     k = min(a_only, b_only)
     return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
+
+
+def bootstrap_interval(scores: Mapping[str, Sequence[float] | np.ndarray], **options) -> PairedDifference:
+    """The mean of one system's scores over languages, with the same resampling (its interval and, trivially,
+    its difference from a system that scores 0 everywhere)."""
+    zeros = {lang: np.zeros_like(_as_matrix(values)) for lang, values in scores.items()}
+    return paired_bootstrap(zeros, scores, **options)
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -158,7 +189,7 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 
 def verdict(difference: PairedDifference, *, significant: bool | None = None) -> str:
-    """'beats', 'loses to' or 'no detectable difference from' (B compared with A).
+    """'beats', 'loses to' or 'no detectable difference' (B compared with A).
 
     Args:
         significant: a multiple-comparison decision (e.g. Holm); by default, whether the interval excludes 0.
@@ -166,7 +197,7 @@ def verdict(difference: PairedDifference, *, significant: bool | None = None) ->
     if significant is None:
         significant = difference.excludes_zero()
     if not significant or difference.delta == 0:
-        return "no detectable difference from"
+        return "no detectable difference"
     return "beats" if difference.delta > 0 else "loses to"
 
 

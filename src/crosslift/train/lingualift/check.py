@@ -14,7 +14,16 @@ towards frequent target words, not because they carry the prompt. Two measuremen
    what the English prompt is worth the bridge delivers (1.0: all of it; 0: nothing; left out when the English
    prompt lowers the loss by less than 1 %, as with an untrained LM).
 
-2. **Cross-lingual word retrieval through the bridge.** For dictionary pairs (English word, translation), the
+2. **Per language, on whole held-out sentences** (`sentences`, optional): code-switched pairs are mostly
+   English, so a bridge can pass (1) while carrying nothing of a language it rarely saw whole. For parallel
+   files (an English file and one per language, lined up by id: e.g. a benchmark's dev split), each language's
+   prompts go through the bridge and the same ratio is taken against the English prompt as tokens; and
+   sentence retrieval P@1 (each language's prompt, through encoder + alignment layer and mean-pooled, against
+   the English prompts through the same bridge, each side's mean subtracted as in `crosslift.models.probe`:
+   chance is 1/candidates) says whether the bridge puts a sentence and its translation in the same place. A language fails when its ratio is above `max_loss_ratio` or its
+   retrieval below `min_retrieval` (thresholds chosen on a dev split); the failing languages are named.
+
+3. **Cross-lingual word retrieval through the bridge.** For dictionary pairs (English word, translation), the
    translation goes through encoder + alignment layer (mean of its soft tokens); the nearest English word by
    cosine among the sampled English words' LM input embeddings should be its pair. Reported as P@1 per
    language next to chance (1/candidates), plus English self-retrieval (English words through the bridge
@@ -38,9 +47,34 @@ import torch
 from pydantic import Field
 
 from crosslift.config import Section
-from crosslift.errors import ConfigError
+from crosslift.errors import ConfigError, DataError
 from crosslift.models.bridge import BridgeModel, BridgeProcessor
 from crosslift.models.labels import IGNORE_INDEX
+from crosslift.models.probe import precision_at_1
+
+
+class SentenceCheckConfig(Section):
+    """Whole held-out sentences per language: parallel files lined up by id (see the module docstring, 2)."""
+
+    english: str = Field(description="the English file: its prompts and the targets")
+    languages: dict[str, str] = Field(min_length=1, description="language -> file with the same ids")
+    id_field: str = "id"
+    prompt_field: str = "question"
+    target_field: str = Field("answer", description="the English file's field the LM must produce")
+    per_language: int = Field(50, ge=2, description="sentences checked per language (the files' first N)")
+    max_loss_ratio: float | None = Field(
+        None, gt=0, description="a language fails when loss(bridge) > this x loss(English prompt as tokens)"
+    )
+    min_retrieval: float | None = Field(
+        None, ge=0, le=1, description="a language fails when its sentence retrieval P@1 is below this"
+    )
+    min_mean_retrieval: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="the check fails when the mean sentence retrieval over languages is below this (a bridge that "
+        "maps every sentence to the same place)",
+    )
 
 
 class CheckConfig(Section):
@@ -67,17 +101,21 @@ class CheckConfig(Section):
         description="held_out: only entries the stage-1 data's code-switching held out (unseen in training); "
         "all: any entry (pairs training may have switched)",
     )
+    sentences: SentenceCheckConfig | None = None
     batch_size: int = Field(16, ge=1)
 
 
 @dataclass
 class CheckPair:
-    """One held-out example: the prompt as trained (code-switched), its English version, and the target."""
+    """One held-out example: the prompt as trained (code-switched, or a whole sentence of a language), its
+    English version, and the target; `text` and `english_text` are the bare sentences (sentence retrieval)."""
 
     prompt: str
     english_prompt: str
     target: str
     lang: str | None = None
+    text: str | None = None
+    english_text: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------- losses
@@ -275,12 +313,6 @@ def lm_word_vectors(model: BridgeModel, processor: BridgeProcessor, words: list[
     )
 
 
-def precision_at_1(queries: torch.Tensor, keys: torch.Tensor) -> float:
-    """Share of queries i whose most cosine-similar key is key i."""
-    sims = torch.nn.functional.normalize(queries, dim=-1) @ torch.nn.functional.normalize(keys, dim=-1).T
-    return float((sims.argmax(-1) == torch.arange(len(queries), device=sims.device)).float().mean())
-
-
 def word_retrieval(
     model: BridgeModel, processor: BridgeProcessor, pairs: dict[str, list[tuple[str, str]]], batch_size: int
 ) -> dict[str, Any]:
@@ -315,6 +347,84 @@ def word_retrieval(
     }
 
 
+# ---------------------------------------------------------------------------------------------- sentences
+
+
+def _texts_by_id(path: str, fields: tuple[str, ...], id_field: str) -> dict[str, tuple[str, ...]]:
+    """id -> the `fields` of each record of a parallel file (text fields, checked where they are read)."""
+    from crosslift.data.examples import text_field
+    from crosslift.data.records import iter_records
+
+    found: dict[str, tuple[str, ...]] = {}
+    for where, record in iter_records(path):
+        for key in (id_field, *fields):
+            if not isinstance(record, dict) or key not in record:
+                raise DataError("missing field", field=key, **where)
+        item_id = str(record[id_field])
+        if item_id in found:
+            raise DataError(f"id {item_id!r} is repeated", field=id_field, **where)
+        found[item_id] = tuple(text_field(record[key], where=where, key=key) for key in fields)
+    return found
+
+
+def read_check_sentences(config: SentenceCheckConfig) -> dict[str, list[tuple[str, str, str]]]:
+    """language -> [(sentence, its English version, the English target)] for the English file's first
+    `per_language` items (read before training, so a bad file fails early).
+
+    Raises:
+        DataError: unreadable files, a missing field, or an English id a language's file lacks (naming the file).
+    """
+    english = _texts_by_id(config.english, (config.prompt_field, config.target_field), config.id_field)
+    ids = list(english)[: config.per_language]
+    found = {}
+    for lang, path in config.languages.items():
+        texts = _texts_by_id(path, (config.prompt_field,), config.id_field)
+        if missing := [i for i in ids if i not in texts]:
+            raise DataError(
+                f"{len(missing)} of the English file's ids are missing, e.g. {missing[0]!r}", path=path
+            )
+        found[lang] = [(texts[i][0], *english[i]) for i in ids]
+    return found
+
+
+def sentence_check(
+    model: BridgeModel,
+    processor: BridgeProcessor,
+    pairs: dict[str, list[CheckPair]],
+    config: SentenceCheckConfig,
+    batch_size: int,
+) -> dict[str, Any]:
+    """Per language: the loss comparison on its whole sentences, sentence retrieval through the bridge, and
+    whether it passed; `failed` names the languages that did not."""
+    results, failed = {}, {}
+    for lang, lang_pairs in pairs.items():
+        loss = loss_comparison(model, processor, lang_pairs, batch_size)
+        queries = bridge_word_vectors(model, processor, [p.text for p in lang_pairs], batch_size)
+        keys = bridge_word_vectors(model, processor, [p.english_text for p in lang_pairs], batch_size)
+        retrieval = {"p_at_1": precision_at_1(queries, keys, center=True), "chance": 1 / len(lang_pairs)}
+        problems = []
+        if config.max_loss_ratio is not None and not loss["ratio"] <= config.max_loss_ratio:
+            problems.append(f"loss ratio {loss['ratio']:.2f} > {config.max_loss_ratio:.2f}")
+        if config.min_retrieval is not None and retrieval["p_at_1"] < config.min_retrieval:
+            problems.append(f"sentence retrieval P@1 {retrieval['p_at_1']:.2f} < {config.min_retrieval:.2f}")
+        results[lang] = {"loss": loss, "retrieval": retrieval, "passed": not problems}
+        if problems:
+            failed[lang] = "; ".join(problems)
+    mean = sum(r["retrieval"]["p_at_1"] for r in results.values()) / len(results) if results else None
+    low_mean = config.min_mean_retrieval is not None and mean is not None and mean < config.min_mean_retrieval
+    return {
+        "languages": results,
+        "failed": failed,
+        "mean_retrieval": mean,
+        "mean_retrieval_failed": low_mean,
+        "criteria": {
+            "max_loss_ratio": config.max_loss_ratio,
+            "min_retrieval": config.min_retrieval,
+            "min_mean_retrieval": config.min_mean_retrieval,
+        },
+    }
+
+
 # ---------------------------------------------------------------------------------------------- the check
 
 
@@ -324,16 +434,23 @@ def run_check(
     pairs: list[CheckPair],
     config: CheckConfig,
     words: dict[str, Any] | None,
+    sentences: dict[str, list[CheckPair]] | None = None,
 ) -> dict[str, Any]:
-    """Both measurements and the verdict: {"passed", "failures", "criteria", "loss", "word_retrieval"}.
+    """Every measurement and the verdict: {"passed", "failures", "criteria", "loss", "sentences",
+    "word_retrieval"}.
 
     Args:
         words: from `check_words` (None: no word retrieval).
+        sentences: language -> its whole held-out sentences (`read_check_sentences`, rendered as trained);
+            checked against `config.sentences` (None: not checked).
     """
     was_training = model.training
     model.eval()
     try:
         loss = loss_comparison(model, processor, pairs, config.batch_size)
+        per_language = None
+        if sentences and config.sentences is not None:
+            per_language = sentence_check(model, processor, sentences, config.sentences, config.batch_size)
         retrieval = None
         if words is not None:
             retrieval = word_retrieval(model, processor, words["pairs"], config.batch_size)
@@ -352,6 +469,13 @@ def run_check(
             failures.append("word retrieval was required (min_word_retrieval) but no word pairs were found")
         elif mean < config.min_word_retrieval:
             failures.append(f"word retrieval P@1 {mean:.3f} < required {config.min_word_retrieval:.3f}")
+    if per_language is not None:
+        failures += [f"{lang}: {why}" for lang, why in per_language["failed"].items()]
+        if per_language["mean_retrieval_failed"]:
+            failures.append(
+                f"mean sentence retrieval P@1 {per_language['mean_retrieval']:.3f} < required "
+                f"{config.sentences.min_mean_retrieval:.3f}"
+            )
     return {
         "passed": not failures,
         "failures": failures,
@@ -360,6 +484,7 @@ def run_check(
             "min_word_retrieval": config.min_word_retrieval,
         },
         "loss": loss,
+        "sentences": per_language,
         "word_retrieval": retrieval,
     }
 
@@ -375,6 +500,12 @@ def summary_line(result: dict[str, Any]) -> str:
     wr = result.get("word_retrieval")
     if wr and wr["mean_p_at_1"] is not None:
         parts.append(f"word retrieval P@1 {wr['mean_p_at_1']:.3f} (chance {wr['mean_chance']:.3f})")
+    if result.get("sentences"):
+        per_language = ", ".join(
+            f"{lang} {r['loss']['ratio']:.2f}/{r['retrieval']['p_at_1']:.2f}"
+            for lang, r in result["sentences"]["languages"].items()
+        )
+        parts.append(f"per language (loss ratio/sentence P@1): {per_language}")
     if not loss.get("english_prompt_helps", True):
         parts.append(
             "note: the English prompt itself barely lowers the LM's loss, so the loss comparison says little"

@@ -42,6 +42,7 @@ from crosslift.train.lingualift.check import (
     CheckConfig,
     CheckPair,
     check_words,
+    read_check_sentences,
     run_check,
     summary_line,
     training_holdout,
@@ -155,6 +156,7 @@ def run(cfg: Stage1Config) -> RunDir:
         words = check_words(
             cfg.check, [p.switched.instruction_lang for p in check_pairs], cfg.seed, held_out=held
         )
+    sentences = read_check_sentences(cfg.check.sentences) if holdout and cfg.check.sentences else None
     run = RecipeRun(cfg)
     for line in summaries:
         print_main(f"data: {line}")
@@ -229,7 +231,23 @@ def run(cfg: Stage1Config) -> RunDir:
             )
             for p in check_pairs
         ]
-        check = run_check(bridge, processor, check_input, cfg.check, words)
+        check_sentences = None
+        if sentences:
+            check_sentences = {
+                lang: [
+                    CheckPair(
+                        render_prompt(Example(id="", instruction=text, output=""), cfg.data.template, tok),
+                        render_prompt(Example(id="", instruction=english, output=""), cfg.data.template, tok),
+                        target,
+                        lang,
+                        text,
+                        english,
+                    )
+                    for text, english, target in rows
+                ]
+                for lang, rows in sentences.items()
+            }
+        check = run_check(bridge, processor, check_input, cfg.check, words, check_sentences)
         print_main(summary_line(check), style="green" if check["passed"] else "bold red")
         if not check["passed"]:
             print_main(
