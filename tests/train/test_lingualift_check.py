@@ -245,6 +245,8 @@ def test_a_bridge_that_puts_every_sentence_in_one_place_fails_on_mean_retrieval(
     config.min_mean_retrieval = 0.9  # de retrieves perfectly (1.0), fr's identical sentences only by chance
     result = run_check(model, processor, PAIRS, CheckConfig(sentences=config), None, sentences)
     assert result["sentences"]["mean_retrieval"] < 0.9 and result["sentences"]["mean_retrieval_failed"]
-    assert any(f.startswith("mean sentence retrieval P@1") for f in result["failures"]) and not result["passed"]
+    assert (
+        any(f.startswith("mean sentence retrieval P@1") for f in result["failures"]) and not result["passed"]
+    )
     config.min_mean_retrieval = 0.1
     assert run_check(model, processor, PAIRS, CheckConfig(sentences=config), None, sentences)["passed"]
