@@ -64,6 +64,19 @@ def test_failing_build_is_a_data_error(tmp_path):
         read_sources([source])
 
 
+def test_a_hub_dataset_with_a_build_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    en, zh = _plug_files(tmp_path)
+    config = _config(
+        tmp_path, f"        verb: plug\n        pivot: {{en: {en}}}\n        target: {{zh: {zh}}}\n"
+    )
+    with pytest.raises(ConfigError, match=r"data\.train\.0.*hub dataset, which is read, not built"):
+        load_run_config(config, ["data.train.0.path=hf:acme/mini_math"])
+    assert not (tmp_path / "hf:acme").exists()
+    _, cfg = load_run_config(config, ["data.train.0.path=hf:acme/mini_math", "data.train.0.build=null"])
+    assert cfg.data.train[0].build is None
+
+
 def _plug_files(tmp_path):
     """An English and a Chinese file of one item each: the inputs of a small `plug` build."""
     for lang, text in (("en", "Say hi."), ("zh", "打个招呼。")):

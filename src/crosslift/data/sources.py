@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from crosslift.console import stderr_console
 from crosslift.data.commands import build
 from crosslift.data.examples import Example, read_examples
+from crosslift.data.hub import is_hub_id
 from crosslift.data.options import ReadOptions
 from crosslift.data.specs import BuildSpec, spec_from_argv
 from crosslift.errors import ConfigError, CrossliftError, DataError
@@ -52,6 +53,16 @@ class DataSourceConfig(ReadOptions):
         description="how to write `path` when it does not exist yet: a `crosslift data` verb's spec, e.g. "
         "{verb: codeswitch, input: gsm8k.jsonl, field: question, ...} (its output is `path`)",
     )
+
+    @model_validator(mode="after")
+    def _hub_datasets_are_read_not_built(self) -> DataSourceConfig:
+        # A build would write its output to a local folder named after the hub id ("hf:org/name") and read that.
+        if self.build is not None and is_hub_id(self.path):
+            raise ValueError(
+                f"path {self.path!r} is a hub dataset, which is read, not built: drop `build:` (e.g. the override "
+                "data.train.N.build=null) or give a file path for the build to write"
+            )
+        return self
 
     @field_validator("build", mode="before")
     @classmethod
