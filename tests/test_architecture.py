@@ -136,6 +136,15 @@ def test_only_the_command_line_imports_argparse():
     assert not outside
 
 
+def test_every_command_line_module_is_short():
+    # cli/ parses arguments and calls one function; a long module there is library code in the wrong place.
+    cli = PACKAGE / "cli"
+    long = {
+        p.name: n for p in cli.glob("*.py") if (n := len(p.read_text(encoding="utf-8").splitlines())) > 300
+    }
+    assert not long
+
+
 # ---------------------------------------------------------------------------------------------------- one resolver
 
 # Calls that find a file by the package's location: importlib.resources.files / as_file, pkgutil.get_data,
