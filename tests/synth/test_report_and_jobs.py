@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
+from crosslift.synth import jobs as jobs_module
 from crosslift.synth.jobs import Job, JobFailed, run_jobs
 from crosslift.synth.report import equations, same_structure
 
@@ -109,3 +113,27 @@ def test_added_jobs_go_ahead_of_the_waiting_ones(tmp_path):
     run_jobs(jobs, slots=1, echo=lines.append)
     started = [line.split("]")[0][1:] for line in lines if "runs: crosslift" in line]
     assert started == ["first", "added", "waiting"]
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "error"])
+def test_stopping_the_jobs_stops_the_steps_they_run(tmp_path, monkeypatch, stop):
+    started, handler = [], signal.getsignal(signal.SIGTERM)
+    popen = jobs_module.subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        started.append(popen(*args, **kwargs))
+        return started[-1]
+
+    def echo(line: str) -> None:
+        if started:  # a step is running: stop the jobs now
+            if stop == "sigterm":
+                os.kill(os.getpid(), signal.SIGTERM)
+            raise RuntimeError("stopped")
+
+    monkeypatch.setattr(jobs_module.subprocess, "Popen", recording_popen)
+    steps = [Job(name, [["eval", "--list-tasks"]], tmp_path / f"{name}.log") for name in ("a", "b")]
+    with pytest.raises(SystemExit if stop == "sigterm" else RuntimeError):
+        run_jobs(steps, echo=echo)
+    # importing torch alone takes seconds: a step that has ended by now was stopped
+    assert len(started) == 1 and started[0].poll() is not None
+    assert signal.getsignal(signal.SIGTERM) is handler

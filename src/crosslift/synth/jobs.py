@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -54,6 +55,10 @@ def _format_duration(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 class JobFailed(CrossliftError):
     """A step of the demo exited with an error; its log is named in the message."""
 
@@ -77,6 +82,7 @@ def run_jobs(
 
     Raises:
         JobFailed: a job exited non-zero (the jobs still running are let finish; no new one starts).
+        SystemExit: on SIGTERM. Whatever ends the call (this, Ctrl-C, an error) stops the jobs still running.
     """
     names = {job.name for job in jobs} | set(finished_before)
     unknown = [(job.name, dep) for job in jobs for dep in job.after if dep not in names]
@@ -115,49 +121,61 @@ def run_jobs(
         pending[:0] = successors
         total += len(successors)
 
-    while pending or running:
-        for job in [j for j in pending if all(d in finished for d in j.after)]:
-            if failed or len(running) >= slots:
+    # A demo stopped by Ctrl-C, a kill or an error stops its steps too: an orphaned step would go on writing
+    # into the run folder that a resumed demo takes up again.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main_thread else None
+    try:
+        while pending or running:
+            for job in [j for j in pending if all(d in finished for d in j.after)]:
+                if failed or len(running) >= slots:
+                    break
+                pending.remove(job)
+                if job.done():
+                    finished[job.name] = 0.0
+                    echo(f"[{job.name}] already done, reused ({len(finished)}/{total})")
+                    follow(job)
+                    continue
+                job.log.parent.mkdir(parents=True, exist_ok=True)
+                for command in job.commands:
+                    echo(f"[{job.name}] runs: crosslift {' '.join(command)}")
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "crosslift.cli.sequence", json.dumps(job.commands)],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    env=env,
+                )
+                thread = threading.Thread(target=pump, args=(job, process), daemon=True)
+                thread.start()
+                running[job.name] = (process, thread, time.monotonic())
+            if failed and not running:
                 break
-            pending.remove(job)
-            if job.done():
-                finished[job.name] = 0.0
-                echo(f"[{job.name}] already done, reused ({len(finished)}/{total})")
-                follow(job)
-                continue
-            job.log.parent.mkdir(parents=True, exist_ok=True)
-            for command in job.commands:
-                echo(f"[{job.name}] runs: crosslift {' '.join(command)}")
-            process = subprocess.Popen(
-                [sys.executable, "-m", "crosslift.cli.sequence", json.dumps(job.commands)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env=env,
-            )
-            thread = threading.Thread(target=pump, args=(job, process), daemon=True)
-            thread.start()
-            running[job.name] = (process, thread, time.monotonic())
-        if failed and not running:
-            break
-        if pending and not running and not any(all(d in finished for d in j.after) for j in pending):
-            raise ValueError(f"jobs wait on each other: {[j.name for j in pending]}")
-        time.sleep(0.2)
-        for name, (process, thread, began) in list(running.items()):
-            if process.poll() is None:
-                continue
-            thread.join()
-            del running[name]
-            if process.returncode != 0:
-                failed.append(name)
-                continue
-            finished[name] = time.monotonic() - began
-            atomic_write_text(by_name[name].stamp, by_name[name].config_hash())
-            echo(
-                f"[{name}] finished in {_format_duration(finished[name])} "
-                f"({len(finished)}/{total} steps, {_format_duration(time.monotonic() - start)} so far)"
-            )
-            follow(by_name[name])
+            if pending and not running and not any(all(d in finished for d in j.after) for j in pending):
+                raise ValueError(f"jobs wait on each other: {[j.name for j in pending]}")
+            time.sleep(0.2)
+            for name, (process, thread, began) in list(running.items()):
+                if process.poll() is None:
+                    continue
+                thread.join()
+                del running[name]
+                if process.returncode != 0:
+                    failed.append(name)
+                    continue
+                finished[name] = time.monotonic() - began
+                atomic_write_text(by_name[name].stamp, by_name[name].config_hash())
+                echo(
+                    f"[{name}] finished in {_format_duration(finished[name])} "
+                    f"({len(finished)}/{total} steps, {_format_duration(time.monotonic() - start)} so far)"
+                )
+                follow(by_name[name])
+    finally:
+        for process, _, _ in running.values():
+            process.terminate()
+        for process, _, _ in running.values():
+            process.wait()
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if failed:
         logs = ", ".join(str(by_name[name].log) for name in failed)
         raise JobFailed(f"step(s) {', '.join(failed)} failed; see {logs}")
