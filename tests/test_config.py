@@ -171,7 +171,8 @@ def test_bundled_configs_by_kind():
     # the other kinds' folders and the accelerate launch configs are not train configs
     assert not [name for name in train if name.split("/")[0] in ("eval", "demo", "world", "accelerate")]
     assert bundled_configs("eval")["mmwp_tiny"] == root / "eval" / "mmwp_tiny.yaml"
-    assert list(bundled_configs("demo")) == list(bundled_configs("world")) == ["default", "quick"]
+    assert list(bundled_configs("demo")) == ["default", "quick"]
+    assert list(bundled_configs("world")) == ["default", "low_untranslated", "quick"]
     every_yaml = {p for p in root.rglob("*.yaml") if p.parent.name != "accelerate"}
     assert every_yaml == {
         p for kind in ("train", "eval", "demo", "world") for p in bundled_configs(kind).values()
