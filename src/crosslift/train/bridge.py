@@ -31,7 +31,7 @@ from crosslift.config import RunConfig, Section
 from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError
 from crosslift.models.bridge import FAMILIES
-from crosslift.models.build import build_bridge, load_bridge, resolve_model_path
+from crosslift.models.build import load_bridge, resolve_model_path
 from crosslift.runs import RunDir
 from crosslift.train.common import RecipeRun, print_main, train_with_resume
 from crosslift.train.lingualift.common import (
@@ -160,16 +160,7 @@ def run(cfg: BridgeRecipeConfig) -> RunDir:
     set_seed(cfg.seed)
     if cfg.model is not None:
         m = cfg.model
-        bridge, processor = build_bridge(
-            m.encoder,
-            m.lm,
-            dtype=m.dtype,
-            trust_remote_code=m.trust_remote_code,
-            attn_implementation=m.attn_implementation,
-            **m.bridge_options(),
-        )
-        std = m.boundary_std(bridge)
-        bridge.alignment.reset_parameters(boundary_std=std)
+        bridge, processor, std = m.build()
         models = {
             "encoder": m.encoder,
             "encoder_path": resolve_model_path(m.encoder),

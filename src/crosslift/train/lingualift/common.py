@@ -34,6 +34,7 @@ from crosslift.data.sources import DataSourceConfig
 from crosslift.data.templates import TEMPLATES, get_template, user_text
 from crosslift.errors import ConfigError, CrossliftError, DataError
 from crosslift.models.bridge import BridgeModel, BridgeOptions, BridgeProcessor
+from crosslift.models.build import build_bridge
 from crosslift.models.labels import IGNORE_INDEX
 from crosslift.models.packing import check_packing_support, row_tokens_for
 from crosslift.train.common import RecipeRun, RecipeTrainer
@@ -143,6 +144,21 @@ class BridgeBuildConfig(BridgeOptions):
         if self.boundary_init == "zeros":
             return 0.0
         return self.boundary_init_std or float(bridge.lm.get_input_embeddings().weight.detach().float().std())
+
+    def build(self) -> tuple[BridgeModel, BridgeProcessor, float]:
+        """The bridge this section describes, its new parameters initialised, the boundary vectors at
+        `boundary_std`. Returns the bridge, its processor and that std (for the run's manifest)."""
+        bridge, processor = build_bridge(
+            self.encoder,
+            self.lm,
+            dtype=self.dtype,
+            trust_remote_code=self.trust_remote_code,
+            attn_implementation=self.attn_implementation,
+            **self.bridge_options(),
+        )
+        std = self.boundary_std(bridge)
+        bridge.alignment.reset_parameters(boundary_std=std)
+        return bridge, processor, std
 
 
 class GroupConfig(Section):

@@ -34,7 +34,7 @@ from crosslift.data.examples import Example
 from crosslift.data.sources import read_sources
 from crosslift.errors import ConfigError, DataError
 from crosslift.io import atomic_write_json
-from crosslift.models.build import build_bridge, resolve_model_path
+from crosslift.models.build import resolve_model_path
 from crosslift.models.least_squares import least_squares_init
 from crosslift.runs import RunDir
 from crosslift.train.common import RecipeRun, print_main, train_with_resume
@@ -164,16 +164,7 @@ def run(cfg: Stage1Config) -> RunDir:
     # -- model
     set_seed(cfg.seed)
     m = cfg.model
-    bridge, processor = build_bridge(
-        m.encoder,
-        m.lm,
-        dtype=m.dtype,
-        trust_remote_code=m.trust_remote_code,
-        attn_implementation=m.attn_implementation,
-        **m.bridge_options(),
-    )
-    std = m.boundary_std(bridge)
-    bridge.alignment.reset_parameters(boundary_std=std)
+    bridge, processor, std = m.build()
     tok = processor.lm_tokenizer
     if torch.cuda.is_available():  # least squares and the check run where training does
         bridge.to(torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))))
