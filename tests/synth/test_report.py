@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from crosslift.errors import DataError
 from crosslift.synth.report import PRIMARY, Scores, comparisons, deltas, method_figures
 
 LANGS = ["en", "qha", "qla", "qlb"]
@@ -84,3 +85,19 @@ def test_several_runs_give_means_and_intervals_over_runs_and_items():
     assert low < figures["per_tier"]["low"] < high and len(figures["runs"]) == 4
     d = deltas(scores)[0]["lingualift"]["vs_baseline"]["low"]
     assert d["seeds"] == 4 and d["languages"] == 2 and d["items"] == 200
+
+
+def test_fidelity_over_runs_uses_the_items_every_run_and_language_has_one_for():
+    rng = np.random.default_rng(2)
+    scores = _scores({"baseline": _values(rng, {}), "plug": _values(rng, {})}, runs=2)
+    # an answer of digits only has no language: run 0 lacks item 0's fidelity, run 1 item 1's
+    for run, item in zip(scores.runs, ("i000", "i001"), strict=True):
+        del scores.per_run[run]["plug"]["fidelity"]["qla"][item]
+    assert scores.common_items("plug", "fidelity", ["qla", "qlb"]) == [f"i{k:03d}" for k in range(2, 200)]
+    low, high = method_figures(scores, "plug", "fidelity")["tier_intervals"]["low"]
+    assert 0 <= low < high <= 1
+    del scores.per_run[scores.runs[1]]["plug"]["accuracy"]["qla"][
+        "i002"
+    ]  # an unfinished evaluation still fails
+    with pytest.raises(DataError, match="has no accuracy for 1 item"):
+        method_figures(scores, "plug", "accuracy")

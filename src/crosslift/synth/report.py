@@ -52,6 +52,9 @@ from crosslift.synth.methods import PEER_STAGES, run_name, translated_languages
 
 TIERS = ("english", "high", "medium", "low")
 METRICS = ("accuracy", "structure", "fidelity", "pivot")
+# An answer with no letters (only digits) is in no language: its fidelity is undefined, and which items have one
+# differs between runs and languages. A tier's interval over several runs uses the items that have one in all.
+PARTIAL_METRICS = frozenset({"fidelity"})
 PRIMARY = ("lingualift", "vs_self_encoder", "low")
 ALPHA = 0.05
 _EQUATION = re.compile(r"(\d+)\s*([-+*×x/])\s*(\d+)\s*=\s*(\d*)")
@@ -177,6 +180,14 @@ class Scores:
             rows.append([values[i] for i in items])
         return np.array(rows, dtype=float)
 
+    def common_items(self, method: str, metric: str, languages: list[str]) -> list[str]:
+        """The items that have a `metric` in every run and every one of `languages` (the bootstrap draws an item
+        for all languages of a tier at once)."""
+        defined = [
+            set(self.per_run[r][method][metric].get(lang, {})) for r in self.runs for lang in languages
+        ]
+        return sorted(set.intersection(*defined)) if defined else []
+
     def languages_of(self, tier: str) -> list[str]:
         return [lang for lang in self.languages if self.tiers[lang] == tier]
 
@@ -216,7 +227,9 @@ def method_figures(scores: Scores, method: str, metric: str) -> dict[str, Any]:
     if len(scores.runs) > 1:
         intervals = {}
         for tier in TIERS:
-            matrices = {lang: scores.matrix(method, metric, lang) for lang in scores.languages_of(tier)}
+            languages = scores.languages_of(tier)
+            items = scores.common_items(method, metric, languages) if metric in PARTIAL_METRICS else None
+            matrices = {lang: scores.matrix(method, metric, lang, items) for lang in languages}
             matrices = {k: v for k, v in matrices.items() if v is not None}
             if matrices:
                 interval = bootstrap_interval(matrices, groups=scores.groups())
