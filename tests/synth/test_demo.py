@@ -116,6 +116,26 @@ def test_every_step_is_a_config_a_user_can_rerun_and_the_demo_resumes(quick_demo
     assert set(check["sentences"]["languages"]) == set(LANGUAGES[1:])
     for method in [*METHODS, *PEERS]:
         assert list((run / "pretrain0_seed0" / "eval" / method / "eval").glob("*/items.jsonl"))
+    # the same command again reuses every step and says so in its report
+    out = run.parent
+    command = [
+        sys.executable,
+        "-m",
+        "crosslift",
+        "demo",
+        "--quick",
+        "--out",
+        str(run),
+        "--methods",
+        ",".join(PEERS),
+    ]
+    env = {**os.environ, "CROSSLIFT_CACHE": str(out / "cache")}
+    again = subprocess.run(
+        [*command, f"world={out / 'world.yaml'}"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert " runs: crosslift" not in again.stdout and "already done, reused" in again.stdout
+    assert "step(s) done by an earlier invocation and reused" in (run / "report.md").read_text()
 
 
 def test_demo_config_errors_name_the_key():

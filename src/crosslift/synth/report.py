@@ -644,7 +644,12 @@ def _markdown(world, cfg, scores: Scores, figures, comparison, details) -> list[
     lines += _probe_lines(details["probe"], scores.languages[1:])
     lines += _budget_lines(comparison)
     lines += _stage1_lines(comparison, details)
-    lines += ["", "## Time", ""] + [f"- {k}: {v:.0f} s" for k, v in details["timings_s"].items() if v]
+    timings = details["timings_s"]
+    reused = [k for k, v in timings.items() if not v and ":" in k]
+    lines += ["", "## Time (this invocation)", ""] + [f"- {k}: {v:.0f} s" for k, v in timings.items() if v]
+    # A resumed demo: the reused steps' time is in the earlier invocation's report and each step's manifest.json.
+    if reused:
+        lines.append(f"- {len(reused)} step(s) done by an earlier invocation and reused")
     lines += [
         "",
         "Files: comparison.json (the figures, deltas, budgets), details.json (per run and language, intervals, "
