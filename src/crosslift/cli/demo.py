@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     size.add_argument(
         "--full",
         action="store_true",
-        help="the recorded experiment: fine-tuning seeds 0-4 x pretraining seeds 0-1 (pretraining seed 1 is "
+        help="the whole experiment: fine-tuning seeds 0-4 x pretraining seeds 0-1 (pretraining seed 1 is "
         "pretrained here first)",
     )
     p.add_argument("--seeds", default=None, help="comma-separated fine-tuning seeds, e.g. 0,1,2")
