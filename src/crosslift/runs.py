@@ -325,6 +325,17 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def close_process_group() -> None:
+    """End this process's part in torch.distributed once its command is done: the ranks wait for each other, then
+    the group is destroyed. Left to interpreter exit, the group's threads can abort a rank whose work is done
+    ("terminate called without an active exception"), and torchrun then reports the whole run as failed."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 class RunFolderBusy(CrossliftError):
     """Another process is writing the run folder (its host and process id are in the message)."""
 

@@ -21,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from crosslift.api import fit
     from crosslift.config import resolve_config
+    from crosslift.runs import close_process_group
     from crosslift.train import check
 
     config = resolve_config(args.config, "train")
@@ -28,4 +29,5 @@ def run(args: argparse.Namespace) -> int:
         print(check(config, args.overrides))
         return 0
     fit(config, args.overrides)
+    close_process_group()
     return 0
