@@ -3,13 +3,19 @@ rest, and verdicts that need an interval clear of 0."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
 from crosslift.errors import DataError
-from crosslift.synth.report import PRIMARY, Scores, comparisons, deltas, method_figures
+from crosslift.synth.report import (
+    MASTERY_BAR,
+    PRIMARY,
+    Scores,
+    comparisons,
+    deltas,
+    method_figures,
+    per_pretrained_pair,
+)
 
 LANGS = ["en", "qha", "qla", "qlb"]
 TIERS = {"en": "english", "qha": "high", "qla": "low", "qlb": "low"}
@@ -29,8 +35,7 @@ def _scores(values: dict[str, dict[str, list[float]]], runs: int = 1) -> Scores:
             }
             for method, by_lang in values.items()
         }
-    world = SimpleNamespace(languages=LANGS)
-    return Scores(world, per_run, TIERS)
+    return Scores(LANGS, per_run, TIERS)
 
 
 def _values(rng: np.random.Generator, p: dict[str, float], n: int = 200) -> dict[str, list[float]]:
@@ -101,3 +106,26 @@ def test_fidelity_over_runs_uses_the_items_every_run_and_language_has_one_for():
     ]  # an unfinished evaluation still fails
     with pytest.raises(DataError, match="has no accuracy for 1 item"):
         method_figures(scores, "plug", "accuracy")
+
+
+def test_each_pretrained_pair_reports_its_mastery_and_its_own_primary_difference():
+    rng = np.random.default_rng(3)
+    base = _values(rng, {"en": 1.0})
+    lifted = {lang: [1.0] * 200 if lang in ("qla", "qlb") else v for lang, v in base.items()}
+    scores = _scores({"baseline": base, "lingualift": lifted, "self_encoder": base}, runs=4)
+    # pair 1's baseline misses a quarter of English in its second run, and its LinguaLIFT gains nothing
+    pair1 = [run for run in scores.runs if run[0] == 1]
+    scores.per_run[pair1[1]]["baseline"]["accuracy"]["en"] = {
+        f"i{k:03d}": float(k % 4 != 0) for k in range(200)
+    }
+    for run in pair1:
+        scores.per_run[run]["lingualift"] = scores.per_run[run]["self_encoder"]
+    mastery = per_pretrained_pair(scores, method_figures(scores, "baseline", "accuracy"))
+    assert mastery["bar"] == MASTERY_BAR
+    pair0, pair1 = mastery["pretraining_seeds"]["0"], mastery["pretraining_seeds"]["1"]
+    assert pair0["baseline_english"] == {"0": 1.0, "1": 1.0} and pair0["mastered"] == 2 == pair0["runs"]
+    assert pair1["baseline_english"] == {"2": 1.0, "3": 0.75} and pair1["mastered"] == 1
+    low = base["qla"] + base["qlb"]
+    assert pair0["primary"]["delta"] == pytest.approx(1 - sum(low) / len(low))
+    assert pair0["primary"]["ci_low"] > 0
+    assert pair1["primary"] == {"delta": 0.0, "ci_low": 0.0, "ci_high": 0.0}
